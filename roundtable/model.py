@@ -1,0 +1,346 @@
+"""Records of a round table as plain dataclasses, the op that changes them, and the HLC clock.
+
+No I/O here: the store, the sync client, the minutes and the server all build on these shapes.
+
+A record is identified by ``(kind, id)`` and is nothing more than a set of fields, each with the
+HLC of the op that last wrote it.  Every change is an :class:`Op` that sets one field of one
+record; a new entry is a few ops, an edit one, a delete a tombstone op (``deleted = True``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+"""Version of the record/op shapes, carried by the store files and the wire protocol."""
+
+REGIONS: dict[str, str] = {
+    "africa": "Africa",
+    "americas": "Americas",
+    "asia-pacific": "Asia & South Pacific",
+    "europe": "Europe",
+    "mena": "Middle East & North Africa",
+}
+
+ENTRY_KINDS = ("issue", "need", "action", "decision", "note")
+PRIORITIES = ("high", "medium", "low")
+ACTION_STATUSES = ("open", "done", "dropped")
+SESSION_STATUSES = ("planned", "running", "closed")
+ATTENDANCE_STATUSES = ("unknown", "present", "apologies", "absent")
+AGENDA_KINDS = ("opening", "discussion", "tour", "needs", "actions", "close")
+SPEECH_MODES = ("tour", "queue")
+
+# ---------------------------------------------------------------------------------------------
+# Identifiers
+# ---------------------------------------------------------------------------------------------
+
+_ID_NAMESPACE = uuid.UUID("6f1c8a52-3e0b-4c1e-9a57-2b8f4e6d9c10")
+_uuid_lock = threading.Lock()
+_last_uuid_ms = 0
+_last_uuid_seq = 0
+
+
+def new_id(now_ms: int | None = None) -> str:
+    """A UUIDv7: time-ordered, so ids sort by creation and index well on both sides."""
+    global _last_uuid_ms, _last_uuid_seq
+    ms = int(time.time() * 1000) if now_ms is None else now_ms
+    with _uuid_lock:
+        if ms <= _last_uuid_ms:
+            ms = _last_uuid_ms
+            _last_uuid_seq += 1
+        else:
+            _last_uuid_ms = ms
+            _last_uuid_seq = int.from_bytes(os.urandom(2), "big") & 0x3FF
+        seq = _last_uuid_seq & 0xFFF
+    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | seq << 64 | 0b10 << 62 | rand
+    return str(uuid.UUID(int=value))
+
+
+def stable_id(*parts: str) -> str:
+    """A deterministic id, so two laptops that create the same thing create one record.
+
+    Used for attendance (one record per session and country), whatever laptop takes the roll.
+    """
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+_UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def is_id(value: object) -> bool:
+    return isinstance(value, str) and bool(_UUID_RE.match(value))
+
+
+# ---------------------------------------------------------------------------------------------
+# Hybrid logical clock
+# ---------------------------------------------------------------------------------------------
+
+_DEVICE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Hlc:
+    """A hybrid logical clock reading ``(wall_ms, counter, device)``.
+
+    Ordering is the tuple ordering, so the device id breaks ties deterministically.  The text
+    form is fixed-width and sorts like the tuple.
+    """
+
+    wall_ms: int
+    counter: int
+    device: str
+
+    def encode(self) -> str:
+        return f"{self.wall_ms:015d}-{self.counter:06d}-{self.device}"
+
+    def __str__(self) -> str:
+        return self.encode()
+
+    @classmethod
+    def parse(cls, text: str) -> Hlc:
+        if not isinstance(text, str):
+            raise ValueError(f"HLC must be a string, got {type(text).__name__}")
+        parts = text.split("-", 2)
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+            raise ValueError(f"malformed HLC {text[:80]!r}")
+        if len(parts[0]) != 15 or len(parts[1]) != 6:
+            raise ValueError(f"malformed HLC {text[:80]!r}")
+        if not _DEVICE_RE.match(parts[2]):
+            raise ValueError(f"malformed HLC device in {text[:80]!r}")
+        return cls(int(parts[0]), int(parts[1]), parts[2])
+
+
+MAX_COUNTER = 999_999
+
+
+class HlcClock:
+    """Issues HLCs for one device; monotonic even when the wall clock steps backwards."""
+
+    def __init__(self, device: str, wall: Callable[[], float] | None = None) -> None:
+        if not _DEVICE_RE.match(device):
+            raise ValueError(f"device id {device!r} must be 1-64 characters of A-Z a-z 0-9 _ . -")
+        self.device = device
+        self._wall = wall or time.time
+        self._last = Hlc(0, 0, device)
+        self._lock = threading.Lock()
+
+    def _wall_ms(self) -> int:
+        return int(self._wall() * 1000)
+
+    def now(self) -> Hlc:
+        with self._lock:
+            wall = self._wall_ms()
+            if wall > self._last.wall_ms:
+                self._last = Hlc(wall, 0, self.device)
+            elif self._last.counter < MAX_COUNTER:
+                self._last = Hlc(self._last.wall_ms, self._last.counter + 1, self.device)
+            else:
+                self._last = Hlc(self._last.wall_ms + 1, 0, self.device)
+            return self._last
+
+    def observe(self, seen: Hlc) -> None:
+        """Move past a timestamp seen in a stored or received op, so our next one is later."""
+        with self._lock:
+            if (seen.wall_ms, seen.counter) > (self._last.wall_ms, self._last.counter):
+                self._last = Hlc(seen.wall_ms, seen.counter, self.device)
+
+
+# ---------------------------------------------------------------------------------------------
+# Ops
+# ---------------------------------------------------------------------------------------------
+
+RECORD_KINDS = ("event", "session", "agenda_item", "attendance", "entry", "speech")
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    """One change: set ``field`` of record ``(kind, record_id)`` to ``value``.
+
+    ``base`` lists the HLCs of the field versions the writer saw and replaces (empty for a first
+    write).  Two writes that do not list each other are concurrent: both are kept and the record
+    shows a conflict until a write that lists both resolves it.
+    ``session_id`` is empty for event-level records (the event itself).
+    """
+
+    op_id: str
+    event_id: str
+    session_id: str
+    record_id: str
+    kind: str
+    field: str
+    value: Any
+    hlc: str
+    device: str
+    base: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op_id": self.op_id,
+            "event_id": self.event_id,
+            "session_id": self.session_id,
+            "record_id": self.record_id,
+            "kind": self.kind,
+            "field": self.field,
+            "value": self.value,
+            "hlc": self.hlc,
+            "device": self.device,
+            "base": list(self.base),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Op:
+        """Build an op from trusted data (our own journal).  Untrusted input goes through
+        ``protocol.parse_op``, which validates every field first."""
+        return cls(
+            op_id=data["op_id"],
+            event_id=data["event_id"],
+            session_id=data.get("session_id", ""),
+            record_id=data["record_id"],
+            kind=data["kind"],
+            field=data["field"],
+            value=data["value"],
+            hlc=data["hlc"],
+            device=data["device"],
+            base=tuple(data.get("base", ())),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Records
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Record:
+    """Common shape: an id and the fields an op may set.  ``deleted`` is the tombstone."""
+
+    KIND: ClassVar[str] = ""
+    id: str
+    deleted: bool = False
+
+    @classmethod
+    def field_names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls) if f.name != "id")
+
+    @classmethod
+    def from_fields(cls, record_id: str, values: Mapping[str, Any]):
+        """Build from a view's field values, ignoring fields this version does not know."""
+        known = set(cls.field_names())
+        return cls(id=record_id, **{k: v for k, v in values.items() if k in known})
+
+    def to_fields(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.field_names()}
+
+
+@dataclass
+class Event(Record):
+    KIND: ClassVar[str] = "event"
+    name: str = ""
+    venue: str = ""
+    starts: str = ""  # ISO date
+    ends: str = ""
+
+
+@dataclass
+class Session(Record):
+    KIND: ClassVar[str] = "session"
+    event_id: str = ""
+    region: str = ""
+    title: str = ""
+    room: str = ""
+    date: str = ""  # ISO date
+    facilitator: str = ""
+    rapporteur: str = ""
+    status: str = "planned"
+    plan: str = ""  # name of the plan it was created from
+    current_item: str = ""  # agenda item id being discussed
+    attendance_confirmed: bool = False
+    accepted_gaps: list[str] = field(default_factory=list)  # completeness findings accepted
+    opened_at: str = ""  # ISO datetime
+    closed_at: str = ""
+
+
+@dataclass
+class AgendaItem(Record):
+    KIND: ClassVar[str] = "agenda_item"
+    session_id: str = ""
+    position: int = 0
+    title: str = ""
+    minutes: int = 10  # time box
+    prompts: list[str] = field(default_factory=list)
+    item_kind: str = "discussion"  # one of AGENDA_KINDS
+    summary: str = ""
+    started_at: str = ""
+    ended_at: str = ""
+
+
+@dataclass
+class Attendance(Record):
+    KIND: ClassVar[str] = "attendance"
+    session_id: str = ""
+    country: str = ""  # ISO 3166 alpha-2 code
+    delegates: list[str] = field(default_factory=list)
+    status: str = "unknown"  # one of ATTENDANCE_STATUSES
+
+
+@dataclass
+class Entry(Record):
+    KIND: ClassVar[str] = "entry"
+    session_id: str = ""
+    entry_kind: str = "note"  # one of ENTRY_KINDS
+    text: str = ""
+    delegations: list[str] = field(default_factory=list)  # ISO codes
+    crime_areas: list[str] = field(default_factory=list)
+    priority: str = ""  # "" or one of PRIORITIES
+    owner: str = ""  # an ISO code, a secretariat unit, or "region"
+    due: str = ""  # ISO date
+    status: str = ""  # actions: one of ACTION_STATUSES
+    agenda_item: str = ""  # agenda item id
+    parked: bool = False  # parking lot: raised, deferred to a later session
+    created_at: str = ""  # ISO datetime, for ordering in the minutes
+
+
+@dataclass
+class Speech(Record):
+    KIND: ClassVar[str] = "speech"
+    session_id: str = ""
+    country: str = ""
+    mode: str = "tour"  # one of SPEECH_MODES
+    agenda_item: str = ""
+    started_at: str = ""
+    seconds: int = 0
+    passed: bool = False  # the delegation passed its turn
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.KIND: cls for cls in (Event, Session, AgendaItem, Attendance, Entry, Speech)
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Country:
+    code: str  # ISO 3166 alpha-2
+    name: str
+    region: str  # a key of REGIONS
+
+
+@dataclass
+class SessionSnapshot:
+    """Everything the minutes need for one session, read at one moment.  Deleted records are
+    already filtered out; lists are in their display order."""
+
+    event: Event
+    session: Session
+    agenda: list[AgendaItem]
+    attendance: list[Attendance]
+    entries: list[Entry]
+    speeches: list[Speech]
+    countries: dict[str, str]  # ISO code -> name, for every code the session mentions

@@ -1,0 +1,280 @@
+"""The sync wire format and the merge rule, defined once and used by client and server.
+
+Merge rule (per field, last writer wins by HLC, with every concurrent version kept):
+
+* Each op names in ``base`` the versions of the field that its writer saw and replaces.
+* A field's *heads* are the versions received that no other received op replaces.  The head
+  with the greatest HLC is the field's value; any other head is a conflicting version that the
+  record shows ("also edited by ...") until a write that lists it in its base resolves it.
+* The heads are a function of the *set* of ops received, so replicas that received the same ops
+  in any order, with any duplicates, hold the same record.  This is what makes sync converge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from roundtable.model import (
+    RECORD_KINDS,
+    RECORD_TYPES,
+    SCHEMA_VERSION,
+    Hlc,
+    Op,
+    is_id,
+)
+
+PROTOCOL_VERSION = SCHEMA_VERSION
+MAX_FUTURE_SKEW_MS = 60_000
+"""An op stamped more than this ahead of the receiver's clock is rejected: its device's clock is
+wrong, and accepting it would let that device win every later edit."""
+
+MAX_TEXT = 10_000
+MAX_LIST_ITEMS = 200
+MAX_LIST_ITEM_TEXT = 500
+MIN_BATCH = 1
+MAX_BATCH = 500
+
+# ---------------------------------------------------------------------------------------------
+# Field types, derived once from the record dataclasses
+# ---------------------------------------------------------------------------------------------
+
+
+def _field_types() -> dict[str, dict[str, type]]:
+    table: dict[str, dict[str, type]] = {}
+    for kind, cls in RECORD_TYPES.items():
+        types: dict[str, type] = {}
+        for f in dataclasses.fields(cls):
+            if f.name == "id":
+                continue
+            has_factory = f.default_factory is not dataclasses.MISSING
+            default = f.default_factory() if has_factory else f.default  # type: ignore[misc]
+            types[f.name] = type(default)
+        table[kind] = types
+    return table
+
+
+FIELD_TYPES: dict[str, dict[str, type]] = _field_types()
+
+
+class ProtocolError(ValueError):
+    """An op or a batch that does not follow the wire format.  The message says what and where."""
+
+
+def check_value(kind: str, field: str, value: Any) -> None:
+    """Raise ProtocolError unless ``value`` has the type and size this field takes."""
+    types = FIELD_TYPES.get(kind)
+    if types is None:
+        raise ProtocolError(f"unknown record kind {kind!r}")
+    expected = types.get(field)
+    if expected is None:
+        raise ProtocolError(f"unknown field {field!r} for {kind}")
+    if expected is bool:
+        ok = isinstance(value, bool)
+    elif expected is int:
+        ok = isinstance(value, int) and not isinstance(value, bool) and -(2**53) < value < 2**53
+    elif expected is str:
+        ok = isinstance(value, str)
+        if ok and len(value) > MAX_TEXT:
+            raise ProtocolError(f"{kind}.{field}: text longer than {MAX_TEXT} characters")
+    elif expected is list:
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        if ok and len(value) > MAX_LIST_ITEMS:
+            raise ProtocolError(f"{kind}.{field}: more than {MAX_LIST_ITEMS} items")
+        if ok and any(len(v) > MAX_LIST_ITEM_TEXT for v in value):
+            raise ProtocolError(f"{kind}.{field}: an item longer than {MAX_LIST_ITEM_TEXT}")
+    else:  # pragma: no cover - a record type with a field type we forgot to handle
+        raise ProtocolError(f"{kind}.{field}: unsupported field type {expected.__name__}")
+    if not ok:
+        want = "list of strings" if expected is list else expected.__name__
+        raise ProtocolError(f"{kind}.{field}: expected {want}, got {type(value).__name__}")
+
+
+_OP_KEYS = {
+    "op_id",
+    "event_id",
+    "session_id",
+    "record_id",
+    "kind",
+    "field",
+    "value",
+    "hlc",
+    "device",
+    "base",
+}
+
+
+def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
+    """Validate untrusted op data and build an Op.  ``where`` prefixes every message.
+
+    With ``now_ms`` given, an op stamped more than MAX_FUTURE_SKEW_MS ahead is rejected.
+    """
+    if not isinstance(data, Mapping):
+        raise ProtocolError(f"{where}: expected an object, got {type(data).__name__}")
+    missing = _OP_KEYS - set(data) - {"base", "session_id"}
+    if missing:
+        raise ProtocolError(f"{where}: missing {', '.join(sorted(missing))}")
+    unknown = set(data) - _OP_KEYS - {"seq"}
+    if unknown:
+        raise ProtocolError(f"{where}: unknown key {sorted(unknown)[0]!r}")
+    for key in ("op_id", "event_id", "record_id"):
+        if not is_id(data[key]):
+            raise ProtocolError(f"{where}: {key} must be a lowercase UUID")
+    session_id = data.get("session_id", "")
+    if session_id != "" and not is_id(session_id):
+        raise ProtocolError(f"{where}: session_id must be a lowercase UUID or empty")
+    kind = data["kind"]
+    if kind not in RECORD_KINDS:
+        raise ProtocolError(f"{where}: unknown record kind {str(kind)[:40]!r}")
+    if (kind == "event") != (session_id == ""):
+        raise ProtocolError(f"{where}: session_id must be empty exactly for event records")
+    field = data["field"]
+    if not isinstance(field, str):
+        raise ProtocolError(f"{where}: field must be a string")
+    try:
+        check_value(kind, field, data["value"])
+        hlc = Hlc.parse(data["hlc"])
+    except (ProtocolError, ValueError) as exc:
+        raise ProtocolError(f"{where}: {exc}") from None
+    if not isinstance(data["device"], str) or data["device"] != hlc.device:
+        raise ProtocolError(f"{where}: device does not match the HLC's device")
+    base = data.get("base", [])
+    if not isinstance(base, list) or len(base) > 64:
+        raise ProtocolError(f"{where}: base must be a list of at most 64 HLCs")
+    for b in base:
+        try:
+            bh = Hlc.parse(b)
+        except ValueError as exc:
+            raise ProtocolError(f"{where}: base: {exc}") from None
+        if bh >= hlc:
+            raise ProtocolError(f"{where}: base {b} is not older than the op's HLC")
+    if now_ms is not None and hlc.wall_ms > now_ms + MAX_FUTURE_SKEW_MS:
+        raise ProtocolError(
+            f"{where}: HLC is {(hlc.wall_ms - now_ms) // 1000} s in the future; "
+            f"check the clock of device {hlc.device}"
+        )
+    return Op(
+        op_id=data["op_id"],
+        event_id=data["event_id"],
+        session_id=session_id,
+        record_id=data["record_id"],
+        kind=kind,
+        field=field,
+        value=data["value"],
+        hlc=data["hlc"],
+        device=data["device"],
+        base=tuple(base),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Merge
+# ---------------------------------------------------------------------------------------------
+
+
+def new_record_doc(op: Op) -> dict[str, Any]:
+    """The view document of a record before any field is set.
+
+    ``fields``: current value per field; ``heads``: per field, the unreplaced versions
+    ``[value, hlc]`` sorted newest first (more than one = a conflict); ``replaced``: per field,
+    HLCs some op has replaced.  Only the record's own meta and these three maps are stored.
+    """
+    return {
+        "id": op.record_id,
+        "kind": op.kind,
+        "event_id": op.event_id,
+        "session_id": op.session_id,
+        "fields": {},
+        "heads": {},
+        "replaced": {},
+    }
+
+
+def apply_op(doc: dict[str, Any], op: Op) -> bool:
+    """Merge ``op`` into a record's view document in place.  Returns whether the document
+    changed.  Idempotent and order-independent (see the module docstring)."""
+    field = op.field
+    heads: list[list[Any]] = doc["heads"].get(field, [])
+    replaced: list[str] = doc["replaced"].get(field, [])
+    replaced_set = set(replaced)
+    changed = False
+    for b in op.base:
+        if b not in replaced_set:
+            replaced_set.add(b)
+            replaced.append(b)
+            changed = True
+    head_hlcs = {h[1] for h in heads}
+    if op.hlc not in replaced_set and op.hlc not in head_hlcs:
+        heads.append([op.value, op.hlc])
+        changed = True
+    if not changed:
+        return False
+    heads = [h for h in heads if h[1] not in replaced_set]
+    heads.sort(key=lambda h: h[1], reverse=True)
+    doc["heads"][field] = heads
+    if replaced:
+        doc["replaced"][field] = replaced
+    if heads:
+        doc["fields"][field] = heads[0][0]
+    return True
+
+
+def field_hlc(doc: Mapping[str, Any], field: str) -> str | None:
+    """HLC of the field's current value, or None if it was never written."""
+    heads = doc["heads"].get(field)
+    return heads[0][1] if heads else None
+
+
+def field_base(doc: Mapping[str, Any] | None, field: str) -> tuple[str, ...]:
+    """What a local write of ``field`` replaces: every version the user could see (so an edit
+    made while a conflict is shown resolves it)."""
+    if doc is None:
+        return ()
+    return tuple(h[1] for h in doc["heads"].get(field, ()))
+
+
+def conflicts(doc: Mapping[str, Any]) -> dict[str, list[tuple[Any, Hlc]]]:
+    """Fields with more than one current version: field -> the losing versions
+    ``(value, hlc)``, newest first.  ``hlc.device`` says who wrote each."""
+    out: dict[str, list[tuple[Any, Hlc]]] = {}
+    for field, heads in doc["heads"].items():
+        if len(heads) > 1:
+            out[field] = [(v, Hlc.parse(h)) for v, h in heads[1:]]
+    return out
+
+
+def merge_ops(ops: Iterable[Op], docs: dict[tuple[str, str], dict[str, Any]] | None = None):
+    """Apply many ops to a ``{(kind, record_id): doc}`` map (created if None) and return it."""
+    docs = {} if docs is None else docs
+    for op in ops:
+        key = (op.kind, op.record_id)
+        doc = docs.get(key)
+        if doc is None:
+            doc = docs[key] = new_record_doc(op)
+        apply_op(doc, op)
+    return docs
+
+
+# ---------------------------------------------------------------------------------------------
+# Wire messages
+# ---------------------------------------------------------------------------------------------
+
+
+def push_body(ops: Iterable[Op], device: str) -> dict[str, Any]:
+    return {"protocol": PROTOCOL_VERSION, "device": device, "ops": [o.to_dict() for o in ops]}
+
+
+def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:
+    """Validate a push body.  Every op must be valid or the whole batch is rejected."""
+    if not isinstance(data, Mapping):
+        raise ProtocolError("body: expected an object")
+    if data.get("protocol") != PROTOCOL_VERSION:
+        raise ProtocolError(
+            f"body: protocol {data.get('protocol')!r} is not supported (this side speaks "
+            f"{PROTOCOL_VERSION})"
+        )
+    ops = data.get("ops")
+    if not isinstance(ops, list) or not (MIN_BATCH <= len(ops) <= MAX_BATCH):
+        raise ProtocolError(f"body: ops must be a list of {MIN_BATCH}-{MAX_BATCH} ops")
+    return [parse_op(o, where=f"ops[{i}]", now_ms=now_ms) for i, o in enumerate(ops)]

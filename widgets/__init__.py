@@ -1,0 +1,1 @@
+"""Reusable Textual widgets.  They know roundtable.model only; they post Messages."""

@@ -1,0 +1,21 @@
+"""Shared pytest set-up: every test gets its own ROUNDTABLE_HOME, never the user's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+_HERE = Path(__file__).parent
+pytest_plugins = ["fixtures_server"] if (_HERE / "fixtures_server.py").exists() else []
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No test may read or write the real home or settings of whoever runs the suite."""
+    home = tmp_path_factory.mktemp("rt-home")
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    monkeypatch.setenv("ROUNDTABLE_CONFIG", str(home / "settings.toml"))
+    for var in ("ROUNDTABLE_API_URL", "ROUNDTABLE_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    return home

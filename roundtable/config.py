@@ -1,0 +1,217 @@
+"""Settings: one TOML file plus ROUNDTABLE_* environment variables; directories via platformdirs.
+
+Precedence: environment variable > settings file > default.  Every value is validated on load and
+a mistake is reported as one line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+APP_NAME = "roundtable"
+THEMES = ("textual-dark", "textual-light")
+
+
+class ConfigError(ValueError):
+    """A settings or token file that cannot be used; the message names the file and the key."""
+
+
+def home_dir() -> Path:
+    """Where the stores live: $ROUNDTABLE_HOME, else the platform's user data dir."""
+    env = os.environ.get("ROUNDTABLE_HOME")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def config_file() -> Path:
+    """$ROUNDTABLE_CONFIG, else settings.toml in the platform's user config dir."""
+    env = os.environ.get("ROUNDTABLE_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "settings.toml"
+
+
+def token_file() -> Path:
+    """The sync token lives beside the settings, in its own file readable by the owner only."""
+    return config_file().with_name("token")
+
+
+def plans_dir() -> Path:
+    """Facilitators' own plan files (*.toml), offered beside the built-in regional plans."""
+    return config_file().with_name("plans")
+
+
+def log_dir() -> Path:
+    return home_dir() / "logs"
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str = ""
+    ca_file: str = ""
+    theme: str = "textual-dark"
+    conference: str = ""
+    checkpoint_every: int = 200
+    sync_interval: int = 30  # seconds between background sync rounds in the app
+    keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    source: str = ""  # the file the settings were read from ("" when none)
+
+
+_SPEC: dict[str, type] = {
+    "api_url": str,
+    "ca_file": str,
+    "theme": str,
+    "conference": str,
+    "checkpoint_every": int,
+    "sync_interval": int,
+    "keymap": dict,
+}
+
+
+def _check(path: Path, key: str, value: Any) -> Any:
+    expected = _SPEC[key]
+    if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
+        raise ConfigError(f"{path}: {key}: expected a whole number, got {value!r}")
+    if expected is str and not isinstance(value, str):
+        raise ConfigError(f"{path}: {key}: expected text, got {value!r}")
+    if expected is dict:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise ConfigError(f'{path}: [{key}]: expected a table of binding id = "keys"')
+    if key == "theme" and value not in THEMES:
+        raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {value!r}")
+    if key == "checkpoint_every" and not 1 <= value <= 100_000:
+        raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {value}")
+    if key == "sync_interval" and not 5 <= value <= 3600:
+        raise ConfigError(f"{path}: sync_interval: expected 5-3600 seconds, got {value}")
+    if key == "api_url" and value and not value.startswith(("http://", "https://")):
+        raise ConfigError(f"{path}: api_url: expected an http:// or https:// URL, got {value!r}")
+    return value
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read and validate the settings file (missing file = defaults), then apply env vars."""
+    path = path or config_file()
+    values: dict[str, Any] = {}
+    source = ""
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read: {exc}") from None
+        for key, value in data.items():
+            if key not in _SPEC:
+                known = ", ".join(sorted(_SPEC))
+                raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+            values[key] = _check(path, key, value)
+        source = str(path)
+    env_url = os.environ.get("ROUNDTABLE_API_URL")
+    if env_url:
+        values["api_url"] = _check(Path("ROUNDTABLE_API_URL"), "api_url", env_url)
+    return Settings(**values, source=source)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = "".join(c if c >= " " else f"\\u{ord(c):04x}" for c in escaped)
+        return f'"{escaped}"'
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def dump_settings(settings: Settings) -> str:
+    defaults = Settings()
+    lines = ["# roundtable settings (written by roundtable; comments are not kept)"]
+    for key in _SPEC:
+        value = getattr(settings, key)
+        if key == "keymap" or value == getattr(defaults, key):
+            continue
+        lines.append(f"{key} = {_toml_value(value)}")
+    if settings.keymap:
+        lines.append("")
+        lines.append("[keymap]")
+        for binding_id, keys in sorted(settings.keymap.items()):
+            lines.append(f"{_toml_value(binding_id)} = {_toml_value(keys)}")
+    return "\n".join(lines) + "\n"
+
+
+def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
+    """Write a small file so that a crash leaves the old or the new content, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def save_settings(path: Path | None = None, **changes: Any) -> Settings:
+    """Change some settings and write the file back (validated first, written atomically)."""
+    path = path or config_file()
+    current = load_settings(path) if path.exists() else Settings()
+    for key, value in changes.items():
+        if key not in _SPEC:
+            raise ConfigError(f"{path}: unknown setting {key!r}")
+        _check(path, key, value)
+    updated = replace(current, **changes, source=str(path))
+    atomic_write_text(path, dump_settings(updated))
+    return updated
+
+
+def load_token(path: Path | None = None) -> str:
+    """The sync token: $ROUNDTABLE_TOKEN, else the token file (refused if others can read it)."""
+    env = os.environ.get("ROUNDTABLE_TOKEN")
+    if env:
+        return env.strip()
+    path = path or token_file()
+    if not path.exists():
+        return ""
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise ConfigError(
+            f"{path}: token file is readable by others (mode {stat.S_IMODE(mode):o}); "
+            f"run: chmod 600 {path}"
+        )
+    return path.read_text(encoding="utf-8").strip()
+
+
+def save_token(token: str, path: Path | None = None) -> Path:
+    path = path or token_file()
+    atomic_write_text(path, token + "\n", mode=0o600)
+    return path
+
+
+def mask_token(token: str) -> str:
+    """What may be shown of a token: enough to tell two apart, never enough to use one."""
+    if not token:
+        return "(none)"
+    return f"{token[:4]}…{len(token)} chars"

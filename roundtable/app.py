@@ -1,0 +1,226 @@
+"""The Textual application: the App class only.  Screens live in roundtable/screens/.
+
+The app is the single owner of the store: every store call happens on the app's event loop
+(tinydb is not thread-safe), and the sync worker is an async worker on the same loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+
+from roundtable import config
+
+
+class RoundtableApp(App[int]):
+    """Run a regional round table: pick a session, roll call, agenda, capture, close, minutes."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "roundtable"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("f1", "help", "Help", id="app.help", tooltip="Every key and the capture grammar"),
+        Binding("question_mark", "help", "Help", show=False, id="app.help2", tooltip="Help screen"),
+        Binding("f2", "sync_now", "Sync", id="app.sync", tooltip="Sync with the secretariat now"),
+        Binding(
+            "ctrl+t", "toggle_theme", "Theme", id="app.theme", tooltip="Switch light/dark theme"
+        ),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Save and quit", priority=True),
+    ]
+
+    class SessionChanged(Message):
+        """Records of the open session changed (a capture, a sync pull): screens refresh."""
+
+    def __init__(
+        self,
+        *,
+        home: Path | None = None,
+        session_id: str | None = None,
+        clock: Callable[[], float] | None = None,
+        settings: config.Settings | None = None,
+        sync_enabled: bool = True,
+    ) -> None:
+        super().__init__()
+        from roundtable.store import LocalStore
+        from sessions import load_roster
+
+        self.home = home or config.home_dir()
+        self.settings = settings or config.load_settings()
+        self.clock = clock or time.time
+        self.local = LocalStore(self.home)
+        self.roster = load_roster()
+        self.session_store = None
+        self.initial_session = session_id
+        self.sync_enabled = sync_enabled
+        self.sync_state: tuple[str, str] = ("off", "not connected")
+        self._last_sync_ok: float | None = None
+        self._offline_since: float | None = None
+        self._started = time.perf_counter()
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.theme = self.settings.theme
+        if self.settings.keymap:
+            self.set_keymap(self.settings.keymap)
+        from roundtable.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+        if self.initial_session:
+            self.open_session(self.initial_session)
+        if self.sync_enabled and self._sync_configured():
+            self.sync_state = ("pending", "waiting for first sync")
+            self.set_interval(self.settings.sync_interval, self.action_sync_now)
+            self.call_after_refresh(self.action_sync_now)
+
+    def on_ready(self) -> None:
+        if self.settings.source and "debug" in self.features:
+            self.log(f"start-up {time.perf_counter() - self._started:.3f}s")
+
+    def on_unmount(self) -> None:
+        self.close_session()
+
+    # -- the open session ------------------------------------------------------------------
+
+    def open_session(self, session_id: str) -> bool:
+        """Open a session (taking its lock) and show the screen where its facilitator left off."""
+        from roundtable.store import StoreError
+
+        try:
+            session_id = self.local.resolve_session(session_id)
+            if self.session_store is not None and self.session_store.session_id == session_id:
+                store = self.session_store
+            else:
+                self.close_session()
+                store = self.local.open_session(session_id)
+        except StoreError as exc:
+            self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
+            return False
+        self.session_store = store
+        session = store.session
+        from roundtable.screens.run import RunScreen
+        from roundtable.screens.setup import SetupScreen
+
+        if session.status == "planned" and not session.attendance_confirmed:
+            self.push_screen(SetupScreen())
+        else:
+            self.push_screen(RunScreen())
+        return True
+
+    def close_session(self) -> None:
+        if self.session_store is not None:
+            try:
+                self.session_store.close()
+            finally:
+                self.session_store = None
+
+    def session_changed(self) -> None:
+        """Tell every screen on the stack that the open session's records changed."""
+        for screen in self.screen_stack:
+            screen.post_message(self.SessionChanged())
+
+    def country_names(self) -> dict[str, str]:
+        return {code: c.name for code, c in self.roster.items()}
+
+    def save_settings(self, **changes) -> None:
+        try:
+            self.settings = config.save_settings(**changes)
+        except (config.ConfigError, OSError) as exc:
+            self.notify(f"Settings not saved: {exc}", severity="error")
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        from roundtable.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme == "textual-dark" else "textual-dark"
+        self.save_settings(theme=self.theme)
+
+    def _sync_configured(self) -> bool:
+        try:
+            return bool(self.settings.api_url and config.load_token())
+        except config.ConfigError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return False
+
+    def action_sync_now(self) -> None:
+        if not self._sync_configured():
+            self.notify(
+                "Not connected to the secretariat: run `roundtable connect URL --token TOKEN`.",
+                severity="warning",
+            )
+            return
+        self.run_sync()
+
+    @work(exclusive=True, group="sync", exit_on_error=False)
+    async def run_sync(self) -> None:
+        from roundtable.sync import SyncClient
+
+        if self.session_store is not None:
+            self.session_store.checkpoint()
+        client = SyncClient(
+            self.local,
+            self.settings.api_url,
+            config.load_token(),
+            ca_file=self.settings.ca_file or None,
+            open_sessions=[self.session_store] if self.session_store is not None else [],
+        )
+        self.set_sync_state("syncing", "syncing…")
+        result = await client.sync_once()
+        pending = self.local.pending_count()
+        if result.auth_error:
+            self.set_sync_state("auth", "auth error")
+            self.notify(result.summary(), title="Sync refused", severity="error", timeout=10)
+        elif result.error:
+            if self._offline_since is None:
+                self._offline_since = self.clock()
+            since = time.strftime("%H:%M", time.localtime(self._offline_since))
+            self.set_sync_state("offline", f"offline since {since} · {pending} pending")
+        else:
+            self._offline_since = None
+            self._last_sync_ok = self.clock()
+            state = "synced" if pending == 0 else "pending"
+            self.set_sync_state(state, "synced" if pending == 0 else f"{pending} pending")
+        if result.pulled:
+            self.session_changed()
+        if result.rejected:
+            self.notify(
+                f"{result.rejected} changes were rejected by the secretariat; "
+                "see `roundtable sync`",
+                severity="warning",
+            )
+
+    def set_sync_state(self, state: str, label: str) -> None:
+        self.sync_state = (state, label)
+        for screen in self.screen_stack:
+            for bar in screen.query("StatusLine"):
+                bar.refresh_status()
+
+    # -- command palette -------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("app: help", "Every key and the capture grammar", self.action_help)
+        yield SystemCommand(
+            "app: toggle theme", "Light or dark, remembered", self.action_toggle_theme
+        )
+        yield SystemCommand("sync: now", "Push and pull with the secretariat", self.action_sync_now)
+        commands = getattr(screen, "palette_commands", None)
+        if commands is not None:
+            for title, help_text, callback in commands():
+                yield SystemCommand(title, help_text, callback)
+
+    @on(SessionChanged)
+    def _ignore(self) -> None:
+        """Screens handle it; the app itself has nothing to redraw."""

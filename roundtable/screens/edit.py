@@ -1,0 +1,140 @@
+"""Edit a captured entry in the capture grammar, set an action's status, resolve a conflict."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from roundtable.model import ACTION_STATUSES
+
+_EDITABLE = ("entry_kind", "text", "delegations", "crime_areas", "priority", "owner", "due",
+             "parked")  # fmt: skip
+
+
+def entry_line(entry, roster) -> str:
+    """The entry as the capture line that would create it, to edit in the same grammar."""
+    from roundtable.capture import Captured, format_captured
+
+    captured = Captured(
+        entry_kind=entry.entry_kind,
+        text=entry.text,
+        delegations=tuple(entry.delegations),
+        crime_areas=tuple(entry.crime_areas),
+        priority=entry.priority,
+        owner=entry.owner,
+        due=entry.due,
+        parked=entry.parked,
+    )
+    return format_captured(captured, roster)
+
+
+class EditEntryModal(ModalScreen[bool]):
+    """One line to edit, the action status, and the other versions when two laptops disagree."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel", tooltip="Keep as is")]
+
+    def __init__(self, entry_id: str) -> None:
+        super().__init__()
+        self.entry_id = entry_id
+
+    def compose(self) -> ComposeResult:
+        from roundtable.protocol import conflicts
+
+        store = self.app.session_store
+        entry = store.get("entry", self.entry_id)
+        with Vertical(classes="dialog wide"):
+            yield Label(f"Edit {entry.entry_kind}", classes="dialog-title")
+            yield Input(entry_line(entry, self.app.roster), id="edit-line")
+            yield Label("", id="edit-error", classes="error-text")
+            if entry.entry_kind == "action":
+                with Horizontal(classes="row"):
+                    yield Label("Status ", classes="inline-label")
+                    yield Select(
+                        [(s, s) for s in ACTION_STATUSES],
+                        value=entry.status or "open",
+                        allow_blank=False,
+                        id="edit-status",
+                    )
+            found = conflicts(store.doc("entry", self.entry_id))
+            for field, versions in found.items():
+                for n, (value, hlc) in enumerate(versions):
+                    shown = ", ".join(value) if isinstance(value, list) else str(value)
+                    yield Label(
+                        f"Also edited by {hlc.device}: {field} = {shown[:80]}",
+                        classes="conflict-text",
+                    )
+                    yield Button(
+                        f"Keep {hlc.device}'s {field}",
+                        id=f"keep-{field}-{n}",
+                        classes="keep",
+                    )
+            if found:
+                yield Button("Keep the current values", id="keep-current", classes="keep")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, ".keep")
+    def _keep(self, event: Button.Pressed) -> None:
+        """Resolve a conflict: writing a field replaces every version the user saw."""
+        from roundtable.protocol import conflicts
+
+        store = self.app.session_store
+        doc = store.doc("entry", self.entry_id)
+        found = conflicts(doc)
+        button = event.button.id or ""
+        if button == "keep-current":
+            store.update("entry", self.entry_id, **{f: doc["fields"][f] for f in found})
+        else:
+            field, index = button.removeprefix("keep-").rsplit("-", 1)
+            value, _ = found[field][int(index)]
+            store.update("entry", self.entry_id, **{field: value})
+        self.notify("Conflict resolved.")
+        self.dismiss(True)
+
+    @on(Input.Submitted, "#edit-line")
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        from roundtable.capture import CaptureError, parse_line
+        from roundtable.store import StoreError
+
+        store = self.app.session_store
+        entry = store.get("entry", self.entry_id)
+        line = self.query_one("#edit-line", Input).value
+        try:
+            c = parse_line(line, self.app.roster)
+        except CaptureError as exc:
+            self.query_one("#edit-error", Label).update(str(exc))
+            return
+        new = {
+            "entry_kind": c.entry_kind,
+            "text": c.text,
+            "delegations": list(c.delegations),
+            "crime_areas": list(c.crime_areas),
+            "priority": c.priority,
+            "owner": c.owner,
+            "due": c.due,
+            "parked": c.parked,
+        }
+        statuses = self.query("#edit-status")
+        if statuses:
+            new["status"] = str(statuses.first(Select).value)
+        elif c.entry_kind == "action" and not entry.status:
+            new["status"] = "open"
+        changed = {k: v for k, v in new.items() if getattr(entry, k) != v}
+        if changed:
+            try:
+                store.update("entry", self.entry_id, **changed)
+            except StoreError as exc:
+                self.query_one("#edit-error", Label).update(f"Not saved: {exc}")
+                return
+            self.notify(f"Saved: {', '.join(sorted(changed))} changed (ctrl+z undoes)")
+        self.dismiss(bool(changed))

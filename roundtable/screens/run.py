@@ -1,0 +1,383 @@
+"""Run the session: agenda with a time box, the item's prompts, live capture, captured entries."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from roundtable.model import ENTRY_KINDS, Entry
+from roundtable.screens.common import ConfirmModal, StatusLine
+from widgets import AgendaList, CaptureBar, EntryTable, TimeBoxTimer
+
+FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
+
+
+class RunScreen(Screen):
+    """The facilitator's main screen; everything here is one key away."""
+
+    BINDINGS = [
+        Binding("c", "focus_capture", "Capture", id="run.capture", tooltip="Type a capture line"),
+        Binding(
+            "slash",
+            "focus_capture('/')",
+            "Capture",
+            show=False,
+            id="run.capture_slash",
+            tooltip="Start a capture line with /",
+        ),
+        Binding(
+            "ctrl+n",
+            "next_item",
+            "Next item",
+            id="run.next",
+            priority=True,
+            tooltip="Close this agenda item and move to the next",
+        ),
+        Binding(
+            "ctrl+p",
+            "previous_item",
+            "Prev item",
+            id="run.previous",
+            priority=True,
+            tooltip="Go back to the previous agenda item",
+        ),
+        Binding(
+            "ctrl+z",
+            "undo",
+            "Undo",
+            id="run.undo",
+            priority=True,
+            tooltip="Undo the last change made on this laptop",
+        ),
+        Binding("f", "cycle_filter", "Filter", id="run.filter", tooltip="Show one kind of entry"),
+        Binding("w", "whole_session", "All items", id="run.all", tooltip="Entries of every item"),
+        Binding("s", "timer", "Timer", id="run.timer", tooltip="Start or pause the time box"),
+        Binding("t", "tour", "Tour", id="run.tour", tooltip="Tour de table and speaker queue"),
+        Binding("a", "attendance", "Roll call", id="run.attendance", tooltip="Set-up, roll call"),
+        Binding("m", "minutes", "Minutes", id="run.minutes", tooltip="Preview and export"),
+        Binding("x", "close_session", "Close", id="run.close", tooltip="Check and close"),
+        Binding("escape", "home", "Sessions", id="run.home", tooltip="Back to the session list"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_index = 0
+        self.whole_session = False
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        with Horizontal(id="run-body"):
+            yield AgendaList(id="agenda")
+            with Vertical(id="run-main"):
+                with Horizontal(id="item-head"):
+                    yield Static("", id="item-title")
+                    yield TimeBoxTimer(clock=self.app.clock, id="timer")
+                yield Static("", id="prompts")
+                yield Static("", id="entries-caption", classes="caption")
+                yield EntryTable(id="entries")
+        yield CaptureBar(validate=self._validate, id="capture")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_all()
+        self.query_one(CaptureBar).focus_input()
+
+    @property
+    def store(self):
+        return self.app.session_store
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _agenda(self):
+        return self.store.records("agenda_item")
+
+    def current_item(self):
+        agenda = self._agenda()
+        current = self.store.session.current_item
+        for item in agenda:
+            if item.id == current:
+                return item
+        return agenda[0] if agenda else None
+
+    def refresh_all(self) -> None:
+        agenda = self._agenda()
+        entries = self.store.records("entry")
+        counts: dict[str, int] = {}
+        for e in entries:
+            counts[e.agenda_item] = counts.get(e.agenda_item, 0) + 1
+        item = self.current_item()
+        self.query_one(AgendaList).set_items(agenda, item.id if item else "", counts)
+        self._refresh_item(item)
+        self._refresh_entries(entries)
+        self.query_one(StatusLine).refresh_status()
+
+    def _refresh_item(self, item) -> None:
+        title = self.query_one("#item-title", Static)
+        prompts = self.query_one("#prompts", Static)
+        timer = self.query_one(TimeBoxTimer)
+        if item is None:
+            title.update("This session has no agenda items.")
+            prompts.update("")
+            return
+        title.update(f"{item.position + 1}. {item.title}")
+        lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
+        prompts.update("\n".join(lines))
+        started = _parse_ts(item.started_at)
+        timer.set_box(item.minutes * 60, started_at=started, key=item.id)
+
+    def _refresh_entries(self, entries: list[Entry] | None = None) -> None:
+        entries = self.store.records("entry") if entries is None else entries
+        item = self.current_item()
+        kind = FILTERS[self.filter_index]
+        shown = [
+            e
+            for e in entries
+            if (self.whole_session or item is None or e.agenda_item == item.id)
+            and (kind is None or e.entry_kind == kind)
+        ]
+        conflicts = {}
+        from roundtable.protocol import conflicts as field_conflicts
+
+        for e in shown:
+            doc = self.store.doc("entry", e.id)
+            if doc is not None:
+                found = field_conflicts(doc)
+                if found:
+                    devices = sorted({h.device for versions in found.values() for _, h in versions})
+                    conflicts[e.id] = ", ".join(devices)
+        table = self.query_one(EntryTable)
+        table.set_entries(shown, conflicts)
+        scope = "whole session" if self.whole_session else "this item"
+        what = f"{kind}s" if kind else "all kinds"
+        self.query_one("#entries-caption", Static).update(
+            f"Captured — {scope}, {what} ({len(shown)})   f filter · w scope · e edit · d delete"
+        )
+
+    def on_roundtable_app_session_changed(self) -> None:
+        self.refresh_all()
+
+    # -- capture ---------------------------------------------------------------------------
+
+    def _validate(self, line: str) -> str | None:
+        from roundtable.capture import CaptureError, parse_line
+
+        if line.strip().lower() in ("undo", "/undo"):
+            return None
+        try:
+            parse_line(line, self.app.roster, today=self._today())
+        except CaptureError as exc:
+            return str(exc)
+        return None
+
+    def _today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.app.clock()).date()
+
+    @on(CaptureBar.Submitted)
+    def _captured(self, event: CaptureBar.Submitted) -> None:
+        from roundtable.capture import CaptureError, parse_line
+        from roundtable.store import StoreError
+
+        bar = self.query_one(CaptureBar)
+        if event.line.strip().lower() in ("undo", "/undo"):
+            self.action_undo()
+            return
+        try:
+            c = parse_line(event.line, self.app.roster, today=self._today())
+            item = self.current_item()
+            entry = self.store.add_entry(
+                entry_kind=c.entry_kind,
+                text=c.text,
+                delegations=list(c.delegations),
+                crime_areas=list(c.crime_areas),
+                priority=c.priority,
+                owner=c.owner,
+                due=c.due,
+                parked=c.parked,
+                agenda_item=item.id if item else "",
+            )
+        except CaptureError as exc:
+            bar.show_error(str(exc))
+            return
+        except StoreError as exc:
+            bar.show_error(f"Not saved: {exc}")
+            self.notify(str(exc), title="Not saved", severity="error", timeout=10)
+            return
+        label = "parked" if entry.parked else entry.entry_kind
+        bar.show_saved(f"Saved {label}: {_clip(entry.text, 60)}")
+        self.refresh_all()
+        self.query_one(EntryTable).select_entry(entry.id)
+
+    def action_focus_capture(self, prefix: str = "") -> None:
+        self.query_one(CaptureBar).focus_input(prefix)
+
+    @on(CaptureBar.Cancelled)
+    def _leave_capture(self) -> None:
+        self.query_one(EntryTable).focus()
+
+    # -- entries ---------------------------------------------------------------------------
+
+    @on(EntryTable.EditRequested)
+    def _edit(self, event: EntryTable.EditRequested) -> None:
+        from roundtable.screens.edit import EditEntryModal
+
+        def done(changed: bool | None) -> None:
+            if changed:
+                self.refresh_all()
+
+        self.app.push_screen(EditEntryModal(event.entry_id), done)
+
+    @on(EntryTable.DeleteRequested)
+    def _delete(self, event: EntryTable.DeleteRequested) -> None:
+        entry = self.store.get("entry", event.entry_id)
+        if entry is None:
+            return
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.store.delete("entry", entry.id)
+                self.notify(f"Deleted {entry.entry_kind}: {_clip(entry.text, 50)} (ctrl+z undoes)")
+                self.refresh_all()
+
+        self.app.push_screen(
+            ConfirmModal(f"Delete this {entry.entry_kind}?\n\n{_clip(entry.text, 200)}", "Delete"),
+            done,
+        )
+
+    def action_undo(self) -> None:
+        label = self.store.undo()
+        if label is None:
+            self.notify("Nothing to undo.", severity="warning")
+        else:
+            self.notify(f"Undone: {label}")
+            self.query_one(CaptureBar).show_saved(f"Undone: {label}")
+        self.refresh_all()
+
+    def action_cycle_filter(self) -> None:
+        self.filter_index = (self.filter_index + 1) % len(FILTERS)
+        self._refresh_entries()
+
+    def action_whole_session(self) -> None:
+        self.whole_session = not self.whole_session
+        self._refresh_entries()
+
+    # -- agenda ----------------------------------------------------------------------------
+
+    def _go_to(self, offset: int) -> None:
+        agenda = self._agenda()
+        item = self.current_item()
+        if item is None:
+            return
+        index = next((n for n, i in enumerate(agenda) if i.id == item.id), 0)
+        target = index + offset
+        if not 0 <= target < len(agenda):
+            self.notify("No further agenda item.", severity="warning")
+            return
+        self._select(agenda[target].id)
+
+    def _select(self, item_id: str) -> None:
+        now = dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
+        current = self.current_item()
+        if current is not None and current.id != item_id and current.started_at:
+            if not current.ended_at:
+                self.store.update("agenda_item", current.id, ended_at=now)
+        target = self.store.get("agenda_item", item_id)
+        if target is not None and not target.started_at:
+            self.store.update("agenda_item", item_id, started_at=now)
+        self.store.update("session", self.store.session_id, current_item=item_id)
+        self.refresh_all()
+
+    def action_next_item(self) -> None:
+        self._go_to(1)
+
+    def action_previous_item(self) -> None:
+        self._go_to(-1)
+
+    @on(AgendaList.ItemSelected)
+    def _item_selected(self, event: AgendaList.ItemSelected) -> None:
+        if event.item_id != self.store.session.current_item:
+            self._select(event.item_id)
+
+    def action_timer(self) -> None:
+        item = self.current_item()
+        if item is None:
+            return
+        if not item.started_at:
+            now = dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
+            self.store.update("agenda_item", item.id, started_at=now)
+            self.refresh_all()
+        else:
+            self.query_one(TimeBoxTimer).toggle()
+
+    # -- other screens ---------------------------------------------------------------------
+
+    def action_tour(self) -> None:
+        from roundtable.screens.tour import TourScreen
+
+        self.app.push_screen(TourScreen())
+
+    def action_attendance(self) -> None:
+        from roundtable.screens.setup import SetupScreen
+
+        self.app.push_screen(SetupScreen())
+
+    def action_minutes(self) -> None:
+        from roundtable.screens.minutes import MinutesScreen
+
+        self.app.push_screen(MinutesScreen())
+
+    def action_close_session(self) -> None:
+        from roundtable.screens.close import CloseScreen
+
+        self.app.push_screen(CloseScreen())
+
+    def action_home(self) -> None:
+        self.store.checkpoint()
+        self.app.pop_screen()
+        self.app.session_changed()
+
+    def palette_commands(self):
+        yield ("capture: focus", "Type a quick-capture line", self.action_focus_capture)
+        yield ("capture: undo", "Undo the last change made here", self.action_undo)
+        yield ("agenda: next item", "Move to the next agenda item", self.action_next_item)
+        yield ("agenda: previous item", "Back to the previous item", self.action_previous_item)
+        yield ("agenda: start or pause timer", "The item's time box", self.action_timer)
+        yield ("entries: filter by kind", "Cycle issue/need/action/…", self.action_cycle_filter)
+        yield ("entries: whole session", "Toggle this item / every item", self.action_whole_session)
+        yield ("tour: tour de table", "Speaking order, timers, queue", self.action_tour)
+        yield ("session: roll call", "Set-up and attendance", self.action_attendance)
+        yield ("session: close", "Completeness check, then close", self.action_close_session)
+        yield ("minutes: preview", "Live minutes, export, copy", self.action_minutes)
+        yield ("export: minutes as Markdown", "Write the .md file", self._export_md)
+        yield ("export: minutes as HTML", "Write the .html file", self._export_html)
+
+    def _export_md(self) -> None:
+        from roundtable.screens.minutes import export_minutes
+
+        export_minutes(self.app, "md")
+
+    def _export_html(self) -> None:
+        from roundtable.screens.minutes import export_minutes
+
+        export_minutes(self.app, "html")
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _parse_ts(text: str) -> float | None:
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,109 @@
+"""Set-up: facilitator, rapporteur and room, then the roll call from the region's roster."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label, Static
+
+from roundtable.screens.common import PromptModal, StatusLine
+from widgets import RollCall
+
+_FIELDS = ("facilitator", "rapporteur", "room")
+
+
+class SetupScreen(Screen):
+    """Who runs the room and who is in it.  Every change is saved as it is made."""
+
+    BINDINGS = [
+        Binding(
+            "ctrl+s",
+            "start",
+            "Confirm & start",
+            id="setup.start",
+            priority=True,
+            tooltip="Confirm the attendance and go to the agenda",
+        ),
+        Binding("escape", "back", "Back", id="setup.back", tooltip="Back without confirming"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        store = self.app.session_store
+        session = store.session
+        yield StatusLine()
+        yield Static("Set-up and roll call", classes="screen-title")
+        with Horizontal(id="setup-fields", classes="row"):
+            for name in _FIELDS:
+                with Vertical(classes="field"):
+                    yield Label(name.capitalize())
+                    yield Input(getattr(session, name), id=f"setup-{name}")
+        from sessions import countries_in
+
+        attendance = {a.country: a for a in store.records("attendance")}
+        yield RollCall(countries_in(session.region), attendance, id="rollcall")
+        yield Footer()
+
+    def _save_field(self, name: str, value: str) -> None:
+        store = self.app.session_store
+        value = value.strip()
+        if getattr(store.session, name) != value:
+            store.update("session", store.session_id, **{name: value})
+            self.query_one(StatusLine).refresh_status()
+
+    @on(Input.Submitted)
+    @on(Input.Blurred)
+    def _field_done(self, event) -> None:
+        input_id = event.input.id or ""
+        if input_id.startswith("setup-"):
+            self._save_field(input_id.removeprefix("setup-"), event.input.value)
+
+    @on(RollCall.StatusChanged)
+    def _status(self, event: RollCall.StatusChanged) -> None:
+        att = self.app.session_store.set_attendance(event.code, event.status)
+        self.query_one(RollCall).set_attendance(att)
+
+    @on(RollCall.DelegatesRequested)
+    def _delegates(self, event: RollCall.DelegatesRequested) -> None:
+        store = self.app.session_store
+        current = next((a for a in store.records("attendance") if a.country == event.code), None)
+        names = ", ".join(current.delegates) if current else ""
+        country = self.app.roster[event.code].name
+
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            delegates = [n.strip() for n in value.split(",") if n.strip()]
+            status = current.status if current and current.status != "unknown" else "present"
+            att = store.set_attendance(event.code, status, delegates)
+            self.query_one(RollCall).set_attendance(att)
+
+        self.app.push_screen(PromptModal(f"Delegates of {country} (comma-separated)", names), done)
+
+    def action_start(self) -> None:
+        for name in _FIELDS:
+            self._save_field(name, self.query_one(f"#setup-{name}", Input).value)
+        store = self.app.session_store
+        changes: dict = {"attendance_confirmed": True}
+        if store.session.status == "planned":
+            changes["status"] = "running"
+            changes["opened_at"] = dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
+        if not store.session.current_item:
+            agenda = store.records("agenda_item")
+            if agenda:
+                changes["current_item"] = agenda[0].id
+        store.update("session", store.session_id, **changes)
+        from roundtable.screens.run import RunScreen
+
+        self.app.switch_screen(RunScreen())
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+        self.app.session_changed()
+
+    def palette_commands(self):
+        yield ("session: confirm attendance", "Confirm the roll call and start", self.action_start)

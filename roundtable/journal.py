@@ -1,0 +1,106 @@
+"""The per-unit write-ahead journal: one JSON object per line, appended and fsynced.
+
+When ``append`` returns, the line is on disk: that is the moment a capture is acknowledged.
+A crash mid-append can leave a torn last line (no newline, or not JSON); it is ignored on replay
+and cut off before the next append.  A bad line anywhere before the last one is corruption.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from roundtable.storage import CorruptFileError, fsync_dir
+
+JOURNAL_VERSION = 1
+
+
+class Journal:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self.size = 0  # bytes of complete lines
+
+    def read(self, start: int = 0) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield ``(end_offset, line)`` for every complete line from ``start``.
+
+        Sets ``self.size`` to the end of the last good line; a torn tail is left for
+        ``open_for_append`` to cut.
+        """
+        if not self.path.exists():
+            self.size = 0
+            return
+        try:
+            data = self.path.read_bytes()
+        except OSError as exc:
+            raise CorruptFileError(self.path, f"cannot read: {exc.strerror}") from None
+        if start > len(data):
+            raise CorruptFileError(
+                self.path, f"shorter ({len(data)} bytes) than its checkpoint says ({start})"
+            )
+        offset = start
+        line_no = data.count(b"\n", 0, start) + 1
+        good_end = start
+        while offset < len(data):
+            newline = data.find(b"\n", offset)
+            if newline == -1:
+                break  # torn tail: no newline
+            raw = data[offset:newline]
+            try:
+                line = json.loads(raw)
+                if not isinstance(line, dict):
+                    raise ValueError("not an object")
+            except (ValueError, UnicodeDecodeError) as exc:
+                if data[newline + 1 :].strip():
+                    raise CorruptFileError(
+                        self.path, f"line {line_no} is not a journal record ({exc})"
+                    ) from None
+                break  # a bad very last line: torn
+            offset = newline + 1
+            good_end = offset
+            line_no += 1
+            yield offset, line
+        self.size = good_end
+
+    def open_for_append(self) -> None:
+        if self._fd is not None:
+            return
+        created = not self.path.exists()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        current = os.fstat(fd).st_size
+        if current > self.size:
+            os.ftruncate(fd, self.size)  # cut a torn tail left by a crash
+            os.fsync(fd)
+        self._fd = fd
+        if created:
+            fsync_dir(self.path.parent)
+
+    def append(self, line: dict[str, Any]) -> int:
+        """Write one line and fsync it.  Returns the journal size after it."""
+        if self._fd is None:
+            self.open_for_append()
+        payload = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        assert self._fd is not None
+        try:
+            written = os.write(self._fd, payload)
+            if written != len(payload):
+                raise OSError(28, "short write (disk full?)")
+            os.fsync(self._fd)
+        except OSError:
+            # leave the file as it was: cut whatever part of the line reached it
+            try:
+                os.ftruncate(self._fd, self.size)
+            except OSError:
+                pass
+            raise
+        self.size += len(payload)
+        return self.size
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None

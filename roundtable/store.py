@@ -1,0 +1,1144 @@
+"""LocalStore: the laptop's records, as a write-ahead journal plus a tinydb checkpoint per unit.
+
+A *unit* is one directory: the event record's (``events/<id>/``) or one session's
+(``sessions/<id>/``), so a write costs what its own session holds, whatever the others hold.
+
+* Every change is a list of ops appended to ``journal.jsonl`` as ONE line and fsynced before the
+  call returns: that append is the acknowledgement of a capture, and the journal's local ops are
+  the sync outbox.  Acknowledgements from the server are appended as ``ack`` lines.
+* ``view.json`` (tinydb, written by :class:`~roundtable.storage.CheckpointStorage`) holds every
+  record's merged fields and the journal offset it covers.  It is rewritten atomically at
+  checkpoints; on open the journal past that offset is replayed (idempotent by op id).
+* One writer per unit: ``lock`` is flock'ed; a second instance is refused with its pid.
+* Files that do not parse are never overwritten: they are moved aside as
+  ``<name>.corrupt-<time>``, what can be recovered is rebuilt, and the open is refused once with
+  a message saying so.
+
+This is the only module that imports tinydb (its checkpoint storage lives in storage.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roundtable import protocol
+from roundtable.journal import JOURNAL_VERSION, Journal
+from roundtable.model import (
+    ENTRY_KINDS,
+    RECORD_TYPES,
+    REGIONS,
+    SCHEMA_VERSION,
+    AgendaItem,
+    Attendance,
+    Entry,
+    Event,
+    Hlc,
+    HlcClock,
+    Op,
+    Record,
+    Session,
+    SessionSnapshot,
+    Speech,
+    new_id,
+    stable_id,
+)
+from roundtable.storage import CorruptFileError
+
+CHECKPOINT_EVERY = 200
+
+
+class StoreError(Exception):
+    """A store operation that cannot be done; the message is one line naming the file."""
+
+
+class CorruptStoreError(StoreError):
+    pass
+
+
+class SessionLockedError(StoreError):
+    pass
+
+
+class UnknownSessionError(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    id: str
+    event_id: str
+    event_name: str
+    region: str
+    title: str
+    status: str
+    date: str
+    entries: int
+    pending: int
+
+
+def _utc_now_iso(wall: float) -> str:
+    return dt.datetime.fromtimestamp(wall, dt.UTC).isoformat(timespec="seconds")
+
+
+def _stamp() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _move_aside(path: Path) -> Path:
+    target = path.with_name(f"{path.name}.corrupt-{_stamp()}")
+    os.replace(path, target)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------
+# One unit: journal + view
+# ---------------------------------------------------------------------------------------------
+
+
+class Unit:
+    """The records of one event or one session, with their journal, view and lock."""
+
+    def __init__(
+        self,
+        path: Path,
+        clock: HlcClock,
+        *,
+        read_only: bool = False,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+        create: bool = False,
+    ) -> None:
+        self.path = path
+        self.clock = clock
+        self.read_only = read_only
+        self.checkpoint_every = checkpoint_every
+        self.journal = Journal(path / "journal.jsonl")
+        self.view_path = path / "view.json"
+        self.docs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._objects: dict[tuple[str, str], Record] = {}
+        self._lock_fd: int | None = None
+        self._changes_since_checkpoint = 0
+        self._history_loaded = False
+        self._known_ops: set[str] = set()
+        self._local_ops: list[Op] = []
+        self._acked: set[str] = set()
+        self._changes: list[dict[str, Any]] = []
+        self._meta_pending = 0
+        self._pending_delta = 0
+        self.closed = False
+        if not path.is_dir():
+            if not create:
+                raise UnknownSessionError(f"{path}: no such store")
+            path.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            self._take_lock()
+        try:
+            self._load()
+        except BaseException:
+            self._release_lock()
+            raise
+
+    # -- lock ------------------------------------------------------------------------------
+
+    def _take_lock(self) -> None:
+        lock_path = self.path / "lock"
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"{lock_path}: cannot open lock file: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            try:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            except OSError:
+                holder = "?"
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise SessionLockedError(
+                    f"{self.path.name} is open in another roundtable (pid {holder}); close it first"
+                ) from None
+            raise StoreError(f"{lock_path}: cannot lock: {exc.strerror}") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+
+    def _release_lock(self) -> None:
+        if self._lock_fd is not None:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            finally:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+
+    # -- open ------------------------------------------------------------------------------
+
+    def _load(self) -> None:
+        from tinydb import TinyDB
+
+        from roundtable.storage import CheckpointStorage
+
+        problems: list[str] = []
+        offset = 0
+        self._meta: dict[str, Any] = {}
+        if self.view_path.exists():
+            try:
+                db = TinyDB(self.view_path, storage=CheckpointStorage)
+                meta_rows = db.table("meta").all()
+                meta = dict(meta_rows[0]) if meta_rows else {}
+                schema = meta.get("schema", SCHEMA_VERSION)
+                if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.view_path}: written by a newer roundtable (store schema "
+                        f"{schema}, this version reads {SCHEMA_VERSION}); upgrade roundtable"
+                    )
+                for doc in db.table("records").all():
+                    self._check_doc(doc)
+                    self.docs[(doc["kind"], doc["id"])] = dict(doc)
+                offset = int(meta.get("journal_offset", 0))
+                self._meta_pending = int(meta.get("pending", 0))
+                self._meta = meta
+            except CorruptFileError as exc:
+                self._refuse_if_read_only(exc.reason)
+                aside = _move_aside(self.view_path)
+                problems.append(f"{exc.reason}; moved aside to {aside.name}")
+                self.docs.clear()
+                offset = 0
+                self._meta_pending = 0
+            except (KeyError, TypeError, ValueError) as exc:
+                self._refuse_if_read_only(f"{self.view_path.name}: wrong shape ({exc})")
+                aside = _move_aside(self.view_path)
+                problems.append(
+                    f"{self.view_path.name}: wrong shape ({exc}); moved aside to {aside.name}"
+                )
+                self.docs.clear()
+                offset = 0
+                self._meta_pending = 0
+        try:
+            if offset > (self.journal.path.stat().st_size if self.journal.path.exists() else 0):
+                raise CorruptFileError(self.journal.path, "shorter than the checkpoint covers")
+            if offset == 0:
+                # replay everything: the history comes for free
+                self._read_history(apply=True)
+            else:
+                for _, line in self.journal.read(offset):
+                    self._replay_line(line, count_pending=True)
+        except CorruptFileError as exc:
+            self._refuse_if_read_only(str(exc))
+            problems.append(self._recover_journal(exc))
+        if problems:
+            if not self.read_only:
+                self.checkpoint(force=True)
+            self._release_lock()
+            raise CorruptStoreError(
+                f"{self.path}: {'; '.join(problems)}; open it again to continue with what "
+                "was recovered"
+            )
+        self._observe_clock()
+
+    def _refuse_if_read_only(self, reason: str) -> None:
+        if self.read_only:
+            raise CorruptStoreError(
+                f"{self.path}: {reason}; open the session for writing to recover it"
+            )
+
+    @staticmethod
+    def _check_doc(doc: Mapping[str, Any]) -> None:
+        for key in ("id", "kind", "fields", "heads", "replaced"):
+            if key not in doc:
+                raise KeyError(f"record without {key!r}")
+        if doc["kind"] not in RECORD_TYPES:
+            raise ValueError(f"unknown record kind {doc['kind']!r}")
+
+    def _recover_journal(self, exc: CorruptFileError) -> str:
+        """Keep every good line before the bad one; preserve the original file aside."""
+        good: list[dict[str, Any]] = []
+        data = self.journal.path.read_bytes()
+        for raw in data.split(b"\n"):
+            try:
+                line = json.loads(raw)
+                if not isinstance(line, dict):
+                    break
+            except (ValueError, UnicodeDecodeError):
+                break
+            good.append(line)
+        self.journal.close()
+        aside = _move_aside(self.journal.path)
+        from roundtable.storage import atomic_write_bytes
+
+        payload = b"".join(
+            (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+            for line in good
+        )
+        atomic_write_bytes(self.journal.path, payload)
+        self.docs.clear()
+        self._objects.clear()
+        self._history_loaded = False
+        self._known_ops.clear()
+        self._local_ops.clear()
+        self._acked.clear()
+        self._changes.clear()
+        self._meta_pending = 0
+        self._pending_delta = 0
+        self._read_history(apply=True)
+        return f"{exc.reason}; moved aside to {aside.name}; kept {len(good)} changes before it"
+
+    def _read_history(self, apply: bool) -> None:
+        """Read the whole journal: known ops, the outbox, the undo stack (and replay if asked)."""
+        for _, line in self.journal.read(0):
+            self._note_history(line)
+            if apply:
+                self._apply_ops(self._line_ops(line))
+        self._history_loaded = True
+        self._meta_pending = len(self._pending_ids())
+        self._pending_delta = 0
+
+    def _ensure_history(self) -> None:
+        if not self._history_loaded:
+            self._read_history(apply=False)
+
+    @staticmethod
+    def _line_ops(line: Mapping[str, Any]) -> list[Op]:
+        return [Op.from_dict(o) for o in line.get("ops", ())]
+
+    def _note_history(self, line: Mapping[str, Any]) -> None:
+        kind = line.get("t")
+        if kind == "change":
+            ops = self._line_ops(line)
+            self._local_ops.extend(ops)
+            self._known_ops.update(o.op_id for o in ops)
+            self._changes.append(
+                {
+                    "change_id": line.get("change_id"),
+                    "label": line.get("label", "change"),
+                    "undo_of": line.get("undo_of"),
+                    "before": line.get("before", []),
+                    "ops": ops,
+                }
+            )
+        elif kind == "remote":
+            self._known_ops.update(o["op_id"] for o in line.get("ops", ()))
+        elif kind == "ack":
+            self._acked.update(line.get("op_ids", ()))
+
+    def _replay_line(self, line: Mapping[str, Any], *, count_pending: bool) -> None:
+        ops = self._line_ops(line)
+        self._apply_ops(ops)
+        if count_pending:
+            if line.get("t") == "change":
+                self._pending_delta += len(ops)
+            elif line.get("t") == "ack":
+                self._pending_delta -= len(line.get("op_ids", ()))
+
+    def _apply_ops(self, ops: Iterable[Op]) -> None:
+        for op in ops:
+            key = (op.kind, op.record_id)
+            doc = self.docs.get(key)
+            if doc is None:
+                doc = self.docs[key] = protocol.new_record_doc(op)
+            if protocol.apply_op(doc, op):
+                self._objects.pop(key, None)
+
+    def _observe_clock(self) -> None:
+        latest = ""
+        for doc in self.docs.values():
+            for heads in doc["heads"].values():
+                if heads and heads[0][1] > latest:
+                    latest = heads[0][1]
+        if latest:
+            self.clock.observe(Hlc.parse(latest))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        key = (kind, record_id)
+        obj = self._objects.get(key)
+        if obj is None:
+            doc = self.docs.get(key)
+            if doc is None:
+                return None
+            obj = RECORD_TYPES[kind].from_fields(record_id, doc["fields"])
+            self._objects[key] = obj
+        return obj
+
+    def iter_records(self, kind: str, include_deleted: bool = False) -> Iterator[Record]:
+        for k, rid in list(self.docs):
+            if k != kind:
+                continue
+            obj = self.get(k, rid)
+            if obj is not None and (include_deleted or not obj.deleted):
+                yield obj
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write(
+        self,
+        label: str,
+        changes: Sequence[tuple[str, str, Mapping[str, Any]]],
+        *,
+        event_id: str,
+        session_id: str,
+        undo_of: str | None = None,
+    ) -> list[Op]:
+        """Journal one change (many field writes) durably, then apply it.  Atomic: on any error
+        nothing is applied."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only")
+        if self.closed:
+            raise StoreError(f"{self.path}: store is closed")
+        self._ensure_history()
+        ops: list[Op] = []
+        before: list[list[Any]] = []
+        for kind, record_id, fields in changes:
+            doc = self.docs.get((kind, record_id))
+            for field, value in fields.items():
+                try:
+                    protocol.check_value(kind, field, value)
+                except protocol.ProtocolError as exc:
+                    raise StoreError(f"{self.path.name}: {exc}") from None
+                if doc is None:
+                    before.append([kind, record_id, field, None, False])
+                elif field in doc["fields"]:
+                    before.append([kind, record_id, field, doc["fields"][field], True])
+                else:
+                    before.append([kind, record_id, field, None, False])
+                hlc = self.clock.now()
+                ops.append(
+                    Op(
+                        op_id=new_id(),
+                        event_id=event_id,
+                        session_id="" if kind == "event" else session_id,
+                        record_id=record_id,
+                        kind=kind,
+                        field=field,
+                        value=value,
+                        hlc=hlc.encode(),
+                        device=hlc.device,
+                        base=protocol.field_base(doc, field),
+                    )
+                )
+        if not ops:
+            return []
+        change_id = new_id()
+        line = {
+            "v": JOURNAL_VERSION,
+            "t": "change",
+            "change_id": change_id,
+            "label": label,
+            "undo_of": undo_of,
+            "before": before,
+            "ops": [o.to_dict() for o in ops],
+        }
+        self._append(line)
+        self._apply_ops(ops)
+        self._note_history(line | {"ops": [o.to_dict() for o in ops]})
+        self._pending_delta += len(ops)
+        self._tick()
+        return ops
+
+    def _append(self, line: dict[str, Any]) -> None:
+        try:
+            self.journal.append(line)
+        except OSError as exc:
+            raise StoreError(
+                f"{self.journal.path}: not saved: {exc.strerror or exc}; nothing was changed"
+            ) from None
+
+    def _tick(self) -> None:
+        self._changes_since_checkpoint += 1
+        if self._changes_since_checkpoint >= self.checkpoint_every:
+            self.checkpoint()
+
+    def undo(self, *, event_id: str, session_id: str) -> str | None:
+        self._ensure_history()
+        undone = {c["undo_of"] for c in self._changes if c["undo_of"]}
+        for change in reversed(self._changes):
+            if change["undo_of"] or change["change_id"] in undone:
+                continue
+            if change["label"].startswith("create "):
+                return None  # the session itself is not undone from the keyboard
+            created = {
+                (k, rid)
+                for k, rid, _f, _v, existed in change["before"]
+                if not existed and (k, rid) not in self._existing_before(change)
+            }
+            writes: dict[tuple[str, str], dict[str, Any]] = {}
+            for kind, rid, field, value, existed in change["before"]:
+                if (kind, rid) in created:
+                    writes[(kind, rid)] = {"deleted": True}
+                elif existed:
+                    writes.setdefault((kind, rid), {})[field] = value
+                else:
+                    default = _default_of(kind, field)
+                    writes.setdefault((kind, rid), {})[field] = default
+            self.write(
+                f"undo {change['label']}",
+                [(k, rid, f) for (k, rid), f in writes.items()],
+                event_id=event_id,
+                session_id=session_id,
+                undo_of=change["change_id"],
+            )
+            return change["label"]
+        return None
+
+    @staticmethod
+    def _existing_before(change: Mapping[str, Any]) -> set[tuple[str, str]]:
+        """Records the change touched that already existed (any field was there before)."""
+        return {(k, rid) for k, rid, _f, _v, existed in change["before"] if existed}
+
+    # -- outbox ----------------------------------------------------------------------------
+
+    def _pending_ids(self) -> list[str]:
+        return [o.op_id for o in self._local_ops if o.op_id not in self._acked]
+
+    def pending_count(self) -> int:
+        if self._history_loaded:
+            return len(self._pending_ids())
+        return max(self._meta_pending + self._pending_delta, 0)
+
+    def outbox(self, limit: int | None = None) -> list[Op]:
+        self._ensure_history()
+        out = [o for o in self._local_ops if o.op_id not in self._acked]
+        return out if limit is None else out[:limit]
+
+    def mark_acked(self, op_ids: Iterable[str]) -> int:
+        self._ensure_history()
+        local = {o.op_id for o in self._local_ops}
+        new = [i for i in dict.fromkeys(op_ids) if i in local and i not in self._acked]
+        if not new:
+            return 0
+        self._append({"v": JOURNAL_VERSION, "t": "ack", "op_ids": new})
+        self._acked.update(new)
+        self._tick()
+        return len(new)
+
+    def apply_remote(self, ops: Iterable[Op]) -> int:
+        if self.read_only:
+            raise StoreError(f"{self.path}: opened read-only")
+        self._ensure_history()
+        fresh = [o for o in ops if o.op_id not in self._known_ops]
+        fresh = list({o.op_id: o for o in fresh}.values())
+        if not fresh:
+            return 0
+        line = {"v": JOURNAL_VERSION, "t": "remote", "ops": [o.to_dict() for o in fresh]}
+        self._append(line)
+        self._apply_ops(fresh)
+        self._known_ops.update(o.op_id for o in fresh)
+        for op in fresh:
+            self.clock.observe(Hlc.parse(op.hlc))
+        self._tick()
+        return len(fresh)
+
+    # -- checkpoint ------------------------------------------------------------------------
+
+    def checkpoint(self, force: bool = False) -> None:
+        """Write the view atomically (temp + fsync + rename).  Cheap to call when idle."""
+        if self.read_only or self.closed:
+            return
+        if not force and self._changes_since_checkpoint == 0 and self.view_path.exists():
+            return
+        from tinydb import TinyDB
+
+        from roundtable.storage import CheckpointStorage
+
+        storage_db = TinyDB(self.view_path, storage=CheckpointStorage)
+        storage: CheckpointStorage = storage_db.storage  # type: ignore[assignment]
+        meta = {
+            "schema": SCHEMA_VERSION,
+            "journal_offset": self.journal.size,
+            "pending": self.pending_count(),
+            "written": _utc_now_iso(time.time()),
+        }
+        storage.write(
+            {
+                "meta": {"1": meta},
+                "records": {str(n): doc for n, doc in enumerate(self.docs.values(), start=1)},
+            }
+        )
+        try:
+            storage.flush()
+        except OSError as exc:
+            raise StoreError(f"{self.view_path}: checkpoint not written: {exc.strerror}") from None
+        self._meta_pending = meta["pending"]
+        self._pending_delta = 0
+        self._changes_since_checkpoint = 0
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            if not self.read_only:
+                self.checkpoint()
+        finally:
+            self.journal.close()
+            self._release_lock()
+            self.closed = True
+
+
+def _default_of(kind: str, field: str) -> Any:
+    cls = RECORD_TYPES[kind]
+    probe = cls(id="")
+    return getattr(probe, field)
+
+
+# ---------------------------------------------------------------------------------------------
+# A session
+# ---------------------------------------------------------------------------------------------
+
+
+class SessionStore:
+    """One session's records.  Every write is durable when the method returns."""
+
+    def __init__(self, local: LocalStore, unit: Unit, session_id: str) -> None:
+        self.local = local
+        self.unit = unit
+        self.session_id = session_id
+        session = unit.get("session", session_id)
+        if session is None:
+            unit.close()
+            raise UnknownSessionError(f"{unit.path}: holds no session record")
+        self.event_id = session.event_id
+
+    # context manager
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self.unit.path
+
+    @property
+    def session(self) -> Session:
+        return self.unit.get("session", self.session_id)  # type: ignore[return-value]
+
+    @property
+    def event(self) -> Event:
+        return self.local.event(self.event_id)
+
+    def _write(self, label: str, changes, undo_of: str | None = None) -> list[Op]:
+        return self.unit.write(
+            label, changes, event_id=self.event_id, session_id=self.session_id, undo_of=undo_of
+        )
+
+    def _now(self) -> str:
+        return _utc_now_iso(self.local.wall())
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add_entry(
+        self,
+        entry_kind: str,
+        text: str,
+        delegations: Sequence[str] = (),
+        crime_areas: Sequence[str] = (),
+        priority: str = "",
+        owner: str = "",
+        due: str = "",
+        status: str = "",
+        agenda_item: str | None = None,
+        parked: bool = False,
+    ) -> Entry:
+        if entry_kind not in ENTRY_KINDS:
+            raise StoreError(f"unknown entry kind {entry_kind!r} (one of {', '.join(ENTRY_KINDS)})")
+        if not text.strip():
+            raise StoreError("an entry needs some text")
+        if agenda_item is None:
+            agenda_item = self.session.current_item
+        if entry_kind == "action" and not status:
+            status = "open"
+        entry = Entry(
+            id=new_id(),
+            session_id=self.session_id,
+            entry_kind=entry_kind,
+            text=text,
+            delegations=list(delegations),
+            crime_areas=list(crime_areas),
+            priority=priority,
+            owner=owner,
+            due=due,
+            status=status,
+            agenda_item=agenda_item,
+            parked=parked,
+            created_at=self._now(),
+        )
+        self._write(f"add {'parked note' if parked else entry_kind}", [_creation(entry)])
+        return self.unit.get("entry", entry.id)  # type: ignore[return-value]
+
+    def update(self, kind: str, record_id: str, **fields: Any) -> list[Op]:
+        current = self.unit.get(kind, record_id)
+        if current is None:
+            raise StoreError(f"no {kind} {record_id} in session {self.session_id}")
+        changed = {
+            k: v
+            for k, v in fields.items()
+            if k not in current.to_fields()
+            or getattr(current, k) != v
+            or k in _conflicted(self.unit, kind, record_id)
+        }
+        if not changed:
+            return []
+        label = f"edit {kind.replace('_', ' ')} {', '.join(sorted(changed))}"
+        return self._write(label, [(kind, record_id, changed)])
+
+    def delete(self, kind: str, record_id: str) -> list[Op]:
+        current = self.unit.get(kind, record_id)
+        if current is None or current.deleted:
+            raise StoreError(f"no {kind} {record_id} in session {self.session_id}")
+        what = getattr(current, "entry_kind", kind.replace("_", " "))
+        return self._write(f"delete {what}", [(kind, record_id, {"deleted": True})])
+
+    def undo(self) -> str | None:
+        return self.unit.undo(event_id=self.event_id, session_id=self.session_id)
+
+    def set_attendance(
+        self, country: str, status: str | None = None, delegates: Sequence[str] | None = None
+    ) -> Attendance:
+        from roundtable.model import ATTENDANCE_STATUSES
+
+        if status is not None and status not in ATTENDANCE_STATUSES:
+            raise StoreError(f"unknown attendance status {status!r}")
+        record_id = stable_id(self.session_id, country)
+        current = self.unit.get("attendance", record_id)
+        fields: dict[str, Any] = {}
+        if current is None or current.deleted:
+            fields = {"session_id": self.session_id, "country": country, "deleted": False}
+            if current is None:
+                fields.pop("deleted")
+        if status is not None and (current is None or current.status != status):
+            fields["status"] = status
+        if delegates is not None and (current is None or current.delegates != list(delegates)):
+            fields["delegates"] = list(delegates)
+        if fields:
+            self._write(f"attendance {country}", [("attendance", record_id, fields)])
+        return self.unit.get("attendance", record_id)  # type: ignore[return-value]
+
+    def add_speech(
+        self,
+        country: str,
+        mode: str,
+        seconds: int,
+        started_at: str,
+        agenda_item: str = "",
+        passed: bool = False,
+    ) -> Speech:
+        speech = Speech(
+            id=new_id(),
+            session_id=self.session_id,
+            country=country,
+            mode=mode,
+            agenda_item=agenda_item,
+            started_at=started_at,
+            seconds=int(seconds),
+            passed=passed,
+        )
+        self._write(f"speech {country}", [_creation(speech)])
+        return self.unit.get("speech", speech.id)  # type: ignore[return-value]
+
+    def add_agenda_item(
+        self,
+        title: str,
+        minutes: int,
+        prompts: Sequence[str] = (),
+        item_kind: str = "discussion",
+        position: int | None = None,
+    ) -> AgendaItem:
+        if position is None:
+            position = len(self.records("agenda_item"))
+        item = AgendaItem(
+            id=new_id(),
+            session_id=self.session_id,
+            position=position,
+            title=title,
+            minutes=minutes,
+            prompts=list(prompts),
+            item_kind=item_kind,
+        )
+        self._write("add agenda item", [_creation(item)])
+        return self.unit.get("agenda_item", item.id)  # type: ignore[return-value]
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        return self.unit.get(kind, record_id)
+
+    def doc(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        return self.unit.docs.get((kind, record_id))
+
+    def records(self, kind: str, include_deleted: bool = False) -> list[Any]:
+        items = list(self.unit.iter_records(kind, include_deleted))
+        if kind == "agenda_item":
+            items.sort(key=lambda r: (r.position, r.id))
+        elif kind == "entry":
+            items.sort(key=lambda r: (r.created_at, r.id))
+        elif kind == "speech":
+            items.sort(key=lambda r: (r.started_at, r.id))
+        elif kind == "attendance":
+            items.sort(key=lambda r: r.country)
+        else:
+            items.sort(key=lambda r: r.id)
+        return items
+
+    def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
+        attendance = self.records("attendance")
+        entries = self.records("entry")
+        speeches = self.records("speech")
+        codes: set[str] = {a.country for a in attendance} | {s.country for s in speeches}
+        for e in entries:
+            codes.update(e.delegations)
+            if e.owner in countries:
+                codes.add(e.owner)
+        return SessionSnapshot(
+            event=self.event,
+            session=self.session,
+            agenda=self.records("agenda_item"),
+            attendance=attendance,
+            entries=entries,
+            speeches=speeches,
+            countries={c: countries[c] for c in sorted(codes) if c in countries},
+        )
+
+    # -- sync and life cycle -----------------------------------------------------------------
+
+    def outbox(self, limit: int | None = None) -> list[Op]:
+        return self.unit.outbox(limit)
+
+    def pending_count(self) -> int:
+        return self.unit.pending_count()
+
+    def mark_acked(self, op_ids: Iterable[str]) -> int:
+        return self.unit.mark_acked(op_ids)
+
+    def apply_remote(self, ops: Iterable[Op]) -> int:
+        return self.unit.apply_remote(ops)
+
+    def checkpoint(self) -> None:
+        self.unit.checkpoint()
+
+    def close(self) -> None:
+        if not self.unit.closed:
+            self.local._forget(self.unit)
+            self.unit.close()
+
+
+def _creation(record: Record) -> tuple[str, str, dict[str, Any]]:
+    """The field writes that create a record: every field that differs from its default."""
+    defaults = type(record)(id=record.id).to_fields()
+    fields = {k: v for k, v in record.to_fields().items() if v != defaults[k]}
+    if not fields:
+        fields = {"deleted": False}
+    return (record.KIND, record.id, fields)
+
+
+def _conflicted(unit: Unit, kind: str, record_id: str) -> set[str]:
+    doc = unit.docs.get((kind, record_id))
+    if doc is None:
+        return set()
+    return {f for f, heads in doc["heads"].items() if len(heads) > 1}
+
+
+# ---------------------------------------------------------------------------------------------
+# The home directory
+# ---------------------------------------------------------------------------------------------
+
+
+class LocalStore:
+    """Everything on this laptop: events and sessions under one home directory."""
+
+    def __init__(
+        self,
+        home: Path | str,
+        *,
+        clock: HlcClock | None = None,
+        wall=None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
+        self.home = Path(home)
+        self.wall = wall or time.time
+        self.checkpoint_every = checkpoint_every
+        self.device = self._device_id()
+        self.clock = clock or HlcClock(self.device, self.wall)
+        self._open: dict[Path, Unit] = {}
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def _device_id(self) -> str:
+        path = self.home / "device.json"
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                device = data["device"]
+                if isinstance(device, str) and device:
+                    return device
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            raise StoreError(f"{path}: not a device file; move it aside to get a new device id")
+        device = f"lap-{secrets.token_hex(4)}"
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            from roundtable.storage import atomic_write_bytes
+
+            atomic_write_bytes(path, json.dumps({"device": device}).encode())
+        except OSError as exc:
+            raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
+        return device
+
+    def _unit(self, path: Path, *, read_only: bool = False, create: bool = False) -> Unit:
+        unit = self._open.get(path)
+        if unit is not None and not unit.closed:
+            return unit
+        unit = Unit(
+            path,
+            self.clock,
+            read_only=read_only,
+            checkpoint_every=self.checkpoint_every,
+            create=create,
+        )
+        if not read_only:
+            self._open[path] = unit
+        return unit
+
+    def _forget(self, unit: Unit) -> None:
+        if self._open.get(unit.path) is unit:
+            del self._open[unit.path]
+
+    def _event_path(self, event_id: str) -> Path:
+        return self.home / "events" / event_id
+
+    def _session_path(self, session_id: str) -> Path:
+        return self.home / "sessions" / session_id
+
+    # -- events ----------------------------------------------------------------------------
+
+    def create_event(self, name: str, venue: str = "", starts: str = "", ends: str = "") -> Event:
+        name = name.strip()
+        if not name:
+            raise StoreError("an event needs a name")
+        if self.find_event(name) is not None:
+            raise StoreError(f"an event named {name!r} already exists")
+        event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends)
+        unit = self._unit(self._event_path(event.id), create=True)
+        try:
+            unit.write("create event", [_creation(event)], event_id=event.id, session_id="")
+        finally:
+            self._forget(unit)
+            unit.close()
+        return event
+
+    def event(self, event_id: str) -> Event:
+        path = self._event_path(event_id)
+        unit = self._open.get(path)
+        if unit is None:
+            if not path.is_dir():
+                return Event(id=event_id, name="(event not on this laptop yet)")
+            unit = Unit(path, self.clock, read_only=True)
+        found = unit.get("event", event_id)
+        return found if isinstance(found, Event) else Event(id=event_id)
+
+    def events(self) -> list[Event]:
+        base = self.home / "events"
+        if not base.is_dir():
+            return []
+        out = [self.event(p.name) for p in sorted(base.iterdir()) if p.is_dir()]
+        return sorted(out, key=lambda e: (e.name, e.id))
+
+    def find_event(self, name_or_id: str) -> Event | None:
+        for event in self.events():
+            if event.id == name_or_id or event.name.casefold() == name_or_id.casefold():
+                return event
+        return None
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        event_id: str,
+        region: str,
+        title: str,
+        agenda: Sequence[Mapping[str, Any]],
+        room: str = "",
+        date: str = "",
+        facilitator: str = "",
+        rapporteur: str = "",
+        plan: str = "",
+    ) -> Session:
+        if region not in REGIONS:
+            raise StoreError(f"unknown region {region!r} (one of {', '.join(REGIONS)})")
+        if not self._event_path(event_id).is_dir():
+            raise StoreError(f"no event {event_id} on this laptop")
+        session = Session(
+            id=new_id(),
+            event_id=event_id,
+            region=region,
+            title=title,
+            room=room,
+            date=date,
+            facilitator=facilitator,
+            rapporteur=rapporteur,
+            plan=plan,
+        )
+        changes = [_creation(session)]
+        for n, item in enumerate(agenda):
+            changes.append(
+                _creation(
+                    AgendaItem(
+                        id=new_id(),
+                        session_id=session.id,
+                        position=n,
+                        title=str(item["title"]),
+                        minutes=int(item.get("minutes", 10)),
+                        prompts=list(item.get("prompts", [])),
+                        item_kind=str(item.get("item_kind", "discussion")),
+                    )
+                )
+            )
+        unit = self._unit(self._session_path(session.id), create=True)
+        try:
+            unit.write("create session", changes, event_id=event_id, session_id=session.id)
+        finally:
+            self._forget(unit)
+            unit.close()
+        return session
+
+    def session_ids(self) -> list[str]:
+        base = self.home / "sessions"
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir())
+
+    def resolve_session(self, text: str) -> str:
+        text = text.strip().lower()
+        ids = self.session_ids()
+        if text in ids:
+            return text
+        if len(text) >= 4:
+            matches = [i for i in ids if i.startswith(text)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise UnknownSessionError(
+                    f"session prefix {text!r} matches {len(matches)} sessions; give more of the id"
+                )
+        raise UnknownSessionError(f"no session {text!r} in {self.home}; see `roundtable sessions`")
+
+    def open_session(self, session_id: str, read_only: bool = False) -> SessionStore:
+        path = self._session_path(session_id)
+        if not path.is_dir():
+            raise UnknownSessionError(f"no session {session_id!r} in {self.home}")
+        unit = self._open.get(path)
+        if unit is None or unit.closed:
+            unit = self._unit(path, read_only=read_only)
+        return SessionStore(self, unit, session_id)
+
+    def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
+        out = []
+        names: dict[str, str] = {}
+        for sid in self.session_ids():
+            path = self._session_path(sid)
+            unit = self._open.get(path)
+            try:
+                if unit is None:
+                    unit = Unit(path, self.clock, read_only=True)
+            except StoreError:
+                continue  # reported when the session itself is opened
+            s = unit.get("session", sid)
+            if not isinstance(s, Session) or (event_id and s.event_id != event_id):
+                continue
+            if s.event_id not in names:
+                names[s.event_id] = self.event(s.event_id).name
+            entries = sum(1 for _ in unit.iter_records("entry"))
+            out.append(
+                SessionSummary(
+                    s.id,
+                    s.event_id,
+                    names[s.event_id],
+                    s.region,
+                    s.title,
+                    s.status,
+                    s.date,
+                    entries,
+                    unit.pending_count(),
+                )
+            )
+        return out
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def units(self) -> list[tuple[str, str, Path]]:
+        """(event_id, session_id or "", path) of every unit, events first."""
+        out: list[tuple[str, str, Path]] = []
+        for base, is_event in (("events", True), ("sessions", False)):
+            directory = self.home / base
+            if not directory.is_dir():
+                continue
+            for p in sorted(directory.iterdir()):
+                if not p.is_dir():
+                    continue
+                if is_event:
+                    out.append((p.name, "", p))
+                else:
+                    try:
+                        unit = self._open.get(p) or Unit(p, self.clock, read_only=True)
+                    except StoreError:
+                        continue
+                    s = unit.get("session", p.name)
+                    if isinstance(s, Session):
+                        out.append((s.event_id, p.name, p))
+        return out
+
+    def with_unit(self, path: Path, create: bool = False):
+        """A writable unit for sync: the one already open in this process, or a short-lived one
+        (the caller must call ``release``)."""
+        unit = self._open.get(path)
+        if unit is not None and not unit.closed:
+            return unit, False
+        return self._unit(path, create=create), True
+
+    def release(self, unit: Unit, opened: bool) -> None:
+        if opened:
+            self._forget(unit)
+            unit.close()
+
+    def unit_path_for(self, op: Op) -> Path:
+        return self._session_path(op.session_id) if op.session_id else self._event_path(op.event_id)
+
+    def apply_remote(self, ops: Iterable[Op]) -> int:
+        by_unit: dict[Path, list[Op]] = {}
+        for op in ops:
+            by_unit.setdefault(self.unit_path_for(op), []).append(op)
+        applied = 0
+        for path, unit_ops in by_unit.items():
+            unit, opened = self.with_unit(path, create=True)
+            try:
+                applied += unit.apply_remote(unit_ops)
+            finally:
+                self.release(unit, opened)
+        return applied
+
+    def pending_count(self) -> int:
+        total = 0
+        for _, _, path in self.units():
+            unit = self._open.get(path)
+            try:
+                if unit is None:
+                    unit = Unit(path, self.clock, read_only=True)
+            except StoreError:
+                continue
+            total += unit.pending_count()
+        return total
+
+    def close(self) -> None:
+        for unit in list(self._open.values()):
+            unit.close()
+        self._open.clear()

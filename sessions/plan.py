@@ -1,0 +1,336 @@
+"""Session plans: the agenda template a round table is created from (TOML files).
+
+A plan is validated completely on load, and every error names the file, the line and the field,
+because plans are written by hand by facilitators the night before a session.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from roundtable.model import AGENDA_KINDS, REGIONS
+
+BUILTIN_DIR = Path(__file__).parent / "plans"
+BUILTIN_SOURCE = "built-in"
+
+MINUTES_RANGE = (1, 240)
+TOUR_SECONDS_RANGE = (15, 900)
+DEFAULT_TOUR_SECONDS = 120
+MAX_TITLE = 200
+MAX_PROMPT = 500
+
+_TOP_KEYS = {"name", "region", "title", "tour", "items"}
+_REQUIRED_TOP = ("name", "region", "title", "items")
+_ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
+_REQUIRED_ITEM = ("title", "minutes", "kind")
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
+_ITEMS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*items[ \t]*\]\]", re.MULTILINE)
+_ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+
+
+class PlanError(ValueError):
+    """A plan file that cannot be used; the message is one line: ``file:line: field: problem``."""
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    title: str
+    minutes: int
+    kind: str  # one of model.AGENDA_KINDS
+    prompts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    region: str
+    title: str
+    tour_seconds: int
+    items: tuple[PlanItem, ...]
+    source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
+
+    @property
+    def total_minutes(self) -> int:
+        return sum(i.minutes for i in self.items)
+
+    def to_agenda(self) -> list[dict[str, Any]]:
+        """The agenda rows ``LocalStore.create_session`` takes."""
+        return [
+            {
+                "title": i.title,
+                "minutes": i.minutes,
+                "prompts": list(i.prompts),
+                "item_kind": i.kind,
+            }
+            for i in self.items
+        ]
+
+
+class _Locator:
+    """Finds the line of a key in TOML text (tomllib reports no positions for valid files)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.items = [m.start() for m in _ITEMS_HEADER.finditer(text)]
+        first_header = _ANY_HEADER.search(text)
+        self.top_end = first_header.start() if first_header else len(text)
+
+    def _line_at(self, offset: int) -> int:
+        return self.text.count("\n", 0, offset) + 1
+
+    def _find_key(self, key: str, start: int, end: int) -> int | None:
+        pattern = re.compile(rf"^[ \t]*{re.escape(key)}[ \t]*=", re.MULTILINE)
+        m = pattern.search(self.text, start, end)
+        return self._line_at(m.start()) if m else None
+
+    def top(self, key: str | None) -> int:
+        if key is None:
+            return 1
+        found = self._find_key(key, 0, self.top_end)
+        if found is None and key == "tour":
+            m = re.search(r"^[ \t]*\[[ \t]*tour[ \t]*\]", self.text, re.MULTILINE)
+            return self._line_at(m.start()) if m else 1
+        if found is None and key == "items" and self.items:
+            return self._line_at(self.items[0])
+        return found or 1
+
+    def tour(self, key: str) -> int:
+        m = re.search(r"^[ \t]*\[[ \t]*tour[ \t]*\]", self.text, re.MULTILINE)
+        if not m:
+            return self.top("tour")
+        nxt = _ANY_HEADER.search(self.text, m.end())
+        end = nxt.start() if nxt else len(self.text)
+        return self._find_key(key, m.end(), end) or self._line_at(m.start())
+
+    def item(self, index: int, key: str | None) -> int:
+        if index >= len(self.items):
+            return self.top("items")
+        start = self.items[index]
+        # the next header after this [[items]] line ends its block
+        line_end = self.text.find("\n", start)
+        nxt = _ANY_HEADER.search(self.text, line_end + 1) if line_end != -1 else None
+        end = nxt.start() if nxt else len(self.text)
+        if key is not None:
+            found = self._find_key(key, start, end)
+            if found is not None:
+                return found
+        return self._line_at(start)
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
+    """Parse and validate plan text; ``source`` is the file name used in errors."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        m = _TOML_POS.search(message)
+        if m:
+            message = message[: m.start()].rstrip()
+            raise PlanError(f"{source}:{m.group(1)}: TOML syntax: {message}") from None
+        raise PlanError(f"{source}: TOML syntax: {message}") from None
+    where = _Locator(text)
+
+    def fail(line: int, field: str, problem: str) -> PlanError:
+        return PlanError(f"{source}:{line}: {field}: {problem}")
+
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise fail(
+                where.top(key), key, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})"
+            )
+    for key in _REQUIRED_TOP:
+        if key not in data:
+            raise fail(where.top(None), key, "missing")
+
+    name = data["name"]
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise fail(
+            where.top("name"),
+            "name",
+            f'expected lower-case letters, digits and hyphens (e.g. "africa-2026"), '
+            f"got {_show(name)}",
+        )
+    region = data["region"]
+    if region not in REGIONS:
+        raise fail(
+            where.top("region"),
+            "region",
+            f"expected one of {', '.join(REGIONS)}, got {_show(region)}",
+        )
+    title = data["title"]
+    if not isinstance(title, str) or not title.strip():
+        raise fail(where.top("title"), "title", f"expected a non-empty text, got {_show(title)}")
+    if len(title) > MAX_TITLE:
+        raise fail(where.top("title"), "title", f"longer than {MAX_TITLE} characters")
+
+    tour_seconds = DEFAULT_TOUR_SECONDS
+    if "tour" in data:
+        tour = data["tour"]
+        if not isinstance(tour, dict):
+            raise fail(where.top("tour"), "tour", "expected a [tour] table")
+        for key in tour:
+            if key != "seconds_per_delegation":
+                raise fail(
+                    where.tour(key), f"tour.{key}", "unknown key (allowed: seconds_per_delegation)"
+                )
+        if "seconds_per_delegation" in tour:
+            value = tour["seconds_per_delegation"]
+            low, high = TOUR_SECONDS_RANGE
+            if type(value) is not int or not low <= value <= high:
+                raise fail(
+                    where.tour("seconds_per_delegation"),
+                    "tour.seconds_per_delegation",
+                    f"expected a whole number of seconds {low}-{high}, got {_show(value)}",
+                )
+            tour_seconds = value
+
+    raw_items = data["items"]
+    if not isinstance(raw_items, list) or not raw_items:
+        raise fail(where.top("items"), "items", "expected at least one [[items]] table")
+    items: list[PlanItem] = []
+    seen: dict[str, int] = {}
+    for n, raw in enumerate(raw_items):
+        label = f"items[{n + 1}]"
+        if not isinstance(raw, dict):
+            raise fail(where.item(n, None), label, "expected a table")
+        for key in raw:
+            if key not in _ITEM_KEYS:
+                raise fail(
+                    where.item(n, key),
+                    f"{label}.{key}",
+                    f"unknown key (allowed: {', '.join(sorted(_ITEM_KEYS))})",
+                )
+        for key in _REQUIRED_ITEM:
+            if key not in raw:
+                raise fail(where.item(n, None), f"{label}.{key}", "missing")
+        item_title = raw["title"]
+        if not isinstance(item_title, str) or not item_title.strip():
+            raise fail(
+                where.item(n, "title"),
+                f"{label}.title",
+                f"expected a non-empty text, got {_show(item_title)}",
+            )
+        item_title = " ".join(item_title.split())
+        if len(item_title) > MAX_TITLE:
+            raise fail(
+                where.item(n, "title"), f"{label}.title", f"longer than {MAX_TITLE} characters"
+            )
+        if item_title.casefold() in seen:
+            raise fail(
+                where.item(n, "title"),
+                f"{label}.title",
+                f"{item_title!r} is also the title of items[{seen[item_title.casefold()]}]",
+            )
+        seen[item_title.casefold()] = n + 1
+        minutes = raw["minutes"]
+        low, high = MINUTES_RANGE
+        if type(minutes) is not int or not low <= minutes <= high:
+            raise fail(
+                where.item(n, "minutes"),
+                f"{label}.minutes",
+                f"expected a whole number of minutes {low}-{high}, got {_show(minutes)}",
+            )
+        kind = raw["kind"]
+        if kind not in AGENDA_KINDS:
+            raise fail(
+                where.item(n, "kind"),
+                f"{label}.kind",
+                f"expected one of {', '.join(AGENDA_KINDS)}, got {_show(kind)}",
+            )
+        prompts = raw.get("prompts", [])
+        if not isinstance(prompts, list):
+            raise fail(
+                where.item(n, "prompts"),
+                f"{label}.prompts",
+                f"expected a list of texts, got {_show(prompts)}",
+            )
+        for p_n, prompt in enumerate(prompts):
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise fail(
+                    where.item(n, "prompts"),
+                    f"{label}.prompts[{p_n + 1}]",
+                    f"expected a non-empty text, got {_show(prompt)}",
+                )
+            if len(prompt) > MAX_PROMPT:
+                raise fail(
+                    where.item(n, "prompts"),
+                    f"{label}.prompts[{p_n + 1}]",
+                    f"longer than {MAX_PROMPT} characters",
+                )
+        items.append(
+            PlanItem(
+                title=item_title,
+                minutes=minutes,
+                kind=kind,
+                prompts=tuple(" ".join(p.split()) for p in prompts),
+            )
+        )
+    return Plan(
+        name=name,
+        region=region,
+        title=" ".join(title.split()),
+        tour_seconds=tour_seconds,
+        items=tuple(items),
+        source=BUILTIN_SOURCE if builtin else source,
+    )
+
+
+def load_plan(path: Path | str) -> Plan:
+    """A plan from a file; PlanError (never a traceback) for anything wrong with it."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise PlanError(f"{path}:{line}: not UTF-8 text") from None
+    return parse_plan(text, str(path))
+
+
+@functools.cache
+def builtin_plans() -> dict[str, Plan]:
+    """The shipped regional plans, one per region, keyed by region."""
+    plans: dict[str, Plan] = {}
+    for path in sorted(BUILTIN_DIR.glob("*.toml")):
+        plan = parse_plan(path.read_text(encoding="utf-8"), path.name, builtin=True)
+        if plan.region in plans:
+            raise PlanError(f"{path.name}: a second built-in plan for region {plan.region}")
+        plans[plan.region] = plan
+    return plans
+
+
+def plan_for_region(region: str) -> Plan:
+    """The built-in plan a new session of this region starts from."""
+    plans = builtin_plans()
+    if region not in plans:
+        raise PlanError(f"no built-in plan for region {region!r} (one of {', '.join(REGIONS)})")
+    return plans[region]
+
+
+def user_plans(directory: Path | str) -> tuple[list[Plan], list[str]]:
+    """The facilitator's own plans (``*.toml``); a bad file is reported, never fatal."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return [], []
+    plans: list[Plan] = []
+    errors: list[str] = []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            plans.append(load_plan(path))
+        except PlanError as exc:
+            errors.append(str(exc))
+    return plans, errors

@@ -256,6 +256,12 @@ def parse_line(
             texts.append(_Word(start + 1, raw[1:]))
             continue
 
+        if raw.startswith("/") and raw[1:].lower() in PREFIXES:
+            raise CaptureError(
+                f"second prefix {raw}: a prefix only starts the line (write \\{raw} for text)",
+                start,
+                len(raw),
+            )
         lead = raw[0]
         if lead == "@" and quoted_value is not None:
             code = _resolve(roster, quoted_value)
@@ -438,6 +444,8 @@ def _is_token(word: str) -> bool:
         return word[1:].startswith(_ESCAPABLE)
     if len(word) < 2:
         return False
+    if word[0] == "/":
+        return word[1:].lower() in PREFIXES
     if word[0] in "@!#":
         return word[1].isalpha() or word[:2] == '@"'
     if word.startswith("owner:"):
@@ -521,6 +529,7 @@ Rules:
 - A token starts a word.  `@`, `#` and `!` count only when a letter follows (`@"...` for a
   quoted name), so `a@b.org`, `No. #5`, `24/7` and `30 %` stay text.
 - A backslash before a word keeps it as text: `\@home`, `\#1`, `\!`, `\owner:me`, `\/etc`.
+- A prefix only starts the line: `/issue /need ...` is an error (write `\/need` for the word).
 - Delegations must be in the roster; an unknown one is an error, never silently kept.
   Repeated delegations and tags are kept once.
 - `owner:` and `due:` only on actions; a priority only on issues, needs and actions; each at

@@ -195,9 +195,12 @@ def test_token_characters_inside_words_stay_text(line: str) -> None:
 
 
 def test_backslash_escapes_keep_tokens_as_text() -> None:
-    c = parse(r"\/etc \@home \#hashtag \!wow \owner:me \due:soon \\@x")
+    c = parse(r"\/etc \@home \#hashtag \!wow \owner:me \due:soon \\@x \/need /etc")
     assert c.entry_kind == "note"
-    assert c.text == r"/etc @home #hashtag !wow owner:me due:soon \@x"
+    assert c.text == r"/etc @home #hashtag !wow owner:me due:soon \@x /need /etc"
+    assert format_captured(c, ROSTER) == (
+        r"/note /etc \@home \#hashtag \!wow \owner:me \due:soon \\@x \/need /etc"
+    )
     assert c.delegations == ()
 
 
@@ -251,6 +254,8 @@ def test_works_with_a_plain_mapping_roster() -> None:
         ('/issue Routes @"Atlantis Republic"', 14, 20, "unknown delegation"),
         ("/isue Drug routes", 0, 5, "unknown prefix /isue: use /issue /need /action /decide"),
         ("/ Drug routes", 0, 1, "unknown prefix /"),
+        ("/issue /need Training", 7, 5, "second prefix /need: a prefix only starts the line"),
+        ("Agreed /D on it", 7, 2, "second prefix /D"),
         ("/note Remember this !high", 20, 5, "a priority only applies to /issue, /need and"),
         ("/park Later #drugs !low", 19, 4, "not to a /park note"),
         ("/d Agreed !h", 10, 2, "not to /d"),

@@ -16,7 +16,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCHES = [
     ("Capture latency and export", "bench/bench_capture.py"),
-    ("Start-up and typing-to-screen", "bench/bench_startup.py"),
+    ("Start-up", "bench/bench_startup.py"),
+    ("Typing-to-screen", "bench/bench_typing.py"),
     ("Sync", "bench/bench_sync.py"),
 ]
 

@@ -1,0 +1,128 @@
+"""Start-up: process start to the first interactive screen, beside a bare Textual app.
+
+Run:  .venv/bin/python bench/bench_startup.py [--runs N]
+
+Each measurement is a fresh interpreter (so imports count), running headless, that prints the
+wall-clock time when its first screen is ready; the parent subtracts the time it spawned it.
+Cases: a bare App (Header, Static, Footer); roundtable on the demo session; roundtable on a
+session with 5,000 entries.  Prints a Markdown table with medians and the ratio to the bare app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BARE = textwrap.dedent(
+    """
+    import time
+    from textual.app import App
+    from textual.widgets import Footer, Header, Static
+
+    class Bare(App):
+        def compose(self):
+            yield Header()
+            yield Static("hello")
+            yield Footer()
+
+        def on_ready(self):
+            print(time.time(), flush=True)
+            self.exit()
+
+    Bare().run(headless=True, size=(120, 40))
+    """
+)
+
+ROUNDTABLE = textwrap.dedent(
+    """
+    import sys, time
+    from roundtable.app import RoundtableApp
+
+    class Timed(RoundtableApp):
+        def on_ready(self):
+            self.call_after_refresh(self._done)
+
+        def _done(self):
+            print(time.time(), type(self.screen).__name__, flush=True)
+            self.exit()
+
+    Timed(session_id=sys.argv[1], sync_enabled=False).run(headless=True, size=(120, 40))
+    """
+)
+
+
+def _spawn(code: str, *args: str, home: Path | None = None) -> tuple[float, str]:
+    env = dict(os.environ)
+    if home is not None:
+        env["ROUNDTABLE_HOME"] = str(home)
+        env["ROUNDTABLE_CONFIG"] = str(home / "settings.toml")
+    t0 = time.time()
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, check=True
+    )
+    fields = out.stdout.strip().splitlines()[-1].split()
+    return float(fields[0]) - t0, (fields[1] if len(fields) > 1 else "")
+
+
+def _make_home(base: Path, entries: int) -> tuple[Path, str]:
+    from roundtable.demo import create_demo
+    from roundtable.store import LocalStore
+    from sessions import load_roster
+
+    home = base / f"home-{entries}"
+    store = LocalStore(home)
+    session_id = create_demo(store, load_roster())
+    if entries:
+        with store.open_session(session_id) as ss:
+            have = len(ss.records("entry"))
+            kinds = ("issue", "need", "action", "decision", "note")
+            for n in range(max(entries - have, 0)):
+                ss.add_entry(
+                    entry_kind=kinds[n % 5],
+                    text=f"Bench entry {n} on regional cooperation against trafficking",
+                    delegations=["GH", "NG"],
+                    crime_areas=["drugs"],
+                )
+    return home, session_id
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        demo_home, demo_sid = _make_home(Path(tmp), 0)
+        big_home, big_sid = _make_home(Path(tmp), 5000)
+        _spawn(BARE)  # warm the file cache for everybody
+        cases = [
+            ("bare Textual app (Header, Static, Footer)", BARE, (), None),
+            ("roundtable, demo session", ROUNDTABLE, (demo_sid,), demo_home),
+            ("roundtable, 5,000-entry session", ROUNDTABLE, (big_sid,), big_home),
+        ]
+        for name, code, extra, home in cases:
+            times = []
+            screen = ""
+            for _ in range(args.runs):
+                seconds, screen = _spawn(code, *extra, home=home)
+                times.append(seconds)
+            rows.append((name, statistics.median(times), min(times), max(times), screen))
+    bare = rows[0][1]
+    print(f"start-up to first interactive screen, {args.runs} runs each, headless 120x40\n")
+    print("| case | median s | min s | max s | ratio to bare | screen |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name, med, lo, hi, screen in rows:
+        print(f"| {name} | {med:.3f} | {lo:.3f} | {hi:.3f} | {med / bare:.2f}x | {screen} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,14 +12,22 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from roundtable.model import REGIONS
+from widgets import SyncBadge
 
 
-class StatusLine(Static):
-    """Session · region · room on the left; sync state and the clock on the right."""
+class StatusLine(Horizontal):
+    """Session · region · room · status on the left; the sync badge and the clock on the right."""
 
     DEFAULT_CSS = """
-    StatusLine { height: 1; background: $panel; color: $text; padding: 0 1; }
+    StatusLine { height: 1; background: $panel; }
+    StatusLine > .status-session { width: 1fr; padding: 0 1; }
+    StatusLine > .status-clock { width: 7; }
     """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", classes="status-session")
+        yield SyncBadge()
+        yield Static("", classes="status-clock")
 
     def on_mount(self) -> None:
         self.refresh_status()
@@ -29,7 +37,7 @@ class StatusLine(Static):
         app = self.app
         parts = []
         store = getattr(app, "session_store", None)
-        if store is not None:
+        if store is not None and not store.unit.closed:
             s = store.session
             parts.append(s.title or "Untitled session")
             parts.append(REGIONS.get(s.region, s.region))
@@ -38,17 +46,13 @@ class StatusLine(Static):
             parts.append(s.status)
         else:
             parts.append("No session open")
+        self.query_one(".status-session", Static).update(" · ".join(parts))
         state, label = getattr(app, "sync_state", ("off", "not connected"))
+        self.query_one(SyncBadge).set_state(state, label)
         clock = getattr(app, "clock", time.time)
-        now = time.strftime("%H:%M", time.localtime(clock()))
-        left = " · ".join(parts)
-        right = f"sync: {label}  {now}"
-        width = max(self.size.width - 2, 20)
-        if len(left) + len(right) + 2 > width:
-            left = left[: max(width - len(right) - 3, 5)] + "…"
-        self.update(f"{left}{' ' * max(width - len(left) - len(right), 2)}{right}")
-        self.set_class(state == "offline", "-offline")
-        self.set_class(state == "auth", "-auth")
+        self.query_one(".status-clock", Static).update(
+            time.strftime("%H:%M", time.localtime(clock()))
+        )
 
 
 class ConfirmModal(ModalScreen[bool]):

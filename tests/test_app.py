@@ -1,0 +1,228 @@
+"""The facilitator's whole path, driven with Pilot as a user would, checked in the store and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roundtable.app import RoundtableApp
+from roundtable.config import Settings
+from roundtable.store import LocalStore
+
+FIXED_NOW = 1_795_600_800.0  # 2026-11-25 09:20 UTC
+
+
+class FakeClock:
+    """A wall clock the test moves by hand: timers and speeches get exact durations."""
+
+    def __init__(self, now: float = FIXED_NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def make_app(home: Path, clock: FakeClock, session_id: str | None = None) -> RoundtableApp:
+    return RoundtableApp(
+        home=home, session_id=session_id, clock=clock, settings=Settings(), sync_enabled=False
+    )
+
+
+async def type_line(pilot, text: str) -> None:
+    await pilot.press(*[c if c != " " else "space" for c in text])
+
+
+async def capture(pilot, app: RoundtableApp, line: str) -> None:
+    from widgets import CaptureBar
+
+    bar = app.screen.query_one(CaptureBar)
+    bar.focus_input()
+    await pilot.pause()
+    inp = bar.query_one("Input")
+    inp.value = line
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
+    from roundtable.screens.close import CloseScreen
+    from roundtable.screens.edit import EditEntryModal
+    from roundtable.screens.home import NewSessionModal
+    from roundtable.screens.run import RunScreen
+    from roundtable.screens.setup import SetupScreen
+    from roundtable.screens.tour import TourScreen
+    from widgets import RollCall, TourDeTable
+
+    clock = FakeClock()
+    app = make_app(home, clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # 1. create a session from the Africa plan
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NewSessionModal)
+        app.screen.query_one("#new-event").value = "Conference 2026"
+        app.screen.query_one("#new-room").value = "Room 3"
+        app.screen.query_one("#new-date").value = "2026-11-25"
+        await pilot.click("#create")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        session_id = app.session_store.session_id
+
+        # 2. set-up and roll call: five present, one apology
+        app.screen.query_one("#setup-facilitator").value = "Ms. A. Diallo"
+        roll = app.screen.query_one(RollCall)
+        for code in ("GH", "NG", "KE", "SN", "ZA"):
+            roll.post_message(RollCall.StatusChanged(code, "present"))
+        roll.post_message(RollCall.StatusChanged("BW", "apologies"))
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+
+        # 3. three agenda items with captures of every kind
+        await capture(pilot, app, "/note Agenda adopted")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await capture(pilot, app, "/issue Synthetic drug routes via ports @GH @NG #drugs")
+        await capture(pilot, app, "/need Cyber forensics training @KE !high #cybercrime")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        await capture(pilot, app, "/action Share the watch list owner:@SN due:2026-12-15")
+        await capture(pilot, app, "/decide Recommend a regional working group")
+        await capture(pilot, app, "/issue Bad delegation @XQ")  # rejected inline
+        await capture(pilot, app, "/action Circulate contacts")  # no owner/due: a finding
+
+        store = app.session_store
+        entries = store.records("entry")
+        assert sorted(e.entry_kind for e in entries) == [
+            "action", "action", "decision", "issue", "need", "note",
+        ]  # fmt: skip
+        assert not any("XQ" in e.text for e in entries)
+        agenda = store.records("agenda_item")
+        by_item = {e.text: e.agenda_item for e in entries}
+        assert by_item["Agenda adopted"] == agenda[0].id
+        assert by_item["Synthetic drug routes via ports"] == agenda[1].id
+        assert by_item["Share the watch list"] == agenda[2].id
+
+        # an edit and an undo
+        need = next(e for e in entries if e.entry_kind == "need")
+        app.push_screen(EditEntryModal(need.id))
+        await pilot.pause()
+        app.screen.query_one("#edit-line").value = (
+            "/need Cyber forensics training for bureau staff @KE @ZA !high #cybercrime"
+        )
+        await pilot.click("#save")
+        await pilot.pause()
+        edited = store.get("entry", need.id)
+        assert edited.text == "Cyber forensics training for bureau staff"
+        assert edited.delegations == ["KE", "ZA"]
+        await pilot.press("escape")  # leave the capture bar
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert store.get("entry", need.id).text == "Cyber forensics training"
+
+        # 4. tour de table of five delegations, then the speaker queue
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(app.screen, TourScreen)
+        tour = app.screen.query_one(TourDeTable)
+        tour.focus()
+        for _ in range(5):
+            await pilot.press("enter")
+            clock.advance(90)
+            await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        app.screen.query_one("#queue-add").value = "GH"
+        app.screen.query_one("#queue-add").focus()
+        await pilot.press("enter")
+        await pilot.press("ctrl+e")
+        clock.advance(45)
+        await pilot.press("escape")
+        await pilot.pause()
+        speeches = store.records("speech")
+        tour_speeches = [s for s in speeches if s.mode == "tour"]
+        assert sorted(s.country for s in tour_speeches) == ["GH", "KE", "NG", "SN", "ZA"]
+        assert all(s.seconds == 90 for s in tour_speeches)
+        assert [(s.country, s.seconds) for s in speeches if s.mode == "queue"] == [("GH", 45)]
+
+        # 5. close with the completeness check
+        assert isinstance(app.screen, RunScreen)
+        await pilot.press("escape")
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, CloseScreen)
+        findings = app.screen.findings()
+        assert any(f.rule == "action-owner" for f in findings)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert store.session.status == "closed"
+        assert any(code.startswith("action-owner:") for code in store.session.accepted_gaps)
+
+        # 6. minutes exported to a file named in the notification
+        from roundtable.screens.minutes import export_minutes
+
+        path = export_minutes(app, "md")
+        html = export_minutes(app, "html")
+    assert path is not None and html is not None
+    text = path.read_text(encoding="utf-8")
+    assert "Share the watch list" in text and "Ghana" in text
+    assert "<script" not in html.read_text(encoding="utf-8").lower()
+
+    # everything survived the app: reopen the store from disk
+    with LocalStore(home).open_session(session_id) as ss:
+        assert ss.session.status == "closed"
+        assert len(ss.records("entry")) == 6
+        assert len(ss.records("speech")) == 6
+        present = sorted(a.country for a in ss.records("attendance") if a.status == "present")
+        assert present == ["GH", "KE", "NG", "SN", "ZA"]
+        assert ss.session.facilitator == "Ms. A. Diallo"
+
+
+async def test_opens_demo_session_and_filters(home: Path) -> None:
+    from roundtable.demo import create_demo
+    from sessions import load_roster
+    from widgets import EntryTable
+
+    session_id = create_demo(LocalStore(home), load_roster())
+    app = make_app(home, FakeClock(), session_id)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(EntryTable)
+        before = table.row_count
+        assert before > 0
+        await pilot.press("escape")  # leave the capture bar
+        await pilot.press("w")  # whole session
+        await pilot.pause()
+        assert table.row_count > before
+        await pilot.press("f")  # issues only
+        await pilot.pause()
+        with LocalStore(home).open_session(session_id, read_only=True) as ss:
+            issues = [e for e in ss.records("entry") if e.entry_kind == "issue"]
+        assert table.row_count == len(issues)
+
+
+async def test_second_instance_is_refused_with_a_message(home: Path) -> None:
+    store = LocalStore(home)
+    event = store.create_event("Conf")
+    session = store.create_session(event.id, "europe", "Europe RT", [])
+    holder = store.open_session(session.id)
+    try:
+        app = make_app(home, FakeClock(), session.id)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.session_store is None
+            assert any("another roundtable" in n.message for n in app._notifications)
+    finally:
+        holder.close()

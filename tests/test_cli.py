@@ -1,0 +1,161 @@
+"""The `roundtable` command as scripts use it: a real process, a real home directory."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roundtable.store import LocalStore
+
+
+def rt(*args: str, home: Path, input_: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env["ROUNDTABLE_HOME"] = str(home)
+    env["ROUNDTABLE_CONFIG"] = str(home / "settings.toml")
+    return subprocess.run(
+        [sys.executable, "-m", "roundtable", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        input=input_,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def test_version_and_help(home: Path) -> None:
+    result = rt("--version", home=home)
+    assert result.returncode == 0
+    assert result.stdout.startswith("roundtable ")
+    for command in ("demo", "new", "sessions", "add", "export", "report", "locate", "sync"):
+        result = rt(command, "--help", home=home)
+        assert result.returncode == 0, command
+        assert "usage: roundtable" in result.stdout
+
+
+def test_new_add_export_round_trip(home: Path, tmp_path: Path) -> None:
+    result = rt("new", "--region", "europe", "--event", "Conf 2026", "--room", "B2", home=home)
+    assert result.returncode == 0, result.stderr
+    session_id = result.stdout.strip()
+    assert len(session_id) == 36
+
+    result = rt(
+        "add", session_id[:8], "/need Cyber forensics training @ZM !high #cybercrime", home=home
+    )
+    assert result.returncode == 0, result.stderr
+    entry_id = result.stdout.strip()
+
+    store = LocalStore(home)
+    with store.open_session(session_id) as ss:
+        entry = ss.get("entry", entry_id)
+    assert entry is not None
+    assert (entry.entry_kind, entry.text, entry.delegations, entry.priority, entry.crime_areas) == (
+        "need", "Cyber forensics training", ["ZM"], "high", ["cybercrime"],
+    )  # fmt: skip
+
+    listing = rt("sessions", home=home)
+    assert session_id in listing.stdout
+    row = next(line for line in listing.stdout.splitlines() if line.startswith(session_id))
+    fields = row.split("\t")
+    assert (fields[1], fields[2], fields[5]) == ("Conf 2026", "europe", "1")
+
+    out = tmp_path / "minutes.md"
+    result = rt("export", session_id, "-o", str(out), home=home)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text(encoding="utf-8")
+    assert "Cyber forensics training" in text
+    assert "Zambia" in text
+
+    html = tmp_path / "minutes.html"
+    result = rt("export", session_id, "--format", "html", "-o", str(html), home=home)
+    assert result.returncode == 0, result.stderr
+    page = html.read_text(encoding="utf-8")
+    assert page.lstrip().lower().startswith("<!doctype html")
+    assert "Cyber forensics training" in page
+
+
+def test_bad_capture_line_is_one_line_error_and_stores_nothing(home: Path) -> None:
+    session_id = rt("new", "--region", "africa", home=home).stdout.strip()
+    result = rt("add", session_id, "/issue Routes via ports @XQ", home=home)
+    assert_one_line_error(result, "XQ")
+    result = rt("add", session_id, "/frobnicate something", home=home)
+    assert_one_line_error(result, "/frobnicate")
+    with LocalStore(home).open_session(session_id) as ss:
+        assert ss.records("entry") == []
+
+
+def test_unknown_session_and_bad_plan(home: Path, tmp_path: Path) -> None:
+    assert_one_line_error(rt("add", "0000dead", "hello", home=home), "0000dead")
+    assert_one_line_error(rt("export", "nope-nope", home=home), "nope-nope")
+    plan = tmp_path / "bad.toml"
+    plan.write_text('name = "x"\nregion = "atlantis"\ntitle = "t"\n', encoding="utf-8")
+    assert_one_line_error(rt("new", "--plan", str(plan), home=home), "bad.toml")
+    assert not (home / "sessions").exists() or not any((home / "sessions").iterdir())
+
+
+def test_new_rejects_unknown_region(home: Path) -> None:
+    result = rt("new", "--region", "atlantis", home=home)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_creates_a_realistic_session(home: Path) -> None:
+    result = rt("demo", home=home)
+    assert result.returncode == 0, result.stderr
+    session_id = result.stdout.strip()
+    with LocalStore(home).open_session(session_id) as ss:
+        entries = ss.records("entry")
+        present = [a for a in ss.records("attendance") if a.status == "present"]
+        kinds = {e.entry_kind for e in entries}
+        speeches = ss.records("speech")
+    assert len(entries) >= 55
+    assert kinds == {"issue", "need", "action", "decision", "note"}
+    assert 18 <= len(present) <= 22
+    assert len(speeches) >= 20
+    assert any(e.parked for e in entries)
+
+
+def test_locate_prints_every_place(home: Path) -> None:
+    result = rt("locate", home=home)
+    assert result.returncode == 0
+    names = [line.split("\t")[0] for line in result.stdout.splitlines()]
+    assert names == ["home", "sessions", "events", "settings", "token", "plans", "logs"]
+    assert str(home) in result.stdout
+
+
+def test_export_to_unwritable_place_is_a_clear_error(home: Path, tmp_path: Path) -> None:
+    session_id = rt("new", "--region", "mena", home=home).stdout.strip()
+    result = rt("export", session_id, "-o", str(tmp_path), home=home)
+    assert_one_line_error(result, "is a directory")
+
+
+def test_report_across_regions(home: Path) -> None:
+    a = rt("new", "--region", "africa", "--event", "Conf", home=home).stdout.strip()
+    b = rt("new", "--region", "europe", "--event", "Conf", home=home).stdout.strip()
+    assert rt("add", a, "/need Forensics training @GH !high #cybercrime", home=home).returncode == 0
+    assert (
+        rt("add", b, "/need Forensics training @FR !medium #cybercrime", home=home).returncode == 0
+    )
+    action = rt("add", b, "/action Share the watch list owner:@FR due:2020-01-01", home=home)
+    assert action.returncode == 0, action.stderr
+    result = rt("report", "--event", "Conf", "--as-of", "2026-11-28", home=home)
+    assert result.returncode == 0, result.stderr
+    assert "Forensics training" in result.stdout
+    assert "Share the watch list" in result.stdout

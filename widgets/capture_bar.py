@@ -1,0 +1,129 @@
+"""The facilitator's command line: type, Enter, see it saved (or see exactly what is wrong)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+PLACEHOLDER = (
+    "/issue /need /action /decide /note /park · @GH delegation · #tag · !high · Enter saves"
+)
+
+
+class CaptureBar(Vertical):
+    """An Input with a status line under it.  The screen validates, stores and reports back."""
+
+    DEFAULT_CSS = """
+    CaptureBar { height: auto; dock: bottom; padding: 0 1; background: $surface; }
+    CaptureBar > Input { border: tall $primary 50%; }
+    CaptureBar > Input:focus { border: tall $primary; }
+    CaptureBar > .capture-status { height: 1; color: $text-muted; }
+    CaptureBar > .capture-status.-error { color: $error; }
+    CaptureBar > .capture-status.-saved { color: $success; }
+    """
+
+    BINDINGS = [
+        Binding(
+            "escape",
+            "cancel",
+            "Leave capture",
+            id="capture.leave",
+            tooltip="Leave the capture bar (keys work on the list again)",
+        ),
+        Binding(
+            "up",
+            "history(-1)",
+            "Previous line",
+            show=False,
+            id="capture.previous",
+            tooltip="Recall the previous line",
+        ),
+        Binding(
+            "down",
+            "history(1)",
+            "Next line",
+            show=False,
+            id="capture.next",
+            tooltip="Recall the next line",
+        ),
+    ]
+
+    class Submitted(Message):
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
+    class Cancelled(Message):
+        pass
+
+    def __init__(self, validate: Callable[[str], str | None] | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.validate = validate
+        self.history: list[str] = []
+        self._history_index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder=PLACEHOLDER, id="capture-input")
+        yield Static("", classes="capture-status")
+
+    @property
+    def input(self) -> Input:
+        return self.query_one(Input)
+
+    def focus_input(self, prefix: str = "") -> None:
+        inp = self.input
+        if prefix and not inp.value:
+            inp.value = prefix
+            inp.cursor_position = len(prefix)
+        inp.focus()
+
+    def _status(self, text: str, kind: str) -> None:
+        status = self.query_one(".capture-status", Static)
+        status.update(text)
+        status.set_class(kind == "error", "-error")
+        status.set_class(kind == "saved", "-saved")
+
+    def show_error(self, message: str) -> None:
+        self._status(f"✗ {message}", "error")
+
+    def show_saved(self, message: str) -> None:
+        self._status(f"✓ {message}", "saved")
+
+    @on(Input.Submitted, "#capture-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        line = event.value
+        if not line.strip():
+            return
+        if self.validate is not None:
+            error = self.validate(line)
+            if error:
+                self.show_error(error)
+                return
+        self.history.append(line)
+        self._history_index = len(self.history)
+        self.input.value = ""
+        self.post_message(self.Submitted(line))
+
+    @on(Input.Changed, "#capture-input")
+    def _changed(self, event: Input.Changed) -> None:
+        status = self.query_one(".capture-status", Static)
+        if status.has_class("-error"):
+            self._status("", "")
+
+    def action_cancel(self) -> None:
+        self.post_message(self.Cancelled())
+
+    def action_history(self, step: int) -> None:
+        if not self.history:
+            return
+        self._history_index = max(0, min(len(self.history), self._history_index + step))
+        value = self.history[self._history_index] if self._history_index < len(self.history) else ""
+        self.input.value = value
+        self.input.cursor_position = len(value)

@@ -1,0 +1,157 @@
+"""Roll call from the region's roster: type to filter, one key per attendance status."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from roundtable.model import Attendance, Country
+
+STATUS_LABELS = {
+    "present": "present",
+    "apologies": "apologies",
+    "absent": "absent",
+    "unknown": "—",
+}
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+class RosterTable(DataTable):
+    """The roster rows; p / a / x / u set the status, Enter asks for delegate names."""
+
+    BINDINGS = [
+        Binding("p", "set('present')", "Present", id="roll.present", tooltip="Mark present"),
+        Binding(
+            "a", "set('apologies')", "Apologies", id="roll.apologies", tooltip="Sent apologies"
+        ),
+        Binding("x", "set('absent')", "Absent", id="roll.absent", tooltip="Mark absent"),
+        Binding("u", "set('unknown')", "Unknown", id="roll.unknown", tooltip="Not recorded"),
+        Binding(
+            "enter", "delegates", "Delegates", id="roll.delegates", tooltip="Names of the delegates"
+        ),
+    ]
+
+    def current_code(self) -> str | None:
+        if self.row_count == 0:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+
+    def action_set(self, status: str) -> None:
+        code = self.current_code()
+        if code:
+            self.post_message(RollCall.StatusChanged(code, status))
+            if self.cursor_row < self.row_count - 1:
+                self.move_cursor(row=self.cursor_row + 1)
+
+    def action_delegates(self) -> None:
+        code = self.current_code()
+        if code:
+            self.post_message(RollCall.DelegatesRequested(code))
+
+
+class RollCall(Vertical):
+    DEFAULT_CSS = """
+    RollCall { height: 1fr; }
+    RollCall > Input { margin: 0 1; }
+    RollCall > .roll-counts { height: 1; padding: 0 1; color: $text-muted; }
+    RollCall > RosterTable { height: 1fr; }
+    """
+
+    class StatusChanged(Message):
+        def __init__(self, code: str, status: str) -> None:
+            super().__init__()
+            self.code = code
+            self.status = status
+
+    class DelegatesRequested(Message):
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
+
+    def __init__(
+        self, countries: Sequence[Country], attendance: Mapping[str, Attendance], **kwargs
+    ) -> None:
+        super().__init__(**kwargs)
+        self.countries = list(countries)
+        self.attendance: dict[str, Attendance] = dict(attendance)
+        self.filter_text = ""
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="Type to filter by name or code; ↓ to the list", id="roll-filter")
+        yield Static("", classes="roll-counts")
+        yield RosterTable(cursor_type="row", zebra_stripes=True, id="roll-table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(RosterTable)
+        table.add_column("Code", key="code")
+        table.add_column("Delegation", key="name")
+        table.add_column("Status", key="status")
+        table.add_column("Delegates", key="delegates")
+        self._fill()
+
+    def _row(self, country: Country) -> tuple[str, str, str, str]:
+        att = self.attendance.get(country.code)
+        status = att.status if att else "unknown"
+        delegates = ", ".join(att.delegates) if att else ""
+        return (country.code, country.name, STATUS_LABELS.get(status, status), delegates)
+
+    def visible(self) -> list[Country]:
+        needle = _fold(self.filter_text.strip())
+        if not needle:
+            return self.countries
+        return [c for c in self.countries if needle in _fold(c.name) or needle == c.code.casefold()]
+
+    def _fill(self) -> None:
+        table = self.query_one(RosterTable)
+        table.clear()
+        for country in self.visible():
+            table.add_row(*self._row(country), key=country.code)
+        self._counts()
+
+    def _counts(self) -> None:
+        statuses = [
+            self.attendance[c.code].status if c.code in self.attendance else "unknown"
+            for c in self.countries
+        ]
+        text = (
+            f"Present {statuses.count('present')} · Apologies {statuses.count('apologies')} · "
+            f"Absent {statuses.count('absent')} · Not recorded {statuses.count('unknown')}"
+        )
+        self.query_one(".roll-counts", Static).update(text)
+
+    def set_attendance(self, att: Attendance) -> None:
+        self.attendance[att.country] = att
+        table = self.query_one(RosterTable)
+        country = next((c for c in self.countries if c.code == att.country), None)
+        if country is not None and att.country in table.rows:
+            for key, value in zip(
+                ("code", "name", "status", "delegates"), self._row(country), strict=True
+            ):
+                table.update_cell(att.country, key, value)
+        self._counts()
+
+    @on(Input.Changed, "#roll-filter")
+    def _filter(self, event: Input.Changed) -> None:
+        self.filter_text = event.value
+        self._fill()
+
+    @on(Input.Submitted, "#roll-filter")
+    def _to_table(self) -> None:
+        self.query_one(RosterTable).focus()
+
+    def on_key(self, event) -> None:
+        if event.key == "down" and self.query_one("#roll-filter", Input).has_focus:
+            self.query_one(RosterTable).focus()
+            event.stop()

@@ -117,9 +117,9 @@ async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
         need = next(e for e in entries if e.entry_kind == "need")
         app.push_screen(EditEntryModal(need.id))
         await pilot.pause()
-        app.screen.query_one("#edit-line").value = (
-            "/need Cyber forensics training for bureau staff @KE @ZA !high #cybercrime"
-        )
+        app.screen.query_one(
+            "#edit-line"
+        ).value = "/need Cyber forensics training for bureau staff @KE @ZA !high #cybercrime"
         await pilot.click("#save")
         await pilot.pause()
         edited = store.get("entry", need.id)
@@ -157,7 +157,7 @@ async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
 
         # 5. close with the completeness check
         assert isinstance(app.screen, RunScreen)
-        await pilot.press("escape")
+        assert not app.screen.query_one("#capture-input").has_focus
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, CloseScreen)

@@ -66,12 +66,17 @@ class SpeakerQueue(Vertical):
         self.refresh_view()
         return True
 
-    def finish_current(self) -> None:
+    def finish_current(self, post: bool = True) -> tuple[str, int] | None:
+        """End the current speech; with ``post=False`` the caller records the result."""
+        ended = None
         if self.current is not None:
             seconds = int(self.clock() - self.started)
             code, self.current = self.current, None
-            self.post_message(self.SpeechFinished(code, seconds))
+            ended = (code, seconds)
+            if post:
+                self.post_message(self.SpeechFinished(code, seconds))
         self.refresh_view()
+        return ended
 
     def next(self) -> str | None:
         """End the current speech and give the floor to the head of the queue."""

@@ -84,7 +84,7 @@ class TourDeTable(Vertical, can_focus=True):
         self.set_interval(1.0, self.refresh_view)
         self.refresh_view()
 
-    def name(self, code: str) -> str:
+    def label_of(self, code: str) -> str:
         return self.names.get(code, code)
 
     # -- state -----------------------------------------------------------------------------
@@ -104,14 +104,16 @@ class TourDeTable(Vertical, can_focus=True):
         self.order = self.base_order[k:] + self.base_order[:k]
         self.refresh_view()
 
-    def _end_turn(self, passed: bool) -> None:
+    def _end_turn(self, passed: bool, post: bool = True) -> tuple[str, int] | None:
         if self.current is None:
-            return
+            return None
         seconds = int(self.clock() - self.started)
         code = self.current
         self.done[code] = "passed" if passed else "heard"
         self.current = None
-        self.post_message(self.SpeechFinished(code, seconds, passed))
+        if post:
+            self.post_message(self.SpeechFinished(code, seconds, passed))
+        return code, seconds
 
     def _start_next(self) -> None:
         pending = self.not_yet_heard()
@@ -119,9 +121,12 @@ class TourDeTable(Vertical, can_focus=True):
             self.current = pending[0]
             self.started = self.clock()
 
-    def finish_current(self) -> None:
-        self._end_turn(passed=False)
+    def finish_current(self, post: bool = True) -> tuple[str, int] | None:
+        """End the current turn.  With ``post=False`` no message is sent and the caller records
+        the returned ``(code, seconds)`` itself (a screen that is about to close)."""
+        ended = self._end_turn(passed=False, post=post)
         self.refresh_view()
+        return ended
 
     def action_next(self) -> None:
         self._end_turn(passed=False)
@@ -160,7 +165,7 @@ class TourDeTable(Vertical, can_focus=True):
             elapsed = self.clock() - self.started
             over = elapsed > self.budget
             current.update(
-                f"Speaking: {self.name(self.current)}  {mmss(elapsed)} / {mmss(self.budget)}"
+                f"Speaking: {self.label_of(self.current)}  {mmss(elapsed)} / {mmss(self.budget)}"
                 + ("  — time is up" if over else "")
             )
             current.set_class(over, "-over")
@@ -169,7 +174,7 @@ class TourDeTable(Vertical, can_focus=True):
             current.set_class(False, "-over")
         else:
             current.update(
-                f"Enter gives the floor to {self.name(self.not_yet_heard()[0])} "
+                f"Enter gives the floor to {self.label_of(self.not_yet_heard()[0])} "
                 f"({mmss(self.budget)} each)"
             )
             current.set_class(False, "-over")
@@ -186,11 +191,11 @@ class TourDeTable(Vertical, can_focus=True):
                 mark = " "
             extra = f" ({state})" if state in ("passed", "skipped") else ""
             extra += " (skipped once)" if code in self.skipped and not state else ""
-            lines.append(f"{mark} {n:2d}. {self.name(code)}{extra}")
+            lines.append(f"{mark} {n:2d}. {self.label_of(code)}{extra}")
         self.query_one(".tour-order", Static).update("\n".join(lines) or "No delegation present.")
         pending = self.not_yet_heard()
         self.query_one(".tour-pending", Static).update(
-            f"Not yet heard ({len(pending)}): " + ", ".join(self.name(c) for c in pending)
+            f"Not yet heard ({len(pending)}): " + ", ".join(self.label_of(c) for c in pending)
             if pending
             else "Not yet heard: none"
         )

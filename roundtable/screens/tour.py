@@ -152,8 +152,12 @@ class TourScreen(Screen):
     def action_back(self) -> None:
         tour = self.query_one(TourDeTable)
         queue = self.query_one(SpeakerQueue)
-        tour.finish_current()
-        queue.finish_current()
+        ended = tour.finish_current(post=False)
+        if ended:
+            self._record(*ended, "tour")
+        ended = queue.finish_current(post=False)
+        if ended:
+            self._record(*ended, "queue")
         self.app.pop_screen()
         self.app.session_changed()
 

@@ -1,4 +1,4 @@
-"""The facilitator's whole path, driven with Pilot as a user would, checked in the store and files."""
+"""The facilitator's whole path, driven with Pilot as a user would, checked in the store."""
 
 from __future__ import annotations
 

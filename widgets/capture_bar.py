@@ -20,9 +20,9 @@ class CaptureBar(Vertical):
     """An Input with a status line under it.  The screen validates, stores and reports back."""
 
     DEFAULT_CSS = """
-    CaptureBar { height: auto; dock: bottom; padding: 0 1; background: $surface; }
-    CaptureBar > Input { border: tall $primary 50%; }
-    CaptureBar > Input:focus { border: tall $primary; }
+    CaptureBar { height: auto; padding: 0 1; background: $surface; }
+    CaptureBar > Input { border: none; height: 1; padding: 0 1; background: $boost; }
+    CaptureBar > Input:focus { border: none; background: $primary 25%; }
     CaptureBar > .capture-status { height: 1; color: $text-muted; }
     CaptureBar > .capture-status.-error { color: $error; }
     CaptureBar > .capture-status.-saved { color: $success; }

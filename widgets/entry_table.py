@@ -18,6 +18,7 @@ KIND_BADGES = {
     "note": "note",
 }
 COLUMNS = ("kind", "text", "delegations", "details")
+TEXT_WIDTH = 60
 
 
 def _details(e: Entry) -> str:
@@ -37,6 +38,8 @@ def _details(e: Entry) -> str:
 
 def entry_row(e: Entry, conflict: str = "") -> tuple[str, str, str, str]:
     text = " ".join(e.text.split())
+    if len(text) > TEXT_WIDTH:
+        text = text[: TEXT_WIDTH - 1] + "…"
     if conflict:
         text = f"⚠ also edited by {conflict} · {text}"
     return (KIND_BADGES.get(e.entry_kind, e.entry_kind), text, " ".join(e.delegations), _details(e))

@@ -158,7 +158,7 @@ class RunScreen(Screen):
         scope = "whole session" if self.whole_session else "this item"
         what = f"{kind}s" if kind else "all kinds"
         self.query_one("#entries-caption", Static).update(
-            f"Captured — {scope}, {what} ({len(shown)})   f filter · w scope · e edit · d delete"
+            f"Captured — {scope}, {what} ({len(shown)}) · f filter · w scope"
         )
 
     def on_roundtable_app_session_changed(self) -> None:

@@ -1,0 +1,92 @@
+"""Every screen at 80x24 and 120x40, on the demo session, with a fixed clock and time zone.
+
+Update the baselines with `pytest tests/test_snapshots.py --snapshot-update` only after looking at
+the report of a failing run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from roundtable.app import RoundtableApp
+from roundtable.config import Settings
+from roundtable.store import LocalStore
+
+FIXED_NOW = 1_795_600_800.0  # 2026-11-25 09:20 UTC
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture(autouse=True)
+def _utc(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.delenv("TZ")
+    time.tzset()
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> tuple[Path, str]:
+    from roundtable.demo import create_demo
+    from sessions import load_roster
+
+    home = tmp_path / "home"
+    return home, create_demo(LocalStore(home, wall=lambda: FIXED_NOW), load_roster())
+
+
+def make_app(home: Path, session_id: str | None) -> RoundtableApp:
+    return RoundtableApp(
+        home=home,
+        session_id=session_id,
+        clock=lambda: FIXED_NOW,
+        settings=Settings(),
+        sync_enabled=False,
+    )
+
+
+async def _settle(pilot) -> None:
+    for inp in pilot.app.screen.query("Input"):
+        inp.cursor_blink = False
+    await pilot.pause()
+
+
+SCREENS = {
+    "run": [],
+    "home": ["escape", "escape"],
+    "setup": ["escape", "a"],
+    "tour": ["escape", "t"],
+    "close": ["escape", "x"],
+    "help": ["f1"],
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", sorted(SCREENS))
+def test_screen(snap_compare, demo, screen: str, size: tuple[int, int]) -> None:
+    home, session_id = demo
+    keys = SCREENS[screen]
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        if keys:
+            await pilot.press(*keys)
+        await _settle(pilot)
+
+    assert os.environ["TZ"] == "UTC"
+    assert snap_compare(make_app(home, session_id), run_before=run_before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_minutes_screen(snap_compare, demo, size: tuple[int, int]) -> None:
+    home, session_id = demo
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        await pilot.press("escape", "m")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(home, session_id), run_before=run_before, terminal_size=size)

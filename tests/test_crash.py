@@ -1,0 +1,56 @@
+"""kill -9 of a writer at random moments: the store always opens, and every acknowledged entry
+(its id printed after `add_entry` returned) is there.  RT_CRASH_TRIALS sets the trial count."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from roundtable.store import LocalStore
+
+TRIALS = int(os.environ.get("RT_CRASH_TRIALS", "30"))
+WRITER = Path(__file__).with_name("_writer_crash.py")
+
+
+def _run_and_kill(home: Path, session_id: str, every: int, delay: float) -> list[str]:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    proc = subprocess.Popen(
+        [sys.executable, str(WRITER), str(home), session_id, str(every)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()
+    assert first.strip() == "ready", proc.stderr.read() if proc.stderr else first
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    out, _ = proc.communicate()
+    return [line for line in out.splitlines() if len(line) == 36]
+
+
+@pytest.mark.parametrize("every", [3, 200], ids=["checkpoint-every-3", "checkpoint-every-200"])
+def test_kill_9_never_loses_an_acknowledged_entry(tmp_path: Path, every: int) -> None:
+    rng = random.Random(every)
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    event = store.create_event("Crash")
+    session_id = store.create_session(event.id, "europe", "Crash", []).id
+    acknowledged: list[str] = []
+    for _ in range(TRIALS):
+        acknowledged += _run_and_kill(home, session_id, every, rng.uniform(0.0, 0.15))
+        with LocalStore(home).open_session(session_id) as ss:  # opens: never unreadable
+            stored = {e.id for e in ss.records("entry")}
+        missing = [i for i in acknowledged if i not in stored]
+        assert not missing, f"{len(missing)} acknowledged entries lost"
+    assert len(acknowledged) > TRIALS  # the trials did write
+    corrupt = list((home / "sessions" / session_id).glob("*.corrupt-*"))
+    assert corrupt == []

@@ -81,8 +81,19 @@ class RoundtableApp(App[int]):
             self.call_after_refresh(self.action_sync_now)
 
     def on_ready(self) -> None:
-        if self.settings.source and "debug" in self.features:
+        if "debug" in self.features:
             self.log(f"start-up {time.perf_counter() - self._started:.3f}s")
+        self.set_interval(15, self._checkpoint_when_idle)
+
+    def _checkpoint_when_idle(self) -> None:
+        """Write the open session's view between captures, so a restart replays little."""
+        from roundtable.store import StoreError
+
+        if self.session_store is not None:
+            try:
+                self.session_store.checkpoint()
+            except StoreError as exc:
+                self.notify(str(exc), title="Checkpoint failed", severity="error", timeout=10)
 
     def on_unmount(self) -> None:
         self.close_session()

@@ -34,7 +34,9 @@ from typing import Any
 from roundtable import protocol
 from roundtable.journal import JOURNAL_VERSION, Journal
 from roundtable.model import (
+    ACTION_STATUSES,
     ENTRY_KINDS,
+    PRIORITIES,
     RECORD_TYPES,
     REGIONS,
     SCHEMA_VERSION,
@@ -147,6 +149,12 @@ class Unit:
             self._release_lock()
             raise
 
+    @property
+    def what(self) -> str:
+        """How messages name this unit: "session <id>" or "event <id>"."""
+        noun = "event" if self.path.parent.name == "events" else "session"
+        return f"{noun} {self.path.name}"
+
     # -- lock ------------------------------------------------------------------------------
 
     def _take_lock(self) -> None:
@@ -165,7 +173,7 @@ class Unit:
             os.close(fd)
             if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise SessionLockedError(
-                    f"{self.path.name} is open in another roundtable (pid {holder}); close it first"
+                    f"{self.what} is open in another roundtable (pid {holder}); close it first"
                 ) from None
             raise StoreError(f"{lock_path}: cannot lock: {exc.strerror}") from None
         os.ftruncate(fd, 0)
@@ -189,6 +197,9 @@ class Unit:
 
         problems: list[str] = []
         offset = 0
+        if not self.read_only:
+            for stale in self.path.glob(f".{self.view_path.name}.tmp-*"):
+                stale.unlink(missing_ok=True)  # a checkpoint interrupted by a crash
         self._meta: dict[str, Any] = {}
         if self.view_path.exists():
             try:
@@ -226,12 +237,17 @@ class Unit:
         try:
             if offset > (self.journal.path.stat().st_size if self.journal.path.exists() else 0):
                 raise CorruptFileError(self.journal.path, "shorter than the checkpoint covers")
-            if offset == 0:
-                # replay everything: the history comes for free
-                self._read_history(apply=True)
-            else:
-                for _, line in self.journal.read(offset):
-                    self._replay_line(line, count_pending=True)
+            try:
+                if offset == 0:
+                    # replay everything: the history comes for free
+                    self._read_history(apply=True)
+                else:
+                    for _, line in self.journal.read(offset):
+                        self._replay_line(line, count_pending=True)
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise CorruptFileError(
+                    self.journal.path, f"a line has the wrong shape (missing or bad {exc})"
+                ) from None
         except CorruptFileError as exc:
             self._refuse_if_read_only(str(exc))
             problems.append(self._recover_journal(exc))
@@ -268,7 +284,8 @@ class Unit:
                 line = json.loads(raw)
                 if not isinstance(line, dict):
                     break
-            except (ValueError, UnicodeDecodeError):
+                self._line_ops(line)  # its ops must have the shape we write
+            except (ValueError, UnicodeDecodeError, KeyError, TypeError):
                 break
             good.append(line)
         self.journal.close()
@@ -310,7 +327,16 @@ class Unit:
     def _line_ops(line: Mapping[str, Any]) -> list[Op]:
         return [Op.from_dict(o) for o in line.get("ops", ())]
 
+    def _check_version(self, line: Mapping[str, Any]) -> None:
+        version = line.get("v", JOURNAL_VERSION)
+        if not isinstance(version, int) or version > JOURNAL_VERSION:
+            raise StoreError(
+                f"{self.journal.path}: written by a newer roundtable (journal version "
+                f"{version}, this version reads {JOURNAL_VERSION}); upgrade roundtable"
+            )
+
     def _note_history(self, line: Mapping[str, Any]) -> None:
+        self._check_version(line)
         kind = line.get("t")
         if kind == "change":
             ops = self._line_ops(line)
@@ -331,6 +357,7 @@ class Unit:
             self._acked.update(line.get("op_ids", ()))
 
     def _replay_line(self, line: Mapping[str, Any], *, count_pending: bool) -> None:
+        self._check_version(line)
         ops = self._line_ops(line)
         self._apply_ops(ops)
         if count_pending:
@@ -405,12 +432,12 @@ class Unit:
                     protocol.check_value(kind, field, value)
                 except protocol.ProtocolError as exc:
                     raise StoreError(f"{self.path.name}: {exc}") from None
-                if doc is None:
+                if doc is None:  # the change creates this record
                     before.append([kind, record_id, field, None, False])
                 elif field in doc["fields"]:
                     before.append([kind, record_id, field, doc["fields"][field], True])
-                else:
-                    before.append([kind, record_id, field, None, False])
+                else:  # an existing record whose field was never written: it had its default
+                    before.append([kind, record_id, field, _default_of(kind, field), True])
                 hlc = self.clock.now()
                 ops.append(
                     Op(
@@ -658,6 +685,10 @@ class SessionStore:
             agenda_item = self.session.current_item
         if entry_kind == "action" and not status:
             status = "open"
+        if priority not in ("", *PRIORITIES):
+            raise StoreError(f"unknown priority {priority!r} (one of {', '.join(PRIORITIES)})")
+        if status not in ("", *ACTION_STATUSES):
+            raise StoreError(f"unknown status {status!r} (one of {', '.join(ACTION_STATUSES)})")
         entry = Entry(
             id=new_id(),
             session_id=self.session_id,
@@ -826,9 +857,14 @@ class SessionStore:
     def checkpoint(self) -> None:
         self.unit.checkpoint()
 
+    @property
+    def read_only(self) -> bool:
+        return self.unit.read_only
+
     def close(self) -> None:
         if not self.unit.closed:
-            self.local._forget(self.unit)
+            if not self.unit.read_only:
+                self.local._forget(self.unit)
             self.unit.close()
 
 
@@ -1036,10 +1072,16 @@ class LocalStore:
         path = self._session_path(session_id)
         if not path.is_dir():
             raise UnknownSessionError(f"no session {session_id!r} in {self.home}")
-        unit = self._open.get(path)
-        if unit is None or unit.closed:
-            unit = self._unit(path, read_only=read_only)
-        return SessionStore(self, unit, session_id)
+        if read_only:
+            # its own lock-free view, so closing it never closes the writer's unit
+            unit = Unit(path, self.clock, read_only=True)
+            return SessionStore(self, unit, session_id)
+        held = self._open.get(path)
+        if held is not None and not held.closed:
+            raise SessionLockedError(
+                f"session {session_id} is already open in this roundtable; close it first"
+            )
+        return SessionStore(self, self._unit(path), session_id)
 
     def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
         out = []

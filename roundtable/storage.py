@@ -95,5 +95,12 @@ class CheckpointStorage(Storage):
         atomic_write_bytes(self.path, payload.encode("utf-8"))
         self.dirty = False
 
+    def write_encoded(self, payload: str) -> None:
+        """Write an already-encoded tinydb document now (the store keeps each record's JSON,
+        so a checkpoint re-encodes only what changed)."""
+        atomic_write_bytes(self.path, payload.encode("utf-8"))
+        self._data = None  # read() parses the file again if asked
+        self.dirty = False
+
     def close(self) -> None:
         """Closing does not write: the store decides when a checkpoint is due."""

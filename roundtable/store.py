@@ -127,6 +127,9 @@ class Unit:
         self.view_path = path / "view.json"
         self.docs: dict[tuple[str, str], dict[str, Any]] = {}
         self._objects: dict[tuple[str, str], Record] = {}
+        # each record's JSON as last written to the view: a checkpoint re-encodes only the
+        # records changed since (encoding 5,000 records costs ~100 ms, joining them ~2 ms)
+        self._encoded: dict[tuple[str, str], str] = {}
         self._lock_fd: int | None = None
         self._changes_since_checkpoint = 0
         self._history_loaded = False
@@ -299,6 +302,7 @@ class Unit:
         atomic_write_bytes(self.journal.path, payload)
         self.docs.clear()
         self._objects.clear()
+        self._encoded.clear()
         self._history_loaded = False
         self._known_ops.clear()
         self._local_ops.clear()
@@ -374,6 +378,7 @@ class Unit:
                 doc = self.docs[key] = protocol.new_record_doc(op)
             if protocol.apply_op(doc, op):
                 self._objects.pop(key, None)
+                self._encoded.pop(key, None)
 
     def _observe_clock(self) -> None:
         latest = ""
@@ -573,26 +578,25 @@ class Unit:
             return
         if not force and self._changes_since_checkpoint == 0 and self.view_path.exists():
             return
-        from tinydb import TinyDB
-
         from roundtable.storage import CheckpointStorage
 
-        storage_db = TinyDB(self.view_path, storage=CheckpointStorage)
-        storage: CheckpointStorage = storage_db.storage  # type: ignore[assignment]
         meta = {
             "schema": SCHEMA_VERSION,
             "journal_offset": self.journal.size,
             "pending": self.pending_count(),
             "written": _utc_now_iso(time.time()),
         }
-        storage.write(
-            {
-                "meta": {"1": meta},
-                "records": {str(n): doc for n, doc in enumerate(self.docs.values(), start=1)},
-            }
-        )
+        encoded = self._encoded
+        records = []
+        for n, (key, doc) in enumerate(self.docs.items(), start=1):
+            text = encoded.get(key)
+            if text is None:
+                text = encoded[key] = _dumps(doc)
+            records.append(f'"{n}":{text}')
+        # the same document tinydb's own write would produce: {table: {doc_id: doc}}
+        payload = '{"meta":{"1":' + _dumps(meta) + '},"records":{' + ",".join(records) + "}}"
         try:
-            storage.flush()
+            CheckpointStorage(self.view_path).write_encoded(payload)
         except OSError as exc:
             raise StoreError(f"{self.view_path}: checkpoint not written: {exc.strerror}") from None
         self._meta_pending = meta["pending"]
@@ -609,6 +613,10 @@ class Unit:
             self.journal.close()
             self._release_lock()
             self.closed = True
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _default_of(kind: str, field: str) -> Any:

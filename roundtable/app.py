@@ -22,7 +22,7 @@ from roundtable import config
 class RoundtableApp(App[int]):
     """Run a regional round table: pick a session, roll call, agenda, capture, close, minutes."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "roundtable"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [

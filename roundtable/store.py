@@ -224,7 +224,7 @@ class Unit:
             except CorruptFileError as exc:
                 self._refuse_if_read_only(exc.reason)
                 aside = _move_aside(self.view_path)
-                problems.append(f"{exc.reason}; moved aside to {aside.name}")
+                problems.append(f"{self.view_path.name}: {exc.reason}; moved aside to {aside.name}")
                 self.docs.clear()
                 offset = 0
                 self._meta_pending = 0
@@ -311,7 +311,13 @@ class Unit:
         self._meta_pending = 0
         self._pending_delta = 0
         self._read_history(apply=True)
-        return f"{exc.reason}; moved aside to {aside.name}; kept {len(good)} changes before it"
+        reason = exc.reason
+        if not reason.startswith("line "):
+            reason = f"line {len(good) + 1}: {reason}"
+        return (
+            f"{self.journal.path.name}: {reason}; moved aside to {aside.name}; "
+            f"kept the {len(good)} lines before it"
+        )
 
     def _read_history(self, apply: bool) -> None:
         """Read the whole journal: known ops, the outbox, the undo stack (and replay if asked)."""

@@ -15,7 +15,7 @@ import pytest
 
 from roundtable.store import LocalStore
 
-TRIALS = int(os.environ.get("RT_CRASH_TRIALS", "30"))
+TRIALS = int(os.environ.get("RT_CRASH_TRIALS", "40"))  # in all, split between the two modes
 WRITER = Path(__file__).with_name("_writer_crash.py")
 
 
@@ -45,12 +45,12 @@ def test_kill_9_never_loses_an_acknowledged_entry(tmp_path: Path, every: int) ->
     event = store.create_event("Crash")
     session_id = store.create_session(event.id, "europe", "Crash", []).id
     acknowledged: list[str] = []
-    for _ in range(TRIALS):
+    for _ in range(max(1, TRIALS // 2)):
         acknowledged += _run_and_kill(home, session_id, every, rng.uniform(0.0, 0.15))
         with LocalStore(home).open_session(session_id) as ss:  # opens: never unreadable
             stored = {e.id for e in ss.records("entry")}
         missing = [i for i in acknowledged if i not in stored]
         assert not missing, f"{len(missing)} acknowledged entries lost"
-    assert len(acknowledged) > TRIALS  # the trials did write
+    assert len(acknowledged) > TRIALS // 2  # the trials did write
     corrupt = list((home / "sessions" / session_id).glob("*.corrupt-*"))
     assert corrupt == []

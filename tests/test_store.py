@@ -287,3 +287,181 @@ def test_capture_cost_is_independent_of_other_sessions(home: Path) -> None:
     after = {p: p.stat().st_mtime_ns for p in (home / "sessions").rglob("*") if p.is_file()}
     changed = {p.parent.name for p in after if before.get(p) != after[p]}
     assert changed == {sid}
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry, read-only opens, clock, checkpoints
+# ---------------------------------------------------------------------------------------------
+
+
+def test_read_only_open_beside_the_writer_leaves_it_open(home: Path) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as writer:
+        writer.add_entry("note", "one")
+        with store.open_session(sid, read_only=True) as reader:  # same LocalStore, no lock
+            assert [e.text for e in reader.records("entry")] == ["one"]
+            with pytest.raises(StoreError, match="read-only"):
+                reader.add_entry("note", "refused")
+        writer.add_entry("note", "two")  # closing the reader did not close the writer
+    with LocalStore(home).open_session(sid, read_only=True) as reader:
+        assert [e.text for e in reader.records("entry")] == ["one", "two"]
+
+
+def test_local_store_routes_remote_ops_through_open_units(home: Path) -> None:
+    store, sid = new_session(home)
+    other = HlcClock("lap-other")
+    with store.open_session(sid) as ss:
+        event_id = ss.event_id
+        assert [u[1] for u in store.units()] == ["", sid]
+        assert store.pending_count() > ss.pending_count() > 0  # the event unit counts too
+        entry_id, pulled_session = new_id(), new_id()
+        ops = [
+            Op(new_id(), event_id, sid, entry_id, "entry", "text", "pulled",
+               other.now().encode(), "lap-other"),
+            Op(new_id(), event_id, pulled_session, pulled_session, "session", "title",
+               "Pulled RT", other.now().encode(), "lap-other"),
+            Op(new_id(), event_id, pulled_session, pulled_session, "session", "event_id",
+               event_id, other.now().encode(), "lap-other"),
+        ]  # fmt: skip
+        assert store.apply_remote(ops) == 3  # the open session's unit, no second flock
+        assert ss.get("entry", entry_id).text == "pulled"
+        assert store.apply_remote(ops) == 0
+    titles = sorted(s.title for s in LocalStore(home).sessions())
+    assert titles == ["Africa RT", "Pulled RT"]  # a unit was created for the pulled session
+    with LocalStore(home).open_session(pulled_session) as ss:
+        assert ss.pending_count() == 0 and ss.session.title == "Pulled RT"
+
+
+def test_clock_never_goes_backwards_across_reopen(home: Path) -> None:
+    fast = 2_000_000_000.0  # a clock in 2033
+    store, sid = new_session(home, wall=lambda: fast)
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "written with a fast clock")
+        last = ss.outbox()[-1].hlc
+    device = LocalStore(home).device
+    fixed = LocalStore(home, clock=HlcClock(device, lambda: fast - 3600))
+    with fixed.open_session(sid) as ss:
+        ss.add_entry("note", "written after the clock was put back")
+        assert ss.outbox()[-1].hlc > last
+
+
+def test_unknown_fields_survive_checkpoint_and_reopen(home: Path) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        entry = ss.add_entry("note", "Seen by a newer version")
+        hlc = HlcClock("lap-newer").now().encode()
+        op = Op(new_id(), ss.event_id, sid, entry.id, "entry", "mood", "calm", hlc, "lap-newer")
+        assert ss.apply_remote([op]) == 1
+    with LocalStore(home).open_session(sid) as ss:
+        assert ss.doc("entry", entry.id)["fields"]["mood"] == "calm"
+        assert ss.get("entry", entry.id).text == "Seen by a newer version"
+
+
+def test_checkpoint_every_n_and_view_alone_is_current(home: Path) -> None:
+    """After a checkpoint the view alone (nothing left to replay) holds every change, also the
+    records edited after an earlier checkpoint (the per-record encoding cache is invalidated)."""
+    store, sid = new_session(home, checkpoint_every=4)
+    journal, view = unit_dir(home, sid) / "journal.jsonl", unit_dir(home, sid) / "view.json"
+    ss = store.open_session(sid)
+    try:
+        first = ss.add_entry("note", "first")
+        for n in range(3):
+            ss.add_entry("note", f"n{n}")
+        meta = json.loads(view.read_text(encoding="utf-8"))["meta"]["1"]
+        assert meta["journal_offset"] == journal.stat().st_size  # the 4th change checkpointed
+        ss.update("entry", first.id, text="first, edited")
+        assert json.loads(view.read_text(encoding="utf-8"))["meta"]["1"]["journal_offset"] < (
+            journal.stat().st_size
+        )
+        ss.checkpoint()  # what the app calls when idle
+        data = json.loads(view.read_text(encoding="utf-8"))
+        assert data["meta"]["1"]["journal_offset"] == journal.stat().st_size
+        texts = {d["fields"].get("text") for d in data["records"].values() if d["kind"] == "entry"}
+        assert texts == {"first, edited", "n0", "n1", "n2"}
+    finally:
+        ss.close()
+
+
+def test_stale_checkpoint_temp_files_are_removed(home: Path) -> None:
+    store, sid = new_session(home)
+    stale = unit_dir(home, sid) / ".view.json.tmp-999999"
+    stale.write_bytes(b'{"half": ')
+    LocalStore(home).open_session(sid).close()
+    assert not stale.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# More failures: a real full disk, journals of the wrong shape or version
+# ---------------------------------------------------------------------------------------------
+
+
+def test_file_size_limit_on_append_raises_and_changes_nothing(home: Path) -> None:
+    """A real failing write (RLIMIT_FSIZE, the kernel's EFBIG), cut off part-way."""
+    import resource
+    import signal
+
+    store, sid = new_session(home)
+    journal = unit_dir(home, sid) / "journal.jsonl"
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "before")
+        size = journal.stat().st_size
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 40, hard))
+        try:
+            with pytest.raises(StoreError, match=r"journal\.jsonl: not saved.*nothing was changed"):
+                ss.add_entry("issue", "x" * 500)
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            signal.signal(signal.SIGXFSZ, handler)
+        assert journal.stat().st_size == size  # the partial line was cut off again
+        assert [e.text for e in ss.records("entry")] == ["before"]
+        ss.add_entry("note", "after")
+    with LocalStore(home).open_session(sid) as ss:
+        assert [e.text for e in ss.records("entry")] == ["before", "after"]
+
+
+def test_journal_line_of_the_wrong_shape_is_corruption_not_a_crash(home: Path) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "kept")
+        ss.add_entry("note", "after the bad line")
+    journal = unit_dir(home, sid) / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    bad = b'{"v":1,"t":"change","ops":[{"op_id":"x"}]}\n'  # JSON, but not our op shape
+    journal.write_bytes(b"".join(lines[:2]) + bad + b"".join(lines[2:]))
+    (unit_dir(home, sid) / "view.json").unlink()
+    with pytest.raises(CorruptStoreError, match=r"journal\.jsonl.*wrong shape.*moved aside"):
+        LocalStore(home).open_session(sid)
+    with LocalStore(home).open_session(sid) as ss:
+        assert [e.text for e in ss.records("entry")] == ["kept"]
+
+
+def test_journal_from_a_newer_version_is_refused(home: Path) -> None:
+    store, sid = new_session(home)
+    journal = unit_dir(home, sid) / "journal.jsonl"
+    with journal.open("ab") as f:
+        f.write(b'{"v":2,"t":"change","ops":[]}\n')
+    before = journal.read_bytes()
+    with pytest.raises(StoreError, match="written by a newer roundtable"):
+        LocalStore(home).open_session(sid)
+    assert journal.read_bytes() == before and not list(journal.parent.glob("*.corrupt-*"))
+
+
+def test_undo_of_attendance_and_bad_entry_values(home: Path) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        ss.set_attendance("GH", "present")
+        ss.set_attendance("GH", "apologies", ["Insp. Mensah"])
+        assert ss.undo() == "attendance GH"
+        att = ss.records("attendance")[0]
+        assert (att.status, att.delegates) == ("present", [])
+        assert ss.undo() == "attendance GH"
+        assert ss.records("attendance") == []
+        with pytest.raises(StoreError, match="unknown priority 'urgent'"):
+            ss.add_entry("issue", "x", priority="urgent")
+        with pytest.raises(StoreError, match="unknown status 'maybe'"):
+            ss.add_entry("action", "x", status="maybe")
+        with pytest.raises(StoreError, match="needs some text"):
+            ss.add_entry("issue", "  ")
+        assert ss.records("entry") == []

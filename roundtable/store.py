@@ -134,8 +134,10 @@ class Unit:
         self._changes_since_checkpoint = 0
         self._history_loaded = False
         self._known_ops: set[str] = set()
-        self._local_ops: list[Op] = []
+        self._local_ops: list[dict[str, Any]] = []  # as journaled; Op objects only on demand
+        self._local_ids: set[str] = set()
         self._acked: set[str] = set()
+        self._pending = 0  # local ops not acknowledged, once the history is loaded
         self._changes: list[dict[str, Any]] = []
         self._meta_pending = 0
         self._pending_delta = 0
@@ -241,9 +243,10 @@ class Unit:
             if offset > (self.journal.path.stat().st_size if self.journal.path.exists() else 0):
                 raise CorruptFileError(self.journal.path, "shorter than the checkpoint covers")
             try:
-                if offset == 0:
-                    # replay everything: the history comes for free
-                    self._read_history(apply=True)
+                if offset == 0 or not self.read_only:
+                    # a writer needs the history (outbox, undo stack, known ops) for its first
+                    # write: read it now, in the same pass, rather than stall the first capture
+                    self._read_history(replay_from=offset)
                 else:
                     for _, line in self.journal.read(offset):
                         self._replay_line(line, count_pending=True)
@@ -306,11 +309,13 @@ class Unit:
         self._history_loaded = False
         self._known_ops.clear()
         self._local_ops.clear()
+        self._local_ids.clear()
         self._acked.clear()
+        self._pending = 0
         self._changes.clear()
         self._meta_pending = 0
         self._pending_delta = 0
-        self._read_history(apply=True)
+        self._read_history(replay_from=0)
         reason = exc.reason
         if not reason.startswith("line "):
             reason = f"line {len(good) + 1}: {reason}"
@@ -319,19 +324,20 @@ class Unit:
             f"kept the {len(good)} lines before it"
         )
 
-    def _read_history(self, apply: bool) -> None:
-        """Read the whole journal: known ops, the outbox, the undo stack (and replay if asked)."""
-        for _, line in self.journal.read(0):
+    def _read_history(self, replay_from: int | None = None) -> None:
+        """Read the whole journal: known ops, the outbox, the undo stack; replay the lines
+        past ``replay_from`` (all when 0, none when None) in the same pass."""
+        for end, line in self.journal.read(0):
             self._note_history(line)
-            if apply:
+            if replay_from is not None and end > replay_from:
                 self._apply_ops(self._line_ops(line))
         self._history_loaded = True
-        self._meta_pending = len(self._pending_ids())
+        self._meta_pending = self._pending
         self._pending_delta = 0
 
     def _ensure_history(self) -> None:
         if not self._history_loaded:
-            self._read_history(apply=False)
+            self._read_history()
 
     @staticmethod
     def _line_ops(line: Mapping[str, Any]) -> list[Op]:
@@ -349,22 +355,28 @@ class Unit:
         self._check_version(line)
         kind = line.get("t")
         if kind == "change":
-            ops = self._line_ops(line)
-            self._local_ops.extend(ops)
-            self._known_ops.update(o.op_id for o in ops)
+            raw_ops = line.get("ops", ())
+            for raw in raw_ops:
+                op_id = raw["op_id"]
+                self._local_ops.append(raw)
+                self._local_ids.add(op_id)
+                self._known_ops.add(op_id)
+            self._pending += len(raw_ops)
             self._changes.append(
                 {
                     "change_id": line.get("change_id"),
                     "label": line.get("label", "change"),
                     "undo_of": line.get("undo_of"),
                     "before": line.get("before", []),
-                    "ops": ops,
                 }
             )
         elif kind == "remote":
             self._known_ops.update(o["op_id"] for o in line.get("ops", ()))
         elif kind == "ack":
-            self._acked.update(line.get("op_ids", ()))
+            for op_id in line.get("op_ids", ()):
+                if op_id in self._local_ids and op_id not in self._acked:
+                    self._acked.add(op_id)
+                    self._pending -= 1
 
     def _replay_line(self, line: Mapping[str, Any], *, count_pending: bool) -> None:
         self._check_version(line)
@@ -478,7 +490,7 @@ class Unit:
         }
         self._append(line)
         self._apply_ops(ops)
-        self._note_history(line | {"ops": [o.to_dict() for o in ops]})
+        self._note_history(line)
         self._pending_delta += len(ops)
         self._tick()
         return ops
@@ -535,27 +547,29 @@ class Unit:
 
     # -- outbox ----------------------------------------------------------------------------
 
-    def _pending_ids(self) -> list[str]:
-        return [o.op_id for o in self._local_ops if o.op_id not in self._acked]
-
     def pending_count(self) -> int:
         if self._history_loaded:
-            return len(self._pending_ids())
+            return self._pending
         return max(self._meta_pending + self._pending_delta, 0)
 
     def outbox(self, limit: int | None = None) -> list[Op]:
         self._ensure_history()
-        out = [o for o in self._local_ops if o.op_id not in self._acked]
-        return out if limit is None else out[:limit]
+        out: list[Op] = []
+        for raw in self._local_ops:
+            if limit is not None and len(out) >= limit:
+                break
+            if raw["op_id"] not in self._acked:
+                out.append(Op.from_dict(raw))
+        return out
 
     def mark_acked(self, op_ids: Iterable[str]) -> int:
         self._ensure_history()
-        local = {o.op_id for o in self._local_ops}
-        new = [i for i in dict.fromkeys(op_ids) if i in local and i not in self._acked]
+        new = [i for i in dict.fromkeys(op_ids) if i in self._local_ids and i not in self._acked]
         if not new:
             return 0
-        self._append({"v": JOURNAL_VERSION, "t": "ack", "op_ids": new})
-        self._acked.update(new)
+        line = {"v": JOURNAL_VERSION, "t": "ack", "op_ids": new}
+        self._append(line)
+        self._note_history(line)
         self._tick()
         return len(new)
 

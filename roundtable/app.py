@@ -70,11 +70,9 @@ class RoundtableApp(App[int]):
         self.theme = self.settings.theme
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
-        from roundtable.screens.home import HomeScreen
-
-        self.push_screen(HomeScreen())
-        if self.initial_session:
-            self.open_session(self.initial_session)
+        # Opened on a session, the session list is built only when first asked for (start-up).
+        if not (self.initial_session and self.open_session(self.initial_session)):
+            self.show_home()
         if self.sync_enabled and self._sync_configured():
             self.sync_state = ("pending", "waiting for first sync")
             self.set_interval(self.settings.sync_interval, self.action_sync_now)
@@ -124,6 +122,21 @@ class RoundtableApp(App[int]):
         else:
             self.push_screen(RunScreen())
         return True
+
+    def show_home(self) -> None:
+        """Back to the session list: pop to it, or put it under everything if never built."""
+        from roundtable.screens.home import HomeScreen
+
+        for n, screen in enumerate(self.screen_stack):
+            if isinstance(screen, HomeScreen):
+                while len(self.screen_stack) > n + 1:
+                    self.pop_screen()
+                screen.action_reload()
+                return
+        if len(self.screen_stack) > 1:
+            self.switch_screen(HomeScreen())
+        else:
+            self.push_screen(HomeScreen())
 
     def close_session(self) -> None:
         if self.session_store is not None:

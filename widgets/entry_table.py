@@ -82,8 +82,9 @@ class EntryTable(DataTable):
         self.kind_filter: str | None = None
 
     def on_mount(self) -> None:
-        for name in COLUMNS:
-            self.add_column(name.capitalize(), key=name)
+        # fixed widths: the table never measures thousands of cells to size its columns
+        for name, width in zip(COLUMNS, (8, TEXT_WIDTH, 14, 34), strict=True):
+            self.add_column(name.capitalize(), key=name, width=width)
 
     def set_filter(self, kind: str | None) -> None:
         self.kind_filter = kind
@@ -99,9 +100,15 @@ class EntryTable(DataTable):
         rows = {e.id: entry_row(e, self._conflicts.get(e.id, "")) for e in shown}
         order = [e.id for e in shown]
         keep_cursor = self.selected_entry_id()
-        if order[: len(self._order)] != self._order:
+        dropped = self._dropped_head(order)
+        if dropped is None:
             self.clear()
             self._order, self._rows = [], {}
+        else:
+            for entry_id in self._order[:dropped]:
+                self.remove_row(entry_id)
+                del self._rows[entry_id]
+            self._order = self._order[dropped:]
         for entry_id in self._order:
             old, new = self._rows[entry_id], rows[entry_id]
             if old != new:
@@ -113,6 +120,21 @@ class EntryTable(DataTable):
         self._order, self._rows = order, rows
         if keep_cursor and keep_cursor in rows:
             self.select_entry(keep_cursor)
+
+    def _dropped_head(self, order: list[str]) -> int | None:
+        """How many rows fell off the top if ``order`` is the old rows, minus some at the head,
+        plus some at the end (a capture in a capped list); None when the rows must be rebuilt."""
+        old = self._order
+        if not old:
+            return 0
+        if not order:
+            return None
+        try:
+            dropped = old.index(order[0])
+        except ValueError:
+            return None
+        kept = old[dropped:]
+        return dropped if order[: len(kept)] == kept else None
 
     def selected_entry_id(self) -> str | None:
         if self.row_count == 0:

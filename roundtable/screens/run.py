@@ -16,6 +16,8 @@ from roundtable.screens.common import ConfirmModal, StatusLine
 from widgets import AgendaList, CaptureBar, EntryTable, TimeBoxTimer
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
+MAX_ROWS = 400
+"""The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
 
 
 class RunScreen(Screen):
@@ -143,6 +145,8 @@ class RunScreen(Screen):
             if (self.whole_session or item is None or e.agenda_item == item.id)
             and (kind is None or e.entry_kind == kind)
         ]
+        total = len(shown)
+        shown = shown[-MAX_ROWS:]
         conflicts = {}
         from roundtable.protocol import conflicts as field_conflicts
 
@@ -158,7 +162,9 @@ class RunScreen(Screen):
         scope = "whole session" if self.whole_session else "this item"
         what = f"{kind}s" if kind else "all kinds"
         self.query_one("#entries-caption", Static).update(
-            f"Captured — {scope}, {what} ({len(shown)}) · f filter · w scope"
+            f"Captured — {scope}, {what} ({total}"
+            + (f", latest {len(shown)} shown" if total > len(shown) else "")
+            + ") · f filter · w scope"
         )
 
     def on_roundtable_app_session_changed(self) -> None:
@@ -340,8 +346,7 @@ class RunScreen(Screen):
 
     def action_home(self) -> None:
         self.store.checkpoint()
-        self.app.pop_screen()
-        self.app.session_changed()
+        self.app.show_home()
 
     def palette_commands(self):
         yield ("capture: focus", "Type a quick-capture line", self.action_focus_capture)

@@ -99,11 +99,22 @@ class SetupScreen(Screen):
         store.update("session", store.session_id, **changes)
         from roundtable.screens.run import RunScreen
 
-        self.app.switch_screen(RunScreen())
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        if isinstance(below, RunScreen):
+            self.app.pop_screen()
+            self.app.session_changed()
+        else:
+            self.app.switch_screen(RunScreen())
 
     def action_back(self) -> None:
-        self.app.pop_screen()
-        self.app.session_changed()
+        from roundtable.screens.run import RunScreen
+
+        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
+        if isinstance(below, RunScreen):
+            self.app.pop_screen()
+            self.app.session_changed()
+        else:
+            self.app.show_home()
 
     def palette_commands(self):
         yield ("session: confirm attendance", "Confirm the roll call and start", self.action_start)

@@ -146,6 +146,42 @@ def bench_sqlite(base: Path, captures: int) -> dict[int, list[float]]:
     return results
 
 
+def bench_open(base: Path) -> list[str]:
+    """What the facilitator waits for: opening a session, its first capture, closing it."""
+    lines = [
+        "| entries in the session | open (lock, view, journal history) | first capture | "
+        "close (checkpoint) | list sessions |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    home = base / "open"
+    store = LocalStore(home)
+    event = store.create_event("Open bench")
+    session = store.create_session(event.id, "africa", "Open round table", AGENDA)
+    have = 0
+    for level in (1_000, 5_000):
+        with store.open_session(session.id) as ss:
+            while have < level:
+                ss.add_entry(**entry_fields(have))
+                have += 1
+            ss.add_entry(**entry_fields(have))  # leave something for the next open to replay
+            have += 1
+        t0 = time.perf_counter()
+        ss = LocalStore(home).open_session(session.id)
+        t1 = time.perf_counter()
+        ss.add_entry(**entry_fields(have))
+        have += 1
+        t2 = time.perf_counter()
+        ss.close()
+        t3 = time.perf_counter()
+        LocalStore(home).sessions()
+        t4 = time.perf_counter()
+        lines.append(
+            f"| {level:,} | {(t1 - t0) * 1000:.0f} ms | {(t2 - t1) * 1000:.1f} ms | "
+            f"{(t3 - t2) * 1000:.0f} ms | {(t4 - t3) * 1000:.0f} ms |"
+        )
+    return lines
+
+
 def bench_export(base: Path) -> str:
     try:
         from roundtable import minutes
@@ -198,6 +234,8 @@ def main() -> int:
         tmem = bench_tinydb_memory(args.captures)
         progress("sqlite3 ...")
         sql = bench_sqlite(base, args.captures)
+        progress("open and close ...")
+        opening = bench_open(base)
         progress("export ...")
         export = bench_export(base)
     finally:
@@ -227,6 +265,10 @@ def main() -> int:
     _, p99, _ = stats(rt[5_000])
     verdict = "met" if p99 < 10 else "NOT met"
     print(f"Target p99 < 10 ms at 5,000 entries: {verdict} ({p99:.2f} ms).")
+    print()
+    print("Opening and closing a session (one trial each):")
+    print()
+    print("\n".join(opening))
     print()
     print(export)
     print()

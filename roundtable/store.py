@@ -1198,7 +1198,14 @@ class LocalStore:
 
     def pending_count(self) -> int:
         total = 0
-        for _, _, path in self.units():
+        paths = [
+            p
+            for base in ("events", "sessions")
+            if (self.home / base).is_dir()
+            for p in sorted((self.home / base).iterdir())
+            if p.is_dir()
+        ]
+        for path in paths:  # each unit read once (units() would read sessions twice)
             unit = self._open.get(path)
             try:
                 if unit is None:

@@ -465,3 +465,20 @@ def test_undo_of_attendance_and_bad_entry_values(home: Path) -> None:
         with pytest.raises(StoreError, match="needs some text"):
             ss.add_entry("issue", "  ")
         assert ss.records("entry") == []
+
+
+def test_pending_count_from_the_checkpoint_matches_the_history(home: Path) -> None:
+    """Listing reads the count from view meta + the journal tail; a writer counts the history."""
+    store, sid = new_session(home, checkpoint_every=3)
+    with store.open_session(sid) as ss:
+        for n in range(4):
+            ss.add_entry("note", f"n{n}")
+        assert ss.mark_acked([o.op_id for o in ss.outbox(limit=5)]) == 5
+        ss.add_entry("note", "after the last checkpoint")
+        expected = ss.pending_count()
+        with store.open_session(sid, read_only=True) as reader:
+            assert reader.pending_count() == expected  # meta + replayed tail
+            assert len(reader.outbox()) == expected  # the full history
+        (event_journal,) = (home / "events").glob("*/journal.jsonl")
+        lines = event_journal.read_text(encoding="utf-8").splitlines()
+        assert store.pending_count() == expected + sum(len(json.loads(x)["ops"]) for x in lines)

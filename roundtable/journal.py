@@ -86,6 +86,10 @@ class Journal:
         payload = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         assert self._fd is not None
         try:
+            if os.fstat(self._fd).st_size != self.size:
+                # a failed append whose cut-back also failed left part of a line: cut it now,
+                # or the next line would be glued to it and become a bad middle line
+                os.ftruncate(self._fd, self.size)
             written = os.write(self._fd, payload)
             if written != len(payload):
                 raise OSError(28, "short write (disk full?)")

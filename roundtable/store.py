@@ -54,7 +54,7 @@ from roundtable.model import (
     new_id,
     stable_id,
 )
-from roundtable.storage import CorruptFileError
+from roundtable.storage import CorruptFileError, fsync_dir
 
 CHECKPOINT_EVERY = 200
 
@@ -145,7 +145,12 @@ class Unit:
         if not path.is_dir():
             if not create:
                 raise UnknownSessionError(f"{path}: no such store")
+            base_existed = path.parent.is_dir()
             path.mkdir(parents=True, exist_ok=True)
+            # make the new directory's entry durable, or power loss could drop the whole unit
+            fsync_dir(path.parent)
+            if not base_existed:
+                fsync_dir(path.parent.parent)
         if not read_only:
             self._take_lock()
         try:

@@ -482,3 +482,18 @@ def test_pending_count_from_the_checkpoint_matches_the_history(home: Path) -> No
         (event_journal,) = (home / "events").glob("*/journal.jsonl")
         lines = event_journal.read_text(encoding="utf-8").splitlines()
         assert store.pending_count() == expected + sum(len(json.loads(x)["ops"]) for x in lines)
+
+
+def test_a_partial_line_left_behind_is_cut_before_the_next_append(home: Path) -> None:
+    """If a failed append could not cut its partial line back, the next append does it first."""
+    store, sid = new_session(home)
+    journal = unit_dir(home, sid) / "journal.jsonl"
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "one")
+        with journal.open("ab") as f:
+            f.write(b'{"v":1,"t":"chan')
+        ss.add_entry("note", "two")
+    assert all(json.loads(line) for line in journal.read_bytes().splitlines())
+    with LocalStore(home).open_session(sid) as ss:
+        assert [e.text for e in ss.records("entry")] == ["one", "two"]
+    assert not list(journal.parent.glob("*.corrupt-*"))

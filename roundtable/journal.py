@@ -19,6 +19,8 @@ JOURNAL_VERSION = 1
 
 
 class Journal:
+    """One unit's journal file; the store owns it and is its only writer (under the lock)."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd: int | None = None

@@ -18,6 +18,8 @@ from tinydb.storages import Storage
 
 
 class CorruptFileError(Exception):
+    """A file that does not parse; the store turns it into a CorruptStoreError."""
+
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path

@@ -26,7 +26,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,19 +64,21 @@ class StoreError(Exception):
 
 
 class CorruptStoreError(StoreError):
-    pass
+    """A file did not parse: it was moved aside and what could be recovered was kept."""
 
 
 class SessionLockedError(StoreError):
-    pass
+    """Another writer (another process, or this one) holds the session."""
 
 
 class UnknownSessionError(StoreError):
-    pass
+    """No such session (or an ambiguous id prefix) on this laptop."""
 
 
 @dataclass(frozen=True)
 class SessionSummary:
+    """One line of the sessions list, read without taking the session's lock."""
+
     id: str
     event_id: str
     event_name: str
@@ -930,7 +932,7 @@ class LocalStore:
         home: Path | str,
         *,
         clock: HlcClock | None = None,
-        wall=None,
+        wall: Callable[[], float] | None = None,
         checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> None:
         self.home = Path(home)
@@ -1172,7 +1174,7 @@ class LocalStore:
                         out.append((s.event_id, p.name, p))
         return out
 
-    def with_unit(self, path: Path, create: bool = False):
+    def with_unit(self, path: Path, create: bool = False) -> tuple[Unit, bool]:
         """A writable unit for sync: the one already open in this process, or a short-lived one
         (the caller must call ``release``)."""
         unit = self._open.get(path)

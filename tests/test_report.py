@@ -1,0 +1,80 @@
+"""The consolidated report: needs ranked across regions, open actions by owner, overdue flags."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from roundtable.model import Attendance, Entry, Event, Session, SessionSnapshot
+from roundtable.report import build_report, need_category, report_html, report_markdown
+from sessions import load_roster
+
+
+def snap(region: str, entries: list[Entry], present: list[str]) -> SessionSnapshot:
+    return SessionSnapshot(
+        event=Event(id="e", name="Conf"),
+        session=Session(id=f"s-{region}", event_id="e", region=region, title=f"{region} RT"),
+        agenda=[],
+        attendance=[Attendance(id=c, country=c, status="present") for c in present],
+        entries=entries,
+        speeches=[],
+        countries={},
+    )
+
+
+def need(n: int, text: str, who: list[str], area: str, priority: str = "") -> Entry:
+    return Entry(id=f"n{n}", entry_kind="need", text=text, delegations=who,
+                 crime_areas=[area], priority=priority, created_at=f"{n:03d}")  # fmt: skip
+
+
+def test_needs_ranked_by_regions_then_delegations() -> None:
+    snaps = [
+        snap("africa", [need(1, "Cyber forensics training", ["GH", "NG"], "cybercrime", "high"),
+                        need(2, "Firearms tracing kits", ["KE", "UG", "TZ"], "firearms")],
+             ["GH", "NG", "KE"]),
+        snap("europe", [need(3, "Training in digital forensics", ["FR"], "cybercrime")], ["FR"]),
+        snap("americas", [need(4, "Forensics training for cyber units", ["BR", "MX"],
+                               "cybercrime", "high")], ["BR"]),
+    ]  # fmt: skip
+    report = build_report(Event(id="e", name="Conf"), snaps, load_roster(),
+                          as_of=dt.date(2026, 11, 28))  # fmt: skip
+    top = report.needs[0]
+    assert (top.category, top.area) == ("training", "cybercrime")
+    assert len(top.regions) == 3 and top.delegations == {"GH", "NG", "FR", "BR", "MX"}
+    assert top.high == 2
+    assert (report.needs[1].category, report.needs[1].area) == ("equipment & tools", "firearms")
+    assert [r.region for r in report.regions] == ["africa", "americas", "europe"]
+    text = report_markdown(report)
+    assert text.index("cybercrime") < text.index("firearms")
+
+
+def test_open_actions_by_owner_with_overdue_and_unassigned() -> None:
+    actions = [
+        Entry(id="a1", entry_kind="action", text="Share list", owner="GH", due="2026-11-01",
+              status="open"),
+        Entry(id="a2", entry_kind="action", text="Draft terms", owner="", due="2027-01-01",
+              status="open"),
+        Entry(id="a3", entry_kind="action", text="Done already", owner="GH", status="done"),
+        Entry(id="a4", entry_kind="action", text="Nominate focal points", owner="region",
+              due="2027-02-01", status="open"),
+    ]  # fmt: skip
+    report = build_report(Event(id="e", name="Conf"), [snap("africa", actions, [])],
+                          load_roster(), as_of=dt.date(2026, 11, 28))  # fmt: skip
+    assert [(a.owner_label, a.overdue) for a in report.actions] == [
+        ("Ghana", True), ("The region (all delegations)", False), ("UNASSIGNED", False),
+    ]  # fmt: skip
+    text = report_markdown(report)
+    assert "Done already" not in text and "OVERDUE" in text
+    assert "<table>" in report_html(report)
+
+
+def test_need_categories() -> None:
+    cases = {
+        "Training on container profiling": "training",
+        "Access to the stolen vehicle database": "database access",
+        "Digital forensics laboratories": "equipment & tools",
+        "Interpretation for francophone delegations": "capacity & staffing",
+        "Mutual legal assistance templates": "legal & cooperation",
+        "More of everything": "other",
+    }
+    for text, category in cases.items():
+        assert need_category(Entry(id="x", entry_kind="need", text=text)) == category, text

@@ -40,6 +40,8 @@ class PlanError(ValueError):
 
 @dataclass(frozen=True)
 class PlanItem:
+    """One agenda row of a plan, with the prompts the facilitator reads out."""
+
     title: str
     minutes: int
     kind: str  # one of model.AGENDA_KINDS
@@ -48,6 +50,8 @@ class PlanItem:
 
 @dataclass(frozen=True)
 class Plan:
+    """A validated agenda template; ``source`` says where it came from for error messages."""
+
     name: str
     region: str
     title: str
@@ -57,6 +61,7 @@ class Plan:
 
     @property
     def total_minutes(self) -> int:
+        """The planned length of the session, for the set-up screen."""
         return sum(i.minutes for i in self.items)
 
     def to_agenda(self) -> list[dict[str, Any]]:

@@ -238,3 +238,240 @@ async def test_sync_badge_states() -> None:
         assert badge.has_class("-offline") and "offline since 10:42" in str(badge.render())
         badge.set_state("synced", "synced")
         assert badge.has_class("-synced") and not badge.has_class("-offline")
+
+
+async def test_timer_warning_threshold_is_the_smaller_of_two_minutes_and_a_fifth() -> None:
+    clock = Clock()
+    timer = TimeBoxTimer(clock=clock)
+    async with Host(timer).run_test(size=(80, 24)):
+        timer.set_box(1800, started_at=clock.now, key="long")  # 30 min: warn at 2:00
+        clock.now += 1800 - 121
+        timer.refresh_time()
+        assert not timer.has_class("-warning")
+        clock.now += 1
+        timer.refresh_time()
+        assert timer.has_class("-warning") and "02:00 left" in str(timer.render())
+        timer.set_box(300, started_at=clock.now, key="short")  # 5 min: warn at 1:00
+        clock.now += 239
+        timer.refresh_time()
+        assert not timer.has_class("-warning") and "01:01 left" in str(timer.render())
+        clock.now += 1
+        timer.refresh_time()
+        assert timer.has_class("-warning")
+        try:
+            timer.set_box(-5, started_at=None, key="bad")
+        except ValueError as exc:
+            assert "'bad'" in str(exc) and "-5" in str(exc)
+        else:
+            raise AssertionError("a negative time box must be refused")
+
+
+async def test_capture_bar_prefix_history_walk_and_status_classes() -> None:
+    bar = CaptureBar(validate=lambda line: None)
+    app = Host(bar)
+    async with app.run_test(size=(80, 24)) as pilot:
+        bar.focus_input("/action ")
+        await pilot.pause()
+        assert bar.input.value == "/action " and bar.input.has_focus
+        await pilot.press(*"GH")
+        await pilot.press("enter")
+        bar.input.value = "/note two"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [m.line for m in app.messages] == ["/action GH", "/note two"]
+        bar.focus_input("/need ")  # empty again, so the prefix goes in
+        assert bar.input.value == "/need "
+        bar.input.value = ""
+        await pilot.press("enter")  # an empty line is not submitted
+        await pilot.pause()
+        assert len(app.messages) == 2
+        await pilot.press("up", "up")
+        assert bar.input.value == "/action GH"
+        await pilot.press("down")
+        assert bar.input.value == "/note two"
+        await pilot.press("down")
+        assert bar.input.value == ""
+        status = bar.query_one(".capture-status")
+        bar.show_saved("Saved issue #12: Synthetic drug routes")
+        assert status.has_class("-saved") and "Saved issue #12" in str(status.render())
+        bar.show_error("col 5: unknown kind /isue")
+        assert status.has_class("-error") and not status.has_class("-saved")
+        await pilot.press("x")  # typing clears a stale error
+        await pilot.pause()
+        assert not status.has_class("-error")
+
+
+async def test_entry_table_updates_in_place_and_keeps_cursor() -> None:
+    table = EntryTable()
+    app = Host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        entries = [entry(n, "need" if n % 2 else "issue") for n in range(1, 301)]
+        table.set_entries(entries)
+        table.select_entry("e0150")
+        first_row = table.rows["e0001"]
+        # a capture: one row appended, the existing rows are not rebuilt, the cursor stays
+        entries.append(entry(301, "action"))
+        table.set_entries(entries)
+        assert table.row_count == 301 and table.rows["e0001"] is first_row
+        assert table.selected_entry_id() == "e0150"
+        # an edit changes one cell in place
+        entries[149] = entry(150, "issue", priority="high")
+        table.set_entries(entries)
+        assert "!high" in str(table.get_cell("e0150", "details"))
+        assert table.rows["e0001"] is first_row
+        # a delete in the middle removes that row only; the cursor stays on its entry
+        del entries[9]
+        table.set_entries(entries)
+        assert table.row_count == 300 and "e0010" not in table.rows
+        assert table.rows["e0001"] is first_row
+        assert table.selected_entry_id() == "e0150"
+        assert table.get_row_at(9)[1] == "Entry 11"
+        # the filter narrows and widens again
+        table.set_filter("action")
+        assert table.row_count == 1 and table.selected_entry_id() == "e0301"
+        table.set_filter(None)
+        assert table.row_count == 300
+        # conflict marker and action details
+        table.set_entries([entry(1, "action", owner="GH", due="2026-12-01")], {"e0001": "lap-b"})
+        assert table.row_count == 1
+        assert str(table.get_cell("e0001", "text")).startswith("⚠ also edited by lap-b")
+        details = str(table.get_cell("e0001", "details"))
+        assert "owner GH" in details and "due 2026-12-01" in details
+        await pilot.press("delete")
+        await pilot.pause()
+        assert [m.entry_id for m in app.messages] == ["e0001"]
+
+
+async def test_entry_table_empty_posts_nothing() -> None:
+    table = EntryTable()
+    app = Host(table)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table.set_entries([])
+        await pilot.press("e", "d")
+        await pilot.pause()
+        assert app.messages == [] and table.selected_entry_id() is None
+
+
+async def test_roll_call_keys_move_down_and_delegates_request() -> None:
+    countries = [
+        Country(code, name, "europe")
+        for code, name in [
+            ("AT", "Austria"),
+            ("BE", "Belgium"),
+            ("DE", "Germany"),
+            ("FR", "France"),
+        ]
+    ]
+    roll = RollCall(countries, {})
+    app = Host(roll)
+    async with app.run_test(size=(80, 24)) as pilot:
+        roll.query_one("#roll-filter").focus()
+        await pilot.press("down")  # from the filter to the list
+        await pilot.press("p", "x", "u", "enter")
+        await pilot.pause()
+        got = [(type(m).__name__, m.code, getattr(m, "status", None)) for m in app.messages]
+        assert got == [
+            ("StatusChanged", "AT", "present"),
+            ("StatusChanged", "BE", "absent"),
+            ("StatusChanged", "DE", "unknown"),
+            ("DelegatesRequested", "FR", None),
+        ]
+        roll.set_attendance(
+            Attendance(id="a", country="FR", status="present", delegates=["M. Dupont"])
+        )
+        table = roll.query_one("#roll-table")
+        assert table.get_cell("FR", "delegates") == "M. Dupont"
+        assert "Present 1" in str(roll.query_one(".roll-counts").render())
+        roll.query_one("#roll-filter").focus()
+        await pilot.press(*"de")  # exact code DE, and 'de' inside no other name: Germany only
+        await pilot.pause()
+        assert [c.code for c in roll.visible()] == ["DE"]
+        await pilot.press("backspace", "backspace", *"zz")
+        await pilot.pause()
+        assert roll.visible() == [] and table.row_count == 0
+        table.focus()
+        await pilot.press("p", "enter")  # nothing under the cursor: nothing posted
+        await pilot.pause()
+        assert len(app.messages) == 4
+
+
+async def test_tour_skip_twice_heard_before_and_finish_current() -> None:
+    clock = Clock()
+    tour = TourDeTable(["AT", "BE", "BE", "DE"], budget=60, heard={"AT"}, clock=clock)
+    app = Host(tour)
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert tour.order == ["AT", "BE", "DE"]  # duplicates dropped
+        assert tour.not_yet_heard() == ["BE", "DE"]  # AT spoke before the screen reopened
+        await pilot.press("k")  # nobody speaking: BE (next) is skipped once
+        assert tour.order == ["AT", "DE", "BE"] and tour.current == "DE"
+        clock.now += 61
+        tour.refresh_view()
+        assert tour.query_one(".tour-current").has_class("-over")
+        tour.finish_current()
+        assert tour.current is None and tour.not_yet_heard() == ["BE"]
+        await pilot.press("space")  # BE's turn
+        assert tour.current == "BE"
+        await pilot.press("k")  # skipped a second time: it is not heard
+        await pilot.pause()
+        assert tour.finished and tour.done["BE"] == "skipped"
+        assert "complete" in str(tour.query_one(".tour-current").render())
+        assert [(m.code, m.seconds, m.passed) for m in app.messages] == [("DE", 61, False)]
+    try:
+        TourDeTable(["AT"], budget=0)
+    except ValueError as exc:
+        assert "budget" in str(exc)
+    else:
+        raise AssertionError("a zero budget must be refused")
+
+
+async def test_tour_pass_without_a_speaker_passes_the_next() -> None:
+    clock = Clock()
+    tour = TourDeTable(["AT", "BE"], budget=60, clock=clock)
+    app = Host(tour)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("p")
+        await pilot.pause()
+        assert [(m.code, m.seconds, m.passed) for m in app.messages] == [("AT", 0, True)]
+        assert tour.current == "BE" and tour.done == {"AT": "passed"}
+
+
+async def test_speaker_queue_refuses_the_current_speaker_and_empties() -> None:
+    clock = Clock()
+    queue = SpeakerQueue(names={"GH": "Ghana"}, clock=clock)
+    app = Host(queue)
+    async with app.run_test(size=(80, 24)) as pilot:
+        queue.add("GH")
+        queue.next()
+        assert not queue.add("GH")  # has the floor already
+        assert not queue.remove("NG")
+        assert "Ghana" in str(queue.query_one(".queue-current").render())
+        clock.now += 5
+        assert queue.next() is None  # queue empty: the speech still ends
+        await pilot.pause()
+        assert [type(m).__name__ for m in app.messages] == ["SpeakerStarted", "SpeechFinished"]
+        assert queue.current is None
+        assert "Queue is empty" in str(queue.query_one(".queue-waiting").render())
+
+
+async def test_agenda_list_same_input_is_a_no_op_and_counts_update() -> None:
+    items = [AgendaItem(id="a1", position=0, title="Opening", minutes=5)]
+    agenda = AgendaList()
+    async with Host(agenda).run_test(size=(80, 24)):
+        agenda.set_items(items, "a1", {})
+        option = agenda.get_option_at_index(0)
+        agenda.set_items(items, "a1", {})
+        assert agenda.get_option_at_index(0) is option
+        agenda.set_items(items, "a1", {"a1": 4})
+        assert "· 4" in str(agenda.get_option_at_index(0).prompt)
+
+
+async def test_sync_badge_refuses_unknown_state() -> None:
+    badge = SyncBadge()
+    async with Host(badge).run_test(size=(80, 24)):
+        try:
+            badge.set_state("weird", "x")
+        except ValueError as exc:
+            assert "'weird'" in str(exc)
+        else:
+            raise AssertionError("unknown state accepted")
+        assert badge.state == "off"

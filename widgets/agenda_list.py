@@ -13,6 +13,8 @@ from roundtable.model import AgendaItem
 
 
 class AgendaList(OptionList):
+    """The session's agenda; Enter or a click on an item posts ItemSelected."""
+
     DEFAULT_CSS = """
     AgendaList { height: 1fr; border: none; }
     """
@@ -30,6 +32,8 @@ class AgendaList(OptionList):
     def set_items(
         self, items: Sequence[AgendaItem], current_id: str, counts: dict[str, int]
     ) -> None:
+        """Show ``items`` with ``current_id`` marked and highlighted; unchanged input is a no-op
+        so the screen may call this on every capture."""
         signature = tuple((i.id, i.title, i.minutes, counts.get(i.id, 0)) for i in items)
         signature += (current_id,)
         if signature == self._signature:

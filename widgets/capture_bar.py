@@ -74,9 +74,11 @@ class CaptureBar(Vertical):
 
     @property
     def input(self) -> Input:
+        """The Input widget (tests and the screen set or read its value)."""
         return self.query_one(Input)
 
     def focus_input(self, prefix: str = "") -> None:
+        """Focus the input; ``prefix`` (e.g. "/action ") goes in only when the input is empty."""
         inp = self.input
         if prefix and not inp.value:
             inp.value = prefix
@@ -90,9 +92,11 @@ class CaptureBar(Vertical):
         status.set_class(kind == "saved", "-saved")
 
     def show_error(self, message: str) -> None:
+        """Show why the line was not saved (the text stays in the input)."""
         self._status(f"✗ {message}", "error")
 
     def show_saved(self, message: str) -> None:
+        """Confirm the last save, e.g. "Saved issue #12: Synthetic drug routes…"."""
         self._status(f"✓ {message}", "saved")
 
     @on(Input.Submitted, "#capture-input")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist
 
 from roundtable.model import Entry
 
@@ -19,6 +20,7 @@ KIND_BADGES = {
 }
 COLUMNS = ("kind", "text", "delegations", "details")
 TEXT_WIDTH = 60
+MAX_REMOVALS = 8
 
 
 def _details(e: Entry) -> str:
@@ -37,6 +39,7 @@ def _details(e: Entry) -> str:
 
 
 def entry_row(e: Entry, conflict: str = "") -> tuple[str, str, str, str]:
+    """The cells of one entry, compared cell by cell so an update touches only what changed."""
     text = " ".join(e.text.split())
     if len(text) > TEXT_WIDTH:
         text = text[: TEXT_WIDTH - 1] + "…"
@@ -87,6 +90,7 @@ class EntryTable(DataTable):
             self.add_column(name.capitalize(), key=name, width=width)
 
     def set_filter(self, kind: str | None) -> None:
+        """Show only entries of ``kind`` (None shows all); rebuilds the rows once."""
         self.kind_filter = kind
         self.set_entries(self._all, self._conflicts)
 
@@ -100,15 +104,16 @@ class EntryTable(DataTable):
         rows = {e.id: entry_row(e, self._conflicts.get(e.id, "")) for e in shown}
         order = [e.id for e in shown]
         keep_cursor = self.selected_entry_id()
-        dropped = self._dropped_head(order)
-        if dropped is None:
+        kept = self._kept_rows(order)
+        if kept is None:
             self.clear()
             self._order, self._rows = [], {}
         else:
-            for entry_id in self._order[:dropped]:
-                self.remove_row(entry_id)
-                del self._rows[entry_id]
-            self._order = self._order[dropped:]
+            for entry_id in self._order:
+                if entry_id not in rows:
+                    self.remove_row(entry_id)
+                    del self._rows[entry_id]
+            self._order = kept
         for entry_id in self._order:
             old, new = self._rows[entry_id], rows[entry_id]
             if old != new:
@@ -121,31 +126,28 @@ class EntryTable(DataTable):
         if keep_cursor and keep_cursor in rows:
             self.select_entry(keep_cursor)
 
-    def _dropped_head(self, order: list[str]) -> int | None:
-        """How many rows fell off the top if ``order`` is the old rows, minus some at the head,
-        plus some at the end (a capture in a capped list); None when the rows must be rebuilt."""
-        old = self._order
-        if not old:
-            return 0
-        if not order:
-            return None
-        try:
-            dropped = old.index(order[0])
-        except ValueError:
-            return None
-        kept = old[dropped:]
-        return dropped if order[: len(kept)] == kept else None
+    def _kept_rows(self, order: list[str]) -> list[str] | None:
+        """The old rows that stay, when ``order`` is the old rows minus some (deleted, or fallen
+        off a capped list) plus new ones at the end (a capture); None when the rows must be
+        rebuilt (a filter change, an undo that re-inserts in the middle)."""
+        wanted = set(order)
+        kept = [entry_id for entry_id in self._order if entry_id in wanted]
+        if len(self._order) - len(kept) > MAX_REMOVALS:
+            return None  # DataTable.remove_row is O(rows): many removals cost more than a rebuild
+        return kept if order[: len(kept)] == kept else None
 
     def selected_entry_id(self) -> str | None:
+        """The entry under the cursor (None on an empty table), for edit/delete and updates."""
         if self.row_count == 0:
             return None
         try:
             key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:  # noqa: BLE001 - cursor outside the rows after a clear
+        except CellDoesNotExist:  # cursor outside the rows after a clear
             return None
         return str(key.value)
 
     def select_entry(self, entry_id: str) -> None:
+        """Put the cursor on ``entry_id`` (e.g. the entry just captured); unknown ids: no-op."""
         if entry_id in self._rows:
             self.move_cursor(row=self.get_row_index(entry_id))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -44,6 +44,7 @@ class RosterTable(DataTable):
     ]
 
     def current_code(self) -> str | None:
+        """The country code under the cursor (None when the filter matches nothing)."""
         if self.row_count == 0:
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
@@ -62,6 +63,8 @@ class RosterTable(DataTable):
 
 
 class RollCall(Vertical):
+    """Filter input, counts line and roster table; posts StatusChanged / DelegatesRequested."""
+
     DEFAULT_CSS = """
     RollCall { height: 1fr; }
     RollCall > Input { margin: 0 1; }
@@ -108,6 +111,7 @@ class RollCall(Vertical):
         return (country.code, country.name, STATUS_LABELS.get(status, status), delegates)
 
     def visible(self) -> list[Country]:
+        """Countries matching the filter: accent- and case-insensitive name part, or exact code."""
         needle = _fold(self.filter_text.strip())
         if not needle:
             return self.countries
@@ -132,6 +136,7 @@ class RollCall(Vertical):
         self.query_one(".roll-counts", Static).update(text)
 
     def set_attendance(self, att: Attendance) -> None:
+        """Record a stored attendance (after the screen saved it) and update its row in place."""
         self.attendance[att.country] = att
         table = self.query_one(RosterTable)
         country = next((c for c in self.countries if c.code == att.country), None)
@@ -151,7 +156,7 @@ class RollCall(Vertical):
     def _to_table(self) -> None:
         self.query_one(RosterTable).focus()
 
-    def on_key(self, event) -> None:
+    def on_key(self, event: events.Key) -> None:
         if event.key == "down" and self.query_one("#roll-filter", Input).has_focus:
             self.query_one(RosterTable).focus()
             event.stop()

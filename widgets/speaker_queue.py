@@ -14,6 +14,8 @@ from widgets.tour import mmss
 
 
 class SpeakerQueue(Vertical):
+    """Open-discussion queue; the screen validates codes before ``add`` and records speeches."""
+
     DEFAULT_CSS = """
     SpeakerQueue { height: 1fr; padding: 0 1; }
     SpeakerQueue > .queue-current { height: 1; text-style: bold; }
@@ -53,6 +55,7 @@ class SpeakerQueue(Vertical):
         self.refresh_view()
 
     def add(self, code: str) -> bool:
+        """Queue ``code`` at the end; False when it is already queued or has the floor."""
         if code in self.waiting or code == self.current:
             return False
         self.waiting.append(code)
@@ -60,6 +63,7 @@ class SpeakerQueue(Vertical):
         return True
 
     def remove(self, code: str) -> bool:
+        """Take ``code`` out of the waiting list; False when it was not waiting."""
         if code not in self.waiting:
             return False
         self.waiting.remove(code)
@@ -91,6 +95,7 @@ class SpeakerQueue(Vertical):
         return self.current
 
     def refresh_view(self) -> None:
+        """Redraw the floor line (with elapsed time) and the waiting list."""
         name = self.names.get
         if self.current:
             text = f"Floor: {name(self.current, self.current)}  {mmss(self.clock() - self.started)}"

@@ -8,6 +8,8 @@ STATES = ("off", "synced", "pending", "syncing", "offline", "auth")
 
 
 class SyncBadge(Static):
+    """Sync status for the status line; the screen composes the label, the badge colours it."""
+
     DEFAULT_CSS = """
     SyncBadge { width: auto; padding: 0 1; }
     SyncBadge.-synced { color: $success; }
@@ -21,8 +23,9 @@ class SyncBadge(Static):
         self.state = "off"
 
     def set_state(self, state: str, label: str) -> None:
+        """Show ``label`` coloured by ``state`` (one of STATES)."""
         if state not in STATES:
-            raise ValueError(f"unknown sync state {state!r}")
+            raise ValueError(f"unknown sync state {state!r}; expected one of {', '.join(STATES)}")
         self.state = state
         for s in STATES:
             self.set_class(s == state, f"-{s}")

@@ -44,6 +44,8 @@ class TimeBoxTimer(Static):
 
     def set_box(self, seconds: int, started_at: float | None, key: str) -> None:
         """Show the time box of item ``key``; a new key resets pauses."""
+        if seconds < 0:
+            raise ValueError(f"time box of item {key!r} is negative: {seconds} s")
         if key != self.key:
             self._paused_at = None
             self._paused_total = 0.0
@@ -54,9 +56,11 @@ class TimeBoxTimer(Static):
 
     @property
     def paused(self) -> bool:
+        """Not started yet, or paused by the facilitator: the display stands still."""
         return self.started_at is None or self._paused_at is not None
 
     def toggle(self) -> None:
+        """Pause or resume; paused time is not counted against the box."""
         if self.started_at is None:
             return
         now = self.clock()
@@ -68,12 +72,14 @@ class TimeBoxTimer(Static):
         self.refresh_time()
 
     def remaining(self) -> float:
+        """Seconds left in the box (negative in overtime)."""
         if self.started_at is None:
             return float(self.box)
         now = self._paused_at if self._paused_at is not None else self.clock()
         return self.box - (now - self.started_at - self._paused_total)
 
     def refresh_time(self) -> None:
+        """Redraw text and classes from the clock (called every second, and by tests)."""
         remaining = self.remaining()
         warn_at = min(120, self.box * 0.2)
         text = format_box(remaining)

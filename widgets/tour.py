@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 
 def mmss(seconds: float) -> str:
+    """Seconds as mm:ss (negative shown as 00:00)."""
     seconds = max(int(seconds), 0)
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
@@ -65,7 +66,10 @@ class TourDeTable(Vertical, can_focus=True):
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
-        self.base_order = list(codes)
+        if budget <= 0:
+            raise ValueError(f"tour de table budget must be positive seconds, got {budget}")
+        # a delegation speaks once even if two devices both recorded it present
+        self.base_order = list(dict.fromkeys(codes))
         self.order = list(self.base_order)
         self.budget = budget
         self.names = dict(names or {})
@@ -85,15 +89,18 @@ class TourDeTable(Vertical, can_focus=True):
         self.refresh_view()
 
     def label_of(self, code: str) -> str:
+        """The delegation's name when known, else its code."""
         return self.names.get(code, code)
 
     # -- state -----------------------------------------------------------------------------
 
     def not_yet_heard(self) -> list[str]:
+        """Delegations still waiting for the floor, in speaking order."""
         return [c for c in self.order if c not in self.done and c != self.current]
 
     @property
     def finished(self) -> bool:
+        """Everyone has spoken, passed or been skipped twice."""
         return self.current is None and not self.not_yet_heard()
 
     def rotate(self, n: int) -> None:
@@ -160,6 +167,7 @@ class TourDeTable(Vertical, can_focus=True):
     # -- view ------------------------------------------------------------------------------
 
     def refresh_view(self) -> None:
+        """Redraw the current speaker, the order and the not-yet-heard line."""
         current = self.query_one(".tour-current", Static)
         if self.current is not None:
             elapsed = self.clock() - self.started

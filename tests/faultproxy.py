@@ -13,6 +13,8 @@ and gets one fault, chosen by ``mode`` at the moment the connection is accepted:
 * ``503``   - answer "503 Service Unavailable" with ``Retry-After: retry_after`` without
   contacting the server;
 * ``random`` - one of the above per connection, from a seeded ``random.Random``.
+
+``script`` (a list of modes) overrides ``mode`` for the next connections, one each.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ class FaultProxy:
         self.delay = delay
         self.retry_after = retry_after
         self.weights = weights or {"pass": 4, "drop": 1, "cut": 1, "delay": 1, "503": 1}
+        self.script: list[str] = []  # modes for the next connections, then ``mode``
         self.counts: Counter[str] = Counter()
         self.port = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -112,6 +115,8 @@ class FaultProxy:
     # -- one connection --------------------------------------------------------------------
 
     def _choose(self) -> str:
+        if self.script:
+            return self.script.pop(0)
         if self.mode != "random":
             return self.mode
         modes = list(self.weights)

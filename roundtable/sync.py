@@ -1,0 +1,484 @@
+"""SyncClient: push the outbox to the secretariat and pull what others wrote.  No UI.
+
+* Push: the outbox of every unit of the token's event, in batches.  A batch's Idempotency-Key
+  is derived from its op ids, so the same batch retried (now or in a later round) carries the
+  same key and the server replays its stored answer.  Ops are marked acknowledged only after
+  the server's answer.  A batch refused with a 4xx (other than 401, 408, 425, 429) goes to the
+  persisted rejected list (``sync-rejected.json`` in the home) with the server's reason; those
+  ops stay in the journal, are skipped by later pushes and never block the rest.
+* Pull: pages of ops since the event's cursor; the cursor is saved in ``sync.json`` after each
+  page is applied (re-applying a page is harmless: ops are applied by id).
+* Network: explicit timeouts; transport errors and 408/425/429/5xx are retried with full-jitter
+  exponential backoff that honours Retry-After, within the round's deadline.  TLS is always
+  verified.  The token is never logged or put in a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import json
+import random
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from roundtable import protocol
+from roundtable.model import Op
+from roundtable.store import LocalStore, StoreError
+
+RETRYABLE_STATUS = frozenset({408, 425, 429})
+PULL_PAGE = 1000
+SYNC_FILE = "sync.json"
+REJECTED_FILE = "sync-rejected.json"
+
+Progress = Callable[[int, int, str], None]
+
+
+class SyncError(Exception):
+    """A sync that could not be done; the message is one line, without the token."""
+
+
+class _AuthError(SyncError):
+    pass
+
+
+@dataclass
+class SyncResult:
+    pushed: int = 0
+    pulled: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    error: str | None = None
+    auth_error: bool = False
+    rejected_total: int = 0
+    skipped: list[str] = field(default_factory=list)  # units open in another roundtable
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.auth_error
+
+    def summary(self) -> str:
+        parts = [f"pushed {self.pushed}", f"pulled {self.pulled}"]
+        if self.duplicates:
+            parts.append(f"{self.duplicates} already on the server")
+        if self.rejected:
+            parts.append(f"{self.rejected} rejected")
+        line = "sync: " + ", ".join(parts)
+        if self.rejected_total:
+            line += f" ({self.rejected_total} changes in the rejected list: {REJECTED_FILE})"
+        if self.auth_error:
+            return f"sync refused: {self.error or 'the token was not accepted'}"
+        if self.error:
+            return f"{line}; stopped: {self.error}"
+        return line
+
+
+# ---------------------------------------------------------------------------------------------
+# Backoff arithmetic
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    now = time.time() if now is None else now
+    return max(0.0, when.timestamp() - now)
+
+
+def backoff_delay(
+    attempt: int,
+    rng: random.Random,
+    *,
+    base: float = 0.5,
+    cap: float = 30.0,
+    retry_after: float | None = None,
+) -> float:
+    """Full jitter: uniform in [0, min(cap, base * 2**attempt)], but never less than the
+    server's Retry-After (which may exceed the cap: the server knows best)."""
+    ceiling = min(cap, base * (2 ** min(attempt, 30)))
+    delay = rng.uniform(0.0, ceiling)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return delay
+
+
+def batch_key(event_id: str, op_ids: Iterable[str]) -> str:
+    """The Idempotency-Key of a batch: the same ops give the same key, in any round."""
+    h = hashlib.sha256(event_id.encode())
+    for op_id in op_ids:
+        h.update(b"\n" + op_id.encode())
+    return "b-" + h.hexdigest()[:40]
+
+
+# ---------------------------------------------------------------------------------------------
+# Persisted state: cursors and the rejected list
+# ---------------------------------------------------------------------------------------------
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+    except (OSError, ValueError) as exc:
+        raise SyncError(f"{path}: unreadable ({exc}); move it aside to start over") from None
+
+
+def _write_json(path: Path, data: Any) -> None:
+    from roundtable.config import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+class SyncState:
+    """``sync.json``: the server's URL and the pull cursor per event.  A different URL starts
+    the cursors over (another server's seq numbers mean nothing here)."""
+
+    def __init__(self, home: Path, base_url: str) -> None:
+        self.path = home / SYNC_FILE
+        data = _read_json(self.path, {})
+        if not isinstance(data, dict):
+            data = {}
+        self.base_url = base_url
+        same = data.get("url") == base_url
+        cursors = data.get("cursors") if same else {}
+        self.cursors: dict[str, int] = {
+            k: v for k, v in (cursors or {}).items() if isinstance(v, int) and v >= 0
+        }
+
+    def cursor(self, event_id: str) -> int:
+        return self.cursors.get(event_id, 0)
+
+    def save_cursor(self, event_id: str, seq: int) -> None:
+        self.cursors[event_id] = seq
+        _write_json(self.path, {"url": self.base_url, "cursors": self.cursors})
+
+
+class RejectedList:
+    """``sync-rejected.json``: batches the server refused, with the reason, kept in full."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / REJECTED_FILE
+        data = _read_json(self.path, {"batches": []})
+        self.batches: list[dict[str, Any]] = list(data.get("batches", []))
+        self.op_ids: set[str] = {o["op_id"] for b in self.batches for o in b.get("ops", [])}
+
+    def add(self, ops: list[Op], status: int, reason: str) -> None:
+        self.batches.append(
+            {
+                "rejected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "status": status,
+                "reason": reason,
+                "ops": [o.to_dict() for o in ops],
+            }
+        )
+        self.op_ids.update(o.op_id for o in ops)
+        _write_json(self.path, {"batches": self.batches})
+
+    def __len__(self) -> int:
+        return len(self.op_ids)
+
+
+# ---------------------------------------------------------------------------------------------
+# The client
+# ---------------------------------------------------------------------------------------------
+
+
+class SyncClient:
+    def __init__(
+        self,
+        store: LocalStore,
+        base_url: str,
+        token: str,
+        *,
+        ca_file: str | None = None,
+        open_sessions: Iterable[Any] = (),
+        connect_timeout: float = 3.0,
+        read_timeout: float = 15.0,
+        round_deadline: float = 60.0,
+        batch_size: int = 200,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 30.0,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise SyncError(f"API URL must start with http:// or https://, got {base_url[:80]!r}")
+        if not 1 <= batch_size <= protocol.MAX_BATCH:
+            raise SyncError(f"batch_size must be 1-{protocol.MAX_BATCH}, got {batch_size}")
+        self.store = store
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self.ca_file = ca_file
+        self.open_sessions = list(open_sessions)  # their units are the store's open units
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+        self.round_deadline = round_deadline
+        self.batch_size = batch_size
+        self.rng = rng or random.Random()
+        self.sleep = sleep or asyncio.sleep
+        self.monotonic = monotonic
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self._deadline = 0.0
+
+    def __repr__(self) -> str:  # never show the token
+        return f"SyncClient({self.base_url!r})"
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _client(self):
+        import httpx
+
+        verify: ssl.SSLContext | bool = True
+        if self.ca_file:
+            try:
+                verify = ssl.create_default_context(cafile=self.ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise SyncError(f"{self.ca_file}: cannot use this CA bundle: {exc}") from None
+        return httpx.AsyncClient(
+            base_url=self.base_url,
+            verify=verify,
+            timeout=httpx.Timeout(self.read_timeout, connect=self.connect_timeout),
+            headers={"Authorization": f"Bearer {self._token}"},
+            follow_redirects=False,
+        )
+
+    async def _request(self, client, method: str, path: str, **kw: Any):
+        """One request, retried on transport errors and 408/425/429/5xx until the deadline."""
+        import httpx
+
+        attempt = 0
+        while True:
+            retry_after = None
+            try:
+                resp = await client.request(method, path, **kw)
+            except httpx.TransportError as exc:
+                reason = _transport_reason(exc, self.base_url)
+            else:
+                code = resp.status_code
+                if code not in RETRYABLE_STATUS and code < 500:
+                    return resp
+                reason = f"{method} {path}: HTTP {code}"
+                retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+            delay = backoff_delay(
+                attempt,
+                self.rng,
+                base=self.backoff_base,
+                cap=self.backoff_cap,
+                retry_after=retry_after,
+            )
+            if self.monotonic() + delay > self._deadline:
+                raise SyncError(f"{reason} (gave up after {attempt + 1} attempts)")
+            await self.sleep(delay)
+            attempt += 1
+
+    def _start_round(self) -> None:
+        self._deadline = self.monotonic() + self.round_deadline
+
+    async def whoami(self) -> dict[str, Any]:
+        """The token's event and regions; SyncError if the server is unreachable or refuses."""
+        self._start_round()
+        async with self._client() as client:
+            return await self._whoami(client)
+
+    async def _whoami(self, client) -> dict[str, Any]:
+        resp = await self._request(client, "GET", "/v1/whoami")
+        if resp.status_code == 401:
+            raise _AuthError(f"{self.base_url}: the token was not accepted (401)")
+        if resp.status_code != 200:
+            raise SyncError(f"{self.base_url}/v1/whoami: HTTP {resp.status_code}: {_detail(resp)}")
+        data = _json(resp)
+        if not isinstance(data, dict) or not isinstance(data.get("event_id"), str):
+            raise SyncError(f"{self.base_url}/v1/whoami: not a secretariat answer")
+        return data
+
+    # -- push --------------------------------------------------------------------------------
+
+    async def push(self, *, progress: Progress | None = None, _client=None) -> SyncResult:
+        """Push every pending op of the token's event; see the module docstring."""
+        result = SyncResult()
+        if _client is None:
+            self._start_round()
+            async with self._client() as client:
+                who = await self._whoami(client)
+                await self._push(client, who["event_id"], result, progress)
+        else:
+            who = await self._whoami(_client)
+            await self._push(_client, who["event_id"], result, progress)
+        return result
+
+    async def _push(self, client, event_id: str, result: SyncResult, progress) -> None:
+        rejected = RejectedList(self.store.home)
+        paths = [path for ev, _, path in self.store.units() if ev == event_id]
+        total = self.store.pending_count()
+        done = 0
+        if progress:
+            progress(0, total, "push")
+        for path in paths:
+            try:
+                unit, opened = self.store.with_unit(path)
+            except StoreError as exc:
+                # open for writing in another roundtable (the app): that one pushes it
+                result.skipped.append(str(exc))
+                continue
+            try:
+                ops = [o for o in unit.outbox() if o.op_id not in rejected.op_ids]
+                size = self.batch_size
+                start = 0
+                while start < len(ops):
+                    batch = ops[start : start + size]
+                    status, answer = await self._push_batch(client, event_id, batch)
+                    if status == 413 and len(batch) > 1:
+                        size = max(1, len(batch) // 2)
+                        continue
+                    if status == 200:
+                        unit.mark_acked([*answer["accepted"], *answer["duplicates"]])
+                        result.pushed += len(answer["accepted"])
+                        result.duplicates += len(answer["duplicates"])
+                    else:
+                        rejected.add(batch, status, str(answer))
+                        result.rejected += len(batch)
+                    start += len(batch)
+                    done += len(batch)
+                    if progress:
+                        progress(done, max(total, done), "push")
+            finally:
+                self.store.release(unit, opened)
+        result.rejected_total = len(rejected)
+
+    async def _push_batch(self, client, event_id: str, batch: list[Op]) -> tuple[int, Any]:
+        body = protocol.push_body(batch, self.store.device)
+        key = batch_key(event_id, (o.op_id for o in batch))
+        resp = await self._request(
+            client,
+            "POST",
+            f"/v1/events/{event_id}/ops",
+            content=json.dumps(body, ensure_ascii=False).encode(),
+            headers={"Idempotency-Key": key, "Content-Type": "application/json"},
+        )
+        if resp.status_code == 401:
+            raise _AuthError(f"{self.base_url}: the token was not accepted (401)")
+        if resp.status_code == 200:
+            data = _json(resp)
+            ok = isinstance(data, dict) and all(
+                isinstance(data.get(k), list) for k in ("accepted", "duplicates")
+            )
+            if not ok:
+                raise SyncError(f"{self.base_url}: push answer is not a secretariat answer")
+            return 200, data
+        return resp.status_code, _detail(resp)
+
+    # -- pull --------------------------------------------------------------------------------
+
+    async def pull(self, *, progress: Progress | None = None, _client=None) -> int:
+        """Pull every page since the saved cursor; returns how many ops were new here."""
+        if _client is None:
+            self._start_round()
+            async with self._client() as client:
+                who = await self._whoami(client)
+                return await self._pull(client, who["event_id"], progress)
+        who = await self._whoami(_client)
+        return await self._pull(_client, who["event_id"], progress)
+
+    async def _pull(self, client, event_id: str, progress) -> int:
+        state = SyncState(self.store.home, self.base_url)
+        cursor = state.cursor(event_id)
+        applied = 0
+        seen = 0
+        while True:
+            resp = await self._request(
+                client,
+                "GET",
+                f"/v1/events/{event_id}/ops",
+                params={"since": cursor, "limit": PULL_PAGE},
+            )
+            if resp.status_code == 401:
+                raise _AuthError(f"{self.base_url}: the token was not accepted (401)")
+            if resp.status_code != 200:
+                raise SyncError(f"pull: HTTP {resp.status_code}: {_detail(resp)}")
+            page = _json(resp)
+            if not isinstance(page, dict) or not isinstance(page.get("ops"), list):
+                raise SyncError("pull: the answer is not a page of ops")
+            try:
+                ops = [
+                    protocol.parse_op(o, where=f"pull since {cursor}: ops[{i}]")
+                    for i, o in enumerate(page["ops"])
+                ]
+            except protocol.ProtocolError as exc:
+                raise SyncError(str(exc)) from None
+            if any(o.event_id != event_id for o in ops):
+                raise SyncError(f"pull since {cursor}: an op of another event")
+            try:
+                applied += self.store.apply_remote(ops)
+            except StoreError as exc:
+                raise SyncError(f"pull: cannot apply: {exc}") from None
+            nxt = page.get("next")
+            if not isinstance(nxt, int) or nxt < cursor:
+                raise SyncError(f"pull since {cursor}: bad cursor {nxt!r}")
+            cursor = nxt
+            state.save_cursor(event_id, cursor)
+            seen += len(ops)
+            more = bool(page.get("more"))
+            if progress:
+                progress(seen, seen + (1 if more else 0), "pull")
+            if not more or not ops:
+                return applied
+
+    # -- one round ---------------------------------------------------------------------------
+
+    async def sync_once(self, progress: Progress | None = None) -> SyncResult:
+        """Push then pull, within ``round_deadline`` seconds.  Never raises for network or
+        server trouble: the result says what happened."""
+        result = SyncResult()
+        self._start_round()
+        try:
+            async with self._client() as client:
+                who = await self._whoami(client)
+                event_id = who["event_id"]
+                await self._push(client, event_id, result, progress)
+                result.pulled = await self._pull(client, event_id, progress)
+        except _AuthError as exc:
+            result.auth_error = True
+            result.error = str(exc)
+        except SyncError as exc:
+            result.error = str(exc)
+        except StoreError as exc:
+            result.error = f"local store: {exc}"
+        return result
+
+
+def _json(resp) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        return None
+
+
+def _detail(resp) -> str:
+    data = _json(resp)
+    if isinstance(data, dict) and isinstance(data.get("detail"), str):
+        return data["detail"][:300]
+    return resp.reason_phrase or f"HTTP {resp.status_code}"
+
+
+def _transport_reason(exc: Exception, base_url: str) -> str:
+    name = type(exc).__name__
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{base_url}: {name}" + (f": {text}" if text else "")

@@ -1,0 +1,274 @@
+"""SyncClient against a real uvicorn on 127.0.0.1: convergence of two and three laptops in
+every sync order, long offline periods, lost answers, rejected batches, auth errors, and the
+backoff arithmetic (the one place where a seeded rng and a recording sleep stand in)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import random
+from pathlib import Path
+
+import pytest
+from fixtures_server import LiveServer
+
+from roundtable.store import LocalStore
+from roundtable.sync import (
+    REJECTED_FILE,
+    SyncClient,
+    SyncState,
+    backoff_delay,
+    batch_key,
+    parse_retry_after,
+)
+
+AGENDA = [{"title": "Opening", "item_kind": "opening"}, {"title": "Needs", "item_kind": "needs"}]
+
+
+def fast_client(store: LocalStore, url: str, token: str, **kw) -> SyncClient:
+    kw.setdefault("backoff_base", 0.01)
+    kw.setdefault("backoff_cap", 0.05)
+    kw.setdefault("read_timeout", 5.0)
+    return SyncClient(store, url, token, **kw)
+
+
+def sync(store: LocalStore, url: str, token: str, **kw):
+    return asyncio.run(fast_client(store, url, token, **kw).sync_once())
+
+
+def replica_state(store: LocalStore) -> dict:
+    """Every record of every unit, as merged: fields, heads, and the set of replaced versions
+    (its list order is arrival order, which may differ between laptops)."""
+    out = {}
+    for event_id, session_id, path in store.units():
+        unit, opened = store.with_unit(path)
+        try:
+            for key, doc in unit.docs.items():
+                out[(session_id or event_id, *key)] = (
+                    json.dumps(doc["fields"], sort_keys=True),
+                    json.dumps(doc["heads"], sort_keys=True),
+                    {f: sorted(v) for f, v in doc["replaced"].items()},
+                )
+        finally:
+            store.release(unit, opened)
+    return out
+
+
+def local_op_ids(store: LocalStore) -> set[str]:
+    """Op ids this laptop wrote itself (from its journals)."""
+    ids = set()
+    for base in ("events", "sessions"):
+        for journal in sorted((store.home / base).glob("*/journal.jsonl")):
+            for line in journal.read_text(encoding="utf-8").splitlines():
+                data = json.loads(line)
+                if data.get("t") not in ("remote", "ack"):
+                    ids.update(o["op_id"] for o in data.get("ops", []))
+    return ids
+
+
+def server_op_ids(server: LiveServer) -> list[str]:
+    return [r[0] for r in server.query("SELECT op_id FROM ops WHERE device != 'secretariat'")]
+
+
+@pytest.fixture
+def event(live_server: LiveServer):
+    event_id = live_server.create_event("Conference 2026")
+    return event_id, live_server.token(event_id, ["*"])
+
+
+def start_session(server: LiveServer, token: str, event_id: str, homes: list[Path]):
+    """The first laptop creates a session; every laptop connects and pulls it."""
+    stores = [LocalStore(h) for h in homes]
+    for s in stores:
+        assert sync(s, server.url, token).ok
+    session = stores[0].create_session(event_id, "europe", "Europe round table", AGENDA)
+    assert sync(stores[0], server.url, token).pushed > 0
+    for s in stores[1:]:
+        assert sync(s, server.url, token).pulled > 0
+    return stores, session.id
+
+
+def offline_edits(stores: list[LocalStore], session_id: str, shared_entry: str) -> None:
+    """Each laptop adds its own entries, edits the same field, and marks the same delegation."""
+    statuses = ["present", "apologies", "absent"]
+    for n, store in enumerate(stores):
+        with store.open_session(session_id) as ss:
+            ss.add_entry("need", f"Training need from laptop {n}", delegations=["FR"])
+            ss.update("entry", shared_entry, text=f"Shared text as laptop {n} wrote it")
+            ss.set_attendance("DE", statuses[n % 3])
+            if n == 1:
+                ss.add_entry("action", "Share the watch list", owner="DE", due="2026-12-15")
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(2))))
+def test_two_laptops_converge_in_every_order(live_server, event, tmp_path, order):
+    converge(live_server, event, [tmp_path / "a", tmp_path / "b"], order)
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(3))))
+def test_three_laptops_converge_in_every_order(live_server, event, tmp_path, order):
+    converge(live_server, event, [tmp_path / n for n in "abc"], order)
+
+
+def converge(server: LiveServer, event, homes: list[Path], order) -> None:
+    event_id, token = event
+    stores, sid = start_session(server, token, event_id, homes)
+    with stores[0].open_session(sid) as ss:
+        shared = ss.add_entry("issue", "Drug routes via ports", delegations=["FR"]).id
+    sync(stores[0], server.url, token)
+    for s in stores[1:]:
+        sync(s, server.url, token)
+    offline_edits(stores, sid, shared)
+    for _ in range(2):  # first round: each pushes; second: each pulls what came after it
+        for i in order:
+            result = sync(stores[i], server.url, token)
+            assert result.ok, result.summary()
+    states = [replica_state(s) for s in stores]
+    assert all(st == states[0] for st in states[1:])
+    with stores[0].open_session(sid, read_only=True) as ss:
+        heads = ss.doc("entry", shared)["heads"]["text"]
+    assert len(heads) == len(stores)  # concurrent edits: every version shown, none lost
+    union = set().union(*(local_op_ids(s) for s in stores))
+    on_server = server_op_ids(server)
+    assert sorted(on_server) == sorted(union)
+    assert all(s.pending_count() == 0 for s in stores)
+
+
+def test_a_long_offline_laptop_loses_nothing(live_server, event, tmp_path):
+    server, (event_id, token) = live_server, event
+    a, b = LocalStore(tmp_path / "a"), LocalStore(tmp_path / "b")
+    assert sync(a, server.url, token).ok and sync(b, server.url, token).ok
+    sid = a.create_session(event_id, "africa", "Africa round table", AGENDA).id
+    with a.open_session(sid) as ss:
+        for n in range(400):
+            ss.add_entry("note", f"note {n}", delegations=["GH"])
+    pending = a.pending_count()
+    assert pending > 400 * 3
+    result = sync(a, server.url, token, batch_size=200)
+    assert result.ok and result.pushed == pending and result.duplicates == 0
+    assert a.pending_count() == 0
+    assert sorted(server_op_ids(server)) == sorted(local_op_ids(a))
+    pulled = sync(b, server.url, token)
+    assert pulled.ok and pulled.pulled == pending
+    with b.open_session(sid, read_only=True) as ss:
+        assert len(ss.records("entry")) == 400
+    cursor = SyncState(b.home, server.url).cursor(event_id)
+    assert cursor == server.query("SELECT MAX(seq) FROM ops")[0][0]
+    assert sync(b, server.url, token).pulled == 0  # the saved cursor: nothing twice
+
+
+def test_a_batch_resent_after_a_lost_answer_is_stored_once(live_server, event, fault_proxy,
+                                                           tmp_path):  # fmt: skip
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    sid = a.create_session(event_id, "mena", "MENA round table", AGENDA).id
+    with a.open_session(sid) as ss:
+        ss.add_entry("need", "Database access", delegations=["JO"])
+    pending = a.pending_count()
+    fault_proxy.script = ["pass", "cut"]  # whoami passes; the push's answer is cut
+    result = sync(a, fault_proxy.url, token)
+    assert result.ok, result.summary()
+    assert fault_proxy.counts["cut"] == 1
+    # the retry carried the same key: the server replayed its answer, nothing twice
+    assert result.pushed == pending and result.duplicates == 0
+    assert len(server_op_ids(server)) == pending == len(set(server_op_ids(server)))
+    assert server.query("SELECT COUNT(*) FROM idempotency") == [(1,)]
+    assert a.pending_count() == 0
+
+
+def test_a_refused_batch_is_kept_aside_and_does_not_block(live_server, event, tmp_path):
+    server, (event_id, _) = live_server, event
+    europe = server.token(event_id, ["europe"])
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, europe).ok
+    wrong = a.create_session(event_id, "africa", "Not our region", AGENDA).id
+    right = a.create_session(event_id, "europe", "Europe round table", AGENDA).id
+    result = sync(a, server.url, europe)
+    assert result.ok and result.rejected > 0 and result.pushed > 0
+    saved = json.loads((a.home / REJECTED_FILE).read_text())
+    assert saved["batches"][0]["status"] == 403
+    assert "outside this token's regions" in saved["batches"][0]["reason"]
+    assert {o["session_id"] for o in saved["batches"][0]["ops"]} == {wrong}
+    assert server.query("SELECT DISTINCT session_id FROM ops WHERE session_id != ''") == [(right,)]
+    again = sync(a, server.url, europe)  # skipped from now on, still listed
+    assert again.ok and again.rejected == 0 and again.rejected_total == result.rejected
+    assert "rejected list" in again.summary()
+
+
+def test_a_wrong_token_is_an_auth_error_and_never_shown(live_server, event, tmp_path):
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    a.create_session(event_id, "europe", "Europe", AGENDA)
+    secret = "not-the-token-" + "x" * 20
+    client = fast_client(a, server.url, secret)
+    result = asyncio.run(client.sync_once())
+    assert result.auth_error and not result.ok
+    assert secret not in result.summary() and secret not in repr(client)
+    assert a.pending_count() > 0 and server_op_ids(server) == []
+
+
+def test_unreachable_server_gives_up_at_the_deadline(tmp_path):
+    a = LocalStore(tmp_path / "a")
+    delays: list[float] = []
+
+    async def record(d: float) -> None:
+        delays.append(d)
+
+    now = [0.0]
+
+    def monotonic() -> float:
+        now[0] += 0.5  # each look at the clock moves it on, so the deadline comes
+        return now[0]
+
+    client = SyncClient(a, "http://127.0.0.1:9", "t", sleep=record, monotonic=monotonic,
+                        round_deadline=5, rng=random.Random(1))  # fmt: skip
+    result = asyncio.run(client.sync_once())
+    assert result.error and "gave up after" in result.error and not result.auth_error
+    assert len(delays) >= 1
+
+
+def test_503_with_retry_after_is_honoured(live_server, event, fault_proxy, tmp_path):
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    a.create_session(event_id, "americas", "Americas", AGENDA)
+    fault_proxy.retry_after = 7
+    fault_proxy.script = ["503", "503"]
+    waited: list[float] = []
+
+    async def record(d: float) -> None:
+        waited.append(d)
+
+    result = asyncio.run(fast_client(a, fault_proxy.url, token, sleep=record).sync_once())
+    assert result.ok and result.pushed > 0
+    assert waited[:2] == [7.0, 7.0]
+
+
+def test_backoff_is_full_jitter_capped_and_honours_retry_after():
+    rng = random.Random(42)
+    delays = [backoff_delay(n, rng, base=0.5, cap=8.0) for n in range(10)]
+    ceilings = [min(8.0, 0.5 * 2**n) for n in range(10)]
+    assert all(0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    again = [backoff_delay(n, random.Random(42), base=0.5, cap=8.0) for n in range(1)]
+    assert again[0] == delays[0]  # seeded: reproducible
+    many = [backoff_delay(6, rng, base=0.5, cap=8.0) for _ in range(2000)]
+    assert 3.5 < sum(many) / len(many) < 4.5  # uniform on [0, 8]: mean 4
+    assert backoff_delay(0, rng, retry_after=12.0) == 12.0
+    assert backoff_delay(60, rng, cap=30.0) <= 30.0
+
+
+def test_retry_after_parsing():
+    assert parse_retry_after("5") == 5.0
+    assert parse_retry_after(None) is None
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:10 GMT", now=1445412480.0) == 10.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412490.0) == 0.0
+
+
+def test_batch_key_depends_on_the_ops_only():
+    a = batch_key("e", ["1", "2"])
+    assert a == batch_key("e", ["1", "2"]) and a != batch_key("e", ["1", "3"])
+    assert len(a) <= 100

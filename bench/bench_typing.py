@@ -39,12 +39,15 @@ async def measure(home: Path, session_id: str, captures: int, whole: bool) -> li
         table = screen.query_one(EntryTable)
         bar = screen.query_one(CaptureBar)
         for n in range(captures):
-            before = table.row_count
+            marker = f"Bench capture {n} "
             bar.focus_input()
             bar.query_one("Input").value = f"/issue Bench capture {n} on port security @GH #drugs"
             started = time.perf_counter()
             await pilot.press("enter")
-            while table.row_count == before:
+            deadline = started + 10
+            while marker not in str(table.get_row_at(table.row_count - 1)[1]):
+                if time.perf_counter() > deadline:
+                    raise SystemExit(f"capture {n} never appeared on screen")
                 await asyncio.sleep(0)
             await pilot.pause()
             times.append(time.perf_counter() - started)

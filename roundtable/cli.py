@@ -35,6 +35,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         ("roundtable.capture", "CaptureError"),
         ("sessions", "PlanError"),
         ("roundtable.sync", "SyncError"),
+        ("roundtable.secretariat.db", "AdminError"),
     ):
         mod = sys.modules.get(module)
         if mod is not None and hasattr(mod, name):

@@ -1,0 +1,135 @@
+"""Bearer tokens: stored as hashes only, scoped to one event and some regions, refused with 401
+or 403 on every data endpoint, and never written anywhere in clear."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+import httpx
+import pytest
+from test_secretariat import push, session_ops
+
+from roundtable.model import HlcClock
+from roundtable.secretariat import AdminError, create_event, issue_token, list_events
+
+DATA_ENDPOINTS = [
+    ("GET", "/v1/whoami"),
+    ("GET", "/v1/events"),
+    ("GET", "/v1/events/{event}/sessions"),
+    ("GET", "/v1/events/{event}/ops"),
+    ("POST", "/v1/events/{event}/ops"),
+    ("GET", "/v1/events/{event}/records/{event}/history"),
+    ("GET", "/v1/sessions/{session}/minutes"),
+    ("GET", "/v1/events/{event}/report"),
+]
+
+
+def test_only_the_hash_of_a_token_is_stored(tmp_path):
+    db = tmp_path / "s.db"
+    event_id = create_event(db, "Conference")
+    token = issue_token(db, "Conference", ["europe", "africa"], label="Room B")
+    assert len(token) >= 40
+    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
+    assert token.encode() not in raw
+    import sqlite3
+
+    rows = sqlite3.connect(db).execute("SELECT hash, event_id, regions, label FROM tokens")
+    assert rows.fetchall() == [
+        (hashlib.sha256(token.encode()).hexdigest(), event_id, '["europe", "africa"]', "Room B")
+    ]
+    assert issue_token(db, event_id, ["*", "europe"]) != token  # by id too; each one new
+    assert list_events(db) == [(event_id, "Conference")]
+
+
+@pytest.mark.parametrize(
+    "event, regions, message",
+    [
+        ("Nope", ["europe"], "no event 'Nope'"),
+        ("Conference", ["atlantis"], "unknown region 'atlantis'"),
+        ("Conference", [], "at least one region"),
+    ],
+)
+def test_issue_token_refuses_with_a_reason(tmp_path, event, regions, message):
+    db = tmp_path / "s.db"
+    create_event(db, "Conference")
+    with pytest.raises(AdminError, match=message):
+        issue_token(db, event, regions)
+
+
+def test_event_names_are_unique_and_needed(tmp_path):
+    db = tmp_path / "s.db"
+    create_event(db, "Conference")
+    with pytest.raises(AdminError, match="already exists"):
+        create_event(db, "Conference")
+    with pytest.raises(AdminError, match="needs a name"):
+        create_event(db, "  ")
+
+
+@pytest.fixture
+def scoped(live_server):
+    event_id = live_server.create_event("Conference")
+    everyone = live_server.token(event_id)
+    clock = HlcClock("lap-a")
+    sid, ops = session_ops(event_id, "europe", clock)
+    assert push(live_server.url, event_id, everyone, ops).status_code == 200
+    other_event = live_server.create_event("Elsewhere")
+    return live_server, event_id, sid, live_server.token(other_event)
+
+
+def _call(server, method, path, headers):
+    kw = {"headers": {"Idempotency-Key": "k", **headers}}
+    if method == "POST":
+        kw["json"] = {"protocol": 1, "ops": []}
+    return httpx.request(method, server.url + path, **kw)
+
+
+@pytest.mark.parametrize("method, template", DATA_ENDPOINTS)
+def test_every_data_endpoint_needs_a_valid_token(scoped, method, template):
+    server, event_id, sid, _ = scoped
+    path = template.format(event=event_id, session=sid)
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic abc"},
+                    {"Authorization": "Bearer"}):  # fmt: skip
+        r = _call(server, method, path, headers)
+        assert r.status_code == 401, (headers, r.text)
+        assert r.headers["www-authenticate"] == "Bearer"
+        assert "\n" not in r.json()["detail"]
+
+
+@pytest.mark.parametrize("method, template", [e for e in DATA_ENDPOINTS if "{" in e[1]])
+def test_a_token_of_another_event_is_403(scoped, method, template):
+    server, event_id, sid, other_token = scoped
+    before = server.op_count()
+    r = _call(server, method, template.format(event=event_id, session=sid),
+              {"Authorization": f"Bearer {other_token}"})  # fmt: skip
+    assert r.status_code == 403, r.text
+    assert server.op_count() == before
+
+
+def test_a_token_of_another_region_sees_and_writes_nothing_of_it(scoped):
+    server, event_id, sid, _ = scoped
+    africa = server.token(event_id, ["africa"])
+    r = _call(server, "GET", f"/v1/sessions/{sid}/minutes", {"Authorization": f"Bearer {africa}"})
+    assert r.status_code == 403
+    page = httpx.get(f"{server.url}/v1/events/{event_id}/ops",
+                     headers={"Authorization": f"Bearer {africa}"}).json()  # fmt: skip
+    assert {o["session_id"] for o in page["ops"]} == {""}  # the event record only
+    report = httpx.get(f"{server.url}/v1/events/{event_id}/report",
+                       headers={"Authorization": f"Bearer {africa}"})  # fmt: skip
+    assert report.status_code == 200 and "Europe" not in report.text
+    h = HlcClock("lap-z").now()
+    from roundtable.model import Op, new_id
+
+    sneaky = Op(new_id(), event_id, sid, new_id(), "entry", "text", "x", h.encode(), h.device)
+    before = server.op_count()
+    assert push(server.url, event_id, africa, [sneaky]).status_code == 403
+    assert server.op_count() == before
+
+
+def test_the_server_never_logs_a_token(scoped, caplog):
+    server, event_id, sid, other_token = scoped
+    caplog.set_level(logging.DEBUG)
+    secret = "Z" * 43
+    _call(server, "GET", f"/v1/events/{event_id}/ops", {"Authorization": f"Bearer {secret}"})
+    _call(server, "POST", f"/v1/events/{event_id}/ops", {"Authorization": f"Bearer {other_token}"})
+    assert secret not in caplog.text and other_token not in caplog.text

@@ -340,6 +340,8 @@ class SyncClient:
                 continue
             try:
                 ops = [o for o in unit.outbox() if o.op_id not in rejected.op_ids]
+                # a session's region goes first: the server scopes every later op by it
+                ops.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
                 size = self.batch_size
                 start = 0
                 while start < len(ops):

@@ -272,3 +272,14 @@ def test_batch_key_depends_on_the_ops_only():
     a = batch_key("e", ["1", "2"])
     assert a == batch_key("e", ["1", "2"]) and a != batch_key("e", ["1", "3"])
     assert len(a) <= 100
+
+
+def test_tiny_batches_send_a_new_sessions_region_first(live_server, event, tmp_path):
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    a.create_session(event_id, "europe", "Europe", AGENDA)
+    pending = a.pending_count()
+    result = sync(a, server.url, token, batch_size=1)
+    assert result.ok and result.rejected == 0 and result.pushed == pending
+    assert server.query("SELECT COUNT(*) FROM idempotency") == [(pending,)]

@@ -133,3 +133,18 @@ def test_the_server_never_logs_a_token(scoped, caplog):
     _call(server, "GET", f"/v1/events/{event_id}/ops", {"Authorization": f"Bearer {secret}"})
     _call(server, "POST", f"/v1/events/{event_id}/ops", {"Authorization": f"Bearer {other_token}"})
     assert secret not in caplog.text and other_token not in caplog.text
+
+
+def test_only_an_all_regions_token_may_change_the_event_record(scoped):
+    server, event_id, _, _ = scoped
+    europe = server.token(event_id, ["europe"])
+    from roundtable.model import Op, new_id
+
+    h = HlcClock("lap-e").now()
+    rename = Op(new_id(), event_id, "", event_id, "event", "name", "Renamed", h.encode(), h.device)
+    before = server.op_count()
+    r = push(server.url, event_id, europe, [rename])
+    assert r.status_code == 403 and "all regions" in r.json()["detail"]
+    assert server.op_count() == before
+    assert push(server.url, event_id, server.token(event_id), [rename]).status_code == 200
+    assert server.op_count() == before + 1

@@ -647,6 +647,10 @@ def _check_batch(
             raise HTTPException(422, f"{where}: event_id {op.event_id} differs from the path's")
         if op.kind == "event" and op.record_id != op.event_id:
             raise HTTPException(422, f"{where}: an event record's record_id must be its event_id")
+        if op.kind == "event" and not scope.all_regions:
+            raise HTTPException(
+                403, f"{where}: the event record needs a token for all regions ('*')"
+            )
         if op.kind == "session":
             if op.record_id != op.session_id:
                 raise HTTPException(

@@ -402,6 +402,15 @@ class SyncClient:
     async def _pull(self, client, event_id: str, progress) -> int:
         state = SyncState(self.store.home, self.base_url)
         cursor = state.cursor(event_id)
+        # units stay open across pages (opening and closing one per page costs a checkpoint)
+        held: dict[Path, tuple[Any, bool]] = {}
+        try:
+            return await self._pull_pages(client, event_id, progress, state, cursor, held)
+        finally:
+            for unit, opened in held.values():
+                self.store.release(unit, opened)
+
+    async def _pull_pages(self, client, event_id, progress, state, cursor, held) -> int:
         applied = 0
         seen = 0
         while True:
@@ -428,6 +437,9 @@ class SyncClient:
             if any(o.event_id != event_id for o in ops):
                 raise SyncError(f"pull since {cursor}: an op of another event")
             try:
+                firsts = {(o.event_id, o.session_id): o for o in ops}.values()
+                for path in {self.store.unit_path_for(o) for o in firsts} - held.keys():
+                    held[path] = self.store.with_unit(path, create=True)
                 applied += self.store.apply_remote(ops)
             except StoreError as exc:
                 raise SyncError(f"pull: cannot apply: {exc}") from None

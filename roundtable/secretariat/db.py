@@ -135,29 +135,34 @@ def find_event(conn: sqlite3.Connection, name_or_id: str) -> tuple[str, str] | N
 
 
 def insert_ops(conn: sqlite3.Connection, ops: Iterable[Op], received_at: float) -> list[str]:
-    """INSERT OR IGNORE every op; returns the op_ids that were new.  Caller holds the txn."""
-    accepted = []
-    for op in ops:
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO ops (op_id, event_id, session_id, record_id, kind, field,"
-            " value, hlc, device, base, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                op.op_id,
-                op.event_id,
-                op.session_id,
-                op.record_id,
-                op.kind,
-                op.field,
-                json.dumps(op.value, ensure_ascii=False),
-                op.hlc,
-                op.device,
-                json.dumps(list(op.base)),
-                received_at,
-            ),
+    """Insert the ops not stored yet; returns their op_ids (the rest are duplicates, also
+    within the batch).  The caller holds the write transaction, so the check cannot race."""
+    ops = list(ops)
+    existing: set[str] = set()
+    ids = [o.op_id for o in ops]
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        existing.update(
+            r[0]
+            for r in conn.execute(
+                f"SELECT op_id FROM ops WHERE op_id IN ({','.join('?' * len(chunk))})", chunk
+            )
         )
-        if cur.rowcount == 1:
-            accepted.append(op.op_id)
-    return accepted
+    fresh: dict[str, Op] = {}
+    for op in ops:
+        if op.op_id not in existing and op.op_id not in fresh:
+            fresh[op.op_id] = op
+    conn.executemany(
+        "INSERT OR IGNORE INTO ops (op_id, event_id, session_id, record_id, kind, field,"
+        " value, hlc, device, base, received_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
+             json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
+             json.dumps(list(op.base)), received_at)
+            for op in fresh.values()
+        ],
+    )  # fmt: skip
+    return list(fresh)
 
 
 OP_COLUMNS = "seq, op_id, event_id, session_id, record_id, kind, field, value, hlc, device, base"

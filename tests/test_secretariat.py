@@ -394,3 +394,26 @@ def test_the_event_record_goes_through_the_protocol_version(setup):
     assert fields["name"] == "Conference 2026" and fields["venue"] == "Lyon"
     assert {o["device"] for o in ops} == {"secretariat"}
     assert PROTOCOL_VERSION == get(server.url, "/v1/health", None).json()["protocol"]
+
+
+def test_concurrent_overlapping_pushes_store_each_op_once(setup):
+    """Eight clients push overlapping batches at the same time (uvicorn's thread pool, one
+    SQLite connection per request): every op is stored once and reported new exactly once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server, event_id, token = setup
+    clock = HlcClock("lap-a")
+    sid, ops = session_ops(event_id, "europe", clock)
+    for n in range(30):
+        ops += entry_ops(event_id, sid, clock, f"entry {n}")
+    assert push(server.url, event_id, token, ops[:20]).status_code == 200  # the session first
+    rest = ops[20:]
+    batches = [rest[i : i + 120] for i in range(0, len(rest), 40)]  # each op in ~3 batches
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda b: push(server.url, event_id, token, b), batches * 2))
+    assert all(a.status_code == 200 for a in answers)
+    accepted = [i for a in answers for i in a.json()["accepted"]]
+    assert sorted(accepted) == sorted(o.op_id for o in rest)  # each new exactly once
+    stored = server.query("SELECT op_id FROM ops WHERE device = 'lap-a'")
+    assert len(stored) == len(ops) == len({r[0] for r in stored})

@@ -175,8 +175,8 @@ def test_region_scoped_token_sees_only_its_sessions(setup):
 
 @pytest.mark.parametrize(
     "case",
-    ["malformed-json", "not-object", "future-hlc", "forged-event", "device-mismatch",
-     "wrong-type", "no-region", "bad-region", "empty-batch", "protocol"],
+    ["malformed-json", "deep-json", "not-utf8", "not-object", "future-hlc", "forged-event",
+     "device-mismatch", "wrong-type", "no-region", "bad-region", "empty-batch", "protocol"],
 )  # fmt: skip
 def test_invalid_batches_are_422_with_a_reason_and_write_nothing(setup, case):
     server, event_id, token = setup
@@ -187,6 +187,10 @@ def test_invalid_batches_are_422_with_a_reason_and_write_nothing(setup, case):
     expect = ""
     if case == "malformed-json":
         raw, expect = b'{"protocol": 1, "ops": [', "invalid JSON at line 1"
+    elif case == "deep-json":
+        raw, expect = b"[" * 200_000 + b"]" * 200_000, "nested too deeply"
+    elif case == "not-utf8":
+        raw, expect = b'{"protocol": "\xff"}', "not UTF-8"
     elif case == "not-object":
         body, expect = [1, 2], "expected an object"
     elif case == "future-hlc":

@@ -428,6 +428,8 @@ def create_app(
             data = json.loads(raw)
         except UnicodeDecodeError:
             raise HTTPException(422, "body: not UTF-8") from None
+        except RecursionError:
+            raise HTTPException(422, "body: JSON nested too deeply") from None
         except json.JSONDecodeError as exc:
             raise HTTPException(
                 422, f"body: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"

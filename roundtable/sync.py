@@ -354,6 +354,8 @@ class SyncClient:
                         unit.mark_acked([*answer["accepted"], *answer["duplicates"]])
                         result.pushed += len(answer["accepted"])
                         result.duplicates += len(answer["duplicates"])
+                    elif not 400 <= status < 500:
+                        raise SyncError(f"push: unexpected HTTP {status}: {answer}")
                     else:
                         rejected.add(batch, status, str(answer))
                         result.rejected += len(batch)

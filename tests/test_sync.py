@@ -283,3 +283,12 @@ def test_tiny_batches_send_a_new_sessions_region_first(live_server, event, tmp_p
     result = sync(a, server.url, token, batch_size=1)
     assert result.ok and result.rejected == 0 and result.pushed == pending
     assert server.query("SELECT COUNT(*) FROM idempotency") == [(pending,)]
+
+
+def test_a_bad_ca_bundle_is_a_one_line_error(tmp_path):
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate\n")
+    a = LocalStore(tmp_path / "a")
+    result = asyncio.run(SyncClient(a, "https://127.0.0.1:9", "t", ca_file=str(bad)).sync_once())
+    assert result.error and "cannot use this CA bundle" in result.error
+    assert "\n" not in result.error

@@ -214,6 +214,7 @@ def apply_op(doc: dict[str, Any], op: Op) -> bool:
     heads.sort(key=lambda h: h[1], reverse=True)
     doc["heads"][field] = heads
     if replaced:
+        replaced.sort()  # same set, same bytes: replicas' documents compare equal
         doc["replaced"][field] = replaced
     if heads:
         doc["fields"][field] = heads[0][0]

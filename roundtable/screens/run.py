@@ -71,6 +71,7 @@ class RunScreen(Screen):
         super().__init__()
         self.filter_index = 0
         self.whole_session = False
+        self._texts: dict[str, str] = {}
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -122,18 +123,23 @@ class RunScreen(Screen):
         self.query_one(StatusLine).refresh_status()
 
     def _refresh_item(self, item) -> None:
-        title = self.query_one("#item-title", Static)
-        prompts = self.query_one("#prompts", Static)
         timer = self.query_one(TimeBoxTimer)
         if item is None:
-            title.update("This session has no agenda items.")
-            prompts.update("")
+            self._set_text("#item-title", "This session has no agenda items.")
+            self._set_text("#prompts", "")
             return
-        title.update(f"{item.position + 1}. {item.title}")
+        self._set_text("#item-title", f"{item.position + 1}. {item.title}")
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
-        prompts.update("\n".join(lines))
+        self._set_text("#prompts", "\n".join(lines))
         started = _parse_ts(item.started_at)
-        timer.set_box(item.minutes * 60, started_at=started, key=item.id)
+        if (timer.box, timer.started_at, timer.key) != (item.minutes * 60, started, item.id):
+            timer.set_box(item.minutes * 60, started_at=started, key=item.id)
+
+    def _set_text(self, selector: str, text: str) -> None:
+        """Update a label only when its text changes: an update re-lays out the screen."""
+        if self._texts.get(selector) != text:
+            self._texts[selector] = text
+            self.query_one(selector, Static).update(text)
 
     def _refresh_entries(self, entries: list[Entry] | None = None) -> None:
         entries = self.store.records("entry") if entries is None else entries
@@ -146,7 +152,10 @@ class RunScreen(Screen):
             and (kind is None or e.entry_kind == kind)
         ]
         total = len(shown)
-        shown = shown[-MAX_ROWS:]
+        # the cap applies when the list is (re)built; captures then only append rows, because
+        # dropping the oldest row makes the table re-measure and re-render every row
+        table = self.query_one(EntryTable)
+        shown = shown[-max(MAX_ROWS, table.row_count + 1) :]
         conflicts = {}
         from roundtable.protocol import conflicts as field_conflicts
 
@@ -157,14 +166,14 @@ class RunScreen(Screen):
                 if found:
                     devices = sorted({h.device for versions in found.values() for _, h in versions})
                     conflicts[e.id] = ", ".join(devices)
-        table = self.query_one(EntryTable)
         table.set_entries(shown, conflicts)
         scope = "whole session" if self.whole_session else "this item"
         what = f"{kind}s" if kind else "all kinds"
-        self.query_one("#entries-caption", Static).update(
+        self._set_text(
+            "#entries-caption",
             f"Captured — {scope}, {what} ({total}"
             + (f", latest {len(shown)} shown" if total > len(shown) else "")
-            + ") · f filter · w scope"
+            + ") · f filter · w scope",
         )
 
     def on_roundtable_app_session_changed(self) -> None:

@@ -81,11 +81,13 @@ def _sentence(text: str) -> str:
 def _note_paragraph(e: Entry, countries: Mapping[str, str]) -> str:
     text = _sentence(e.text)
     names = [_name(c, countries) for c in e.delegations]
-    if names and not any(n.casefold() in text.casefold() for n in names):
-        first = text.split(" ", 1)[0]
-        body = text if len(first) > 1 and first.isupper() else text[:1].lower() + text[1:]
-        return escape_inline(f"{delegation_phrase(e.delegations, countries)} noted that {body}")
-    return escape_inline(text)
+    if names and any(n.casefold() in text.casefold() for n in names):
+        return escape_inline(text)  # already attributed in the rapporteur's own words
+    first = text.split(" ", 1)[0]
+    body = text if len(first) > 1 and first.isupper() else text[:1].lower() + text[1:]
+    if not names:
+        return escape_inline(f"It was noted that {body}")
+    return escape_inline(f"{delegation_phrase(e.delegations, countries)} noted that {body}")
 
 
 def _tags(e: Entry) -> str:

@@ -180,7 +180,9 @@ def build_report(
 
 
 def _names(codes, names: Mapping[str, str]) -> str:
-    return ", ".join(escape_inline(names.get(c, c)) for c in sorted(codes, key=names.get))
+    return ", ".join(
+        escape_inline(names.get(c, c)) for c in sorted(codes, key=lambda c: (names.get(c, c), c))
+    )
 
 
 def _groups_md(title: str, groups: list[Group], names, *, category: bool) -> list[str]:

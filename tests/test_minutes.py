@@ -174,3 +174,13 @@ def test_any_text_stays_inside_its_cell(text: str) -> None:
     html = md().render(f"para {escape_inline(text)}")
     assert "<a " not in html and "<img" not in html and "<script" not in html.lower()
     assert html.count("<p>") == 1 and "<h" not in html and "<li>" not in html
+
+
+def test_unattributed_note_reads_as_it_was_noted() -> None:
+    snap = snapshot([])
+    snap.entries.append(Entry(id="o2", entry_kind="note", text="Ports remain the main route",
+                              agenda_item="a2", created_at="u7"))  # fmt: skip
+    text = render_markdown(snap)
+    proceedings = text.split("## 3. Proceedings")[1].split("## 4. Action items")[0]
+    assert "It was noted that ports remain the main route." in proceedings
+    assert "No action items were recorded." in text

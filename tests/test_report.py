@@ -78,3 +78,12 @@ def test_need_categories() -> None:
     }
     for text, category in cases.items():
         assert need_category(Entry(id="x", entry_kind="need", text=text)) == category, text
+
+
+def test_delegation_missing_from_the_roster_is_shown_by_its_code() -> None:
+    snaps = [snap("mena", [need(1, "Data access", ["XX", "JO"], "terrorism")], ["JO"])]
+    report = build_report(Event(id="e", name="Conf"), snaps, load_roster(),
+                          as_of=dt.date(2026, 11, 28))  # fmt: skip
+    text = report_markdown(report)
+    assert "Jordan, XX." in text
+    assert report.needs[0].category == "database access"

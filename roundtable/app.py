@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from textual import on, work
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -202,7 +202,10 @@ class RoundtableApp(App[int]):
         )
         self.set_sync_state("syncing", "syncing…")
         result = await client.sync_once()
-        pending = self.local.pending_count()
+        # the open session's count is kept incrementally; counting every unit on this laptop
+        # would re-read all their files on the event loop each round
+        store = self.session_store
+        pending = store.pending_count() if store is not None and not store.unit.closed else 0
         if result.auth_error:
             self.set_sync_state("auth", "auth error")
             self.notify(result.summary(), title="Sync refused", severity="error", timeout=10)
@@ -244,7 +247,3 @@ class RoundtableApp(App[int]):
         if commands is not None:
             for title, help_text, callback in commands():
                 yield SystemCommand(title, help_text, callback)
-
-    @on(SessionChanged)
-    def _ignore(self) -> None:
-        """Screens handle it; the app itself has nothing to redraw."""

@@ -19,8 +19,9 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from roundtable.model import Country
+from roundtable.model import Country, Entry
 
 MAX_LINE = 8_000
 """Longest line looked at; longer input is refused before any other work (pasted documents)."""
@@ -85,6 +86,33 @@ class Captured:
     owner: str = ""
     due: str = ""
     parked: bool = False
+
+    def entry_fields(self) -> dict[str, Any]:
+        """The keyword arguments of ``SessionStore.add_entry`` (and of an entry edit)."""
+        return {
+            "entry_kind": self.entry_kind,
+            "text": self.text,
+            "delegations": list(self.delegations),
+            "crime_areas": list(self.crime_areas),
+            "priority": self.priority,
+            "owner": self.owner,
+            "due": self.due,
+            "parked": self.parked,
+        }
+
+    @classmethod
+    def from_entry(cls, entry: Entry) -> Captured:
+        """The capture that would create ``entry``: to edit it in the same grammar."""
+        return cls(
+            entry_kind=entry.entry_kind,
+            text=entry.text,
+            delegations=tuple(entry.delegations),
+            crime_areas=tuple(entry.crime_areas),
+            priority=entry.priority,
+            owner=entry.owner,
+            due=entry.due,
+            parked=entry.parked,
+        )
 
 
 class CaptureError(ValueError):

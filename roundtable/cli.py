@@ -193,16 +193,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     session_id = store.resolve_session(args.session)
     captured = parse_line(args.line, _roster())
     with store.open_session(session_id) as ss:
-        entry = ss.add_entry(
-            entry_kind=captured.entry_kind,
-            text=captured.text,
-            delegations=list(captured.delegations),
-            crime_areas=list(captured.crime_areas),
-            priority=captured.priority,
-            owner=captured.owner,
-            due=captured.due,
-            parked=captured.parked,
-        )
+        entry = ss.add_entry(**captured.entry_fields())
     print(entry.id)
     return 0
 

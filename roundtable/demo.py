@@ -210,16 +210,7 @@ def create_demo(store, roster: Mapping[str, Country]) -> str:
                 ss.update("session", session.id, current_item=item.id)
                 current = item.id
             c = parse_line(line, roster, today=dt.date(2026, 11, 25))
-            ss.add_entry(
-                entry_kind=c.entry_kind,
-                text=c.text,
-                delegations=list(c.delegations),
-                crime_areas=list(c.crime_areas),
-                priority=c.priority,
-                owner=c.owner,
-                due=c.due,
-                parked=c.parked,
-            )
+            ss.add_entry(**c.entry_fields())
         done = [e for e in ss.records("entry") if e.entry_kind == "action"][:2]
         for entry in done:
             ss.update("entry", entry.id, status="done")

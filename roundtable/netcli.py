@@ -122,6 +122,12 @@ def cmd_tokens_issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def _show_help(args: argparse.Namespace) -> int:
+    """A command group given without its sub-command: show what it offers."""
+    args.parser.print_help(sys.stderr)
+    return 2
+
+
 def add_commands(sub, command) -> None:
     from roundtable.model import REGIONS
 
@@ -138,8 +144,8 @@ def add_commands(sub, command) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765)
 
-    events = command("events", lambda a: (a.print_help_fn(), 2)[1], "secretariat: manage events")
-    events.set_defaults(print_help_fn=events.print_help)
+    events = command("events", _show_help, "secretariat: manage events")
+    events.set_defaults(parser=events)
     esub = events.add_subparsers(title="commands", metavar="COMMAND")
     p = esub.add_parser("create", help="create an event on the server and print its id")
     p.set_defaults(func=cmd_events_create)
@@ -149,8 +155,8 @@ def add_commands(sub, command) -> None:
     p.add_argument("--starts")
     p.add_argument("--ends")
 
-    tokens = command("tokens", lambda a: (a.print_help_fn(), 2)[1], "secretariat: room tokens")
-    tokens.set_defaults(print_help_fn=tokens.print_help)
+    tokens = command("tokens", _show_help, "secretariat: room tokens")
+    tokens.set_defaults(parser=tokens)
     tsub = tokens.add_subparsers(title="commands", metavar="COMMAND")
     p = tsub.add_parser("issue", help="issue a token for an event and regions; printed once")
     p.set_defaults(func=cmd_tokens_issue)

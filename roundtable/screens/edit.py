@@ -11,25 +11,12 @@ from textual.widgets import Button, Input, Label, Select
 
 from roundtable.model import ACTION_STATUSES
 
-_EDITABLE = ("entry_kind", "text", "delegations", "crime_areas", "priority", "owner", "due",
-             "parked")  # fmt: skip
-
 
 def entry_line(entry, roster) -> str:
     """The entry as the capture line that would create it, to edit in the same grammar."""
     from roundtable.capture import Captured, format_captured
 
-    captured = Captured(
-        entry_kind=entry.entry_kind,
-        text=entry.text,
-        delegations=tuple(entry.delegations),
-        crime_areas=tuple(entry.crime_areas),
-        priority=entry.priority,
-        owner=entry.owner,
-        due=entry.due,
-        parked=entry.parked,
-    )
-    return format_captured(captured, roster)
+    return format_captured(Captured.from_entry(entry), roster)
 
 
 class EditEntryModal(ModalScreen[bool]):
@@ -114,16 +101,7 @@ class EditEntryModal(ModalScreen[bool]):
         except CaptureError as exc:
             self.query_one("#edit-error", Label).update(str(exc))
             return
-        new = {
-            "entry_kind": c.entry_kind,
-            "text": c.text,
-            "delegations": list(c.delegations),
-            "crime_areas": list(c.crime_areas),
-            "priority": c.priority,
-            "owner": c.owner,
-            "due": c.due,
-            "parked": c.parked,
-        }
+        new = c.entry_fields()
         statuses = self.query("#edit-status")
         if statuses:
             new["status"] = str(statuses.first(Select).value)

@@ -207,17 +207,7 @@ class RunScreen(Screen):
         try:
             c = parse_line(event.line, self.app.roster, today=self._today())
             item = self.current_item()
-            entry = self.store.add_entry(
-                entry_kind=c.entry_kind,
-                text=c.text,
-                delegations=list(c.delegations),
-                crime_areas=list(c.crime_areas),
-                priority=c.priority,
-                owner=c.owner,
-                due=c.due,
-                parked=c.parked,
-                agenda_item=item.id if item else "",
-            )
+            entry = self.store.add_entry(**c.entry_fields(), agenda_item=item.id if item else "")
         except CaptureError as exc:
             bar.show_error(str(exc))
             return

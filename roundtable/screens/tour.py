@@ -65,7 +65,7 @@ class TourScreen(Screen):
 
         try:
             return plans.plan_for_region(self.store.session.region).tour_seconds
-        except Exception:  # noqa: BLE001 - a session from a user plan may have no built-in twin
+        except plans.PlanError:  # a region without a built-in plan
             return DEFAULT_BUDGET
 
     def compose(self) -> ComposeResult:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import string
 
 import pytest
+from budget import count
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +25,7 @@ from sessions import load_roster
 
 TODAY = dt.date(2026, 11, 25)
 ROSTER = load_roster()
-EXAMPLES = int(os.environ.get("ROUNDTABLE_HYPOTHESIS_EXAMPLES", "300"))
+EXAMPLES = count(300, "ROUNDTABLE_HYPOTHESIS_EXAMPLES")
 
 
 def parse(line: str) -> Captured:

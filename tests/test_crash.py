@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from budget import count
 
 from roundtable.store import LocalStore
 
-TRIALS = int(os.environ.get("RT_CRASH_TRIALS", "40"))  # in all, split between the two modes
+TRIALS = count(40, "RT_CRASH_TRIALS")  # in all, split between the two modes
 WRITER = Path(__file__).with_name("_writer_crash.py")
 
 

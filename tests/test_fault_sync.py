@@ -10,12 +10,13 @@ import asyncio
 import os
 import random
 
+from budget import count
 from test_sync import AGENDA, local_op_ids, replica_state, server_op_ids, sync
 
 from roundtable.store import LocalStore
 from roundtable.sync import SyncClient
 
-ROUNDS = int(os.environ.get("ROUNDTABLE_FAULT_ROUNDS", "12"))
+ROUNDS = count(12, "ROUNDTABLE_FAULT_ROUNDS")
 SEED = int(os.environ.get("ROUNDTABLE_FAULT_SEED", "7"))
 
 

@@ -5,10 +5,9 @@ Bounded: ``ROUNDTABLE_FUZZ_EXAMPLES`` examples per operation (default 30)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import schemathesis
+from budget import count
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -17,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-EXAMPLES = int(os.environ.get("ROUNDTABLE_FUZZ_EXAMPLES", "30"))
+EXAMPLES = count(30, "ROUNDTABLE_FUZZ_EXAMPLES")
 
 
 @pytest.fixture

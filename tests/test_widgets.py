@@ -115,6 +115,8 @@ async def test_capture_bar_keeps_text_on_error_and_recalls_history() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert [m.line for m in app.messages] == ["/note fine"]
+        assert bar.input.value == "/note fine"  # kept until the screen says it is stored
+        bar.show_saved("Saved note")
         assert bar.input.value == ""
         await pilot.press("up")
         assert bar.input.value == "/note fine"
@@ -279,6 +281,8 @@ async def test_capture_bar_prefix_history_walk_and_status_classes() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert [m.line for m in app.messages] == ["/action GH", "/note two"]
+        assert bar.input.value == "/note two"
+        bar.show_saved("Saved note")  # what the screen does once the line is stored
         bar.focus_input("/need ")  # empty again, so the prefix goes in
         assert bar.input.value == "/need "
         bar.input.value = ""
@@ -308,22 +312,23 @@ async def test_entry_table_updates_in_place_and_keeps_cursor() -> None:
         entries = [entry(n, "need" if n % 2 else "issue") for n in range(1, 301)]
         table.set_entries(entries)
         table.select_entry("e0150")
-        first_row = table.rows["e0001"]
+        first_row = table.row("e0001")
         # a capture: one row appended, the existing rows are not rebuilt, the cursor stays
         entries.append(entry(301, "action"))
         table.set_entries(entries)
-        assert table.row_count == 301 and table.rows["e0001"] is first_row
+        assert table.row_count == 301 and table.row("e0001") is first_row
         assert table.selected_entry_id() == "e0150"
         # an edit changes one cell in place
         entries[149] = entry(150, "issue", priority="high")
         table.set_entries(entries)
         assert "!high" in str(table.get_cell("e0150", "details"))
-        assert table.rows["e0001"] is first_row
+        assert table.row("e0001") is first_row
         # a delete in the middle removes that row only; the cursor stays on its entry
         del entries[9]
         table.set_entries(entries)
-        assert table.row_count == 300 and "e0010" not in table.rows
-        assert table.rows["e0001"] is first_row
+        texts = {table.get_row_at(n)[1] for n in range(table.row_count)}
+        assert table.row_count == 300 and "Entry 10" not in texts
+        assert table.row("e0001") is first_row
         assert table.selected_entry_id() == "e0150"
         assert table.get_row_at(9)[1] == "Entry 11"
         # the filter narrows and widens again
@@ -340,6 +345,50 @@ async def test_entry_table_updates_in_place_and_keeps_cursor() -> None:
         await pilot.press("delete")
         await pilot.pause()
         assert [m.entry_id for m in app.messages] == ["e0001"]
+
+
+async def test_entry_table_keys_mouse_and_what_reaches_the_screen() -> None:
+    table = EntryTable()
+    app = Host(table)
+    async with app.run_test(size=(80, 12)) as pilot:
+        entries = [entry(n) for n in range(1, 41)]
+        entries[0] = Entry(
+            id="e0001",
+            entry_kind="issue",
+            text="Ports \x1b[31mred\x07 and\u200b zero-width",
+            created_at="0001",
+        )
+        table.set_entries(entries)
+        table.focus()
+        await pilot.press("home")
+        assert table.selected_entry_id() == "e0001"
+        await pilot.press("down", "down")
+        assert table.selected_entry_id() == "e0003"
+        await pilot.press("end")
+        assert table.selected_entry_id() == "e0040"
+        await pilot.pause()
+        screen = app.export_screenshot().replace("&#160;", " ")
+        assert "Entry 40" in screen and "Entry 1 " not in screen  # scrolled to the cursor
+        await pilot.press("pageup")
+        assert table.selected_entry_id() < "e0040"
+        await pilot.press("home")
+        await pilot.pause()
+        # control characters and zero-width format characters never reach the terminal
+        assert table.get_row_at(0)[1] == "Ports [31mred and zero-width"
+        screen = app.export_screenshot()
+        assert "\x1b" not in screen and "\u200b" not in screen
+        # a capture: the new row is drawn at the end; the cursor follows when asked
+        table.append_entry(entry(41, "need"))
+        table.select_entry("e0041")
+        await pilot.pause()
+        assert "Entry 41" in app.export_screenshot().replace("&#160;", " ")
+        await pilot.click(EntryTable, offset=(5, 2))  # header is line 0: line 2 is a row
+        assert table.selected_entry_id() != "e0041"
+        clicked = table.selected_entry_id()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert [type(m).__name__ for m in app.messages] == ["EditRequested"]
+        assert app.messages[0].entry_id == clicked
 
 
 async def test_entry_table_empty_posts_nothing() -> None:

@@ -28,6 +28,7 @@ class AgendaList(OptionList):
         super().__init__(**kwargs)
         self._ids: list[str] = []
         self._signature: tuple = ()
+        self._labels: list[str] = []
 
     def set_items(
         self, items: Sequence[AgendaItem], current_id: str, counts: dict[str, int]
@@ -38,21 +39,33 @@ class AgendaList(OptionList):
         signature += (current_id,)
         if signature == self._signature:
             return
+        labels = [
+            _label(n, item, current_id, counts.get(item.id, 0))
+            for n, item in enumerate(items, start=1)
+        ]
+        ids = [i.id for i in items]
+        if ids == self._ids and self._signature and self._signature[-1] == current_id:
+            # same items, same current one (e.g. a capture changed a count): relabel in place
+            for item_id, label, old in zip(ids, labels, self._labels, strict=True):
+                if label != old:
+                    self.replace_option_prompt(item_id, label)
+        else:
+            self.clear_options()
+            self.add_options(Option(label, id=i) for i, label in zip(ids, labels, strict=True))
+            if current_id in ids:
+                self.highlighted = ids.index(current_id)
         self._signature = signature
-        self._ids = [i.id for i in items]
-        self.clear_options()
-        for n, item in enumerate(items, start=1):
-            marker = "▶ " if item.id == current_id else "  "
-            count = counts.get(item.id, 0)
-            label = f"{marker}{n}. {item.title} ({item.minutes}′)"
-            if count:
-                label += f" · {count}"
-            self.add_option(Option(label, id=item.id))
-        if current_id in self._ids:
-            self.highlighted = self._ids.index(current_id)
+        self._ids = ids
+        self._labels = labels
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option.id:
             self.post_message(self.ItemSelected(event.option.id))
+
+
+def _label(n: int, item: AgendaItem, current_id: str, count: int) -> str:
+    marker = "▶ " if item.id == current_id else "  "
+    label = f"{marker}{n}. {item.title} ({item.minutes}′)"
+    return label + (f" · {count}" if count else "")

@@ -21,9 +21,9 @@ class CaptureBar(Vertical):
 
     DEFAULT_CSS = """
     CaptureBar { height: auto; padding: 0 1; background: $surface; }
-    CaptureBar > Input { border: none; height: 1; padding: 0 1; background: $boost; }
+    CaptureBar > Input { border: none; width: 1fr; height: 1; padding: 0 1; background: $boost; }
     CaptureBar > Input:focus { border: none; background: $primary 25%; }
-    CaptureBar > .capture-status { height: 1; color: $text-muted; }
+    CaptureBar > .capture-status { height: 1; width: 1fr; color: $text-muted; }
     CaptureBar > .capture-status.-error { color: $error; }
     CaptureBar > .capture-status.-saved { color: $success; }
     """
@@ -67,6 +67,7 @@ class CaptureBar(Vertical):
         self.validate = validate
         self.history: list[str] = []
         self._history_index = 0
+        self._pending = ""
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder=PLACEHOLDER, id="capture-input")
@@ -87,7 +88,7 @@ class CaptureBar(Vertical):
 
     def _status(self, text: str, kind: str) -> None:
         status = self.query_one(".capture-status", Static)
-        status.update(text)
+        status.update(text, layout=False)  # one line of fixed size: repaint, no re-layout
         status.set_class(kind == "error", "-error")
         status.set_class(kind == "saved", "-saved")
 
@@ -96,8 +97,18 @@ class CaptureBar(Vertical):
         self._status(f"✗ {message}", "error")
 
     def show_saved(self, message: str) -> None:
-        """Confirm the last save, e.g. "Saved issue #12: Synthetic drug routes…"."""
+        """Confirm the last save, e.g. "Saved issue #12: Synthetic drug routes…", and empty the
+        input.  The line stays in the input until then, so a line the screen could not store is
+        never lost; anything typed after Enter is kept."""
         self._status(f"✓ {message}", "saved")
+        self.clear_submitted()
+
+    def clear_submitted(self) -> None:
+        """Remove the last submitted line from the input (it was handled)."""
+        line, self._pending = self._pending, ""
+        value = self.input.value
+        if line and value.startswith(line):
+            self.input.value = value[len(line) :]
 
     @on(Input.Submitted, "#capture-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -112,7 +123,7 @@ class CaptureBar(Vertical):
                 return
         self.history.append(line)
         self._history_index = len(self.history)
-        self.input.value = ""
+        self._pending = line
         self.post_message(self.Submitted(line))
 
     @on(Input.Changed, "#capture-input")

@@ -72,13 +72,16 @@ class RunScreen(Screen):
         self.filter_index = 0
         self.whole_session = False
         self._texts: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+        self._shown_total = 0
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
         with Horizontal(id="run-body"):
-            yield AgendaList(id="agenda")
+            with Vertical(id="agenda-pane"):
+                yield AgendaList(id="agenda")
             with Vertical(id="run-main"):
                 with Horizontal(id="item-head"):
                     yield Static("", id="item-title")
@@ -102,8 +105,8 @@ class RunScreen(Screen):
     def _agenda(self):
         return self.store.records("agenda_item")
 
-    def current_item(self):
-        agenda = self._agenda()
+    def current_item(self, agenda=None):
+        agenda = self._agenda() if agenda is None else agenda
         current = self.store.session.current_item
         for item in agenda:
             if item.id == current:
@@ -116,11 +119,29 @@ class RunScreen(Screen):
         counts: dict[str, int] = {}
         for e in entries:
             counts[e.agenda_item] = counts.get(e.agenda_item, 0) + 1
-        item = self.current_item()
+        self._counts = counts
+        item = self.current_item(agenda)
         self.query_one(AgendaList).set_items(agenda, item.id if item else "", counts)
         self._refresh_item(item)
         self._refresh_entries(entries)
         self.query_one(StatusLine).refresh_status()
+
+    def _show_captured(self, entry: Entry) -> None:
+        """A capture changes one row, one agenda count and the caption: update just those
+        (a full refresh re-reads every entry of the session)."""
+        self._counts[entry.agenda_item] = self._counts.get(entry.agenda_item, 0) + 1
+        agenda = self._agenda()
+        item = self.current_item(agenda)
+        # the agenda's count follows one frame later: the new row reaches the screen first
+        self.call_after_refresh(
+            self.query_one(AgendaList).set_items, agenda, item.id if item else "", self._counts
+        )
+        kind = FILTERS[self.filter_index]
+        in_scope = self.whole_session or item is None or entry.agenda_item == item.id
+        if in_scope and kind in (None, entry.entry_kind):
+            self.query_one(EntryTable).append_entry(entry)
+            self._shown_total += 1
+            self._set_caption(kind)
 
     def _refresh_item(self, item) -> None:
         timer = self.query_one(TimeBoxTimer)
@@ -135,11 +156,12 @@ class RunScreen(Screen):
         if (timer.box, timer.started_at, timer.key) != (item.minutes * 60, started, item.id):
             timer.set_box(item.minutes * 60, started_at=started, key=item.id)
 
-    def _set_text(self, selector: str, text: str) -> None:
-        """Update a label only when its text changes: an update re-lays out the screen."""
+    def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
+        """Update a label only when its text changes: an update re-lays out the screen (unless
+        ``layout`` is False, for a label whose size is fixed in the stylesheet)."""
         if self._texts.get(selector) != text:
             self._texts[selector] = text
-            self.query_one(selector, Static).update(text)
+            self.query_one(selector, Static).update(text, layout=layout)
 
     def _refresh_entries(self, entries: list[Entry] | None = None) -> None:
         entries = self.store.records("entry") if entries is None else entries
@@ -167,13 +189,20 @@ class RunScreen(Screen):
                     devices = sorted({h.device for versions in found.values() for _, h in versions})
                     conflicts[e.id] = ", ".join(devices)
         table.set_entries(shown, conflicts)
+        self._shown_total = total
+        self._set_caption(kind)
+
+    def _set_caption(self, kind: str | None) -> None:
+        rows = self.query_one(EntryTable).row_count
+        total = self._shown_total
         scope = "whole session" if self.whole_session else "this item"
         what = f"{kind}s" if kind else "all kinds"
         self._set_text(
             "#entries-caption",
             f"Captured — {scope}, {what} ({total}"
-            + (f", latest {len(shown)} shown" if total > len(shown) else "")
+            + (f", latest {rows} shown" if total > rows else "")
             + ") · f filter · w scope",
+            layout=False,
         )
 
     def on_roundtable_app_session_changed(self) -> None:
@@ -217,7 +246,7 @@ class RunScreen(Screen):
             return
         label = "parked" if entry.parked else entry.entry_kind
         bar.show_saved(f"Saved {label}: {_clip(entry.text, 60)}")
-        self.refresh_all()
+        self._show_captured(entry)
         self.query_one(EntryTable).select_entry(entry.id)
 
     def action_focus_capture(self, prefix: str = "") -> None:
@@ -259,6 +288,7 @@ class RunScreen(Screen):
     def action_undo(self) -> None:
         label = self.store.undo()
         if label is None:
+            self.query_one(CaptureBar).clear_submitted()
             self.notify("Nothing to undo.", severity="warning")
         else:
             self.notify(f"Undone: {label}")

@@ -92,9 +92,12 @@ class RunScreen(Screen):
         yield CaptureBar(validate=self._validate, id="capture")
         yield Footer()
 
+    AUTO_FOCUS = "#capture-input"
+    """The capture bar has the focus when the screen opens (set before the first frame, so the
+    footer is composed once)."""
+
     def on_mount(self) -> None:
         self.refresh_all()
-        self.query_one(CaptureBar).focus_input()
 
     @property
     def store(self):

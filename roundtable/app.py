@@ -19,10 +19,6 @@ from textual.screen import Screen
 
 from roundtable import config
 
-CHECKPOINT_EVERY = 5000
-"""Changes between forced checkpoints while the facilitator keeps typing (the idle checkpoint
-below normally comes first): a checkpoint of a 5,000-entry session takes ~40 ms, which must not
-land on a capture."""
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
 
@@ -62,7 +58,9 @@ class RoundtableApp(App[int]):
         self.home = home or config.home_dir()
         self.settings = settings or config.load_settings()
         self.clock = clock or time.time
-        self.local = LocalStore(self.home, checkpoint_every=CHECKPOINT_EVERY)
+        # checkpoints normally happen when idle (below); ``checkpoint_every`` changes is the
+        # backstop for a facilitator who never stops typing
+        self.local = LocalStore(self.home, checkpoint_every=self.settings.checkpoint_every)
         self.roster = load_roster()
         self.session_store = None
         self.initial_session = session_id

@@ -60,7 +60,7 @@ async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
     from roundtable.screens.run import RunScreen
     from roundtable.screens.setup import SetupScreen
     from roundtable.screens.tour import TourScreen
-    from widgets import RollCall, TourDeTable
+    from widgets import AgendaList, CaptureBar, RollCall, TourDeTable
 
     clock = FakeClock()
     app = make_app(home, clock)
@@ -99,7 +99,15 @@ async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
         await capture(pilot, app, "/action Share the watch list owner:@SN due:2026-12-15")
         await capture(pilot, app, "/decide Recommend a regional working group")
         await capture(pilot, app, "/issue Bad delegation @XQ")  # rejected inline
+        bar = app.screen.query_one(CaptureBar)
+        assert bar.input.value == "/issue Bad delegation @XQ"  # kept for fixing
+        assert "XQ" in str(bar.query_one(".capture-status").render())
         await capture(pilot, app, "/action Circulate contacts")  # no owner/due: a finding
+        assert bar.input.value == ""  # stored, so the bar is empty again
+        await pilot.pause(0.2)  # the agenda's counts follow the new row
+        agenda_list = app.screen.query_one(AgendaList)
+        counts = [str(agenda_list.get_option_at_index(n).prompt)[-3:] for n in range(3)]
+        assert counts == ["· 1", "· 2", "· 3"]
 
         store = app.session_store
         entries = store.records("entry")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from textual import on
 from textual.app import ComposeResult
@@ -16,6 +17,8 @@ from roundtable.screens.common import ConfirmModal, StatusLine
 from widgets import AgendaList, CaptureBar, EntryTable, TimeBoxTimer
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
+COUNTS_DELAY = 0.05
+"""Seconds between a capture reaching the screen and the agenda's entry count following it."""
 MAX_ROWS = 400
 """The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
 
@@ -135,9 +138,12 @@ class RunScreen(Screen):
         self._counts[entry.agenda_item] = self._counts.get(entry.agenda_item, 0) + 1
         agenda = self._agenda()
         item = self.current_item(agenda)
-        # the agenda's count follows one frame later: the new row reaches the screen first
-        self.call_after_refresh(
-            self.query_one(AgendaList).set_items, agenda, item.id if item else "", self._counts
+        # the agenda's count follows a few frames later: the new row reaches the screen first
+        self.set_timer(
+            COUNTS_DELAY,
+            partial(
+                self.query_one(AgendaList).set_items, agenda, item.id if item else "", self._counts
+            ),
         )
         kind = FILTERS[self.filter_index]
         in_scope = self.whole_session or item is None or entry.agenda_item == item.id

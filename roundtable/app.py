@@ -128,6 +128,9 @@ class RoundtableApp(App[int]):
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
         self.session_store = store
+        for notice in self.local.notices:
+            self.notify(notice, title="Store brought forward", timeout=15)
+        self.local.notices.clear()
         session = store.session
         from roundtable.screens.run import RunScreen
         from roundtable.screens.setup import SetupScreen

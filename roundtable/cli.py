@@ -48,11 +48,25 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 # ---------------------------------------------------------------------------------------------
 
 
+_STORES: list = []
+"""The stores this command opened: their notices (e.g. a store brought forward from an older
+schema, and where its backup is) are printed when the command ends."""
+
+
 def _store():
     from roundtable.config import home_dir
     from roundtable.store import LocalStore
 
-    return LocalStore(home_dir())
+    store = LocalStore(home_dir())
+    _STORES.append(store)
+    return store
+
+
+def _print_notices() -> None:
+    for store in _STORES:
+        for notice in store.notices:
+            print(f"roundtable: note: {notice}", file=sys.stderr)
+    _STORES.clear()
 
 
 def _roster():
@@ -360,7 +374,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        finally:
+            _print_notices()
     except KeyboardInterrupt:
         print("roundtable: interrupted", file=sys.stderr)
         return 130

@@ -1,21 +1,57 @@
 """The per-unit write-ahead journal: one JSON object per line, appended and fsynced.
 
 When ``append`` returns, the line is on disk: that is the moment a capture is acknowledged.
-A crash mid-append can leave a torn last line (no newline, or not JSON); it is ignored on replay
-and cut off before the next append.  A bad line anywhere before the last one is corruption.
+A crash mid-append can leave a torn last line (no newline, not JSON, or a checksum that does not
+match); it is ignored on replay and cut off before the next append.  A bad line anywhere before
+the last one is corruption, named by its line number.
+
+Line format (store schema 2): ``<compact JSON>\t<CRC-32 of the JSON, 8 hex digits>\n``.  Compact
+JSON never contains a raw tab, so the last tab of a line separates the two.  Schema-1 lines (no
+checksum) are read when the line says ``"v": 1``; ``roundtable.migrate`` rewrites them.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from roundtable.model import STORE_SCHEMA
 from roundtable.storage import CorruptFileError, fsync_dir
 
-JOURNAL_VERSION = 1
+JOURNAL_VERSION = STORE_SCHEMA
+
+
+def encode_line(line: dict[str, Any]) -> bytes:
+    """One journal line, checksum and newline included."""
+    body = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+    return b"%s\t%08x\n" % (body, zlib.crc32(body))
+
+
+def decode_line(raw: bytes) -> dict[str, Any]:
+    """The object of one line (without its newline); ValueError says what is wrong."""
+    body, tab, crc = raw.rpartition(b"\t")
+    if tab:
+        if len(crc) != 8 or crc.strip(b"0123456789abcdef") or int(crc, 16) != zlib.crc32(body):
+            raise ValueError("its checksum does not match its content")
+        line = json.loads(body)
+        if not isinstance(line, dict):
+            raise ValueError("not an object")
+        return line
+    line = json.loads(raw)
+    if not isinstance(line, dict):
+        raise ValueError("not an object")
+    if line.get("v", 1) != 1:  # only schema-1 lines come without a checksum
+        raise ValueError("no checksum")
+    return line
+
+
+def is_legacy(raw: bytes) -> bool:
+    """True for a schema-1 line (no checksum), which ``roundtable.migrate`` rewrites."""
+    return b"\t" not in raw
 
 
 class Journal:
@@ -52,9 +88,7 @@ class Journal:
                 break  # torn tail: no newline
             raw = data[offset:newline]
             try:
-                line = json.loads(raw)
-                if not isinstance(line, dict):
-                    raise ValueError("not an object")
+                line = decode_line(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 if data[newline + 1 :].strip():
                     raise CorruptFileError(
@@ -85,7 +119,7 @@ class Journal:
         """Write one line and fsync it.  Returns the journal size after it."""
         if self._fd is None:
             self.open_for_append()
-        payload = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        payload = encode_line(line)
         assert self._fd is not None
         try:
             if os.fstat(self._fd).st_size != self.size:

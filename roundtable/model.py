@@ -18,8 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-SCHEMA_VERSION = 1
-"""Version of the record/op shapes, carried by the store files and the wire protocol."""
+STORE_SCHEMA = 2
+"""Version of the local store's files (journal lines and view), written into both.
+1: journal lines are plain JSON.  2: each journal line ends with a tab and the CRC-32 of its
+JSON, so a damaged line in the middle of a journal is found and named (``roundtable.migrate``
+brings a version-1 store forward, keeping a backup).  The wire protocol has its own version,
+``roundtable.protocol.PROTOCOL_VERSION``."""
 
 REGIONS: dict[str, str] = {
     "africa": "Africa",

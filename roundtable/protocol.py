@@ -19,13 +19,14 @@ from typing import Any
 from roundtable.model import (
     RECORD_KINDS,
     RECORD_TYPES,
-    SCHEMA_VERSION,
     Hlc,
     Op,
     is_id,
 )
 
-PROTOCOL_VERSION = SCHEMA_VERSION
+PROTOCOL_VERSION = 1
+"""Version of the sync wire format (push and pull bodies carry it); independent of the local
+store's schema.  A body of another version is refused with a 4xx naming both versions."""
 MAX_FUTURE_SKEW_MS = 60_000
 """An op stamped more than this ahead of the receiver's clock is rejected: its device's clock is
 wrong, and accepting it would let that device win every later edit."""

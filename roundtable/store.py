@@ -32,14 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from roundtable import protocol
-from roundtable.journal import JOURNAL_VERSION, Journal
+from roundtable.journal import JOURNAL_VERSION, Journal, decode_line, encode_line
 from roundtable.model import (
     ACTION_STATUSES,
     ENTRY_KINDS,
     PRIORITIES,
     RECORD_TYPES,
     REGIONS,
-    SCHEMA_VERSION,
+    STORE_SCHEMA,
     AgendaItem,
     Attendance,
     Entry,
@@ -133,6 +133,8 @@ class Unit:
         # records changed since (encoding 5,000 records costs ~100 ms, joining them ~2 ms)
         self._encoded: dict[tuple[str, str], str] = {}
         self._lock_fd: int | None = None
+        self.notices: list[str] = []
+        """One-line messages for the user about this open (e.g. the store was brought forward)."""
         self._changes_since_checkpoint = 0
         self._history_loaded = False
         self._known_ops: set[str] = set()
@@ -205,10 +207,25 @@ class Unit:
     def _load(self) -> None:
         from tinydb import TinyDB
 
+        from roundtable import migrate
         from roundtable.storage import CheckpointStorage
 
         problems: list[str] = []
         offset = 0
+        view_outdated = False
+        try:
+            if self.read_only:
+                migrate.check_not_newer(self.journal.path)
+            else:
+                notice = migrate.upgrade_unit(self.path, self.journal.path, self.view_path)
+                if notice:
+                    self.notices.append(notice)
+        except migrate.NewerStoreError as exc:
+            raise StoreError(str(exc)) from None
+        except OSError as exc:
+            raise StoreError(
+                f"{self.path}: cannot bring the store forward: {exc.strerror}"
+            ) from None
         if not self.read_only:
             for stale in self.path.glob(f".{self.view_path.name}.tmp-*"):
                 stale.unlink(missing_ok=True)  # a checkpoint interrupted by a crash
@@ -218,11 +235,11 @@ class Unit:
                 db = TinyDB(self.view_path, storage=CheckpointStorage)
                 meta_rows = db.table("meta").all()
                 meta = dict(meta_rows[0]) if meta_rows else {}
-                schema = meta.get("schema", SCHEMA_VERSION)
-                if not isinstance(schema, int) or schema > SCHEMA_VERSION:
+                schema = meta.get("schema", STORE_SCHEMA)
+                if not isinstance(schema, int) or schema > STORE_SCHEMA:
                     raise StoreError(
                         f"{self.view_path}: written by a newer roundtable (store schema "
-                        f"{schema}, this version reads {SCHEMA_VERSION}); upgrade roundtable"
+                        f"{schema}, this version reads up to {STORE_SCHEMA}); upgrade roundtable"
                     )
                 for doc in db.table("records").all():
                     self._check_doc(doc)
@@ -230,6 +247,14 @@ class Unit:
                 offset = int(meta.get("journal_offset", 0))
                 self._meta_pending = int(meta.get("pending", 0))
                 self._meta = meta
+                if schema < STORE_SCHEMA and migrate.first_line_version(self.journal.path) in (
+                    None,
+                    STORE_SCHEMA,
+                ):
+                    # the journal was brought forward: its byte offsets changed, so replay it
+                    # all once (replay is idempotent) and write a current view
+                    offset = 0
+                    view_outdated = True
             except CorruptFileError as exc:
                 self._refuse_if_read_only(exc.reason)
                 aside = _move_aside(self.view_path)
@@ -264,6 +289,8 @@ class Unit:
         except CorruptFileError as exc:
             self._refuse_if_read_only(str(exc))
             problems.append(self._recover_journal(exc))
+        if view_outdated and not problems and not self.read_only:
+            self.checkpoint(force=True)
         if problems:
             if not self.read_only:
                 self.checkpoint(force=True)
@@ -294,9 +321,7 @@ class Unit:
         data = self.journal.path.read_bytes()
         for raw in data.split(b"\n"):
             try:
-                line = json.loads(raw)
-                if not isinstance(line, dict):
-                    break
+                line = decode_line(raw)
                 self._line_ops(line)  # its ops must have the shape we write
             except (ValueError, UnicodeDecodeError, KeyError, TypeError):
                 break
@@ -305,10 +330,7 @@ class Unit:
         aside = _move_aside(self.journal.path)
         from roundtable.storage import atomic_write_bytes
 
-        payload = b"".join(
-            (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
-            for line in good
-        )
+        payload = b"".join(encode_line({**line, "v": JOURNAL_VERSION}) for line in good)
         atomic_write_bytes(self.journal.path, payload)
         self.docs.clear()
         self._objects.clear()
@@ -608,7 +630,7 @@ class Unit:
         from roundtable.storage import CheckpointStorage
 
         meta = {
-            "schema": SCHEMA_VERSION,
+            "schema": STORE_SCHEMA,
             "journal_offset": self.journal.size,
             "pending": self.pending_count(),
             "written": _utc_now_iso(time.time()),
@@ -941,6 +963,9 @@ class LocalStore:
         self.device = self._device_id()
         self.clock = clock or HlcClock(self.device, self.wall)
         self._open: dict[Path, Unit] = {}
+        self.notices: list[str] = []
+        """One-line messages for the user from the units opened so far (e.g. a unit brought
+        forward from an older store schema, with where its backup is)."""
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -976,6 +1001,7 @@ class LocalStore:
             checkpoint_every=self.checkpoint_every,
             create=create,
         )
+        self.notices.extend(unit.notices)
         if not read_only:
             self._open[path] = unit
         return unit

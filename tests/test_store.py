@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from roundtable import protocol
+from roundtable.journal import decode_line, encode_line
 from roundtable.model import HlcClock, Op, new_id
 from roundtable.store import (
     CorruptStoreError,
@@ -87,7 +88,7 @@ def test_torn_last_line_is_ignored_and_cut(home: Path) -> None:
         assert [e.id for e in ss.records("entry")] == [kept]
         ss.add_entry("note", "after the tear")
     lines = journal.read_bytes().splitlines()
-    assert all(json.loads(line) for line in lines)  # the torn bytes are gone
+    assert all(decode_line(line) for line in lines)  # the torn bytes are gone
     with LocalStore(home).open_session(sid) as ss:
         assert len(ss.records("entry")) == 2
 
@@ -428,7 +429,7 @@ def test_journal_line_of_the_wrong_shape_is_corruption_not_a_crash(home: Path) -
         ss.add_entry("note", "after the bad line")
     journal = unit_dir(home, sid) / "journal.jsonl"
     lines = journal.read_bytes().splitlines(keepends=True)
-    bad = b'{"v":1,"t":"change","ops":[{"op_id":"x"}]}\n'  # JSON, but not our op shape
+    bad = encode_line({"v": 2, "t": "change", "ops": [{"op_id": "x"}]})  # not our op shape
     journal.write_bytes(b"".join(lines[:2]) + bad + b"".join(lines[2:]))
     (unit_dir(home, sid) / "view.json").unlink()
     with pytest.raises(CorruptStoreError, match=r"journal\.jsonl.*wrong shape.*moved aside"):
@@ -441,7 +442,7 @@ def test_journal_from_a_newer_version_is_refused(home: Path) -> None:
     store, sid = new_session(home)
     journal = unit_dir(home, sid) / "journal.jsonl"
     with journal.open("ab") as f:
-        f.write(b'{"v":2,"t":"change","ops":[]}\n')
+        f.write(encode_line({"v": 99, "t": "change", "ops": []}))
     before = journal.read_bytes()
     with pytest.raises(StoreError, match="written by a newer roundtable"):
         LocalStore(home).open_session(sid)
@@ -480,8 +481,8 @@ def test_pending_count_from_the_checkpoint_matches_the_history(home: Path) -> No
             assert reader.pending_count() == expected  # meta + replayed tail
             assert len(reader.outbox()) == expected  # the full history
         (event_journal,) = (home / "events").glob("*/journal.jsonl")
-        lines = event_journal.read_text(encoding="utf-8").splitlines()
-        assert store.pending_count() == expected + sum(len(json.loads(x)["ops"]) for x in lines)
+        lines = event_journal.read_bytes().splitlines()
+        assert store.pending_count() == expected + sum(len(decode_line(x)["ops"]) for x in lines)
 
 
 def test_a_partial_line_left_behind_is_cut_before_the_next_append(home: Path) -> None:
@@ -493,7 +494,7 @@ def test_a_partial_line_left_behind_is_cut_before_the_next_append(home: Path) ->
         with journal.open("ab") as f:
             f.write(b'{"v":1,"t":"chan')
         ss.add_entry("note", "two")
-    assert all(json.loads(line) for line in journal.read_bytes().splitlines())
+    assert all(decode_line(line) for line in journal.read_bytes().splitlines())
     with LocalStore(home).open_session(sid) as ss:
         assert [e.text for e in ss.records("entry")] == ["one", "two"]
     assert not list(journal.parent.glob("*.corrupt-*"))

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from fixtures_server import LiveServer
 
+from roundtable.journal import decode_line
 from roundtable.store import LocalStore
 from roundtable.sync import (
     REJECTED_FILE,
@@ -60,8 +61,8 @@ def local_op_ids(store: LocalStore) -> set[str]:
     ids = set()
     for base in ("events", "sessions"):
         for journal in sorted((store.home / base).glob("*/journal.jsonl")):
-            for line in journal.read_text(encoding="utf-8").splitlines():
-                data = json.loads(line)
+            for line in journal.read_bytes().splitlines():
+                data = decode_line(line)
                 if data.get("t") not in ("remote", "ack"):
                     ids.update(o["op_id"] for o in data.get("ops", []))
     return ids

@@ -1,0 +1,203 @@
+"""Store and protocol versions: an older store is brought forward on open (after a backup), a
+newer one is refused with nothing touched, and a damaged line in the middle of a journal is
+named.  ``tests/data/store-v1`` is a home written by roundtable with store schema 1 (plain JSON
+journal lines): a session with captures, an edit, a delete, attendance and acknowledged ops."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from roundtable import migrate, protocol
+from roundtable.journal import decode_line, encode_line, is_legacy
+from roundtable.model import STORE_SCHEMA
+from roundtable.store import CorruptStoreError, LocalStore, StoreError
+
+FIXTURE = Path(__file__).parent / "data" / "store-v1"
+SESSION = "01a224cf-a5c1-7369-ae81-f8309aef5708"
+
+
+def digest(home: Path) -> dict[str, str]:
+    """Every file under ``home`` (lock files aside) and the hash of its bytes."""
+    return {
+        str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(home.rglob("*"))
+        if p.is_file() and p.name != "lock"
+    }
+
+
+def state(store: LocalStore, read_only: bool) -> dict:
+    with store.open_session(SESSION, read_only=read_only) as ss:
+        return {
+            "entries": [(e.id, e.entry_kind, e.text, e.priority, e.deleted) for e in
+                        ss.records("entry", include_deleted=True)],
+            "attendance": [(a.country, a.status, a.delegates) for a in ss.records("attendance")],
+            "agenda": [i.title for i in ss.records("agenda_item")],
+            "outbox": sorted(o.op_id for o in ss.outbox()),
+        }  # fmt: skip
+
+
+@pytest.fixture
+def old_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    shutil.copytree(FIXTURE, home)
+    return home
+
+
+def session_dir(home: Path) -> Path:
+    return home / "sessions" / SESSION
+
+
+def test_fixture_is_schema_1() -> None:
+    journal = FIXTURE / "sessions" / SESSION / "journal.jsonl"
+    lines = journal.read_bytes().splitlines()
+    assert lines and all(is_legacy(raw) and json.loads(raw)["v"] == 1 for raw in lines)
+    view = json.loads((FIXTURE / "sessions" / SESSION / "view.json").read_text(encoding="utf-8"))
+    assert view["meta"]["1"]["schema"] == 1
+
+
+def test_old_store_is_brought_forward_with_a_backup(old_home: Path) -> None:
+    before = digest(old_home)
+    reader = LocalStore(old_home)
+    expected = state(reader, read_only=True)  # a reader of schema 1 changes nothing
+    assert digest(old_home) == before and reader.notices == []
+    assert len(expected["entries"]) == 5 and expected["outbox"]
+
+    store = LocalStore(old_home)
+    assert state(store, read_only=False) == expected
+    (notice,) = [n for n in store.notices if SESSION in n]
+    assert "schema 1 to 2" in notice and "backup-schema1-" in notice and "\n" not in notice
+    unit = session_dir(old_home)
+    (backup,) = unit.glob("backup-schema1-*")
+    for name in ("journal.jsonl", "view.json"):  # the backup is the old files, byte for byte
+        assert (backup / name).read_bytes() == (FIXTURE / "sessions" / SESSION / name).read_bytes()
+    lines = (unit / "journal.jsonl").read_bytes().splitlines()
+    assert all(not is_legacy(raw) and decode_line(raw)["v"] == STORE_SCHEMA for raw in lines)
+    view = json.loads((unit / "view.json").read_text(encoding="utf-8"))
+    assert view["meta"]["1"]["schema"] == STORE_SCHEMA
+
+    again = LocalStore(old_home)  # opening again does nothing more
+    after = digest(old_home)
+    assert state(again, read_only=False) == expected and again.notices == []
+    assert digest(old_home) == after and len(list(unit.glob("backup-schema*"))) == 1
+
+
+def test_interrupted_migration_finishes_on_the_next_open(
+    old_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = state(LocalStore(old_home), read_only=True)
+    unit = session_dir(old_home)
+    # crash after the backup, before the new journal replaces the old one
+    monkeypatch.setattr(
+        migrate,
+        "atomic_write_bytes",
+        lambda *a: (_ for _ in ()).throw(OSError(28, "No space left on device")),
+    )
+    with pytest.raises(StoreError, match="cannot bring the store forward: No space left"):
+        LocalStore(old_home).open_session(SESSION)
+    monkeypatch.undo()
+    assert all(is_legacy(raw) for raw in (unit / "journal.jsonl").read_bytes().splitlines())
+    # crash after the new journal, before a view of the new schema was written
+    assert migrate.upgrade_unit(unit, unit / "journal.jsonl", unit / "view.json")
+    view = json.loads((unit / "view.json").read_text(encoding="utf-8"))
+    assert view["meta"]["1"]["schema"] == 1  # its offset counts the old journal's bytes
+    assert state(LocalStore(old_home), read_only=True) == expected  # a reader copes
+    assert state(LocalStore(old_home), read_only=False) == expected
+    view = json.loads((unit / "view.json").read_text(encoding="utf-8"))
+    assert view["meta"]["1"]["schema"] == STORE_SCHEMA
+    backups = list(unit.glob("backup-schema1-*"))
+    assert backups and all(
+        (b / "view.json").read_bytes()
+        == (FIXTURE / "sessions" / SESSION / "view.json").read_bytes()
+        for b in backups
+    )
+
+
+def test_cli_says_once_that_the_store_was_brought_forward(old_home: Path) -> None:
+    env = dict(os.environ, ROUNDTABLE_HOME=str(old_home))
+    run = [sys.executable, "-m", "roundtable"]
+    listed = subprocess.run([*run, "sessions"], env=env, capture_output=True, text=True)
+    assert listed.returncode == 0 and SESSION in listed.stdout and listed.stderr == ""
+    added = subprocess.run(
+        [*run, "add", SESSION, "/note After the upgrade"], env=env, capture_output=True, text=True
+    )
+    assert added.returncode == 0, added.stderr
+    notes = [line for line in added.stderr.splitlines() if line.startswith("roundtable: note:")]
+    assert any(SESSION in n and "backup-schema1-" in n for n in notes)
+    again = subprocess.run(
+        [*run, "add", SESSION, "/note Second"], env=env, capture_output=True, text=True
+    )
+    assert again.returncode == 0 and again.stderr == ""
+    with LocalStore(old_home).open_session(SESSION, read_only=True) as ss:
+        texts = [e.text for e in ss.records("entry")]
+    assert texts[-2:] == ["After the upgrade", "Second"]
+
+
+@pytest.mark.parametrize("where", ["first line", "view"])
+def test_newer_store_is_refused_and_left_untouched(old_home: Path, where: str) -> None:
+    LocalStore(old_home).open_session(SESSION).close()  # bring it to the current schema
+    unit = session_dir(old_home)
+    if where == "first line":
+        journal = unit / "journal.jsonl"
+        lines = journal.read_bytes().splitlines(keepends=True)
+        first = decode_line(lines[0][:-1])
+        journal.write_bytes(encode_line({**first, "v": STORE_SCHEMA + 1}) + b"".join(lines[1:]))
+    else:
+        view = unit / "view.json"
+        data = json.loads(view.read_text(encoding="utf-8"))
+        data["meta"]["1"]["schema"] = STORE_SCHEMA + 1
+        view.write_text(json.dumps(data), encoding="utf-8")
+    before = digest(old_home)
+    for read_only in (False, True):
+        with pytest.raises(StoreError, match=f"newer roundtable.*{STORE_SCHEMA + 1}") as info:
+            LocalStore(old_home).open_session(SESSION, read_only=read_only)
+        assert "\n" not in str(info.value)
+    env = dict(os.environ, ROUNDTABLE_HOME=str(old_home))
+    out = subprocess.run(
+        [sys.executable, "-m", "roundtable", "add", SESSION, "/note x"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 1 and "newer roundtable" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+    assert digest(old_home) == before
+
+
+def test_damaged_middle_line_is_named_by_its_checksum(tmp_path: Path) -> None:
+    """A byte changed inside a line that still parses as JSON: schema 1 read it silently."""
+    store = LocalStore(tmp_path / "home")
+    event = store.create_event("Conference")
+    session = store.create_session(event.id, "europe", "Round table", agenda=[])
+    with store.open_session(session.id) as ss:
+        ss.add_entry("note", "Ports of Rotterdam")
+        ss.add_entry("note", "Second")
+    unit = tmp_path / "home" / "sessions" / session.id
+    (unit / "view.json").unlink()
+    journal = unit / "journal.jsonl"
+    data = journal.read_bytes()
+    assert data.count(b"Rotterdam") == 1
+    journal.write_bytes(data.replace(b"Rotterdam", b"Rotterdan"))
+    with pytest.raises(
+        CorruptStoreError, match=r"journal\.jsonl: line 2 .*checksum does not match"
+    ) as info:
+        store.open_session(session.id)
+    assert "\n" not in str(info.value)
+    with store.open_session(session.id) as ss:  # the lines before it were kept
+        assert [e.text for e in ss.records("entry")] == []
+    (aside,) = unit.glob("journal.jsonl.corrupt-*")
+    assert b"Rotterdan" in aside.read_bytes()  # preserved for inspection
+
+
+def test_protocol_version_is_its_own_and_refused_when_different() -> None:
+    assert protocol.PROTOCOL_VERSION == 1
+    body = {"protocol": protocol.PROTOCOL_VERSION + 1, "device": "lap-a", "ops": []}
+    with pytest.raises(protocol.ProtocolError, match="protocol 2 is not supported.*speaks 1"):
+        protocol.parse_push_body(body)

@@ -35,8 +35,26 @@ format: $(STAMP_DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark in bench/, figures and ratios written to docs/performance.md (~10 min).
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py
+
+# Long runs, bounded in time (not part of `make test`):
+#  soak: 50 laptops syncing against the reference server for 60 s, then the crash and network-
+#        fault tests with ten times the trials (RT_SCALE=10).  At most 30 minutes.
+#  fuzz: the hypothesis and schemathesis tests with twenty times the examples (RT_SCALE=20).
+#        At most 20 minutes.
+SOAK_TESTS = tests/test_crash.py tests/test_fault_sync.py $(wildcard tests/test_crash_matrix.py)
+FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.py \
+	tests/test_schemathesis.py $(wildcard tests/test_bad_input.py tests/test_store_files.py \
+	tests/test_server_bad_input.py)
+
+soak: $(STAMP_DEV)
+	timeout 10m $(BIN)/python bench/bench_load.py --clients 50 --seconds 60
+	RT_SCALE=10 timeout 20m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(SOAK_TESTS)
+
+fuzz: $(STAMP_DEV)
+	RT_SCALE=20 timeout 20m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(FUZZ_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

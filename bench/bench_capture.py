@@ -26,6 +26,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _figures import record  # noqa: E402
 
 from roundtable.model import Entry, new_id  # noqa: E402
 from roundtable.store import LocalStore  # noqa: E402
@@ -263,6 +266,14 @@ def main() -> int:
         print(f"| {name} | " + " | ".join(cells) + " |")
     print()
     _, p99, _ = stats(rt[5_000])
+    record(
+        "capture",
+        roundtable_p99_ms=p99,
+        crowded_p99_ms=stats(crowded[5_000])[1],
+        tinydb_p99_ms=stats(tdb[5_000])[1],
+        sqlite_p99_ms=stats(sql[5_000])[1],
+        captures=args.captures,
+    )
     verdict = "met" if p99 < 10 else "NOT met"
     print(f"Target p99 < 10 ms at 5,000 entries: {verdict} ({p99:.2f} ms).")
     print()

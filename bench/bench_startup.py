@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 BARE = textwrap.dedent(
     """
@@ -127,6 +128,9 @@ def main() -> None:
                 times.append(seconds)
             rows.append((name, statistics.median(times), min(times), max(times), screen))
     bare = rows[0][1]
+    from _figures import record
+
+    record("startup", bare_s=bare, demo_s=rows[1][1], big_s=rows[2][1], runs=args.runs)
     print(f"start-up to first interactive screen, {args.runs} runs each, headless 120x40\n")
     print("| case | median s | min s | max s | ratio to bare | screen |")
     print("|---|---:|---:|---:|---:|---|")

@@ -8,6 +8,7 @@ every op holds the same documents as a replica that applied them in order.
 
 from __future__ import annotations
 
+from budget import count
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, precondition, rule
@@ -86,4 +87,4 @@ class Replicas(RuleBasedStateMachine):
 
 
 TestConvergence = Replicas.TestCase
-TestConvergence.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TestConvergence.settings = settings(max_examples=count(60), stateful_step_count=40, deadline=None)

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
+from budget import count
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
@@ -164,7 +165,7 @@ def test_unicode_survives() -> None:
     assert [r[1].rstrip(".") for r in rows[1:]] == texts
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=count(150), deadline=None)
 @given(st.text(min_size=1, max_size=80))
 def test_any_text_stays_inside_its_cell(text: str) -> None:
     line = f"| a | {escape_inline(text)} | b |"

@@ -213,14 +213,15 @@ class RoundtableApp(App[int]):
     async def run_sync(self) -> None:
         from roundtable.sync import SyncClient
 
-        if self.session_store is not None:
-            self.session_store.checkpoint()
+        self._checkpoint_when_idle()  # the open session is synced from memory; this only
+        # shortens a replay after a crash, so it never runs while the facilitator types
         client = SyncClient(
             self.local,
             self.settings.api_url,
             config.load_token(),
             ca_file=self.settings.ca_file or None,
             open_sessions=[self.session_store] if self.session_store is not None else [],
+            round_deadline=self.settings.sync_deadline,
         )
         self.set_sync_state("syncing", "syncing…")
         result = await client.sync_once()

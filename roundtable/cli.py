@@ -356,6 +356,26 @@ def _add_sync_commands(sub, command) -> None:
     netcli.add_commands(sub, command)
 
 
+def _crash_report(exc: BaseException) -> str:
+    """Where the code failed, without the exception messages: a message may carry record
+    text or a token, and logs never do (the user saw the message on the terminal)."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        message = str(current)
+        lines.append(
+            f"{type(current).__module__}.{type(current).__qualname__} "
+            f"(message of {len(message)} characters withheld)"
+        )
+        lines.extend(traceback.format_tb(current.__traceback__))
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            lines.append("raised while handling:")
+    return "\n".join(line.rstrip("\n") for line in lines) + "\n"
+
+
 def _log_crash(exc: BaseException) -> Path | None:
     from roundtable.config import log_dir
 
@@ -364,7 +384,7 @@ def _log_crash(exc: BaseException) -> Path | None:
         directory.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         path = directory / f"crash-{stamp}-{os.getpid()}.log"
-        path.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+        path.write_text(_crash_report(exc), encoding="utf-8")
         return path
     except OSError:
         return None

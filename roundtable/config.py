@@ -61,8 +61,9 @@ class Settings:
     ca_file: str = ""
     theme: str = "textual-dark"
     conference: str = ""
-    checkpoint_every: int = 200
+    checkpoint_every: int = 1000  # the app's backstop; it checkpoints when idle first
     sync_interval: int = 30  # seconds between background sync rounds in the app
+    sync_deadline: int = 60  # seconds a sync round may take, retries included
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
     source: str = ""  # the file the settings were read from ("" when none)
 
@@ -74,6 +75,7 @@ _SPEC: dict[str, type] = {
     "conference": str,
     "checkpoint_every": int,
     "sync_interval": int,
+    "sync_deadline": int,
     "keymap": dict,
 }
 
@@ -95,6 +97,8 @@ def _check(path: Path, key: str, value: Any) -> Any:
         raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {value}")
     if key == "sync_interval" and not 5 <= value <= 3600:
         raise ConfigError(f"{path}: sync_interval: expected 5-3600 seconds, got {value}")
+    if key == "sync_deadline" and not 5 <= value <= 600:
+        raise ConfigError(f"{path}: sync_deadline: expected 5-600 seconds, got {value}")
     if key == "api_url" and value and not value.startswith(("http://", "https://")):
         raise ConfigError(f"{path}: api_url: expected an http:// or https:// URL, got {value!r}")
     return value

@@ -57,7 +57,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
             "(or set ROUNDTABLE_API_URL and ROUNDTABLE_TOKEN)"
         )
     store = _store()
-    client = SyncClient(store, settings.api_url, token, ca_file=settings.ca_file or None)
+    client = SyncClient(
+        store,
+        settings.api_url,
+        token,
+        ca_file=settings.ca_file or None,
+        round_deadline=settings.sync_deadline,
+    )
     progress = None if args.quiet else _progress_printer()
     result = asyncio.run(client.sync_once(progress=progress))
     if progress is not None:

@@ -5,6 +5,7 @@ read raw and validated by ``protocol.parse_push_body`` (the same checks as the c
 batch gets one line saying what and where, and nothing of it is written.
 """
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -404,7 +405,7 @@ def create_app(
     @app.post(
         "/v1/events/{event_id}/ops",
         response_model=PushResult,
-        responses=_AUTH_ERRORS,
+        responses={**_AUTH_ERRORS, **_errors(415)},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -423,7 +424,13 @@ def create_app(
     ) -> PushResult:
         """Store a batch of ops, all or nothing.  Replaying a key returns the stored answer."""
         check_event(scope, event_id)
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            raise HTTPException(
+                415, f"body: Content-Type must be application/json, got {media_type[:60]!r}"
+            )
         raw = await request.body()
+        digest = hashlib.sha256(raw).hexdigest()
         try:
             data = json.loads(raw)
         except UnicodeDecodeError:
@@ -434,9 +441,11 @@ def create_app(
             raise HTTPException(
                 422, f"body: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             ) from None
-        return await run_in_threadpool(_push_parsed, scope, event_id, idempotency_key, data)
+        return await run_in_threadpool(_push_parsed, scope, event_id, idempotency_key, data, digest)
 
-    def _push_parsed(scope: db.TokenScope, event_id: str, key: str, data: Any) -> PushResult:
+    def _push_parsed(
+        scope: db.TokenScope, event_id: str, key: str, data: Any, digest: str
+    ) -> PushResult:
         conn = api.conn()
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -446,8 +455,16 @@ def create_app(
                     (key, scope.token_hash),
                 ).fetchone()
                 if stored:
+                    saved = json.loads(stored[0])
+                    if saved.get("request_sha256", digest) != digest:
+                        raise HTTPException(
+                            422,
+                            "Idempotency-Key: already used for a different batch; a new batch "
+                            "needs a new key",
+                        )
                     conn.execute("COMMIT")
-                    return PushResult(**json.loads(stored[0]))
+                    saved.pop("request_sha256", None)
+                    return PushResult(**saved)
                 try:
                     ops = protocol.parse_push_body(data, now_ms=int(api.now() * 1000))
                 except protocol.ProtocolError as exc:
@@ -461,9 +478,10 @@ def create_app(
                 fresh = set(accepted)
                 duplicates = list(dict.fromkeys(o.op_id for o in ops if o.op_id not in fresh))
                 result = PushResult(accepted=accepted, duplicates=duplicates)
+                saved = result.model_dump() | {"request_sha256": digest}
                 conn.execute(
                     "INSERT INTO idempotency (key, token_hash, response, created) VALUES (?,?,?,?)",
-                    (key, scope.token_hash, result.model_dump_json(), api.now()),
+                    (key, scope.token_hash, json.dumps(saved), api.now()),
                 )
                 conn.execute("COMMIT")
                 return result

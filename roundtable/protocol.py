@@ -27,6 +27,9 @@ from roundtable.model import (
 PROTOCOL_VERSION = 1
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
 store's schema.  A body of another version is refused with a 4xx naming both versions."""
+PROTOCOL_REFUSAL = "body: protocol "
+"""How a refusal of a body's protocol version begins (a client told this by the server stops
+the round instead of putting the batch in its rejected list)."""
 MAX_FUTURE_SKEW_MS = 60_000
 """An op stamped more than this ahead of the receiver's clock is rejected: its device's clock is
 wrong, and accepting it would let that device win every later edit."""
@@ -273,7 +276,7 @@ def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:
         raise ProtocolError("body: expected an object")
     if data.get("protocol") != PROTOCOL_VERSION:
         raise ProtocolError(
-            f"body: protocol {data.get('protocol')!r} is not supported (this side speaks "
+            f"{PROTOCOL_REFUSAL}{data.get('protocol')!r} is not supported (this side speaks "
             f"{PROTOCOL_VERSION})"
         )
     ops = data.get("ops")

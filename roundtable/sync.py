@@ -8,6 +8,9 @@
   ops stay in the journal, are skipped by later pushes and never block the rest.
 * Pull: pages of ops since the event's cursor; the cursor is saved in ``sync.json`` after each
   page is applied (re-applying a page is harmless: ops are applied by id).
+* Protocol: an answer naming a sync protocol other than ``protocol.PROTOCOL_VERSION`` stops
+  the round with a SyncError before anything of it is used; a push the server refuses for its
+  protocol stops the round too, and its ops stay pending (not in the rejected list).
 * Network: explicit timeouts; transport errors and 408/425/429/5xx are retried with full-jitter
   exponential backoff that honours Retry-After, within the round's deadline.  TLS is always
   verified.  The token is never logged or put in a message.
@@ -307,6 +310,7 @@ class SyncClient:
         data = _json(resp)
         if not isinstance(data, dict) or not isinstance(data.get("event_id"), str):
             raise SyncError(f"{self.base_url}/v1/whoami: not a secretariat answer")
+        _check_protocol(data, f"{self.base_url}/v1/whoami")
         return data
 
     # -- push --------------------------------------------------------------------------------
@@ -356,6 +360,12 @@ class SyncClient:
                         result.duplicates += len(answer["duplicates"])
                     elif not 400 <= status < 500:
                         raise SyncError(f"push: unexpected HTTP {status}: {answer}")
+                    elif str(answer).startswith(protocol.PROTOCOL_REFUSAL):
+                        # not these ops' fault: keep them pending for a matching roundtable
+                        raise SyncError(
+                            f"push: the secretariat refused this roundtable's sync protocol "
+                            f"({answer}); upgrade roundtable or the secretariat"
+                        )
                     else:
                         rejected.add(batch, status, str(answer))
                         result.rejected += len(batch)
@@ -386,6 +396,7 @@ class SyncClient:
             )
             if not ok:
                 raise SyncError(f"{self.base_url}: push answer is not a secretariat answer")
+            _check_protocol(data, "push")
             return 200, data
         return resp.status_code, _detail(resp)
 
@@ -429,6 +440,7 @@ class SyncClient:
             page = _json(resp)
             if not isinstance(page, dict) or not isinstance(page.get("ops"), list):
                 raise SyncError("pull: the answer is not a page of ops")
+            _check_protocol(page, f"pull since {cursor}")
             try:
                 ops = [
                     protocol.parse_op(o, where=f"pull since {cursor}: ops[{i}]")
@@ -478,6 +490,20 @@ class SyncClient:
         except StoreError as exc:
             result.error = f"local store: {exc}"
         return result
+
+
+def _check_protocol(data: dict[str, Any], where: str) -> None:
+    """An answer that names a protocol other than ours is refused before anything of it is
+    used (an answer without one is of protocol 1, the first)."""
+    theirs = data.get("protocol", 1)
+    if theirs != protocol.PROTOCOL_VERSION:
+        raise SyncError(
+            f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this roundtable "
+            f"speaks {protocol.PROTOCOL_VERSION}; upgrade roundtable"
+            if isinstance(theirs, int) and theirs > protocol.PROTOCOL_VERSION
+            else f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this "
+            f"roundtable speaks {protocol.PROTOCOL_VERSION}"
+        )
 
 
 def _json(resp) -> Any:

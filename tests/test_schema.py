@@ -201,3 +201,101 @@ def test_protocol_version_is_its_own_and_refused_when_different() -> None:
     body = {"protocol": protocol.PROTOCOL_VERSION + 1, "device": "lap-a", "ops": []}
     with pytest.raises(protocol.ProtocolError, match="protocol 2 is not supported.*speaks 1"):
         protocol.parse_push_body(body)
+
+
+# -- the wire protocol ---------------------------------------------------------------------------
+
+
+class FutureSecretariat:
+    """A real uvicorn on 127.0.0.1 answering as a secretariat of protocol 2 would: its answers
+    name their protocol, and it refuses protocol-1 pushes with the refusal ``parse_push_body``
+    gives."""
+
+    def __init__(self, event_id: str, whoami_protocol: int) -> None:
+        self.event_id = event_id
+        self.whoami_protocol = whoami_protocol
+        self.pushes = 0
+
+    async def __call__(self, scope, receive, send) -> None:
+        assert scope["type"] == "http"
+        while (await receive()).get("more_body"):
+            pass
+        status, body = 404, {"detail": "not found"}
+        if scope["path"] == "/v1/whoami":
+            status, body = (
+                200,
+                {
+                    "event_id": self.event_id,
+                    "event_name": "Conference",
+                    "regions": ["*"],
+                    "label": "t",
+                    "protocol": self.whoami_protocol,
+                },
+            )
+        elif scope["path"].endswith("/ops") and scope["method"] == "POST":
+            self.pushes += 1
+            status = 422
+            body = {"detail": "body: protocol 1 is not supported (this side speaks 2)"}
+        elif scope["path"].endswith("/ops"):
+            status, body = 200, {"ops": [], "next": 0, "more": False, "protocol": 2}
+        raw = json.dumps(body).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": raw})  # fmt: skip
+
+
+@pytest.fixture
+def future_server(tmp_path: Path):
+    import threading
+
+    import uvicorn
+
+    store = LocalStore(tmp_path / "laptop")
+    event = store.create_event("Conference")
+    app = FutureSecretariat(event.id, whoami_protocol=1)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        thread.join(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield store, event, app, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+
+
+@pytest.mark.parametrize("where", ["whoami", "push", "pull"])
+def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where: str) -> None:
+    import asyncio
+
+    from roundtable.sync import REJECTED_FILE, SyncClient
+
+    store, event, app, url = future_server
+    if where == "whoami":
+        app.whoami_protocol = 2
+    elif where == "pull":
+        for _, _, path in store.units():  # nothing pending: the round goes on to the pull
+            unit, opened = store.with_unit(path)
+            unit.mark_acked([o.op_id for o in unit.outbox()])
+            store.release(unit, opened)
+    pending = store.pending_count()
+    assert (pending > 0) == (where != "pull")
+    result = asyncio.run(SyncClient(store, url, "token", read_timeout=5).sync_once())
+    assert result.error is not None and "\n" not in result.error and not result.pulled
+    expected = {
+        "whoami": "/v1/whoami: the secretariat speaks sync protocol 2, this roundtable speaks "
+        "1; upgrade roundtable",
+        "push": "push: the secretariat refused this roundtable's sync protocol (body: protocol "
+        "1 is not supported (this side speaks 2)); upgrade roundtable or the secretariat",
+        "pull": "pull since 0: the secretariat speaks sync protocol 2, this roundtable speaks 1; "
+        "upgrade roundtable",
+    }[where]
+    assert result.error.endswith(expected), result.error
+    assert app.pushes == (1 if where == "push" else 0)
+    # the ops are neither acknowledged nor put in the rejected list: they wait for a match
+    assert store.pending_count() == pending and result.rejected == 0
+    assert not (store.home / REJECTED_FILE).exists()

@@ -210,8 +210,11 @@ def parse_line(
         )
     bad = _BAD_CHAR.search(line)
     if bad:
+        code = ord(bad.group())
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            raise CaptureError(f"byte 0x{code - 0xDC00:02X} is not valid UTF-8 text", bad.start())
         raise CaptureError(
-            f"control character U+{ord(bad.group()):04X} is not allowed in a capture line",
+            f"control character U+{code:04X} is not allowed in a capture line",
             bad.start(),
         )
     line = line.replace("\t", " ")

@@ -13,6 +13,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from roundtable import __version__
 
@@ -91,7 +92,7 @@ def _event_for(store, name: str | None, *, create: bool):
     event = store.find_event(name)
     if event is None:
         if not create:
-            raise CliError(f"no event named {name!r}; see `roundtable sessions`")
+            raise CliError(f"no event named {_shown(name)}; see `roundtable sessions`")
         event = store.create_event(name)
     return event
 
@@ -110,6 +111,34 @@ def _write_output(text: str, output: str | None) -> None:
     except OSError as exc:
         raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+def _shown(value: str, width: int = 60) -> str:
+    """A user's value as a message quotes it: repr, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+NAME_LIMIT = 200
+"""Characters in a name given on the command line (event, title, room, people)."""
+
+
+def name_arg(text: str) -> str:
+    """argparse type for a name: printable text of at most NAME_LIMIT characters."""
+    import unicodedata
+
+    if len(text) > NAME_LIMIT:
+        raise argparse.ArgumentTypeError(f"{len(text):,} characters; the limit is {NAME_LIMIT}")
+    for n, ch in enumerate(text, 1):
+        if 0xDC80 <= ord(ch) <= 0xDCFF:
+            raise argparse.ArgumentTypeError(
+                f"character {n}: byte 0x{ord(ch) - 0xDC00:02X} is not valid UTF-8 text"
+            )
+        if unicodedata.category(ch) == "Cc":
+            raise argparse.ArgumentTypeError(
+                f"character {n}: control character U+{ord(ch):04X} is not allowed"
+            )
+    return text
 
 
 def _iso_date(text: str) -> str:
@@ -176,7 +205,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     if args.event:
         event = store.find_event(args.event)
         if event is None:
-            raise CliError(f"no event named {args.event!r}")
+            raise CliError(f"no event named {_shown(args.event)}")
         event_id = event.id
     rows = store.sessions(event_id)
     if args.ids:
@@ -201,14 +230,30 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from roundtable.capture import parse_line
+    """One line from the argument, or with ``-`` one capture per line of standard input: each
+    is checked before any is stored, so a bad line stores nothing."""
+    from roundtable.capture import CaptureError, parse_line
 
     store = _store()
     session_id = store.resolve_session(args.session)
-    captured = parse_line(args.line, _roster())
+    roster = _roster()
+    if args.line == "-":
+        data = sys.stdin.buffer.read()
+        text = data.decode("utf-8", "surrogateescape")
+        numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+        if not numbered:
+            raise CliError("stdin: no capture lines")
+        captured = []
+        for n, line in numbered:
+            try:
+                captured.append(parse_line(line, roster))
+            except CaptureError as exc:
+                raise CliError(f"stdin:{n}: {exc}") from None
+    else:
+        captured = [parse_line(args.line, roster)]
     with store.open_session(session_id) as ss:
-        entry = ss.add_entry(**captured.entry_fields())
-    print(entry.id)
+        for c in captured:
+            print(ss.add_entry(**c.entry_fields()).id)
     return 0
 
 
@@ -238,7 +283,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.event:
         event = store.find_event(args.event)
         if event is None:
-            raise CliError(f"no event named {args.event!r}")
+            raise CliError(f"no event named {_shown(args.event)}")
     else:
         events = store.events()
         if not events:
@@ -293,10 +338,17 @@ def cmd_locate(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (what and where, and where to look), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from roundtable.model import REGIONS
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="roundtable",
         description="Run regional round-table sessions from the keyboard. "
         "With no command, opens the app.",
@@ -304,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"roundtable {__version__}")
     parser.add_argument("--session", help="open the app on this session (id or id prefix)")
     parser.set_defaults(func=cmd_app)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
     def command(name: str, func: Callable[[argparse.Namespace], int], help_: str):
         p = sub.add_parser(name, help=help_, description=help_)
@@ -315,21 +367,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("new", cmd_new, "create a session from a regional plan and print its id")
     p.add_argument("--region", choices=sorted(REGIONS), help="the region of the round table")
-    p.add_argument("--event", help="event name (created if new; default from settings)")
-    p.add_argument("--title", help="session title (default: the plan's)")
+    p.add_argument(
+        "--event", help="event name (created if new; default from settings)", type=name_arg
+    )
+    p.add_argument("--title", help="session title (default: the plan's)", type=name_arg)
     p.add_argument("--plan", help="a plan file (TOML) instead of the region's built-in plan")
-    p.add_argument("--room")
+    p.add_argument("--room", type=name_arg)
     p.add_argument("--date", type=_iso_date, help="YYYY-MM-DD (default: today)")
-    p.add_argument("--facilitator")
-    p.add_argument("--rapporteur")
+    p.add_argument("--facilitator", type=name_arg)
+    p.add_argument("--rapporteur", type=name_arg)
 
     p = command("sessions", cmd_sessions, "list sessions: id, event, region, title, entries")
-    p.add_argument("--event", help="only this event (name or id)")
+    p.add_argument("--event", help="only this event (name or id)", type=name_arg)
     p.add_argument("--ids", action="store_true", help="print session ids only")
 
     p = command("add", cmd_add, "store one quick-capture line and print the entry id")
     p.add_argument("session", help="session id or unique id prefix")
-    p.add_argument("line", help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"')
+    p.add_argument(
+        "line",
+        help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"; '
+        "- reads one line per capture from standard input",
+    )
 
     p = command("export", cmd_export, "write a session's minutes (Markdown or HTML)")
     p.add_argument("session", help="session id or unique id prefix")
@@ -337,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
 
     p = command("report", cmd_report, "consolidated report of an event across all regions")
-    p.add_argument("--event", help="event name or id (default: the only event)")
+    p.add_argument("--event", help="event name or id (default: the only event)", type=name_arg)
     p.add_argument("--format", choices=("md", "html"), default="md")
     p.add_argument("--as-of", type=_iso_date, help="date for overdue actions (default: today)")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -25,11 +26,29 @@ def cmd_connect(args: argparse.Namespace) -> int:
     url = args.url.rstrip("/")
     if not url.startswith(("http://", "https://")):
         _fail(f"URL must start with http:// or https://, got {args.url!r}")
+    token = args.token
+    if (
+        not token
+        or len(token) > 200
+        or not token.isascii()
+        or not token.isprintable()
+        or (" " in token)
+    ):
+        _fail(
+            f"--token: expected the token the secretariat issued (printable ASCII, no spaces, "
+            f"at most 200 characters), got {len(token):,} characters"
+        )
     ca_file = args.ca_file or ""
     if ca_file and not Path(ca_file).is_file():
         _fail(f"{ca_file}: CA bundle not found")
     store = _store()
-    client = SyncClient(store, url, args.token, ca_file=ca_file or None)
+    client = SyncClient(
+        store,
+        url,
+        token,
+        ca_file=ca_file or None,
+        round_deadline=config.load_settings().sync_deadline,
+    )
     who = asyncio.run(client.whoami())
     config.save_token(args.token)
     config.save_settings(api_url=url, ca_file=ca_file)
@@ -94,22 +113,37 @@ def _server():
     return secretariat
 
 
+def _db(value: str) -> Path:
+    """The server's database file: ``--db`` must name a file in an existing directory."""
+    path = Path(value)
+    if path.is_dir():
+        _fail(f"--db {value}: is a directory; give the database file's name")
+    if not path.parent.is_dir():
+        _fail(f"--db {value}: directory {path.parent} does not exist")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        _fail(f"--db {value}: cannot read and write this file")
+    return path
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     secretariat = _server()
+    db = _db(args.db)
+    if not 1 <= args.port <= 65535:
+        _fail(f"--port {args.port}: expected 1-65535")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"warning: serving on {args.host}: reachable from other machines; put TLS in "
             "front of it",
             file=sys.stderr,
         )
-    secretariat.serve(Path(args.db), host=args.host, port=args.port)
+    secretariat.serve(db, host=args.host, port=args.port)
     return 0
 
 
 def cmd_events_create(args: argparse.Namespace) -> int:
     secretariat = _server()
     event_id = secretariat.create_event(
-        Path(args.db),
+        _db(args.db),
         args.name,
         venue=args.venue or "",
         starts=args.starts or "",
@@ -122,7 +156,7 @@ def cmd_events_create(args: argparse.Namespace) -> int:
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
     secretariat = _server()
     regions = args.region or []
-    token = secretariat.issue_token(Path(args.db), args.event, regions, label=args.label or "")
+    token = secretariat.issue_token(_db(args.db), args.event, regions, label=args.label or "")
     print(token)
     print("this token is shown once; only its hash is stored", file=sys.stderr)
     return 0
@@ -135,6 +169,7 @@ def _show_help(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub, command) -> None:
+    from roundtable.cli import name_arg
     from roundtable.model import REGIONS
 
     p = command("connect", cmd_connect, "check a token with the secretariat, save it, sync")
@@ -155,9 +190,9 @@ def add_commands(sub, command) -> None:
     esub = events.add_subparsers(title="commands", metavar="COMMAND")
     p = esub.add_parser("create", help="create an event on the server and print its id")
     p.set_defaults(func=cmd_events_create)
-    p.add_argument("name")
+    p.add_argument("name", type=name_arg)
     p.add_argument("--db", required=True)
-    p.add_argument("--venue")
+    p.add_argument("--venue", type=name_arg)
     p.add_argument("--starts")
     p.add_argument("--ends")
 
@@ -167,11 +202,11 @@ def add_commands(sub, command) -> None:
     p = tsub.add_parser("issue", help="issue a token for an event and regions; printed once")
     p.set_defaults(func=cmd_tokens_issue)
     p.add_argument("--db", required=True)
-    p.add_argument("--event", required=True, help="event name or id")
+    p.add_argument("--event", required=True, help="event name or id", type=name_arg)
     p.add_argument(
         "--region",
         action="append",
         choices=sorted(REGIONS) + ["*"],
         help="a region the token may write (repeat; * = all regions)",
     )
-    p.add_argument("--label", help="who the token is for, e.g. 'Room B laptop'")
+    p.add_argument("--label", help="who the token is for, e.g. 'Room B laptop'", type=name_arg)

@@ -98,6 +98,34 @@ def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
 
 
+def _shown(value: str, width: int = 60) -> str:
+    """A user's value as a message quotes it: repr, cut to ``width`` characters."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+_OP_KEYS = frozenset(("op_id", "event_id", "record_id", "kind", "field", "value", "hlc", "device"))
+
+
+def _check_line(line: Mapping[str, Any]) -> None:
+    """The shape of a journal line, cheaply (KeyError/TypeError name what is wrong): lines
+    covered by the checkpoint are not replayed, but their ops are the outbox."""
+    kind = line.get("t")
+    if kind not in ("change", "remote", "ack"):
+        raise KeyError(f"line kind {kind!r}")
+    items = line.get("op_ids" if kind == "ack" else "ops", ())
+    if not isinstance(items, list):
+        raise TypeError(f"{'op_ids' if kind == 'ack' else 'ops'} is not a list")
+    for item in items:
+        if kind == "ack":
+            if not isinstance(item, str):
+                raise TypeError("op id that is not a string")
+        elif not isinstance(item, dict) or not _OP_KEYS <= item.keys():
+            raise KeyError("op field " + repr(sorted(_OP_KEYS - set(item))[:1]))
+        elif not isinstance(item["op_id"], str):
+            raise TypeError("op id that is not a string")
+
+
 def _move_aside(path: Path) -> Path:
     target = path.with_name(f"{path.name}.corrupt-{_stamp()}")
     os.replace(path, target)
@@ -223,6 +251,8 @@ class Unit:
         except migrate.NewerStoreError as exc:
             raise StoreError(str(exc)) from None
         except OSError as exc:
+            if exc.filename:  # e.g. the journal is a directory
+                raise StoreError(f"{exc.filename}: cannot read: {exc.strerror}") from None
             raise StoreError(
                 f"{self.path}: cannot bring the store forward: {exc.strerror}"
             ) from None
@@ -288,7 +318,7 @@ class Unit:
                 ) from None
         except CorruptFileError as exc:
             self._refuse_if_read_only(str(exc))
-            problems.append(self._recover_journal(exc))
+            problems.append(self._recover_journal(exc, keep_view=not problems and offset > 0))
         if view_outdated and not problems and not self.read_only:
             self.checkpoint(force=True)
         if problems:
@@ -315,24 +345,32 @@ class Unit:
         if doc["kind"] not in RECORD_TYPES:
             raise ValueError(f"unknown record kind {doc['kind']!r}")
 
-    def _recover_journal(self, exc: CorruptFileError) -> str:
-        """Keep every good line before the bad one; preserve the original file aside."""
+    def _recover_journal(self, exc: CorruptFileError, keep_view: bool = False) -> str:
+        """Keep every good line before the bad one; preserve the original file aside.  With
+        ``keep_view`` (the checkpoint read well), its records stay and the good lines are
+        replayed over them (replay is idempotent), so what the checkpoint covered survives a
+        journal that was cut short or lost."""
         good: list[dict[str, Any]] = []
-        data = self.journal.path.read_bytes()
+        try:
+            data = self.journal.path.read_bytes()
+        except FileNotFoundError:
+            data = b""
         for raw in data.split(b"\n"):
             try:
                 line = decode_line(raw)
+                _check_line(line)
                 self._line_ops(line)  # its ops must have the shape we write
             except (ValueError, UnicodeDecodeError, KeyError, TypeError):
                 break
             good.append(line)
         self.journal.close()
-        aside = _move_aside(self.journal.path)
+        aside = _move_aside(self.journal.path) if self.journal.path.exists() else None
         from roundtable.storage import atomic_write_bytes
 
         payload = b"".join(encode_line({**line, "v": JOURNAL_VERSION}) for line in good)
         atomic_write_bytes(self.journal.path, payload)
-        self.docs.clear()
+        if not keep_view:
+            self.docs.clear()
         self._objects.clear()
         self._encoded.clear()
         self._history_loaded = False
@@ -348,10 +386,12 @@ class Unit:
         reason = exc.reason
         if not reason.startswith("line "):
             reason = f"line {len(good) + 1}: {reason}"
-        return (
-            f"{self.journal.path.name}: {reason}; moved aside to {aside.name}; "
-            f"kept the {len(good)} lines before it"
-        )
+        kept = f"kept the {len(good)} lines before it"
+        if keep_view:
+            kept += f" and the records of {self.view_path.name}"
+        if aside is None:
+            return f"{self.journal.path.name}: missing; {kept}"
+        return f"{self.journal.path.name}: {reason}; moved aside to {aside.name}; {kept}"
 
     def _read_history(self, replay_from: int | None = None) -> None:
         """Read the whole journal: known ops, the outbox, the undo stack; replay the lines
@@ -382,6 +422,7 @@ class Unit:
 
     def _note_history(self, line: Mapping[str, Any]) -> None:
         self._check_version(line)
+        _check_line(line)
         kind = line.get("t")
         if kind == "change":
             raw_ops = line.get("ops", ())
@@ -1127,12 +1168,14 @@ class LocalStore:
                 raise UnknownSessionError(
                     f"session prefix {text!r} matches {len(matches)} sessions; give more of the id"
                 )
-        raise UnknownSessionError(f"no session {text!r} in {self.home}; see `roundtable sessions`")
+        raise UnknownSessionError(
+            f"no session {_shown(text)} in {self.home}; see `roundtable sessions`"
+        )
 
     def open_session(self, session_id: str, read_only: bool = False) -> SessionStore:
         path = self._session_path(session_id)
         if not path.is_dir():
-            raise UnknownSessionError(f"no session {session_id!r} in {self.home}")
+            raise UnknownSessionError(f"no session {_shown(session_id)} in {self.home}")
         if read_only:
             # its own lock-free view, so closing it never closes the writer's unit
             unit = Unit(path, self.clock, read_only=True)

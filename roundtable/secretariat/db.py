@@ -269,7 +269,8 @@ def issue_token(db_path: Path | str, event: str, regions: Sequence[str], label: 
     try:
         found = find_event(conn, event)
         if found is None:
-            raise AdminError(f"no event {event!r} on this server; see `roundtable events list`")
+            shown = repr(event) if len(event) <= 60 else repr(event[:57]) + "…"
+            raise AdminError(f"no event {shown} on this server; see `roundtable events list`")
         conn.execute(
             "INSERT INTO tokens (hash, event_id, regions, label, created) VALUES (?,?,?,?,?)",
             (hash_token(token), found[0], json.dumps(regions), label, time.time()),

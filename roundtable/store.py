@@ -286,7 +286,7 @@ class Unit:
                     offset = 0
                     view_outdated = True
             except CorruptFileError as exc:
-                self._refuse_if_read_only(exc.reason)
+                self._refuse_if_read_only(f"{self.view_path.name}: {exc.reason}")
                 aside = _move_aside(self.view_path)
                 problems.append(f"{self.view_path.name}: {exc.reason}; moved aside to {aside.name}")
                 self.docs.clear()

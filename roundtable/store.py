@@ -148,6 +148,7 @@ class Unit:
         read_only: bool = False,
         checkpoint_every: int = CHECKPOINT_EVERY,
         create: bool = False,
+        notices: list[str] | None = None,
     ) -> None:
         self.path = path
         self.clock = clock
@@ -161,8 +162,9 @@ class Unit:
         # records changed since (encoding 5,000 records costs ~100 ms, joining them ~2 ms)
         self._encoded: dict[tuple[str, str], str] = {}
         self._lock_fd: int | None = None
-        self.notices: list[str] = []
-        """One-line messages for the user about this open (e.g. the store was brought forward)."""
+        self.notices: list[str] = notices if notices is not None else []
+        """One-line messages for the user (the store was brought forward, a checkpoint could not
+        be written); the LocalStore's list, shared by its units."""
         self._changes_since_checkpoint = 0
         self._history_loaded = False
         self._known_ops: set[str] = set()
@@ -318,7 +320,7 @@ class Unit:
                 ) from None
         except CorruptFileError as exc:
             self._refuse_if_read_only(str(exc))
-            problems.append(self._recover_journal(exc, keep_view=not problems and offset > 0))
+            problems.append(self._recover_journal(exc, keep_view=False))
         if view_outdated and not problems and not self.read_only:
             self.checkpoint(force=True)
         if problems:
@@ -396,17 +398,35 @@ class Unit:
     def _read_history(self, replay_from: int | None = None) -> None:
         """Read the whole journal: known ops, the outbox, the undo stack; replay the lines
         past ``replay_from`` (all when 0, none when None) in the same pass."""
-        for end, line in self.journal.read(0):
-            self._note_history(line)
-            if replay_from is not None and end > replay_from:
-                self._apply_ops(self._line_ops(line))
+        for line_no, (end, line) in enumerate(self.journal.read(0), 1):
+            try:
+                self._note_history(line)
+                if replay_from is not None and end > replay_from:
+                    self._apply_ops(self._line_ops(line))
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise CorruptFileError(
+                    self.journal.path,
+                    f"line {line_no} has the wrong shape (missing or bad {exc})",
+                ) from None
         self._history_loaded = True
         self._meta_pending = self._pending
         self._pending_delta = 0
 
     def _ensure_history(self) -> None:
-        if not self._history_loaded:
-            self._read_history()
+        if not self._history_loaded:  # a reader's first look at the outbox or undo stack
+            try:
+                self._read_history()
+            except CorruptFileError as exc:
+                self._history_loaded = False
+                raise CorruptStoreError(
+                    f"{self.path}: {exc}; open the session for writing to recover it"
+                ) from None
+            except (KeyError, TypeError, AttributeError) as exc:
+                self._history_loaded = False
+                raise CorruptStoreError(
+                    f"{self.path}: {self.journal.path.name}: a line has the wrong shape (missing "
+                    f"or bad {exc}); open the session for writing to recover it"
+                ) from None
 
     @staticmethod
     def _line_ops(line: Mapping[str, Any]) -> list[Op]:
@@ -694,11 +714,17 @@ class Unit:
         self._changes_since_checkpoint = 0
 
     def close(self) -> None:
+        """Checkpoint and let go.  A checkpoint that cannot be written (a full disk) loses
+        nothing: the journal has every change and the next open replays it; it is reported as
+        a notice, not an error."""
         if self.closed:
             return
         try:
             if not self.read_only:
                 self.checkpoint()
+        except StoreError as exc:
+            self.notices.append(f"{exc}; every change is in the journal, which the next open "
+                                "replays")  # fmt: skip
         finally:
             self.journal.close()
             self._release_lock()
@@ -1041,8 +1067,8 @@ class LocalStore:
             read_only=read_only,
             checkpoint_every=self.checkpoint_every,
             create=create,
+            notices=self.notices,
         )
-        self.notices.extend(unit.notices)
         if not read_only:
             self._open[path] = unit
         return unit

@@ -1,0 +1,304 @@
+"""The crash-safety matrix beyond kill -9 during captures (tests/test_crash.py):
+
+* kill -9 during `roundtable export`: the minutes file is absent or complete, never half;
+* kill -9 during sync rounds (real server): after a restart and one more round, the server holds
+  every acknowledged capture exactly once;
+* disk full: a failing write (RLIMIT_FSIZE) and, where the machine allows mounting, a store on a
+  tiny tmpfs: the capture is refused with one line naming the problem, nothing acknowledged is
+  lost, and the next capture works once there is room;
+* a read-only home (a read-only bind mount as root, file modes otherwise): reading works,
+  writing is refused with one line naming the path, nothing changes;
+* a second process on an open session is refused with one line naming the holder.
+Trial counts go through tests/budget.py (`make soak` multiplies them)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import resource
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from budget import count
+
+from roundtable.store import LocalStore
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNC_WRITER = Path(__file__).with_name("_crash_sync_writer.py")
+AGENDA = [{"title": "Needs", "item_kind": "needs"}]
+
+
+def cli_env(home: Path) -> dict[str, str]:
+    return dict(
+        os.environ,
+        ROUNDTABLE_HOME=str(home),
+        ROUNDTABLE_CONFIG=str(home.parent / "settings.toml"),
+        PYTHONPATH=str(ROOT),
+    )
+
+
+def roundtable(home: Path, *args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "roundtable", *args],
+        env=cli_env(home),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        **kw,
+    )
+
+
+def one_line(err: str) -> str:
+    assert err.endswith("\n") and err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def new_session(home: Path, entries: int = 0) -> str:
+    store = LocalStore(home)
+    event = store.create_event("Conference")
+    sid = store.create_session(event.id, "africa", "Round table", AGENDA).id
+    with store.open_session(sid) as ss:
+        for n in range(entries):
+            ss.add_entry("need", f"Need number {n} " + "words " * 20, delegations=["GH", "NG"])
+    return sid
+
+
+def digest(home: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(home.rglob("*"))
+        if p.is_file() and p.name != "lock"
+    }
+
+
+def test_kill_9_during_export_leaves_no_half_file(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sid = new_session(home, entries=1500)
+    clean = tmp_path / "clean.html"
+    assert roundtable(home, "export", sid, "--format", "html", "-o", str(clean)).returncode == 0
+    expected = clean.read_bytes()
+    rng = random.Random(5)
+    outcomes = {"absent": 0, "complete": 0}
+    for trial in range(count(12)):
+        out = tmp_path / f"out-{trial}.html"
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "roundtable", "export", sid, "--format", "html", "-o",
+             str(out)],
+            env=cli_env(home),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        time.sleep(rng.uniform(0.3, 1.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if out.exists():
+            assert out.read_bytes() == expected, f"trial {trial}: a half-written minutes file"
+            outcomes["complete"] += 1
+        else:
+            outcomes["absent"] += 1
+    with LocalStore(home).open_session(sid) as ss:  # the store is untouched and opens
+        assert len(ss.records("entry")) == 1500
+    assert sum(outcomes.values()) == count(12)
+
+
+def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_server) -> None:
+    event_id = live_server.create_event("Conference")
+    token = live_server.token(event_id)
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    import asyncio
+
+    from roundtable.sync import SyncClient
+
+    assert asyncio.run(SyncClient(store, live_server.url, token).sync_once()).ok
+    sid = store.create_session(event_id, "africa", "Round table", AGENDA).id
+    rng = random.Random(9)
+    acknowledged: list[str] = []
+    rounds_seen = 0
+    for _ in range(count(6)):
+        proc = subprocess.Popen(
+            [sys.executable, str(SYNC_WRITER), str(home), sid, live_server.url, token],
+            env=cli_env(home),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        time.sleep(rng.uniform(0.05, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        acknowledged += [line for line in out.splitlines() if len(line) == 36]
+        rounds_seen += sum(1 for line in out.splitlines() if line.startswith("synced"))
+    assert acknowledged and rounds_seen, "the trials captured and synced"
+    store = LocalStore(home)
+    with store.open_session(sid) as ss:
+        stored = {e.id for e in ss.records("entry")}
+        assert set(acknowledged) <= stored
+        result = asyncio.run(
+            SyncClient(store, live_server.url, token, open_sessions=[ss]).sync_once()
+        )
+        assert result.ok and ss.pending_count() == 0, result.summary()
+    on_server = live_server.query(
+        "SELECT record_id, COUNT(*), COUNT(DISTINCT op_id) FROM ops WHERE kind = 'entry' "
+        "AND field = 'text' GROUP BY record_id"
+    )
+    by_record = {rid: (n, distinct) for rid, n, distinct in on_server}
+    assert set(acknowledged) <= set(by_record), "an acknowledged capture never reached the server"
+    assert all(n == distinct == 1 for n, distinct in by_record.values()), "a duplicate op"
+    (total, distinct) = live_server.query("SELECT COUNT(*), COUNT(DISTINCT op_id) FROM ops")[0]
+    assert total == distinct
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_failing_write_refuses_the_capture_and_keeps_everything(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sid = new_session(home, entries=3)
+    journal = home / "sessions" / sid / "journal.jsonl"
+    before = journal.read_bytes()
+    out = roundtable(
+        home, "add", sid, "/need " + "A long need " * 60, preexec_fn=_limit_file_size(
+            len(before) + 200)
+    )  # fmt: skip
+    assert out.returncode == 1
+    err = one_line(out.stderr)
+    assert "journal.jsonl: not saved" in err and "nothing was changed" in err
+    assert journal.read_bytes() == before  # the partial line was cut off
+    again = roundtable(home, "add", sid, "/note There is room again")
+    assert again.returncode == 0, again.stderr
+    with LocalStore(home).open_session(sid, read_only=True) as ss:
+        assert [e.text for e in ss.records("entry")][-1] == "There is room again"
+        assert len(ss.records("entry")) == 4
+
+
+@contextmanager
+def mounted(kind: str, target: Path, *options: str, source: str = "none"):
+    target.mkdir(parents=True, exist_ok=True)
+    args = ["mount", *(["-t", kind] if kind else []), *options, source, str(target)]
+    try:
+        done = subprocess.run(args, capture_output=True, text=True)
+    except FileNotFoundError:
+        pytest.skip("no mount command here")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount here: {done.stderr.strip()[:100]}")
+    try:
+        yield target
+    finally:
+        subprocess.run(["umount", "-l", str(target)], capture_output=True)
+
+
+def test_disk_full_on_a_tiny_tmpfs(tmp_path: Path) -> None:
+    with mounted("tmpfs", tmp_path / "tiny", "-o", "size=512k", source="tmpfs") as disk:
+        home = disk / "home"
+        sid = new_session(home, entries=2)
+        filler = disk / "filler"
+        with open(filler, "wb", buffering=0) as f:  # take all the room but a little
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+                    f.flush()
+            except OSError:
+                pass
+        os.truncate(filler, max(0, filler.stat().st_size - 16384))
+        refused = None
+        for n in range(40):  # fill up what is left: the capture that does not fit is refused
+            out = roundtable(home, "add", sid, f"/need Need {n} " + "padding " * 120)
+            if out.returncode != 0:
+                refused = out
+                break
+        assert refused is not None, "the disk never filled"
+        err = one_line(refused.stderr)
+        assert "journal.jsonl: not saved" in err and "nothing was changed" in err, err
+        assert "disk full" in err or "No space left on device" in err, err
+        with LocalStore(home).open_session(sid, read_only=True) as ss:
+            texts = [e.text for e in ss.records("entry")]
+        assert len(texts) == 2 + n  # every acknowledged capture is there
+        filler.unlink()  # room again
+        again = roundtable(home, "add", sid, "/note After the disk was freed")
+        assert again.returncode == 0, again.stderr
+        with LocalStore(home).open_session(sid, read_only=True) as ss:
+            assert ss.records("entry")[-1].text == "After the disk was freed"
+        assert not list((home / "sessions" / sid).glob("*.corrupt-*"))
+
+
+@contextmanager
+def read_only(home: Path):
+    """The home made read-only: a read-only bind mount as root (file modes do not stop root),
+    file modes otherwise."""
+    if os.geteuid() == 0:
+        with mounted("", home, "--bind", source=str(home)):
+            done = subprocess.run(
+                ["mount", "-o", "remount,ro,bind", str(home)], capture_output=True, text=True
+            )
+            if done.returncode != 0:
+                pytest.skip(f"cannot remount read-only: {done.stderr.strip()[:100]}")
+            yield
+    else:
+        dirs = [home, *[p for p in home.rglob("*") if p.is_dir()]]
+        for d in dirs:
+            d.chmod(0o555)
+        try:
+            yield
+        finally:
+            for d in dirs:
+                d.chmod(0o755)
+
+
+def test_read_only_home_reads_and_refuses_writes_clearly(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sid = new_session(home, entries=2)
+    before = digest(home)
+    with read_only(home):
+        listed = roundtable(home, "sessions")
+        assert listed.returncode == 0 and sid in listed.stdout, listed.stderr
+        exported = roundtable(home, "export", sid, "-o", str(tmp_path / "minutes.md"))
+        assert exported.returncode == 0, exported.stderr
+        assert "Need number 1" in (tmp_path / "minutes.md").read_text(encoding="utf-8")
+        for args in (("add", sid, "/note Not possible"), ("new", "--region", "europe")):
+            out = roundtable(home, *args)
+            assert out.returncode == 1, (args, out.stderr)
+            err = one_line(out.stderr)
+            assert str(home) in err and ("Read-only" in err or "Permission denied" in err), err
+    assert digest(home) == before
+
+
+def test_second_process_on_an_open_session_is_refused(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sid = new_session(home, entries=1)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys, time\nfrom roundtable.store import LocalStore\n"
+         "ss = LocalStore(sys.argv[1]).open_session(sys.argv[2])\nprint('open', flush=True)\n"
+         "time.sleep(60)\n", str(home), sid],
+        env=cli_env(home),
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        before = digest(home)
+        out = roundtable(home, "add", sid, "/note From a second laptop window")
+        assert out.returncode == 1
+        err = one_line(out.stderr)
+        assert sid in err and str(holder.pid) in err, err
+        assert digest(home) == before
+        listed = roundtable(home, "sessions")  # reading beside the writer is fine
+        assert listed.returncode == 0 and sid in listed.stdout
+    finally:
+        holder.kill()
+        holder.wait()
+    after = roundtable(home, "add", sid, "/note Once the other one is gone")
+    assert after.returncode == 0, after.stderr

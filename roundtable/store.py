@@ -320,7 +320,7 @@ class Unit:
                 ) from None
         except CorruptFileError as exc:
             self._refuse_if_read_only(str(exc))
-            problems.append(self._recover_journal(exc, keep_view=False))
+            problems.append(self._recover_journal(exc, keep_view=not problems and offset > 0))
         if view_outdated and not problems and not self.read_only:
             self.checkpoint(force=True)
         if problems:

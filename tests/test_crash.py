@@ -16,7 +16,7 @@ from budget import count
 
 from roundtable.store import LocalStore
 
-TRIALS = count(40, "RT_CRASH_TRIALS")  # in all, split between the two modes
+TRIALS = count(200, "RT_CRASH_TRIALS")  # in all, split between the two modes
 WRITER = Path(__file__).with_name("_writer_crash.py")
 
 

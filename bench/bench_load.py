@@ -80,6 +80,7 @@ async def _laptop(home: Path, url: str, token: str, event_id: str, until: float,
     rounds = failed_rounds = captured = 0
     first = await client.sync_once()  # the event record
     failed_rounds += not first.ok
+    pushed = first.pushed
     session_id = store.create_session(event_id, "africa", f"Room {seed}", AGENDA).id
     ss = store.open_session(session_id)
     client.open_sessions = [ss]
@@ -91,12 +92,14 @@ async def _laptop(home: Path, url: str, token: str, event_id: str, until: float,
             result = await client.sync_once()
             rounds += 1
             failed_rounds += not result.ok
+            pushed += result.pushed
             await asyncio.sleep(rng.random() * 0.1)
         return {
             "samples": samples,
             "rounds": rounds,
             "failed_rounds": failed_rounds,
             "captured": captured,
+            "pushed": pushed,
         }
     finally:
         ss.close()
@@ -108,7 +111,12 @@ async def _final_round(home: Path, url: str, token: str) -> dict:
 
     store = LocalStore(home)
     result = await SyncClient(store, url, token, round_deadline=120).sync_once()
-    return {"ok": result.ok, "error": result.error, "pending": store.pending_count()}
+    return {
+        "ok": result.ok,
+        "error": result.error,
+        "pending": store.pending_count(),
+        "pushed": result.pushed,
+    }
 
 
 def _worker(jobs: list[dict], url: str, until: float, out: str) -> None:
@@ -216,6 +224,12 @@ def main() -> int:
     rounds = sum(r["rounds"] for r in results)
     failed_rounds = sum(r["failed_rounds"] for r in results)
     captured = sum(r["captured"] for r in results)
+    pushed = sum(r["pushed"] for r in results)
+    pushed_late = sum(f["pushed"] for f in final)
+    kinds: dict[str, int] = {}
+    for _, status in samples:
+        if not status.isdigit() or int(status) >= 500:
+            kinds[status] = kinds.get(status, 0) + 1
 
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
@@ -234,6 +248,10 @@ def main() -> int:
         "rounds": rounds,
         "failed_rounds": failed_rounds,
         "entries_captured": captured,
+        "ops_pushed": pushed,
+        "ops_per_s": pushed / elapsed,
+        "ops_pushed_in_final_round": pushed_late,
+        "errors_by_kind": kinds,
         "lost": lost,
         "duplicated": duplicated,
         "left_to_push": pending,
@@ -254,7 +272,11 @@ def main() -> int:
     print(f"| HTTP requests | {len(samples):,} ({len(samples) / elapsed:,.0f}/s) |")
     print(f"| sync rounds (whoami + push + pull) | {rounds:,} ({failed_rounds} failed) |")
     print(f"| entries captured | {captured:,} |")
-    print(f"| error rate (5xx or transport error) | {errors / max(1, len(samples)):.3%} |")
+    print(f"| ops pushed (stored new) | {pushed:,} ({pushed / elapsed:,.0f}/s; "
+          f"{pushed_late:,} more in the final rounds) |")  # fmt: skip
+    shown = ", ".join(f"{k} x{v}" for k, v in sorted(kinds.items())) or "none"
+    print(f"| error rate (5xx or transport error) | {errors / max(1, len(samples)):.3%} "
+          f"({shown}) |")  # fmt: skip
     print(f"| 4xx answers | {refused} |")
     print(f"| latency p50 / p95 / p99 / max | {pct(0.5):.0f} / {pct(0.95):.0f} / "
           f"{pct(0.99):.0f} / {figures['max_ms']:.0f} ms |")  # fmt: skip

@@ -6,13 +6,14 @@ server's tables are exactly as they were."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 
 import httpx
 import pytest
 from test_secretariat import entry_ops, get, push, session_ops
 
-from roundtable.model import HlcClock
+from roundtable.model import HlcClock, Op, new_id
 from roundtable.protocol import MAX_BATCH, push_body
 
 
@@ -77,6 +78,11 @@ def test_a_forged_op_reusing_an_id_changes_nothing(seeded) -> None:
         ("huge-field", 422, "ops[0]: "),
         ("wrong-content-type", 415, "application/json"),
         ("key-too-long", 422, "Idempotency-Key"),
+        ("missing-field", 422, "ops[1]: missing hlc"),
+        ("extra-field", 422, "ops[1]: unknown key 'admin'"),
+        ("huge-counter", 422, "ops[0]: malformed HLC"),
+        ("max-hlc", 422, "ops[2]: HLC is "),
+        ("far-future-third-op", 422, "ops[2]: HLC is "),
     ],
 )
 def test_bad_push_bodies_are_refused_and_change_nothing(seeded, case, status, needle) -> None:
@@ -113,6 +119,19 @@ def test_bad_push_bodies_are_refused_and_change_nothing(seeded, case, status, ne
         headers["Content-Type"] = "text/plain"
     elif case == "key-too-long":
         key = "k" * 5_000
+    elif case == "missing-field":
+        del body["ops"][1]["hlc"]
+        raw = json.dumps(body)
+    elif case == "extra-field":
+        body["ops"][1]["admin"] = True
+        raw = json.dumps(body)
+    elif case == "huge-counter":
+        body["ops"][0]["hlc"] = body["ops"][0]["hlc"].replace("-", "-9999999", 1)
+        raw = json.dumps(body)
+    elif case in ("max-hlc", "far-future-third-op"):
+        wall = "999999999999999" if case == "max-hlc" else f"{(int(time.time()) + 120) * 1000:015d}"
+        body["ops"][2]["hlc"] = f"{wall}-000000-lap-a"
+        raw = json.dumps(body)
     before = snapshot(server)
     r = post_raw(server, event_id, token, raw.encode(), key=key, **headers)
     if case == "huge-field" and r.status_code == 413:
@@ -161,3 +180,60 @@ def test_unknown_and_malformed_ids_in_paths_are_4xx(seeded) -> None:
         r = get(server.url, path, token)
         assert r.status_code == status, (path[:60], r.status_code, r.text[:200])
         assert "\n" not in r.json()["detail"]
+
+
+def test_forged_record_ids_are_refused_and_change_nothing(seeded) -> None:
+    """A record stays in its event, session and kind; an HLC names one version."""
+    server, event_id, everyone, europe_sid, ops, clock = seeded
+    europe_entry = next(o for o in ops if o.kind == "entry").record_id
+    africa_sid, africa_ops = session_ops(event_id, "africa", clock)
+    africa_ops += entry_ops(event_id, africa_sid, clock, "African need")
+    assert push(server.url, event_id, everyone, africa_ops).status_code == 200
+    africa_entry = next(o for o in africa_ops if o.kind == "entry").record_id
+    europe = server.token(event_id, ["europe"])
+    other_event = server.create_event("Elsewhere")
+    other_token = server.token(other_event)
+    other_sid, other_ops = session_ops(other_event, "europe", HlcClock("lap-z"))
+
+    def op(kind, record_id, session_id, field, value, ev=event_id, hlc=None):
+        h = clock.now().encode() if hlc is None else hlc
+        return Op(new_id(), ev, session_id, record_id, kind, field, value, h, "lap-a")
+
+    stored_text = next(o for o in ops if o.field == "text")
+    cases = [
+        # an African entry rewritten through a European session: outside the token's regions
+        (europe, event_id, [op("entry", africa_entry, europe_sid, "text", "Hijacked")], 403,
+         f"ops[0]: record {africa_entry} belongs to a session outside this token's regions"),
+        # a record moved to another session of a region the token may write
+        (everyone, event_id, [op("entry", europe_entry, africa_sid, "text", "Moved")], 422,
+         f"ops[0]: record {europe_entry} belongs to session {europe_sid}"),
+        # a session record written as an entry
+        (everyone, event_id, [op("entry", europe_sid, europe_sid, "text", "Shape")], 422,
+         f"ops[0]: record {europe_sid} is a session record, not a entry"),
+        # a record of this event written through another event
+        (other_token, other_event,
+         [*other_ops, op("entry", europe_entry, other_sid, "text", "Cross", ev=other_event)],
+         403, f"ops[{len(other_ops)}]: record {europe_entry} belongs to another event"),
+        # a new op id with a stored version's HLC: would make replicas disagree
+        (everyone, event_id,
+         [op("entry", europe_entry, europe_sid, "text", "Twin", hlc=stored_text.hlc)], 409,
+         f"ops[0]: HLC {stored_text.hlc} of text is already op {stored_text.op_id}'s"),
+    ]  # fmt: skip
+    for token, ev, batch, status, needle in cases:
+        before = snapshot(server)
+        r = push(server.url, ev, token, batch)
+        assert_refused(r, status, needle)
+        assert snapshot(server) == before
+
+
+def test_two_versions_with_one_hlc_in_one_batch_are_refused(seeded) -> None:
+    server, event_id, token, sid, ops, clock = seeded
+    entry = next(o for o in ops if o.kind == "entry")
+    h = clock.now().encode()
+    twins = [
+        Op(new_id(), event_id, sid, entry.record_id, "entry", "text", text, h, "lap-a")
+        for text in ("One", "Other")
+    ]
+    before = snapshot(server)
+    assert_refused(push(server.url, event_id, token, twins), 409, "ops[1]: HLC ")
+    assert snapshot(server) == before

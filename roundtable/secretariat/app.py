@@ -405,7 +405,7 @@ def create_app(
     @app.post(
         "/v1/events/{event_id}/ops",
         response_model=PushResult,
-        responses={**_AUTH_ERRORS, **_errors(415)},
+        responses={**_AUTH_ERRORS, **_errors(409, 415)},
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -726,4 +726,52 @@ def _check_batch(
             raise HTTPException(
                 403, f"{where}: session {sid} is in region {region}, outside this token's regions"
             )
+    _check_records(conn, scope, ops)
     return new
+
+
+def _check_records(conn: sqlite3.Connection, scope: db.TokenScope, ops: list[Op]) -> None:
+    """A record stays in the event, session and kind it was created in, and an HLC names one
+    version of a field: an op that reuses a stored record id elsewhere, or a stored HLC with
+    another op id, is forged (or a broken device) and refused before it can reach a merge."""
+    rids = sorted({o.record_id for o in ops})
+    owner: dict[str, tuple[str, str, str]] = {}
+    versions: dict[tuple[str, str, str], str] = {}
+    for start in range(0, len(rids), 500):
+        chunk = rids[start : start + 500]
+        for op_id, rid, ev, sid, kind, field, hlc in conn.execute(
+            "SELECT op_id, record_id, event_id, session_id, kind, field, hlc FROM ops "
+            f"WHERE record_id IN ({','.join('?' * len(chunk))}) ORDER BY seq",
+            chunk,
+        ):
+            owner.setdefault(rid, (ev, sid, kind))
+            versions.setdefault((rid, field, hlc), op_id)
+    for i, op in enumerate(ops):
+        where = f"ops[{i}]"
+        ev, sid, kind = owner.setdefault(op.record_id, (op.event_id, op.session_id, op.kind))
+        if ev != op.event_id:
+            raise HTTPException(
+                403, f"{where}: record {op.record_id} belongs to another event"
+            )  # fmt: skip
+        if sid != op.session_id:
+            row = conn.execute("SELECT region FROM sessions WHERE session_id = ?", (sid,))
+            region = (row.fetchone() or ("",))[0]
+            if sid and not scope.allows_region(region):
+                raise HTTPException(
+                    403,
+                    f"{where}: record {op.record_id} belongs to a session outside this "
+                    "token's regions",
+                )
+            raise HTTPException(
+                422, f"{where}: record {op.record_id} belongs to session {sid or '(the event)'}"
+            )
+        if kind != op.kind:
+            raise HTTPException(
+                422, f"{where}: record {op.record_id} is a {kind} record, not a {op.kind}"
+            )
+        first = versions.setdefault((op.record_id, op.field, op.hlc), op.op_id)
+        if first != op.op_id:
+            raise HTTPException(
+                409, f"{where}: HLC {op.hlc} of {op.field} is already op {first}'s; "
+                "a new version needs a new HLC"
+            )  # fmt: skip

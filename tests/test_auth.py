@@ -148,3 +148,34 @@ def test_only_an_all_regions_token_may_change_the_event_record(scoped):
     assert server.op_count() == before
     assert push(server.url, event_id, server.token(event_id), [rename]).status_code == 200
     assert server.op_count() == before + 1
+
+
+def test_a_token_is_checked_against_every_stored_hash_in_constant_time(tmp_path, monkeypatch):
+    """The lookup compares the presented token's hash with every stored one through
+    hmac.compare_digest (never ``==`` or a first-match exit), so the answer time does not depend
+    on which token, if any, matched."""
+    import hmac
+
+    from roundtable.secretariat import db
+
+    path = tmp_path / "s.db"
+    event_id = create_event(path, "Conference")
+    tokens = [issue_token(path, event_id, ["*"]) for _ in range(3)]
+    calls: list[tuple[str, str]] = []
+    real = hmac.compare_digest
+
+    def counting(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(db.hmac, "compare_digest", counting)
+    conn = db.connect(path)
+    try:
+        for presented in (tokens[0], tokens[2], "not a token"):
+            calls.clear()
+            found = db.lookup_token(conn, presented)
+            assert (found is not None) == (presented in tokens)
+            assert len(calls) == 3  # every stored hash, whether or not one matched
+            assert {b for _, b in calls} == {db.hash_token(presented)}
+    finally:
+        conn.close()

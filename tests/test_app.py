@@ -234,3 +234,28 @@ async def test_second_instance_is_refused_with_a_message(home: Path) -> None:
             assert any("another roundtable" in n.message for n in app._notifications)
     finally:
         holder.close()
+
+
+async def test_ctrl_p_opens_the_palette_and_ctrl_b_goes_back_on_the_run_screen(
+    home: Path,
+) -> None:
+    from textual.command import CommandPalette
+
+    from roundtable.demo import create_demo
+    from roundtable.screens.run import RunScreen
+    from sessions import load_roster
+
+    session_id = create_demo(LocalStore(home), load_roster())
+    app = make_app(home, FakeClock(), session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        before = app.session_store.session.current_item
+        await pilot.press("ctrl+b")  # works while the capture bar has the focus
+        await pilot.pause()
+        after = app.session_store.session.current_item
+        agenda = [i.id for i in app.session_store.records("agenda_item")]
+        assert agenda.index(after) == agenda.index(before) - 1
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)

@@ -45,7 +45,7 @@ class RunScreen(Screen):
             tooltip="Close this agenda item and move to the next",
         ),
         Binding(
-            "ctrl+p",
+            "ctrl+b",
             "previous_item",
             "Prev item",
             id="run.previous",

@@ -302,3 +302,135 @@ def test_second_process_on_an_open_session_is_refused(tmp_path: Path) -> None:
         holder.wait()
     after = roundtable(home, "add", sid, "/note Once the other one is gone")
     assert after.returncode == 0, after.stderr
+
+
+def test_checkpoint_that_does_not_fit_is_a_note_and_the_capture_is_kept(tmp_path: Path) -> None:
+    """Room for the journal line but not for the view: the capture is acknowledged (exit 0),
+    the failed checkpoint is one note naming view.json, and the old view is left whole."""
+    with mounted("tmpfs", tmp_path / "tiny", "-o", "size=512k", source="tmpfs") as disk:
+        home = disk / "home"
+        sid = new_session(home, entries=30)  # a view of ~30 kB, a capture line of ~1 kB
+        unit = home / "sessions" / sid
+        filler = disk / "filler"
+        with open(filler, "wb", buffering=0) as f:
+            try:
+                while True:
+                    f.write(b"\0" * 4096)
+            except OSError:
+                pass
+        os.truncate(filler, filler.stat().st_size - 12288)  # 12 kB: the line fits, the view not
+        view = (unit / "view.json").read_bytes()
+        out = roundtable(home, "add", sid, "/note Fits in the journal")
+        assert out.returncode == 0, out.stderr
+        err = one_line(out.stderr)
+        assert err.startswith("roundtable: note: ") and "view.json" in err, err
+        assert "No space left on device" in err, err
+        assert (unit / "view.json").read_bytes() == view  # never a half view
+        assert sorted(p.name for p in unit.iterdir()) == ["journal.jsonl", "lock", "view.json"]
+        filler.unlink()
+        with LocalStore(home).open_session(sid) as ss:  # the journal replays the capture
+            texts = [e.text for e in ss.records("entry")]
+        assert len(texts) == 31 and texts[-1] == "Fits in the journal"
+
+
+def _without_root_powers() -> None:
+    """Run as root but without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH: file modes apply."""
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    for cap in (1, 2):  # PR_CAPBSET_DROP = 24; the new program gets no such capability
+        if prctl(24, cap, 0, 0, 0) != 0:
+            os._exit(77)
+
+
+def test_read_only_home_by_file_modes(tmp_path: Path) -> None:
+    """The home's directories are 0555 and its files 0444 (root runs the commands without the
+    power to ignore file modes): reading works, every writing command is refused in one line
+    naming the path, nothing changes."""
+    home = tmp_path / "home"
+    sid = new_session(home, entries=2)
+    before = digest(home)
+    preexec = _without_root_powers if os.geteuid() == 0 else None
+    dirs = [home, *[p for p in home.rglob("*") if p.is_dir()]]
+    files = [p for p in home.rglob("*") if p.is_file()]
+    for p in files:
+        p.chmod(0o444)
+    for d in dirs:
+        d.chmod(0o555)
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", "import sys; open(sys.argv[1], 'w')", str(home / "probe")],
+            preexec_fn=preexec,
+            capture_output=True,
+        )
+        if probe.returncode == 0 or probe.returncode == 77:
+            (home / "probe").unlink(missing_ok=True)
+            pytest.skip("file modes do not stop this user's writes here")
+        listed = roundtable(home, "sessions", preexec_fn=preexec)
+        assert listed.returncode == 0 and sid in listed.stdout, listed.stderr
+        out_md = tmp_path / "minutes.md"
+        exported = roundtable(home, "export", sid, "-o", str(out_md), preexec_fn=preexec)
+        assert exported.returncode == 0, exported.stderr
+        assert "Need number 1" in out_md.read_text(encoding="utf-8")
+        for args in (
+            ("add", sid, "/note Not possible"),
+            ("new", "--region", "europe"),
+            ("demo",),
+        ):
+            out = roundtable(home, *args, preexec_fn=preexec)
+            assert out.returncode == 1, (args, out.stdout, out.stderr)
+            err = one_line(out.stderr)
+            assert str(home) in err and "Permission denied" in err, (args, err)
+    finally:
+        for d in dirs:
+            d.chmod(0o755)
+        for p in files:
+            p.chmod(0o644)
+    assert digest(home) == before
+
+
+async def test_second_app_on_a_session_open_in_another_process(tmp_path: Path) -> None:
+    """Another process holds the session: the app (driven with Pilot) shows one notification
+    naming the session and the holder's pid, stays on the session list, changes nothing, and
+    opens the session once the other process is gone."""
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.screens.home import HomeScreen
+
+    home = tmp_path / "home"
+    sid = new_session(home, entries=3)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys\nfrom roundtable.store import LocalStore\n"
+         "ss = LocalStore(sys.argv[1]).open_session(sys.argv[2])\nprint('open', flush=True)\n"
+         "sys.stdin.read()\nss.close()\n", str(home), sid],
+        env=cli_env(home),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        before = digest(home)
+        app = RoundtableApp(home=home, session_id=sid, settings=Settings(), sync_enabled=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await pilot.pause()
+            assert app.session_store is None
+            assert isinstance(app.screen, HomeScreen)
+            messages = [n.message for n in app._notifications]
+            refused = [m for m in messages if "another roundtable" in m]
+            assert len(refused) == 1, messages
+            assert sid in refused[0] and f"pid {holder.pid}" in refused[0], refused[0]
+            assert "\n" not in refused[0] and "Traceback" not in refused[0]
+            assert digest(home) == before
+            assert holder.stdin is not None
+            holder.stdin.close()  # the other window closes the session
+            assert holder.wait(timeout=60) == 0
+            assert app.open_session(sid)  # now this one may
+            await pilot.pause()
+            assert app.session_store is not None
+            assert len(app.session_store.records("entry")) == 3
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()

@@ -299,3 +299,53 @@ def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where:
     # the ops are neither acknowledged nor put in the rejected list: they wait for a match
     assert store.pending_count() == pending and result.rejected == 0
     assert not (store.home / REJECTED_FILE).exists()
+
+
+KILL_AT = {
+    # after the first fsync of the backup directory: the backup is written, nothing else
+    "backup": "migrate.fsync_dir = lambda p: os.kill(os.getpid(), signal.SIGKILL)",
+    # before the new journal replaces the old one
+    "rename": "migrate.atomic_write_bytes = lambda *a: os.kill(os.getpid(), signal.SIGKILL)",
+    # after the new journal is in place, before a view of the new schema is written
+    "view": "store.Unit.checkpoint = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)",
+}
+
+
+TAIL_FIXTURE = Path(__file__).parent / "data" / "store-v1-tail"
+"""``store-v1`` plus two captures journaled after the last checkpoint by roundtable with store
+schema 1, which then lost power (no checkpoint at close): the view's offset counts old bytes."""
+
+
+@pytest.mark.parametrize("point", list(KILL_AT))
+def test_migration_killed_at_any_step_is_finished_by_the_next_open(
+    tmp_path: Path, point: str
+) -> None:
+    """A real process killed with SIGKILL in the middle of bringing the store forward."""
+    old_home = tmp_path / "home"
+    shutil.copytree(TAIL_FIXTURE, old_home)
+    expected = state(LocalStore(old_home), read_only=True)
+    assert expected["entries"][-1][2] == "Send the watch list"  # the tail past the checkpoint
+    child = (
+        "import os, signal, sys\n"
+        "from roundtable import migrate, store\n"
+        f"{KILL_AT[point]}\n"
+        f"store.LocalStore(sys.argv[1]).open_session({SESSION!r})\n"
+    )
+    run = subprocess.run([sys.executable, "-c", child, str(old_home)], capture_output=True)
+    assert run.returncode == -9, run.stderr  # it died where it was told to
+    unit = session_dir(old_home)
+    assert state(LocalStore(old_home), read_only=True) == expected  # readable as it is
+    store = LocalStore(old_home)
+    assert state(store, read_only=False) == expected
+    lines = (unit / "journal.jsonl").read_bytes().splitlines()
+    assert all(not is_legacy(raw) and decode_line(raw)["v"] == STORE_SCHEMA for raw in lines)
+    original = TAIL_FIXTURE / "sessions" / SESSION
+    backups = sorted(unit.glob("backup-schema1-*"))
+    assert backups and all(
+        (b / name).read_bytes() == (original / name).read_bytes()
+        for b in backups
+        for name in ("journal.jsonl", "view.json")
+    )
+    again = digest(old_home)
+    assert state(LocalStore(old_home), read_only=False) == expected
+    assert digest(old_home) == again  # and then nothing more to do

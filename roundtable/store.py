@@ -1033,6 +1033,8 @@ class LocalStore:
         self.notices: list[str] = []
         """One-line messages for the user from the units opened so far (e.g. a unit brought
         forward from an older store schema, with where its backup is)."""
+        self.skipped: list[str] = []
+        """One line per session ``sessions()`` could not read (newer schema, damaged), with why."""
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -1214,6 +1216,8 @@ class LocalStore:
         return SessionStore(self, self._unit(path), session_id)
 
     def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
+        """The readable sessions; those that cannot be read are named in ``skipped``."""
+        self.skipped.clear()
         out = []
         names: dict[str, str] = {}
         for sid in self.session_ids():
@@ -1222,8 +1226,9 @@ class LocalStore:
             try:
                 if unit is None:
                     unit = Unit(path, self.clock, read_only=True)
-            except StoreError:
-                continue  # reported when the session itself is opened
+            except StoreError as exc:
+                self.skipped.append(f"session {sid} not listed: {exc}")
+                continue  # and reported again when the session itself is opened
             s = unit.get("session", sid)
             if not isinstance(s, Session) or (event_id and s.event_id != event_id):
                 continue

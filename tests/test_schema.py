@@ -349,3 +349,19 @@ def test_migration_killed_at_any_step_is_finished_by_the_next_open(
     again = digest(old_home)
     assert state(LocalStore(old_home), read_only=False) == expected
     assert digest(old_home) == again  # and then nothing more to do
+
+
+def test_a_session_of_a_newer_schema_is_named_by_the_list_not_hidden(old_home: Path) -> None:
+    store = LocalStore(old_home)
+    store.open_session(SESSION).close()
+    view = session_dir(old_home) / "view.json"
+    data = json.loads(view.read_text(encoding="utf-8"))
+    data["meta"]["1"]["schema"] = STORE_SCHEMA + 1
+    view.write_text(json.dumps(data), encoding="utf-8")
+    listing = LocalStore(old_home)
+    assert listing.sessions() == []
+    (line,) = listing.skipped
+    assert line.startswith(f"session {SESSION} not listed: ") and "newer roundtable" in line
+    assert "\n" not in line
+    listing.sessions()
+    assert len(listing.skipped) == 1  # not repeated by a second listing

@@ -46,6 +46,7 @@ def _timed_client_class():
         """SyncClient that records (seconds, status or error name) for every HTTP request."""
 
         samples: list[tuple[float, str]]
+        server_ms: list[float]
 
         def _client(self):
             client = super()._client()
@@ -60,6 +61,9 @@ def _timed_client_class():
                     samples.append((time.perf_counter() - started, type(exc).__name__))
                     raise
                 samples.append((time.perf_counter() - started, str(resp.status_code)))
+                timing = resp.headers.get("server-timing", "")
+                if timing.startswith("app;dur="):
+                    self.server_ms.append(float(timing[8:]))
                 return resp
 
             client.request = request
@@ -77,6 +81,7 @@ async def _laptop(home: Path, url: str, token: str, event_id: str, until: float,
     samples: list[tuple[float, str]] = []
     client = client_cls(store, url, token, round_deadline=30, rng=rng)
     client.samples = samples
+    client.server_ms = server_ms = []
     rounds = failed_rounds = captured = 0
     first = await client.sync_once()  # the event record
     failed_rounds += not first.ok
@@ -100,6 +105,7 @@ async def _laptop(home: Path, url: str, token: str, event_id: str, until: float,
             "failed_rounds": failed_rounds,
             "captured": captured,
             "pushed": pushed,
+            "server_ms": server_ms,
         }
     finally:
         ss.close()
@@ -234,6 +240,11 @@ def main() -> int:
     def pct(q: float) -> float:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
+    in_server = sorted(ms for r in results for ms in r["server_ms"])
+
+    def server_pct(q: float) -> float:
+        return in_server[min(len(in_server) - 1, int(q * len(in_server)))] if in_server else 0.0
+
     figures = {
         "clients": args.clients,
         "seconds": round(elapsed, 1),
@@ -245,6 +256,8 @@ def main() -> int:
         "p95_ms": pct(0.95),
         "p99_ms": pct(0.99),
         "max_ms": latencies[-1] * 1000 if latencies else 0.0,
+        "server_p50_ms": server_pct(0.50),
+        "server_p99_ms": server_pct(0.99),
         "rounds": rounds,
         "failed_rounds": failed_rounds,
         "entries_captured": captured,
@@ -280,6 +293,8 @@ def main() -> int:
     print(f"| 4xx answers | {refused} |")
     print(f"| latency p50 / p95 / p99 / max | {pct(0.5):.0f} / {pct(0.95):.0f} / "
           f"{pct(0.99):.0f} / {figures['max_ms']:.0f} ms |")  # fmt: skip
+    print(f"| of which in the server (Server-Timing) p50 / p95 / p99 | {server_pct(0.5):.0f} / "
+          f"{server_pct(0.95):.0f} / {server_pct(0.99):.0f} ms |")  # fmt: skip
     print()
     print(
         f"lost {lost} duplicated {duplicated} · left to push {pending} · ops not pulled by a "

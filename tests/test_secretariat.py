@@ -421,3 +421,17 @@ def test_concurrent_overlapping_pushes_store_each_op_once(setup):
     assert sorted(accepted) == sorted(o.op_id for o in rest)  # each new exactly once
     stored = server.query("SELECT op_id FROM ops WHERE device = 'lap-a'")
     assert len(stored) == len(ops) == len({r[0] for r in stored})
+
+
+def test_every_answer_tells_the_time_spent_in_the_server(setup):
+    """Server-Timing lets a load test split a request's latency between server and client."""
+    server, event_id, token = setup
+    answers = [
+        get(server.url, "/v1/health", None),
+        get(server.url, "/v1/whoami", None),  # 401
+        get(server.url, f"/v1/events/{event_id}/ops", token),
+        httpx.request("DELETE", f"{server.url}/v1/health"),  # 405 from the guard
+    ]
+    for r in answers:
+        name, _, dur = r.headers["server-timing"].partition(";dur=")
+        assert name == "app" and float(dur) >= 0, r.headers

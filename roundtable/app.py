@@ -129,7 +129,7 @@ class RoundtableApp(App[int]):
             return False
         self.session_store = store
         for notice in self.local.notices:
-            self.notify(notice, title="Store brought forward", timeout=15)
+            self.notify(notice, title="Store", timeout=15)
         self.local.notices.clear()
         session = store.session
         from roundtable.screens.run import RunScreen

@@ -80,27 +80,35 @@ _SPEC: dict[str, type] = {
 }
 
 
+def _show(value: Any) -> str:
+    """A value as an error quotes it: repr, cut to 60 characters (a message stays one line)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check(path: Path, key: str, value: Any) -> Any:
     expected = _SPEC[key]
     if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ConfigError(f"{path}: {key}: expected a whole number, got {value!r}")
+        raise ConfigError(f"{path}: {key}: expected a whole number, got {_show(value)}")
     if expected is str and not isinstance(value, str):
-        raise ConfigError(f"{path}: {key}: expected text, got {value!r}")
+        raise ConfigError(f"{path}: {key}: expected text, got {_show(value)}")
     if expected is dict:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise ConfigError(f'{path}: [{key}]: expected a table of binding id = "keys"')
     if key == "theme" and value not in THEMES:
-        raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {value!r}")
+        raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {_show(value)}")
     if key == "checkpoint_every" and not 1 <= value <= 100_000:
-        raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {value}")
+        raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {_show(value)}")
     if key == "sync_interval" and not 5 <= value <= 3600:
-        raise ConfigError(f"{path}: sync_interval: expected 5-3600 seconds, got {value}")
+        raise ConfigError(f"{path}: sync_interval: expected 5-3600 seconds, got {_show(value)}")
     if key == "sync_deadline" and not 5 <= value <= 600:
-        raise ConfigError(f"{path}: sync_deadline: expected 5-600 seconds, got {value}")
+        raise ConfigError(f"{path}: sync_deadline: expected 5-600 seconds, got {_show(value)}")
     if key == "api_url" and value and not value.startswith(("http://", "https://")):
-        raise ConfigError(f"{path}: api_url: expected an http:// or https:// URL, got {value!r}")
+        raise ConfigError(
+            f"{path}: api_url: expected an http:// or https:// URL, got {_show(value)}"
+        )
     return value
 
 
@@ -111,15 +119,22 @@ def load_settings(path: Path | None = None) -> Settings:
     source = ""
     if path.exists():
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = raw.count(b"\n", 0, exc.start) + 1
+            raise ConfigError(f"{path}:{line}: not UTF-8 text") from None
+        try:
+            data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{path}: cannot read: {exc}") from None
         for key, value in data.items():
             if key not in _SPEC:
                 known = ", ".join(sorted(_SPEC))
-                raise ConfigError(f"{path}: unknown setting {key!r} (known: {known})")
+                raise ConfigError(f"{path}: unknown setting {_show(key)} (known: {known})")
             values[key] = _check(path, key, value)
         source = str(path)
     env_url = os.environ.get("ROUNDTABLE_API_URL")
@@ -195,7 +210,10 @@ def load_token(path: Path | None = None) -> str:
     """The sync token: $ROUNDTABLE_TOKEN, else the token file (refused if others can read it)."""
     env = os.environ.get("ROUNDTABLE_TOKEN")
     if env:
-        return env.strip()
+        token = env.strip()
+        if not token.isprintable() or " " in token:
+            raise ConfigError("ROUNDTABLE_TOKEN: expected one printable word")
+        return token
     path = path or token_file()
     if not path.exists():
         return ""
@@ -205,7 +223,15 @@ def load_token(path: Path | None = None) -> str:
             f"{path}: token file is readable by others (mode {stat.S_IMODE(mode):o}); "
             f"run: chmod 600 {path}"
         )
-    return path.read_text(encoding="utf-8").strip()
+    try:
+        token = path.read_bytes().decode("utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the token file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: token file is not UTF-8 text") from None
+    if not token.isprintable() or " " in token:
+        raise ConfigError(f"{path}: token file holds more than one printable word")
+    return token
 
 
 def save_token(token: str, path: Path | None = None) -> Path:

@@ -32,6 +32,7 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
 _ITEMS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*items[ \t]*\]\]", re.MULTILINE)
 _ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
+_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f"}  # joiners and direction marks of names
 
 
 class PlanError(ValueError):
@@ -98,12 +99,13 @@ class _Locator:
         if key is None:
             return 1
         found = self._find_key(key, 0, self.top_end)
-        if found is None and key == "tour":
-            m = re.search(r"^[ \t]*\[[ \t]*tour[ \t]*\]", self.text, re.MULTILINE)
-            return self._line_at(m.start()) if m else 1
         if found is None and key == "items" and self.items:
             return self._line_at(self.items[0])
-        return found or 1
+        if found is None:  # a [key] table header
+            header = rf"^[ \t]*\[[ \t]*{re.escape(key)}[ \t]*\]"
+            m = re.search(header, self.text, re.MULTILINE)
+            return self._line_at(m.start()) if m else 1
+        return found
 
     def tour(self, key: str) -> int:
         m = re.search(r"^[ \t]*\[[ \t]*tour[ \t]*\]", self.text, re.MULTILINE)
@@ -133,6 +135,24 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _key(key: str) -> str:
+    """A TOML key as an error names it: bare when printable and short, else quoted."""
+    return key if key.isprintable() and " " not in key and len(key) <= 40 else _show(key)
+
+
+def _text_problem(value: Any, limit: int) -> str | None:
+    """What is wrong with a title or prompt, or None: text, not blank, printable, not too long."""
+    if not isinstance(value, str) or not value.strip():
+        return f"expected a non-empty text, got {_show(value)}"
+    if len(value) > limit:
+        return f"longer than {limit} characters"
+    flat = " ".join(value.split())
+    bad = next((c for c in flat if not c.isprintable() and c not in _FORMAT_OK), None)
+    if bad is not None:
+        return f"control character {bad!r} at character {value.index(bad) + 1}"
+    return None
+
+
 def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     """Parse and validate plan text; ``source`` is the file name used in errors."""
     try:
@@ -152,7 +172,9 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     for key in data:
         if key not in _TOP_KEYS:
             raise fail(
-                where.top(key), key, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})"
+                where.top(key),
+                _key(key),
+                f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})",
             )
     for key in _REQUIRED_TOP:
         if key not in data:
@@ -167,17 +189,16 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             f"got {_show(name)}",
         )
     region = data["region"]
-    if region not in REGIONS:
+    if not isinstance(region, str) or region not in REGIONS:
         raise fail(
             where.top("region"),
             "region",
             f"expected one of {', '.join(REGIONS)}, got {_show(region)}",
         )
     title = data["title"]
-    if not isinstance(title, str) or not title.strip():
-        raise fail(where.top("title"), "title", f"expected a non-empty text, got {_show(title)}")
-    if len(title) > MAX_TITLE:
-        raise fail(where.top("title"), "title", f"longer than {MAX_TITLE} characters")
+    problem = _text_problem(title, MAX_TITLE)
+    if problem:
+        raise fail(where.top("title"), "title", problem)
 
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
@@ -187,7 +208,9 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         for key in tour:
             if key != "seconds_per_delegation":
                 raise fail(
-                    where.tour(key), f"tour.{key}", "unknown key (allowed: seconds_per_delegation)"
+                    where.tour(key),
+                    f"tour.{_key(key)}",
+                    "unknown key (allowed: seconds_per_delegation)",
                 )
         if "seconds_per_delegation" in tour:
             value = tour["seconds_per_delegation"]
@@ -213,29 +236,22 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             if key not in _ITEM_KEYS:
                 raise fail(
                     where.item(n, key),
-                    f"{label}.{key}",
+                    f"{label}.{_key(key)}",
                     f"unknown key (allowed: {', '.join(sorted(_ITEM_KEYS))})",
                 )
         for key in _REQUIRED_ITEM:
             if key not in raw:
                 raise fail(where.item(n, None), f"{label}.{key}", "missing")
         item_title = raw["title"]
-        if not isinstance(item_title, str) or not item_title.strip():
-            raise fail(
-                where.item(n, "title"),
-                f"{label}.title",
-                f"expected a non-empty text, got {_show(item_title)}",
-            )
+        problem = _text_problem(item_title, MAX_TITLE)
+        if problem:
+            raise fail(where.item(n, "title"), f"{label}.title", problem)
         item_title = " ".join(item_title.split())
-        if len(item_title) > MAX_TITLE:
-            raise fail(
-                where.item(n, "title"), f"{label}.title", f"longer than {MAX_TITLE} characters"
-            )
         if item_title.casefold() in seen:
             raise fail(
                 where.item(n, "title"),
                 f"{label}.title",
-                f"{item_title!r} is also the title of items[{seen[item_title.casefold()]}]",
+                f"{_show(item_title)} is also the title of items[{seen[item_title.casefold()]}]",
             )
         seen[item_title.casefold()] = n + 1
         minutes = raw["minutes"]
@@ -247,7 +263,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
                 f"expected a whole number of minutes {low}-{high}, got {_show(minutes)}",
             )
         kind = raw["kind"]
-        if kind not in AGENDA_KINDS:
+        if not isinstance(kind, str) or kind not in AGENDA_KINDS:
             raise fail(
                 where.item(n, "kind"),
                 f"{label}.kind",
@@ -261,18 +277,9 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
                 f"expected a list of texts, got {_show(prompts)}",
             )
         for p_n, prompt in enumerate(prompts):
-            if not isinstance(prompt, str) or not prompt.strip():
-                raise fail(
-                    where.item(n, "prompts"),
-                    f"{label}.prompts[{p_n + 1}]",
-                    f"expected a non-empty text, got {_show(prompt)}",
-                )
-            if len(prompt) > MAX_PROMPT:
-                raise fail(
-                    where.item(n, "prompts"),
-                    f"{label}.prompts[{p_n + 1}]",
-                    f"longer than {MAX_PROMPT} characters",
-                )
+            problem = _text_problem(prompt, MAX_PROMPT)
+            if problem:
+                raise fail(where.item(n, "prompts"), f"{label}.prompts[{p_n + 1}]", problem)
         items.append(
             PlanItem(
                 title=item_title,

@@ -471,7 +471,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_ERROR
         log = _log_crash(exc)
         hint = f" (details in {log})" if log else ""
-        print(f"roundtable: internal error: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
+        shown = " ".join(str(exc).split())  # one line, whatever the message holds
+        shown = shown if len(shown) <= 200 else shown[:199] + "…"
+        print(f"roundtable: internal error: {type(exc).__name__}: {shown}{hint}", file=sys.stderr)
         return EXIT_ERROR
 
 

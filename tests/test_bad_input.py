@@ -174,3 +174,41 @@ def test_printable_text_without_a_prefix_is_a_note_kept_verbatim(text: str) -> N
         return
     captured = parse_line(text, ROSTER)
     assert captured.entry_kind == "note" and captured.text == " ".join(text.split())
+
+
+CRASH = """
+import sys
+from roundtable import cli
+
+def boom(args):
+    raise RuntimeError("secret-token-XYZ\\nsecond line " + "z" * 5000)
+
+cli.cmd_sessions = boom
+real = cli.build_parser
+
+def parser():
+    p = real()
+    p._subparsers._group_actions[0].choices["sessions"].set_defaults(func=boom)
+    return p
+
+cli.build_parser = parser
+sys.exit(cli.main(["sessions"]))
+"""
+
+
+def test_unexpected_error_is_one_line_and_a_crash_log(tmp_path: Path) -> None:
+    """An error nobody foresaw: one line naming the crash log, which has where it failed but
+    not the message (it may carry record text or a token); no traceback on the terminal."""
+    home = tmp_path / "home"
+    env = dict(os.environ, ROUNDTABLE_HOME=str(home), ROUNDTABLE_CONFIG=str(tmp_path / "s"))
+    done = subprocess.run(
+        [sys.executable, "-c", CRASH], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 1
+    logs = sorted((home / "logs").glob("crash-*.log"))
+    assert len(logs) == 1
+    assert done.stderr.startswith("roundtable: internal error: RuntimeError: secret-token-XYZ ")
+    assert done.stderr.endswith(f"… (details in {logs[0]})\n")
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    text = logs[0].read_text(encoding="utf-8")
+    assert "in boom" in text and "secret-token-XYZ" not in text

@@ -43,3 +43,28 @@ def test_run_all_refuses_an_unknown_benchmark(tmp_path: Path) -> None:
     )
     assert result.returncode == 2 and "unknown benchmark nosuch" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_a_failing_benchmark_is_reported_and_the_rest_still_written(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        import run_all
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    broken = tmp_path / "bench_broken.py"
+    broken.write_text("import sys\nprint('half a table')\nsys.exit('boom: disk full')\n")
+    fine = tmp_path / "bench_fine.py"
+    fine.write_text("print('| measure | value |')\n")
+    monkeypatch.setattr(run_all, "BENCHES", [
+        ("broken", "Broken", str(broken), [], []),
+        ("fine", "Fine", str(fine), [], []),
+    ])  # fmt: skip
+    out = tmp_path / "performance.md"
+    monkeypatch.setattr(sys, "argv", ["run_all.py", "--output", str(out)])
+    assert run_all.main() == 1
+    text = out.read_text(encoding="utf-8")
+    assert "## Broken" in text and "FAILED (exit 1): boom: disk full" in text
+    assert "## Fine" in text and "| measure | value |" in text and "## Machine" in text
+    assert f"{broken}: FAILED" in capsys.readouterr().out

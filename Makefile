@@ -50,8 +50,8 @@ FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.
 	tests/test_server_bad_input.py)
 
 soak: $(STAMP_DEV)
-	timeout 10m $(BIN)/python bench/bench_load.py --clients 50 --seconds 60
-	RT_SCALE=10 timeout 20m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(SOAK_TESTS)
+	timeout 5m $(BIN)/python bench/bench_load.py --clients 50 --seconds 60
+	RT_SCALE=10 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1500 $(SOAK_TESTS)
 
 fuzz: $(STAMP_DEV)
 	RT_SCALE=20 timeout 20m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(FUZZ_TESTS)

@@ -43,7 +43,7 @@ bench: $(STAMP_DEV)
 #  soak: 50 laptops syncing against the reference server for 60 s, then the crash and network-
 #        fault tests with ten times the trials (RT_SCALE=10).  At most 30 minutes.
 #  fuzz: the hypothesis and schemathesis tests with twenty times the examples (RT_SCALE=20).
-#        At most 20 minutes.
+#        At most 25 minutes.
 SOAK_TESTS = tests/test_crash.py tests/test_fault_sync.py $(wildcard tests/test_crash_matrix.py)
 FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.py \
 	tests/test_schemathesis.py $(wildcard tests/test_bad_input.py tests/test_store_files.py \
@@ -54,7 +54,7 @@ soak: $(STAMP_DEV)
 	RT_SCALE=10 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1500 $(SOAK_TESTS)
 
 fuzz: $(STAMP_DEV)
-	RT_SCALE=20 timeout 20m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(FUZZ_TESTS)
+	RT_SCALE=20 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(FUZZ_TESTS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist

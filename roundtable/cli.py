@@ -208,11 +208,13 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             raise CliError(f"no event named {_shown(args.event)}")
         event_id = event.id
     rows = store.sessions(event_id)
+    for line in store.skipped:  # unreadable sessions are named, never hidden
+        print(f"roundtable: note: {line}", file=sys.stderr)
     if args.ids:
         for s in rows:
             print(s.id)
         return 0
-    if not rows:
+    if not rows and not store.skipped:
         print(
             "no sessions yet: create one with `roundtable new --region REGION` or try "
             "`roundtable demo`",

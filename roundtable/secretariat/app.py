@@ -43,6 +43,7 @@ class Health(BaseModel):
 
 
 class WhoAmI(BaseModel):
+    protocol: int = protocol.PROTOCOL_VERSION
     event_id: str
     event_name: str
     regions: list[str]
@@ -75,6 +76,7 @@ class SessionList(BaseModel):
 
 
 class PushResult(BaseModel):
+    protocol: int = protocol.PROTOCOL_VERSION
     accepted: list[str]
     duplicates: list[str]
 
@@ -94,6 +96,7 @@ class OpOut(BaseModel):
 
 
 class PullPage(BaseModel):
+    protocol: int = protocol.PROTOCOL_VERSION
     ops: list[OpOut]
     next: int = Field(description="the cursor to ask from next time")
     more: bool

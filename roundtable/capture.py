@@ -195,6 +195,18 @@ def _normalise_tag(body: str) -> str:
     return tag
 
 
+def bad_character(text: str) -> tuple[int, str] | None:
+    """The first character ``text`` may not hold (0-based index, what it is), or None: control
+    characters other than tab, line separators, and bytes that were not UTF-8 (surrogateescape)."""
+    bad = _BAD_CHAR.search(text)
+    if bad is None:
+        return None
+    code = ord(bad.group())
+    if 0xDC80 <= code <= 0xDCFF:
+        return bad.start(), f"byte 0x{code - 0xDC00:02X} is not valid UTF-8 text"
+    return bad.start(), f"control character U+{code:04X} is not allowed"
+
+
 def parse_line(
     line: str, roster: Mapping[str, Country], *, today: dt.date | None = None
 ) -> Captured:
@@ -208,15 +220,10 @@ def parse_line(
             MAX_LINE,
             len(line) - MAX_LINE,
         )
-    bad = _BAD_CHAR.search(line)
+    bad = bad_character(line)
     if bad:
-        code = ord(bad.group())
-        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            raise CaptureError(f"byte 0x{code - 0xDC00:02X} is not valid UTF-8 text", bad.start())
-        raise CaptureError(
-            f"control character U+{code:04X} is not allowed in a capture line",
-            bad.start(),
-        )
+        at, what = bad
+        raise CaptureError(what if what.startswith("byte") else f"{what} in a capture line", at)
     line = line.replace("\t", " ")
 
     kind = "note"

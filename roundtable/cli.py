@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from roundtable import __version__
+from roundtable.model import quote
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -92,7 +93,7 @@ def _event_for(store, name: str | None, *, create: bool):
     event = store.find_event(name)
     if event is None:
         if not create:
-            raise CliError(f"no event named {_shown(name)}; see `roundtable sessions`")
+            raise CliError(f"no event named {quote(name)}; see `roundtable sessions`")
         event = store.create_event(name)
     return event
 
@@ -113,31 +114,24 @@ def _write_output(text: str, output: str | None) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
-def _shown(value: str, width: int = 60) -> str:
-    """A user's value as a message quotes it: repr, cut to ``width`` characters."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 NAME_LIMIT = 200
 """Characters in a name given on the command line (event, title, room, people)."""
 
 
 def name_arg(text: str) -> str:
-    """argparse type for a name: printable text of at most NAME_LIMIT characters."""
-    import unicodedata
+    """argparse type for a name: at most NAME_LIMIT characters, none that the capture grammar
+    refuses (and no tab)."""
+    from roundtable.capture import bad_character
 
     if len(text) > NAME_LIMIT:
         raise argparse.ArgumentTypeError(f"{len(text):,} characters; the limit is {NAME_LIMIT}")
-    for n, ch in enumerate(text, 1):
-        if 0xDC80 <= ord(ch) <= 0xDCFF:
-            raise argparse.ArgumentTypeError(
-                f"character {n}: byte 0x{ord(ch) - 0xDC00:02X} is not valid UTF-8 text"
-            )
-        if unicodedata.category(ch) == "Cc":
-            raise argparse.ArgumentTypeError(
-                f"character {n}: control character U+{ord(ch):04X} is not allowed"
-            )
+    if "\t" in text:
+        raise argparse.ArgumentTypeError(
+            f"character {text.index(chr(9)) + 1}: control character U+0009 is not allowed"
+        )
+    bad = bad_character(text)
+    if bad:
+        raise argparse.ArgumentTypeError(f"character {bad[0] + 1}: {bad[1]}")
     return text
 
 
@@ -205,7 +199,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
     if args.event:
         event = store.find_event(args.event)
         if event is None:
-            raise CliError(f"no event named {_shown(args.event)}")
+            raise CliError(f"no event named {quote(args.event)}")
         event_id = event.id
     rows = store.sessions(event_id)
     for line in store.skipped:  # unreadable sessions are named, never hidden
@@ -285,7 +279,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.event:
         event = store.find_event(args.event)
         if event is None:
-            raise CliError(f"no event named {_shown(args.event)}")
+            raise CliError(f"no event named {quote(args.event)}")
     else:
         events = store.events()
         if not events:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from roundtable.model import quote
+
 APP_NAME = "roundtable"
 THEMES = ("textual-dark", "textual-light")
 
@@ -80,34 +82,28 @@ _SPEC: dict[str, type] = {
 }
 
 
-def _show(value: Any) -> str:
-    """A value as an error quotes it: repr, cut to 60 characters (a message stays one line)."""
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _check(path: Path, key: str, value: Any) -> Any:
     expected = _SPEC[key]
     if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
-        raise ConfigError(f"{path}: {key}: expected a whole number, got {_show(value)}")
+        raise ConfigError(f"{path}: {key}: expected a whole number, got {quote(value)}")
     if expected is str and not isinstance(value, str):
-        raise ConfigError(f"{path}: {key}: expected text, got {_show(value)}")
+        raise ConfigError(f"{path}: {key}: expected text, got {quote(value)}")
     if expected is dict:
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):
             raise ConfigError(f'{path}: [{key}]: expected a table of binding id = "keys"')
     if key == "theme" and value not in THEMES:
-        raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {_show(value)}")
+        raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {quote(value)}")
     if key == "checkpoint_every" and not 1 <= value <= 100_000:
-        raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {_show(value)}")
+        raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {quote(value)}")
     if key == "sync_interval" and not 5 <= value <= 3600:
-        raise ConfigError(f"{path}: sync_interval: expected 5-3600 seconds, got {_show(value)}")
+        raise ConfigError(f"{path}: sync_interval: expected 5-3600 seconds, got {quote(value)}")
     if key == "sync_deadline" and not 5 <= value <= 600:
-        raise ConfigError(f"{path}: sync_deadline: expected 5-600 seconds, got {_show(value)}")
+        raise ConfigError(f"{path}: sync_deadline: expected 5-600 seconds, got {quote(value)}")
     if key == "api_url" and value and not value.startswith(("http://", "https://")):
         raise ConfigError(
-            f"{path}: api_url: expected an http:// or https:// URL, got {_show(value)}"
+            f"{path}: api_url: expected an http:// or https:// URL, got {quote(value)}"
         )
     return value
 
@@ -134,7 +130,7 @@ def load_settings(path: Path | None = None) -> Settings:
         for key, value in data.items():
             if key not in _SPEC:
                 known = ", ".join(sorted(_SPEC))
-                raise ConfigError(f"{path}: unknown setting {_show(key)} (known: {known})")
+                raise ConfigError(f"{path}: unknown setting {quote(key)} (known: {known})")
             values[key] = _check(path, key, value)
         source = str(path)
     env_url = os.environ.get("ROUNDTABLE_API_URL")
@@ -206,12 +202,23 @@ def save_settings(path: Path | None = None, **changes: Any) -> Settings:
     return updated
 
 
+TOKEN_LIMIT = 200
+
+
+def is_token(text: str) -> bool:
+    """Whether ``text`` can be a token the secretariat issued: one word of printable ASCII, at
+    most TOKEN_LIMIT characters."""
+    return (
+        0 < len(text) <= TOKEN_LIMIT and text.isascii() and text.isprintable() and (" " not in text)
+    )
+
+
 def load_token(path: Path | None = None) -> str:
     """The sync token: $ROUNDTABLE_TOKEN, else the token file (refused if others can read it)."""
     env = os.environ.get("ROUNDTABLE_TOKEN")
     if env:
         token = env.strip()
-        if not token.isprintable() or " " in token:
+        if token and not is_token(token):
             raise ConfigError("ROUNDTABLE_TOKEN: expected one printable word")
         return token
     path = path or token_file()
@@ -229,7 +236,7 @@ def load_token(path: Path | None = None) -> str:
         raise ConfigError(f"{path}: cannot read the token file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: token file is not UTF-8 text") from None
-    if not token.isprintable() or " " in token:
+    if token and not is_token(token):
         raise ConfigError(f"{path}: token file holds more than one printable word")
     return token
 

@@ -25,6 +25,14 @@ JSON, so a damaged line in the middle of a journal is found and named (``roundta
 brings a version-1 store forward, keeping a backup).  The wire protocol has its own version,
 ``roundtable.protocol.PROTOCOL_VERSION``."""
 
+
+def quote(value: object, width: int = 60) -> str:
+    """A user's value as an error message quotes it: repr, cut to ``width`` characters, so the
+    message stays one short line whatever was typed."""
+    text = repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 REGIONS: dict[str, str] = {
     "africa": "Africa",
     "americas": "Americas",

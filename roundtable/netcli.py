@@ -27,16 +27,10 @@ def cmd_connect(args: argparse.Namespace) -> int:
     if not url.startswith(("http://", "https://")):
         _fail(f"URL must start with http:// or https://, got {args.url!r}")
     token = args.token
-    if (
-        not token
-        or len(token) > 200
-        or not token.isascii()
-        or not token.isprintable()
-        or (" " in token)
-    ):
+    if not config.is_token(token):
         _fail(
             f"--token: expected the token the secretariat issued (printable ASCII, no spaces, "
-            f"at most 200 characters), got {len(token):,} characters"
+            f"at most {config.TOKEN_LIMIT} characters), got {len(token):,} characters"
         )
     ca_file = args.ca_file or ""
     if ca_file and not Path(ca_file).is_file():

@@ -52,6 +52,7 @@ from roundtable.model import (
     SessionSnapshot,
     Speech,
     new_id,
+    quote,
     stable_id,
 )
 from roundtable.storage import CorruptFileError, fsync_dir
@@ -96,12 +97,6 @@ def _utc_now_iso(wall: float) -> str:
 
 def _stamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
-
-
-def _shown(value: str, width: int = 60) -> str:
-    """A user's value as a message quotes it: repr, cut to ``width`` characters."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 _OP_KEYS = frozenset(("op_id", "event_id", "record_id", "kind", "field", "value", "hlc", "device"))
@@ -1197,13 +1192,13 @@ class LocalStore:
                     f"session prefix {text!r} matches {len(matches)} sessions; give more of the id"
                 )
         raise UnknownSessionError(
-            f"no session {_shown(text)} in {self.home}; see `roundtable sessions`"
+            f"no session {quote(text)} in {self.home}; see `roundtable sessions`"
         )
 
     def open_session(self, session_id: str, read_only: bool = False) -> SessionStore:
         path = self._session_path(session_id)
         if not path.is_dir():
-            raise UnknownSessionError(f"no session {_shown(session_id)} in {self.home}")
+            raise UnknownSessionError(f"no session {quote(session_id)} in {self.home}")
         if read_only:
             # its own lock-free view, so closing it never closes the writer's unit
             unit = Unit(path, self.clock, read_only=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import AGENDA_KINDS, REGIONS
+from roundtable.model import AGENDA_KINDS, REGIONS, quote
 
 BUILTIN_DIR = Path(__file__).parent / "plans"
 BUILTIN_SOURCE = "built-in"
@@ -130,20 +130,15 @@ class _Locator:
         return self._line_at(start)
 
 
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
 def _key(key: str) -> str:
     """A TOML key as an error names it: bare when printable and short, else quoted."""
-    return key if key.isprintable() and " " not in key and len(key) <= 40 else _show(key)
+    return key if key.isprintable() and " " not in key and len(key) <= 40 else quote(key)
 
 
 def _text_problem(value: Any, limit: int) -> str | None:
     """What is wrong with a title or prompt, or None: text, not blank, printable, not too long."""
     if not isinstance(value, str) or not value.strip():
-        return f"expected a non-empty text, got {_show(value)}"
+        return f"expected a non-empty text, got {quote(value)}"
     if len(value) > limit:
         return f"longer than {limit} characters"
     flat = " ".join(value.split())
@@ -186,14 +181,14 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             where.top("name"),
             "name",
             f'expected lower-case letters, digits and hyphens (e.g. "africa-2026"), '
-            f"got {_show(name)}",
+            f"got {quote(name)}",
         )
     region = data["region"]
     if not isinstance(region, str) or region not in REGIONS:
         raise fail(
             where.top("region"),
             "region",
-            f"expected one of {', '.join(REGIONS)}, got {_show(region)}",
+            f"expected one of {', '.join(REGIONS)}, got {quote(region)}",
         )
     title = data["title"]
     problem = _text_problem(title, MAX_TITLE)
@@ -219,7 +214,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
                 raise fail(
                     where.tour("seconds_per_delegation"),
                     "tour.seconds_per_delegation",
-                    f"expected a whole number of seconds {low}-{high}, got {_show(value)}",
+                    f"expected a whole number of seconds {low}-{high}, got {quote(value)}",
                 )
             tour_seconds = value
 
@@ -251,7 +246,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             raise fail(
                 where.item(n, "title"),
                 f"{label}.title",
-                f"{_show(item_title)} is also the title of items[{seen[item_title.casefold()]}]",
+                f"{quote(item_title)} is also the title of items[{seen[item_title.casefold()]}]",
             )
         seen[item_title.casefold()] = n + 1
         minutes = raw["minutes"]
@@ -260,21 +255,21 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             raise fail(
                 where.item(n, "minutes"),
                 f"{label}.minutes",
-                f"expected a whole number of minutes {low}-{high}, got {_show(minutes)}",
+                f"expected a whole number of minutes {low}-{high}, got {quote(minutes)}",
             )
         kind = raw["kind"]
         if not isinstance(kind, str) or kind not in AGENDA_KINDS:
             raise fail(
                 where.item(n, "kind"),
                 f"{label}.kind",
-                f"expected one of {', '.join(AGENDA_KINDS)}, got {_show(kind)}",
+                f"expected one of {', '.join(AGENDA_KINDS)}, got {quote(kind)}",
             )
         prompts = raw.get("prompts", [])
         if not isinstance(prompts, list):
             raise fail(
                 where.item(n, "prompts"),
                 f"{label}.prompts",
-                f"expected a list of texts, got {_show(prompts)}",
+                f"expected a list of texts, got {quote(prompts)}",
             )
         for p_n, prompt in enumerate(prompts):
             problem = _text_problem(prompt, MAX_PROMPT)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import REGIONS, Event, HlcClock, Op, new_id
+from roundtable.model import REGIONS, Event, HlcClock, Op, new_id, quote
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -269,8 +269,9 @@ def issue_token(db_path: Path | str, event: str, regions: Sequence[str], label: 
     try:
         found = find_event(conn, event)
         if found is None:
-            shown = repr(event) if len(event) <= 60 else repr(event[:57]) + "…"
-            raise AdminError(f"no event {shown} on this server; see `roundtable events list`")
+            raise AdminError(
+                f"no event {quote(event)} on this server; see `roundtable events list`"
+            )
         conn.execute(
             "INSERT INTO tokens (hash, event_id, regions, label, created) VALUES (?,?,?,?,?)",
             (hash_token(token), found[0], json.dumps(regions), label, time.time()),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
 from textual.message import Message
 
 from roundtable.model import AgendaItem, Attendance, Country, Entry
@@ -10,6 +11,7 @@ from widgets import (
     AgendaList,
     CaptureBar,
     EntryTable,
+    KeyBar,
     RollCall,
     SpeakerQueue,
     SyncBadge,
@@ -524,3 +526,69 @@ async def test_sync_badge_refuses_unknown_state() -> None:
         else:
             raise AssertionError("unknown state accepted")
         assert badge.state == "off"
+
+
+class KeyHost(App):
+    """Two focusable widgets with their own keys, and a key bar."""
+
+    BINDINGS = [
+        ("ctrl+q", "quit", "Quit"),
+        Binding("f5", "count", "Count", tooltip="Add one"),
+        Binding("f6", "never", "Never"),
+        Binding("f7", "hidden", "Hidden", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def compose(self) -> ComposeResult:
+        yield CaptureBar(id="bar")
+        yield KeyBar()
+
+    def action_count(self) -> None:
+        self.count += 1
+
+    def check_action(self, action: str, parameters) -> bool | None:
+        return None if action == "never" else True
+
+
+def _key_bar_text(app: App) -> str:
+    return app.query_one(KeyBar).render().plain
+
+
+async def test_key_bar_shows_the_keys_of_the_focus_and_clicks_run_them() -> None:
+    app = KeyHost()
+    async with app.run_test(size=(100, 5)) as pilot:
+        app.query_one("#bar Input").focus()
+        await pilot.pause()
+        text = _key_bar_text(app)
+        assert "esc Leave capture" in text  # the focused capture bar's key
+        assert "f5 Count" in text and "Hidden" not in text
+        assert text.rstrip().endswith("^p palette")
+        bar = app.query_one(KeyBar)
+        count = next(k for k in bar._shown if k.key == "f5")
+        await pilot.click(KeyBar, offset=(count.start + 1, 0))
+        await pilot.click(KeyBar, offset=(count.end - 1, 0))
+        assert app.count == 2
+        never = next(k for k in bar._shown if k.key == "f6")
+        assert not never.enabled
+        await pilot.click(KeyBar, offset=(never.start, 0))  # disabled: a bell, nothing runs
+        assert app.count == 2
+        await pilot.hover(KeyBar, offset=(count.start, 0))
+        assert bar.tooltip == "Add one"
+        app.set_focus(None)
+        await pilot.pause()
+        assert "Leave capture" not in _key_bar_text(app)
+
+
+async def test_key_bar_drops_whole_keys_that_do_not_fit_and_keeps_the_palette() -> None:
+    app = KeyHost()
+    async with app.run_test(size=(34, 5)) as pilot:
+        await pilot.pause()
+        text = _key_bar_text(app)
+        assert len(text) == 34
+        assert text.rstrip().endswith("^p palette")
+        shown = [k.key for k in app.query_one(KeyBar)._shown]
+        assert shown[-1] == "ctrl+p" and "f6" not in shown
+        assert all(k.end <= 34 for k in app.query_one(KeyBar)._shown)

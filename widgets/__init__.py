@@ -14,6 +14,7 @@ _HOMES = {
     "AgendaList": "widgets.agenda_list",
     "CaptureBar": "widgets.capture_bar",
     "EntryTable": "widgets.entry_table",
+    "KeyBar": "widgets.key_bar",
     "RollCall": "widgets.roll_call",
     "RosterTable": "widgets.roll_call",
     "SpeakerQueue": "widgets.speaker_queue",
@@ -26,6 +27,7 @@ __all__ = [
     "AgendaList",
     "CaptureBar",
     "EntryTable",
+    "KeyBar",
     "RollCall",
     "RosterTable",
     "SpeakerQueue",
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from widgets.agenda_list import AgendaList
     from widgets.capture_bar import CaptureBar
     from widgets.entry_table import EntryTable
+    from widgets.key_bar import KeyBar
     from widgets.roll_call import RollCall, RosterTable
     from widgets.speaker_queue import SpeakerQueue
     from widgets.sync_badge import SyncBadge

@@ -8,9 +8,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from roundtable.screens.common import ConfirmModal, StatusLine
+from widgets import KeyBar
 
 
 class CloseScreen(Screen):
@@ -39,7 +40,7 @@ class CloseScreen(Screen):
         yield Static("Completeness check", classes="screen-title")
         yield Static("", id="close-summary")
         yield DataTable(id="findings", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#findings", DataTable)

@@ -8,9 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown
+from textual.widgets import Markdown
 
 from roundtable.screens.common import StatusLine
+from widgets import KeyBar
 
 
 def minutes_markdown(app) -> str:
@@ -60,7 +61,7 @@ class MinutesScreen(Screen):
         yield StatusLine()
         with VerticalScroll(id="minutes-scroll"):
             yield Markdown("", id="minutes")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.action_refresh()

@@ -10,11 +10,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from roundtable.model import ENTRY_KINDS, Entry
 from roundtable.screens.common import ConfirmModal, StatusLine
-from widgets import AgendaList, CaptureBar, EntryTable, TimeBoxTimer
+from widgets import AgendaList, CaptureBar, EntryTable, KeyBar, TimeBoxTimer
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
 COUNTS_DELAY = 0.05
@@ -93,7 +93,7 @@ class RunScreen(Screen):
                 yield Static("", id="entries-caption", classes="caption")
                 yield EntryTable(id="entries")
         yield CaptureBar(validate=self._validate, id="capture")
-        yield Footer()
+        yield KeyBar()
 
     AUTO_FOCUS = "#capture-input"
     """The capture bar has the focus when the screen opens (set before the first frame, so the

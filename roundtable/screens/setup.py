@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from roundtable.screens.common import PromptModal, StatusLine
-from widgets import RollCall
+from widgets import KeyBar, RollCall
 
 _FIELDS = ("facilitator", "rapporteur", "room")
 
@@ -46,7 +46,7 @@ class SetupScreen(Screen):
 
         attendance = {a.country: a for a in store.records("attendance")}
         yield RollCall(countries_in(session.region), attendance, id="rollcall")
-        yield Footer()
+        yield KeyBar()
 
     def _save_field(self, name: str, value: str) -> None:
         store = self.app.session_store

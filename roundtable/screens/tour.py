@@ -9,10 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from roundtable.screens.common import StatusLine
-from widgets import SpeakerQueue, TourDeTable
+from widgets import KeyBar, SpeakerQueue, TourDeTable
 
 DEFAULT_BUDGET = 120
 
@@ -87,7 +87,7 @@ class TourScreen(Screen):
                 yield Static("Speaker queue", classes="screen-title")
                 yield Input(placeholder="Add to queue: ISO code or name, Enter", id="queue-add")
                 yield SpeakerQueue(names=names, clock=self.app.clock, id="queue")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         if not self._present():

@@ -230,6 +230,9 @@ class Op:
 # ---------------------------------------------------------------------------------------------
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 @dataclass
 class Record:
     """Common shape: an id and the fields an op may set.  ``deleted`` is the tombstone."""
@@ -240,12 +243,15 @@ class Record:
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls) if f.name != "id")
+        names = _FIELD_NAMES.get(cls)
+        if names is None:  # dataclasses.fields() is slow: asked 5,000 times when a view opens
+            names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls) if f.name != "id")
+        return names
 
     @classmethod
     def from_fields(cls, record_id: str, values: Mapping[str, Any]):
         """Build from a view's field values, ignoring fields this version does not know."""
-        known = set(cls.field_names())
+        known = cls.field_names()
         return cls(id=record_id, **{k: v for k, v in values.items() if k in known})
 
     def to_fields(self) -> dict[str, Any]:

@@ -60,6 +60,8 @@ def _details(e: Entry) -> str:
 def _printable(text: str) -> str:
     """One line with no control characters (a pasted escape sequence must not reach the
     terminal) and no zero-width format characters that would shift the columns."""
+    if text.isprintable():  # no Cc, Cf, Zl or Zp character (nor any other non-printable)
+        return text
     return "".join(
         " " if unicodedata.category(ch) in ("Cc", "Zl", "Zp") else ch
         for ch in text

@@ -12,7 +12,8 @@ A *unit* is one directory: the event record's (``events/<id>/``) or one session'
 * One writer per unit: ``lock`` is flock'ed; a second instance is refused with its pid.
 * Files that do not parse are never overwritten: they are moved aside as
   ``<name>.corrupt-<time>``, what can be recovered is rebuilt, and the open is refused once with
-  a message saying so.
+  a message saying so.  A writer opened with ``lazy_history`` (the app) reads the history before
+  the view's offset after the open: damage found there is recovered in place, with a notice.
 
 This is the only module that imports tinydb (its checkpoint storage lives in storage.py).
 """
@@ -144,6 +145,7 @@ class Unit:
         checkpoint_every: int = CHECKPOINT_EVERY,
         create: bool = False,
         notices: list[str] | None = None,
+        lazy_history: bool = False,
     ) -> None:
         self.path = path
         self.clock = clock
@@ -170,6 +172,11 @@ class Unit:
         self._changes: list[dict[str, Any]] = []
         self._meta_pending = 0
         self._pending_delta = 0
+        self.lazy_history = lazy_history
+        """A writer that opens like a reader (only the journal past the view is replayed) and
+        reads its history later: in ``load_history_step`` slices, or all at its first write."""
+        self._history_steps: Iterator[tuple[int, int, dict[str, Any]]] | None = None
+        self._history_bound = 0  # the journal's size when the history load began
         self.closed = False
         if not path.is_dir():
             if not create:
@@ -302,12 +309,16 @@ class Unit:
             if offset > (self.journal.path.stat().st_size if self.journal.path.exists() else 0):
                 raise CorruptFileError(self.journal.path, "shorter than the checkpoint covers")
             try:
-                if offset == 0 or not self.read_only:
+                if offset == 0 or (not self.read_only and not self.lazy_history):
                     # a writer needs the history (outbox, undo stack, known ops) for its first
                     # write: read it now, in the same pass, rather than stall the first capture
                     self._read_history(replay_from=offset)
                 else:
+                    # a reader, or a lazy writer with a usable view: only the lines past it now;
+                    # the history is read later (``load_history_step``, ``_ensure_history``)
                     for _, line in self.journal.read(offset):
+                        if not self.read_only:
+                            _check_line(line)  # as the eager open does for these lines
                         self._replay_line(line, count_pending=True)
             except (KeyError, TypeError, AttributeError) as exc:
                 raise CorruptFileError(
@@ -408,7 +419,12 @@ class Unit:
         self._pending_delta = 0
 
     def _ensure_history(self) -> None:
-        if not self._history_loaded:  # a reader's first look at the outbox or undo stack
+        """The whole history, before a write or a look at the outbox or undo stack.  A load in
+        progress (``load_history_step``) is continued from where it is, never restarted."""
+        if self._history_loaded:
+            return
+        if self.read_only and self._history_steps is None:
+            # a reader's first look at the outbox or undo stack
             try:
                 self._read_history()
             except CorruptFileError as exc:
@@ -422,6 +438,95 @@ class Unit:
                     f"{self.path}: {self.journal.path.name}: a line has the wrong shape (missing "
                     f"or bad {exc}); open the session for writing to recover it"
                 ) from None
+            return
+        self._load_history(None)
+
+    def load_history_step(self, max_lines: int = 500) -> bool:
+        """Read the next slice of the history (at most ``max_lines`` journal lines decoded);
+        True once it is all loaded (at once when it already was, or the unit is closed).
+
+        For a writer opened with ``lazy_history``: the app calls it between frames.  Damage
+        found on the way is recovered in place (see ``_load_history``)."""
+        if self._history_loaded or self.closed:
+            return True
+        self._load_history(max(1, max_lines))
+        return self._history_loaded
+
+    def _history_lines(self, bound: int) -> Iterator[tuple[int, int, dict[str, Any]]]:
+        """``(line_no, end_offset, line)`` of the journal up to ``bound`` bytes."""
+        for line_no, (end, line) in enumerate(self.journal.read(0), 1):
+            if end > bound:
+                return
+            yield line_no, end, line
+
+    def _load_history(self, max_lines: int | None) -> None:
+        """Note the next ``max_lines`` lines of the history (all when None).
+
+        The lines are those of the journal as it was when the load began (``journal.size``):
+        nothing is appended before the history is loaded, since every append path calls
+        ``_ensure_history`` first.  ``_note_history`` counts, so a line is noted exactly once:
+        a load is continued, and one that fails is forgotten entirely before anything else.
+        A writer recovers damage in place (the good lines kept, the file moved aside, a notice);
+        a reader raises CorruptStoreError as before."""
+        if self._history_steps is None:
+            self._history_bound = self.journal.size
+            self._history_steps = self._history_lines(self._history_bound)
+        steps, bound = self._history_steps, self._history_bound
+        done = False
+        count = 0
+        try:
+            for line_no, end, line in steps:
+                try:
+                    self._note_history(line)
+                except (KeyError, TypeError, AttributeError) as exc:
+                    raise CorruptFileError(
+                        self.journal.path,
+                        f"line {line_no} has the wrong shape (missing or bad {exc})",
+                    ) from None
+                count += 1
+                if end >= bound:
+                    done = True
+                    break
+                if max_lines is not None and count >= max_lines:
+                    break
+            else:
+                done = True
+        except CorruptFileError as exc:
+            self._forget_history()
+            if self.read_only:
+                raise CorruptStoreError(
+                    f"{self.path}: {exc}; open the session for writing to recover it"
+                ) from None
+            problem = self._recover_journal(exc, keep_view=True)  # reads the history again
+            self.checkpoint(force=True)
+            self.notices.append(
+                f"{self.path}: {problem}; the session continues with what was recovered"
+            )
+            return
+        except BaseException:
+            self._forget_history()  # e.g. a line from a newer version: start again next time
+            raise
+        if done:
+            self._end_history_steps()
+            self._history_loaded = True
+            self._meta_pending = self._pending
+            self._pending_delta = 0
+
+    def _end_history_steps(self) -> None:
+        steps, self._history_steps = self._history_steps, None
+        close = getattr(steps, "close", None)
+        if close is not None:
+            close()  # let go of the journal's bytes
+
+    def _forget_history(self) -> None:
+        """Drop a partial history load (nothing but the loader has noted anything yet)."""
+        self._end_history_steps()
+        self._known_ops.clear()
+        self._local_ops.clear()
+        self._local_ids.clear()
+        self._acked.clear()
+        self._pending = 0
+        self._changes.clear()
 
     @staticmethod
     def _line_ops(line: Mapping[str, Any]) -> list[Op]:
@@ -721,6 +826,7 @@ class Unit:
             self.notices.append(f"{exc}; every change is in the journal, which the next open "
                                 "replays")  # fmt: skip
         finally:
+            self._end_history_steps()
             self.journal.close()
             self._release_lock()
             self.closed = True
@@ -967,6 +1073,10 @@ class SessionStore:
     def pending_count(self) -> int:
         return self.unit.pending_count()
 
+    def load_history_step(self, max_lines: int = 500) -> bool:
+        """Read the next slice of the history; True once it is all loaded (``Unit``)."""
+        return self.unit.load_history_step(max_lines)
+
     def mark_acked(self, op_ids: Iterable[str]) -> int:
         return self.unit.mark_acked(op_ids)
 
@@ -1054,7 +1164,14 @@ class LocalStore:
             raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
         return device
 
-    def _unit(self, path: Path, *, read_only: bool = False, create: bool = False) -> Unit:
+    def _unit(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        create: bool = False,
+        lazy_history: bool = False,
+    ) -> Unit:
         unit = self._open.get(path)
         if unit is not None and not unit.closed:
             return unit
@@ -1065,6 +1182,7 @@ class LocalStore:
             checkpoint_every=self.checkpoint_every,
             create=create,
             notices=self.notices,
+            lazy_history=lazy_history,
         )
         if not read_only:
             self._open[path] = unit
@@ -1195,7 +1313,12 @@ class LocalStore:
             f"no session {quote(text)} in {self.home}; see `roundtable sessions`"
         )
 
-    def open_session(self, session_id: str, read_only: bool = False) -> SessionStore:
+    def open_session(
+        self, session_id: str, read_only: bool = False, *, lazy_history: bool = False
+    ) -> SessionStore:
+        """The session's records.  ``lazy_history`` (a writer; for the app): open with the view
+        and the journal past it only, and read the history (outbox, undo stack, known ops) later
+        with ``SessionStore.load_history_step`` or at the first write.  Readers are always lazy."""
         path = self._session_path(session_id)
         if not path.is_dir():
             raise UnknownSessionError(f"no session {quote(session_id)} in {self.home}")
@@ -1208,7 +1331,7 @@ class LocalStore:
             raise SessionLockedError(
                 f"session {session_id} is already open in this roundtable; close it first"
             )
-        return SessionStore(self, self._unit(path), session_id)
+        return SessionStore(self, self._unit(path, lazy_history=lazy_history), session_id)
 
     def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
         """The readable sessions; those that cannot be read are named in ``skipped``."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from textual import events, work
@@ -21,6 +22,10 @@ from roundtable import config
 
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
+HISTORY_STEP = (200, 0.01)
+"""After a session opens, its journal's history (the outbox, the undo stack) is read 200
+lines at a time, 10 ms apart: the first screen does not wait for it, and no step holds a frame
+back for long (~10 ms)."""
 
 
 class RoundtableApp(App[int]):
@@ -70,6 +75,7 @@ class RoundtableApp(App[int]):
         self._offline_since: float | None = None
         self._started = time.perf_counter()
         self._last_input = time.monotonic()
+        self._sync_after_history = False
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -96,7 +102,10 @@ class RoundtableApp(App[int]):
         if self.sync_enabled and self._sync_configured():
             self.sync_state = ("pending", "waiting for first sync")
             self.set_interval(self.settings.sync_interval, self.action_sync_now)
-            self.call_after_refresh(self.action_sync_now)
+            if self.session_store is None:
+                self.call_after_refresh(self.action_sync_now)
+            else:  # a round needs the outbox: it starts when the history has been read
+                self._sync_after_history = True
 
     def on_ready(self) -> None:
         if "debug" in self.features:
@@ -114,6 +123,7 @@ class RoundtableApp(App[int]):
         while the facilitator is typing (it would delay the next capture on screen)."""
         from roundtable.store import StoreError
 
+        self._show_store_notices()
         if time.monotonic() - self._last_input < IDLE_CHECKPOINT[1]:
             return
         if self.session_store is not None:
@@ -138,14 +148,13 @@ class RoundtableApp(App[int]):
                 store = self.session_store
             else:
                 self.close_session()
-                store = self.local.open_session(session_id)
+                store = self.local.open_session(session_id, lazy_history=True)
         except StoreError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
         self.session_store = store
-        for notice in self.local.notices:
-            self.notify(notice, title="Store", timeout=15)
-        self.local.notices.clear()
+        self._show_store_notices()
+        self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
         session = store.session
         if session.status == "planned" and not session.attendance_confirmed:
             from roundtable.screens.setup import SetupScreen
@@ -160,6 +169,35 @@ class RoundtableApp(App[int]):
         # 5,000 entries, right when a capture should reach the screen.
         self.call_after_refresh(gc.freeze)
         return True
+
+    def _load_history_step(self, store) -> None:
+        """Read the next slice of the open session's history (see ``HISTORY_STEP``).  A capture
+        made before it is all read reads the rest first; damage found on the way is recovered
+        by the store and reported as a notice."""
+        from roundtable.store import StoreError
+
+        if store is not self.session_store or store.unit.closed:
+            return  # another session was opened since
+        try:
+            done = store.load_history_step(HISTORY_STEP[0])
+        except StoreError as exc:
+            self.notify(str(exc), title="Store", severity="error", timeout=10)
+            return
+        if self._show_store_notices():
+            self.session_changed()  # a recovery may have changed the records on screen
+        if not done:
+            self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
+        elif self._sync_after_history:
+            self._sync_after_history = False
+            self.action_sync_now()
+
+    def _show_store_notices(self) -> bool:
+        """Show the store's one-line notices (brought forward, recovered, not checkpointed)."""
+        notices = list(self.local.notices)
+        self.local.notices.clear()
+        for notice in notices:
+            self.notify(notice, title="Store", timeout=15)
+        return bool(notices)
 
     def show_home(self) -> None:
         """Back to the session list: pop to it, or put it under everything if never built."""

@@ -259,3 +259,79 @@ async def test_ctrl_p_opens_the_palette_and_ctrl_b_goes_back_on_the_run_screen(
         await pilot.press("ctrl+p")
         await pilot.pause()
         assert isinstance(app.screen, CommandPalette)
+
+
+def _session_with_entries(home: Path, entries: int) -> str:
+    """The demo session plus ``entries`` captures, closed (so its view covers the journal)."""
+    from roundtable.demo import create_demo
+    from sessions import load_roster
+
+    store = LocalStore(home)
+    session_id = create_demo(store, load_roster())
+    with store.open_session(session_id) as ss:
+        for n in range(entries):
+            ss.add_entry(entry_kind="issue", text=f"Backlog issue {n}", delegations=["GH"])
+    return session_id
+
+
+async def _wait_for_history(pilot, app: RoundtableApp) -> None:
+    for _ in range(200):
+        if app.session_store.unit._history_loaded:
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the history was never read")
+
+
+async def test_history_is_read_after_the_first_screen_and_a_capture_counts_once(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import roundtable.app as app_module
+
+    # the first slice of the history is read only after 30 s: the capture comes first
+    monkeypatch.setattr(app_module, "HISTORY_STEP", (200, 30.0))
+    session_id = _session_with_entries(home, 450)
+    with LocalStore(home).open_session(session_id) as eager:
+        pending_before = eager.pending_count()
+        outbox_before = [op.op_id for op in eager.outbox()]
+    app = make_app(home, FakeClock(), session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        store = app.session_store
+        assert not store.unit._history_loaded  # the first screen did not wait for it
+        assert store.pending_count() == pending_before  # known from the view at once
+        await capture(pilot, app, "/issue Raised while the history was being read @NG")
+        assert store.unit._history_loaded  # the capture read the rest first
+        await pilot.press("ctrl+z")  # undo the capture: the undo stack is complete
+        await pilot.pause()
+        await capture(pilot, app, "/need Forensic training @KE !high")
+        await _wait_for_history(pilot, app)
+        outbox = [op.op_id for op in store.outbox()]
+    assert len(outbox) == len(set(outbox))  # every op once
+    assert outbox[: len(outbox_before)] == outbox_before
+    with LocalStore(home).open_session(session_id) as ss:
+        texts = {e.text: e for e in ss.records("entry")}
+        assert "Forensic training" in texts and texts["Forensic training"].priority == "high"
+        assert "Raised while the history was being read" not in texts  # undone
+        assert ss.pending_count() == len(outbox)
+        assert [op.op_id for op in ss.outbox()] == outbox
+
+
+async def test_damage_in_the_history_is_recovered_in_place_with_a_notice(home: Path) -> None:
+    session_id = _session_with_entries(home, 30)
+    unit_dir = home / "sessions" / session_id
+    journal = unit_dir / "journal.jsonl"
+    lines = journal.read_bytes().split(b"\n")
+    lines[5] = lines[5].replace(b'"', b"'", 1)  # a damaged middle line, before the view's offset
+    journal.write_bytes(b"\n".join(lines))
+    app = make_app(home, FakeClock(), session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert app.session_store is not None  # the session opens on its view
+        await _wait_for_history(pilot, app)
+        await pilot.pause()
+        messages = [n.message for n in app._notifications]
+        assert any("line 6" in m and "moved aside" in m for m in messages), messages
+        await capture(pilot, app, "/action Share the watch list @GH")
+    assert list(unit_dir.glob("journal.jsonl.corrupt-*"))
+    with LocalStore(home).open_session(session_id) as ss:
+        texts = [e.text for e in ss.records("entry")]
+        assert "Share the watch list" in texts
+        assert "Backlog issue 29" in texts  # the view's records were kept

@@ -187,7 +187,9 @@ class RoundtableApp(App[int]):
             self.session_changed()  # a recovery may have changed the records on screen
         if not done:
             self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
-        elif self._sync_after_history:
+            return
+        gc.freeze()  # the history lives as long as the session is open, like its records
+        if self._sync_after_history:
             self._sync_after_history = False
             self.action_sync_now()
 

@@ -72,15 +72,18 @@ class Journal:
             self.size = 0
             return
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as f:
+                total = os.fstat(f.fileno()).st_size
+                if start > total:
+                    raise CorruptFileError(
+                        self.path, f"shorter ({total} bytes) than its checkpoint says ({start})"
+                    )
+                f.seek(start)
+                data = f.read()  # only what the checkpoint does not cover
         except OSError as exc:
             raise CorruptFileError(self.path, f"cannot read: {exc.strerror}") from None
-        if start > len(data):
-            raise CorruptFileError(
-                self.path, f"shorter ({len(data)} bytes) than its checkpoint says ({start})"
-            )
-        offset = start
-        line_no = data.count(b"\n", 0, start) + 1
+        offset = 0
+        lines_read = 0
         good_end = start
         while offset < len(data):
             newline = data.find(b"\n", offset)
@@ -91,15 +94,26 @@ class Journal:
                 line = decode_line(raw)
             except (ValueError, UnicodeDecodeError) as exc:
                 if data[newline + 1 :].strip():
+                    line_no = self._lines_before(start) + lines_read + 1
                     raise CorruptFileError(
                         self.path, f"line {line_no} is not a journal record ({exc})"
                     ) from None
                 break  # a bad very last line: torn
             offset = newline + 1
-            good_end = offset
-            line_no += 1
-            yield offset, line
+            good_end = start + offset
+            lines_read += 1
+            yield good_end, line
         self.size = good_end
+
+    def _lines_before(self, offset: int) -> int:
+        """How many lines precede ``offset`` (to name a damaged line by its number)."""
+        if offset == 0:
+            return 0
+        try:
+            with self.path.open("rb") as f:
+                return f.read(offset).count(b"\n")
+        except OSError:
+            return 0
 
     def open_for_append(self) -> None:
         if self._fd is not None:

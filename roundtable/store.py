@@ -337,7 +337,7 @@ class Unit:
                 f"{self.path}: {'; '.join(problems)}; open it again to continue with what "
                 "was recovered"
             )
-        self._observe_clock()
+        self.clock.observe_later(self._latest_hlc)
 
     def _refuse_if_read_only(self, reason: str) -> None:
         if self.read_only:
@@ -588,14 +588,15 @@ class Unit:
                 self._objects.pop(key, None)
                 self._encoded.pop(key, None)
 
-    def _observe_clock(self) -> None:
+    def _latest_hlc(self) -> Hlc | None:
+        """The latest timestamp in this unit's records: the clock moves past it before it
+        issues its next one (a wall clock set back must not reorder our writes)."""
         latest = ""
         for doc in self.docs.values():
             for heads in doc["heads"].values():
                 if heads and heads[0][1] > latest:
                     latest = heads[0][1]
-        if latest:
-            self.clock.observe(Hlc.parse(latest))
+        return Hlc.parse(latest) if latest else None
 
     # -- reads -----------------------------------------------------------------------------
 

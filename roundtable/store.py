@@ -611,6 +611,13 @@ class Unit:
             self._objects[key] = obj
         return obj
 
+    def fields_of(self, kind: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+        """``(record id, field values)`` of every record of ``kind`` as the view holds them
+        (deleted ones too), without building records."""
+        for (k, rid), doc in self.docs.items():
+            if k == kind:
+                yield rid, doc["fields"]
+
     def iter_records(self, kind: str, include_deleted: bool = False) -> Iterator[Record]:
         for k, rid in list(self.docs):
             if k != kind:
@@ -1046,6 +1053,38 @@ class SessionStore:
         else:
             items.sort(key=lambda r: r.id)
         return items
+
+    def entry_counts(self) -> dict[str, int]:
+        """Entries (not deleted) per agenda item id, counted on the view: building 5,000
+        records only to count them took ~45 ms of the run screen's start."""
+        counts: dict[str, int] = {}
+        no_item = _default_of("entry", "agenda_item")
+        for _rid, fields in self.unit.fields_of("entry"):
+            if not fields.get("deleted", False):
+                item = fields.get("agenda_item", no_item)
+                counts[item] = counts.get(item, 0) + 1
+        return counts
+
+    def latest_entries(
+        self, *, agenda_item: str | None = None, entry_kind: str | None = None, limit: int
+    ) -> tuple[int, list[Entry]]:
+        """How many entries (not deleted) belong to ``agenda_item`` (any when None) and are of
+        ``entry_kind`` (any when None), and the latest ``limit`` of them in the order of
+        ``records("entry")``; only those are built as records."""
+        no_item = _default_of("entry", "agenda_item")
+        default_kind = _default_of("entry", "entry_kind")
+        keys: list[tuple[str, str]] = []
+        for rid, fields in self.unit.fields_of("entry"):
+            if fields.get("deleted", False):
+                continue
+            if agenda_item is not None and fields.get("agenda_item", no_item) != agenda_item:
+                continue
+            if entry_kind is not None and fields.get("entry_kind", default_kind) != entry_kind:
+                continue
+            keys.append((fields.get("created_at", ""), rid))
+        keys.sort()
+        latest = keys[-limit:] if limit > 0 else []
+        return len(keys), [self.unit.get("entry", rid) for _created, rid in latest]
 
     def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
         attendance = self.records("attendance")

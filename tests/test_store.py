@@ -500,3 +500,36 @@ def test_a_partial_line_left_behind_is_cut_before_the_next_append(home: Path) ->
     with LocalStore(home).open_session(sid) as ss:
         assert [e.text for e in ss.records("entry")] == ["one", "two"]
     assert not list(journal.parent.glob("*.corrupt-*"))
+
+
+def test_entry_counts_and_latest_entries_agree_with_the_records(home: Path) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        items = [i.id for i in ss.records("agenda_item")]
+        kinds = ("issue", "need", "action", "decision", "note")
+        made = []
+        for n in range(40):
+            made.append(ss.add_entry(kinds[n % 5], f"Entry {n}", agenda_item=items[n % len(items)]))
+        ss.add_entry("note", "No item", agenda_item="")
+        ss.delete("entry", made[3].id)
+        ss.update("entry", made[7].id, entry_kind="issue", agenda_item=items[0])
+        entries = ss.records("entry")  # the slow way, as the minutes read them
+        expected_counts: dict[str, int] = {}
+        for e in entries:
+            expected_counts[e.agenda_item] = expected_counts.get(e.agenda_item, 0) + 1
+        assert ss.entry_counts() == expected_counts
+        assert made[3].id not in {e.id for e in entries}
+        for item in (None, items[0], items[1], ""):
+            for kind in (None, "issue", "note"):
+                want = [
+                    e
+                    for e in entries
+                    if (item is None or e.agenda_item == item)
+                    and (kind is None or e.entry_kind == kind)
+                ]
+                for limit in (0, 3, 400):
+                    total, latest = ss.latest_entries(
+                        agenda_item=item, entry_kind=kind, limit=limit
+                    )
+                    assert total == len(want)
+                    assert latest == (want[-limit:] if limit else [])

@@ -121,15 +121,11 @@ class RunScreen(Screen):
 
     def refresh_all(self) -> None:
         agenda = self._agenda()
-        entries = self.store.records("entry")
-        counts: dict[str, int] = {}
-        for e in entries:
-            counts[e.agenda_item] = counts.get(e.agenda_item, 0) + 1
-        self._counts = counts
+        self._counts = counts = self.store.entry_counts()
         item = self.current_item(agenda)
         self.query_one(AgendaList).set_items(agenda, item.id if item else "", counts)
         self._refresh_item(item)
-        self._refresh_entries(entries)
+        self._refresh_entries(item)
         self.query_one(StatusLine).refresh_status()
 
     def _show_captured(self, entry: Entry) -> None:
@@ -172,21 +168,17 @@ class RunScreen(Screen):
             self._texts[selector] = text
             self.query_one(selector, Static).update(text, layout=layout)
 
-    def _refresh_entries(self, entries: list[Entry] | None = None) -> None:
-        entries = self.store.records("entry") if entries is None else entries
-        item = self.current_item()
+    def _refresh_entries(self, item=None) -> None:
+        item = self.current_item() if item is None else item
         kind = FILTERS[self.filter_index]
-        shown = [
-            e
-            for e in entries
-            if (self.whole_session or item is None or e.agenda_item == item.id)
-            and (kind is None or e.entry_kind == kind)
-        ]
-        total = len(shown)
+        table = self.query_one(EntryTable)
         # the cap applies when the list is (re)built; captures then only append rows, because
         # dropping the oldest row makes the table re-measure and re-render every row
-        table = self.query_one(EntryTable)
-        shown = shown[-max(MAX_ROWS, table.row_count + 1) :]
+        total, shown = self.store.latest_entries(
+            agenda_item=None if self.whole_session or item is None else item.id,
+            entry_kind=kind,
+            limit=max(MAX_ROWS, table.row_count + 1),
+        )
         conflicts = {}
         from roundtable.protocol import conflicts as field_conflicts
 

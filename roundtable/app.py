@@ -76,6 +76,7 @@ class RoundtableApp(App[int]):
         self._started = time.perf_counter()
         self._last_input = time.monotonic()
         self._sync_after_history = False
+        self._first_screen_shown = False
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -87,10 +88,21 @@ class RoundtableApp(App[int]):
         self._gc_was_enabled = gc.isenabled()
         gc.disable()
 
-    def _started_up(self) -> None:
+    def _collector_back_on(self) -> None:
         if getattr(self, "_gc_was_enabled", False):
             self._gc_was_enabled = False
             gc.enable()
+
+    def _started_up(self) -> None:
+        """The first screen is up: the collector is back on, the session's history is read."""
+        self._collector_back_on()
+        if not self._first_screen_shown:
+            self._first_screen_shown = True
+            if self.session_store is not None:
+                self._read_history_soon(self.session_store)
+
+    def _read_history_soon(self, store) -> None:
+        self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
 
     def on_mount(self) -> None:
         self.theme = self.settings.theme
@@ -133,7 +145,7 @@ class RoundtableApp(App[int]):
                 self.notify(str(exc), title="Checkpoint failed", severity="error", timeout=10)
 
     def on_unmount(self) -> None:
-        self._started_up()
+        self._collector_back_on()
         self.close_session()
 
     # -- the open session ------------------------------------------------------------------
@@ -154,7 +166,8 @@ class RoundtableApp(App[int]):
             return False
         self.session_store = store
         self._show_store_notices()
-        self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
+        if self._first_screen_shown:  # else once it is (``_started_up``): it must not wait
+            self._read_history_soon(store)
         session = store.session
         if session.status == "planned" and not session.attendance_confirmed:
             from roundtable.screens.setup import SetupScreen
@@ -186,7 +199,7 @@ class RoundtableApp(App[int]):
         if self._show_store_notices():
             self.session_changed()  # a recovery may have changed the records on screen
         if not done:
-            self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
+            self._read_history_soon(store)
             return
         gc.freeze()  # the history lives as long as the session is open, like its records
         if self._sync_after_history:

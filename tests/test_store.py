@@ -533,3 +533,60 @@ def test_entry_counts_and_latest_entries_agree_with_the_records(home: Path) -> N
                     )
                     assert total == len(want)
                     assert latest == (want[-limit:] if limit else [])
+
+
+def test_the_sessions_list_reads_each_summary_only_while_it_is_current(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import roundtable.store as store_module
+
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        made = [ss.add_entry("issue", f"Issue {n}", ["GH"]) for n in range(12)]
+        ss.delete("entry", made[0].id)
+    summary_file = unit_dir(home, sid) / "summary.json"
+    assert summary_file.exists()  # written with the checkpoint at close
+
+    def listing() -> list:
+        return LocalStore(home).sessions()
+
+    views_read: list[Path] = []
+    real_init = store_module.Unit.__init__
+
+    def counting_init(self, path, *args, **kwargs):
+        if kwargs.get("read_only") and path.parent.name == "sessions":
+            views_read.append(path)
+        real_init(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(store_module.Unit, "__init__", counting_init)
+    from_summary = listing()
+    assert views_read == []  # the view was not read
+    assert from_summary[0].entries == 11 and from_summary[0].title == "Africa RT"
+    assert from_summary[0].event_name == "Conf"
+    summary_file.unlink()
+    from_view = listing()
+    assert views_read == [unit_dir(home, sid)]
+    assert from_summary == from_view  # the same line either way
+
+    # a capture not yet checkpointed: the journal is longer than the summary says
+    with LocalStore(home).open_session(sid) as ss:
+        ss.add_entry("need", "Training")
+        views_read.clear()
+        (row,) = listing()
+        assert row.entries == 12 and views_read == [unit_dir(home, sid)]
+    (row,) = listing()  # closed: checkpointed, summary current again
+    assert row.entries == 12 and len(views_read) == 1
+
+    # a summary that is not JSON, or of another shape, is ignored
+    for junk in (b"\x00garbage", b'{"schema": 2}', b"[]"):
+        summary_file.write_bytes(junk)
+        assert listing() == [row]
+
+    # a view replaced after the summary was written: the summary no longer describes it
+    with LocalStore(home).open_session(sid) as ss:
+        ss.add_entry("note", "Checkpointed")
+    view = unit_dir(home, sid) / "view.json"
+    view.write_bytes(b"not json")
+    store = LocalStore(home)
+    assert store.sessions() == []
+    assert "view.json" in store.skipped[0]

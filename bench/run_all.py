@@ -101,7 +101,14 @@ def ratios(figures: dict) -> list[str]:
         )
     s = figures.get("startup")
     if s:
-        for key, label in (("demo_s", "demo session"), ("big_s", "5,000-entry session")):
+        for key, label in (
+            ("demo_home_s", "`roundtable` (session list), demo event"),
+            ("big_home_s", "`roundtable` (session list), 5,000-entry event"),
+            ("demo_s", "run screen, demo session"),
+            ("big_s", "run screen, 5,000-entry session"),
+        ):
+            if key not in s:
+                continue
             ratio = s[key] / s["bare_s"]
             rows.append(
                 f"| start-up to the first screen, {label} vs a bare Textual app | "

@@ -345,7 +345,13 @@ def test_checkpoint_that_does_not_fit_is_a_note_and_the_capture_is_kept(tmp_path
         assert err.startswith("roundtable: note: ") and "view.json" in err, err
         assert "No space left on device" in err, err
         assert (unit / "view.json").read_bytes() == view  # never a half view
-        assert sorted(p.name for p in unit.iterdir()) == ["journal.jsonl", "lock", "view.json"]
+        # no temp file left behind (summary.json is the previous checkpoint's, still there)
+        assert sorted(p.name for p in unit.iterdir()) == [
+            "journal.jsonl",
+            "lock",
+            "summary.json",
+            "view.json",
+        ]
         filler.unlink()
         with LocalStore(home).open_session(sid) as ss:  # the journal replays the capture
             texts = [e.text for e in ss.records("entry")]

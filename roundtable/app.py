@@ -22,7 +22,7 @@ from roundtable import config
 
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
-HISTORY_STEP = (200, 0.01)
+HISTORY_STEP = (100, 0.01)
 """After a session opens, its journal's history (the outbox, the undo stack) is read 200
 lines at a time, 10 ms apart: the first screen does not wait for it, and no step holds a frame
 back for long (~10 ms)."""
@@ -82,24 +82,34 @@ class RoundtableApp(App[int]):
 
     def on_load(self) -> None:
         # Start-up allocates the open session's records (tens of thousands of objects at 5,000
-        # entries) and every widget: with the collector on, its full passes over them cost
-        # ~0.35 s before the first frame.  Nothing cyclic is freed in that time; the collector
-        # is back on once the first screen is up (``_started_up``).
-        self._gc_was_enabled = gc.isenabled()
+        # entries) and every widget, then its history: with the collector on, its full passes
+        # over them cost ~0.35 s before the first frame, and up to ~60 ms in one slice of the
+        # history.  Nothing cyclic is freed in that time; the collector is back on once the
+        # first screen is up and the history read (``_collector_back_on``).
+        self._collector_off()
+
+    def _collector_off(self) -> None:
+        self._gc_was_enabled = gc.isenabled() or getattr(self, "_gc_was_enabled", False)
         gc.disable()
 
     def _collector_back_on(self) -> None:
+        """What was loaded lives as long as the session is open: frozen, it stays out of the
+        collector's later full passes (~200 ms at 5,000 entries, right when a capture should
+        reach the screen)."""
+        gc.freeze()
         if getattr(self, "_gc_was_enabled", False):
             self._gc_was_enabled = False
             gc.enable()
 
     def _started_up(self) -> None:
-        """The first screen is up: the collector is back on, the session's history is read."""
-        self._collector_back_on()
+        """The first screen is up: the session's history is read, then the collector is back
+        on (at once when no session is open)."""
         if not self._first_screen_shown:
             self._first_screen_shown = True
             if self.session_store is not None:
                 self._read_history_soon(self.session_store)
+                return
+        self._collector_back_on()
 
     def _read_history_soon(self, store) -> None:
         self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store))
@@ -167,6 +177,7 @@ class RoundtableApp(App[int]):
         self.session_store = store
         self._show_store_notices()
         if self._first_screen_shown:  # else once it is (``_started_up``): it must not wait
+            self._collector_off()
             self._read_history_soon(store)
         session = store.session
         if session.status == "planned" and not session.attendance_confirmed:
@@ -177,10 +188,6 @@ class RoundtableApp(App[int]):
             from roundtable.screens.run import RunScreen
 
             self.push_screen(RunScreen())
-        # The session's thousands of records live as long as it is open: keep them out of the
-        # garbage collector's full passes, which otherwise pause the app for up to ~200 ms at
-        # 5,000 entries, right when a capture should reach the screen.
-        self.call_after_refresh(gc.freeze)
         return True
 
     def _load_history_step(self, store) -> None:
@@ -190,10 +197,12 @@ class RoundtableApp(App[int]):
         from roundtable.store import StoreError
 
         if store is not self.session_store or store.unit.closed:
-            return  # another session was opened since
+            self._collector_back_on()
+            return  # another session was opened since (it reads its own)
         try:
             done = store.load_history_step(HISTORY_STEP[0])
         except StoreError as exc:
+            self._collector_back_on()
             self.notify(str(exc), title="Store", severity="error", timeout=10)
             return
         if self._show_store_notices():
@@ -201,7 +210,7 @@ class RoundtableApp(App[int]):
         if not done:
             self._read_history_soon(store)
             return
-        gc.freeze()  # the history lives as long as the session is open, like its records
+        self._collector_back_on()
         if self._sync_after_history:
             self._sync_after_history = False
             self.action_sync_now()

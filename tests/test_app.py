@@ -335,3 +335,32 @@ async def test_damage_in_the_history_is_recovered_in_place_with_a_notice(home: P
         texts = [e.text for e in ss.records("entry")]
         assert "Share the watch list" in texts
         assert "Backlog issue 29" in texts  # the view's records were kept
+
+
+async def test_the_collector_is_off_until_the_first_screen_and_the_history_are_in(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import roundtable.app as app_module
+
+    monkeypatch.setattr(app_module, "HISTORY_STEP", (5, 0.01))  # many slices
+    session_id = _session_with_entries(home, 60)
+    assert gc.isenabled()
+    app = make_app(home, FakeClock(), session_id)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            assert not gc.isenabled()  # the first screen is up, the history not yet read
+            await _wait_for_history(pilot, app)
+            await pilot.pause()
+            assert gc.isenabled()
+            await pilot.press("escape", "escape")  # to the session list: nothing held
+            await pilot.pause()
+        assert gc.isenabled()
+        app = make_app(home, FakeClock())  # no session: on as soon as the list is up
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            await pilot.pause()
+            assert gc.isenabled()
+    finally:
+        gc.enable()

@@ -417,12 +417,7 @@ class Unit:
         self._objects.clear()
         self._encoded.clear()
         self._history_loaded = False
-        self._known_ops.clear()
-        self._local_ops.clear()
-        self._local_ids.clear()
-        self._acked.clear()
-        self._pending = 0
-        self._changes.clear()
+        self._forget_history()
         self._meta_pending = 0
         self._pending_delta = 0
         self._read_history(replay_from=0)

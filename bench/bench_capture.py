@@ -154,7 +154,7 @@ def bench_open(base: Path) -> list[str]:
     lines = [
         "| entries in the session | open (lock, view, journal history) | first capture | "
         "close (checkpoint) | list sessions | the app's open (view only) | "
-        "its history, in 200-line slices |",
+        "its history, in 100-line slices (as the app) |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     home = base / "open"
@@ -182,7 +182,7 @@ def bench_open(base: Path) -> list[str]:
         app_store = LocalStore(home).open_session(session.id, lazy_history=True)
         t5 = time.perf_counter()
         slices = 1
-        while not app_store.load_history_step(200):
+        while not app_store.load_history_step(100):
             slices += 1
         t6 = time.perf_counter()
         app_store.close()

@@ -364,3 +364,34 @@ async def test_the_collector_is_off_until_the_first_screen_and_the_history_are_i
             assert gc.isenabled()
     finally:
         gc.enable()
+
+
+async def test_opening_another_session_while_a_history_is_read_reads_the_new_one(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    import roundtable.app as app_module
+    from roundtable.demo import create_demo
+    from sessions import load_roster
+
+    monkeypatch.setattr(app_module, "HISTORY_STEP", (5, 0.01))
+    first = _session_with_entries(home, 40)
+    second = create_demo(LocalStore(home), load_roster())  # a second demo event's session
+    app = make_app(home, FakeClock(), first)
+    try:
+        async with app.run_test(size=(80, 24)) as pilot:
+            old = app.session_store
+            await pilot.pause(0.03)  # a few slices of the first history
+            assert not old.unit._history_loaded
+            assert app.open_session(second)
+            new = app.session_store
+            assert old.unit.closed and new is not old
+            await pilot.pause(0.03)  # the first reading's next slice comes and stops
+            assert not new.unit._history_loaded and not gc.isenabled()
+            await _wait_for_history(pilot, app)
+            await pilot.pause()
+            assert gc.isenabled()  # back on once the new one is read, not before
+            assert new.pending_count() == len(new.outbox())
+    finally:
+        gc.enable()

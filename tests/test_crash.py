@@ -18,6 +18,7 @@ from roundtable.store import LocalStore
 
 TRIALS = count(200, "RT_CRASH_TRIALS")  # in all, split between the two modes
 WRITER = Path(__file__).with_name("_writer_crash.py")
+SESSION_TRIALS = 25  # trials on one session before the next one starts
 
 
 def _run_and_kill(home: Path, session_id: str, every: int, delay: float) -> list[str]:
@@ -44,14 +45,24 @@ def test_kill_9_never_loses_an_acknowledged_entry(tmp_path: Path, every: int) ->
     home = tmp_path / "home"
     store = LocalStore(home)
     event = store.create_event("Crash")
-    session_id = store.create_session(event.id, "europe", "Crash", []).id
+    sessions: list[str] = []
     acknowledged: list[str] = []
-    for _ in range(max(1, TRIALS // 2)):
-        acknowledged += _run_and_kill(home, session_id, every, rng.uniform(0.0, 0.15))
+    total = 0
+    for trial in range(max(1, TRIALS // 2)):
+        if trial % SESSION_TRIALS == 0:
+            # a fresh session now and then: every open reads the whole journal, so one session
+            # for all trials made the run grow with the square of RT_SCALE
+            sessions.append(store.create_session(event.id, "europe", f"Crash {trial}", []).id)
+            acknowledged = []
+        session_id = sessions[-1]
+        written = _run_and_kill(home, session_id, every, rng.uniform(0.0, 0.15))
+        acknowledged += written
+        total += len(written)
         with LocalStore(home).open_session(session_id) as ss:  # opens: never unreadable
             stored = {e.id for e in ss.records("entry")}
         missing = [i for i in acknowledged if i not in stored]
         assert not missing, f"{len(missing)} acknowledged entries lost"
-    assert len(acknowledged) > TRIALS // 2  # the trials did write
-    corrupt = list((home / "sessions" / session_id).glob("*.corrupt-*"))
-    assert corrupt == []
+    assert total > TRIALS // 2  # the trials did write
+    for session_id in sessions:
+        corrupt = list((home / "sessions" / session_id).glob("*.corrupt-*"))
+        assert corrupt == []

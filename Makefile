@@ -35,14 +35,15 @@ format: $(STAMP_DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Every benchmark in bench/, figures and ratios written to docs/performance.md (~10 min).
+# Every benchmark in bench/, figures and ratios written to docs/performance.md (~3-5 min).
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py
 
 # Long runs, bounded in time (not part of `make test`):
 #  soak: 50 laptops syncing against the reference server for 60 s, then the crash and network-
 #        fault tests with three times the trials (RT_SCALE=3: ~600 capture, 90 export and 36
-#        sync kill trials; ~17 minutes on 2 cores, RT_SCALE=2 took 11).  At most 30 minutes.
+#        sync kill trials; the capture trials alone take 4 minutes on 2 cores, since each
+#        session takes 25 of them).  At most 30 minutes.
 #  fuzz: the hypothesis and schemathesis tests with twenty times the examples (RT_SCALE=20).
 #        At most 25 minutes.
 SOAK_TESTS = tests/test_crash.py tests/test_fault_sync.py $(wildcard tests/test_crash_matrix.py)

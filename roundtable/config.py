@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import quote
+from roundtable.model import TextFileError, quote, read_text_file
 
 APP_NAME = "roundtable"
 THEMES = ("textual-dark", "textual-light")
@@ -115,14 +115,9 @@ def load_settings(path: Path | None = None) -> Settings:
     source = ""
     if path.exists():
         try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = raw.count(b"\n", 0, exc.start) + 1
-            raise ConfigError(f"{path}:{line}: not UTF-8 text") from None
+            text = read_text_file(path)
+        except TextFileError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:

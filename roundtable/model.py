@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 STORE_SCHEMA = 2
@@ -31,6 +32,24 @@ def quote(value: object, width: int = 60) -> str:
     message stays one short line whatever was typed."""
     text = repr(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TextFileError(ValueError):
+    """A file the user wrote (settings, a plan) that cannot be read as UTF-8 text; the message
+    is one line naming the file (and the line, for bytes that are not UTF-8)."""
+
+
+def read_text_file(path: Path) -> str:
+    """A user's text file, decoded as UTF-8; TextFileError names what is wrong and where."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TextFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise TextFileError(f"{path}:{line}: not UTF-8 text") from None
 
 
 REGIONS: dict[str, str] = {

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import AGENDA_KINDS, REGIONS, quote
+from roundtable.model import AGENDA_KINDS, REGIONS, TextFileError, quote, read_text_file
 
 BUILTIN_DIR = Path(__file__).parent / "plans"
 BUILTIN_SOURCE = "built-in"
@@ -297,14 +297,9 @@ def load_plan(path: Path | str) -> Plan:
     """A plan from a file; PlanError (never a traceback) for anything wrong with it."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise PlanError(f"{path}:{line}: not UTF-8 text") from None
+        text = read_text_file(path)
+    except TextFileError as exc:
+        raise PlanError(str(exc)) from None
     return parse_plan(text, str(path))
 
 

@@ -80,6 +80,23 @@ def crash_seed() -> int:
     return int(os.environ.get("RT_CRASH_SEED") or random.randrange(2**32))
 
 
+def hold_session(home: Path, session_id: str) -> subprocess.Popen:
+    """Another process with the session open for writing, until its stdin is closed (then it
+    closes the session and exits 0) or it is killed; returns once the session is open."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sys\nfrom roundtable.store import LocalStore\n"
+         "ss = LocalStore(sys.argv[1]).open_session(sys.argv[2])\nprint('open', flush=True)\n"
+         "sys.stdin.read()\nss.close()\n", str(home), session_id],
+        env=cli_env(home),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+    return holder
+
+
 def digest(home: Path) -> dict[str, str]:
     return {
         str(p.relative_to(home)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -297,17 +314,8 @@ def test_read_only_home_reads_and_refuses_writes_clearly(tmp_path: Path) -> None
 def test_second_process_on_an_open_session_is_refused(tmp_path: Path) -> None:
     home = tmp_path / "home"
     sid = new_session(home, entries=1)
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys, time\nfrom roundtable.store import LocalStore\n"
-         "ss = LocalStore(sys.argv[1]).open_session(sys.argv[2])\nprint('open', flush=True)\n"
-         "time.sleep(60)\n", str(home), sid],
-        env=cli_env(home),
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    holder = hold_session(home, sid)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         before = digest(home)
         out = roundtable(home, "add", sid, "/note From a second laptop window")
         assert out.returncode == 1
@@ -424,18 +432,8 @@ async def test_second_app_on_a_session_open_in_another_process(tmp_path: Path) -
 
     home = tmp_path / "home"
     sid = new_session(home, entries=3)
-    holder = subprocess.Popen(
-        [sys.executable, "-c",
-         "import sys\nfrom roundtable.store import LocalStore\n"
-         "ss = LocalStore(sys.argv[1]).open_session(sys.argv[2])\nprint('open', flush=True)\n"
-         "sys.stdin.read()\nss.close()\n", str(home), sid],
-        env=cli_env(home),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
+    holder = hold_session(home, sid)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
         before = digest(home)
         app = RoundtableApp(home=home, session_id=sid, settings=Settings(), sync_enabled=False)
         async with app.run_test(size=(100, 30)) as pilot:

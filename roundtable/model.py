@@ -67,6 +67,9 @@ SESSION_STATUSES = ("planned", "running", "closed")
 ATTENDANCE_STATUSES = ("unknown", "present", "apologies", "absent")
 AGENDA_KINDS = ("opening", "discussion", "tour", "needs", "actions", "close")
 SPEECH_MODES = ("tour", "queue")
+CLOCK_ACTIONS = ("start", "pause", "resume", "stop")
+SPEAKER_LISTS = ("queue", "tour")  # the list of speakers of an item, and its tour de table
+SPEAKER_STATUSES = ("waiting", "speaking", "done", "passed", "skipped", "removed")
 
 # ---------------------------------------------------------------------------------------------
 # Identifiers
@@ -205,7 +208,16 @@ class HlcClock:
 # Ops
 # ---------------------------------------------------------------------------------------------
 
-RECORD_KINDS = ("event", "session", "agenda_item", "attendance", "entry", "speech")
+RECORD_KINDS = (
+    "event",
+    "session",
+    "agenda_item",
+    "attendance",
+    "entry",
+    "speech",
+    "clock_event",
+    "speaker",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +332,10 @@ class Session(Record):
     accepted_gaps: list[str] = field(default_factory=list)  # completeness findings accepted
     opened_at: str = ""  # ISO datetime
     closed_at: str = ""
+    floor: str = ""  # id of the speech in progress (one floor: tour and list of speakers)
+    balanced_order: bool = False  # list of speakers: delegations not yet heard on the item first
+    observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
+    reopened_at: str = ""  # ISO datetime of the last reopening after a close
 
 
 @dataclass
@@ -372,10 +388,40 @@ class Speech(Record):
     started_at: str = ""
     seconds: int = 0
     passed: bool = False  # the delegation passed its turn
+    ended_at: str = ""  # ISO datetime; "" while the delegation has the floor
+    speaker: str = ""  # the speaker record (list of speakers or tour) the turn came from
+
+
+@dataclass
+class ClockEvent(Record):
+    """One start, pause, resume or stop of an agenda item's time box (``meeting.elapsed``)."""
+
+    KIND: ClassVar[str] = "clock_event"
+    session_id: str = ""
+    agenda_item: str = ""
+    action: str = "start"  # one of CLOCK_ACTIONS
+    at: int = 0  # wall time, ms since the epoch
+
+
+@dataclass
+class Speaker(Record):
+    """A delegation on an item's list of speakers (``mode`` queue) or its tour de table."""
+
+    KIND: ClassVar[str] = "speaker"
+    session_id: str = ""
+    agenda_item: str = ""
+    country: str = ""
+    mode: str = "queue"  # one of SPEAKER_LISTS
+    order: int = 0  # sort key within the list; a skipped or moved speaker gets a new one
+    point_of_order: bool = False  # goes to the top of the list, marked
+    status: str = "waiting"  # one of SPEAKER_STATUSES
+    limit_seconds: int = 0  # speaking-time limit, 0 = none
+    skips: int = 0  # tour: times skipped (once: moved to the end; twice: out)
 
 
 RECORD_TYPES: dict[str, type[Record]] = {
-    cls.KIND: cls for cls in (Event, Session, AgendaItem, Attendance, Entry, Speech)
+    cls.KIND: cls
+    for cls in (Event, Session, AgendaItem, Attendance, Entry, Speech, ClockEvent, Speaker)
 }
 
 

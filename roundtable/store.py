@@ -1099,6 +1099,433 @@ class SessionStore:
         self._write("add agenda item", [_creation(item)])
         return self.unit.get("agenda_item", item.id)  # type: ignore[return-value]
 
+    # --- The meeting's running state (issue 16) ---
+    # The current item, item clocks, the list of speakers, the tour de table, the floor, close
+    # and reopen are records like entries: they survive a restart and travel with sync.
+    # ``roundtable.meeting`` (pure) reads them; these methods write them, each as one change.
+
+    def _now_ms(self) -> int:
+        return int(self.local.wall() * 1000)
+
+    @property
+    def closed(self) -> bool:
+        return self.session.status == "closed"
+
+    def check_open(self) -> None:
+        """Raise StoreError, naming how to reopen, when the session is closed (a capture or a
+        new turn must not land silently in closed minutes)."""
+        if self.closed:
+            raise StoreError(
+                f"session {self.session_id[:8]} is closed: reopen it with "
+                f'`roundtable reopen {self.session_id[:8]}` or the palette\'s "session: reopen"'
+            )
+
+    def current_item_id(self) -> str:
+        """The agenda item being discussed: ``Session.current_item``, else the first item."""
+        agenda = self.records("agenda_item")
+        current = self.session.current_item
+        if any(item.id == current for item in agenda):
+            return current
+        return agenda[0].id if agenda else ""
+
+    def clock_events(self) -> list[Any]:
+        return self.records("clock_event")
+
+    def _clock_writes(self, item_id: str, action: str, at: int) -> list[tuple[str, str, dict]]:
+        from roundtable import meeting
+        from roundtable.model import ClockEvent
+
+        changes = []
+        for item, act in meeting.clock_changes(self.clock_events(), item_id, action):
+            event = ClockEvent(
+                id=new_id(), session_id=self.session_id, agenda_item=item, action=act, at=at
+            )
+            changes.append(_creation(event))
+            if act == "start":
+                agenda_item = self.unit.get("agenda_item", item)
+                if agenda_item is not None and not agenda_item.started_at:
+                    changes.append(("agenda_item", item, {"started_at": _utc_now_iso(at / 1000)}))
+        return changes
+
+    def item_elapsed(self, item_id: str, now_ms: int | None = None) -> float:
+        """Seconds the item's clock has run (``meeting.elapsed`` of its clock events)."""
+        from roundtable import meeting
+
+        now = self._now_ms() if now_ms is None else now_ms
+        return meeting.elapsed(self.clock_events(), item_id, now)
+
+    def go_to_item(self, item_id: str) -> None:
+        """Make ``item_id`` the current item: the previous item's clock stops and this one's
+        starts (on a closed session only the current item moves), in one change."""
+        item = self.unit.get("agenda_item", item_id)
+        if item is None or item.deleted or getattr(item, "session_id", "") != self.session_id:
+            raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
+        changes = [] if self.closed else self._clock_writes(item_id, "start", self._now_ms())
+        if self.session.current_item != item_id:
+            changes.append(("session", self.session_id, {"current_item": item_id}))
+        if changes:
+            self._write(f"go to item {item.position + 1}", changes)
+
+    def clock(self, action: str, item_id: str | None = None) -> bool:
+        """Start, pause, resume or stop an item's clock (the current item by default); starting
+        one stops any other.  False when it changed nothing."""
+        from roundtable.model import CLOCK_ACTIONS
+
+        if action not in CLOCK_ACTIONS:
+            raise StoreError(f"unknown clock action {action!r} (one of {', '.join(CLOCK_ACTIONS)})")
+        item = item_id if item_id is not None else self.current_item_id()
+        if not item:
+            return False
+        if action in ("start", "resume"):
+            self.check_open()
+        changes = self._clock_writes(item, action, self._now_ms())
+        if not changes:
+            return False
+        self._write(f"{action} clock", changes)
+        return True
+
+    def clock_state(self, item_id: str) -> str:
+        from roundtable import meeting
+
+        return meeting.clock_state(self.clock_events(), item_id)
+
+    # the floor and the lists of speakers
+
+    def speeches(self) -> list[Any]:
+        return self.records("speech")
+
+    def floor(self) -> Speech | None:
+        """The speech in progress, or None when nobody has the floor."""
+        from roundtable import meeting
+
+        floor = self.session.floor
+        if not floor:
+            return None
+        speech = self.unit.get("speech", floor)
+        return meeting.floor_speech(floor, [speech] if speech is not None else [])
+
+    def floor_speaker(self) -> Any:
+        speech = self.floor()
+        if speech is None or not speech.speaker:
+            return None
+        return self.unit.get("speaker", speech.speaker)
+
+    def _end_floor_writes(self, at: int, *, keep: bool = True) -> list[tuple[str, str, dict]]:
+        """End the turn in progress: the speech gets its end and length and its speaker is done
+        (``keep=False``: the turn is withdrawn, as when a delegation is skipped)."""
+        from roundtable import meeting
+
+        speech = self.floor()
+        changes: list[tuple[str, str, dict]] = []
+        if speech is not None:
+            if keep:
+                started = meeting.iso_ms(speech.started_at) or at
+                seconds = max(0, (at - started) // 1000)
+                fields = {"ended_at": _utc_now_iso(at / 1000), "seconds": seconds}
+                changes.append(("speech", speech.id, fields))
+            else:
+                changes.append(("speech", speech.id, {"deleted": True}))
+            speaker = self.unit.get("speaker", speech.speaker) if speech.speaker else None
+            if speaker is not None and speaker.status == "speaking" and keep:
+                changes.append(("speaker", speaker.id, {"status": "done"}))
+        if self.session.floor:
+            changes.append(("session", self.session_id, {"floor": ""}))
+        return changes
+
+    def end_floor(self) -> Speech | None:
+        """End the turn in progress; returns the ended speech (None if nobody had the floor)."""
+        speech = self.floor()
+        changes = self._end_floor_writes(self._now_ms())
+        if changes:
+            self._write("end turn", changes)
+        return self.unit.get("speech", speech.id) if speech is not None else None  # type: ignore[return-value]
+
+    def give_floor(self, speaker_id: str) -> Speech:
+        """Give the floor to a waiting speaker: the previous turn ends in the same change (one
+        floor for the tour and the list of speakers)."""
+        self.check_open()
+        speaker = self.unit.get("speaker", speaker_id)
+        if speaker is None or speaker.deleted or speaker.status in ("removed", "done"):
+            raise StoreError(f"no waiting speaker {speaker_id} in session {self.session_id}")
+        at = self._now_ms()
+        changes = self._end_floor_writes(at)
+        speech = Speech(
+            id=new_id(),
+            session_id=self.session_id,
+            country=speaker.country,
+            mode=speaker.mode,
+            agenda_item=speaker.agenda_item,
+            started_at=_utc_now_iso(at / 1000),
+            speaker=speaker.id,
+        )
+        changes.append(_creation(speech))
+        changes.append(("speaker", speaker.id, {"status": "speaking"}))
+        changes.append(("session", self.session_id, {"floor": speech.id}))
+        self._write(f"floor to {speaker.country}", changes)
+        return self.unit.get("speech", speech.id)  # type: ignore[return-value]
+
+    def speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
+        """An item's speakers of one list, in stored order (removed ones left out)."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        return meeting.speakers_of(self.records("speaker"), item, mode)
+
+    def waiting_speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
+        """Who waits on the list, in speaking order (points of order, then the balanced order
+        when the session uses it)."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        return meeting.waiting(
+            self.records("speaker"),
+            item,
+            mode=mode,
+            balanced=self.session.balanced_order and mode == "queue",
+            heard=meeting.heard_on(self.speeches(), item),
+        )
+
+    def add_speaker(
+        self,
+        country: str,
+        *,
+        item_id: str | None = None,
+        point_of_order: bool = False,
+        limit_seconds: int = 0,
+        mode: str = "queue",
+    ) -> Any:
+        """Put a delegation on an item's list of speakers (a point of order goes to the top)."""
+        from roundtable import meeting
+        from roundtable.model import Speaker
+
+        self.check_open()
+        item = self.current_item_id() if item_id is None else item_id
+        rows = self.speakers(item, mode)
+        if any(s.country == country and s.status in ("waiting", "speaking") for s in rows):
+            raise StoreError(f"{country} is already on the list of speakers")
+        if limit_seconds < 0:
+            raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
+        waiting = [s for s in rows if s.status == "waiting"]
+        order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
+        speaker = Speaker(
+            id=new_id(),
+            session_id=self.session_id,
+            agenda_item=item,
+            country=country,
+            mode=mode,
+            order=order,
+            point_of_order=point_of_order,
+            limit_seconds=limit_seconds,
+        )
+        label = "point of order" if point_of_order else "add speaker"
+        self._write(f"{label} {country}", [_creation(speaker)])
+        return self.unit.get("speaker", speaker.id)
+
+    def remove_speaker(self, speaker_id: str) -> None:
+        speaker = self.unit.get("speaker", speaker_id)
+        if speaker is None or speaker.status != "waiting":
+            raise StoreError("only a waiting speaker can be removed from the list")
+        self._write(
+            f"remove speaker {speaker.country}", [("speaker", speaker_id, {"status": "removed"})]
+        )
+
+    def move_speaker(self, speaker_id: str, step: int) -> bool:
+        """Move a waiting speaker one place up (-1) or down (+1) in the list as shown."""
+        from roundtable import meeting
+
+        speaker = self.unit.get("speaker", speaker_id)
+        if speaker is None:
+            raise StoreError(f"no speaker {speaker_id} in session {self.session_id}")
+        rows = [
+            s
+            for s in self.waiting_speakers(speaker.agenda_item, speaker.mode)
+            if s.point_of_order == speaker.point_of_order
+        ]
+        writes = meeting.swap_orders(rows, speaker_id, step)
+        if not writes:
+            return False
+        self._write(
+            f"move speaker {speaker.country}",
+            [("speaker", sid, {"order": order}) for sid, order in writes],
+        )
+        return True
+
+    def set_speaker_limit(self, speaker_id: str, seconds: int) -> None:
+        if seconds < 0:
+            raise StoreError(f"speaking-time limit must be 0 or more seconds, got {seconds}")
+        self.update("speaker", speaker_id, limit_seconds=int(seconds))
+
+    def set_balanced_order(self, on: bool) -> None:
+        self.update("session", self.session_id, balanced_order=bool(on))
+
+    def next_speaker(self, item_id: str | None = None, mode: str = "queue") -> Speech | None:
+        """Give the floor to the first waiting speaker; with nobody waiting, end the turn."""
+        waiting = self.waiting_speakers(item_id, mode)
+        if not waiting:
+            self.end_floor()
+            return None
+        return self.give_floor(waiting[0].id)
+
+    # the tour de table (speakers of mode "tour")
+
+    def tour_start(
+        self, codes: Sequence[str], limit_seconds: int, item_id: str | None = None
+    ) -> int:
+        """Put on the item's tour every delegation of ``codes`` (in that order) not already on
+        it; returns how many were added."""
+        from roundtable import meeting
+        from roundtable.model import Speaker
+
+        self.check_open()
+        item = self.current_item_id() if item_id is None else item_id
+        rows = self.speakers(item, "tour")
+        known = {s.country for s in rows}
+        order = meeting.order_after(rows)
+        changes = []
+        for code in dict.fromkeys(codes):
+            if code in known:
+                continue
+            speaker = Speaker(
+                id=new_id(),
+                session_id=self.session_id,
+                agenda_item=item,
+                country=code,
+                mode="tour",
+                order=order,
+                limit_seconds=limit_seconds,
+            )
+            changes.append(_creation(speaker))
+            order += meeting.ORDER_STEP
+        if changes:
+            self._write("tour de table", changes)
+        return len(changes)
+
+    def tour_rotate(self, item_id: str | None = None) -> bool:
+        """Start the tour one delegation later (the first waiting one goes to the end); only
+        before anyone on it has spoken."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        rows = self.speakers(item, "tour")
+        if not rows or any(s.status != "waiting" for s in rows):
+            return False
+        first = rows[0]
+        self._write(
+            f"rotate tour {first.country}",
+            [("speaker", first.id, {"order": meeting.order_after(rows)})],
+        )
+        return True
+
+    def _tour_target(self, item: str) -> Any:
+        """The delegation a tour key acts on: the one speaking, else the next waiting one."""
+        from roundtable import meeting
+
+        speaker = self.floor_speaker()
+        if speaker is not None and speaker.mode == "tour" and speaker.agenda_item == item:
+            return speaker
+        pending = meeting.not_yet_heard(self.records("speaker"), item)
+        return pending[0] if pending else None
+
+    def tour_next(self, item_id: str | None = None) -> Speech | None:
+        """End the turn in progress and give the floor to the next delegation of the tour."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        pending = meeting.not_yet_heard(self.records("speaker"), item)
+        if not pending:
+            self.end_floor()
+            return None
+        return self.give_floor(pending[0].id)
+
+    def tour_pass(self, item_id: str | None = None) -> str | None:
+        """The speaking (or next) delegation passes: marked passed, recorded as a passed turn,
+        and the floor goes to the next one.  Returns the code that passed."""
+        item = self.current_item_id() if item_id is None else item_id
+        speaker = self._tour_target(item)
+        if speaker is None:
+            return None
+        self.check_open()
+        at = self._now_ms()
+        changes = self._end_floor_writes(at, keep=False)
+        passed = Speech(
+            id=new_id(),
+            session_id=self.session_id,
+            country=speaker.country,
+            mode="tour",
+            agenda_item=item,
+            started_at=_utc_now_iso(at / 1000),
+            ended_at=_utc_now_iso(at / 1000),
+            passed=True,
+            speaker=speaker.id,
+        )
+        changes.append(_creation(passed))
+        changes.append(("speaker", speaker.id, {"status": "passed"}))
+        self._write(f"{speaker.country} passes", changes)
+        self.tour_next(item)
+        return speaker.country
+
+    def tour_skip(self, item_id: str | None = None) -> str | None:
+        """The speaking (or next) delegation is not in the room: the first time it moves to the
+        end of the tour, marked; the second time it is out ("skipped").  The floor goes on."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        speaker = self._tour_target(item)
+        if speaker is None:
+            return None
+        self.check_open()
+        changes = []
+        if self.floor_speaker() is not None and self.floor_speaker().id == speaker.id:
+            changes += self._end_floor_writes(self._now_ms(), keep=False)
+        if speaker.skips:
+            fields: dict[str, Any] = {"status": "skipped", "skips": speaker.skips + 1}
+        else:
+            rows = self.speakers(item, "tour")
+            fields = {"status": "waiting", "skips": 1, "order": meeting.order_after(rows)}
+        changes.append(("speaker", speaker.id, fields))
+        self._write(f"skip {speaker.country}", changes)
+        self.tour_next(item)
+        return speaker.country
+
+    # close, reopen, observers, moving entries
+
+    def close_session(self, accept: Sequence[str] = ()) -> None:
+        """Close: every item clock stops, the turn in progress ends, ``accept`` joins the
+        accepted findings; one change."""
+        at = self._now_ms()
+        session = self.session
+        accepted = list(dict.fromkeys([*session.accepted_gaps, *accept]))
+        changes = self._clock_writes("", "stop", at) + self._end_floor_writes(at)
+        fields: dict[str, Any] = {"status": "closed", "closed_at": _utc_now_iso(at / 1000)}
+        if accepted != session.accepted_gaps:
+            fields["accepted_gaps"] = accepted
+        changes.append(("session", self.session_id, fields))
+        self._write("close session", changes)
+
+    def reopen(self) -> None:
+        """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
+        if not self.closed:
+            raise StoreError(f"session {self.session_id[:8]} is not closed")
+        self.update("session", self.session_id, status="running", reopened_at=self._now())
+
+    def add_observer(self, country: str) -> None:
+        """Confirm a delegation from another region as an observer of this session."""
+        observers = list(self.session.observers)
+        if country not in observers:
+            self.update("session", self.session_id, observers=[*observers, country])
+
+    def move_entry(self, entry_id: str, item_id: str) -> bool:
+        """File an entry under another agenda item; False when it is already there."""
+        entry = self.unit.get("entry", entry_id)
+        item = self.unit.get("agenda_item", item_id)
+        if entry is None or entry.deleted:
+            raise StoreError(f"no entry {entry_id} in session {self.session_id}")
+        if item is None or item.deleted:
+            raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
+        return bool(self.update("entry", entry_id, agenda_item=item_id))
+
+    # --- end of the meeting's running state ---
+
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, kind: str, record_id: str) -> Record | None:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -19,6 +20,9 @@ from textual.message import Message
 from textual.screen import Screen
 
 from roundtable import config
+
+if TYPE_CHECKING:
+    from roundtable.store import SessionStore
 
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
@@ -45,7 +49,13 @@ class RoundtableApp(App[int]):
     ]
 
     class SessionChanged(Message):
-        """Records of the open session changed (a capture, a sync pull): screens refresh."""
+        """Records of the open session changed (a capture, a key, a sync pull): the one signal
+        screens take their state from.  ``keys`` lists the ``(kind, record id)`` pairs changed,
+        or is None when anything may have changed (undo, a pull, another session)."""
+
+        def __init__(self, keys: frozenset[tuple[str, str]] | None = None) -> None:
+            super().__init__()
+            self.keys = keys
 
     def __init__(
         self,
@@ -65,9 +75,13 @@ class RoundtableApp(App[int]):
         self.clock = clock or time.time
         # checkpoints normally happen when idle (below); ``checkpoint_every`` changes is the
         # backstop for a facilitator who never stops typing
-        self.local = LocalStore(self.home, checkpoint_every=self.settings.checkpoint_every)
+        self.local = LocalStore(
+            self.home, checkpoint_every=self.settings.checkpoint_every, wall=self.clock
+        )
         self.roster = load_roster()
-        self.session_store = None
+        self.session_store: SessionStore | None = None
+        self._changed_keys: set[tuple[str, str]] | None = set()
+        self._change_posted = False
         self.initial_session = session_id
         self.sync_enabled = sync_enabled
         self.sync_state: tuple[str, str] = ("off", "not connected")
@@ -179,6 +193,8 @@ class RoundtableApp(App[int]):
         except StoreError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
+        if store is not self.session_store:
+            store.subscribe(partial(self._store_changed, store))
         self.session_store = store
         self._show_store_notices()
         if self._first_screen_shown:  # else once it is (``_started_up``): it must not wait
@@ -252,10 +268,33 @@ class RoundtableApp(App[int]):
             finally:
                 self.session_store = None
 
-    def session_changed(self) -> None:
-        """Tell every screen on the stack that the open session's records changed."""
+    def _store_changed(self, store: SessionStore, keys: list[tuple[str, str]] | None) -> None:
+        """The open session's store wrote a change: screens hear of it once, after the
+        handler that wrote it (several writes in one handler make one signal)."""
+        if store is not self.session_store:
+            return
+        if keys is None or self._changed_keys is None:
+            self._changed_keys = None
+        else:
+            self._changed_keys.update(keys)
+        if not self._change_posted:
+            self._change_posted = True
+            self.call_later(self._post_session_changed)
+
+    def _post_session_changed(self) -> None:
+        keys, self._changed_keys = self._changed_keys, set()
+        self._change_posted = False
+        message_keys = None if keys is None else frozenset(keys)
         for screen in self.screen_stack:
-            screen.post_message(self.SessionChanged())
+            screen.post_message(self.SessionChanged(message_keys))
+
+    def session_changed(self) -> None:
+        """Tell every screen on the stack that anything of the open session may have changed
+        (a pull, a recovery, a screen coming back)."""
+        self._changed_keys = None
+        if not self._change_posted:
+            self._change_posted = True
+            self.call_later(self._post_session_changed)
 
     def country_names(self) -> dict[str, str]:
         return {code: c.name for code, c in self.roster.items()}

@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from roundtable.model import Country, Entry
+from roundtable.model import REGIONS, Country, Entry
 
 MAX_LINE = 8_000
 """Longest line looked at; longer input is refused before any other work (pasted documents)."""
@@ -170,6 +170,11 @@ def _example(roster: Mapping[str, Country]) -> tuple[str, str]:
     return "GH", "Ghana"
 
 
+def example_delegation(roster: Mapping[str, Country]) -> tuple[str, str]:
+    """A code and name of ``roster`` to show in hints (Ghana when it is there)."""
+    return _example(roster)
+
+
 def _unquote(line: str, quote: int) -> tuple[str, int]:
     """The text of a quoted value starting at ``line[quote] == '"'`` and the index after it.
 
@@ -304,7 +309,7 @@ def parse_line(
         if lead == "@" and quoted_value is not None:
             code = _resolve(roster, quoted_value)
             if code is None:
-                raise _unknown_delegation(roster, raw, start)
+                raise _unknown_delegation(roster, raw, start, quoted_value)
             if code not in delegations:
                 delegations.append(code)
             continue
@@ -312,7 +317,7 @@ def parse_line(
             name = raw[1:].rstrip(_TRAILING)
             code = _resolve(roster, name)
             if code is None:
-                raise _unknown_delegation(roster, "@" + name, start)
+                raise _unknown_delegation(roster, "@" + name, start, name)
             if code not in delegations:
                 delegations.append(code)
             continue
@@ -418,15 +423,66 @@ def parse_line(
     )
 
 
-def _unknown_delegation(roster: Mapping[str, Country], shown: str, start: int) -> CaptureError:
-    code, name = _example(roster)
-    hint = f'@"{name}"' if " " in name else f"@{name}"
+def _unknown_delegation(
+    roster: Mapping[str, Country], shown: str, start: int, name: str = ""
+) -> CaptureError:
+    code, example = _example(roster)
+    hint = f'@"{example}"' if " " in example else f"@{example}"
+    outsider = roster.outsider(name) if isinstance(roster, RegionalRoster) and name else None
+    if outsider is not None and isinstance(roster, RegionalRoster):
+        error = CaptureError(
+            f"{outsider.name} (@{outsider.code}) is not a delegation of the "
+            f"{REGIONS.get(roster.region, roster.region)} round table: confirm it once as an "
+            "observer of this session to attribute lines to it",
+            start,
+            len(shown),
+        )
+        error.observer = outsider.code  # type: ignore[attr-defined]
+        return error
+    where = "no member country" if isinstance(roster, RegionalRoster) else "not in the roster"
     return CaptureError(
-        f"unknown delegation {shown[:40]} (not in the roster; use an ISO code like @{code} "
+        f"unknown delegation {shown[:40]} ({where}; use an ISO code like @{code} "
         f"or a name like {hint})",
         start,
         len(shown),
     )
+
+
+class RegionalRoster(dict[str, Country]):
+    """The delegations a round table's lines may name: its region's members plus the observers
+    the facilitator confirmed.  Names resolve as in the full roster (codes, names, aliases,
+    accents ignored), but only to these delegations; ``outsider`` names a member country of
+    another region, for a precise error."""
+
+    def __init__(
+        self, full: Mapping[str, Country], region: str, observers: Iterable[str] = ()
+    ) -> None:
+        extra = set(observers)
+        super().__init__((c, v) for c, v in full.items() if v.region == region or c in extra)
+        self.full = full
+        self.region = region
+
+    def _lookup(self, text: str) -> Country | None:
+        finder = getattr(self.full, "find", None)
+        if callable(finder):
+            return finder(text)
+        code = _resolve(self.full, text)
+        return self.full.get(code) if code else None
+
+    def find(self, text: str) -> Country | None:
+        found = self._lookup(text)
+        return found if found is not None and found.code in self else None
+
+    def outsider(self, text: str) -> Country | None:
+        found = self._lookup(text.replace("_", " ").strip())
+        return found if found is not None and found.code not in self else None
+
+
+def regional_roster(
+    roster: Mapping[str, Country], region: str, observers: Iterable[str] = ()
+) -> RegionalRoster:
+    """The roster a session of ``region`` captures with (see ``RegionalRoster``)."""
+    return RegionalRoster(roster, region, observers)
 
 
 def _owner(roster: Mapping[str, Country], raw: str, quoted: str | None, start: int) -> str:

@@ -29,7 +29,10 @@ RULES = {
     "attendance": "attendance not confirmed",
     "attendance-unknown": "delegations with no attendance recorded",
     "agenda-empty": "agenda item with nothing captured",
+    "attributed-not-present": "lines attributed to a delegation not marked present",
 }
+
+ATTENDANCE_WORDS = {"absent": "marked absent", "apologies": "sent apologies"}
 
 
 def _short(text: str, width: int = 48) -> str:
@@ -79,11 +82,34 @@ def completeness(snap: SessionSnapshot, roster_codes: list[str] | None = None) -
                 )
             if not e.priority:
                 add("need-priority", "entry", e.id, f"Need without a priority: {_short(e.text)}")
+    _attributed_not_present(snap, entries, add)
     used = {e.agenda_item for e in snap.entries}
     for item in snap.agenda:
         if item.id not in used and item.item_kind not in ("opening", "close", "tour"):
             add("agenda-empty", "agenda_item", item.id, f"Nothing captured under: {item.title}")
     return found
+
+
+def _attributed_not_present(snap: SessionSnapshot, entries, add) -> None:
+    """Entries naming a delegation marked absent, apologies or never recorded (confirmed
+    observers excepted): one finding per delegation; the fix marks it present."""
+    status = {a.country: a.status for a in snap.attendance}
+    observers = set(snap.session.observers)
+    named: dict[str, int] = {}
+    for e in entries:
+        for code in e.delegations:
+            if code not in observers and status.get(code, "unknown") != "present":
+                named[code] = named.get(code, 0) + 1
+    for code in sorted(named, key=lambda c: snap.countries.get(c, c)):
+        name = snap.countries.get(code, code)
+        state = ATTENDANCE_WORDS.get(status.get(code, "unknown"), "has no attendance recorded")
+        lines = "1 line names it" if named[code] == 1 else f"{named[code]} lines name it"
+        add(
+            "attributed-not-present",
+            "attendance",
+            code,
+            f"{name} {state} but {lines}: Enter marks it present, space accepts",
+        )
 
 
 def open_findings(findings: list[Finding]) -> list[Finding]:

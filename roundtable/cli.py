@@ -228,11 +228,14 @@ def cmd_sessions(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     """One line from the argument, or with ``-`` one capture per line of standard input: each
     is checked before any is stored, so a bad line stores nothing."""
-    from roundtable.capture import CaptureError, parse_line
+    from roundtable.capture import CaptureError, parse_line, regional_roster
 
     store = _store()
     session_id = store.resolve_session(args.session)
-    roster = _roster()
+    with store.open_session(session_id, read_only=True) as ro:
+        ro.check_open()  # a closed session takes no capture: the error says how to reopen
+        session = ro.session
+    roster = regional_roster(_roster(), session.region, session.observers)
     if args.line == "-":
         data = sys.stdin.buffer.read()
         text = data.decode("utf-8", "surrogateescape")
@@ -248,8 +251,19 @@ def cmd_add(args: argparse.Namespace) -> int:
     else:
         captured = [parse_line(args.line, roster)]
     with store.open_session(session_id) as ss:
+        ss.check_open()
         for c in captured:
             print(ss.add_entry(**c.entry_fields()).id)
+    return 0
+
+
+def cmd_reopen(args: argparse.Namespace) -> int:
+    """Reopen a closed session: recorded, so the minutes can say it was reopened."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id) as ss:
+        ss.reopen()
+        print(f"reopened {ss.session.title or session_id}: captures are accepted again")
     return 0
 
 
@@ -384,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
         help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"; '
         "- reads one line per capture from standard input",
     )
+
+    p = command("reopen", cmd_reopen, "reopen a closed session so it accepts captures again")
+    p.add_argument("session", help="session id or unique id prefix")
 
     p = command("export", cmd_export, "write a session's minutes (Markdown or HTML)")
     p.add_argument("session", help="session id or unique id prefix")

@@ -955,9 +955,11 @@ class SessionStore:
         return self.local.event(self.event_id)
 
     def _write(self, label: str, changes, undo_of: str | None = None) -> list[Op]:
-        return self.unit.write(
+        ops = self.unit.write(
             label, changes, event_id=self.event_id, session_id=self.session_id, undo_of=undo_of
         )
+        self._notify(sorted({(op.kind, op.record_id) for op in ops}))
+        return ops
 
     def _now(self) -> str:
         return _utc_now_iso(self.local.wall())
@@ -1031,7 +1033,9 @@ class SessionStore:
         return self._write(f"delete {what}", [(kind, record_id, {"deleted": True})])
 
     def undo(self) -> str | None:
-        return self.unit.undo(event_id=self.event_id, session_id=self.session_id)
+        label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
+        self._notify(None)
+        return label
 
     def set_attendance(
         self, country: str, status: str | None = None, delegates: Sequence[str] | None = None
@@ -1103,6 +1107,17 @@ class SessionStore:
     # The current item, item clocks, the list of speakers, the tour de table, the floor, close
     # and reopen are records like entries: they survive a restart and travel with sync.
     # ``roundtable.meeting`` (pure) reads them; these methods write them, each as one change.
+
+    def subscribe(self, listener: Callable[[list[tuple[str, str]] | None], None]) -> None:
+        """Call ``listener(keys)`` after each change of this session's records made through
+        this SessionStore: ``keys`` are the ``(kind, record id)`` pairs written, or None when
+        anything may have changed (undo, ops from sync).  The app turns it into its
+        session-changed signal."""
+        self.__dict__.setdefault("_listeners", []).append(listener)
+
+    def _notify(self, keys: list[tuple[str, str]] | None) -> None:
+        for listener in list(self.__dict__.get("_listeners", ())):
+            listener(keys)
 
     def _now_ms(self) -> int:
         return int(self.local.wall() * 1000)
@@ -1615,7 +1630,10 @@ class SessionStore:
         return self.unit.mark_acked(op_ids)
 
     def apply_remote(self, ops: Iterable[Op]) -> int:
-        return self.unit.apply_remote(ops)
+        applied = self.unit.apply_remote(ops)
+        if applied:
+            self._notify(None)
+        return applied
 
     def checkpoint(self) -> None:
         self.unit.checkpoint()

@@ -81,9 +81,9 @@ async def test_timer_counts_down_warns_and_goes_overtime() -> None:
     clock = Clock()
     timer = TimeBoxTimer(clock=clock)
     async with Host(timer).run_test(size=(80, 24)) as pilot:
-        timer.set_box(300, started_at=None, key="a")
-        assert "05:00 left" in str(timer.render()) and timer.has_class("-paused")
-        timer.set_box(300, started_at=clock.now, key="a")
+        timer.show("a", 300, 0, "idle")
+        assert "05:00 left (s starts)" in str(timer.render()) and timer.has_class("-paused")
+        timer.show("a", 300, 0, "running")
         clock.now += 250
         timer.refresh_time()
         assert "00:50 left" in str(timer.render())
@@ -91,19 +91,29 @@ async def test_timer_counts_down_warns_and_goes_overtime() -> None:
         clock.now += 80
         timer.refresh_time()
         assert "+00:30 over" in str(timer.render()) and timer.has_class("-overtime")
-        timer.toggle()  # pause: time stands still
+        timer.show("a", 300, 330, "paused")  # the clock's records say: paused at 330 s
         clock.now += 100
         timer.refresh_time()
-        assert "+00:30 over" in str(timer.render())
-        timer.toggle()
+        assert "+00:30 over paused" in str(timer.render())
+        timer.show("a", 300, 330, "running")
         clock.now += 10
         timer.refresh_time()
         assert "+00:40 over" in str(timer.render())
+        timer.show("a", 300, 340, "closed")
+        clock.now += 100
+        timer.refresh_time()
+        assert "+00:40 over (closed)" in str(timer.render())
         await pilot.pause()
 
 
+def _parse_or_fail(line: str) -> str:
+    if "bad" in line:
+        raise ValueError("col 3: bad")
+    return line.upper()
+
+
 async def test_capture_bar_keeps_text_on_error_and_recalls_history() -> None:
-    bar = CaptureBar(validate=lambda line: "col 3: bad" if "bad" in line else None)
+    bar = CaptureBar(parse=_parse_or_fail)
     app = Host(bar)
     async with app.run_test(size=(80, 24)) as pilot:
         bar.focus_input()
@@ -116,7 +126,7 @@ async def test_capture_bar_keeps_text_on_error_and_recalls_history() -> None:
         bar.input.value = "/note fine"
         await pilot.press("enter")
         await pilot.pause()
-        assert [m.line for m in app.messages] == ["/note fine"]
+        assert [(m.line, m.captured) for m in app.messages] == [("/note fine", "/NOTE FINE")]
         assert bar.input.value == "/note fine"  # kept until the screen says it is stored
         bar.show_saved("Saved note")
         assert bar.input.value == ""
@@ -248,14 +258,14 @@ async def test_timer_warning_threshold_is_the_smaller_of_two_minutes_and_a_fifth
     clock = Clock()
     timer = TimeBoxTimer(clock=clock)
     async with Host(timer).run_test(size=(80, 24)):
-        timer.set_box(1800, started_at=clock.now, key="long")  # 30 min: warn at 2:00
+        timer.show("long", 1800, 0, "running")  # 30 min: warn at 2:00
         clock.now += 1800 - 121
         timer.refresh_time()
         assert not timer.has_class("-warning")
         clock.now += 1
         timer.refresh_time()
         assert timer.has_class("-warning") and "02:00 left" in str(timer.render())
-        timer.set_box(300, started_at=clock.now, key="short")  # 5 min: warn at 1:00
+        timer.show("short", 300, 0, "running")  # 5 min: warn at 1:00
         clock.now += 239
         timer.refresh_time()
         assert not timer.has_class("-warning") and "01:01 left" in str(timer.render())
@@ -263,7 +273,7 @@ async def test_timer_warning_threshold_is_the_smaller_of_two_minutes_and_a_fifth
         timer.refresh_time()
         assert timer.has_class("-warning")
         try:
-            timer.set_box(-5, started_at=None, key="bad")
+            timer.show("bad", -5, 0, "idle")
         except ValueError as exc:
             assert "'bad'" in str(exc) and "-5" in str(exc)
         else:
@@ -271,7 +281,7 @@ async def test_timer_warning_threshold_is_the_smaller_of_two_minutes_and_a_fifth
 
 
 async def test_capture_bar_prefix_history_walk_and_status_classes() -> None:
-    bar = CaptureBar(validate=lambda line: None)
+    bar = CaptureBar(parse=lambda line: line)
     app = Host(bar)
     async with app.run_test(size=(80, 24)) as pilot:
         bar.focus_input("/action ")

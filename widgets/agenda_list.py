@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from textual import on
 from textual.message import Message
@@ -31,16 +31,25 @@ class AgendaList(OptionList):
         self._labels: list[str] = []
 
     def set_items(
-        self, items: Sequence[AgendaItem], current_id: str, counts: dict[str, int]
+        self,
+        items: Sequence[AgendaItem],
+        current_id: str,
+        counts: dict[str, int],
+        used: Mapping[str, int] | None = None,
     ) -> None:
-        """Show ``items`` with ``current_id`` marked and highlighted; unchanged input is a no-op
+        """Show ``items`` with ``current_id`` marked and highlighted, each with its planned
+        minutes and, once its clock has run, the minutes ``used``; unchanged input is a no-op
         so the screen may call this on every capture."""
-        signature = tuple((i.id, i.title, i.minutes, counts.get(i.id, 0)) for i in items)
+        used = used or {}
+        minutes_used = {i.id: used[i.id] // 60 for i in items if i.id in used}
+        signature = tuple(
+            (i.id, i.title, i.minutes, counts.get(i.id, 0), minutes_used.get(i.id)) for i in items
+        )
         signature += (current_id,)
         if signature == self._signature:
             return
         labels = [
-            _label(n, item, current_id, counts.get(item.id, 0))
+            _label(n, item, current_id, counts.get(item.id, 0), minutes_used.get(item.id))
             for n, item in enumerate(items, start=1)
         ]
         ids = [i.id for i in items]
@@ -65,7 +74,9 @@ class AgendaList(OptionList):
             self.post_message(self.ItemSelected(event.option.id))
 
 
-def _label(n: int, item: AgendaItem, current_id: str, count: int) -> str:
+def _label(n: int, item: AgendaItem, current_id: str, count: int, used: int | None) -> str:
+    """ "▶ 2. Drugs (12/20′) · 3": planned minutes, with the minutes used once started."""
     marker = "▶ " if item.id == current_id else "  "
-    label = f"{marker}{n}. {item.title} ({item.minutes}′)"
+    box = f"{item.minutes}′" if used is None else f"{used}/{item.minutes}′"
+    label = f"{marker}{n}. {item.title} ({box})"
     return label + (f" · {count}" if count else "")

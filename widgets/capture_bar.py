@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,8 +18,34 @@ PLACEHOLDER = (
 )
 
 
+@dataclass(frozen=True)
+class CaptureContext:
+    """Where a capture goes: the agenda item and the delegation with the floor (its code, or
+    ""), as the screen's ``context`` source tells them when Enter is read."""
+
+    agenda_item: str = ""
+    floor: str = ""
+
+
+class _CaptureInput(Input):
+    """Enter is handled when the Input itself reads the key, in the order keys were typed:
+    a key pressed after Enter (ctrl+n) cannot change where the line is filed."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            bar = self.parent
+            if isinstance(bar, CaptureBar):
+                bar.submit()
+            return
+        await super()._on_key(event)
+
+
 class CaptureBar(Vertical):
-    """An Input with a status line under it.  The screen validates, stores and reports back."""
+    """An Input with a status line under it.  It parses the line with the screen's ``parse``
+    (which raises ValueError with a one-line message) and posts one ``Submitted`` carrying the
+    parsed capture and the context at Enter; the screen only stores it and reports back."""
 
     DEFAULT_CSS = """
     CaptureBar { height: auto; padding: 0 1; background: $surface; }
@@ -55,22 +83,36 @@ class CaptureBar(Vertical):
     ]
 
     class Submitted(Message):
-        def __init__(self, line: str) -> None:
+        """A line parsed at Enter: ``captured`` is what ``parse`` returned, ``context`` the
+        item and floor current when Enter was pressed."""
+
+        def __init__(self, line: str, captured: Any = None, context: CaptureContext | None = None):
             super().__init__()
             self.line = line
+            self.captured = captured
+            self.context = context or CaptureContext()
 
     class Cancelled(Message):
         pass
 
-    def __init__(self, validate: Callable[[str], str | None] | None = None, **kwargs) -> None:
+    def __init__(
+        self,
+        parse: Callable[[str], Any] | None = None,
+        *,
+        context: Callable[[], CaptureContext] | None = None,
+        placeholder: str = PLACEHOLDER,
+        **kwargs,
+    ) -> None:
         super().__init__(**kwargs)
-        self.validate = validate
+        self.parse = parse
+        self.context = context or CaptureContext
+        self.placeholder = placeholder
         self.history: list[str] = []
         self._history_index = 0
         self._pending = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=PLACEHOLDER, id="capture-input")
+        yield _CaptureInput(placeholder=self.placeholder, id="capture-input")
         yield Static("", classes="capture-status")
 
     @property
@@ -110,21 +152,22 @@ class CaptureBar(Vertical):
         if line and value.startswith(line):
             self.input.value = value[len(line) :]
 
-    @on(Input.Submitted, "#capture-input")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        line = event.value
+    def submit(self) -> None:
+        """Parse the line and post it with the context of this moment (Enter)."""
+        line = self.input.value
         if not line.strip():
             return
-        if self.validate is not None:
-            error = self.validate(line)
-            if error:
-                self.show_error(error)
+        captured = None
+        if self.parse is not None:
+            try:
+                captured = self.parse(line)
+            except ValueError as exc:
+                self.show_error(str(exc))
                 return
         self.history.append(line)
         self._history_index = len(self.history)
         self._pending = line
-        self.post_message(self.Submitted(line))
+        self.post_message(self.Submitted(line, captured, self.context()))
 
     @on(Input.Changed, "#capture-input")
     def _changed(self, event: Input.Changed) -> None:

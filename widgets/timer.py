@@ -16,10 +16,13 @@ def format_box(remaining: float) -> str:
 
 
 class TimeBoxTimer(Static):
-    """Counts down the item's time box from when the item started.
+    """Counts down the item's time box from the item clock's reading.
 
-    ``-warning`` in the last 2 minutes or last 20 % of the box, whichever is shorter (a 5-minute
-    item warns at 1:00, a 30-minute item at 2:00); ``-overtime`` past it; ``-paused`` when paused.
+    The clock itself is records (``roundtable.meeting``); the screen gives the timer a reading
+    (``show``: seconds used at a moment, and whether the clock runs) and the timer only adds
+    the time since that moment while the clock runs.  ``-warning`` in the last 2 minutes or
+    last 20 % of the box, whichever is shorter (a 5-minute item warns at 1:00, a 30-minute item
+    at 2:00); ``-overtime`` past it; ``-paused`` when the clock does not run.
     """
 
     DEFAULT_CSS = """
@@ -29,65 +32,49 @@ class TimeBoxTimer(Static):
     TimeBoxTimer.-paused { background: $panel; color: $text-muted; }
     """
 
+    STATE_HINTS = {"idle": " (s starts)", "paused": " paused", "stopped": " stopped"}
+
     def __init__(self, clock: Callable[[], float] | None = None, **kwargs) -> None:
         super().__init__("", **kwargs)
         self.clock = clock or time.time
         self.box = 0
-        self.started_at: float | None = None
         self.key = ""
-        self._paused_at: float | None = None
-        self._paused_total = 0.0
+        self.state = "idle"  # idle | running | paused | stopped | closed
+        self.used = 0.0  # seconds the clock had run at ``read_at``
+        self.read_at = 0.0
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh_time)
         self.refresh_time()
 
-    def set_box(self, seconds: int, started_at: float | None, key: str) -> None:
-        """Show the time box of item ``key``; a new key resets pauses."""
-        if seconds < 0:
-            raise ValueError(f"time box of item {key!r} is negative: {seconds} s")
-        if key != self.key:
-            self._paused_at = None
-            self._paused_total = 0.0
-        self.box = seconds
-        self.started_at = started_at
-        self.key = key
+    def show(self, key: str, box: int, used: float, state: str) -> None:
+        """Show item ``key``'s box of ``box`` seconds, ``used`` seconds used now; the count
+        goes on only while ``state`` is "running"."""
+        if box < 0:
+            raise ValueError(f"time box of item {key!r} is negative: {box} s")
+        self.key, self.box, self.used, self.state = key, box, used, state
+        self.read_at = self.clock()
         self.refresh_time()
 
     @property
     def paused(self) -> bool:
-        """Not started yet, or paused by the facilitator: the display stands still."""
-        return self.started_at is None or self._paused_at is not None
-
-    def toggle(self) -> None:
-        """Pause or resume; paused time is not counted against the box."""
-        if self.started_at is None:
-            return
-        now = self.clock()
-        if self._paused_at is None:
-            self._paused_at = now
-        else:
-            self._paused_total += now - self._paused_at
-            self._paused_at = None
-        self.refresh_time()
+        """The clock does not run: the display stands still."""
+        return self.state != "running"
 
     def remaining(self) -> float:
         """Seconds left in the box (negative in overtime)."""
-        if self.started_at is None:
-            return float(self.box)
-        now = self._paused_at if self._paused_at is not None else self.clock()
-        return self.box - (now - self.started_at - self._paused_total)
+        used = self.used + (self.clock() - self.read_at if self.state == "running" else 0)
+        return self.box - used
 
     def refresh_time(self) -> None:
         """Redraw text and classes from the clock (called every second, and by tests)."""
         remaining = self.remaining()
         warn_at = min(120, self.box * 0.2)
-        text = format_box(remaining)
-        if self.started_at is None:
-            text = f"{text} (s starts)"
-        elif self._paused_at is not None:
-            text = f"{text} paused"
+        text = format_box(remaining) + self.STATE_HINTS.get(self.state, "")
+        if self.state == "closed":
+            text = format_box(remaining) + " (closed)"
         self.update(text)
+        started = self.state != "idle"
         self.set_class(remaining <= 0, "-overtime")
-        self.set_class(0 < remaining <= warn_at and self.started_at is not None, "-warning")
+        self.set_class(0 < remaining <= warn_at and started, "-warning")
         self.set_class(self.paused, "-paused")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -115,6 +113,10 @@ class CloseScreen(Screen):
             from roundtable.screens.setup import SetupScreen
 
             self.app.push_screen(SetupScreen())
+        elif finding.record_kind == "attendance":  # a delegation named but not present
+            self.store.set_attendance(finding.record_id, "present")
+            self.notify(f"{finding.record_id} marked present.")
+            self.refresh_findings()
         elif finding.record_kind == "agenda_item":
             self.store.update("session", self.store.session_id, current_item=finding.record_id)
             self.app.pop_screen()
@@ -126,15 +128,8 @@ class CloseScreen(Screen):
         def close(yes: bool | None) -> None:
             if not yes:
                 return
-            now = dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
-            accepted = list(self.store.session.accepted_gaps) + [f.code for f in remaining]
-            self.store.update(
-                "session",
-                self.store.session_id,
-                status="closed",
-                closed_at=now,
-                accepted_gaps=accepted,
-            )
+            # one change: every item clock stops, the turn in progress ends (issue 16)
+            self.store.close_session(accept=[f.code for f in remaining])
             self.store.checkpoint()
             self.notify("Session closed. Minutes can be exported at any time (m).")
             self.refresh_findings()

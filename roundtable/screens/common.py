@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
 
 from roundtable.model import REGIONS
 from widgets import SyncBadge
+
+if TYPE_CHECKING:
+    from roundtable.app import RoundtableApp
+    from roundtable.store import SessionStore
 
 
 class StatusLine(Horizontal):
@@ -113,6 +120,60 @@ class PromptModal(ModalScreen[str | None]):
                 self.query_one("#prompt-error", Label).update(error)
                 return
         self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SessionScreen(Screen):
+    """A screen of the open session, typed to the app.  Its state comes from the store through
+    the app's one signal (``RoundtableApp.SessionChanged``, posted after every change the store
+    makes), never from refreshes the screen calls by hand after its own writes."""
+
+    @property
+    def app(self) -> RoundtableApp:  # type: ignore[override]
+        return cast("RoundtableApp", super().app)
+
+    @property
+    def store(self) -> SessionStore:
+        store = self.app.session_store
+        if store is None:
+            raise RuntimeError(f"{type(self).__name__} needs an open session")
+        return store
+
+    def after_typed_keys(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` after the keys already sent to the focused widget: a priority key
+        (ctrl+n) must not overtake an Enter typed before it in the capture bar."""
+        target = self.app.focused
+        (target if target is not None else self).call_later(callback)
+
+
+class ChoiceModal(ModalScreen[str | None]):
+    """Pick one of ``choices`` (id, label); Enter picks, Escape cancels."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="choice.cancel", tooltip="Keep as is")]
+
+    def __init__(self, question: str, choices: list[tuple[str, str]], current: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.choices = choices
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.question, classes="dialog-text")
+            yield OptionList(*(Option(label, id=cid) for cid, label in self.choices), id="choices")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#choices", OptionList)
+        ids = [cid for cid, _ in self.choices]
+        if self.current in ids:
+            options.highlighted = ids.index(self.current)
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#choices")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

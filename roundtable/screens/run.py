@@ -4,26 +4,33 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Static
 
-from roundtable.model import ENTRY_KINDS, Entry
-from roundtable.screens.common import ConfirmModal, StatusLine
+from roundtable.model import ENTRY_KINDS, REGIONS, Entry
+from roundtable.screens.common import ChoiceModal, ConfirmModal, SessionScreen, StatusLine
 from widgets import AgendaList, CaptureBar, EntryTable, KeyBar, TimeBoxTimer
+from widgets.capture_bar import CaptureContext
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
 COUNTS_DELAY = 0.05
 """Seconds between a capture reaching the screen and the agenda's entry count following it."""
 MAX_ROWS = 400
 """The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
+AGENDA_EVERY = 15.0
+"""Seconds between redraws of the agenda's minutes used (they change once a minute)."""
+UNDO = "undo"
+"""What the capture parser returns for the line "undo"."""
+FLOOR_KINDS = ("issue", "need", "note")
+"""Kinds of a capture without @XX that are attributed to the delegation with the floor."""
 
 
-class RunScreen(Screen):
+class RunScreen(SessionScreen):
     """The facilitator's main screen; everything here is one key away."""
 
     BINDINGS = [
@@ -62,7 +69,25 @@ class RunScreen(Screen):
         ),
         Binding("f", "cycle_filter", "Filter", id="run.filter", tooltip="Show one kind of entry"),
         Binding("w", "whole_session", "All items", id="run.all", tooltip="Entries of every item"),
-        Binding("s", "timer", "Timer", id="run.timer", tooltip="Start or pause the time box"),
+        Binding(
+            "s", "timer", "Timer", id="run.timer", tooltip="Start, pause or resume the item clock"
+        ),
+        Binding(
+            "i",
+            "move_entry",
+            "To item",
+            id="run.move",
+            tooltip="Move the selected entry to another agenda item",
+        ),
+        Binding(
+            "ctrl+o",
+            "confirm_observer",
+            "Observer",
+            show=False,
+            priority=True,
+            id="run.observer",
+            tooltip="Confirm the other region's delegation in the capture line as an observer",
+        ),
         Binding("t", "tour", "Tour", id="run.tour", tooltip="Tour de table and speaker queue"),
         Binding("a", "attendance", "Roll call", id="run.attendance", tooltip="Set-up, roll call"),
         Binding("m", "minutes", "Minutes", id="run.minutes", tooltip="Preview and export"),
@@ -77,6 +102,9 @@ class RunScreen(Screen):
         self._texts: dict[str, str] = {}
         self._counts: dict[str, int] = {}
         self._shown_total = 0
+        self._appended: set[str] = set()
+        self._roster_key: tuple[str, tuple[str, ...]] = ("", ())
+        self._roster: Any = None
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -92,7 +120,12 @@ class RunScreen(Screen):
                 yield Static("", id="prompts")
                 yield Static("", id="entries-caption", classes="caption")
                 yield EntryTable(id="entries")
-        yield CaptureBar(validate=self._validate, id="capture")
+        yield CaptureBar(
+            parse=self._parse,
+            context=self._capture_context,
+            placeholder=self._placeholder(),
+            id="capture",
+        )
         yield KeyBar()
 
     AUTO_FOCUS = "#capture-input"
@@ -101,10 +134,7 @@ class RunScreen(Screen):
 
     def on_mount(self) -> None:
         self.refresh_all()
-
-    @property
-    def store(self):
-        return self.app.session_store
+        self.set_interval(AGENDA_EVERY, self._refresh_agenda)
 
     # -- state -----------------------------------------------------------------------------
 
@@ -113,17 +143,33 @@ class RunScreen(Screen):
 
     def current_item(self, agenda=None):
         agenda = self._agenda() if agenda is None else agenda
-        current = self.store.session.current_item
-        for item in agenda:
-            if item.id == current:
-                return item
-        return agenda[0] if agenda else None
+        current = self.store.current_item_id()
+        return next((item for item in agenda if item.id == current), None)
+
+    def _used(self, agenda) -> dict[str, int]:
+        """Seconds each started item's clock has run (for the agenda's planned vs actual)."""
+        from roundtable import meeting
+
+        events = self.store.clock_events()
+        now_ms = int(self.app.clock() * 1000)
+        started = {e.agenda_item for e in events}
+        return {
+            i.id: meeting.actual_seconds(events, i.id, now_ms) for i in agenda if i.id in started
+        }
+
+    def _refresh_agenda(self, agenda=None) -> None:
+        agenda = self._agenda() if agenda is None else agenda
+        item = self.current_item(agenda)
+        self.query_one(AgendaList).set_items(
+            agenda, item.id if item else "", self._counts, self._used(agenda)
+        )
 
     def refresh_all(self) -> None:
         agenda = self._agenda()
-        self._counts = counts = self.store.entry_counts()
+        self._counts = self.store.entry_counts()
+        self._appended.clear()
         item = self.current_item(agenda)
-        self.query_one(AgendaList).set_items(agenda, item.id if item else "", counts)
+        self._refresh_agenda(agenda)
         self._refresh_item(item)
         self._refresh_entries(item)
         self.query_one(StatusLine).refresh_status()
@@ -132,15 +178,11 @@ class RunScreen(Screen):
         """A capture changes one row, one agenda count and the caption: update just those
         (a full refresh re-reads every entry of the session)."""
         self._counts[entry.agenda_item] = self._counts.get(entry.agenda_item, 0) + 1
+        self._appended.add(entry.id)
         agenda = self._agenda()
         item = self.current_item(agenda)
         # the agenda's count follows a few frames later: the new row reaches the screen first
-        self.set_timer(
-            COUNTS_DELAY,
-            partial(
-                self.query_one(AgendaList).set_items, agenda, item.id if item else "", self._counts
-            ),
-        )
+        self.set_timer(COUNTS_DELAY, partial(self._refresh_agenda, agenda))
         kind = FILTERS[self.filter_index]
         in_scope = self.whole_session or item is None or entry.agenda_item == item.id
         if in_scope and kind in (None, entry.entry_kind):
@@ -154,12 +196,16 @@ class RunScreen(Screen):
             self._set_text("#item-title", "This session has no agenda items.")
             self._set_text("#prompts", "")
             return
-        self._set_text("#item-title", f"{item.position + 1}. {item.title}")
+        floor = self.store.floor()
+        title = f"{item.position + 1}. {item.title}"
+        if floor is not None:
+            title += f" · floor: {self._country_name(floor.country)}"
+        self._set_text("#item-title", title)
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
         self._set_text("#prompts", "\n".join(lines))
-        started = _parse_ts(item.started_at)
-        if (timer.box, timer.started_at, timer.key) != (item.minutes * 60, started, item.id):
-            timer.set_box(item.minutes * 60, started_at=started, key=item.id)
+        state = "closed" if self.store.closed else self.store.clock_state(item.id)
+        used = self.store.item_elapsed(item.id, int(self.app.clock() * 1000))
+        timer.show(item.id, item.minutes * 60, used, state)
 
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
         """Update a label only when its text changes: an update re-lays out the screen (unless
@@ -206,41 +252,80 @@ class RunScreen(Screen):
             layout=False,
         )
 
-    def on_roundtable_app_session_changed(self) -> None:
+    def on_roundtable_app_session_changed(self, message) -> None:
+        keys = message.keys
+        if keys is not None and keys <= {("entry", eid) for eid in self._appended}:
+            self._appended -= {rid for _kind, rid in keys}
+            return  # the creation of this screen's own captures: their rows are shown
         self.refresh_all()
+
+    def _country_name(self, code: str) -> str:
+        country = self.app.roster.get(code)
+        return country.name if country is not None else code
 
     # -- capture ---------------------------------------------------------------------------
 
-    def _validate(self, line: str) -> str | None:
+    def _capture_roster(self):
+        """The session's regional roster plus its confirmed observers (cached)."""
+        from roundtable.capture import regional_roster
+
+        session = self.store.session
+        key = (session.region, tuple(session.observers))
+        if self._roster is None or key != self._roster_key:
+            self._roster_key = key
+            if session.region in REGIONS:
+                self._roster = regional_roster(self.app.roster, *key)
+            else:
+                self._roster = self.app.roster
+        return self._roster
+
+    def _placeholder(self) -> str:
+        from roundtable.capture import example_delegation
+        from widgets.capture_bar import PLACEHOLDER
+
+        code, _name = example_delegation(self._capture_roster())
+        return PLACEHOLDER.replace("@GH", f"@{code}")
+
+    def _parse(self, line: str):
+        """The capture bar's parser: the grammar with the session's roster; a closed session
+        refuses every line (ValueError carries the one-line message)."""
         from roundtable.capture import CaptureError, parse_line
+        from roundtable.store import StoreError
 
         if line.strip().lower() in ("undo", "/undo"):
-            return None
+            return UNDO
         try:
-            parse_line(line, self.app.roster, today=self._today())
+            self.store.check_open()
+            return parse_line(line, self._capture_roster(), today=self._today())
+        except StoreError as exc:
+            raise ValueError(str(exc)) from None
         except CaptureError as exc:
-            return str(exc)
-        return None
+            hint = " (ctrl+o)" if getattr(exc, "observer", None) else ""
+            raise ValueError(f"{exc}{hint}") from None
+
+    def _capture_context(self) -> CaptureContext:
+        """The item and the floor as they are when the capture bar reads Enter."""
+        floor = self.store.floor()
+        return CaptureContext(self.store.current_item_id(), floor.country if floor else "")
 
     def _today(self) -> dt.date:
         return dt.datetime.fromtimestamp(self.app.clock()).date()
 
     @on(CaptureBar.Submitted)
     def _captured(self, event: CaptureBar.Submitted) -> None:
-        from roundtable.capture import CaptureError, parse_line
         from roundtable.store import StoreError
 
         bar = self.query_one(CaptureBar)
-        if event.line.strip().lower() in ("undo", "/undo"):
+        if event.captured == UNDO:
             self.action_undo()
             return
+        fields = event.captured.entry_fields()
+        floor = event.context.floor
+        if floor and not fields["delegations"] and fields["entry_kind"] in FLOOR_KINDS:
+            fields["delegations"] = [floor]
         try:
-            c = parse_line(event.line, self.app.roster, today=self._today())
-            item = self.current_item()
-            entry = self.store.add_entry(**c.entry_fields(), agenda_item=item.id if item else "")
-        except CaptureError as exc:
-            bar.show_error(str(exc))
-            return
+            self.store.check_open()
+            entry = self.store.add_entry(**fields, agenda_item=event.context.agenda_item)
         except StoreError as exc:
             bar.show_error(f"Not saved: {exc}")
             self.notify(str(exc), title="Not saved", severity="error", timeout=10)
@@ -263,11 +348,7 @@ class RunScreen(Screen):
     def _edit(self, event: EntryTable.EditRequested) -> None:
         from roundtable.screens.edit import EditEntryModal
 
-        def done(changed: bool | None) -> None:
-            if changed:
-                self.refresh_all()
-
-        self.app.push_screen(EditEntryModal(event.entry_id), done)
+        self.app.push_screen(EditEntryModal(event.entry_id))
 
     @on(EntryTable.DeleteRequested)
     def _delete(self, event: EntryTable.DeleteRequested) -> None:
@@ -279,7 +360,6 @@ class RunScreen(Screen):
             if yes:
                 self.store.delete("entry", entry.id)
                 self.notify(f"Deleted {entry.entry_kind}: {_clip(entry.text, 50)} (ctrl+z undoes)")
-                self.refresh_all()
 
         self.app.push_screen(
             ConfirmModal(f"Delete this {entry.entry_kind}?\n\n{_clip(entry.text, 200)}", "Delete"),
@@ -294,7 +374,6 @@ class RunScreen(Screen):
         else:
             self.notify(f"Undone: {label}")
             self.query_one(CaptureBar).show_saved(f"Undone: {label}")
-        self.refresh_all()
 
     def action_cycle_filter(self) -> None:
         self.filter_index = (self.filter_index + 1) % len(FILTERS)
@@ -308,10 +387,10 @@ class RunScreen(Screen):
 
     def _go_to(self, offset: int) -> None:
         agenda = self._agenda()
-        item = self.current_item()
-        if item is None:
+        current = self.store.current_item_id()
+        if not agenda:
             return
-        index = next((n for n, i in enumerate(agenda) if i.id == item.id), 0)
+        index = next((n for n, i in enumerate(agenda) if i.id == current), 0)
         target = index + offset
         if not 0 <= target < len(agenda):
             self.notify("No further agenda item.", severity="warning")
@@ -319,38 +398,110 @@ class RunScreen(Screen):
         self._select(agenda[target].id)
 
     def _select(self, item_id: str) -> None:
-        now = dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
-        current = self.current_item()
-        if current is not None and current.id != item_id and current.started_at:
-            if not current.ended_at:
-                self.store.update("agenda_item", current.id, ended_at=now)
-        target = self.store.get("agenda_item", item_id)
-        if target is not None and not target.started_at:
-            self.store.update("agenda_item", item_id, started_at=now)
-        self.store.update("session", self.store.session_id, current_item=item_id)
-        self.refresh_all()
+        """Make ``item_id`` current: its clock starts and the previous one stops (records)."""
+        from roundtable.store import StoreError
+
+        try:
+            self.store.go_to_item(item_id)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
 
     def action_next_item(self) -> None:
-        self._go_to(1)
+        self.after_typed_keys(partial(self._go_to, 1))
 
     def action_previous_item(self) -> None:
-        self._go_to(-1)
+        self.after_typed_keys(partial(self._go_to, -1))
 
     @on(AgendaList.ItemSelected)
     def _item_selected(self, event: AgendaList.ItemSelected) -> None:
-        if event.item_id != self.store.session.current_item:
+        if event.item_id != self.store.current_item_id() or not self.store.session.current_item:
             self._select(event.item_id)
 
     def action_timer(self) -> None:
+        """Start the current item's clock, or pause or resume it."""
+        from roundtable.store import StoreError
+
         item = self.current_item()
         if item is None:
             return
-        if not item.started_at:
-            now = dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
-            self.store.update("agenda_item", item.id, started_at=now)
-            self.refresh_all()
+        state = self.store.clock_state(item.id)
+        action = {"running": "pause", "paused": "resume"}.get(state, "start")
+        try:
+            if action == "start":
+                self.store.go_to_item(item.id)
+            else:
+                self.store.clock(action, item.id)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+
+    # -- entries: move, observers, reopen ---------------------------------------------------
+
+    def action_move_entry(self) -> None:
+        """Move the selected entry to another agenda item (asks which)."""
+        entry_id = self.query_one(EntryTable).selected_entry_id()
+        entry = self.store.get("entry", entry_id) if entry_id else None
+        if entry is None:
+            self.notify(
+                "Select an entry first (Escape leaves the capture bar).", severity="warning"
+            )
+            return
+        choices = [(i.id, f"{i.position + 1}. {i.title}") for i in self._agenda()]
+
+        def done(item_id: str | None) -> None:
+            if item_id and self.store.move_entry(entry.id, item_id):
+                title = next(label for cid, label in choices if cid == item_id)
+                self.notify(f"Moved to {title}: {_clip(entry.text, 50)}")
+
+        self.app.push_screen(
+            ChoiceModal(
+                f"Move to which item?\n\n{_clip(entry.text, 200)}", choices, entry.agenda_item
+            ),
+            done,
+        )
+
+    def action_confirm_observer(self) -> None:
+        """Confirm once the other region's delegation named in the capture line as an observer
+        of this session; the line can then be saved."""
+        from roundtable.capture import CaptureError, parse_line
+
+        line = self.query_one(CaptureBar).input.value
+        try:
+            parse_line(line, self._capture_roster(), today=self._today())
+        except CaptureError as exc:
+            code = getattr(exc, "observer", None)
         else:
-            self.query_one(TimeBoxTimer).toggle()
+            code = None
+        if not code:
+            self.notify(
+                "The capture line names no delegation from another region.", severity="warning"
+            )
+            return
+        name = self._country_name(code)
+        region = REGIONS.get(self.store.session.region, self.store.session.region)
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.store.add_observer(code)
+                self.notify(f"{name} is an observer of this session: Enter saves the line.")
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"{name} is not a delegation of the {region} round table. Record it as an "
+                "observer of this session (the minutes will say so)?",
+                "Observer",
+            ),
+            done,
+        )
+
+    def action_reopen(self) -> None:
+        from roundtable.store import StoreError
+
+        try:
+            self.store.reopen()
+        except StoreError as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        self.notify("Session reopened: captures are accepted again (the minutes say so).")
 
     # -- other screens ---------------------------------------------------------------------
 
@@ -383,7 +534,14 @@ class RunScreen(Screen):
         yield ("capture: undo", "Undo the last change made here", self.action_undo)
         yield ("agenda: next item", "Move to the next agenda item", self.action_next_item)
         yield ("agenda: previous item", "Back to the previous item", self.action_previous_item)
-        yield ("agenda: start or pause timer", "The item's time box", self.action_timer)
+        yield ("agenda: start or pause timer", "The item's clock", self.action_timer)
+        yield ("entry: move to item", "File the selected entry elsewhere", self.action_move_entry)
+        yield ("session: reopen", "Accept captures again after a close", self.action_reopen)
+        yield (
+            "session: confirm observer",
+            "A delegation from another region in the capture line",
+            self.action_confirm_observer,
+        )
         yield ("entries: filter by kind", "Cycle issue/need/action/…", self.action_cycle_filter)
         yield ("entries: whole session", "Toggle this item / every item", self.action_whole_session)
         yield ("tour: tour de table", "Speaking order, timers, queue", self.action_tour)
@@ -407,12 +565,3 @@ class RunScreen(Screen):
 def _clip(text: str, width: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _parse_ts(text: str) -> float | None:
-    if not text:
-        return None
-    try:
-        return dt.datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None

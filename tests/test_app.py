@@ -155,6 +155,7 @@ async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
         await pilot.press("enter")
         await pilot.press("ctrl+e")
         clock.advance(45)
+        await pilot.press("ctrl+x")  # end the turn (leaving the screen would not: issue 16)
         await pilot.press("escape")
         await pilot.pause()
         speeches = store.records("speech")

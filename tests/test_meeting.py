@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from budget import count
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from budget import count
 from roundtable import meeting
 from roundtable.model import ClockEvent, new_id
 from roundtable.store import LocalStore, StoreError

@@ -60,13 +60,22 @@ class Host(App):
     def on_roll_call_delegates_requested(self, m) -> None:
         self.messages.append(m)
 
-    def on_tour_de_table_speech_finished(self, m) -> None:
+    def on_tour_de_table_next(self, m) -> None:
         self.messages.append(m)
 
-    def on_speaker_queue_speech_finished(self, m) -> None:
+    def on_tour_de_table_pass(self, m) -> None:
         self.messages.append(m)
 
-    def on_speaker_queue_speaker_started(self, m) -> None:
+    def on_tour_de_table_skip(self, m) -> None:
+        self.messages.append(m)
+
+    def on_speaker_queue_move_requested(self, m) -> None:
+        self.messages.append(m)
+
+    def on_speaker_queue_remove_requested(self, m) -> None:
+        self.messages.append(m)
+
+    def on_speaker_queue_limit_requested(self, m) -> None:
         self.messages.append(m)
 
     def on_agenda_list_item_selected(self, m) -> None:
@@ -181,50 +190,66 @@ async def test_roll_call_filter_and_status_keys() -> None:
         assert "Apologies 1" in str(roll.query_one(".roll-counts").render())
 
 
-async def test_tour_rotates_passes_skips_and_tracks_not_yet_heard() -> None:
+async def test_tour_shows_the_stored_tour_and_posts_what_the_facilitator_asks() -> None:
+    from widgets.tour import FloorView
+
     clock = Clock()
-    tour = TourDeTable(["GH", "KE", "NG"], budget=60, clock=clock)
+    tour = TourDeTable(names={"KE": "Kenya"}, budget=60, clock=clock)
     app = Host(tour)
     async with app.run_test(size=(80, 24)) as pilot:
-        tour.rotate(1)
-        assert tour.order == ["KE", "NG", "GH"]
-        await pilot.press("enter")  # KE speaks
-        clock.now += 42
-        await pilot.press("k")  # skip: KE goes to the end of the order, once
-        assert tour.order == ["NG", "GH", "KE"] and tour.current == "NG"
-        clock.now += 30
-        await pilot.press("p")  # NG passes after 30 s; GH gets the floor
-        clock.now += 70
-        await pilot.press("enter")  # GH done after 70 s; KE again
-        assert tour.not_yet_heard() == []
-        clock.now += 20
-        await pilot.press("enter")  # KE done; finished
+        tour.show([], None, present=["GH", "KE"])  # not started: the order it would take
+        assert tour.not_yet_heard() == ["GH", "KE"]
+        assert "Enter gives the floor to GH" in str(tour.query_one(".tour-current").render())
+        tour.show([("KE", "speaking"), ("NG", "passed"), ("GH", "skipped once")],
+                  FloorView("KE", clock.now, 60))  # fmt: skip
+        clock.now += 61
+        tour.refresh_view()
+        current = tour.query_one(".tour-current")
+        assert "Speaking: Kenya" in str(current.render()) and current.has_class("-over")
+        order = str(tour.query_one(".tour-order").render())
+        assert "(passed)" in order and "(skipped once)" in order
+        assert tour.not_yet_heard() == ["GH"]
+        await pilot.press("enter", "p", "k")
         await pilot.pause()
+        assert [type(m).__name__ for m in app.messages] == ["Next", "Pass", "Skip"]
+        tour.show([("KE", "heard"), ("GH", "skipped")], None)
         assert tour.finished
-        got = [(m.code, m.seconds, m.passed) for m in app.messages]
-        assert got == [("NG", 30, True), ("GH", 70, False), ("KE", 20, False)]
+    try:
+        TourDeTable(budget=0)
+    except ValueError as exc:
+        assert "budget" in str(exc)
+    else:
+        raise AssertionError("a zero budget must be refused")
 
 
-async def test_speaker_queue_order_and_durations() -> None:
+async def test_speaker_queue_shows_countdown_and_stats_and_posts_requests() -> None:
+    from widgets.speaker_queue import WaitingSpeaker
+    from widgets.tour import FloorView
+
     clock = Clock()
-    queue = SpeakerQueue(clock=clock)
+    queue = SpeakerQueue(names={"GH": "Ghana", "NG": "Nigeria"}, clock=clock)
     app = Host(queue)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert queue.add("GH") and queue.add("NG") and not queue.add("GH")
-        assert queue.add("KE") and queue.remove("KE")
-        assert queue.next() == "GH"
-        clock.now += 33
-        assert queue.next() == "NG"
-        clock.now += 12
-        queue.finish_current()
+    async with app.run_test(size=(100, 24)) as pilot:
+        assert "empty" in str(queue.query_one(".queue-waiting").render())
+        queue.show(
+            [
+                WaitingSpeaker("s1", "NG", point_of_order=True),
+                WaitingSpeaker("s2", "GH", limit=90, interventions=2, seconds=130),
+            ],
+            FloorView("KE", clock.now, 120, "queue"),
+            balanced=True,
+        )
+        clock.now += 30
+        queue.refresh_view()
+        assert "01:30 left" in str(queue.query_one(".queue-current").render())
+        waiting = str(queue.query_one(".queue-waiting").render())
+        assert "Nigeria (point of order)" in waiting and "2 interventions, 02:10" in waiting
+        assert "Balanced" in str(queue.query_one(".queue-mode").render())
+        queue.focus()
+        await pilot.press("down", "shift+up", "r", "l")
         await pilot.pause()
-        kinds = [(type(m).__name__, m.code, getattr(m, "seconds", None)) for m in app.messages]
-        assert kinds == [
-            ("SpeakerStarted", "GH", None),
-            ("SpeechFinished", "GH", 33),
-            ("SpeakerStarted", "NG", None),
-            ("SpeechFinished", "NG", 12),
-        ]
+        got = [(type(m).__name__, m.speaker_id) for m in app.messages]
+        assert got == [("MoveRequested", "s2"), ("RemoveRequested", "s1"), ("LimitRequested", "s1")]
 
 
 async def test_agenda_list_marks_current_and_selects() -> None:
@@ -454,64 +479,6 @@ async def test_roll_call_keys_move_down_and_delegates_request() -> None:
         await pilot.press("p", "enter")  # nothing under the cursor: nothing posted
         await pilot.pause()
         assert len(app.messages) == 4
-
-
-async def test_tour_skip_twice_heard_before_and_finish_current() -> None:
-    clock = Clock()
-    tour = TourDeTable(["AT", "BE", "BE", "DE"], budget=60, heard={"AT"}, clock=clock)
-    app = Host(tour)
-    async with app.run_test(size=(80, 24)) as pilot:
-        assert tour.order == ["AT", "BE", "DE"]  # duplicates dropped
-        assert tour.not_yet_heard() == ["BE", "DE"]  # AT spoke before the screen reopened
-        await pilot.press("k")  # nobody speaking: BE (next) is skipped once
-        assert tour.order == ["AT", "DE", "BE"] and tour.current == "DE"
-        clock.now += 61
-        tour.refresh_view()
-        assert tour.query_one(".tour-current").has_class("-over")
-        tour.finish_current()
-        assert tour.current is None and tour.not_yet_heard() == ["BE"]
-        await pilot.press("space")  # BE's turn
-        assert tour.current == "BE"
-        await pilot.press("k")  # skipped a second time: it is not heard
-        await pilot.pause()
-        assert tour.finished and tour.done["BE"] == "skipped"
-        assert "complete" in str(tour.query_one(".tour-current").render())
-        assert [(m.code, m.seconds, m.passed) for m in app.messages] == [("DE", 61, False)]
-    try:
-        TourDeTable(["AT"], budget=0)
-    except ValueError as exc:
-        assert "budget" in str(exc)
-    else:
-        raise AssertionError("a zero budget must be refused")
-
-
-async def test_tour_pass_without_a_speaker_passes_the_next() -> None:
-    clock = Clock()
-    tour = TourDeTable(["AT", "BE"], budget=60, clock=clock)
-    app = Host(tour)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("p")
-        await pilot.pause()
-        assert [(m.code, m.seconds, m.passed) for m in app.messages] == [("AT", 0, True)]
-        assert tour.current == "BE" and tour.done == {"AT": "passed"}
-
-
-async def test_speaker_queue_refuses_the_current_speaker_and_empties() -> None:
-    clock = Clock()
-    queue = SpeakerQueue(names={"GH": "Ghana"}, clock=clock)
-    app = Host(queue)
-    async with app.run_test(size=(80, 24)) as pilot:
-        queue.add("GH")
-        queue.next()
-        assert not queue.add("GH")  # has the floor already
-        assert not queue.remove("NG")
-        assert "Ghana" in str(queue.query_one(".queue-current").render())
-        clock.now += 5
-        assert queue.next() is None  # queue empty: the speech still ends
-        await pilot.pause()
-        assert [type(m).__name__ for m in app.messages] == ["SpeakerStarted", "SpeechFinished"]
-        assert queue.current is None
-        assert "Queue is empty" in str(queue.query_one(".queue-waiting").render())
 
 
 async def test_agenda_list_same_input_is_a_no_op_and_counts_update() -> None:

@@ -1,37 +1,81 @@
-"""Speaker queue for open discussion: who has the floor, for how long, and who waits."""
+"""The list of speakers of an agenda item: who has the floor (with a countdown) and who waits.
+
+The list is session records; this widget shows what the screen gives it (``show``) and posts
+what the facilitator asks for (move up or down, remove, change the speaking-time limit).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from widgets.tour import mmss
+from widgets.tour import FloorView, mmss
 
 
-class SpeakerQueue(Vertical):
-    """Open-discussion queue; the screen validates codes before ``add`` and records speeches."""
+@dataclass(frozen=True)
+class WaitingSpeaker:
+    """A delegation waiting on the list, with what it has said so far in the session."""
+
+    speaker_id: str
+    code: str
+    point_of_order: bool = False
+    limit: int = 0
+    interventions: int = 0
+    seconds: int = 0
+
+
+class SpeakerQueue(Vertical, can_focus=True):
+    """up/down select; shift+up/shift+down move the selected speaker; r removes it; l changes
+    its speaking-time limit."""
 
     DEFAULT_CSS = """
     SpeakerQueue { height: 1fr; padding: 0 1; }
+    SpeakerQueue:focus { background: $boost; }
     SpeakerQueue > .queue-current { height: 1; text-style: bold; }
+    SpeakerQueue > .queue-current.-over { color: $error; }
+    SpeakerQueue > .queue-mode { height: 1; color: $text-muted; }
     SpeakerQueue > .queue-waiting { height: 1fr; }
     """
 
-    class SpeakerStarted(Message):
-        def __init__(self, code: str) -> None:
-            super().__init__()
-            self.code = code
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False, id="queue.up", tooltip="Previous speaker"),
+        Binding("down", "cursor(1)", "Down", show=False, id="queue.down", tooltip="Next speaker"),
+        Binding(
+            "shift+up", "move(-1)", "Move up", id="queue.move_up", tooltip="Move the speaker up"
+        ),
+        Binding(
+            "shift+down",
+            "move(1)",
+            "Move down",
+            id="queue.move_down",
+            tooltip="Move the speaker down",
+        ),
+        Binding("r", "remove", "Remove", id="queue.remove", tooltip="Take it off the list"),
+        Binding("l", "limit", "Limit", id="queue.limit", tooltip="Change its speaking time"),
+    ]
 
-    class SpeechFinished(Message):
-        def __init__(self, code: str, seconds: int) -> None:
+    class MoveRequested(Message):
+        def __init__(self, speaker_id: str, step: int) -> None:
             super().__init__()
-            self.code = code
-            self.seconds = seconds
+            self.speaker_id = speaker_id
+            self.step = step
+
+    class RemoveRequested(Message):
+        def __init__(self, speaker_id: str) -> None:
+            super().__init__()
+            self.speaker_id = speaker_id
+
+    class LimitRequested(Message):
+        def __init__(self, speaker_id: str) -> None:
+            super().__init__()
+            self.speaker_id = speaker_id
 
     def __init__(
         self,
@@ -42,65 +86,102 @@ class SpeakerQueue(Vertical):
         super().__init__(**kwargs)
         self.names = dict(names or {})
         self.clock = clock or time.time
-        self.waiting: list[str] = []
-        self.current: str | None = None
-        self.started = 0.0
+        self.waiting: list[WaitingSpeaker] = []
+        self.floor: FloorView | None = None
+        self.balanced = False
+        self.cursor = 0
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="queue-current")
+        yield Static("", classes="queue-mode")
         yield Static("", classes="queue-waiting")
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh_view)
         self.refresh_view()
 
-    def add(self, code: str) -> bool:
-        """Queue ``code`` at the end; False when it is already queued or has the floor."""
-        if code in self.waiting or code == self.current:
-            return False
-        self.waiting.append(code)
-        self.refresh_view()
-        return True
-
-    def remove(self, code: str) -> bool:
-        """Take ``code`` out of the waiting list; False when it was not waiting."""
-        if code not in self.waiting:
-            return False
-        self.waiting.remove(code)
-        self.refresh_view()
-        return True
-
-    def finish_current(self, post: bool = True) -> tuple[str, int] | None:
-        """End the current speech; with ``post=False`` the caller records the result."""
-        ended = None
-        if self.current is not None:
-            seconds = int(self.clock() - self.started)
-            code, self.current = self.current, None
-            ended = (code, seconds)
-            if post:
-                self.post_message(self.SpeechFinished(code, seconds))
-        self.refresh_view()
-        return ended
-
-    def next(self) -> str | None:
-        """End the current speech and give the floor to the head of the queue."""
-        self.finish_current()
-        if not self.waiting:
+    def show(
+        self, waiting: Sequence[WaitingSpeaker], floor: FloorView | None, balanced: bool = False
+    ) -> None:
+        """The list as stored, in speaking order, and whoever has the floor."""
+        selected = self.selected()
+        self.waiting = list(waiting)
+        self.floor = floor
+        self.balanced = balanced
+        ids = [w.speaker_id for w in self.waiting]
+        if selected is not None and selected in ids:
+            self.cursor = ids.index(selected)
+        self.cursor = max(0, min(self.cursor, len(self.waiting) - 1))
+        if self.is_mounted:
             self.refresh_view()
-            return None
-        self.current = self.waiting.pop(0)
-        self.started = self.clock()
-        self.post_message(self.SpeakerStarted(self.current))
+
+    def selected(self) -> str | None:
+        if 0 <= self.cursor < len(self.waiting):
+            return self.waiting[self.cursor].speaker_id
+        return None
+
+    def action_cursor(self, step: int) -> None:
+        self.cursor = max(0, min(self.cursor + step, len(self.waiting) - 1))
         self.refresh_view()
-        return self.current
+
+    def action_move(self, step: int) -> None:
+        selected = self.selected()
+        if selected is not None:
+            self.cursor = max(0, min(self.cursor + step, len(self.waiting) - 1))
+            self.post_message(self.MoveRequested(selected, step))
+
+    def action_remove(self) -> None:
+        selected = self.selected()
+        if selected is not None:
+            self.post_message(self.RemoveRequested(selected))
+
+    def action_limit(self) -> None:
+        selected = self.selected()
+        if selected is not None:
+            self.post_message(self.LimitRequested(selected))
 
     def refresh_view(self) -> None:
-        """Redraw the floor line (with elapsed time) and the waiting list."""
+        """Redraw the floor line (elapsed, countdown) and the waiting list."""
         name = self.names.get
-        if self.current:
-            text = f"Floor: {name(self.current, self.current)}  {mmss(self.clock() - self.started)}"
+        current = self.query_one(".queue-current", Static)
+        over = False
+        if self.floor is not None:
+            elapsed = self.clock() - self.floor.started
+            text = f"Floor: {name(self.floor.code, self.floor.code)}  {mmss(elapsed)}"
+            if self.floor.limit:
+                left = self.floor.limit - elapsed
+                over = left < 0
+                text += f" / {mmss(self.floor.limit)}" + (
+                    "  — time is up" if over else f"  ({mmss(left)} left)"
+                )
+            if self.floor.mode == "tour":
+                text += "  (tour de table)"
         else:
-            text = "Floor: nobody (ctrl+e gives it to the next in the queue)"
-        self.query_one(".queue-current", Static).update(text)
-        lines = [f"{n}. {name(c, c)}" for n, c in enumerate(self.waiting, start=1)]
-        self.query_one(".queue-waiting", Static).update("\n".join(lines) or "Queue is empty.")
+            text = "Floor: nobody (ctrl+e gives it to the next on the list)"
+        current.update(text)
+        current.set_class(over, "-over")
+        self.query_one(".queue-mode", Static).update(
+            "Balanced order: delegations not yet heard on this item first (b)"
+            if self.balanced
+            else "Order of request (b: balanced order)"
+        )
+        lines = []
+        for n, w in enumerate(self.waiting, start=1):
+            pointer = "›" if n - 1 == self.cursor and self.has_focus else " "
+            mark = " (point of order)" if w.point_of_order else ""
+            said = (
+                f" · {w.interventions} interventions, {mmss(w.seconds)}"
+                if w.interventions
+                else " · not yet heard"
+            )
+            limit = f" · {mmss(w.limit)}" if w.limit else ""
+            lines.append(f"{pointer}{n}. {name(w.code, w.code)}{mark}{limit}{said}")
+        self.query_one(".queue-waiting", Static).update(
+            "\n".join(lines) or "The list of speakers is empty (+ adds a delegation)."
+        )
+
+    def on_focus(self) -> None:
+        self.refresh_view()
+
+    def on_blur(self) -> None:
+        self.refresh_view()

@@ -1,9 +1,14 @@
-"""Tour de table: every present delegation in turn, with an equal time budget."""
+"""Tour de table: every present delegation in turn, with an equal time budget.
+
+The tour's order, marks and the floor are session records; this widget shows what the screen
+gives it (``show``) and posts what the facilitator asks for (``Next``, ``Pass``, ``Skip``).
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,6 +21,17 @@ def mmss(seconds: float) -> str:
     """Seconds as mm:ss (negative shown as 00:00)."""
     seconds = max(int(seconds), 0)
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+@dataclass(frozen=True)
+class FloorView:
+    """Who has the floor: since when (epoch seconds), with what limit (0 = none), and from
+    which list ("tour" or "queue")."""
+
+    code: str
+    started: float
+    limit: int = 0
+    mode: str = "tour"
 
 
 class TourDeTable(Vertical, can_focus=True):
@@ -49,35 +65,31 @@ class TourDeTable(Vertical, can_focus=True):
         ),
     ]
 
-    class SpeechFinished(Message):
-        def __init__(self, code: str, seconds: int, passed: bool) -> None:
-            super().__init__()
-            self.code = code
-            self.seconds = seconds
-            self.passed = passed
+    class Next(Message):
+        """Give the floor to the next delegation of the tour."""
+
+    class Pass(Message):
+        """The speaking (or next) delegation passes."""
+
+    class Skip(Message):
+        """The speaking (or next) delegation is skipped for now."""
 
     def __init__(
         self,
-        codes: Iterable[str],
-        budget: int = 120,
         names: Mapping[str, str] | None = None,
-        heard: Iterable[str] = (),
+        budget: int = 120,
         clock: Callable[[], float] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if budget <= 0:
             raise ValueError(f"tour de table budget must be positive seconds, got {budget}")
-        # a delegation speaks once even if two devices both recorded it present
-        self.base_order = list(dict.fromkeys(codes))
-        self.order = list(self.base_order)
-        self.budget = budget
         self.names = dict(names or {})
+        self.budget = budget
         self.clock = clock or time.time
-        self.done: dict[str, str] = {code: "heard" for code in heard if code in self.base_order}
-        self.skipped: set[str] = set()
-        self.current: str | None = None
-        self.started = 0.0
+        self.lines: list[tuple[str, str]] = []  # (code, mark) in speaking order
+        self.floor: FloorView | None = None
+        self.present: list[str] = []  # who would be on the tour if it started now
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="tour-current")
@@ -92,116 +104,69 @@ class TourDeTable(Vertical, can_focus=True):
         """The delegation's name when known, else its code."""
         return self.names.get(code, code)
 
-    # -- state -----------------------------------------------------------------------------
+    def show(
+        self,
+        lines: Sequence[tuple[str, str]],
+        floor: FloorView | None,
+        present: Sequence[str] = (),
+    ) -> None:
+        """The tour as stored: ``lines`` (code, mark: "" waiting, "speaking", "heard",
+        "passed", "skipped", "skipped once"); ``floor`` when a tour delegation speaks;
+        ``present``: the order a tour not yet started would take."""
+        self.lines = list(lines)
+        self.floor = floor
+        self.present = list(present)
+        if self.is_mounted:
+            self.refresh_view()
 
     def not_yet_heard(self) -> list[str]:
         """Delegations still waiting for the floor, in speaking order."""
-        return [c for c in self.order if c not in self.done and c != self.current]
+        if not self.lines:
+            return list(self.present)
+        return [code for code, mark in self.lines if mark in ("", "skipped once")]
 
     @property
     def finished(self) -> bool:
-        """Everyone has spoken, passed or been skipped twice."""
-        return self.current is None and not self.not_yet_heard()
-
-    def rotate(self, n: int) -> None:
-        """Alphabetical order starting ``n`` delegations later (wraps)."""
-        if not self.base_order:
-            return
-        k = n % len(self.base_order)
-        self.order = self.base_order[k:] + self.base_order[:k]
-        self.refresh_view()
-
-    def _end_turn(self, passed: bool, post: bool = True) -> tuple[str, int] | None:
-        if self.current is None:
-            return None
-        seconds = int(self.clock() - self.started)
-        code = self.current
-        self.done[code] = "passed" if passed else "heard"
-        self.current = None
-        if post:
-            self.post_message(self.SpeechFinished(code, seconds, passed))
-        return code, seconds
-
-    def _start_next(self) -> None:
-        pending = self.not_yet_heard()
-        if pending:
-            self.current = pending[0]
-            self.started = self.clock()
-
-    def finish_current(self, post: bool = True) -> tuple[str, int] | None:
-        """End the current turn.  With ``post=False`` no message is sent and the caller records
-        the returned ``(code, seconds)`` itself (a screen that is about to close)."""
-        ended = self._end_turn(passed=False, post=post)
-        self.refresh_view()
-        return ended
+        return bool(self.lines) and self.floor is None and not self.not_yet_heard()
 
     def action_next(self) -> None:
-        self._end_turn(passed=False)
-        self._start_next()
-        self.refresh_view()
+        self.post_message(self.Next())
 
     def action_pass_turn(self) -> None:
-        if self.current is None:
-            self._start_next()
-        self._end_turn(passed=True)
-        self._start_next()
-        self.refresh_view()
+        self.post_message(self.Pass())
 
     def action_skip(self) -> None:
-        code = self.current
-        if code is None:
-            pending = self.not_yet_heard()
-            if not pending:
-                return
-            code = pending[0]
-        self.current = None
-        if code in self.skipped:
-            self.done[code] = "skipped"
-        else:
-            self.skipped.add(code)
-            self.order.remove(code)
-            self.order.append(code)
-        self._start_next()
-        self.refresh_view()
-
-    # -- view ------------------------------------------------------------------------------
+        self.post_message(self.Skip())
 
     def refresh_view(self) -> None:
-        """Redraw the current speaker, the order and the not-yet-heard line."""
+        """Redraw the current speaker (with the countdown), the order and the not-yet-heard."""
         current = self.query_one(".tour-current", Static)
-        if self.current is not None:
-            elapsed = self.clock() - self.started
-            over = elapsed > self.budget
+        pending = self.not_yet_heard()
+        over = False
+        if self.floor is not None:
+            elapsed = self.clock() - self.floor.started
+            limit = self.floor.limit or self.budget
+            over = elapsed > limit
             current.update(
-                f"Speaking: {self.label_of(self.current)}  {mmss(elapsed)} / {mmss(self.budget)}"
-                + ("  — time is up" if over else "")
+                f"Speaking: {self.label_of(self.floor.code)}  {mmss(elapsed)} / {mmss(limit)}"
+                f"  ({mmss(limit - elapsed)} left)" + ("  — time is up" if over else "")
             )
-            current.set_class(over, "-over")
         elif self.finished:
             current.update("Tour de table complete: every present delegation was given the floor.")
-            current.set_class(False, "-over")
-        else:
+        elif pending:
             current.update(
-                f"Enter gives the floor to {self.label_of(self.not_yet_heard()[0])} "
-                f"({mmss(self.budget)} each)"
+                f"Enter gives the floor to {self.label_of(pending[0])} ({mmss(self.budget)} each)"
             )
-            current.set_class(False, "-over")
+        else:
+            current.update("No delegation is marked present.")
+        current.set_class(over, "-over")
+        marks = {"speaking": "▶", "heard": "✓", "passed": "–", "skipped": "–"}
+        rows = self.lines or [(code, "") for code in self.present]
         lines = []
-        for n, code in enumerate(self.order, start=1):
-            state = self.done.get(code, "")
-            if code == self.current:
-                mark = "▶"
-            elif state == "heard":
-                mark = "✓"
-            elif state in ("passed", "skipped"):
-                mark = "–"
-            else:
-                mark = " "
-            extra = f" ({state})" if state in ("passed", "skipped") else ""
-            extra += " (skipped once)" if code in self.skipped and not state else ""
-            lines.append(f"{mark} {n:2d}. {self.label_of(code)}{extra}")
+        for n, (code, mark) in enumerate(rows, start=1):
+            extra = f" ({mark})" if mark in ("passed", "skipped", "skipped once") else ""
+            lines.append(f"{marks.get(mark, ' ')} {n:2d}. {self.label_of(code)}{extra}")
         self.query_one(".tour-order", Static).update("\n".join(lines) or "No delegation present.")
-        pending = self.not_yet_heard()
         self.query_one(".tour-pending", Static).update(
             f"Not yet heard ({len(pending)}): " + ", ".join(self.label_of(c) for c in pending)
             if pending

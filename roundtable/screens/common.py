@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -14,12 +15,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from roundtable.model import REGIONS
+from roundtable.model import REGIONS, Entry
 from widgets import SyncBadge
 
 if TYPE_CHECKING:
     from roundtable.app import RoundtableApp
     from roundtable.store import SessionStore
+    from widgets.capture_bar import CaptureContext
 
 
 class StatusLine(Horizontal):
@@ -125,6 +127,12 @@ class PromptModal(ModalScreen[str | None]):
         self.dismiss(None)
 
 
+UNDO = "undo"
+"""What the capture parser returns for the line "undo"."""
+FLOOR_KINDS = ("issue", "need", "note")
+"""Kinds of a capture without @XX that are attributed to the delegation with the floor."""
+
+
 class SessionScreen(Screen):
     """A screen of the open session, typed to the app.  Its state comes from the store through
     the app's one signal (``RoundtableApp.SessionChanged``, posted after every change the store
@@ -140,6 +148,106 @@ class SessionScreen(Screen):
         if store is None:
             raise RuntimeError(f"{type(self).__name__} needs an open session")
         return store
+
+    def country_name(self, code: str) -> str:
+        country = self.app.roster.get(code)
+        return country.name if country is not None else code
+
+    def today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.app.clock()).date()
+
+    # -- capture: one parser and one way to store, for every screen with a capture bar ----
+
+    def capture_roster(self) -> Any:
+        """The session's regional roster plus its confirmed observers (cached per screen)."""
+        from roundtable.capture import regional_roster
+
+        session = self.store.session
+        key = (session.region, tuple(session.observers))
+        cached = getattr(self, "_capture_roster_cache", None)
+        if cached is None or cached[0] != key:
+            roster = (
+                regional_roster(self.app.roster, *key)
+                if session.region in REGIONS
+                else self.app.roster
+            )
+            cached = (key, roster)
+            self._capture_roster_cache = cached
+        return cached[1]
+
+    def capture_placeholder(self) -> str:
+        from roundtable.capture import example_delegation
+        from widgets.capture_bar import PLACEHOLDER
+
+        code, _name = example_delegation(self.capture_roster())
+        return PLACEHOLDER.replace("@GH", f"@{code}")
+
+    def parse_capture(self, line: str) -> Any:
+        """The capture bar's parser: the grammar with the session's roster (``UNDO`` for the
+        line "undo"); a closed session refuses every line.  ValueError carries the message."""
+        from roundtable.capture import CaptureError, parse_line
+        from roundtable.store import StoreError
+
+        if line.strip().lower() in ("undo", "/undo"):
+            return UNDO
+        try:
+            self.store.check_open()
+            return parse_line(line, self.capture_roster(), today=self.today())
+        except StoreError as exc:
+            raise ValueError(str(exc)) from None
+        except CaptureError as exc:
+            hint = " (ctrl+o)" if getattr(exc, "observer", None) else ""
+            raise ValueError(f"{exc}{hint}") from None
+
+    def capture_context(self) -> CaptureContext:
+        """The item and the floor as they are when the capture bar reads Enter."""
+        from widgets.capture_bar import CaptureContext
+
+        floor = self.store.floor()
+        return CaptureContext(self.store.current_item_id(), floor.country if floor else "")
+
+    def store_capture(self, captured: Any, context: CaptureContext) -> Entry:
+        """Store a parsed capture under the item of its Enter; an issue, need or note naming no
+        delegation is attributed to the delegation that had the floor.  StoreError if not."""
+        fields = captured.entry_fields()
+        if context.floor and not fields["delegations"] and fields["entry_kind"] in FLOOR_KINDS:
+            fields["delegations"] = [context.floor]
+        self.store.check_open()
+        return self.store.add_entry(**fields, agenda_item=context.agenda_item)
+
+    def action_confirm_observer(self) -> None:
+        """Confirm once the other region's delegation named in the capture line as an observer
+        of this session; the line can then be saved."""
+        from roundtable.capture import CaptureError, parse_line
+        from widgets import CaptureBar
+
+        line = self.query_one(CaptureBar).input.value
+        code = None
+        try:
+            parse_line(line, self.capture_roster(), today=self.today())
+        except CaptureError as exc:
+            code = getattr(exc, "observer", None)
+        if not code:
+            self.notify(
+                "The capture line names no delegation from another region.", severity="warning"
+            )
+            return
+        name = self.country_name(code)
+        region = REGIONS.get(self.store.session.region, self.store.session.region)
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self.store.add_observer(code)
+                self.notify(f"{name} is an observer of this session: Enter saves the line.")
+
+        self.app.push_screen(
+            ConfirmModal(
+                f"{name} is not a delegation of the {region} round table. Record it as an "
+                "observer of this session (the minutes will say so)?",
+                "Observer",
+            ),
+            done,
+        )
 
     def after_typed_keys(self, callback: Callable[[], object]) -> None:
         """Run ``callback`` after the keys already sent to the focused widget: a priority key

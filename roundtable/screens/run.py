@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import partial
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -12,10 +10,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from roundtable.model import ENTRY_KINDS, REGIONS, Entry
-from roundtable.screens.common import ChoiceModal, ConfirmModal, SessionScreen, StatusLine
+from roundtable.model import ENTRY_KINDS, Entry
+from roundtable.screens.common import UNDO, ChoiceModal, ConfirmModal, SessionScreen, StatusLine
 from widgets import AgendaList, CaptureBar, EntryTable, KeyBar, TimeBoxTimer
-from widgets.capture_bar import CaptureContext
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
 COUNTS_DELAY = 0.05
@@ -24,10 +21,6 @@ MAX_ROWS = 400
 """The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
 AGENDA_EVERY = 15.0
 """Seconds between redraws of the agenda's minutes used (they change once a minute)."""
-UNDO = "undo"
-"""What the capture parser returns for the line "undo"."""
-FLOOR_KINDS = ("issue", "need", "note")
-"""Kinds of a capture without @XX that are attributed to the delegation with the floor."""
 
 
 class RunScreen(SessionScreen):
@@ -103,8 +96,6 @@ class RunScreen(SessionScreen):
         self._counts: dict[str, int] = {}
         self._shown_total = 0
         self._appended: set[str] = set()
-        self._roster_key: tuple[str, tuple[str, ...]] = ("", ())
-        self._roster: Any = None
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -121,9 +112,9 @@ class RunScreen(SessionScreen):
                 yield Static("", id="entries-caption", classes="caption")
                 yield EntryTable(id="entries")
         yield CaptureBar(
-            parse=self._parse,
-            context=self._capture_context,
-            placeholder=self._placeholder(),
+            parse=self.parse_capture,
+            context=self.capture_context,
+            placeholder=self.capture_placeholder(),
             id="capture",
         )
         yield KeyBar()
@@ -199,7 +190,7 @@ class RunScreen(SessionScreen):
         floor = self.store.floor()
         title = f"{item.position + 1}. {item.title}"
         if floor is not None:
-            title += f" · floor: {self._country_name(floor.country)}"
+            title += f" · floor: {self.country_name(floor.country)}"
         self._set_text("#item-title", title)
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
         self._set_text("#prompts", "\n".join(lines))
@@ -259,57 +250,7 @@ class RunScreen(SessionScreen):
             return  # the creation of this screen's own captures: their rows are shown
         self.refresh_all()
 
-    def _country_name(self, code: str) -> str:
-        country = self.app.roster.get(code)
-        return country.name if country is not None else code
-
     # -- capture ---------------------------------------------------------------------------
-
-    def _capture_roster(self):
-        """The session's regional roster plus its confirmed observers (cached)."""
-        from roundtable.capture import regional_roster
-
-        session = self.store.session
-        key = (session.region, tuple(session.observers))
-        if self._roster is None or key != self._roster_key:
-            self._roster_key = key
-            if session.region in REGIONS:
-                self._roster = regional_roster(self.app.roster, *key)
-            else:
-                self._roster = self.app.roster
-        return self._roster
-
-    def _placeholder(self) -> str:
-        from roundtable.capture import example_delegation
-        from widgets.capture_bar import PLACEHOLDER
-
-        code, _name = example_delegation(self._capture_roster())
-        return PLACEHOLDER.replace("@GH", f"@{code}")
-
-    def _parse(self, line: str):
-        """The capture bar's parser: the grammar with the session's roster; a closed session
-        refuses every line (ValueError carries the one-line message)."""
-        from roundtable.capture import CaptureError, parse_line
-        from roundtable.store import StoreError
-
-        if line.strip().lower() in ("undo", "/undo"):
-            return UNDO
-        try:
-            self.store.check_open()
-            return parse_line(line, self._capture_roster(), today=self._today())
-        except StoreError as exc:
-            raise ValueError(str(exc)) from None
-        except CaptureError as exc:
-            hint = " (ctrl+o)" if getattr(exc, "observer", None) else ""
-            raise ValueError(f"{exc}{hint}") from None
-
-    def _capture_context(self) -> CaptureContext:
-        """The item and the floor as they are when the capture bar reads Enter."""
-        floor = self.store.floor()
-        return CaptureContext(self.store.current_item_id(), floor.country if floor else "")
-
-    def _today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.app.clock()).date()
 
     @on(CaptureBar.Submitted)
     def _captured(self, event: CaptureBar.Submitted) -> None:
@@ -319,13 +260,8 @@ class RunScreen(SessionScreen):
         if event.captured == UNDO:
             self.action_undo()
             return
-        fields = event.captured.entry_fields()
-        floor = event.context.floor
-        if floor and not fields["delegations"] and fields["entry_kind"] in FLOOR_KINDS:
-            fields["delegations"] = [floor]
         try:
-            self.store.check_open()
-            entry = self.store.add_entry(**fields, agenda_item=event.context.agenda_item)
+            entry = self.store_capture(event.captured, event.context)
         except StoreError as exc:
             bar.show_error(f"Not saved: {exc}")
             self.notify(str(exc), title="Not saved", severity="error", timeout=10)
@@ -455,40 +391,6 @@ class RunScreen(SessionScreen):
         self.app.push_screen(
             ChoiceModal(
                 f"Move to which item?\n\n{_clip(entry.text, 200)}", choices, entry.agenda_item
-            ),
-            done,
-        )
-
-    def action_confirm_observer(self) -> None:
-        """Confirm once the other region's delegation named in the capture line as an observer
-        of this session; the line can then be saved."""
-        from roundtable.capture import CaptureError, parse_line
-
-        line = self.query_one(CaptureBar).input.value
-        try:
-            parse_line(line, self._capture_roster(), today=self._today())
-        except CaptureError as exc:
-            code = getattr(exc, "observer", None)
-        else:
-            code = None
-        if not code:
-            self.notify(
-                "The capture line names no delegation from another region.", severity="warning"
-            )
-            return
-        name = self._country_name(code)
-        region = REGIONS.get(self.store.session.region, self.store.session.region)
-
-        def done(yes: bool | None) -> None:
-            if yes:
-                self.store.add_observer(code)
-                self.notify(f"{name} is an observer of this session: Enter saves the line.")
-
-        self.app.push_screen(
-            ConfirmModal(
-                f"{name} is not a delegation of the {region} round table. Record it as an "
-                "observer of this session (the minutes will say so)?",
-                "Observer",
             ),
             done,
         )

@@ -1,24 +1,25 @@
-"""Tour de table (every present delegation in turn, equal budget) and the speaker queue."""
+"""Tour de table (every present delegation in turn, equal budget) and the item's list of
+speakers.  Both are session records and share one floor: leaving this screen ends no turn and
+empties no list; everything survives a restart and travels with sync."""
 
 from __future__ import annotations
-
-import datetime as dt
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from roundtable.screens.common import StatusLine
-from widgets import KeyBar, SpeakerQueue, TourDeTable
+from roundtable.screens.common import UNDO, PromptModal, SessionScreen, StatusLine
+from widgets import CaptureBar, KeyBar, SpeakerQueue, TourDeTable
+from widgets.speaker_queue import WaitingSpeaker
+from widgets.tour import FloorView
 
 DEFAULT_BUDGET = 120
 
 
-class TourScreen(Screen):
-    """Speeches are recorded as they end: who, when, how long, passed or not."""
+class TourScreen(SessionScreen):
+    """Speeches are records with a start and an end; the floor is the session's."""
 
     BINDINGS = [
         Binding("escape", "back", "Back", id="tour.back", tooltip="Back to the agenda"),
@@ -28,14 +29,21 @@ class TourScreen(Screen):
             "Rotate start",
             id="tour.rotate",
             priority=True,
-            tooltip="Start the alphabetical order one delegation later",
+            tooltip="Start the tour one delegation later (before anyone spoke)",
         ),
         Binding(
             "plus",
             "queue_focus",
-            "Add to queue",
+            "Add speaker",
             id="tour.queue",
-            tooltip="Add a delegation to the speaker queue",
+            tooltip="Add a delegation to the list of speakers",
+        ),
+        Binding(
+            "o",
+            "point_of_order",
+            "Point of order",
+            id="tour.point_of_order",
+            tooltip="Add a delegation at the top of the list, marked",
         ),
         Binding(
             "ctrl+e",
@@ -43,17 +51,34 @@ class TourScreen(Screen):
             "Next speaker",
             id="tour.queue_next",
             priority=True,
-            tooltip="Give the floor to the next delegation in the queue",
+            tooltip="Give the floor to the next on the list (ends the current turn)",
+        ),
+        Binding(
+            "ctrl+x",
+            "end_turn",
+            "End turn",
+            id="tour.end_turn",
+            priority=True,
+            tooltip="End the current turn; nobody has the floor",
+        ),
+        Binding(
+            "b",
+            "balanced",
+            "Balanced",
+            id="tour.balanced",
+            tooltip="Delegations not yet heard on this item first",
+        ),
+        Binding("c", "focus_capture", "Capture", id="tour.capture", tooltip="Type a note"),
+        Binding(
+            "ctrl+o",
+            "confirm_observer",
+            "Observer",
+            show=False,
+            priority=True,
+            id="tour.observer",
+            tooltip="Confirm the other region's delegation in the capture line as an observer",
         ),
     ]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rotation = 0
-
-    @property
-    def store(self):
-        return self.app.session_store
 
     def _present(self) -> list[str]:
         roster = self.app.roster
@@ -65,28 +90,31 @@ class TourScreen(Screen):
 
         try:
             return plans.plan_for_region(self.store.session.region).tour_seconds
-        except plans.PlanError:  # a region without a built-in plan
+        except (plans.PlanError, ValueError):  # a region without a built-in plan
             return DEFAULT_BUDGET
 
     def compose(self) -> ComposeResult:
         names = self.app.country_names()
-        heard = {s.country for s in self.store.records("speech") if s.mode == "tour"}
         yield StatusLine()
         with Horizontal(id="tour-body"):
             with Vertical(id="tour-left"):
-                yield Static("Tour de table", classes="screen-title")
+                yield Static("Tour de table", classes="screen-title", id="tour-title")
                 yield TourDeTable(
-                    self._present(),
-                    budget=self._budget(),
-                    names=names,
-                    heard=heard,
-                    clock=self.app.clock,
-                    id="tour",
+                    names=names, budget=self._budget(), clock=self.app.clock, id="tour"
                 )
             with Vertical(id="tour-right"):
-                yield Static("Speaker queue", classes="screen-title")
-                yield Input(placeholder="Add to queue: ISO code or name, Enter", id="queue-add")
+                yield Static("List of speakers", classes="screen-title", id="queue-title")
+                yield Input(
+                    placeholder="Add: ISO code or name (!XX = point of order), Enter",
+                    id="queue-add",
+                )
                 yield SpeakerQueue(names=names, clock=self.app.clock, id="queue")
+        yield CaptureBar(
+            parse=self.parse_capture,
+            context=self.capture_context,
+            placeholder="A note on what the delegation with the floor says · Enter saves",
+            id="capture",
+        )
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -95,85 +123,216 @@ class TourScreen(Screen):
                 "No delegation is marked present: take the roll call first (a on the agenda).",
                 severity="warning",
             )
+        self.refresh_view()
         self.query_one(TourDeTable).focus()
 
-    def _now_iso(self) -> str:
-        return dt.datetime.fromtimestamp(self.app.clock(), dt.UTC).isoformat()
+    def on_roundtable_app_session_changed(self) -> None:
+        self.refresh_view()
 
-    def _record(self, code: str, seconds: int, mode: str, passed: bool = False) -> None:
-        started = dt.datetime.fromtimestamp(self.app.clock() - seconds, dt.UTC).isoformat()
-        self.store.add_speech(
-            code,
-            mode,
-            int(seconds),
-            started,
-            agenda_item=self.store.session.current_item,
-            passed=passed,
-        )
+    # -- state, from the records ---------------------------------------------------------------
 
-    @on(TourDeTable.SpeechFinished)
-    def _tour_speech(self, event: TourDeTable.SpeechFinished) -> None:
-        self._record(event.code, event.seconds, "tour", event.passed)
-        self.app.session_changed()
+    def refresh_view(self) -> None:
+        from roundtable import meeting
 
-    @on(SpeakerQueue.SpeechFinished)
-    def _queue_speech(self, event: SpeakerQueue.SpeechFinished) -> None:
-        self._record(event.code, event.seconds, "queue")
-        self.app.session_changed()
+        store = self.store
+        item_id = store.current_item_id()
+        item = store.get("agenda_item", item_id) if item_id else None
+        where = f" — item {item.position + 1}. {item.title}" if item is not None else ""
+        self.query_one("#tour-title", Static).update(f"Tour de table{where}")
+        self.query_one("#queue-title", Static).update(f"List of speakers{where}")
+        speakers = store.records("speaker")
+        speech = store.floor()
+        speaker = store.floor_speaker()
+        floor = None
+        if speech is not None:
+            started = (meeting.iso_ms(speech.started_at) or 0) / 1000
+            limit = speaker.limit_seconds if speaker is not None else 0
+            floor = FloorView(speech.country, started, limit, speech.mode)
+        lines = [
+            (line.speaker.country, line.mark) for line in meeting.tour_lines(speakers, item_id)
+        ]
+        tour_floor = floor if floor is not None and floor.mode == "tour" else None
+        self.query_one(TourDeTable).show(lines, tour_floor, self._present())
+        now_ms = int(self.app.clock() * 1000)
+        said = meeting.delegation_times(store.speeches(), now_ms)
+        waiting = [
+            WaitingSpeaker(
+                s.id,
+                s.country,
+                s.point_of_order,
+                s.limit_seconds,
+                said.get(s.country, meeting.DelegationTime()).interventions,
+                said.get(s.country, meeting.DelegationTime()).seconds,
+            )
+            for s in store.waiting_speakers(item_id)
+        ]
+        self.query_one(SpeakerQueue).show(waiting, floor, store.session.balanced_order)
+
+    def _act(self, what, *args) -> None:
+        """Run a store action; its one-line error is a notification, never a traceback."""
+        from roundtable.store import StoreError
+
+        try:
+            what(*args)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+
+    # -- the tour ----------------------------------------------------------------------------
+
+    def _ensure_tour(self) -> None:
+        """The tour of this item starts with the delegations present; one marked present later
+        joins at the end."""
+        if not self.store.closed:
+            self.store.tour_start(self._present(), self._budget())
+
+    @on(TourDeTable.Next)
+    def _tour_next(self) -> None:
+        self._act(lambda: (self._ensure_tour(), self.store.tour_next()))
+
+    @on(TourDeTable.Pass)
+    def _tour_pass(self) -> None:
+        self._act(lambda: (self._ensure_tour(), self.store.tour_pass()))
+
+    @on(TourDeTable.Skip)
+    def _tour_skip(self) -> None:
+        self._act(lambda: (self._ensure_tour(), self.store.tour_skip()))
+
+    def action_rotate(self) -> None:
+        def rotate() -> None:
+            self._ensure_tour()
+            if not self.store.tour_rotate():
+                self.notify("The tour has started: its order only changes by skipping.")
+
+        self._act(rotate)
+
+    # -- the list of speakers ----------------------------------------------------------------
 
     @on(Input.Submitted, "#queue-add")
     def _queue_add(self, event: Input.Submitted) -> None:
-        from sessions import find_country
-
-        text = event.value.strip().lstrip("@")
+        text = event.value.strip()
+        point_of_order = text.startswith("!")
+        text = text.lstrip("!@ ").strip()
         if not text:
             return
-        country = find_country(text)
+        roster = self.capture_roster()
+        country = roster.find(text) if hasattr(roster, "find") else None
         if country is None:
-            self.notify(
-                f"Unknown delegation {text!r}: use an ISO code or a name.", severity="error"
-            )
+            outsider = roster.outsider(text) if hasattr(roster, "outsider") else None
+            if outsider is not None:
+                self.notify(
+                    f"{outsider.name} is not a delegation of this round table: confirm it as "
+                    "an observer first (ctrl+o in a capture line naming it).",
+                    severity="error",
+                )
+            else:
+                self.notify(
+                    f"Unknown delegation {text[:40]!r}: use an ISO code or a name.",
+                    severity="error",
+                )
             return
-        queue = self.query_one(SpeakerQueue)
-        if not queue.add(country.code):
-            self.notify(f"{country.name} is already in the queue.", severity="warning")
-        event.input.value = ""
 
-    def action_queue_focus(self) -> None:
-        self.query_one("#queue-add", Input).focus()
+        def add() -> None:
+            self.store.add_speaker(
+                country.code, point_of_order=point_of_order, limit_seconds=self._budget()
+            )
+            event.input.value = ""
+
+        self._act(add)
+
+    def action_queue_focus(self, prefix: str = "") -> None:
+        field = self.query_one("#queue-add", Input)
+        if prefix and not field.value:
+            field.value = prefix
+            field.cursor_position = len(prefix)
+        field.focus()
+
+    def action_point_of_order(self) -> None:
+        self.action_queue_focus("!")
 
     def action_queue_next(self) -> None:
-        self.query_one(SpeakerQueue).next()
+        self.after_typed_keys(lambda: self._act(self.store.next_speaker))
 
-    def action_rotate(self) -> None:
-        self.rotation += 1
-        self.query_one(TourDeTable).rotate(self.rotation)
+    def action_end_turn(self) -> None:
+        self.after_typed_keys(lambda: self._act(self.store.end_floor))
+
+    def action_balanced(self) -> None:
+        on = not self.store.session.balanced_order
+        self._act(self.store.set_balanced_order, on)
+        self.notify("Balanced order: not yet heard first." if on else "Order of request.")
+
+    @on(SpeakerQueue.MoveRequested)
+    def _move(self, event: SpeakerQueue.MoveRequested) -> None:
+        self._act(self.store.move_speaker, event.speaker_id, event.step)
+
+    @on(SpeakerQueue.RemoveRequested)
+    def _remove(self, event: SpeakerQueue.RemoveRequested) -> None:
+        self._act(self.store.remove_speaker, event.speaker_id)
+
+    @on(SpeakerQueue.LimitRequested)
+    def _limit(self, event: SpeakerQueue.LimitRequested) -> None:
+        speaker = self.store.get("speaker", event.speaker_id)
+        if speaker is None:
+            return
+
+        def check(text: str) -> str | None:
+            value = text.strip()
+            if not value.isdigit() or not 0 <= int(value) <= 3600:
+                return "Seconds from 0 (no limit) to 3600"
+            return None
+
+        def done(value: str | None) -> None:
+            if value is not None:
+                self._act(self.store.set_speaker_limit, event.speaker_id, int(value.strip()))
+
+        self.app.push_screen(
+            PromptModal(
+                f"Speaking time of {self.country_name(speaker.country)}, in seconds",
+                str(getattr(speaker, "limit_seconds", 0)),
+                validate=check,
+            ),
+            done,
+        )
+
+    # -- capture: a line by the delegation with the floor --------------------------------------
+
+    def action_focus_capture(self) -> None:
+        self.query_one(CaptureBar).focus_input()
+
+    @on(CaptureBar.Submitted)
+    def _captured(self, event: CaptureBar.Submitted) -> None:
+        from roundtable.store import StoreError
+
+        bar = self.query_one(CaptureBar)
+        if event.captured == UNDO:
+            label = self.store.undo()
+            bar.show_saved(f"Undone: {label}" if label else "Nothing to undo")
+            return
+        try:
+            entry = self.store_capture(event.captured, event.context)
+        except StoreError as exc:
+            bar.show_error(f"Not saved: {exc}")
+            return
+        who = ", ".join(self.country_name(c) for c in entry.delegations) or "the room"
+        bar.show_saved(f"Saved {entry.entry_kind} ({who}): {entry.text[:50]}")
+
+    @on(CaptureBar.Cancelled)
+    def _leave_capture(self) -> None:
+        self.query_one(TourDeTable).focus()
+
+    # -- leaving -----------------------------------------------------------------------------
 
     def action_back(self) -> None:
-        tour = self.query_one(TourDeTable)
-        queue = self.query_one(SpeakerQueue)
-        ended = tour.finish_current(post=False)
-        if ended:
-            self._record(*ended, "tour")
-        ended = queue.finish_current(post=False)
-        if ended:
-            self._record(*ended, "queue")
+        """Back to the agenda: the turn in progress goes on, the list stays."""
         self.app.pop_screen()
         self.app.session_changed()
 
     def palette_commands(self):
-        yield (
-            "tour: rotate start",
-            "Alphabetical order from the next delegation",
-            self.action_rotate,
-        )
-        yield (
-            "queue: add delegation",
-            "Add a delegation to the speaker queue",
-            self.action_queue_focus,
-        )
-        yield (
-            "queue: next speaker",
-            "Give the floor to the next in the queue",
-            self.action_queue_next,
-        )
+        yield ("tour: next delegation", "End this turn, next of the tour", self._tour_next)
+        yield ("tour: pass", "The delegation passes", self._tour_pass)
+        yield ("tour: skip", "Not in the room: to the end, once", self._tour_skip)
+        yield ("tour: rotate start", "Start one delegation later", self.action_rotate)
+        yield ("speakers: add delegation", "Add to the list of speakers", self.action_queue_focus)
+        yield ("speakers: point of order", "At the top of the list", self.action_point_of_order)
+        yield ("speakers: next speaker", "Give the floor to the next", self.action_queue_next)
+        yield ("speakers: end turn", "Nobody has the floor", self.action_end_turn)
+        yield ("speakers: balanced order", "Not yet heard first", self.action_balanced)

@@ -211,7 +211,7 @@ class RoundtableApp(App[int]):
             self.push_screen(RunScreen())
         return True
 
-    def _load_history_step(self, store, chain: int) -> None:
+    def _load_history_step(self, store: SessionStore, chain: int) -> None:
         """Read the next slice of the open session's history (see ``HISTORY_STEP``).  A capture
         made before it is all read reads the rest first; damage found on the way is recovered
         by the store and reported as a notice."""
@@ -377,8 +377,10 @@ class RoundtableApp(App[int]):
 
     def set_sync_state(self, state: str, label: str) -> None:
         self.sync_state = (state, label)
+        from roundtable.screens.common import StatusLine
+
         for screen in self.screen_stack:
-            for bar in screen.query("StatusLine"):
+            for bar in screen.query(StatusLine):
                 bar.refresh_status()
 
     # -- command palette -------------------------------------------------------------------

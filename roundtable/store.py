@@ -1119,6 +1119,10 @@ class SessionStore:
         for listener in list(self.__dict__.get("_listeners", ())):
             listener(keys)
 
+    def _record(self, kind: str, record_id: str) -> Any:
+        """A record of this session as its dataclass (None if unknown)."""
+        return self.unit.get(kind, record_id)
+
     def _now_ms(self) -> int:
         return int(self.local.wall() * 1000)
 
@@ -1157,7 +1161,7 @@ class SessionStore:
             )
             changes.append(_creation(event))
             if act == "start":
-                agenda_item = self.unit.get("agenda_item", item)
+                agenda_item = self._record("agenda_item", item)
                 if agenda_item is not None and not agenda_item.started_at:
                     changes.append(("agenda_item", item, {"started_at": _utc_now_iso(at / 1000)}))
         return changes
@@ -1172,7 +1176,7 @@ class SessionStore:
     def go_to_item(self, item_id: str) -> None:
         """Make ``item_id`` the current item: the previous item's clock stops and this one's
         starts (on a closed session only the current item moves), in one change."""
-        item = self.unit.get("agenda_item", item_id)
+        item = self._record("agenda_item", item_id)
         if item is None or item.deleted or getattr(item, "session_id", "") != self.session_id:
             raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
         changes = [] if self.closed else self._clock_writes(item_id, "start", self._now_ms())
@@ -1216,14 +1220,14 @@ class SessionStore:
         floor = self.session.floor
         if not floor:
             return None
-        speech = self.unit.get("speech", floor)
+        speech = self._record("speech", floor)
         return meeting.floor_speech(floor, [speech] if speech is not None else [])
 
     def floor_speaker(self) -> Any:
         speech = self.floor()
         if speech is None or not speech.speaker:
             return None
-        return self.unit.get("speaker", speech.speaker)
+        return self._record("speaker", speech.speaker)
 
     def _end_floor_writes(self, at: int, *, keep: bool = True) -> list[tuple[str, str, dict]]:
         """End the turn in progress: the speech gets its end and length and its speaker is done
@@ -1240,7 +1244,7 @@ class SessionStore:
                 changes.append(("speech", speech.id, fields))
             else:
                 changes.append(("speech", speech.id, {"deleted": True}))
-            speaker = self.unit.get("speaker", speech.speaker) if speech.speaker else None
+            speaker = self._record("speaker", speech.speaker) if speech.speaker else None
             if speaker is not None and speaker.status == "speaking" and keep:
                 changes.append(("speaker", speaker.id, {"status": "done"}))
         if self.session.floor:
@@ -1253,13 +1257,13 @@ class SessionStore:
         changes = self._end_floor_writes(self._now_ms())
         if changes:
             self._write("end turn", changes)
-        return self.unit.get("speech", speech.id) if speech is not None else None  # type: ignore[return-value]
+        return self._record("speech", speech.id) if speech is not None else None  # type: ignore[return-value]
 
     def give_floor(self, speaker_id: str) -> Speech:
         """Give the floor to a waiting speaker: the previous turn ends in the same change (one
         floor for the tour and the list of speakers)."""
         self.check_open()
-        speaker = self.unit.get("speaker", speaker_id)
+        speaker = self._record("speaker", speaker_id)
         if speaker is None or speaker.deleted or speaker.status in ("removed", "done"):
             raise StoreError(f"no waiting speaker {speaker_id} in session {self.session_id}")
         at = self._now_ms()
@@ -1277,7 +1281,7 @@ class SessionStore:
         changes.append(("speaker", speaker.id, {"status": "speaking"}))
         changes.append(("session", self.session_id, {"floor": speech.id}))
         self._write(f"floor to {speaker.country}", changes)
-        return self.unit.get("speech", speech.id)  # type: ignore[return-value]
+        return self._record("speech", speech.id)  # type: ignore[return-value]
 
     def speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
         """An item's speakers of one list, in stored order (removed ones left out)."""
@@ -1334,10 +1338,10 @@ class SessionStore:
         )
         label = "point of order" if point_of_order else "add speaker"
         self._write(f"{label} {country}", [_creation(speaker)])
-        return self.unit.get("speaker", speaker.id)
+        return self._record("speaker", speaker.id)
 
     def remove_speaker(self, speaker_id: str) -> None:
-        speaker = self.unit.get("speaker", speaker_id)
+        speaker = self._record("speaker", speaker_id)
         if speaker is None or speaker.status != "waiting":
             raise StoreError("only a waiting speaker can be removed from the list")
         self._write(
@@ -1348,7 +1352,7 @@ class SessionStore:
         """Move a waiting speaker one place up (-1) or down (+1) in the list as shown."""
         from roundtable import meeting
 
-        speaker = self.unit.get("speaker", speaker_id)
+        speaker = self._record("speaker", speaker_id)
         if speaker is None:
             raise StoreError(f"no speaker {speaker_id} in session {self.session_id}")
         rows = [
@@ -1531,8 +1535,8 @@ class SessionStore:
 
     def move_entry(self, entry_id: str, item_id: str) -> bool:
         """File an entry under another agenda item; False when it is already there."""
-        entry = self.unit.get("entry", entry_id)
-        item = self.unit.get("agenda_item", item_id)
+        entry = self._record("entry", entry_id)
+        item = self._record("agenda_item", item_id)
         if entry is None or entry.deleted:
             raise StoreError(f"no entry {entry_id} in session {self.session_id}")
         if item is None or item.deleted:

@@ -42,7 +42,7 @@ class AgendaList(OptionList):
         so the screen may call this on every capture."""
         used = used or {}
         minutes_used = {i.id: used[i.id] // 60 for i in items if i.id in used}
-        signature = tuple(
+        signature: tuple = tuple(
             (i.id, i.title, i.minutes, counts.get(i.id, 0), minutes_used.get(i.id)) for i in items
         )
         signature += (current_id,)

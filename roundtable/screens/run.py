@@ -289,7 +289,7 @@ class RunScreen(SessionScreen):
     @on(EntryTable.DeleteRequested)
     def _delete(self, event: EntryTable.DeleteRequested) -> None:
         entry = self.store.get("entry", event.entry_id)
-        if entry is None:
+        if not isinstance(entry, Entry):
             return
 
         def done(yes: bool | None) -> None:
@@ -376,7 +376,7 @@ class RunScreen(SessionScreen):
         """Move the selected entry to another agenda item (asks which)."""
         entry_id = self.query_one(EntryTable).selected_entry_id()
         entry = self.store.get("entry", entry_id) if entry_id else None
-        if entry is None:
+        if not isinstance(entry, Entry):
             self.notify(
                 "Select an entry first (Escape leaves the capture bar).", severity="warning"
             )

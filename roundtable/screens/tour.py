@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
+from roundtable.model import AgendaItem, Speaker
 from roundtable.screens.common import UNDO, PromptModal, SessionScreen, StatusLine
 from widgets import CaptureBar, KeyBar, SpeakerQueue, TourDeTable
 from widgets.speaker_queue import WaitingSpeaker
@@ -137,7 +138,7 @@ class TourScreen(SessionScreen):
         store = self.store
         item_id = store.current_item_id()
         item = store.get("agenda_item", item_id) if item_id else None
-        where = f" — item {item.position + 1}. {item.title}" if item is not None else ""
+        where = f" — item {item.position + 1}. {item.title}" if isinstance(item, AgendaItem) else ""
         self.query_one("#tour-title", Static).update(f"Tour de table{where}")
         self.query_one("#queue-title", Static).update(f"List of speakers{where}")
         speakers = store.records("speaker")
@@ -185,17 +186,24 @@ class TourScreen(SessionScreen):
         if not self.store.closed:
             self.store.tour_start(self._present(), self._budget())
 
+    def _tour(self, step: str) -> None:
+        def act() -> None:
+            self._ensure_tour()
+            getattr(self.store, f"tour_{step}")()
+
+        self._act(act)
+
     @on(TourDeTable.Next)
     def _tour_next(self) -> None:
-        self._act(lambda: (self._ensure_tour(), self.store.tour_next()))
+        self._tour("next")
 
     @on(TourDeTable.Pass)
     def _tour_pass(self) -> None:
-        self._act(lambda: (self._ensure_tour(), self.store.tour_pass()))
+        self._tour("pass")
 
     @on(TourDeTable.Skip)
     def _tour_skip(self) -> None:
-        self._act(lambda: (self._ensure_tour(), self.store.tour_skip()))
+        self._tour("skip")
 
     def action_rotate(self) -> None:
         def rotate() -> None:
@@ -271,7 +279,7 @@ class TourScreen(SessionScreen):
     @on(SpeakerQueue.LimitRequested)
     def _limit(self, event: SpeakerQueue.LimitRequested) -> None:
         speaker = self.store.get("speaker", event.speaker_id)
-        if speaker is None:
+        if not isinstance(speaker, Speaker):
             return
 
         def check(text: str) -> str | None:
@@ -287,7 +295,7 @@ class TourScreen(SessionScreen):
         self.app.push_screen(
             PromptModal(
                 f"Speaking time of {self.country_name(speaker.country)}, in seconds",
-                str(getattr(speaker, "limit_seconds", 0)),
+                str(speaker.limit_seconds),
                 validate=check,
             ),
             done,

@@ -243,16 +243,18 @@ def speech_seconds(speech: Speech, now_ms: int) -> int:
     return max(0, (now_ms - started) // 1000) if started is not None else speech.seconds
 
 
-def delegation_times(speeches: Iterable[Speech], now_ms: int) -> dict[str, DelegationTime]:
-    """Interventions (passes not counted) and total speaking time per delegation."""
+def delegation_times(
+    speeches: Iterable[Speech], now_ms: int, floor: str = ""
+) -> dict[str, DelegationTime]:
+    """Interventions (passes not counted) and total speaking time per delegation; the speech
+    named by ``floor`` (in progress) counts up to ``now_ms``, the others their seconds."""
     totals: dict[str, DelegationTime] = {}
     for s in speeches:
         if s.deleted or s.passed:
             continue
+        seconds = speech_seconds(s, now_ms) if s.id == floor else s.seconds
         t = totals.get(s.country, DelegationTime())
-        totals[s.country] = DelegationTime(
-            t.interventions + 1, t.seconds + speech_seconds(s, now_ms)
-        )
+        totals[s.country] = DelegationTime(t.interventions + 1, t.seconds + seconds)
     return totals
 
 

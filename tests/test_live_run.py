@@ -144,9 +144,13 @@ async def burst(pilot, app, *keys: str) -> None:
     """Send keys as a terminal delivers a burst read at once: every key is queued before the
     app handles the first (``pilot.press`` waits for the app between keys)."""
     from textual import events
+    from textual.keys import _character_to_key
 
     for key in keys:
-        event = events.Key(key, "\r" if key == "enter" else None)
+        if len(key) == 1:  # a typed character
+            event = events.Key(_character_to_key(key), key)
+        else:
+            event = events.Key(key, "\r" if key == "enter" else None)
         event.set_sender(app)
         app._driver.send_message(event)
     await pilot.pause()
@@ -339,3 +343,17 @@ async def test_a_mena_session_takes_mena_delegations_and_confirmed_observers_onl
         store = app.session_store
         assert [e.delegations for e in store.records("entry")] == [["FR", "JO"]]
         assert store.session.observers == ["FR"]
+
+
+async def test_a_refusal_typed_in_one_burst_stays_on_screen(home: Path) -> None:
+    """Keys typed and Enter read in one burst (a real terminal): the error is not wiped by the
+    typed characters' change messages that arrive after Enter."""
+    sid = new_session(home)
+    with LocalStore(home).open_session(sid) as ss:
+        ss.close_session()
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await burst(pilot, app, *"/note late", "enter")
+        assert app.screen.query_one("#capture").input.value == "/note late"
+        assert "is closed: reopen it with" in status_text(app)
+        assert app.session_store.records("entry") == []

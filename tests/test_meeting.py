@@ -191,7 +191,7 @@ def test_list_of_speakers_floor_and_point_of_order(world) -> None:
     with local.open_session(sid) as ss:
         assert ss.floor().country == "GH"
         assert [s.country for s in ss.waiting_speakers()] == ["KE"]
-        times = meeting.delegation_times(ss.speeches(), int(clock.now * 1000))
+        times = meeting.delegation_times(ss.speeches(), int(clock.now * 1000), ss.session.floor)
         assert times["SN"] == meeting.DelegationTime(1, 40)
         assert times["GH"] == meeting.DelegationTime(1, 10)
         ss.end_floor()

@@ -108,6 +108,7 @@ class CaptureBar(Vertical):
         self.context = context or CaptureContext
         self.placeholder = placeholder
         self.history: list[str] = []
+        self._error_line = ""
         self._history_index = 0
         self._pending = ""
 
@@ -135,7 +136,8 @@ class CaptureBar(Vertical):
         status.set_class(kind == "saved", "-saved")
 
     def show_error(self, message: str) -> None:
-        """Show why the line was not saved (the text stays in the input)."""
+        """Show why the line was not saved (the text stays in the input) until it is edited."""
+        self._error_line = self.input.value
         self._status(f"✗ {message}", "error")
 
     def show_saved(self, message: str) -> None:
@@ -171,8 +173,10 @@ class CaptureBar(Vertical):
 
     @on(Input.Changed, "#capture-input")
     def _changed(self, event: Input.Changed) -> None:
+        # Changed messages of keys typed before Enter may arrive after it: only an edit of the
+        # line the error is about clears the error
         status = self.query_one(".capture-status", Static)
-        if status.has_class("-error"):
+        if status.has_class("-error") and self.input.value != self._error_line:
             self._status("", "")
 
     def action_cancel(self) -> None:

@@ -155,7 +155,7 @@ class TourScreen(SessionScreen):
         tour_floor = floor if floor is not None and floor.mode == "tour" else None
         self.query_one(TourDeTable).show(lines, tour_floor, self._present())
         now_ms = int(self.app.clock() * 1000)
-        said = meeting.delegation_times(store.speeches(), now_ms)
+        said = meeting.delegation_times(store.speeches(), now_ms, store.session.floor)
         waiting = [
             WaitingSpeaker(
                 s.id,

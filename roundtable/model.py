@@ -444,3 +444,5 @@ class SessionSnapshot:
     entries: list[Entry]
     speeches: list[Speech]
     countries: dict[str, str]  # ISO code -> name, for every code the session mentions
+    clock_events: list[ClockEvent] = field(default_factory=list)  # item clocks: planned vs
+    # actual per item is ``meeting.planned_vs_actual(agenda, clock_events, now_ms)``

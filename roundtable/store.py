@@ -1616,6 +1616,7 @@ class SessionStore:
             entries=entries,
             speeches=speeches,
             countries={c: countries[c] for c in sorted(codes) if c in countries},
+            clock_events=self.clock_events(),
         )
 
     # -- sync and life cycle -----------------------------------------------------------------

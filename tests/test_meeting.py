@@ -158,6 +158,9 @@ def test_item_clocks_are_records_that_survive_a_reopen(world) -> None:
             (1200, 660),
             (900, 0),
         ]
+        snap = ss.snapshot({})
+        times = meeting.planned_vs_actual(snap.agenda, snap.clock_events, 0)
+        assert [t.actual_seconds for t in times] == [30, 660, 0]  # what the minutes can show
         ss.reopen()
         assert ss.session.status == "running" and ss.session.reopened_at
 

@@ -156,7 +156,7 @@ async def test_list_of_speakers_keys_and_countdown_persist_across_a_restart(home
             "Nigeria",
             "Ghana",
         ]
-        assert "1 interventions, 00:15" in waiting.splitlines()[2]
+        assert "1 intervention, 00:15" in waiting.splitlines()[2]
         queue = app.screen.query_one("#queue")
         queue.focus()
         await pilot.press("down", "down", "shift+up")  # Ghana above Nigeria

@@ -170,7 +170,8 @@ class SpeakerQueue(Vertical, can_focus=True):
             pointer = "›" if n - 1 == self.cursor and self.has_focus else " "
             mark = " (point of order)" if w.point_of_order else ""
             said = (
-                f" · {w.interventions} interventions, {mmss(w.seconds)}"
+                f" · {w.interventions} intervention{'s' if w.interventions > 1 else ''}, "
+                f"{mmss(w.seconds)}"
                 if w.interventions
                 else " · not yet heard"
             )

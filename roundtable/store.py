@@ -1141,10 +1141,11 @@ class SessionStore:
 
     def current_item_id(self) -> str:
         """The agenda item being discussed: ``Session.current_item``, else the first item."""
-        agenda = self.records("agenda_item")
         current = self.session.current_item
-        if any(item.id == current for item in agenda):
+        item = self._record("agenda_item", current) if current else None
+        if item is not None and not item.deleted:  # the common case: no scan of the records
             return current
+        agenda = self.records("agenda_item")
         return agenda[0].id if agenda else ""
 
     def clock_events(self) -> list[Any]:

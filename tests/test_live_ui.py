@@ -176,3 +176,46 @@ async def test_filter_by_delegation(demo) -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert table.delegation_filter == "KE"
+
+
+# -- defect 6: the roll call's columns ------------------------------------------------------------
+
+
+def new_session(home: Path) -> str:
+    """A session nobody has answered the roll call of (every status "—")."""
+    import sessions as plans
+
+    store = LocalStore(home, wall=lambda: FIXED_NOW)
+    event = store.create_event("Conference 2026", venue="Lyon", starts="2026-11-24")
+    plan = plans.plan_for_region("africa")
+    return store.create_session(event.id, "africa", plan.title, plan.to_agenda()).id
+
+
+async def test_roll_call_statuses_are_whole_from_the_first_frame(tmp_path: Path) -> None:
+    from roundtable.screens.setup import SetupScreen
+    from widgets import RosterTable
+
+    home = tmp_path / "home"
+    app = make_app(home, new_session(home))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        table = app.screen.query_one(RosterTable)
+        table.focus()
+        await pilot.press("a", "p", "x")  # each moves the cursor to the next row
+        await pilot.pause()
+        lines = [table.render_line(y).text for y in range(1, 4)]
+        assert "apologies" in lines[0] and "present" in lines[1] and "absent" in lines[2], lines
+        # delegates typed for a row widen their column at once
+        await pilot.press("up")  # back to the third row (absent)
+        await pilot.press("enter")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = "Ms. Abena Mensah-Bonsu, Mr. K. Ofori"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        assert "Ms. Abena Mensah-Bonsu, Mr. K. Ofori" in table.render_line(3).text
+        # and what the screen shows is what was stored
+        stored = {a.country: a.status for a in app.session_store.records("attendance")}
+        codes = [str(table.coordinate_to_cell_key((n, 0)).row_key.value) for n in range(3)]
+        assert [stored[c] for c in codes] == ["apologies", "present", "absent"]

@@ -219,3 +219,96 @@ async def test_roll_call_statuses_are_whole_from_the_first_frame(tmp_path: Path)
         stored = {a.country: a.status for a in app.session_store.records("attendance")}
         codes = [str(table.coordinate_to_cell_key((n, 0)).row_key.value) for n in range(3)]
         assert [stored[c] for c in codes] == ["apologies", "present", "absent"]
+
+
+# -- defect 7: Esc after a fix comes back to the completeness check -------------------------------
+
+
+async def _select_finding(pilot, rule: str):
+    from textual.widgets import DataTable
+
+    screen = pilot.app.screen
+    table = screen.query_one("#findings", DataTable)
+    codes = [
+        str(table.coordinate_to_cell_key((n, 0)).row_key.value) for n in range(table.row_count)
+    ]
+    row = next(n for n, code in enumerate(codes) if code.startswith(rule + ":"))
+    table.move_cursor(row=row)
+    await pilot.pause()
+    return codes[row]
+
+
+async def test_esc_after_each_fix_returns_to_the_check(tmp_path: Path) -> None:
+    from roundtable.screens.close import CloseScreen
+    from roundtable.screens.edit import EditEntryModal
+    from roundtable.screens.run import RunScreen
+    from roundtable.screens.setup import SetupScreen
+    from widgets import RosterTable
+
+    home = tmp_path / "home"
+    session_id = new_session(home)
+    app = make_app(home, session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")  # confirm the (empty) roll call: to the agenda
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        await capture(pilot, "/action Share the watch list")  # no owner, no due date
+        app.session_store.update("session", session_id, attendance_confirmed=False)
+        await pilot.press("escape", "x")
+        await pilot.pause()
+        assert isinstance(app.screen, CloseScreen)
+
+        # 1. the attendance finding opens the roll call; Esc comes back to the check
+        await _select_finding(pilot, "attendance-unknown")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        table = app.screen.query_one(RosterTable)
+        table.focus()
+        await pilot.press(*"p" * table.row_count)  # everyone present
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CloseScreen), app.screen
+        rules = {f.rule for f in app.screen.findings()}
+        assert "attendance-unknown" not in rules  # refreshed: the fix shows
+        shown = app.screen.query_one("#findings").row_count
+        assert shown == len(app.screen.findings())
+
+        # 2. "not confirmed" opens the roll call; ctrl+s confirms and comes back to the check
+        await _select_finding(pilot, "attendance")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, CloseScreen), app.screen
+        assert app.session_store.session.attendance_confirmed
+        assert "attendance" not in {f.rule for f in app.screen.findings()}
+
+        # 3. an action's finding opens the edit dialog; Esc comes back to the check
+        await _select_finding(pilot, "action-owner")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, EditEntryModal)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, CloseScreen)
+
+        # 4. an empty agenda item: a capture line for it, stored under that item
+        code = await _select_finding(pilot, "agenda-empty")
+        item_id = code.split(":", 1)[1]
+        await pilot.press("enter")
+        await pilot.pause()
+        app.screen.query_one("#prompt-input").value = "/decide Recommend a working group @GH"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, CloseScreen)
+        stored = [e for e in app.session_store.records("entry") if e.agenda_item == item_id]
+        assert [(e.entry_kind, e.delegations) for e in stored] == [("decision", ["GH"])]
+        assert code not in {f.code for f in app.screen.findings()}
+        # Esc from the check itself goes back to the agenda, as before
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)

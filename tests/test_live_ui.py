@@ -4,6 +4,7 @@ key bar generated from the bindings (9).  Each test failed on the code before th
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
@@ -312,3 +313,122 @@ async def test_esc_after_each_fix_returns_to_the_check(tmp_path: Path) -> None:
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, RunScreen)
+
+
+# -- defect 9: help and key bar from the bindings -------------------------------------------------
+
+
+def _bindings_on(screen) -> list:
+    """Every binding that can act on ``screen``: its own (inherited ones included) and those
+    of every widget in it (a focused widget's and its containers')."""
+    found = [(key, b) for key, bs in screen._merged_bindings.key_to_bindings.items() for b in bs]
+    for node in screen.walk_children(with_self=False):
+        found += [(key, b) for key, bs in node._merged_bindings.key_to_bindings.items() for b in bs]
+    return found
+
+
+async def _open_each_screen(pilot) -> list:
+    """Every screen and dialog of the app, opened as a user would, one after the other."""
+    from widgets import EntryTable
+
+    app = pilot.app
+    opened = []
+
+    async def keys(*pressed) -> None:
+        await pilot.press(*pressed)
+        await pilot.pause()
+        opened.append(app.screen)
+
+    async def back() -> None:
+        await pilot.press("escape")
+        await pilot.pause()
+
+    await pilot.pause()
+    opened.append(app.screen)  # run
+    for key in ("t", "a", "x", "m"):
+        await keys("escape", key) if key == "t" else await keys(key)
+        await back()
+    app.screen.query_one(EntryTable).focus()
+    await keys("e")
+    await back()
+    await keys("d")
+    await back()
+    app.screen.action_filter_delegation()
+    await pilot.pause()
+    opened.append(app.screen)
+    await back()
+    await keys("f1")
+    await back()
+    await keys("escape")  # the session list
+    await keys("n")
+    await back()
+    return opened
+
+
+async def test_help_lists_every_binding_of_every_screen(demo) -> None:
+    from textual.binding import Binding
+
+    from roundtable.screens.help import BUILT_IN, EVERYWHERE, _screens, help_sections
+
+    home, session_id = demo
+    app = make_app(home, session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        opened = await _open_each_screen(pilot)
+        sections = dict(help_sections(app))
+        titles = {cls: title for title, cls, _ in _screens()}
+        assert {type(s) for s in opened} == set(titles), "a screen was not opened"
+        for screen in opened:
+            rows = sections[titles[type(screen)]] + sections[EVERYWHERE] + sections[BUILT_IN]
+            for key, binding in _bindings_on(screen):
+                display = binding.key_display or app.get_key_display(Binding(key, ""))
+                said = binding.tooltip or binding.description
+                assert any(display in row.keys and said in row.does for row in rows), (
+                    type(screen).__name__,
+                    key,
+                    said,
+                )
+
+        def keys_of(section: str) -> dict[str, tuple[str, ...]]:
+            return {row.does: row.keys for row in sections[section]}
+
+        # the keys the issue found missing, in their screens' sections
+        run = keys_of("Agenda and capture")
+        assert run["Edit the selected entry"] == ("e", "⏎")
+        assert run["Delete the selected entry (asks first; ctrl+z undoes)"] == ("d", "del")
+        roll = keys_of("Set-up and roll call")
+        assert [roll[d] for d in ("Mark present", "Sent apologies", "Mark absent")] == [
+            ("p",),
+            ("a",),
+            ("x",),
+        ]
+        assert roll["Not recorded"] == ("u",)
+        tour = keys_of("Tour de table and queue")
+        assert tour["The delegation passes"] == ("p",)
+        assert any(row.binding_id == "tour.skip" for row in sections["Tour de table and queue"])
+        # and the help screen shows them
+        await pilot.press("f1")
+        await pilot.pause()
+        from rich.console import Console
+
+        console = Console(width=120, record=True, file=io.StringIO())
+        for widget in app.screen.query(".help-keys"):
+            console.print(widget.content)
+        shown = console.export_text()
+        assert "Edit the selected entry" in shown and "Mark present" in shown
+        assert "entries.edit" in shown and "roll.unknown" in shown
+
+
+async def test_key_bar_keeps_the_main_keys_at_120_columns(demo) -> None:
+    from widgets import EntryTable, KeyBar
+
+    home, session_id = demo
+    app = make_app(home, session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.query_one(EntryTable).focus()
+        await pilot.pause()
+        bar = str(app.screen.query_one(KeyBar).render())
+        for key in ("c Capture", "^n Next item", "^z Undo", "t Tour", "a Roll call"):
+            assert f" {key} " in bar, bar
+        for key in ("m Minutes", "x Close", "e Edit", "f1 Help"):
+            assert f" {key} " in bar, bar

@@ -40,8 +40,8 @@ DELEGATIONS_MIN, DELEGATIONS_MAX = 11, 20
 """The delegations column is as wide as its widest cell within these bounds (the header is 11)."""
 TEXT_MIN = 16
 """Text never gets fewer cells than this while the details' essentials can still be shrunk."""
-DETAILS_SHARE, DETAILS_CAP_MIN = 40, 32
-"""The details column takes at most 40 % of the room (at least 32 cells): a long secretariat
+DETAILS_SHARE, DETAILS_CAP_MIN = 35, 30
+"""The details column takes at most 35 % of the room (at least 30 cells): a long secretariat
 unit as an action's owner must not crush every row's text (its row shows the unit cut, the
 detail pane whole)."""
 TEXT_COMFORT = 40

@@ -53,6 +53,17 @@ KEY_ORDER: tuple[str, ...] = (
     "close.accept",
     "close.close",
     "close.back",
+    # the session list, the minutes, the help
+    "home.open",
+    "home.new",
+    "home.demo",
+    "home.reload",
+    "minutes.refresh",
+    "minutes.md",
+    "minutes.html",
+    "minutes.copy",
+    "minutes.back",
+    "help.close",
     # then help, on every screen
     "app.help",
 )

@@ -432,3 +432,47 @@ async def test_key_bar_keeps_the_main_keys_at_120_columns(demo) -> None:
             assert f" {key} " in bar, bar
         for key in ("m Minutes", "x Close", "e Edit", "f1 Help"):
             assert f" {key} " in bar, bar
+
+
+# -- the column arithmetic, for any width and any rows ------------------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(
+    width=st.integers(min_value=40, max_value=400),
+    delegations=st.integers(min_value=0, max_value=60),
+    essentials=st.integers(min_value=0, max_value=80),
+    tags=st.integers(min_value=0, max_value=80),
+)
+def test_columns_always_fit_and_keep_the_essentials(
+    width: int, delegations: int, essentials: int, tags: int
+) -> None:
+    from widgets.entry_table import KIND_WIDTH, TEXT_MIN, column_widths
+
+    need = (delegations, essentials, essentials + tags)
+    kind, text, dels, details = column_widths(width, need)
+    assert kind == KIND_WIDTH and min(text, dels, details) >= 1
+    assert 1 + kind + 1 + text + 1 + dels + 1 + details == width  # never wider: no scrolling
+    room = width - 12
+    if essentials <= 30 and room - 11 - essentials >= TEXT_MIN:
+        assert details >= essentials  # owner, due, priority whole wherever the text keeps 16
+
+
+def test_details_drop_labels_then_shorten_the_owner_never_the_due_date() -> None:
+    from rich.cells import cell_len
+
+    from widgets.entry_table import _fit_details
+
+    cell = "!high owner Crimes against children unit due 2027-02-15 done #child-abuse"
+    essentials = len("!high owner Crimes against children unit due 2027-02-15 done")
+    assert _fit_details(cell, essentials, 80).rstrip() == cell
+    assert _fit_details(cell, essentials, essentials + 1).rstrip() == cell[:essentials]
+    assert _fit_details(cell, essentials, essentials + 4) == cell[:essentials] + " #c…"
+    compact = _fit_details(cell, essentials, 50)
+    assert compact.rstrip() == "!high Crimes against children unit 2027-02-15 done"
+    short = _fit_details(cell, essentials, 30)
+    assert short.startswith("!high Crimes") and short.endswith("… 2027-02-15 done")
+    for width in range(8, 90):
+        assert cell_len(_fit_details(cell, essentials, width)) == width

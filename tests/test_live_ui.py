@@ -81,7 +81,7 @@ async def test_owner_due_and_priority_are_never_cut_at_120_columns(demo) -> None
         # as owner whole (a long secretariat unit may be shortened; the detail pane has it)
         lines = table_lines(table)[1:]
         for n in range(table.row_count):
-            e = table.entry(table._order[n])
+            e = table.entry_at(n)
             if e.entry_kind == "action":
                 assert e.due in lines[n], lines[n]
                 if len(e.owner) <= len("region"):
@@ -161,7 +161,7 @@ async def test_filter_by_delegation(demo) -> None:
         await pilot.pause()
         code = first.delegations[0]
         assert table.delegation_filter == code
-        shown = [table.entry(table._order[n]) for n in range(table.row_count)]
+        shown = [table.entry_at(n) for n in range(table.row_count)]
         assert 0 < len(shown) < before
         assert all(code in e.delegations or e.owner == code for e in shown)
         assert f"@{code}" in str(app.screen.query_one("#entries-caption").render())

@@ -279,6 +279,10 @@ class EntryTable(ScrollView, can_focus=True):
     def entry(self, entry_id: str) -> Entry | None:
         return self._by_id.get(entry_id)
 
+    def entry_at(self, index: int) -> Entry:
+        """The entry of the row at ``index`` (0 = first row under the header)."""
+        return self._by_id[self._order[index]]
+
     def set_filter(self, kind: str | None) -> None:
         """Show only entries of ``kind`` (None shows all)."""
         self.kind_filter = kind

@@ -1,4 +1,6 @@
-"""Every screen at 80x24 and 120x40, on the demo session, with a fixed clock and time zone.
+"""Every screen at 80x24 and 120x40, on the demo session, with a fixed clock and time zone;
+the live meeting's screens (run, tour, roll call) also at 200x50, with the focus where the
+facilitator has it (issue 16).
 
 Update the baselines with `pytest tests/test_snapshots.py --snapshot-update` only after looking at
 the report of a failing run.
@@ -87,6 +89,50 @@ def test_minutes_screen(snap_compare, demo, size: tuple[int, int]) -> None:
     async def run_before(pilot) -> None:
         await pilot.pause()
         await pilot.press("escape", "m")
+        await _settle(pilot)
+
+    assert snap_compare(make_app(home, session_id), run_before=run_before, terminal_size=size)
+
+
+LIVE_SIZES = [(80, 24), (120, 40), (200, 50)]
+
+
+async def _focus_entries(pilot) -> None:
+    from widgets import EntryTable
+
+    pilot.app.screen.query_one(EntryTable).focus()
+
+
+async def _focus_roll_call(pilot) -> None:
+    from widgets import RosterTable
+
+    pilot.app.screen.query_one(RosterTable).focus()
+
+
+LIVE_SCREENS = {
+    # the entry list focused: its keys in the key bar, the first entry in the detail pane
+    "run": ([], _focus_entries),
+    "tour": (["escape", "t"], None),
+    # the roster focused: p / a / x / u in the key bar, every status whole
+    "rollcall": (["escape", "a"], _focus_roll_call),
+}
+
+
+@pytest.mark.parametrize("size", LIVE_SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", sorted(LIVE_SCREENS))
+def test_live_screen(snap_compare, demo, screen: str, size: tuple[int, int]) -> None:
+    from widgets.entry_detail import DELAY
+
+    home, session_id = demo
+    keys, focus = LIVE_SCREENS[screen]
+
+    async def run_before(pilot) -> None:
+        await pilot.pause()
+        if keys:
+            await pilot.press(*keys)
+        if focus is not None:
+            await focus(pilot)
+        await pilot.pause(DELAY * 2)  # the detail pane follows the cursor once it rests
         await _settle(pilot)
 
     assert snap_compare(make_app(home, session_id), run_before=run_before, terminal_size=size)

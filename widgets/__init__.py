@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 _HOMES = {
     "AgendaList": "widgets.agenda_list",
     "CaptureBar": "widgets.capture_bar",
+    "EntryDetail": "widgets.entry_detail",
     "EntryTable": "widgets.entry_table",
     "KeyBar": "widgets.key_bar",
     "RollCall": "widgets.roll_call",
@@ -26,6 +27,7 @@ _HOMES = {
 __all__ = [
     "AgendaList",
     "CaptureBar",
+    "EntryDetail",
     "EntryTable",
     "KeyBar",
     "RollCall",
@@ -39,6 +41,7 @@ __all__ = [
 if TYPE_CHECKING:
     from widgets.agenda_list import AgendaList
     from widgets.capture_bar import CaptureBar
+    from widgets.entry_detail import EntryDetail
     from widgets.entry_table import EntryTable
     from widgets.key_bar import KeyBar
     from widgets.roll_call import RollCall, RosterTable

@@ -4,6 +4,10 @@ Textual's Footer is a container of one widget per key that composes itself empty
 once the screen's bindings are known, removes and mounts its keys: a second layout of the whole
 screen right after the first frame (about 0.2 s at start-up on the run screen).  This bar is a
 single widget of fixed height: a change of bindings (focus moving) only repaints its one line.
+
+Keys that do not fit are left out whole, so the order decides what a narrow terminal shows:
+the most used keys first (``KEY_ORDER``, by binding id), then the others in their bindings'
+order (the focused widget's, its screen's, the app's).
 """
 
 from __future__ import annotations
@@ -16,6 +20,60 @@ from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
 
+KEY_ORDER: tuple[str, ...] = (
+    # capture bar focused: how to get out of it
+    "capture.leave",
+    # the run screen: capture, walk the agenda, the meeting's other screens, the entry list
+    "run.capture",
+    "run.next",
+    "run.undo",
+    "run.tour",
+    "run.attendance",
+    "run.minutes",
+    "run.close",
+    "entries.edit",
+    "entries.delete",
+    # the tour de table and the speaker queue
+    "tour.next",
+    "tour.pass",
+    "tour.skip",
+    "tour.queue",
+    "tour.queue_next",
+    "tour.back",
+    # the roll call
+    "roll.present",
+    "roll.apologies",
+    "roll.absent",
+    "roll.unknown",
+    "roll.delegates",
+    "setup.start",
+    "setup.back",
+    # the completeness check
+    "close.fix",
+    "close.accept",
+    "close.close",
+    "close.back",
+    # the session list, the minutes, the help
+    "home.open",
+    "home.new",
+    "home.demo",
+    "home.reload",
+    "minutes.refresh",
+    "minutes.md",
+    "minutes.html",
+    "minutes.copy",
+    "minutes.back",
+    "help.close",
+    # then help, on every screen
+    "app.help",
+)
+"""Binding ids, most used first: the key bar shows these before any other key of the screen
+(at 120 columns the run screen keeps c, ctrl+n, ctrl+z, t, a, m, x, e, d and f1).  Each
+screen lists its main keys only; help comes after them, and the bindings not listed follow
+help, in their own order.  Add a new screen's main keys here."""
+
+_RANK = {binding_id: n for n, binding_id in enumerate(KEY_ORDER)}
+
 
 @dataclass(frozen=True)
 class ShownKey:
@@ -26,6 +84,7 @@ class ShownKey:
     tooltip: str
     start: int = 0
     end: int = 0
+    rank: int = 0
 
 
 class KeyBar(Widget, can_focus=False):
@@ -89,8 +148,10 @@ class KeyBar(Widget, can_focus=False):
                     binding.description,
                     enabled,
                     tooltip or binding.tooltip or binding.description,
+                    rank=_RANK.get(binding.id or "", len(_RANK)),
                 )
             )
+        keys.sort(key=lambda k: k.rank)  # stable: unlisted keys keep their order
         palette = None
         if self.app.ENABLE_COMMAND_PALETTE:
             found = active.get(self.app.COMMAND_PALETTE_BINDING)
@@ -185,4 +246,6 @@ class KeyBar(Widget, can_focus=False):
 
 
 def _placed(key: ShownKey, start: int, end: int) -> ShownKey:
-    return ShownKey(key.key, key.display, key.description, key.enabled, key.tooltip, start, end)
+    return ShownKey(
+        key.key, key.display, key.description, key.enabled, key.tooltip, start, end, key.rank
+    )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from rich.cells import cell_len
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
+from textual.widgets.data_table import ColumnKey
 
 from roundtable.model import Attendance, Country
 
@@ -97,12 +99,37 @@ class RollCall(Vertical):
         yield RosterTable(cursor_type="row", zebra_stripes=True, id="roll-table")
 
     def on_mount(self) -> None:
+        self._build()
+
+    def _widths(self) -> dict[str, int]:
+        """Every column as wide as its widest possible value, from the first frame: a cell
+        updated in place (p, a, x, u) never widens a column on screen (the table's caches
+        keep the old width), so a status column sized on "—" showed "presen" and "apolog"
+        until the screen was rebuilt."""
+        delegates = [cell_len(", ".join(a.delegates)) for a in self.attendance.values()]
+        return {
+            "code": max([len("Code")] + [len(c.code) for c in self.countries]),
+            "name": max([len("Delegation")] + [cell_len(c.name) for c in self.countries]),
+            "status": max(cell_len(v) for v in STATUS_LABELS.values()),
+            "delegates": min(60, max([len("Delegates")] + delegates)),
+        }
+
+    def _build(self) -> None:
+        """(Re)make the columns at their widths, then the rows; the cursor stays on its row."""
         table = self.query_one(RosterTable)
-        table.add_column("Code", key="code")
-        table.add_column("Delegation", key="name")
-        table.add_column("Status", key="status")
-        table.add_column("Delegates", key="delegates")
+        cursor = table.cursor_row
+        table.clear(columns=True)
+        widths = self._widths()
+        for key, label in (
+            ("code", "Code"),
+            ("name", "Delegation"),
+            ("status", "Status"),
+            ("delegates", "Delegates"),
+        ):
+            table.add_column(label, key=key, width=widths[key])
         self._fill()
+        if cursor:
+            table.move_cursor(row=cursor, animate=False)
 
     def _row(self, country: Country) -> tuple[str, str, str, str]:
         att = self.attendance.get(country.code)
@@ -141,9 +168,12 @@ class RollCall(Vertical):
         table = self.query_one(RosterTable)
         country = next((c for c in self.countries if c.code == att.country), None)
         if country is not None and att.country in table.rows:
-            for key, value in zip(
-                ("code", "name", "status", "delegates"), self._row(country), strict=True
-            ):
+            row = self._row(country)
+            if min(60, cell_len(row[3])) > table.columns[ColumnKey("delegates")].width:
+                self._build()  # names wider than their column: the columns are made again
+                self._counts()
+                return
+            for key, value in zip(("code", "name", "status", "delegates"), row, strict=True):
                 table.update_cell(att.country, key, value)
         self._counts()
 

@@ -5,19 +5,29 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
-from roundtable.screens.common import ConfirmModal, StatusLine
+from roundtable.screens.common import UNDO, ConfirmModal, SessionScreen, StatusLine
 from widgets import KeyBar
 
 
-class CloseScreen(Screen):
-    """Enter fixes the selected finding, space accepts it (or takes the acceptance back)."""
+class CloseScreen(SessionScreen):
+    """Enter fixes the selected finding, space accepts it (or takes the acceptance back).
+
+    Every fix opens on top of this screen (the entry's edit dialog, the roll call, a capture
+    line for an empty agenda item), so Esc after a fix comes back here, the check refreshed.
+    """
 
     BINDINGS = [
         Binding("enter", "fix", "Fix", id="close.fix", tooltip="Open what the finding is about"),
         Binding("space", "accept", "Accept", id="close.accept", tooltip="Knowingly accept it"),
+        Binding(
+            "g",
+            "go_to_item",
+            "Go to item",
+            id="close.goto",
+            tooltip="Leave the check for the agenda, on the finding's item",
+        ),
         Binding(
             "ctrl+s",
             "close_session",
@@ -28,10 +38,6 @@ class CloseScreen(Screen):
         ),
         Binding("escape", "back", "Back", id="close.back", tooltip="Back to the agenda"),
     ]
-
-    @property
-    def store(self):
-        return self.app.session_store
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -112,15 +118,64 @@ class CloseScreen(Screen):
         elif finding.record_kind == "session":
             from roundtable.screens.setup import SetupScreen
 
-            self.app.push_screen(SetupScreen())
+            self.app.push_screen(SetupScreen())  # its Esc and ctrl+s come back here
         elif finding.record_kind == "attendance":  # a delegation named but not present
             self.store.set_attendance(finding.record_id, "present")
             self.notify(f"{finding.record_id} marked present.")
             self.refresh_findings()
         elif finding.record_kind == "agenda_item":
-            self.store.update("session", self.store.session_id, current_item=finding.record_id)
-            self.app.pop_screen()
+            self._capture_for_item(finding.record_id)
+
+    def _capture_for_item(self, item_id: str) -> None:
+        """Nothing was captured under an item: type what was said there, in the capture
+        grammar, without leaving the check."""
+        from roundtable.screens.common import PromptModal
+        from roundtable.store import StoreError
+
+        item = self.store.get("agenda_item", item_id)
+        if item is None:
+            return
+
+        def validate(line: str) -> str | None:
+            if not line.strip():
+                return "Type what was said, or Esc to leave the item as it is."
+            try:
+                captured = self.parse_capture(line)
+            except ValueError as exc:
+                return str(exc)
+            return "Type what was said (undo is on the agenda)." if captured is UNDO else None
+
+        def done(line: str | None) -> None:
+            if line is None:
+                return
+            try:
+                captured = self.parse_capture(line)
+                entry = self.store.add_entry(**captured.entry_fields(), agenda_item=item_id)
+            except (ValueError, StoreError) as exc:
+                self.notify(str(exc), title="Not saved", severity="error", timeout=10)
+                return
+            self.notify(f"Saved {entry.entry_kind} under {item.position + 1}. {item.title}")
+            self.refresh_findings()
             self.app.session_changed()
+
+        self.app.push_screen(
+            PromptModal(
+                f"Capture for {item.position + 1}. {item.title}",
+                placeholder="/decide …  /note …  (quick-capture grammar; Esc: back to the check)",
+                validate=validate,
+            ),
+            done,
+        )
+
+    def action_go_to_item(self) -> None:
+        """Leave the check for the agenda, on the item of the selected finding."""
+        finding = self._selected()
+        if finding is None or finding.record_kind != "agenda_item":
+            self.notify("Select a finding about an agenda item.", severity="warning")
+            return
+        self.store.update("session", self.store.session_id, current_item=finding.record_id)
+        self.app.pop_screen()
+        self.app.session_changed()
 
     def action_close_session(self) -> None:
         remaining = [f for f in self.findings() if not f.accepted]
@@ -154,3 +209,9 @@ class CloseScreen(Screen):
     def palette_commands(self):
         yield ("session: close", "Close after the completeness check", self.action_close_session)
         yield ("check: accept finding", "Knowingly accept the selected finding", self.action_accept)
+        yield ("check: fix finding", "Open what the selected finding is about", self.action_fix)
+        yield (
+            "check: go to item",
+            "The agenda, on the selected finding's item",
+            self.action_go_to_item,
+        )

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from roundtable.model import ENTRY_KINDS, Entry
 from roundtable.screens.common import UNDO, ChoiceModal, ConfirmModal, SessionScreen, StatusLine
-from widgets import AgendaList, CaptureBar, EntryTable, KeyBar, TimeBoxTimer
+from widgets import AgendaList, CaptureBar, EntryDetail, EntryTable, KeyBar, TimeBoxTimer
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
 COUNTS_DELAY = 0.05
@@ -111,6 +111,7 @@ class RunScreen(SessionScreen):
                 yield Static("", id="prompts")
                 yield Static("", id="entries-caption", classes="caption")
                 yield EntryTable(id="entries")
+                yield EntryDetail(self.app.country_names(), self._item_titles, id="entry-detail")
         yield CaptureBar(
             parse=self.parse_capture,
             context=self.capture_context,
@@ -235,6 +236,8 @@ class RunScreen(SessionScreen):
         total = self._shown_total
         scope = "whole session" if self.whole_session else "this item"
         what = f"{kind}s" if kind else "all kinds"
+        if self.query_one(EntryTable).delegation_filter:  # issue 16: filter by delegation
+            what += f" of @{self.query_one(EntryTable).delegation_filter} ({rows} shown)"
         self._set_text(
             "#entries-caption",
             f"Captured — {scope}, {what} ({total}"
@@ -318,6 +321,33 @@ class RunScreen(SessionScreen):
     def action_whole_session(self) -> None:
         self.whole_session = not self.whole_session
         self._refresh_entries()
+
+    # issue 16: the detail pane follows the table; @ (or the palette) filters by delegation
+    @on(EntryTable.Highlighted)
+    def _highlighted(self, event: EntryTable.Highlighted) -> None:
+        self.query_one(EntryDetail).show(event.entry, event.conflict)
+
+    def _item_titles(self) -> dict[str, str]:
+        return {i.id: f"{i.position + 1}. {i.title}" for i in self._agenda()}
+
+    @on(EntryTable.FilterChanged)
+    def _delegation_filter_changed(self) -> None:
+        self._set_caption(FILTERS[self.filter_index])
+
+    def action_filter_delegation(self) -> None:
+        from roundtable.screens.common import PromptModal
+
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            wanted = value.strip().lstrip("@")
+            country = self.app.roster.find(wanted) if wanted else None
+            if wanted and country is None:
+                self.notify(f"No delegation {wanted[:40]!r} in the roster", severity="error")
+                return
+            self.query_one(EntryTable).set_delegation_filter(country.code if country else None)
+
+        self.app.push_screen(PromptModal("Show the entries of delegation (empty: all)", ""), done)
 
     # -- agenda ----------------------------------------------------------------------------
 
@@ -446,6 +476,7 @@ class RunScreen(SessionScreen):
         )
         yield ("entries: filter by kind", "Cycle issue/need/action/…", self.action_cycle_filter)
         yield ("entries: whole session", "Toggle this item / every item", self.action_whole_session)
+        yield ("entries: filter by delegation", "@XX or a name", self.action_filter_delegation)
         yield ("tour: tour de table", "Speaking order, timers, queue", self.action_tour)
         yield ("session: roll call", "Set-up and attendance", self.action_attendance)
         yield ("session: close", "Completeness check, then close", self.action_close_session)

@@ -97,24 +97,27 @@ class SetupScreen(Screen):
             if agenda:
                 changes["current_item"] = agenda[0].id
         store.update("session", store.session_id, **changes)
-        from roundtable.screens.run import RunScreen
+        if not self._back_to_caller():
+            from roundtable.screens.run import RunScreen
 
-        below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
-        if isinstance(below, RunScreen):
-            self.app.pop_screen()
-            self.app.session_changed()
-        else:
             self.app.switch_screen(RunScreen())
 
     def action_back(self) -> None:
+        if not self._back_to_caller():
+            self.app.show_home()
+
+    def _back_to_caller(self) -> bool:
+        """Opened from the agenda (a) or from the completeness check (a fix), Esc and ctrl+s go
+        back there, refreshed; opened from the session list, there is nothing to go back to."""
+        from roundtable.screens.close import CloseScreen
         from roundtable.screens.run import RunScreen
 
         below = self.app.screen_stack[-2] if len(self.app.screen_stack) > 1 else None
-        if isinstance(below, RunScreen):
-            self.app.pop_screen()
-            self.app.session_changed()
-        else:
-            self.app.show_home()
+        if not isinstance(below, RunScreen | CloseScreen):
+            return False
+        self.app.pop_screen()
+        self.app.session_changed()
+        return True
 
     def palette_commands(self):
         yield ("session: confirm attendance", "Confirm the roll call and start", self.action_start)

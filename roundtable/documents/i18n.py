@@ -1,0 +1,143 @@
+"""The language layer: boilerplate from the gettext catalogs in ``roundtable/locale``, country
+names, dates and lists from CLDR through Babel.
+
+English is the source language (the msgids); French, Spanish and Arabic are read from
+``roundtable/locale/<lang>/LC_MESSAGES/roundtable.po`` with Babel's ``read_po`` the first time a
+document in that language is built (~10 ms), so a fresh clone needs no compile step and the
+catalog kept in the repository is the one used.  Babel is imported here only, when a document
+is built: the app's start-up never loads it.  Captured text is never translated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES = ("en", "fr", "es", "ar")
+RTL = frozenset({"ar"})
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "roundtable"
+# CLDR locale per document language: dates in British order for English, as the conference does
+_CLDR = {"en": "en_GB", "fr": "fr", "es": "es", "ar": "ar"}
+
+
+def N_(msgid: str) -> str:
+    """Marks a boilerplate string translated later, where it is used (``Lang.t``)."""
+    return msgid
+
+
+class LanguageError(ValueError):
+    pass
+
+
+def check_language(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise LanguageError(f"language {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=8)
+def catalog(lang: str) -> dict[str, str]:
+    """msgid -> translation for one language ({} for English, the source language)."""
+    if lang == "en":
+        return {}
+    from babel.messages.pofile import read_po
+
+    with catalog_path(lang).open("rb") as fh:
+        cat = read_po(fh, locale=lang, domain=DOMAIN)
+    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string}
+
+
+@lru_cache(maxsize=8)
+def _territories(lang: str) -> Mapping[str, str]:
+    from babel import Locale
+
+    return Locale.parse(_CLDR[lang]).territories
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+class Lang:
+    """Everything language-dependent in a document, for one language."""
+
+    def __init__(self, code: str = "en") -> None:
+        self.code = check_language(code)
+        self.direction = "rtl" if code in RTL else "ltr"
+        self._messages = catalog(code)
+        self._locale = _CLDR[code]
+
+    # -- boilerplate ----------------------------------------------------------------------------
+
+    def t(self, msgid: str, **values: object) -> str:
+        """The translation of a boilerplate string, with ``{name}`` placeholders filled in."""
+        text = self._messages.get(msgid, msgid)
+        return text.format(**values) if values else text
+
+    # -- CLDR -----------------------------------------------------------------------------------
+
+    def country(self, code: str, fallback: Mapping[str, str] | None = None) -> str:
+        """A delegation's name in this language (CLDR); the roster's name, then the code, for
+        what CLDR does not know (an owner such as a secretariat unit is shown as typed)."""
+        if self.code != "en" or (fallback is not None and code not in fallback):
+            name = _territories(self.code).get(code) if len(code) == 2 and code.isupper() else None
+            if name:
+                return name
+        if fallback is not None and code in fallback:
+            return fallback[code]
+        return code
+
+    def date(self, iso: str) -> str:
+        """An ISO date as the language writes it (25 November 2026, 25 novembre 2026)."""
+        from babel.dates import format_date
+
+        try:
+            day = dt.date.fromisoformat(iso[:10])
+        except ValueError:
+            return iso
+        return format_date(day, "long", locale=self._locale)
+
+    def datetime(self, value: dt.datetime) -> str:
+        """A UTC date and time: the date as :meth:`date`, the time as HH:MM UTC."""
+        value = value.astimezone(dt.UTC)
+        return self.t(
+            "{date}, {time} UTC",
+            date=self.date(value.date().isoformat()),
+            time=value.strftime("%H:%M"),
+        )
+
+    def number(self, value: int) -> str:
+        from babel.numbers import format_decimal
+
+        return format_decimal(value, locale=self._locale)
+
+    def join(self, items: Sequence[str]) -> str:
+        """Names joined as the language lists them (A, B and C; A, B et C; A، B وC)."""
+        if len(items) <= 1:
+            return "".join(items)
+        from babel.lists import format_list
+
+        return format_list(list(items), locale=self._locale)
+
+    def sort_key(self, name: str) -> tuple[str, str]:
+        """Collation key for names in this language: accents and case ignored at the first
+        level (é with e), ñ after n in Spanish, the hamza forms of alif with alif in Arabic;
+        ties broken by the exact text, so the order is total."""
+        text = name
+        if self.code == "es":
+            text = text.replace("ñ", "n\U0010ffff").replace("Ñ", "N\U0010ffff")
+        if self.code == "ar":
+            text = text.translate(_ALIF)
+        return (_fold(text), name)
+
+
+_ALIF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})

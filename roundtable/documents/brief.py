@@ -115,7 +115,7 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
     ref = numbering.ref
     attendance = next((a for a in snap.attendance if a.country == code), None)
     status = c.attendance_word(L, attendance.status if attendance else "")
-    delegates = ", ".join(attendance.delegates) if attendance and attendance.delegates else "—"
+    delegates = L.comma.join(attendance.delegates) if attendance and attendance.delegates else "—"
     spoken = [sp for sp in snap.speeches if sp.country == code and not sp.passed]
     seconds = sum(sp.seconds for sp in spoken)
     out.append(

@@ -184,9 +184,9 @@ def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inl
     parts: list[Span | str | Inline] = [" — ", strong(lang.t("Unresolved conflict:")), " "]
     for n, (field_name, versions) in enumerate(sorted(found.items())):
         if n:
-            parts.append("; ")
+            parts.append(lang.semicolon)
         current = _value(getattr(entry, field_name, ""))
-        others = lang.t(" or ").join(
+        others = f" {lang.t('or')} ".join(
             lang.t("“{value}” ({device})", value=_value(v), device=d) for v, d in versions
         )
         parts.append(
@@ -211,7 +211,7 @@ def details(lang: Lang, e: Entry, countries: Mapping[str, str], *, by: str) -> I
     if e.entry_kind == "action":
         bits.append(text(lang.t("owner: {owner}", owner=owner_name(lang, e.owner, countries))))
         due = (
-            text(lang.t("due: "), nowrap(lang.date(e.due)))
+            text(lang.t("due:"), " ", nowrap(lang.date(e.due)))
             if e.due
             else text(lang.t("no due date"))
         )
@@ -220,10 +220,10 @@ def details(lang: Lang, e: Entry, countries: Mapping[str, str], *, by: str) -> I
     if e.priority:
         bits.append(text(lang.t("priority: {priority}", priority=priority_word(lang, e.priority))))
     if e.crime_areas:
-        bits.append(text(lang.t("crime areas: {areas}", areas=", ".join(e.crime_areas))))
+        bits.append(text(lang.t("crime areas: {areas}", areas=lang.comma.join(e.crime_areas))))
     out: list[Span | str | Inline] = []
     for n, bit in enumerate(bits):
-        out += [" — " if n == 0 else "; ", bit]
+        out += [" — " if n == 0 else lang.semicolon, bit]
     return text(*out)
 
 
@@ -252,4 +252,4 @@ def session_label(lang: Lang, snap: SessionSnapshot) -> str:
     parts = [s.title or lang.t("Round table"), region_name(lang, s.region)]
     if s.date:
         parts.append(lang.date(s.date))
-    return ", ".join(parts)
+    return lang.comma.join(parts)

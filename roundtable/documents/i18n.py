@@ -73,6 +73,9 @@ class Lang:
     def __init__(self, code: str = "en") -> None:
         self.code = check_language(code)
         self.direction = "rtl" if code in RTL else "ltr"
+        # separators between the items of a list, as the language writes them
+        self.comma = "، " if code == "ar" else ", "
+        self.semicolon = "؛ " if code == "ar" else "; "
         self._messages = catalog(code)
         self._locale = _CLDR[code]
 

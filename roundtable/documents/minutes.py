@@ -119,14 +119,14 @@ def build_minutes(
         for a in items:
             name = L.country(a.country, countries)
             listed.append(
-                L.t("{name} ({delegates})", name=name, delegates=", ".join(a.delegates))
+                L.t("{name} ({delegates})", name=name, delegates=L.comma.join(a.delegates))
                 if a.delegates
                 else name
             )
         head = L.t(
             "{status} ({count}):", status=c.attendance_word(L, status), count=L.number(len(items))
         )
-        body.append(Paragraph(text(strong(head), " ", "; ".join(listed) + ".")))
+        body.append(Paragraph(text(strong(head), " ", L.semicolon.join(listed) + ".")))
 
     # 2. agenda, planned and actual time
     body.append(Heading(2, text(L.t("2. Agenda"))))
@@ -304,7 +304,7 @@ def build_minutes(
                         text(field_name),
                         text(c._value(getattr(e, field_name, ""))),
                         text(
-                            "; ".join(
+                            L.semicolon.join(
                                 L.t("“{value}” ({device})", value=c._value(v), device=d)
                                 for v, d in versions
                             )
@@ -341,7 +341,7 @@ def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, co
 
 
 def _by_owner_line(L: Lang, e: Entry, ref: str) -> Inline:
-    due = text(L.t("due "), nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))
+    due = text(L.t("due"), " ", nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))
     return text(
         strong(ref + "."), " ", c.sentence(e.text), " (", due, ") — ", c.status_word(L, e.status)
     )
@@ -392,7 +392,7 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
             rows.append(
                 (
                     text(L.country(code, countries)),
-                    text(", ".join(a.delegates) if a and a.delegates else "—"),
+                    text(L.comma.join(a.delegates) if a and a.delegates else "—"),
                     text(c.attendance_word(L, a.status if a else "")),
                     text(count),
                     text(nowrap(_mmss(sum(sp.seconds for sp in spoken)))),

@@ -225,7 +225,7 @@ def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) ->
         who = sorted(c.names(L, e.delegations, names), key=L.sort_key)
         row += [
             text(c.region_name(L, item.region)),
-            text(", ".join(who) or "—"),
+            text(L.comma.join(who) or "—"),
             text(c.priority_word(L, e.priority) if e.priority else "—"),
         ]
         rows.append(tuple(row))

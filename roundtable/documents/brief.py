@@ -83,7 +83,7 @@ def build_brief(
             rows.append(
                 (
                     text(nowrap(refs.get(e.id, ""))),
-                    text(strong(c.sentence(e.text))) if mine else text(c.sentence(e.text)),
+                    text(strong(c.sentence(e.text))) if mine else text(c.said(e.text)),
                     text(c.owner_name(L, e.owner, names)),
                     text(due, " — ", strong(L.t("OVERDUE"))) if overdue else due,
                     text(c.session_label(L, snap)),

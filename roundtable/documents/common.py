@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from roundtable.documents.i18n import N_, Lang
-from roundtable.documents.tree import Inline, Span, nowrap, strong, text
+from roundtable.documents.tree import Inline, Span, nowrap, strong, text, user
 from roundtable.model import REGIONS, AgendaItem, Entry, Session, SessionSnapshot
 
 # record id -> field -> the other versions of that field, [(value, device)], newest first
@@ -73,6 +73,11 @@ def sentence(value: str) -> str:
     if value and value[-1] not in ".!?…。؟":
         value += "."
     return value
+
+
+def said(value: str) -> Span:
+    """Captured text as a sentence, marked as captured."""
+    return user(sentence(value))
 
 
 def parse_time(iso: str) -> dt.datetime | None:
@@ -164,16 +169,16 @@ def statement(lang: Lang, note: Entry, countries: Mapping[str, str]) -> Inline:
     described…", "Facilitator welcomed…"); a delegation's words after its name otherwise
     ("The delegation of Jordan: Reports a decline…"); and the facilitator's own notes as such.
     Never a template glued to a fragment."""
-    said = sentence(note.text)
+    words = sentence(note.text)
     who = names(lang, note.delegations, countries)
     roster_names = [countries.get(c, "") for c in note.delegations]
-    if speaks_for_itself(said, who + roster_names + list(note.delegations)):
-        return text(said)
+    if speaks_for_itself(words, who + roster_names + list(note.delegations)):
+        return text(user(words))
     if not who:
-        return text(lang.t("Facilitator's note: {text}", text=said))
+        return lang.tx("Facilitator's note: {text}", text=user(words))
     if len(who) == 1:
-        return text(lang.t("The delegation of {name}: {text}", name=who[0], text=said))
-    return text(lang.t("The delegations of {names}: {text}", names=lang.join(who), text=said))
+        return lang.tx("The delegation of {name}: {text}", name=who[0], text=user(words))
+    return lang.tx("The delegations of {names}: {text}", names=lang.join(who), text=user(words))
 
 
 def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inline:
@@ -241,7 +246,7 @@ def entry_line(
     return text(
         strong(ref + "."),
         " ",
-        sentence(e.text),
+        said(e.text),
         details(lang, e, countries, by=by_phrase(e.entry_kind)),
         conflict_marks(lang, e, conflicts),
     )

@@ -11,6 +11,7 @@ is built: the app's start-up never loads it.  Captured text is never translated.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -86,6 +87,21 @@ class Lang:
         text = self._messages.get(msgid, msgid)
         return text.format(**values) if values else text
 
+    def tx(self, msgid: str, **values: object):
+        """Like :meth:`t`, as inline text: the translation's own words plain, each value as
+        given (a span keeps its style, so captured text stays marked as captured)."""
+        from roundtable.documents.tree import Span
+
+        out = []
+        for n, part in enumerate(_PLACEHOLDER.split(self._messages.get(msgid, msgid))):
+            if n % 2 == 0:
+                if part:
+                    out.append(Span(part))
+                continue
+            value = values[part]
+            out.append(value if isinstance(value, Span) else Span(str(value)))
+        return tuple(out)
+
     # -- CLDR -----------------------------------------------------------------------------------
 
     def country(self, code: str, fallback: Mapping[str, str] | None = None) -> str:
@@ -143,4 +159,5 @@ class Lang:
         return (_fold(text), name)
 
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _ALIF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})

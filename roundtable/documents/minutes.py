@@ -21,6 +21,7 @@ from roundtable.documents.tree import (
     nowrap,
     strong,
     text,
+    user,
 )
 from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
 from roundtable.model import Entry, SessionSnapshot
@@ -92,12 +93,15 @@ def build_minutes(
     body.append(
         Metadata(
             (
-                (L.t("Conference"), text(snap.event.name or not_recorded)),
+                (
+                    L.t("Conference"),
+                    text(user(snap.event.name) if snap.event.name else not_recorded),
+                ),
                 (L.t("Region"), text(c.region_name(L, s.region))),
                 (L.t("Date"), text(nowrap(L.date(s.date))) if s.date else text(not_recorded)),
-                (L.t("Room"), text(s.room or not_recorded)),
-                (L.t("Facilitator"), text(s.facilitator or not_recorded)),
-                (L.t("Rapporteur"), text(s.rapporteur or not_recorded)),
+                (L.t("Room"), text(user(s.room) if s.room else not_recorded)),
+                (L.t("Facilitator"), text(user(s.facilitator) if s.facilitator else not_recorded)),
+                (L.t("Rapporteur"), text(user(s.rapporteur) if s.rapporteur else not_recorded)),
                 (L.t("Session"), text(c.session_word(L, s, was_reopened(snap)))),
                 (L.t("Document"), text(strong(label))),
             )
@@ -138,7 +142,7 @@ def build_minutes(
             rows.append(
                 (
                     text(L.number(n)),
-                    text(item.title),
+                    text(user(item.title)),
                     text(nowrap(c.minutes_word(L, item.minutes * 60))),
                     text(nowrap(c.minutes_word(L, seconds))),
                     text(nowrap(span)),
@@ -172,10 +176,10 @@ def build_minutes(
         by_item.setdefault(e.agenda_item if e.agenda_item in known else "", []).append(e)
     for n, (item_id, item_title, summary) in enumerate(sections, start=1):
         mine = by_item.get(item_id, [])
-        body.append(Heading(3, text(f"3.{n}. ", item_title)))
+        body.append(Heading(3, text(f"3.{n}. ", user(item_title))))
         said = []
         if summary:
-            said.append(text(c.sentence(summary)))
+            said.append(text(c.said(summary)))
         said += [
             text(c.statement(L, e, countries), c.conflict_marks(L, e, conflicts))
             for e in mine
@@ -216,7 +220,7 @@ def build_minutes(
                 tuple(
                     (
                         text(nowrap(ref[e.id])),
-                        text(c.sentence(e.text), c.conflict_marks(L, e, conflicts)),
+                        text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
                         text(L.number(int(numbering.item_of(e)))),
                         text(L.join(c.names(L, e.delegations, countries)) or "—"),
                     )
@@ -331,7 +335,7 @@ def build_minutes(
 def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, conflicts):
     return (
         text(nowrap(ref)),
-        text(c.sentence(e.text), c.conflict_marks(L, e, conflicts)),
+        text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
         text(L.number(int(numbering.item_of(e)))),
         text(c.owner_name(L, e.owner, countries)),
         text(nowrap(L.date(e.due))) if e.due else text("—"),
@@ -343,7 +347,7 @@ def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, co
 def _by_owner_line(L: Lang, e: Entry, ref: str) -> Inline:
     due = text(L.t("due"), " ", nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))
     return text(
-        strong(ref + "."), " ", c.sentence(e.text), " (", due, ") — ", c.status_word(L, e.status)
+        strong(ref + "."), " ", c.said(e.text), " (", due, ") — ", c.status_word(L, e.status)
     )
 
 
@@ -392,7 +396,7 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
             rows.append(
                 (
                     text(L.country(code, countries)),
-                    text(L.comma.join(a.delegates) if a and a.delegates else "—"),
+                    text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"),
                     text(c.attendance_word(L, a.status if a else "")),
                     text(count),
                     text(nowrap(_mmss(sum(sp.seconds for sp in spoken)))),

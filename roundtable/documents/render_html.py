@@ -14,6 +14,7 @@ from roundtable.documents.render_md import clean, clean_span
 from roundtable.documents.tree import (
     NOWRAP,
     STRONG,
+    USER,
     Annex,
     BulletList,
     Document,
@@ -60,6 +61,10 @@ def inline(content: Inline) -> str:
             out.append(f"<strong>{value}</strong>")
         elif span.style == NOWRAP:
             out.append(f'<span class="nw">{value}</span>')
+        elif span.style == USER and value.strip():
+            # isolated: English text in an Arabic page keeps its full stop at its end
+            lead, trail = value[: len(value) - len(value.lstrip())], value[len(value.rstrip()) :]
+            out.append(f"{lead}<bdi>{value.strip()}</bdi>{trail}")
         else:
             out.append(value)
     return "".join(out)

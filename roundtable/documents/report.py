@@ -219,7 +219,7 @@ def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) ->
     rows = []
     for n, item in enumerate(area.items, start=1):
         e = item.entry
-        row = [text(L.number(n)), text(c.sentence(e.text))]
+        row = [text(L.number(n)), text(c.said(e.text))]
         if need:
             row.append(text(L.t(item.category)))
         who = sorted(c.names(L, e.delegations, names), key=L.sort_key)
@@ -380,7 +380,7 @@ def build_report_document(
                     text(
                         strong(f"{refs[e.id]}."),
                         " ",
-                        c.sentence(e.text),
+                        c.said(e.text),
                         " (",
                         snap.session.title or L.t("Round table"),
                         ")",
@@ -417,7 +417,7 @@ def build_report_document(
                     ),
                     tuple(
                         (
-                            text(c.sentence(a.entry.text)),
+                            text(c.said(a.entry.text)),
                             text(nowrap(L.date(a.entry.due)))
                             if a.entry.due
                             else text(L.t("no due date")),

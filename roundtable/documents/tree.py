@@ -14,6 +14,7 @@ from typing import Union
 PLAIN = ""
 STRONG = "strong"
 NOWRAP = "nowrap"  # dates, codes and references: never broken across lines
+USER = "user"  # captured text: kept as typed, isolated from the document's direction
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,10 @@ def strong(value: str) -> Span:
 
 def nowrap(value: str) -> Span:
     return Span(value, NOWRAP)
+
+
+def user(value: str) -> Span:
+    return Span(value, USER)
 
 
 @dataclass(frozen=True, slots=True)

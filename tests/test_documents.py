@@ -265,7 +265,7 @@ def test_conflicts_from_merged_docs() -> None:
 
 
 def boilerplate() -> list[str]:
-    """Every msgid the documents use: Lang.t(...) and N_(...) calls, and the region names."""
+    """Every msgid the documents use: Lang.t, Lang.tx and N_ calls, and the region names."""
     ids: list[str] = []
     for path in sorted((ROOT / "roundtable" / "documents").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -274,7 +274,7 @@ def boilerplate() -> list[str]:
                     and isinstance(node.args[0].value, str)):  # fmt: skip
                 f = node.func
                 name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-                if name in ("t", "N_"):
+                if name in ("t", "tx", "N_"):
                     ids.append(node.args[0].value)
     return sorted(set(ids) | set(REGIONS.values()))
 
@@ -464,7 +464,7 @@ def test_brief_has_what_concerns_one_delegation() -> None:
     other.attendance = []
     text = brief_text("JO", [snap, other], lang="en", as_of=AS_OF, countries=NAMES)
     assert text.startswith("# Brief for the delegation of Jordan\n")
-    assert "- **Attendance:** Present" in text and "- **Delegates:** Col. Haddad" in text
+    assert "- **Attendance:** present" in text and "- **Delegates:** Col. Haddad" in text
     assert "The delegation of Jordan: reports a decline in thefts since 2012." in text
     said = text.split("### What the delegation said")[1].split("###")[0]
     assert "Kenya described" not in said

@@ -125,8 +125,8 @@ def test_every_section_is_there() -> None:
         assert heading in text, heading
     assert "The delegation of Jordan: Reports a decline in thefts." in text
     assert "**Present (2):** Ghana (ACP Mensah); Nigeria." in text
-    assert "| Ghana | ACP Mensah | Present | 1 | 01:35 |" in text
-    assert "| Nigeria | — | Present | 0 (passed 1) | 00:00 |" in text
+    assert "| Ghana | ACP Mensah | present | 1 | 01:35 |" in text
+    assert "| Nigeria | — | present | 0 (passed 1) | 00:00 |" in text
     assert "Sentencing harmonisation" in text.split("## 7. Parking lot")[1]
 
 

@@ -114,7 +114,7 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
     numbering = Numbering(snap)
     ref = numbering.ref
     attendance = next((a for a in snap.attendance if a.country == code), None)
-    status = c.attendance_word(L, attendance.status if attendance else "")
+    status = c.delegation_attendance(L, attendance.status if attendance else "")
     delegates = L.comma.join(attendance.delegates) if attendance and attendance.delegates else "—"
     spoken = [sp for sp in snap.speeches if sp.country == code and not sp.passed]
     seconds = sum(sp.seconds for sp in spoken)

@@ -141,6 +141,15 @@ def session_word(lang: Lang, session: Session, reopened: bool) -> str:
     }.get(session.status, session.status)
 
 
+def delegation_attendance(lang: Lang, status: str) -> str:
+    """One delegation's attendance, as a table cell or a brief says it."""
+    return {
+        "present": lang.t("present"),
+        "apologies": lang.t("sent apologies"),
+        "absent": lang.t("absent"),
+    }.get(status, lang.t("not recorded"))
+
+
 def owner_name(lang: Lang, owner: str, names: Mapping[str, str]) -> str:
     if not owner:
         return lang.t("UNASSIGNED")

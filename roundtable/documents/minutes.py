@@ -397,7 +397,7 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
                 (
                     text(L.country(code, countries)),
                     text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"),
-                    text(c.attendance_word(L, a.status if a else "")),
+                    text(c.delegation_attendance(L, a.status if a else "")),
                     text(count),
                     text(nowrap(_mmss(sum(sp.seconds for sp in spoken)))),
                 )

@@ -79,6 +79,8 @@ class Lang:
         self.semicolon = "؛ " if code == "ar" else "; "
         self._messages = catalog(code)
         self._locale = _CLDR[code]
+        # a 1,000-entry document asks for the same dates, numbers and names thousands of times
+        self._memo: dict[tuple[str, str | int], object] = {}
 
     # -- boilerplate ----------------------------------------------------------------------------
 
@@ -107,6 +109,13 @@ class Lang:
     def country(self, code: str, fallback: Mapping[str, str] | None = None) -> str:
         """A delegation's name in this language (CLDR); the roster's name, then the code, for
         what CLDR does not know (an owner such as a secretariat unit is shown as typed)."""
+        key = ("country", code + "\x00" + (fallback or {}).get(code, "\x01"))
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._country(code, fallback)
+        return found  # type: ignore[return-value]
+
+    def _country(self, code: str, fallback: Mapping[str, str] | None) -> str:
         if self.code != "en" or (fallback is not None and code not in fallback):
             name = _territories(self.code).get(code) if len(code) == 2 and code.isupper() else None
             if name:
@@ -117,13 +126,16 @@ class Lang:
 
     def date(self, iso: str) -> str:
         """An ISO date as the language writes it (25 November 2026, 25 novembre 2026)."""
-        from babel.dates import format_date
+        found = self._memo.get(("date", iso))
+        if found is None:
+            from babel.dates import format_date
 
-        try:
-            day = dt.date.fromisoformat(iso[:10])
-        except ValueError:
-            return iso
-        return format_date(day, "long", locale=self._locale)
+            try:
+                found = format_date(dt.date.fromisoformat(iso[:10]), "long", locale=self._locale)
+            except ValueError:
+                found = iso
+            self._memo[("date", iso)] = found
+        return found  # type: ignore[return-value]
 
     def datetime(self, value: dt.datetime) -> str:
         """A UTC date and time: the date as :meth:`date`, the time as HH:MM UTC."""
@@ -135,22 +147,35 @@ class Lang:
         )
 
     def number(self, value: int) -> str:
-        from babel.numbers import format_decimal
+        found = self._memo.get(("number", value))
+        if found is None:
+            from babel.numbers import format_decimal
 
-        return format_decimal(value, locale=self._locale)
+            found = self._memo[("number", value)] = format_decimal(value, locale=self._locale)
+        return found  # type: ignore[return-value]
 
     def join(self, items: Sequence[str]) -> str:
         """Names joined as the language lists them (A, B and C; A, B et C; A، B وC)."""
         if len(items) <= 1:
             return "".join(items)
-        from babel.lists import format_list
+        key = ("join", "\x1f".join(items))
+        found = self._memo.get(key)
+        if found is None:
+            from babel.lists import format_list
 
-        return format_list(list(items), locale=self._locale)
+            found = self._memo[key] = format_list(list(items), locale=self._locale)
+        return found  # type: ignore[return-value]
 
     def sort_key(self, name: str) -> tuple[str, str]:
         """Collation key for names in this language: accents and case ignored at the first
         level (é with e), ñ after n in Spanish, the hamza forms of alif with alif in Arabic;
         ties broken by the exact text, so the order is total."""
+        found = self._memo.get(("key", name))
+        if found is None:
+            found = self._memo[("key", name)] = self._sort_key(name)
+        return found  # type: ignore[return-value]
+
+    def _sort_key(self, name: str) -> tuple[str, str]:
         text = name
         if self.code == "es":
             text = text.replace("ñ", "n\U0010ffff").replace("Ñ", "N\U0010ffff")

@@ -23,17 +23,17 @@ from roundtable.documents.tree import (
     Table,
 )
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_SPACES = re.compile(r" {2,}")
 _SPECIAL = re.compile(r"([\\`*_\[\]|<~])")
 _ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")
 _LEADING = re.compile(r"^(\d{1,9})([.)])|^([-+=#>])")
 
 
 def clean(value: object) -> str:
-    """One line of text: line breaks, tabs and control characters become single spaces."""
-    s = str(value)
-    s = _CONTROL.sub(" ", s.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
-    return " ".join(s.split())
+    """One line of text: line breaks, tabs and control characters become spaces, runs of
+    spaces one space; other characters (a no-break space too) stay as typed."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", str(value))).strip(" ")
 
 
 def escape_md(value: object, *, block_start: bool = True) -> str:
@@ -63,17 +63,22 @@ def inline(content: Inline, *, block_start: bool = False) -> str:
 def clean_span(value: str) -> str:
     """Like :func:`clean`, keeping one space at either end where the span had white space, so
     that spans join as they were written."""
-    s = _CONTROL.sub(" ", value.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
-    if not s.strip():
+    s = _CONTROL.sub(" ", value)
+    if not s.strip(" "):
         return " " if s else ""
     lead = " " if s[:1] == " " else ""
     trail = " " if s[-1:] == " " else ""
-    return lead + " ".join(s.split()) + trail
+    return lead + _SPACES.sub(" ", s).strip(" ") + trail
+
+
+_DIRTY = re.compile(r"[\\`*_\[\]|<~&\x00-\x1f\x7f-\x9f\u2028\u2029]|  ")
 
 
 def _escape_inner(value: str) -> str:
+    if not _DIRTY.search(value):  # most text: nothing to clean or escape
+        return value
     s = clean_span(value)
-    if not s.strip():
+    if not s.strip(" "):
         return s
     lead = " " if s[:1] == " " else ""
     trail = " " if s[-1:] == " " else ""

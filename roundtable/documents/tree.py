@@ -30,13 +30,14 @@ def text(*parts: str | Span | Inline) -> Inline:
     """Inline text from strings (plain), spans and other inline runs, in order."""
     out: list[Span] = []
     for part in parts:
-        if isinstance(part, str):
+        kind = type(part)
+        if kind is str:
             if part:
-                out.append(Span(part))
-        elif isinstance(part, Span):
-            out.append(part)
+                out.append(Span(part))  # type: ignore[arg-type]
+        elif kind is Span:
+            out.append(part)  # type: ignore[arg-type]
         else:
-            out.extend(part)
+            out.extend(part)  # type: ignore[arg-type]
     return tuple(out)
 
 

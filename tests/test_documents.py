@@ -545,3 +545,63 @@ def test_language_setting_and_plan_default(tmp_path: Path) -> None:
     assert parse_plan(plan.format("fr"), "x.toml").language == "fr"
     with pytest.raises(PlanError, match="language"):
         parse_plan(plan.format("klingon"), "x.toml")
+
+
+def conflicted_session(home: Path) -> tuple[str, str]:
+    """A demo session where a second laptop changed an action's owner without seeing ours."""
+    from roundtable.demo import create_demo
+    from roundtable.model import Op, new_id
+    from roundtable.store import LocalStore
+
+    sid = create_demo(LocalStore(home), load_roster())
+    with LocalStore(home).open_session(sid) as ss:
+        action = next(e for e in ss.records("entry") if e.entry_kind == "action" and e.owner)
+        mine = ss.doc("entry", action.id)["heads"]["owner"][0][1]
+        wall = int(mine.split("-")[0])
+        ss.apply_remote(
+            [
+                Op(
+                    op_id=new_id(),
+                    event_id=ss.session.event_id,
+                    session_id=sid,
+                    record_id=action.id,
+                    kind="entry",
+                    field="owner",
+                    value="NG",
+                    hlc=f"{wall - 1:015d}-000000-laptop-2",
+                    device="laptop-2",
+                )
+            ]
+        )
+    return sid, action.id
+
+
+def test_cli_export_marks_a_conflict_pulled_from_another_laptop(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    sid, _ = conflicted_session(home)
+    result = cli(home, "export", sid)
+    assert result.returncode == 0, result.stderr
+    assert "**Unresolved conflict:** owner: “GH” or “NG” (laptop-2)" in result.stdout
+    assert "## Unresolved conflicts" in result.stdout
+
+
+async def test_the_app_refuses_to_close_while_a_conflict_remains(tmp_path: Path) -> None:
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.screens.close import CloseScreen
+    from roundtable.store import LocalStore
+
+    home = tmp_path / "home"
+    sid, action_id = conflicted_session(home)
+    app = RoundtableApp(home=home, session_id=sid, settings=Settings(), sync_enabled=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.push_screen(CloseScreen())
+        await pilot.pause()
+        screen = app.screen
+        assert any(f.code == f"conflict:{action_id}" for f in screen.findings())
+        screen.action_close_session()
+        await pilot.pause()
+        assert app.session_store.session.status != "closed"
+    with LocalStore(home).open_session(sid, read_only=True) as ss:
+        assert ss.session.status == "running" and not ss.session.closed_at

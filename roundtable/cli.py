@@ -258,18 +258,9 @@ def _language(args: argparse.Namespace, plan_name: str = "") -> str:
     if getattr(args, "lang", None):
         return args.lang
     from roundtable.config import load_settings
+    from roundtable.documents.exports import default_language
 
-    if load_settings().language:
-        return load_settings().language
-    if plan_name:
-        import sessions as plans
-        from roundtable.config import plans_dir
-
-        found = [p for p in plans.builtin_plans().values() if p.name == plan_name]
-        found += [p for p in plans.user_plans(plans_dir())[0] if p.name == plan_name]
-        if found and found[0].language:
-            return found[0].language
-    return "en"
+    return default_language(load_settings().language, plan_name)
 
 
 def _session_docs(store, session_id: str, roster):

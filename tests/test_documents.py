@@ -379,7 +379,7 @@ def test_versions_draft_numbers_final_and_reissue(tmp_path: Path) -> None:
     assert v3 == Version(FINAL)
     final = exports.save(tmp_path, snap, v3, fp3, "en", "md", minutes_text(snap, version=v3))
     assert final.name.endswith("-en-final.md")
-    assert "- **Document:** **Final**" in final.read_text(encoding="utf-8")
+    assert "- **Document:** Final" in final.read_text(encoding="utf-8")
     # reopened: drafts again, then closed with other records: Final, reissued
     snap.session.status = "running"
     v4, _ = exports.next_version(tmp_path, snap)
@@ -605,3 +605,18 @@ async def test_the_app_refuses_to_close_while_a_conflict_remains(tmp_path: Path)
         assert app.session_store.session.status != "closed"
     with LocalStore(home).open_session(sid, read_only=True) as ss:
         assert ss.session.status == "running" and not ss.session.closed_at
+
+
+def test_a_plan_language_is_the_default_of_its_sessions(tmp_path: Path) -> None:
+    """A plan in the user's plans directory (beside the settings) or a built-in one."""
+    home = tmp_path / "home"
+    plan = home / "plans" / "mesa.toml"  # cli() puts the settings at home/s.toml
+    plan.parent.mkdir(parents=True)
+    plan.write_text('name = "tabla-hispana"\nregion = "americas"\ntitle = "Mesa"\n'
+                    'language = "es"\n[[items]]\ntitle = "Apertura"\nminutes = 5\n'
+                    'kind = "opening"\n', encoding="utf-8")  # fmt: skip
+    sid = cli(home, "new", "--plan", str(plan), "--date", "2026-11-25").stdout.strip()
+    assert cli(home, "export", sid).stdout.startswith("# Acta — Mesa, Américas, 25 de noviembre")
+    assert cli(home, "export", sid, "--lang", "en").stdout.startswith("# Minutes — Mesa")
+    (home / "s.toml").write_text('language = "fr"\n', encoding="utf-8")
+    assert cli(home, "export", sid).stdout.startswith("# Compte rendu — Mesa")

@@ -77,3 +77,20 @@ def save(
         history[key].append(print_)
         atomic_write_text(history_path(directory, snap), json.dumps(history, indent=1) + "\n")
     return path
+
+
+def default_language(setting: str, plan_name: str) -> str:
+    """The documents' language when none is asked for: the `language` setting, else the
+    language of the plan the session was made from (built-in or the user's), else English."""
+    if setting:
+        return setting
+    if plan_name:
+        import sessions as plans
+        from roundtable.config import plans_dir
+
+        found = [p for p in plans.builtin_plans().values() if p.name == plan_name]
+        if not found:
+            found = [p for p in plans.user_plans(plans_dir())[0] if p.name == plan_name]
+        if found and found[0].language:
+            return found[0].language
+    return "en"

@@ -103,7 +103,7 @@ def build_minutes(
                 (L.t("Facilitator"), text(user(s.facilitator) if s.facilitator else not_recorded)),
                 (L.t("Rapporteur"), text(user(s.rapporteur) if s.rapporteur else not_recorded)),
                 (L.t("Session"), text(c.session_word(L, s, was_reopened(snap)))),
-                (L.t("Document"), text(strong(label))),
+                (L.t("Document"), text(label)),
             )
         )
     )

@@ -23,7 +23,9 @@ def session_conflicts(store) -> dict:
 
 
 def document_language(app) -> str:
-    return getattr(app.settings, "language", "") or "en"
+    from roundtable.documents.exports import default_language
+
+    return default_language(app.settings.language, app.session_store.session.plan)
 
 
 def minutes_document(app, fmt: str = "md") -> tuple[str, object, str]:

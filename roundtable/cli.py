@@ -328,6 +328,16 @@ def cmd_export(args: argparse.Namespace) -> int:
             countries=_country_names(roster),
             conflicts=conflicts,
         )
+        if args.save:
+            directory = home_dir() / "exports"
+            try:
+                path = exports.write_new(
+                    directory, exports.brief_name(snap, code, lang, args.format), text
+                )
+            except OSError as exc:
+                raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
+            print(path)
+            return 0
         _write_new(text, args.output, args.force)
         return 0
     directory = home_dir() / "exports"

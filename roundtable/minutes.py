@@ -6,10 +6,18 @@ Pure and deterministic: the same snapshot, language, version and conflicts give 
 
 from __future__ import annotations
 
+from roundtable.documents.common import conflicts_from_docs
 from roundtable.documents.render_md import escape_md as escape_inline
 from roundtable.model import SessionSnapshot
 
-__all__ = ["document_title", "escape_inline", "render_html", "render_markdown", "render"]
+__all__ = [
+    "conflicts_from_docs",
+    "document_title",
+    "escape_inline",
+    "render",
+    "render_html",
+    "render_markdown",
+]
 
 
 def render(

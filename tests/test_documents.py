@@ -620,3 +620,49 @@ def test_a_plan_language_is_the_default_of_its_sessions(tmp_path: Path) -> None:
     assert cli(home, "export", sid, "--lang", "en").stdout.startswith("# Minutes — Mesa")
     (home / "s.toml").write_text('language = "fr"\n', encoding="utf-8")
     assert cli(home, "export", sid).stdout.startswith("# Compte rendu — Mesa")
+
+
+async def test_minutes_screen_palette_exports_a_brief_never_overwriting(tmp_path: Path) -> None:
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.demo import create_demo
+    from roundtable.screens.minutes import MinutesScreen
+    from roundtable.store import LocalStore
+
+    home = tmp_path / "home"
+    sid = create_demo(LocalStore(home), load_roster())
+    app = RoundtableApp(home=home, session_id=sid, settings=Settings(language="fr"),
+                        sync_enabled=False)  # fmt: skip
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        app.push_screen(MinutesScreen())
+        await pilot.pause()
+        commands = {title: callback for title, _, callback in app.screen.palette_commands()}
+        assert "export: brief for Ghana" in commands and "export: brief for Eritrea" in commands
+        commands["export: brief for Ghana"]()
+        first = sorted((home / "exports").glob("*-brief-GH-fr.md"))
+        assert len(first) == 1
+        assert (
+            first[0]
+            .read_text(encoding="utf-8")
+            .startswith("# Note d'information pour la délégation : Ghana")
+        )
+        first[0].write_text("annotated by the delegation\n", encoding="utf-8")
+        commands["export: brief for Ghana"]()
+        await pilot.pause()
+    files = sorted(p.name for p in (home / "exports").glob("*-brief-GH-fr*.md"))
+    assert len(files) == 2 and files[0].endswith("-brief-GH-fr-2.md")
+    assert first[0].read_text(encoding="utf-8") == "annotated by the delegation\n"
+
+
+def test_cli_saves_a_brief_beside_the_minutes(tmp_path: Path) -> None:
+    from roundtable.demo import create_demo
+    from roundtable.store import LocalStore
+
+    home = tmp_path / "home"
+    sid = create_demo(LocalStore(home), load_roster())
+    saved = cli(home, "export", sid, "--for", "KE", "--save", "--format", "html")
+    assert saved.returncode == 0, saved.stderr
+    path = Path(saved.stdout.strip())
+    assert path.parent == home / "exports" and path.name.endswith("-brief-KE-en.html")
+    assert "<h1>Brief for the delegation of Kenya</h1>" in path.read_text(encoding="utf-8")

@@ -49,6 +49,28 @@ def file_name(snap: SessionSnapshot, version: Version, lang: str, fmt: str) -> s
     return f"{stem(snap)}-{lang}-{version.file_suffix()}.{fmt}"
 
 
+def write_new(directory: Path, name: str, content: str) -> Path:
+    """Write ``content`` as ``name`` in ``directory``, or beside it as ``<stem>-2``, ``-3``…
+    when the name holds other bytes; a file with these very bytes is left as it is."""
+    from roundtable.config import atomic_write_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    n = 1
+    while path.exists():
+        if path.read_text(encoding="utf-8", errors="replace") == content:
+            return path
+        n += 1
+        path = directory / f"{stem}-{n}{suffix}"
+    atomic_write_text(path, content)
+    return path
+
+
+def brief_name(snap: SessionSnapshot, delegation: str, lang: str, fmt: str) -> str:
+    return f"{stem(snap).removesuffix('-minutes')}-brief-{delegation}-{lang}.{fmt}"
+
+
 def save(
     directory: Path,
     snap: SessionSnapshot,
@@ -61,16 +83,7 @@ def save(
     """Write the document under its numbered name and record the state in the history."""
     from roundtable.config import atomic_write_text
 
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / file_name(snap, version, lang, fmt)
-    n = 1
-    while path.exists():
-        if path.read_text(encoding="utf-8", errors="replace") == content:
-            break
-        n += 1
-        path = directory / f"{Path(file_name(snap, version, lang, fmt)).stem}-{n}.{fmt}"
-    else:
-        atomic_write_text(path, content)
+    path = write_new(directory, file_name(snap, version, lang, fmt), content)
     history = read_history(directory, snap)
     key = "drafts" if version.kind == DRAFT else "finals"
     if print_ not in history[key]:

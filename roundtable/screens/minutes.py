@@ -71,8 +71,7 @@ def export_brief(app, delegation: str, fmt: str = "md") -> Path | None:
     """Save the brief of one delegation for this session (with the event's open actions)."""
     import datetime as dt
 
-    from roundtable.config import atomic_write_text
-    from roundtable.documents import brief_text
+    from roundtable.documents import brief_text, exports
 
     store = app.session_store
     snap = store.snapshot(app.country_names())
@@ -86,14 +85,11 @@ def export_brief(app, delegation: str, fmt: str = "md") -> Path | None:
         countries=app.country_names(),
         conflicts=session_conflicts(store),
     )
-    path = export_dir(app) / (
-        f"{snap.session.date or 'undated'}-{snap.session.region}-{snap.session.id[:8]}-brief-"
-        f"{delegation}-{document_language(app)}.{fmt}"
-    )
+    name = exports.brief_name(snap, delegation, document_language(app), fmt)
     try:
-        atomic_write_text(path, text)
+        path = exports.write_new(export_dir(app), name, text)
     except OSError as exc:
-        app.notify(f"Export failed: {path}: {exc.strerror or exc}", severity="error", timeout=10)
+        app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
     app.notify(f"Brief written to {path}", title="Exported", timeout=8)
     return path

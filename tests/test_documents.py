@@ -279,6 +279,25 @@ def boilerplate() -> list[str]:
     return sorted(set(ids) | set(REGIONS.values()))
 
 
+def test_the_catalog_template_is_what_pybabel_extracts(tmp_path: Path) -> None:
+    """`pybabel extract` (the translators' tool) finds every string the documents use."""
+    from roundtable.documents.common import REGION_MSGIDS
+
+    assert set(REGION_MSGIDS) == set(REGIONS.values())
+    pot = tmp_path / "x.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract",
+                    "--no-default-keywords", "-k", "t", "-k", "tx", "-k", "N_",
+                    "--no-location", "-o", str(pot), "roundtable/documents"],
+                   cwd=ROOT, check=True, capture_output=True)  # fmt: skip
+    from babel.messages.pofile import read_po
+
+    with pot.open("rb") as fh:
+        extracted = {m.id for m in read_po(fh) if m.id}
+    with (ROOT / "roundtable" / "locale" / "roundtable.pot").open("rb") as fh:
+        template = {m.id for m in read_po(fh) if m.id}
+    assert extracted == template == set(boilerplate())
+
+
 @pytest.mark.parametrize("lang", ["fr", "es", "ar"])
 def test_every_boilerplate_string_has_its_translation(lang: str) -> None:
     ids = boilerplate()

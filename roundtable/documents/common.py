@@ -48,6 +48,17 @@ FACILITATOR_WORDS = (
 )
 
 
+# the regions' names as model.REGIONS spells them, marked here so that `pybabel extract` finds
+# them (tests/test_documents.py checks the two lists agree)
+REGION_MSGIDS = (
+    N_("Africa"),
+    N_("Americas"),
+    N_("Asia & South Pacific"),
+    N_("Europe"),
+    N_("Middle East & North Africa"),
+)
+
+
 def conflicts_from_docs(docs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list]]:
     """Unresolved conflicts of merged view documents, in the shape the documents take."""
     from roundtable.protocol import conflicts
@@ -200,7 +211,8 @@ def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inl
         if n:
             parts.append(lang.semicolon)
         current = _value(getattr(entry, field_name, ""))
-        others = f" {lang.t('or')} ".join(
+        word = lang.t("or")
+        others = f" {word} ".join(
             lang.t("“{value}” ({device})", value=_value(v), device=d) for v, d in versions
         )
         parts.append(

@@ -53,7 +53,11 @@ def catalog(lang: str) -> dict[str, str]:
 
     with catalog_path(lang).open("rb") as fh:
         cat = read_po(fh, locale=lang, domain=DOMAIN)
-    return {m.id: m.string for m in cat if m.id and isinstance(m.id, str) and m.string}
+    return {
+        m.id: m.string
+        for m in cat
+        if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
+    }
 
 
 @lru_cache(maxsize=8)

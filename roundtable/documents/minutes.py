@@ -298,11 +298,11 @@ def build_minutes(
                 )
             )
         )
-        rows = []
+        conflict_rows: list[tuple[Inline, ...]] = []
         for e in marked:
             label_ = ref.get(e.id) or L.t("note")
             for field_name, versions in sorted((conflicts or {})[e.id].items()):
-                rows.append(
+                conflict_rows.append(
                     (
                         text(nowrap(label_)),
                         text(field_name),
@@ -323,7 +323,7 @@ def build_minutes(
                     text(L.t("Value shown")),
                     text(L.t("Other values")),
                 ),
-                tuple(rows),
+                tuple(conflict_rows),
             )
         )
 

@@ -6,6 +6,7 @@ are stored on the session (``accepted_gaps``) and the minutes can be regenerated
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from roundtable.model import SessionSnapshot
@@ -30,7 +31,9 @@ RULES = {
     "attendance-unknown": "delegations with no attendance recorded",
     "agenda-empty": "agenda item with nothing captured",
     "attributed-not-present": "lines attributed to a delegation not marked present",
+    "conflict": "entry edited differently on two laptops (cannot be accepted)",
 }
+BLOCKING = frozenset({"conflict"})  # rules whose findings must be fixed, never accepted
 
 ATTENDANCE_WORDS = {"absent": "marked absent", "apologies": "sent apologies"}
 
@@ -40,11 +43,29 @@ def _short(text: str, width: int = 48) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def completeness(snap: SessionSnapshot, roster_codes: list[str] | None = None) -> list[Finding]:
+def conflict_findings(snap: SessionSnapshot, conflicts: Mapping[str, Mapping]) -> list[Finding]:
+    """One finding per entry two laptops edited differently (``conflicts``: entry id -> field
+    -> other versions, as ``roundtable.documents.conflicts_from_docs`` gives).  Never accepted:
+    the minutes would have to print two values, so the session cannot close until resolved."""
+    found = []
+    for e in snap.entries:
+        fields = conflicts.get(e.id)
+        if fields:
+            found.append(Finding(f"conflict:{e.id}", "conflict",
+                                 f"Conflicting edits of {', '.join(sorted(fields))}: "
+                                 f"{_short(e.text)}", "entry", e.id))  # fmt: skip
+    return found
+
+
+def completeness(
+    snap: SessionSnapshot,
+    roster_codes: list[str] | None = None,
+    conflicts: Mapping[str, Mapping] | None = None,
+) -> list[Finding]:
     """Everything a careful rapporteur would chase before closing, in agenda order.
 
     ``roster_codes``: the region's delegations, to report the ones whose attendance was never
-    recorded (None skips that rule).
+    recorded (None skips that rule).  ``conflicts``: the entries' unresolved conflicts.
     """
     accepted = set(snap.session.accepted_gaps)
     found: list[Finding] = []
@@ -87,7 +108,7 @@ def completeness(snap: SessionSnapshot, roster_codes: list[str] | None = None) -
     for item in snap.agenda:
         if item.id not in used and item.item_kind not in ("opening", "close", "tour"):
             add("agenda-empty", "agenda_item", item.id, f"Nothing captured under: {item.title}")
-    return found
+    return found + conflict_findings(snap, conflicts or {})
 
 
 def _attributed_not_present(snap: SessionSnapshot, entries, add) -> None:
@@ -114,3 +135,9 @@ def _attributed_not_present(snap: SessionSnapshot, entries, add) -> None:
 
 def open_findings(findings: list[Finding]) -> list[Finding]:
     return [f for f in findings if not f.accepted]
+
+
+def may_close(findings: list[Finding]) -> bool:
+    """Whether the session may be closed, accepting what is still open: not while a blocking
+    finding (an unresolved conflict) remains."""
+    return not any(f.rule in BLOCKING for f in findings)

@@ -267,26 +267,121 @@ def cmd_reopen(args: argparse.Namespace) -> int:
     return 0
 
 
-def _snapshot(store, session_id: str, roster):
+def _language(args: argparse.Namespace, plan_name: str = "") -> str:
+    """--lang, else the `language` setting, else the session plan's language, else English."""
+    if getattr(args, "lang", None):
+        return args.lang
+    from roundtable.config import load_settings
+    from roundtable.documents.exports import default_language
+
+    return default_language(load_settings().language, plan_name)
+
+
+def _session_docs(store, session_id: str, roster):
+    """The snapshot and its entries' unresolved conflicts, read at one moment."""
+    from roundtable.documents import conflicts_from_docs
+
     with store.open_session(session_id, read_only=True) as ss:
-        return ss.snapshot(_country_names(roster))
+        snap = ss.snapshot(_country_names(roster))
+        docs = [ss.doc("entry", e.id) for e in snap.entries]
+    return snap, conflicts_from_docs(d for d in docs if d is not None)
+
+
+def _write_new(text: str, output: str | None, force: bool) -> None:
+    """Like _write_output, but an existing file with other content is never replaced
+    silently: --force says so."""
+    if output not in (None, "-"):
+        path = Path(output)
+        if path.is_file() and not force:
+            try:
+                same = path.read_text(encoding="utf-8") == text
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same:
+                raise CliError(
+                    f"{path}: exists with other content; choose another name or "
+                    "pass --force to replace it"
+                )
+    _write_output(text, output)
+
+
+def _delegation(code: str, roster) -> str:
+    code = code.strip().upper()
+    if code not in roster:
+        raise CliError(f"--for {quote(code)}: not a delegation of the roster (ISO code, e.g. JO)")
+    return code
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from roundtable import minutes
+    from roundtable.config import home_dir
+    from roundtable.documents import brief_text, exports, minutes_text
 
     store = _store()
+    roster = _roster()
     session_id = store.resolve_session(args.session)
-    snap = _snapshot(store, session_id, _roster())
-    text = minutes.render_markdown(snap)
-    if args.format == "html":
-        text = minutes.render_html(text, title=minutes.document_title(snap))
-    _write_output(text, args.output)
+    snap, conflicts = _session_docs(store, session_id, roster)
+    lang = _language(args, snap.session.plan)
+    if args.for_:
+        code = _delegation(args.for_, roster)
+        event_snaps = [snap] + [
+            _session_docs(store, s.id, roster)[0]
+            for s in store.sessions(snap.session.event_id)
+            if s.id != session_id
+        ]
+        text = brief_text(
+            code,
+            event_snaps,
+            focus=session_id,
+            fmt=args.format,
+            lang=lang,
+            as_of=_now(),
+            countries=_country_names(roster),
+            conflicts=conflicts,
+        )
+        if args.save:
+            directory = home_dir() / "exports"
+            try:
+                path = exports.write_new(
+                    directory, exports.brief_name(snap, code, lang, args.format), text
+                )
+            except OSError as exc:
+                raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
+            print(path)
+            return 0
+        _write_new(text, args.output, args.force)
+        return 0
+    directory = home_dir() / "exports"
+    version, print_ = exports.next_version(directory, snap, conflicts)
+    text = minutes_text(snap, fmt=args.format, lang=lang, version=version, conflicts=conflicts)
+    if args.save:
+        try:
+            path = exports.save(directory, snap, version, print_, lang, args.format, text)
+        except OSError as exc:
+            raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
+        print(path)
+        return 0
+    _write_new(text, args.output, args.force)
     return 0
 
 
+def _last_sync() -> str:
+    """When this laptop last synced: the time sync.json was last written ("" if never)."""
+    from roundtable.config import home_dir
+    from roundtable.sync import SYNC_FILE
+
+    try:
+        mtime = (home_dir() / SYNC_FILE).stat().st_mtime
+    except OSError:
+        return ""
+    return dt.datetime.fromtimestamp(mtime, dt.UTC).replace(microsecond=0).isoformat()
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from roundtable import report
+    from roundtable.documents import brief_text, report_text
 
     store = _store()
     roster = _roster()
@@ -302,11 +397,39 @@ def cmd_report(args: argparse.Namespace) -> int:
             names = ", ".join(repr(e.name) for e in events)
             raise CliError(f"several events ({names}); choose one with --event")
         event = events[0]
-    snaps = [_snapshot(store, s.id, roster) for s in store.sessions(event.id)]
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else dt.date.today()
-    rep = report.build_report(event, snaps, roster, as_of=as_of)
-    text = report.report_html(rep) if args.format == "html" else report.report_markdown(rep)
-    _write_output(text, args.output)
+    read = [_session_docs(store, s.id, roster) for s in store.sessions(event.id)]
+    snaps = [snap for snap, _ in read]
+    conflicts = {k: v for _, found in read for k, v in found.items()}
+    if args.as_of:
+        as_of = dt.datetime.combine(dt.date.fromisoformat(args.as_of), dt.time(23, 59), dt.UTC)
+    else:
+        as_of = _now()
+    lang = _language(args)
+    if args.for_:
+        code = _delegation(args.for_, roster)
+        text = brief_text(
+            code,
+            snaps,
+            fmt=args.format,
+            lang=lang,
+            as_of=as_of,
+            countries=_country_names(roster),
+            conflicts=conflicts,
+        )
+    else:
+        synced = _last_sync()
+        last_sync = {s.session.id: synced for s in snaps} if synced else {}
+        text = report_text(
+            event,
+            snaps,
+            roster,
+            fmt=args.format,
+            lang=lang,
+            as_of=as_of,
+            last_sync=last_sync,
+            conflicts=conflicts,
+        )
+    _write_new(text, args.output, args.force)
     return 0
 
 
@@ -402,16 +525,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("reopen", cmd_reopen, "reopen a closed session so it accepts captures again")
     p.add_argument("session", help="session id or unique id prefix")
 
+    languages = ("en", "fr", "es", "ar")
     p = command("export", cmd_export, "write a session's minutes (Markdown or HTML)")
     p.add_argument("session", help="session id or unique id prefix")
     p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument(
+        "--lang",
+        choices=languages,
+        help="document language (default: the `language` setting, else the plan's, else en)",
+    )
+    p.add_argument(
+        "--for",
+        dest="for_",
+        metavar="CODE",
+        help="a delegation's brief instead of the minutes (e.g. JO)",
+    )
+    p.add_argument(
+        "--save",
+        action="store_true",
+        help="save under the numbered name in the exports directory; print its path",
+    )
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.add_argument("--force", action="store_true", help="replace an existing --output file")
 
     p = command("report", cmd_report, "consolidated report of an event across all regions")
     p.add_argument("--event", help="event name or id (default: the only event)", type=name_arg)
     p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument(
+        "--lang",
+        choices=languages,
+        help="document language (default: the `language` setting, else en)",
+    )
+    p.add_argument(
+        "--for",
+        dest="for_",
+        metavar="CODE",
+        help="a delegation's brief across the event's sessions (e.g. JO)",
+    )
     p.add_argument("--as-of", type=_iso_date, help="date for overdue actions (default: today)")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
+    p.add_argument("--force", action="store_true", help="replace an existing --output file")
 
     command("plans", cmd_plans, "list the built-in and your own session plans")
     command("locate", cmd_locate, "print where the stores, settings, token and logs live")

@@ -63,6 +63,7 @@ class Settings:
     ca_file: str = ""
     theme: str = "textual-dark"
     conference: str = ""
+    language: str = ""  # documents' language: en, fr, es or ar ("" = the plan's, else en)
     checkpoint_every: int = 1000  # the app's backstop; it checkpoints when idle first
     sync_interval: int = 30  # seconds between background sync rounds in the app
     sync_deadline: int = 60  # seconds a sync round may take, retries included
@@ -75,6 +76,7 @@ _SPEC: dict[str, type] = {
     "ca_file": str,
     "theme": str,
     "conference": str,
+    "language": str,
     "checkpoint_every": int,
     "sync_interval": int,
     "sync_deadline": int,
@@ -95,6 +97,8 @@ def _check(path: Path, key: str, value: Any) -> Any:
             raise ConfigError(f'{path}: [{key}]: expected a table of binding id = "keys"')
     if key == "theme" and value not in THEMES:
         raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {quote(value)}")
+    if key == "language" and value not in ("", "en", "fr", "es", "ar"):
+        raise ConfigError(f"{path}: language: expected en, fr, es or ar, got {quote(value)}")
     if key == "checkpoint_every" and not 1 <= value <= 100_000:
         raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {quote(value)}")
     if key == "sync_interval" and not 5 <= value <= 3600:

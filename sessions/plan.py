@@ -24,7 +24,8 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items"}
+_TOP_KEYS = {"name", "region", "title", "tour", "items", "language"}
+LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
 _REQUIRED_ITEM = ("title", "minutes", "kind")
@@ -59,6 +60,7 @@ class Plan:
     tour_seconds: int
     items: tuple[PlanItem, ...]
     source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
+    language: str = ""  # default language of the session's documents ("" = the setting's)
 
     @property
     def total_minutes(self) -> int:
@@ -195,6 +197,11 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     if problem:
         raise fail(where.top("title"), "title", problem)
 
+    language = data.get("language", "")
+    if language not in ("", *LANGUAGES):
+        raise fail(where.top("language"), "language",
+                   f"expected one of {', '.join(LANGUAGES)}, got {quote(language)}")  # fmt: skip
+
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
         tour = data["tour"]
@@ -290,6 +297,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         tour_seconds=tour_seconds,
         items=tuple(items),
         source=BUILTIN_SOURCE if builtin else source,
+        language=language,
     )
 
 

@@ -18,6 +18,7 @@ CORE = [
     "roundtable.storage",
     "roundtable.minutes",
     "roundtable.report",
+    "roundtable.documents",
     "roundtable.protocol",
     "roundtable.sync",
     "roundtable.config",
@@ -39,10 +40,12 @@ def test_core_module_never_imports_textual(module: str) -> None:
     assert not any(m == "textual" or m.startswith("textual.") for m in loaded), module
 
 
-@pytest.mark.parametrize("module", ["roundtable.store", "roundtable.minutes", "roundtable.cli"])
+@pytest.mark.parametrize(
+    "module", ["roundtable.store", "roundtable.minutes", "roundtable.cli", "roundtable.app"]
+)
 def test_heavy_libraries_are_imported_lazily(module: str) -> None:
     loaded = _modules_after(f"import {module}")
-    for heavy in ("httpx", "fastapi", "uvicorn", "markdown_it"):
+    for heavy in ("httpx", "fastapi", "uvicorn", "markdown_it", "babel"):
         assert heavy not in loaded, f"{module} imports {heavy} at import time"
 
 

@@ -246,3 +246,26 @@ def test_capture_on_a_closed_session_is_refused_and_reopen_is_recorded(world) ->
             ss.check_open()
         ss.reopen()
         ss.check_open()
+
+
+def test_minutes_show_item_clocks_observers_and_the_reopening(world) -> None:
+    """The documents read the meeting's records: actual time per item from its clock events,
+    observers from other regions, and "reopened" once the session was reopened."""
+    from roundtable.minutes import render_markdown
+
+    local, sid, clock = world
+    with local.open_session(sid) as ss:
+        first, second, _third = (i.id for i in ss.records("agenda_item"))
+        ss.go_to_item(first)
+        clock.now += 4 * 60
+        ss.go_to_item(second)
+        clock.now += 25 * 60
+        ss.add_observer("FR")
+        ss.close_session()
+        ss.reopen()
+        markdown = render_markdown(ss.snapshot({"FR": "France"}))
+    agenda = markdown.split("## 2.")[1].split("\n## ")[0]
+    rows = [line for line in agenda.splitlines() if line.startswith("| 1 ") or "| 2 " in line]
+    assert "4 min" in rows[0] and "25 min" in rows[1], agenda
+    assert "Observers from other regions (1):** France." in markdown
+    assert "reopened" in markdown

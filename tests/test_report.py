@@ -37,14 +37,20 @@ def test_needs_ranked_by_regions_then_delegations() -> None:
     ]  # fmt: skip
     report = build_report(Event(id="e", name="Conf"), snaps, load_roster(),
                           as_of=dt.date(2026, 11, 28))  # fmt: skip
-    top = report.needs[0]
-    assert (top.category, top.area) == ("training", "cybercrime")
+    top = report.data.needs[0]
+    assert top.area == "cybercrime"
     assert len(top.regions) == 3 and top.delegations == {"GH", "NG", "FR", "BR", "MX"}
     assert top.high == 2
-    assert (report.needs[1].category, report.needs[1].area) == ("equipment & tools", "firearms")
-    assert [r.region for r in report.regions] == ["africa", "americas", "europe"]
+    # each need keeps its own text under its area: three different needs, three lines
+    assert [i.entry.text for i in top.items] == [
+        "Cyber forensics training", "Forensics training for cyber units",
+        "Training in digital forensics",
+    ]  # fmt: skip
+    assert report.data.needs[1].area == "firearms"
+    assert report.data.needs[1].items[0].category == "equipment & tools"
     text = report_markdown(report)
-    assert text.index("cybercrime") < text.index("firearms")
+    assert text.index("### 1. cybercrime") < text.index("### 2. firearms")
+    assert "| Middle East & North Africa | **no session yet** |" in text
 
 
 def test_open_actions_by_owner_with_overdue_and_unassigned() -> None:
@@ -59,11 +65,12 @@ def test_open_actions_by_owner_with_overdue_and_unassigned() -> None:
     ]  # fmt: skip
     report = build_report(Event(id="e", name="Conf"), [snap("africa", actions, [])],
                           load_roster(), as_of=dt.date(2026, 11, 28))  # fmt: skip
-    assert [(a.owner_label, a.overdue) for a in report.actions] == [
-        ("Ghana", True), ("The region (all delegations)", False), ("UNASSIGNED", False),
-    ]  # fmt: skip
     text = report_markdown(report)
-    assert "Done already" not in text and "OVERDUE" in text
+    owners = text.split("## 6. Open actions, by owner")[1]
+    assert owners.index("### Ghana") < owners.index("### The region (all delegations)")
+    assert owners.index("### The region") < owners.index("### UNASSIGNED")
+    assert "| Share list. | 1 November 2026 | Africa | africa RT | **OVERDUE** |" in owners
+    assert "Done already" not in text
     assert "<table>" in report_html(report)
 
 
@@ -85,5 +92,5 @@ def test_delegation_missing_from_the_roster_is_shown_by_its_code() -> None:
     report = build_report(Event(id="e", name="Conf"), snaps, load_roster(),
                           as_of=dt.date(2026, 11, 28))  # fmt: skip
     text = report_markdown(report)
-    assert "Jordan, XX." in text
-    assert report.needs[0].category == "database access"
+    assert "| Jordan, XX |" in text
+    assert report.data.needs[0].items[0].category == "database access"

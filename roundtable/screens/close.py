@@ -54,11 +54,12 @@ class CloseScreen(SessionScreen):
 
     def findings(self):
         from roundtable.checks import completeness
+        from roundtable.screens.minutes import session_conflicts
         from sessions import countries_in
 
         snap = self.store.snapshot(self.app.country_names())
         codes = [c.code for c in countries_in(self.store.session.region)]
-        return completeness(snap, codes)
+        return completeness(snap, codes, session_conflicts(self.store))
 
     def refresh_findings(self) -> None:
         table = self.query_one("#findings", DataTable)
@@ -178,7 +179,17 @@ class CloseScreen(SessionScreen):
         self.app.session_changed()
 
     def action_close_session(self) -> None:
+        from roundtable.checks import may_close
+
         remaining = [f for f in self.findings() if not f.accepted]
+        if not may_close(self.findings()):
+            self.notify(
+                "Resolve the conflicting edits first (Enter on the finding): the "
+                "minutes cannot show two values.",
+                severity="error",
+                timeout=10,
+            )
+            return
 
         def close(yes: bool | None) -> None:
             if not yes:

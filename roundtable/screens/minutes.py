@@ -1,4 +1,4 @@
-"""Live minutes preview, export to .md / .html, copy to the clipboard."""
+"""Live minutes preview, export to .md / .html, a delegation's brief, copy to the clipboard."""
 
 from __future__ import annotations
 
@@ -14,35 +14,84 @@ from roundtable.screens.common import StatusLine
 from widgets import KeyBar
 
 
+def session_conflicts(store) -> dict:
+    """Unresolved conflicts of the session's entries, for the documents."""
+    from roundtable.documents import conflicts_from_docs
+
+    docs = (store.doc("entry", e.id) for e in store.records("entry"))
+    return conflicts_from_docs(d for d in docs if d is not None)
+
+
+def document_language(app) -> str:
+    from roundtable.documents.exports import default_language
+
+    return default_language(app.settings.language, app.session_store.session.plan)
+
+
+def minutes_document(app, fmt: str = "md") -> tuple[str, object, str]:
+    """The minutes as the export would write them now: (text, version, fingerprint)."""
+    from roundtable.documents import exports, minutes_text
+
+    store = app.session_store
+    snap = store.snapshot(app.country_names())
+    conflicts = session_conflicts(store)
+    version, print_ = exports.next_version(export_dir(app), snap, conflicts)
+    text = minutes_text(
+        snap, fmt=fmt, lang=document_language(app), version=version, conflicts=conflicts
+    )
+    return text, version, print_
+
+
 def minutes_markdown(app) -> str:
-    from roundtable import minutes
-
-    snap = app.session_store.snapshot(app.country_names())
-    return minutes.render_markdown(snap, conference=app.settings.conference or None)
+    return minutes_document(app, "md")[0]
 
 
-def export_path(app, fmt: str) -> Path:
-    """exports/<date>-<region>-<short id>.<fmt> under the home: stable, so re-exports replace."""
-    session = app.session_store.session
-    name = f"{session.date or 'undated'}-{session.region}-{session.id[:8]}-minutes.{fmt}"
-    return Path(app.home) / "exports" / name
+def export_dir(app) -> Path:
+    return Path(app.home) / "exports"
 
 
 def export_minutes(app, fmt: str) -> Path | None:
-    from roundtable import minutes
-    from roundtable.config import atomic_write_text
+    """Save the minutes under their numbered name in the exports directory."""
+    from roundtable.documents import exports
 
-    text = minutes_markdown(app)
-    if fmt == "html":
-        session = app.session_store.session
-        text = minutes.render_html(text, title=f"Minutes — {session.title}")
-    path = export_path(app, fmt)
+    text, version, print_ = minutes_document(app, fmt)
+    snap = app.session_store.snapshot(app.country_names())
     try:
-        atomic_write_text(path, text)
+        path = exports.save(
+            export_dir(app), snap, version, print_, document_language(app), fmt, text
+        )
     except OSError as exc:
-        app.notify(f"Export failed: {path}: {exc.strerror or exc}", severity="error", timeout=10)
+        app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
     app.notify(f"Minutes written to {path}", title="Exported", timeout=8)
+    return path
+
+
+def export_brief(app, delegation: str, fmt: str = "md") -> Path | None:
+    """Save the brief of one delegation for this session (with the event's open actions)."""
+    import datetime as dt
+
+    from roundtable.documents import brief_text, exports
+
+    store = app.session_store
+    snap = store.snapshot(app.country_names())
+    text = brief_text(
+        delegation,
+        [snap],
+        focus=snap.session.id,
+        fmt=fmt,
+        lang=document_language(app),
+        as_of=dt.datetime.fromtimestamp(app.clock(), dt.UTC),
+        countries=app.country_names(),
+        conflicts=session_conflicts(store),
+    )
+    name = exports.brief_name(snap, delegation, document_language(app), fmt)
+    try:
+        path = exports.write_new(export_dir(app), name, text)
+    except OSError as exc:
+        app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
+        return None
+    app.notify(f"Brief written to {path}", title="Exported", timeout=8)
     return path
 
 
@@ -76,6 +125,9 @@ class MinutesScreen(Screen):
     def action_export(self, fmt: str) -> None:
         export_minutes(self.app, fmt)
 
+    def action_brief(self, delegation: str) -> None:
+        export_brief(self.app, delegation)
+
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(minutes_markdown(self.app))
         self.notify("Minutes (Markdown) copied to the clipboard.")
@@ -95,3 +147,15 @@ class MinutesScreen(Screen):
             lambda: self.action_export("html"),
         )
         yield ("minutes: copy", "Copy the Markdown to the clipboard", self.action_copy)
+        names = self.app.country_names()
+        store = self.app.session_store
+        present = sorted(
+            (a.country for a in store.records("attendance") if a.status != "unknown"),
+            key=lambda code: names.get(code, code),
+        )
+        for code in present:
+            yield (
+                f"export: brief for {names.get(code, code)}",
+                f"Write what concerns the delegation of {names.get(code, code)} ({code})",
+                lambda code=code: self.action_brief(code),
+            )

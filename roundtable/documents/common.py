@@ -1,0 +1,299 @@
+"""Pieces shared by the minutes, the briefs and the report: words for record values, sentences
+from captured text, entry references, and unresolved conflicts.  Pure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from roundtable.documents.i18n import N_, Lang
+from roundtable.documents.tree import Inline, Span, nowrap, strong, text, user
+from roundtable.model import REGIONS, AgendaItem, ClockEvent, Entry, Session, SessionSnapshot
+
+# record id -> field -> the other versions of that field, [(value, device)], newest first
+Conflicts = Mapping[str, Mapping[str, Sequence[tuple[Any, str]]]]
+
+REF_PREFIX = {"issue": "I", "need": "N", "decision": "D", "action": "A"}
+# the first word(s) of a note that already says who is speaking for the chair
+FACILITATOR_WORDS = (
+    "facilitator",
+    "the facilitator",
+    "chair",
+    "the chair",
+    "chairperson",
+    "rapporteur",
+    "the rapporteur",
+    "secretariat",
+    "the secretariat",
+    "facilitateur",
+    "facilitatrice",
+    "le facilitateur",
+    "la facilitatrice",
+    "président",
+    "présidente",
+    "le président",
+    "la présidente",
+    "facilitador",
+    "facilitadora",
+    "el facilitador",
+    "la facilitadora",
+    "moderador",
+    "presidente",
+    "el presidente",
+    "الميسر",
+    "الميسرة",
+    "الرئيس",
+    "رئيس الجلسة",
+)
+
+
+# the regions' names as model.REGIONS spells them, marked here so that `pybabel extract` finds
+# them (tests/test_documents.py checks the two lists agree)
+REGION_MSGIDS = (
+    N_("Africa"),
+    N_("Americas"),
+    N_("Asia & South Pacific"),
+    N_("Europe"),
+    N_("Middle East & North Africa"),
+)
+
+
+def conflicts_from_docs(docs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list]]:
+    """Unresolved conflicts of merged view documents, in the shape the documents take."""
+    from roundtable.protocol import conflicts
+
+    out: dict[str, dict[str, list]] = {}
+    for doc in docs:
+        found = conflicts(doc)
+        if found:
+            out[doc["id"]] = {
+                name: [(value, hlc.device) for value, hlc in versions]
+                for name, versions in sorted(found.items())
+            }
+    return out
+
+
+def region_name(lang: Lang, key: str) -> str:
+    return lang.t(REGIONS[key]) if key in REGIONS else key
+
+
+def sentence(value: str) -> str:
+    """Captured text as typed, on one line, ending as a sentence ends."""
+    value = " ".join(str(value).split())
+    if value and value[-1] not in ".!?…。؟":
+        value += "."
+    return value
+
+
+def said(value: str) -> Span:
+    """Captured text as a sentence, marked as captured."""
+    return user(sentence(value))
+
+
+def parse_time(iso: str) -> dt.datetime | None:
+    if not iso:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def clock(iso: str) -> str:
+    value = parse_time(iso)
+    return value.astimezone(dt.UTC).strftime("%H:%M") if value else ""
+
+
+def _clock_ms(ms: int) -> str:
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%H:%M")
+
+
+def item_time(item: AgendaItem, events: Sequence[ClockEvent] = ()) -> tuple[str, str, int | None]:
+    """Start, end (HH:MM UTC) and actual seconds of an agenda item: from its clock events (the
+    sum of the intervals its clock ran, ``meeting.intervals``) where it has any, else from the
+    item's ``started_at``/``ended_at``.  An item whose clock still runs has a start, no end and
+    no actual time yet, so the same records always give the same document."""
+    from roundtable import meeting
+
+    own = [e for e in events if e.agenda_item == item.id]
+    if own:
+        spans = meeting.intervals(own, item.id, 0)
+        if not spans:
+            return "", "", None
+        first = _clock_ms(spans[0][0])
+        if meeting.clock_state(own, item.id) == "running":
+            return first, "", None
+        seconds = sum(end - start for start, end in spans) // 1000
+        return first, _clock_ms(spans[-1][1]), seconds
+    start, end = parse_time(item.started_at), parse_time(item.ended_at)
+    seconds = int((end - start).total_seconds()) if start and end and end >= start else None
+    return clock(item.started_at), clock(item.ended_at), seconds
+
+
+def minutes_word(lang: Lang, seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    return lang.t("{n} min", n=lang.number(round(seconds / 60)))
+
+
+def status_word(lang: Lang, status: str) -> str:
+    return {
+        "open": lang.t("open"),
+        "done": lang.t("done"),
+        "dropped": lang.t("dropped"),
+    }.get(status or "open", status)
+
+
+def priority_word(lang: Lang, priority: str) -> str:
+    return {"high": lang.t("high"), "medium": lang.t("medium"), "low": lang.t("low")}.get(
+        priority, priority
+    )
+
+
+def attendance_word(lang: Lang, status: str) -> str:
+    return {
+        "present": lang.t("Present"),
+        "apologies": lang.t("Apologies"),
+        "absent": lang.t("Absent"),
+    }.get(status, lang.t("not recorded"))
+
+
+def session_word(lang: Lang, session: Session, reopened: bool) -> str:
+    if reopened:
+        return lang.t("reopened")
+    return {
+        "planned": lang.t("planned"),
+        "running": lang.t("in session"),
+        "closed": lang.t("closed"),
+    }.get(session.status, session.status)
+
+
+def delegation_attendance(lang: Lang, status: str) -> str:
+    """One delegation's attendance, as a table cell or a brief says it."""
+    return {
+        "present": lang.t("present"),
+        "apologies": lang.t("sent apologies"),
+        "absent": lang.t("absent"),
+    }.get(status, lang.t("not recorded"))
+
+
+def owner_name(lang: Lang, owner: str, names: Mapping[str, str]) -> str:
+    if not owner:
+        return lang.t("UNASSIGNED")
+    if owner == "region":
+        return lang.t("The region (all delegations)")
+    return lang.country(owner, names)
+
+
+def names(lang: Lang, codes: Iterable[str], countries: Mapping[str, str]) -> list[str]:
+    return [lang.country(c, countries) for c in codes]
+
+
+def speaks_for_itself(note: str, who: Sequence[str]) -> bool:
+    """Whether a note already names one of its delegations (or the chair) as its subject."""
+    folded = note.casefold()
+    if any(name.casefold() in folded for name in who if name):
+        return True
+    return any(
+        folded == w or folded.startswith(w + " ") or folded.startswith(w + ",")
+        for w in FACILITATOR_WORDS
+    )
+
+
+def statement(lang: Lang, note: Entry, countries: Mapping[str, str]) -> Inline:
+    """A note as a sentence of the record: as typed when it names its speaker ("Kenya
+    described…", "Facilitator welcomed…"); a delegation's words after its name otherwise
+    ("The delegation of Jordan: Reports a decline…"); and the facilitator's own notes as such.
+    Never a template glued to a fragment."""
+    words = sentence(note.text)
+    who = names(lang, note.delegations, countries)
+    roster_names = [countries.get(c, "") for c in note.delegations]
+    if speaks_for_itself(words, who + roster_names + list(note.delegations)):
+        return text(user(words))
+    if not who:
+        return lang.tx("Facilitator's note: {text}", text=user(words))
+    if len(who) == 1:
+        return lang.tx("The delegation of {name}: {text}", name=who[0], text=user(words))
+    return lang.tx("The delegations of {names}: {text}", names=lang.join(who), text=user(words))
+
+
+def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inline:
+    """Both values of every field of the entry that two laptops edited differently."""
+    found = (conflicts or {}).get(entry.id)
+    if not found:
+        return ()
+    parts: list[Span | str | Inline] = [" — ", strong(lang.t("Unresolved conflict:")), " "]
+    for n, (field_name, versions) in enumerate(sorted(found.items())):
+        if n:
+            parts.append(lang.semicolon)
+        current = _value(getattr(entry, field_name, ""))
+        word = lang.t("or")
+        others = f" {word} ".join(
+            lang.t("“{value}” ({device})", value=_value(v), device=d) for v, d in versions
+        )
+        parts.append(
+            lang.t("{field}: “{value}” or {others}", field=field_name, value=current, others=others)
+        )
+    return text(*parts)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def details(lang: Lang, e: Entry, countries: Mapping[str, str], *, by: str) -> Inline:
+    """What an entry carries besides its text: delegations, owner, due date, status,
+    priority, crime areas, in that order."""
+    bits: list[Inline] = []
+    who = names(lang, e.delegations, countries)
+    if who:
+        bits.append(text(lang.t(by, names=lang.join(who))))
+    if e.entry_kind == "action":
+        bits.append(text(lang.t("owner: {owner}", owner=owner_name(lang, e.owner, countries))))
+        due = (
+            text(lang.t("due:"), " ", nowrap(lang.date(e.due)))
+            if e.due
+            else text(lang.t("no due date"))
+        )
+        bits.append(due)
+        bits.append(text(lang.t("status: {status}", status=status_word(lang, e.status))))
+    if e.priority:
+        bits.append(text(lang.t("priority: {priority}", priority=priority_word(lang, e.priority))))
+    if e.crime_areas:
+        bits.append(text(lang.t("crime areas: {areas}", areas=lang.comma.join(e.crime_areas))))
+    out: list[Span | str | Inline] = []
+    for n, bit in enumerate(bits):
+        out += [" — " if n == 0 else lang.semicolon, bit]
+    return text(*out)
+
+
+def by_phrase(kind: str) -> str:
+    if kind == "decision":
+        return N_("proposed by {names}")
+    if kind == "action":
+        return N_("concerns {names}")
+    return N_("raised by {names}")
+
+
+def entry_line(
+    lang: Lang, e: Entry, ref: str, countries: Mapping[str, str], conflicts: Conflicts | None
+) -> Inline:
+    return text(
+        strong(ref + "."),
+        " ",
+        said(e.text),
+        details(lang, e, countries, by=by_phrase(e.entry_kind)),
+        conflict_marks(lang, e, conflicts),
+    )
+
+
+def session_label(lang: Lang, snap: SessionSnapshot) -> str:
+    s = snap.session
+    parts = [s.title or lang.t("Round table"), region_name(lang, s.region)]
+    if s.date:
+        parts.append(lang.date(s.date))
+    return lang.comma.join(parts)

@@ -1,0 +1,192 @@
+"""The language layer: boilerplate from the gettext catalogs in ``roundtable/locale``, country
+names, dates and lists from CLDR through Babel.
+
+English is the source language (the msgids); French, Spanish and Arabic are read from
+``roundtable/locale/<lang>/LC_MESSAGES/roundtable.po`` with Babel's ``read_po`` the first time a
+document in that language is built (~10 ms), so a fresh clone needs no compile step and the
+catalog kept in the repository is the one used.  Babel is imported here only, when a document
+is built: the app's start-up never loads it.  Captured text is never translated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+
+LANGUAGES = ("en", "fr", "es", "ar")
+RTL = frozenset({"ar"})
+LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+DOMAIN = "roundtable"
+# CLDR locale per document language: dates in British order for English, as the conference does
+_CLDR = {"en": "en_GB", "fr": "fr", "es": "es", "ar": "ar"}
+
+
+def N_(msgid: str) -> str:
+    """Marks a boilerplate string translated later, where it is used (``Lang.t``)."""
+    return msgid
+
+
+class LanguageError(ValueError):
+    pass
+
+
+def check_language(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise LanguageError(f"language {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return lang
+
+
+def catalog_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@lru_cache(maxsize=8)
+def catalog(lang: str) -> dict[str, str]:
+    """msgid -> translation for one language ({} for English, the source language)."""
+    if lang == "en":
+        return {}
+    from babel.messages.pofile import read_po
+
+    with catalog_path(lang).open("rb") as fh:
+        cat = read_po(fh, locale=lang, domain=DOMAIN)
+    return {
+        m.id: m.string
+        for m in cat
+        if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
+    }
+
+
+@lru_cache(maxsize=8)
+def _territories(lang: str) -> Mapping[str, str]:
+    from babel import Locale
+
+    return Locale.parse(_CLDR[lang]).territories
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+
+
+class Lang:
+    """Everything language-dependent in a document, for one language."""
+
+    def __init__(self, code: str = "en") -> None:
+        self.code = check_language(code)
+        self.direction = "rtl" if code in RTL else "ltr"
+        # separators between the items of a list, as the language writes them
+        self.comma = "، " if code == "ar" else ", "
+        self.semicolon = "؛ " if code == "ar" else "; "
+        self._messages = catalog(code)
+        self._locale = _CLDR[code]
+        # a 1,000-entry document asks for the same dates, numbers and names thousands of times
+        self._memo: dict[tuple[str, str | int], object] = {}
+
+    # -- boilerplate ----------------------------------------------------------------------------
+
+    def t(self, msgid: str, **values: object) -> str:
+        """The translation of a boilerplate string, with ``{name}`` placeholders filled in."""
+        text = self._messages.get(msgid, msgid)
+        return text.format(**values) if values else text
+
+    def tx(self, msgid: str, **values: object):
+        """Like :meth:`t`, as inline text: the translation's own words plain, each value as
+        given (a span keeps its style, so captured text stays marked as captured)."""
+        from roundtable.documents.tree import Span
+
+        out = []
+        for n, part in enumerate(_PLACEHOLDER.split(self._messages.get(msgid, msgid))):
+            if n % 2 == 0:
+                if part:
+                    out.append(Span(part))
+                continue
+            value = values[part]
+            out.append(value if isinstance(value, Span) else Span(str(value)))
+        return tuple(out)
+
+    # -- CLDR -----------------------------------------------------------------------------------
+
+    def country(self, code: str, fallback: Mapping[str, str] | None = None) -> str:
+        """A delegation's name in this language (CLDR); the roster's name, then the code, for
+        what CLDR does not know (an owner such as a secretariat unit is shown as typed)."""
+        key = ("country", code + "\x00" + (fallback or {}).get(code, "\x01"))
+        found = self._memo.get(key)
+        if found is None:
+            found = self._memo[key] = self._country(code, fallback)
+        return found  # type: ignore[return-value]
+
+    def _country(self, code: str, fallback: Mapping[str, str] | None) -> str:
+        if self.code != "en" or (fallback is not None and code not in fallback):
+            name = _territories(self.code).get(code) if len(code) == 2 and code.isupper() else None
+            if name:
+                return name
+        if fallback is not None and code in fallback:
+            return fallback[code]
+        return code
+
+    def date(self, iso: str) -> str:
+        """An ISO date as the language writes it (25 November 2026, 25 novembre 2026)."""
+        found = self._memo.get(("date", iso))
+        if found is None:
+            from babel.dates import format_date
+
+            try:
+                found = format_date(dt.date.fromisoformat(iso[:10]), "long", locale=self._locale)
+            except ValueError:
+                found = iso
+            self._memo[("date", iso)] = found
+        return found  # type: ignore[return-value]
+
+    def datetime(self, value: dt.datetime) -> str:
+        """A UTC date and time: the date as :meth:`date`, the time as HH:MM UTC."""
+        value = value.astimezone(dt.UTC)
+        return self.t(
+            "{date}, {time} UTC",
+            date=self.date(value.date().isoformat()),
+            time=value.strftime("%H:%M"),
+        )
+
+    def number(self, value: int) -> str:
+        found = self._memo.get(("number", value))
+        if found is None:
+            from babel.numbers import format_decimal
+
+            found = self._memo[("number", value)] = format_decimal(value, locale=self._locale)
+        return found  # type: ignore[return-value]
+
+    def join(self, items: Sequence[str]) -> str:
+        """Names joined as the language lists them (A, B and C; A, B et C; A، B وC)."""
+        if len(items) <= 1:
+            return "".join(items)
+        key = ("join", "\x1f".join(items))
+        found = self._memo.get(key)
+        if found is None:
+            from babel.lists import format_list
+
+            found = self._memo[key] = format_list(list(items), locale=self._locale)
+        return found  # type: ignore[return-value]
+
+    def sort_key(self, name: str) -> tuple[str, str]:
+        """Collation key for names in this language: accents and case ignored at the first
+        level (é with e), ñ after n in Spanish, the hamza forms of alif with alif in Arabic;
+        ties broken by the exact text, so the order is total."""
+        found = self._memo.get(("key", name))
+        if found is None:
+            found = self._memo[("key", name)] = self._sort_key(name)
+        return found  # type: ignore[return-value]
+
+    def _sort_key(self, name: str) -> tuple[str, str]:
+        text = name
+        if self.code == "es":
+            text = text.replace("ñ", "n\U0010ffff").replace("Ñ", "N\U0010ffff")
+        if self.code == "ar":
+            text = text.translate(_ALIF)
+        return (_fold(text), name)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_ALIF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})

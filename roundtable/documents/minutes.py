@@ -1,0 +1,480 @@
+"""A session's minutes as a document tree, in the style of an intergovernmental summary
+record.  Pure: the same snapshot, language, version and conflicts give the same tree."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from roundtable.documents import common as c
+from roundtable.documents.i18n import Lang
+from roundtable.documents.tree import (
+    Annex,
+    BulletList,
+    Document,
+    Heading,
+    Inline,
+    Metadata,
+    Node,
+    NumberedParagraph,
+    Paragraph,
+    Table,
+    nowrap,
+    strong,
+    text,
+    user,
+)
+from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
+from roundtable.model import Entry, SessionSnapshot
+
+
+def version_label(lang: Lang, version: Version) -> str:
+    if version.kind == DRAFT:
+        if version.number:
+            return lang.t("Draft {number}", number=lang.number(version.number))
+        return lang.t("Draft")
+    if version.kind == FINAL:
+        return lang.t("Final")
+    if version.number > 1:
+        return lang.t("Final, reissued ({number})", number=lang.number(version.number))
+    return lang.t("Final, reissued")
+
+
+def title(lang: Lang, snap: SessionSnapshot) -> str:
+    return lang.t("Minutes — {session}", session=c.session_label(lang, snap))
+
+
+class Numbering:
+    """References of a session's entries: I1…, N1…, D1…, A1… in the order of the proceedings
+    (agenda order, then capture time), P1… for the parking lot; notes by paragraph."""
+
+    def __init__(self, snap: SessionSnapshot) -> None:
+        position = {item.id: n for n, item in enumerate(snap.agenda)}
+        self.item_number = {item.id: n + 1 for n, item in enumerate(snap.agenda)}
+        self.other = len(snap.agenda) + 1
+        self.ordered = sorted(
+            (e for e in snap.entries if not e.parked),
+            key=lambda e: (position.get(e.agenda_item, len(position)), e.created_at, e.id),
+        )
+        self.parked = sorted(
+            (e for e in snap.entries if e.parked), key=lambda e: (e.created_at, e.id)
+        )
+        self.ref: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for e in self.ordered:
+            prefix = c.REF_PREFIX.get(e.entry_kind)
+            if prefix:
+                counts[prefix] = counts.get(prefix, 0) + 1
+                self.ref[e.id] = f"{prefix}{counts[prefix]}"
+        for n, e in enumerate(self.parked, start=1):
+            self.ref[e.id] = f"P{n}"
+
+    def item_of(self, e: Entry) -> str:
+        return str(self.item_number.get(e.agenda_item, self.other))
+
+
+def build_minutes(
+    snap: SessionSnapshot,
+    lang: Lang,
+    version: Version,
+    conflicts: c.Conflicts | None = None,
+) -> Document:
+    s = snap.session
+    L = lang
+    countries = snap.countries
+    numbering = Numbering(snap)
+    ref = numbering.ref
+    body: list[Node] = []
+    label = version_label(L, version)
+
+    body.append(
+        Paragraph(text(strong(label), " — ", L.t("Summary record of the regional round table.")))
+    )
+    not_recorded = L.t("not recorded")
+    body.append(
+        Metadata(
+            (
+                (
+                    L.t("Conference"),
+                    text(user(snap.event.name) if snap.event.name else not_recorded),
+                ),
+                (L.t("Region"), text(c.region_name(L, s.region))),
+                (L.t("Date"), text(nowrap(L.date(s.date))) if s.date else text(not_recorded)),
+                (L.t("Room"), text(user(s.room) if s.room else not_recorded)),
+                (L.t("Facilitator"), text(user(s.facilitator) if s.facilitator else not_recorded)),
+                (L.t("Rapporteur"), text(user(s.rapporteur) if s.rapporteur else not_recorded)),
+                (L.t("Session"), text(c.session_word(L, s, was_reopened(snap)))),
+                (L.t("Document"), text(label)),
+            )
+        )
+    )
+
+    # 1. attendance
+    body.append(Heading(2, text(L.t("1. Attendance"))))
+    groups: dict[str, list] = {"present": [], "apologies": [], "absent": []}
+    for a in sorted(snap.attendance, key=lambda a: L.sort_key(L.country(a.country, countries))):
+        if a.status in groups:
+            groups[a.status].append(a)
+    if not any(groups.values()):
+        body.append(Paragraph(text(L.t("No attendance was recorded."))))
+    for status, items in groups.items():
+        if not items:
+            continue
+        listed = []
+        for a in items:
+            name = L.country(a.country, countries)
+            listed.append(
+                L.t("{name} ({delegates})", name=name, delegates=L.comma.join(a.delegates))
+                if a.delegates
+                else name
+            )
+        head = L.t(
+            "{status} ({count}):", status=c.attendance_word(L, status), count=L.number(len(items))
+        )
+        body.append(Paragraph(text(strong(head), " ", L.semicolon.join(listed) + ".")))
+    observers = sorted(
+        (L.country(code, countries) for code in snap.session.observers), key=L.sort_key
+    )
+    if observers:
+        head = L.t("Observers from other regions ({count}):", count=L.number(len(observers)))
+        body.append(Paragraph(text(strong(head), " ", L.semicolon.join(observers) + ".")))
+
+    # 2. agenda, planned and actual time
+    body.append(Heading(2, text(L.t("2. Agenda"))))
+    if snap.agenda:
+        rows = []
+        for n, item in enumerate(snap.agenda, start=1):
+            start, end, seconds = c.item_time(item, snap.clock_events)
+            span = f"{start}–{end}" if start and end else (start or "—")
+            rows.append(
+                (
+                    text(L.number(n)),
+                    text(user(item.title)),
+                    text(nowrap(c.minutes_word(L, item.minutes * 60))),
+                    text(nowrap(c.minutes_word(L, seconds))),
+                    text(nowrap(span)),
+                )
+            )
+        body.append(
+            Table(
+                (
+                    text("#"),
+                    text(L.t("Item")),
+                    text(L.t("Planned")),
+                    text(L.t("Actual")),
+                    text(L.t("Time (UTC)")),
+                ),
+                tuple(rows),
+                (True, False, True, True, False),
+            )
+        )
+    else:
+        body.append(Paragraph(text(L.t("No agenda was recorded."))))
+
+    # 3. proceedings
+    body.append(Heading(2, text(L.t("3. Proceedings"))))
+    paragraph = 0
+    sections = [(item.id, item.title, item.summary) for item in snap.agenda]
+    known = {item.id for item in snap.agenda}
+    if any(e.agenda_item not in known for e in numbering.ordered):
+        sections.append(("", L.t("Other matters"), ""))
+    by_item: dict[str, list[Entry]] = {}
+    for e in numbering.ordered:
+        by_item.setdefault(e.agenda_item if e.agenda_item in known else "", []).append(e)
+    for n, (item_id, item_title, summary) in enumerate(sections, start=1):
+        mine = by_item.get(item_id, [])
+        body.append(Heading(3, text(f"3.{n}. ", user(item_title))))
+        said = []
+        if summary:
+            said.append(text(c.said(summary)))
+        said += [
+            text(c.statement(L, e, countries), c.conflict_marks(L, e, conflicts))
+            for e in mine
+            if e.entry_kind == "note"
+        ]
+        for line in said:
+            paragraph += 1
+            body.append(NumberedParagraph(paragraph, line))
+        for kind, heading in (
+            ("issue", L.t("Issues raised")),
+            ("need", L.t("Regional needs")),
+            ("decision", L.t("Decisions and recommendations")),
+            ("action", L.t("Action items")),
+        ):
+            items = [e for e in mine if e.entry_kind == kind]
+            if items:
+                body.append(Paragraph(text(strong(heading))))
+                body.append(
+                    BulletList(
+                        tuple(c.entry_line(L, e, ref[e.id], countries, conflicts) for e in items)
+                    )
+                )
+        if not said and not mine:
+            body.append(Paragraph(text(L.t("Nothing was recorded under this item."))))
+
+    # 4. decisions
+    decisions = [e for e in numbering.ordered if e.entry_kind == "decision"]
+    body.append(Heading(2, text(L.t("4. Decisions and recommendations"))))
+    if decisions:
+        body.append(
+            Table(
+                (
+                    text("#"),
+                    text(L.t("Decision or recommendation")),
+                    text(L.t("Agenda item")),
+                    text(L.t("Proposed by")),
+                ),
+                tuple(
+                    (
+                        text(nowrap(ref[e.id])),
+                        text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
+                        text(L.number(int(numbering.item_of(e)))),
+                        text(L.join(c.names(L, e.delegations, countries)) or "—"),
+                    )
+                    for e in decisions
+                ),
+                (False, False, True, False),
+            )
+        )
+    else:
+        body.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+
+    # 5. actions
+    actions = [e for e in numbering.ordered if e.entry_kind == "action"]
+    body.append(Heading(2, text(L.t("5. Action items"))))
+    if actions:
+        body.append(
+            Table(
+                (
+                    text("#"),
+                    text(L.t("Action")),
+                    text(L.t("Agenda item")),
+                    text(L.t("Owner")),
+                    text(L.t("Due")),
+                    text(L.t("Priority")),
+                    text(L.t("Status")),
+                ),
+                tuple(
+                    _action_row(L, e, ref[e.id], numbering, countries, conflicts) for e in actions
+                ),
+                (False, False, True, False, False, False, False),
+            )
+        )
+    else:
+        body.append(Paragraph(text(L.t("No action items were recorded."))))
+
+    # 6. by owner
+    body.append(Heading(2, text(L.t("6. Actions by owner"))))
+    if actions:
+        owners: dict[str, list[Entry]] = {}
+        for e in actions:
+            owners.setdefault(e.owner, []).append(e)
+        order = sorted(
+            (o for o in owners if o), key=lambda o: L.sort_key(c.owner_name(L, o, countries))
+        )
+        if "" in owners:
+            order.append("")
+        for owner in order:
+            body.append(Heading(3, text(c.owner_name(L, owner, countries))))
+            body.append(BulletList(tuple(_by_owner_line(L, e, ref[e.id]) for e in owners[owner])))
+    else:
+        body.append(Paragraph(text(L.t("No action items were recorded."))))
+
+    # 7. parking lot
+    body.append(Heading(2, text(L.t("7. Parking lot"))))
+    if numbering.parked:
+        body.append(
+            BulletList(
+                tuple(c.entry_line(L, e, ref[e.id], countries, conflicts) for e in numbering.parked)
+            )
+        )
+    else:
+        body.append(Paragraph(text(L.t("Nothing was deferred."))))
+
+    # unresolved conflicts, when there are any
+    marked = [e for e in [*numbering.ordered, *numbering.parked] if (conflicts or {}).get(e.id)]
+    if marked:
+        body.append(Heading(2, text(L.t("Unresolved conflicts"))))
+        body.append(
+            Paragraph(
+                text(
+                    L.t(
+                        "Two laptops edited these entries differently; both values are shown "
+                        "until the rapporteur resolves them. The session cannot be closed before."
+                    )
+                )
+            )
+        )
+        conflict_rows: list[tuple[Inline, ...]] = []
+        for e in marked:
+            label_ = ref.get(e.id) or L.t("note")
+            for field_name, versions in sorted((conflicts or {})[e.id].items()):
+                conflict_rows.append(
+                    (
+                        text(nowrap(label_)),
+                        text(field_name),
+                        text(c._value(getattr(e, field_name, ""))),
+                        text(
+                            L.semicolon.join(
+                                L.t("“{value}” ({device})", value=c._value(v), device=d)
+                                for v, d in versions
+                            )
+                        ),
+                    )
+                )
+        body.append(
+            Table(
+                (
+                    text(L.t("Entry")),
+                    text(L.t("Field")),
+                    text(L.t("Value shown")),
+                    text(L.t("Other values")),
+                ),
+                tuple(conflict_rows),
+            )
+        )
+
+    body.append(_participants(L, snap))
+    body.append(_capture_times(L, snap, numbering, paragraphs=_note_paragraphs(snap, numbering)))
+    return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
+
+
+def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, conflicts):
+    return (
+        text(nowrap(ref)),
+        text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
+        text(L.number(int(numbering.item_of(e)))),
+        text(c.owner_name(L, e.owner, countries)),
+        text(nowrap(L.date(e.due))) if e.due else text("—"),
+        text(c.priority_word(L, e.priority)) if e.priority else text("—"),
+        text(c.status_word(L, e.status)),
+    )
+
+
+def _by_owner_line(L: Lang, e: Entry, ref: str) -> Inline:
+    due = text(L.t("due"), " ", nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))
+    return text(
+        strong(ref + "."), " ", c.said(e.text), " (", due, ") — ", c.status_word(L, e.status)
+    )
+
+
+def _note_paragraphs(snap: SessionSnapshot, numbering: Numbering) -> dict[str, int]:
+    """The paragraph number each note got in the proceedings (summaries come first per item)."""
+    out: dict[str, int] = {}
+    n = 0
+    known = {item.id for item in snap.agenda}
+    items = [(item.id, item.summary) for item in snap.agenda]
+    if any(e.agenda_item not in known for e in numbering.ordered):
+        items.append(("", ""))
+    for item_id, summary in items:
+        n += bool(summary)
+        for e in numbering.ordered:
+            here = e.agenda_item if e.agenda_item in known else ""
+            if here == item_id and e.entry_kind == "note":
+                n += 1
+                out[e.id] = n
+    return out
+
+
+def _mmss(seconds: int) -> str:
+    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
+    countries = snap.countries
+    speeches: dict[str, list] = {}
+    for sp in snap.speeches:
+        speeches.setdefault(sp.country, []).append(sp)
+    attendance = {a.country: a for a in snap.attendance}
+    codes = sorted(
+        set(attendance) | set(speeches), key=lambda code: L.sort_key(L.country(code, countries))
+    )
+    if not codes:
+        children: tuple[Node, ...] = (Paragraph(text(L.t("No participants were recorded."))),)
+    else:
+        rows = []
+        for code in codes:
+            a = attendance.get(code)
+            spoken = [sp for sp in speeches.get(code, []) if not sp.passed]
+            passed = len(speeches.get(code, [])) - len(spoken)
+            count = L.number(len(spoken))
+            if passed:
+                count = L.t("{count} (passed {passed})", count=count, passed=L.number(passed))
+            rows.append(
+                (
+                    text(L.country(code, countries)),
+                    text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"),
+                    text(c.delegation_attendance(L, a.status if a else "")),
+                    text(count),
+                    text(nowrap(_mmss(sum(sp.seconds for sp in spoken)))),
+                )
+            )
+        children = (
+            Table(
+                (
+                    text(L.t("Delegation")),
+                    text(L.t("Delegates")),
+                    text(L.t("Attendance")),
+                    text(L.t("Speeches")),
+                    text(L.t("Speaking time")),
+                ),
+                tuple(rows),
+                (False, False, False, True, True),
+            ),
+        )
+    return Annex(text(L.t("Annex A: participants")), children)
+
+
+def _capture_times(
+    L: Lang, snap: SessionSnapshot, numbering: Numbering, paragraphs: Mapping[str, int]
+) -> Annex:
+    entries = sorted(snap.entries, key=lambda e: (e.created_at, e.id))
+    if not entries:
+        return Annex(
+            text(L.t("Annex B: capture times")), (Paragraph(text(L.t("Nothing was captured."))),)
+        )
+    kinds = {
+        "issue": L.t("issue"),
+        "need": L.t("need"),
+        "action": L.t("action"),
+        "decision": L.t("decision"),
+        "note": L.t("note"),
+    }
+    rows = []
+    for e in entries:
+        if e.id in numbering.ref:
+            where = numbering.ref[e.id]
+        elif e.id in paragraphs:
+            where = L.t("para. {n}", n=L.number(paragraphs[e.id]))
+        else:
+            where = "—"
+        when = c.parse_time(e.created_at)
+        captured = "—"
+        if when is not None:
+            day = when.date().isoformat()
+            captured = when.strftime("%H:%M:%S")
+            if day != snap.session.date:
+                captured = f"{L.date(day)} {captured}"
+        rows.append(
+            (
+                text(nowrap(where)),
+                text(nowrap(captured)),
+                text(kinds.get(e.entry_kind, e.entry_kind)),
+                text(L.number(int(numbering.item_of(e))) if not e.parked else L.t("parking lot")),
+            )
+        )
+    return Annex(
+        text(L.t("Annex B: capture times")),
+        (
+            Paragraph(text(L.t("Each entry as captured, in order, with its time (UTC)."))),
+            Table(
+                (
+                    text(L.t("Reference")),
+                    text(L.t("Captured (UTC)")),
+                    text(L.t("Kind")),
+                    text(L.t("Agenda item")),
+                ),
+                tuple(rows),
+                (False, False, False, True),
+            ),
+        ),
+    )

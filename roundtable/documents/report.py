@@ -1,0 +1,435 @@
+"""The secretariat's consolidated report as a document tree.  Pure.
+
+Needs (and issues) are listed under their crime area, each with its own text; areas are ranked
+by how many regions, then how many delegations raised something in them.  The same need
+captured on two laptops of one room (same session, same text once normalised, same
+delegations) is counted once; a need that differs in any of these stays its own line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from roundtable.documents import common as c
+from roundtable.documents.i18n import N_, Lang
+from roundtable.documents.minutes import Numbering
+from roundtable.documents.tree import (
+    BulletList,
+    Document,
+    Heading,
+    Metadata,
+    Node,
+    Paragraph,
+    Table,
+    nowrap,
+    strong,
+    text,
+)
+from roundtable.model import REGIONS, Country, Entry, Event, SessionSnapshot
+
+# A need's category, from its tags and words: first match wins, in this order.
+CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
+    (N_("training"), ("training", "course", "curriculum", "workshop", "mentoring", "skills")),
+    (
+        N_("database access"),
+        (
+            "database",
+            "data access",
+            "access to",
+            "network access",
+            "data",
+            "notices",
+            "information sharing",
+        ),
+    ),
+    (
+        N_("equipment & tools"),
+        (
+            "equipment",
+            "tool",
+            "kit",
+            "laborator",
+            "software",
+            "licence",
+            "license",
+            "bandwidth",
+            "hardware",
+            "vehicle",
+        ),
+    ),
+    (
+        N_("capacity & staffing"),
+        ("staff", "capacity", "personnel", "interpret", "point of contact", "24/7", "unit"),
+    ),
+    (
+        N_("legal & cooperation"),
+        (
+            "legal",
+            "law",
+            "treaty",
+            "agreement",
+            "mutual",
+            "extradition",
+            "cooperation",
+            "working group",
+        ),
+    ),
+]
+OTHER = N_("other")
+NO_AREA = N_("no crime area given")
+
+
+def need_category(entry: Entry) -> str:
+    haystack = " ".join([entry.text, *entry.crime_areas]).casefold()
+    for name, words in CATEGORIES:
+        if any(w in haystack for w in words):
+            return name
+    return OTHER
+
+
+def normalised(value: str) -> str:
+    return " ".join(value.casefold().split()).rstrip(".!?")
+
+
+@dataclass
+class Item:
+    entry: Entry
+    region: str
+    session_title: str
+    category: str
+
+
+@dataclass
+class Area:
+    area: str
+    items: list[Item] = field(default_factory=list)
+    delegations: set[str] = field(default_factory=set)
+    regions: set[str] = field(default_factory=set)
+    high: int = 0
+
+    def rank_key(self) -> tuple:
+        return (-len(self.regions), -len(self.delegations), -self.high, self.area)
+
+
+@dataclass
+class OpenAction:
+    entry: Entry
+    region: str
+    session_title: str
+    overdue: bool
+
+
+@dataclass
+class ReportData:
+    event: Event
+    as_of: dt.datetime
+    snapshots: list[SessionSnapshot]
+    needs: list[Area]
+    issues: list[Area]
+    actions: list[OpenAction]
+    names: dict[str, str]
+
+
+def distinct(snap: SessionSnapshot, kind: str) -> list[Entry]:
+    """The session's entries of one kind, live and not parked, each need captured twice (two
+    laptops, one room) kept once: same normalised text and same delegations."""
+    seen: set[tuple] = set()
+    out = []
+    for e in sorted(snap.entries, key=lambda e: (e.created_at, e.id)):
+        if e.entry_kind != kind or e.parked:
+            continue
+        key = (normalised(e.text), tuple(sorted(e.delegations)))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(e)
+    return out
+
+
+def _areas(kind: str, snaps: Sequence[SessionSnapshot]) -> list[Area]:
+    areas: dict[str, Area] = {}
+    for snap in snaps:
+        region = snap.session.region
+        for e in distinct(snap, kind):
+            category = need_category(e) if kind == "need" else ""
+            for name in e.crime_areas or [""]:
+                a = areas.setdefault(name, Area(name))
+                a.items.append(Item(e, region, snap.session.title, category))
+                a.delegations.update(e.delegations)
+                a.regions.add(region)
+                a.high += e.priority == "high"
+    for a in areas.values():
+        a.items.sort(
+            key=lambda i: (
+                ("high", "medium", "low", "").index(i.entry.priority)
+                if i.entry.priority in ("high", "medium", "low")
+                else 3,
+                -len(i.entry.delegations),
+                i.region,
+                i.entry.created_at,
+                i.entry.id,
+            )
+        )
+    return sorted(areas.values(), key=Area.rank_key)
+
+
+def build_report_data(
+    event: Event,
+    snapshots: Sequence[SessionSnapshot],
+    countries: Mapping[str, Country],
+    as_of: dt.datetime,
+) -> ReportData:
+    order = list(REGIONS)
+    snaps = sorted(
+        snapshots,
+        key=lambda s: (
+            order.index(s.session.region) if s.session.region in order else len(order),
+            s.session.date,
+            s.session.id,
+        ),
+    )
+    today = as_of.date().isoformat()
+    actions = []
+    for snap in snaps:
+        for e in distinct(snap, "action"):
+            if e.status in ("", "open"):
+                actions.append(
+                    OpenAction(
+                        e, snap.session.region, snap.session.title, bool(e.due) and e.due < today
+                    )
+                )
+    return ReportData(
+        event=event,
+        as_of=as_of,
+        snapshots=snaps,
+        needs=_areas("need", snaps),
+        issues=_areas("issue", snaps),
+        actions=actions,
+        names={code: c.name for code, c in countries.items()},
+    )
+
+
+def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) -> Table:
+    header = [text("#"), text(L.t("Need") if need else L.t("Issue"))]
+    if need:
+        header.append(text(L.t("Category")))
+    header += [text(L.t("Region")), text(L.t("Delegations")), text(L.t("Priority"))]
+    rows = []
+    for n, item in enumerate(area.items, start=1):
+        e = item.entry
+        row = [text(L.number(n)), text(c.said(e.text))]
+        if need:
+            row.append(text(L.t(item.category)))
+        who = sorted(c.names(L, e.delegations, names), key=L.sort_key)
+        row += [
+            text(c.region_name(L, item.region)),
+            text(L.comma.join(who) or "—"),
+            text(c.priority_word(L, e.priority) if e.priority else "—"),
+        ]
+        rows.append(tuple(row))
+    numeric = (True, False, *([False] * (len(header) - 2)))
+    return Table(tuple(header), tuple(rows), numeric)
+
+
+def _areas_section(L: Lang, title: str, areas: list[Area], names, *, need: bool) -> list[Node]:
+    out: list[Node] = [Heading(2, text(title))]
+    if not areas:
+        return out + [Paragraph(text(L.t("None were recorded.")))]
+    for n, area in enumerate(areas, start=1):
+        name = area.area or L.t(NO_AREA)
+        summary = L.t(
+            "Regions: {regions}; delegations: {delegations}; high priority: {high}",
+            regions=L.number(len(area.regions)),
+            delegations=L.number(len(area.delegations)),
+            high=L.number(area.high),
+        )
+        out.append(Heading(3, text(f"{L.number(n)}. ", name)))
+        out.append(Paragraph(text(summary)))
+        out.append(_area_table(L, area, names, need=need))
+    return out
+
+
+def build_report_document(
+    event: Event,
+    snapshots: Sequence[SessionSnapshot],
+    countries: Mapping[str, Country],
+    L: Lang,
+    *,
+    as_of: dt.datetime,
+    last_sync: Mapping[str, str],
+    conflicts: c.Conflicts | None = None,
+) -> Document:
+    data = build_report_data(event, snapshots, countries, as_of)
+    names = data.names
+    body: list[Node] = []
+    by_region: dict[str, list[SessionSnapshot]] = {}
+    for snap in data.snapshots:
+        by_region.setdefault(snap.session.region, []).append(snap)
+    body.append(
+        Metadata(
+            (
+                (L.t("Event"), text(event.name or "—")),
+                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("Sessions"), text(L.number(len(data.snapshots)))),
+                (
+                    L.t("Regions with a session"),
+                    text(
+                        L.number(sum(r in by_region for r in REGIONS))
+                        + " / "
+                        + L.number(len(REGIONS))
+                    ),
+                ),
+            )
+        )
+    )
+
+    body.append(Heading(2, text(L.t("1. Regions"))))
+    rows = []
+    no_session = L.t("no session yet")
+    for region in REGIONS:
+        snaps = by_region.get(region, [])
+        if not snaps:
+            rows.append(
+                (text(c.region_name(L, region)), text(strong(no_session)), *[text("—")] * 6)
+            )
+            continue
+        kinds: dict[str, int] = {}
+        for snap in snaps:
+            for kind in ("issue", "need", "action", "decision"):
+                kinds[kind] = kinds.get(kind, 0) + len(distinct(snap, kind))
+        present = sum(a.status == "present" for s in snaps for a in s.attendance)
+        open_ = sum(a.region == region for a in data.actions)
+        rows.append(
+            (
+                text(c.region_name(L, region)),
+                text(L.number(len(snaps))),
+                text(L.number(present)),
+                *[text(L.number(kinds[k])) for k in ("issue", "need", "action", "decision")],
+                text(L.number(open_)),
+            )
+        )
+    body.append(
+        Table(
+            (
+                text(L.t("Region")),
+                text(L.t("Sessions")),
+                text(L.t("Delegations present")),
+                text(L.t("Issues")),
+                text(L.t("Needs")),
+                text(L.t("Actions")),
+                text(L.t("Decisions")),
+                text(L.t("Open actions")),
+            ),
+            tuple(rows),
+            (False, True, True, True, True, True, True, True),
+        )
+    )
+
+    body.append(Heading(2, text(L.t("2. Rooms and last sync"))))
+    if data.snapshots:
+        never = L.t("not known")
+        rooms = []
+        for snap in data.snapshots:
+            s = snap.session
+            synced = c.parse_time(last_sync.get(s.id, ""))
+            rooms.append(
+                (
+                    text(c.region_name(L, s.region)),
+                    text(s.title or "—"),
+                    text(s.room or "—"),
+                    text(nowrap(L.date(s.date))) if s.date else text("—"),
+                    text(c.session_word(L, s, False)),
+                    text(nowrap(L.datetime(synced))) if synced else text(never),
+                )
+            )
+        body.append(
+            Table(
+                (
+                    text(L.t("Region")),
+                    text(L.t("Session")),
+                    text(L.t("Room")),
+                    text(L.t("Date")),
+                    text(L.t("Status")),
+                    text(L.t("Last sync")),
+                ),
+                tuple(rooms),
+            )
+        )
+    else:
+        body.append(Paragraph(text(L.t("No session has been held yet."))))
+
+    body += _areas_section(L, L.t("3. Regional needs, ranked"), data.needs, names, need=True)
+    body += _areas_section(
+        L, L.t("4. Issues raised, by crime area"), data.issues, names, need=False
+    )
+
+    body.append(Heading(2, text(L.t("5. Decisions and recommendations, by region"))))
+    for region in REGIONS:
+        snaps = by_region.get(region, [])
+        body.append(Heading(3, text(c.region_name(L, region))))
+        if not snaps:
+            body.append(Paragraph(text(no_session)))
+            continue
+        lines = []
+        for snap in snaps:
+            refs = Numbering(snap).ref
+            for e in distinct(snap, "decision"):
+                lines.append(
+                    text(
+                        strong(f"{refs[e.id]}."),
+                        " ",
+                        c.said(e.text),
+                        " (",
+                        snap.session.title or L.t("Round table"),
+                        ")",
+                        c.conflict_marks(L, e, conflicts),
+                    )
+                )
+        if lines:
+            body.append(BulletList(tuple(lines)))
+        else:
+            body.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+
+    body.append(Heading(2, text(L.t("6. Open actions, by owner"))))
+    if data.actions:
+        owners: dict[str, list[OpenAction]] = {}
+        for a in data.actions:
+            owners.setdefault(a.entry.owner, []).append(a)
+        order = sorted(
+            (o for o in owners if o), key=lambda o: L.sort_key(c.owner_name(L, o, names))
+        )
+        if "" in owners:
+            order.append("")
+        overdue = L.t("OVERDUE")
+        for owner in order:
+            body.append(Heading(3, text(c.owner_name(L, owner, names))))
+            items = sorted(owners[owner], key=lambda a: (a.entry.due or "9999", a.entry.text))
+            body.append(
+                Table(
+                    (
+                        text(L.t("Action")),
+                        text(L.t("Due")),
+                        text(L.t("Region")),
+                        text(L.t("Session")),
+                        text(L.t("Overdue")),
+                    ),
+                    tuple(
+                        (
+                            text(c.said(a.entry.text)),
+                            text(nowrap(L.date(a.entry.due)))
+                            if a.entry.due
+                            else text(L.t("no due date")),
+                            text(c.region_name(L, a.region)),
+                            text(a.session_title or "—"),
+                            text(strong(overdue)) if a.overdue else text("—"),
+                        )
+                        for a in items
+                    ),
+                )
+            )
+    else:
+        body.append(Paragraph(text(L.t("No open actions."))))
+    title = L.t("Consolidated report — {event}", event=event.name or L.t("Round tables"))
+    return Document(title=title, lang=L.code, direction=L.direction, children=tuple(body))

@@ -53,7 +53,7 @@ def read(db, sql: str) -> list[tuple]:
     from roundtable.secretariat.db import open_ready
 
     with open_ready(db) as database, database.repository() as repo:
-        return [tuple(r) for r in repo._execute(sql)]
+        return repo.rows(sql)
 
 
 @pytest.mark.parametrize(

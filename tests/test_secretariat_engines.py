@@ -36,7 +36,7 @@ def live_server(engine_server):
 
 def read(db, sql: str) -> list[tuple]:
     with open_ready(db) as database, database.repository() as repo:
-        return [tuple(r) for r in repo._execute(sql)]
+        return repo.rows(sql)
 
 
 # -- migrations --------------------------------------------------------------------------------

@@ -187,6 +187,10 @@ class Repository(ABC):
     def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
         return [tuple(r) for r in self._execute(sql, args)]
 
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        """The rows of a read-only query written with ``?`` (checks by tests and benchmarks)."""
+        return self._rows(sql, args)
+
     def _in_chunks(self, sql: str, ids: Sequence[str], extra: Sequence[Any] = ()) -> list[tuple]:
         """``sql`` holds ``{marks}`` for an ``IN (...)`` list; run it over ``ids`` in chunks."""
         out: list[tuple] = []

@@ -283,3 +283,25 @@ def test_serve_takes_its_database_from_the_environment(server_db):
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_more_requests_than_pooled_connections_wait_their_turn(server_db):
+    """60 pushes at once against a pool of 2 connections: all are answered.  (Threads that
+    blocked waiting for a pooled connection used to hold every worker thread that the pushes
+    holding the two connections needed, until the pool's 30 s timeout turned them into 500s.)"""
+    server = PgLiveServer(server_db, pool_size=2).start()  # type: ignore[arg-type]
+    try:
+        event_id = server.create_event("Crowded conference")
+        token = server.token(event_id)
+        clock = HlcClock("lap-a")
+        sid, ops = session_ops(event_id, "americas", clock)
+        assert push(server.url, event_id, token, ops).status_code == 200
+        batches = [entry_ops(event_id, sid, clock, f"need {n}") for n in range(60)]
+        with ThreadPoolExecutor(60) as pool:
+            answers = list(pool.map(lambda b: push(server.url, event_id, token, b), batches))
+        assert [a.status_code for a in answers] == [200] * 60
+        total = len(ops) + sum(len(b) for b in batches)
+        assert server.query("SELECT COUNT(*) FROM ops WHERE device = 'lap-a'") == [(total,)]
+    finally:
+        server.stop()

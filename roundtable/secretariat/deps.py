@@ -3,18 +3,31 @@ closed or returned to the pool when the endpoint returns, and the bearer token's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from roundtable.secretariat.repository import Repository, TokenScope
 
 
-def get_repo(request: Request) -> Iterator[Repository]:
-    with request.app.state.database.repository() as repo:
-        yield repo
+async def get_repo(request: Request) -> AsyncIterator[Repository]:
+    """One connection for the request.  A request first waits (on the event loop, holding no
+    thread) for one of the database's ``slots``, so a connection is free when a thread asks for
+    it: threads blocked on an empty pool could otherwise hold every thread of the pool that the
+    connection holders need to finish (a deadlock until the pool's timeout)."""
+    database = request.app.state.database
+    async with database.slots:
+        opened = database.repository()
+        repo = await run_in_threadpool(opened.__enter__)
+        try:
+            yield repo
+        except BaseException as exc:
+            await run_in_threadpool(opened.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        await run_in_threadpool(opened.__exit__, None, None, None)
 
 
 # scope="function": the connection goes back as soon as the endpoint returns, before the answer

@@ -104,7 +104,7 @@ class PostgresDatabase(Database):
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.target = url
-        self.pool_size = pool_size
+        self.pool_size = self.max_connections = pool_size
         self._pool: Any = None
 
     def _connect(self) -> Any:

@@ -344,6 +344,19 @@ class Database(ABC):
     """One per process: where the data lives, and how a request gets its connection."""
 
     target: str
+    max_connections: int = 40
+    """How many requests may hold a connection at once (the pool's size for PostgreSQL)."""
+    _slots: Any = None
+
+    @property
+    def slots(self) -> Any:
+        """An asyncio.Semaphore of ``max_connections``, made on first use (in the server's
+        event loop)."""
+        if self._slots is None:
+            import asyncio
+
+            self._slots = asyncio.Semaphore(self.max_connections)
+        return self._slots
 
     @abstractmethod
     def repository(self) -> AbstractContextManager[Repository]:

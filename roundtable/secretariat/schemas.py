@@ -21,8 +21,8 @@ def _py_type(schema: dict[str, Any]) -> Any:
 def _op_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {"seq": (int, ...)}
     for key, schema in protocol.OP_WIRE.items():
-        extra = {} if schema else {"nullable": True}
-        fields[key] = (_py_type(schema), Field(json_schema_extra=extra or None))
+        extra: Any = None if schema else {"nullable": True}  # value: any JSON, null too
+        fields[key] = (_py_type(schema), Field(json_schema_extra=extra))
     return fields
 
 

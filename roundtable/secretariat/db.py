@@ -32,7 +32,7 @@ __all__ = [
 
 def open_ready(target: Path | str) -> Database:
     """The database at ``target`` (SQLite path or ``postgresql://`` URL), migrated."""
-    database = open_database(target, pool_size=2)
+    database = open_database(target, pooled=False)
     database.migrate()
     return database
 

@@ -102,9 +102,10 @@ class PostgresRepository(Repository):
 class PostgresDatabase(Database):
     """A PostgreSQL database named by a ``postgresql://`` URL, behind a connection pool."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 10, pooled: bool = True) -> None:
         self.target = url
         self.pool_size = self.max_connections = pool_size
+        self.pooled = pooled
         self._pool: Any = None
 
     def _connect(self) -> Any:
@@ -130,6 +131,10 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def repository(self) -> Iterator[PostgresRepository]:
+        if not self.pooled:  # a command's single connection: no pool to start and stop
+            with self._connect() as conn:
+                yield PostgresRepository(conn)
+            return
         with self.pool.connection() as conn:
             yield PostgresRepository(conn)
 

@@ -376,13 +376,14 @@ class Database(ABC):
         self.close()
 
 
-def open_database(target: str | Any, *, pool_size: int = 10) -> Database:
-    """The database named by ``target``: a ``postgresql://`` URL, or an SQLite file path."""
+def open_database(target: str | Any, *, pool_size: int = 10, pooled: bool = True) -> Database:
+    """The database named by ``target``: a ``postgresql://`` URL, or an SQLite file path.
+    ``pooled=False``: one connection per ``repository()`` (commands, not the server)."""
     text = str(target)
     if text.startswith(("postgresql://", "postgres://")):
         from roundtable.secretariat.postgres import PostgresDatabase
 
-        return PostgresDatabase(text, pool_size=pool_size)
+        return PostgresDatabase(text, pool_size=pool_size, pooled=pooled)
     from roundtable.secretariat.sqlite import SqliteDatabase
 
     return SqliteDatabase(text)

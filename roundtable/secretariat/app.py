@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -81,7 +82,14 @@ def create_app(
     else:
         database = open_database(target, pool_size=pool_size)
     database.migrate()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.close()  # a worker that stops hands its pooled connections back
+
     app = FastAPI(
+        lifespan=lifespan,
         title="roundtable secretariat",
         version="1.0",
         description="Central API of the regional round tables: push and pull ops, minutes, "

@@ -1,8 +1,13 @@
 """Load: the reference secretariat under many laptops capturing and syncing at once.
 
 Run:  python bench/bench_load.py [--clients 50] [--seconds 60] [--procs 5]
+            [--db postgresql://... --workers 2] [--push200 20]
 
-The server is the real one (uvicorn subprocess, SQLite WAL, synchronous=FULL) on 127.0.0.1.
+The server is the real one (uvicorn subprocess on 127.0.0.1) over SQLite (a temporary file, WAL,
+synchronous=FULL; one worker) or, with ``--db postgresql://...``, over that PostgreSQL database
+with ``--workers`` uvicorn processes (the tables are created if missing; events get a run id in
+their name, so a database can be reused).  Before the load, one laptop pushes ``--push200``
+batches of 200 ops on the idle server: the server's own time per such push (Server-Timing).
 Each client is a laptop with its own home and session; five laptops share an event (as five
 regional rooms do), so each one pulls the others' changes.  For ``--seconds`` every laptop loops:
 capture one to three entries, run one sync round (whoami, push, pull), pause 0-100 ms.  The
@@ -21,8 +26,10 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import os
 import random
-import sqlite3
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,7 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_sync import start_server  # noqa: E402
+SERVER = """
+import uvicorn
+uvicorn.run("roundtable.secretariat:app_from_env", factory=True, host="127.0.0.1",
+            port={port}, workers={workers}, log_level="warning", access_log=False)
+"""
 
 ROOM = 5
 """Laptops per event."""
@@ -85,6 +96,12 @@ async def _laptop(home: Path, url: str, token: str, event_id: str, until: float,
     rounds = failed_rounds = captured = 0
     first = await client.sync_once()  # the event record
     failed_rounds += not first.ok
+    while not first.ok and time.monotonic() < until:  # an overloaded server: try again
+        await asyncio.sleep(rng.random())
+        first = await client.sync_once()
+        failed_rounds += not first.ok
+    if not first.ok:
+        raise SystemExit(f"laptop {seed}: never got its event from the server: {first.error}")
     pushed = first.pushed
     session_id = store.create_session(event_id, "africa", f"Room {seed}", AGENDA).id
     ss = store.open_session(session_id)
@@ -125,6 +142,56 @@ async def _final_round(home: Path, url: str, token: str) -> dict:
     }
 
 
+def start_server(db: str, workers: int) -> tuple[subprocess.Popen, str]:
+    """uvicorn with ``workers`` processes over ``db``, configured as `roundtable serve` does."""
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ROUNDTABLE_DB_URL": db}
+    code = SERVER.format(port=port, workers=workers)
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    proc.kill()
+    raise SystemExit("the secretariat did not start")
+
+
+def push200(home: Path, url: str, token: str, event_id: str, batches: int) -> list[float]:
+    """The server's own time (Server-Timing, ms) of each push of a batch of 200 ops."""
+    from roundtable.store import LocalStore
+
+    store = LocalStore(home)
+    client = _timed_client_class()(store, url, token, batch_size=200, round_deadline=600)
+    client.samples, client.server_ms = [], []
+    assert asyncio.run(client.sync_once()).ok
+    sid = store.create_session(event_id, "europe", "Push timing", AGENDA).id
+    with store.open_session(sid) as ss:
+        n = 0
+        while ss.pending_count() < 200 * batches:
+            ss.add_entry("need", f"Training need {n}", delegations=["FR"], crime_areas=["x"])
+            n += 1
+    client.server_ms = timings = []
+    result = asyncio.run(client.push())
+    assert result.ok and result.rejected == 0, result.summary()
+    # the timed client also saw the last, partial batch; keep the full ones
+    return timings[: result.pushed // 200]
+
+
+def _rows(db: str, sql: str, args: tuple = ()) -> list[tuple]:
+    from roundtable.secretariat.db import open_ready
+
+    with open_ready(db) as database, database.repository() as repo:
+        return repo.rows(sql, args)
+
+
 def _worker(jobs: list[dict], url: str, until: float, out: str) -> None:
     async def run() -> list[dict]:
         return await asyncio.gather(
@@ -156,22 +223,35 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--procs", type=int, default=5, help="client worker processes")
     ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--db", default="", help="a postgresql:// URL (default: a temporary SQLite)")
+    ap.add_argument("--workers", type=int, default=1, help="uvicorn workers (PostgreSQL only)")
+    ap.add_argument("--push200", type=int, default=0, help="batches of 200 ops to time first")
     args = ap.parse_args()
 
-    from roundtable.secretariat import create_event, issue_token
+    from roundtable.secretariat import create_event, is_url, issue_token
 
+    if args.workers > 1 and not is_url(args.db):
+        ap.error("--workers > 1 needs --db postgresql://... (SQLite has one writer)")
+    run = time.strftime("%H%M%S") + f"-{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="rt-bench-load-") as tmp:
         base = Path(tmp)
-        db = base / "secretariat.db"
+        db = args.db or str(base / "secretariat.db")
+        engine = "PostgreSQL" if is_url(db) else "SQLite"
         jobs = []
         for n in range(args.clients):
             if n % ROOM == 0:
-                event_id = create_event(db, f"Load event {n // ROOM}")
+                event_id = create_event(db, f"Load event {n // ROOM} ({run})")
                 token = issue_token(db, event_id, ["*"])
             jobs.append({"home": str(base / f"laptop-{n:02d}"), "token": token,
                          "event": event_id, "seed": n})  # fmt: skip
-        proc, url = start_server(db)
+        proc, url = start_server(db, args.workers)
         try:
+            push_ms: list[float] = []
+            if args.push200:
+                timing_event = create_event(db, f"Push timing ({run})")
+                timing_token = issue_token(db, timing_event, ["*"])
+                push_ms = sorted(push200(base / "push200", url, timing_token, timing_event,
+                                         args.push200))  # fmt: skip
             procs = max(1, min(args.procs, args.clients))
             until = time.monotonic() + args.seconds
             started = time.perf_counter()
@@ -199,13 +279,16 @@ def main() -> int:
             final = asyncio.run(finals())
         finally:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
 
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
         lost = duplicated = missing_here = 0
         for event_id in {j["event"] for j in jobs}:
-            rows = [r[0] for r in conn.execute("SELECT op_id FROM ops WHERE event_id = ?",
-                                               (event_id,))]  # fmt: skip
+            rows = [r[0] for r in _rows(db, "SELECT op_id FROM ops WHERE event_id = ?",
+                                        (event_id,))]  # fmt: skip
             server = set(rows)
             duplicated += len(rows) - len(server)
             own: set[str] = set()
@@ -214,12 +297,11 @@ def main() -> int:
                 mine, held = _journal_ops(Path(j["home"]))
                 own |= mine
                 holdings.append(held)
-            event_record = {r[0] for r in conn.execute(
-                "SELECT op_id FROM ops WHERE event_id = ? AND device = 'secretariat'",
+            event_record = {r[0] for r in _rows(
+                db, "SELECT op_id FROM ops WHERE event_id = ? AND device = 'secretariat'",
                 (event_id,))}  # fmt: skip
             lost += len(own - server) + len(server - own - event_record)
             missing_here += sum(len(server - held) for held in holdings)
-        conn.close()
 
     samples = [s for r in results for s in r["samples"]]
     latencies = sorted(t for t, _ in samples)
@@ -245,7 +327,15 @@ def main() -> int:
     def server_pct(q: float) -> float:
         return in_server[min(len(in_server) - 1, int(q * len(in_server)))] if in_server else 0.0
 
+    def push_pct(q: float) -> float:
+        return push_ms[min(len(push_ms) - 1, int(q * len(push_ms)))] if push_ms else 0.0
+
     figures = {
+        "engine": engine,
+        "workers": args.workers,
+        "push200_n": len(push_ms),
+        "push200_server_p50_ms": push_pct(0.5),
+        "push200_server_p90_ms": push_pct(0.9),
         "clients": args.clients,
         "seconds": round(elapsed, 1),
         "requests": len(samples),
@@ -275,10 +365,12 @@ def main() -> int:
         args.json.write_text(json.dumps(figures, indent=1), encoding="utf-8")
     from _figures import record
 
-    record("load", **figures)
+    record("load" if engine == "SQLite" else "load_postgresql", **figures)
+    worker_text = f"{args.workers} worker{'s' if args.workers > 1 else ''}"
     print(
         f"{args.clients} laptops ({args.clients // ROOM or 1} events of up to {ROOM}), "
-        f"{elapsed:.0f} s, {procs} client processes, server on 127.0.0.1\n"
+        f"{elapsed:.0f} s, {procs} client processes, server on 127.0.0.1 "
+        f"({engine}, {worker_text})\n"
     )
     print("| measure | value |")
     print("|---|---:|")
@@ -295,6 +387,9 @@ def main() -> int:
           f"{pct(0.99):.0f} / {figures['max_ms']:.0f} ms |")  # fmt: skip
     print(f"| of which in the server (Server-Timing) p50 / p95 / p99 | {server_pct(0.5):.0f} / "
           f"{server_pct(0.95):.0f} / {server_pct(0.99):.0f} ms |")  # fmt: skip
+    if push_ms:
+        print(f"| server's time per push of 200 ops, idle server, p50 / p90 ({len(push_ms)} "
+              f"pushes) | {push_pct(0.5):.1f} / {push_pct(0.9):.1f} ms |")  # fmt: skip
     print()
     print(
         f"lost {lost} duplicated {duplicated} · left to push {pending} · ops not pulled by a "

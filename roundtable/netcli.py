@@ -107,8 +107,17 @@ def _server():
     return secretariat
 
 
-def _db(value: str) -> Path:
-    """The server's database file: ``--db`` must name a file in an existing directory."""
+def _db(value: str | None) -> Path | str:
+    """The server's database: a ``postgresql://`` URL, or an SQLite file in an existing
+    directory.  Without ``--db``, ``ROUNDTABLE_DB_URL``."""
+    value = value or os.environ.get("ROUNDTABLE_DB_URL", "")
+    if not value:
+        _fail("--db: give the database (an SQLite file or a postgresql:// URL), or set "
+              "ROUNDTABLE_DB_URL")  # fmt: skip
+    if value.startswith(("postgresql://", "postgres://")):
+        return value
+    if "://" in value:
+        _fail(f"--db {value.split('://')[0]}://...: expected a postgresql:// URL or a file")
     path = Path(value)
     if path.is_dir():
         _fail(f"--db {value}: is a directory; give the database file's name")
@@ -124,13 +133,31 @@ def cmd_serve(args: argparse.Namespace) -> int:
     db = _db(args.db)
     if not 1 <= args.port <= 65535:
         _fail(f"--port {args.port}: expected 1-65535")
+    if not 1 <= args.workers <= 64:
+        _fail(f"--workers {args.workers}: expected 1-64")
+    if args.workers > 1 and not secretariat.is_url(db):
+        _fail(f"--workers {args.workers}: SQLite has one writer, so its server is one process; "
+              "use --db postgresql://... for several workers")  # fmt: skip
+    if not 0 < args.idempotency_days <= 3650:
+        _fail(f"--idempotency-days {args.idempotency_days:g}: expected more than 0, at most 3650")
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(
             f"warning: serving on {args.host}: reachable from other machines; put TLS in "
             "front of it",
             file=sys.stderr,
         )
-    secretariat.serve(db, host=args.host, port=args.port)
+    try:
+        secretariat.serve(
+            db,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            idempotency_days=args.idempotency_days,
+        )
+    except Exception as exc:  # the database cannot be reached or opened: one line, no trace
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
+            raise
+        _fail(f"--db: cannot open the database: {str(exc).strip().splitlines()[0][:300]}")
     return 0
 
 
@@ -175,9 +202,25 @@ def add_commands(sub, command) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar, summary only")
 
     p = command("serve", cmd_serve, "run the secretariat's central API (needs the server extra)")
-    p.add_argument("--db", required=True, help="the server's SQLite database file")
+    p.add_argument(
+        "--db",
+        help="the server's database: an SQLite file, or a postgresql:// URL "
+        "(default: $ROUNDTABLE_DB_URL)",
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="uvicorn worker processes (PostgreSQL only; SQLite serves from one process)",
+    )
+    p.add_argument(
+        "--idempotency-days",
+        type=float,
+        default=7.0,
+        help="forget saved push answers (Idempotency-Key) after this many days (default 7)",
+    )
 
     events = command("events", _show_help, "secretariat: manage events")
     events.set_defaults(parser=events)

@@ -95,18 +95,66 @@ def check_value(kind: str, field: str, value: Any) -> None:
         raise ProtocolError(f"{kind}.{field}: expected {want}, got {type(value).__name__}")
 
 
-_OP_KEYS = {
-    "op_id",
-    "event_id",
-    "session_id",
-    "record_id",
-    "kind",
-    "field",
-    "value",
-    "hlc",
-    "device",
-    "base",
+# ---------------------------------------------------------------------------------------------
+# An op's shape on the wire, declared once: the keys are ``model.Op``'s dataclass fields, and
+# this table gives each one its JSON Schema.  The server's request schema (OpenAPI), its response
+# model and the checks below (and the laptop's journal check) are all derived from it.
+# ---------------------------------------------------------------------------------------------
+
+UUID_PATTERN = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+HLC_PATTERN = "^[0-9]{15}-[0-9]{6}-[A-Za-z0-9_.-]{1,64}$"
+MAX_BASE = 64
+
+OP_WIRE: dict[str, dict[str, Any]] = {
+    "op_id": {"type": "string", "pattern": UUID_PATTERN},
+    "event_id": {"type": "string", "pattern": UUID_PATTERN},
+    "session_id": {"type": "string"},
+    "record_id": {"type": "string", "pattern": UUID_PATTERN},
+    "kind": {"type": "string", "enum": list(RECORD_KINDS)},
+    "field": {"type": "string"},
+    "value": {},
+    "hlc": {"type": "string", "pattern": HLC_PATTERN},
+    "device": {"type": "string"},
+    "base": {"type": "array", "items": {"type": "string"}, "maxItems": MAX_BASE},
 }
+"""JSON Schema of each key of an op, in ``model.Op``'s field order."""
+OP_OPTIONAL = frozenset({"session_id", "base"})
+"""Keys a sender may leave out (an event record's empty session id, a first write's base)."""
+
+OP_KEYS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Op))
+OP_REQUIRED: frozenset[str] = frozenset(OP_KEYS) - OP_OPTIONAL
+"""The keys every op must carry: what the laptop's journal check and the server's schema ask."""
+if tuple(OP_WIRE) != OP_KEYS:  # pragma: no cover - a field added to Op but not to the table
+    raise RuntimeError(f"protocol.OP_WIRE {tuple(OP_WIRE)} differs from model.Op {OP_KEYS}")
+_OP_KEYS = frozenset(OP_KEYS)
+
+
+def op_json_schema() -> dict[str, Any]:
+    """The JSON Schema of one op in a push body (what /openapi.json documents)."""
+    return {
+        "type": "object",
+        "required": [k for k in OP_KEYS if k in OP_REQUIRED],
+        "additionalProperties": False,
+        "properties": {k: dict(v) for k, v in OP_WIRE.items()},
+    }
+
+
+def push_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a push body."""
+    return {
+        "type": "object",
+        "required": ["protocol", "ops"],
+        "properties": {
+            "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
+            "device": {"type": "string"},
+            "ops": {
+                "type": "array",
+                "minItems": MIN_BATCH,
+                "maxItems": MAX_BATCH,
+                "items": op_json_schema(),
+            },
+        },
+    }
 
 
 def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
@@ -116,7 +164,7 @@ def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
     """
     if not isinstance(data, Mapping):
         raise ProtocolError(f"{where}: expected an object, got {type(data).__name__}")
-    missing = _OP_KEYS - set(data) - {"base", "session_id"}
+    missing = OP_REQUIRED - set(data)
     if missing:
         raise ProtocolError(f"{where}: missing {', '.join(sorted(missing))}")
     unknown = set(data) - _OP_KEYS - {"seq"}
@@ -144,8 +192,8 @@ def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
     if not isinstance(data["device"], str) or data["device"] != hlc.device:
         raise ProtocolError(f"{where}: device does not match the HLC's device")
     base = data.get("base", [])
-    if not isinstance(base, list) or len(base) > 64:
-        raise ProtocolError(f"{where}: base must be a list of at most 64 HLCs")
+    if not isinstance(base, list) or len(base) > MAX_BASE:
+        raise ProtocolError(f"{where}: base must be a list of at most {MAX_BASE} HLCs")
     for b in base:
         try:
             bh = Hlc.parse(b)

@@ -8,6 +8,7 @@ import pytest
 
 _HERE = Path(__file__).parent
 pytest_plugins = ["fixtures_server"] if (_HERE / "fixtures_server.py").exists() else []
+pytest_plugins += ["fixtures_pg"] if (_HERE / "fixtures_pg.py").exists() else []
 
 
 @pytest.fixture(autouse=True)

@@ -13,6 +13,13 @@ from test_secretariat import push, session_ops
 from roundtable.model import HlcClock
 from roundtable.secretariat import AdminError, create_event, issue_token, list_events
 
+
+@pytest.fixture
+def live_server(engine_server):
+    """Every test here runs against SQLite and against PostgreSQL (tests/fixtures_pg.py)."""
+    return engine_server
+
+
 DATA_ENDPOINTS = [
     ("GET", "/v1/whoami"),
     ("GET", "/v1/events"),
@@ -25,21 +32,28 @@ DATA_ENDPOINTS = [
 ]
 
 
-def test_only_the_hash_of_a_token_is_stored(tmp_path):
-    db = tmp_path / "s.db"
+def test_only_the_hash_of_a_token_is_stored(server_db, engine, tmp_path):
+    db = server_db
     event_id = create_event(db, "Conference")
     token = issue_token(db, "Conference", ["europe", "africa"], label="Room B")
     assert len(token) >= 40
-    raw = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert token.encode() not in raw
-    import sqlite3
-
-    rows = sqlite3.connect(db).execute("SELECT hash, event_id, regions, label FROM tokens")
-    assert rows.fetchall() == [
+    if engine == "sqlite":
+        raw = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
+        assert token.encode() not in raw
+    rows = read(db, "SELECT hash, event_id, regions, label FROM tokens")
+    assert rows == [
         (hashlib.sha256(token.encode()).hexdigest(), event_id, '["europe", "africa"]', "Room B")
     ]
     assert issue_token(db, event_id, ["*", "europe"]) != token  # by id too; each one new
     assert list_events(db) == [(event_id, "Conference")]
+
+
+def read(db, sql: str) -> list[tuple]:
+    """Rows of the server's database (SQLite file or PostgreSQL URL)."""
+    from roundtable.secretariat.db import open_ready
+
+    with open_ready(db) as database, database.repository() as repo:
+        return repo.rows(sql)
 
 
 @pytest.mark.parametrize(
@@ -50,20 +64,22 @@ def test_only_the_hash_of_a_token_is_stored(tmp_path):
         ("Conference", [], "at least one region"),
     ],
 )
-def test_issue_token_refuses_with_a_reason(tmp_path, event, regions, message):
-    db = tmp_path / "s.db"
+def test_issue_token_refuses_with_a_reason(server_db, event, regions, message):
+    db = server_db
     create_event(db, "Conference")
     with pytest.raises(AdminError, match=message):
         issue_token(db, event, regions)
+    assert read(db, "SELECT COUNT(*) FROM tokens") == [(0,)]
 
 
-def test_event_names_are_unique_and_needed(tmp_path):
-    db = tmp_path / "s.db"
+def test_event_names_are_unique_and_needed(server_db):
+    db = server_db
     create_event(db, "Conference")
     with pytest.raises(AdminError, match="already exists"):
         create_event(db, "Conference")
     with pytest.raises(AdminError, match="needs a name"):
         create_event(db, "  ")
+    assert read(db, "SELECT name FROM events") == [("Conference",)]
 
 
 @pytest.fixture
@@ -150,17 +166,17 @@ def test_only_an_all_regions_token_may_change_the_event_record(scoped):
     assert server.op_count() == before + 1
 
 
-def test_a_token_is_checked_against_every_stored_hash_in_constant_time(tmp_path, monkeypatch):
+def test_a_token_is_checked_against_every_stored_hash_in_constant_time(server_db, monkeypatch):
     """The lookup compares the presented token's hash with every stored one through
     hmac.compare_digest (never ``==`` or a first-match exit), so the answer time does not depend
     on which token, if any, matched."""
     import hmac
 
-    from roundtable.secretariat import db
+    from roundtable.secretariat import repository
+    from roundtable.secretariat.db import open_ready
 
-    path = tmp_path / "s.db"
-    event_id = create_event(path, "Conference")
-    tokens = [issue_token(path, event_id, ["*"]) for _ in range(3)]
+    event_id = create_event(server_db, "Conference")
+    tokens = [issue_token(server_db, event_id, ["*"]) for _ in range(3)]
     calls: list[tuple[str, str]] = []
     real = hmac.compare_digest
 
@@ -168,14 +184,11 @@ def test_a_token_is_checked_against_every_stored_hash_in_constant_time(tmp_path,
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(db.hmac, "compare_digest", counting)
-    conn = db.connect(path)
-    try:
+    monkeypatch.setattr(repository.hmac, "compare_digest", counting)
+    with open_ready(server_db) as database, database.repository() as repo:
         for presented in (tokens[0], tokens[2], "not a token"):
             calls.clear()
-            found = db.lookup_token(conn, presented)
+            found = repo.lookup_token(presented)
             assert (found is not None) == (presented in tokens)
             assert len(calls) == 3  # every stored hash, whether or not one matched
-            assert {b for _, b in calls} == {db.hash_token(presented)}
-    finally:
-        conn.close()
+            assert {b for _, b in calls} == {repository.hash_token(presented)}

@@ -2,6 +2,9 @@
 past the read timeout, 503 + Retry-After, chosen by a seeded rng).  At the end the server holds
 exactly the union of the laptops' ops (no loss, no duplicate) and the laptops agree.
 
+Runs on SQLite (one process), on PostgreSQL, and on PostgreSQL behind ``roundtable serve
+--workers 2`` (two uvicorn processes taking the retried batches in any order).
+
 ``ROUNDTABLE_FAULT_ROUNDS`` (default 12) and ``ROUNDTABLE_FAULT_SEED`` (default 7) tune it."""
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import os
 import random
 
+import pytest
 from budget import count
 from test_sync import AGENDA, local_op_ids, replica_state, server_op_ids, sync
 
@@ -20,6 +24,12 @@ ROUNDS = count(12, "ROUNDTABLE_FAULT_ROUNDS")
 SEED = int(os.environ.get("ROUNDTABLE_FAULT_SEED", "7"))
 
 
+@pytest.fixture
+def live_server(engine_server):
+    return engine_server
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "postgresql-2-workers"], indirect=True)
 def test_randomized_faults_lose_nothing_and_duplicate_nothing(live_server, fault_proxy, tmp_path):
     server = live_server
     event_id = server.create_event("Faulty Wi-Fi conference")

@@ -365,3 +365,25 @@ def test_a_session_of_a_newer_schema_is_named_by_the_list_not_hidden(old_home: P
     assert "\n" not in line
     listing.sessions()
     assert len(listing.skipped) == 1  # not repeated by a second listing
+
+
+def test_the_op_shape_is_declared_once_and_the_api_documents_it(tmp_path: Path) -> None:
+    """The push schema, the pull model and the op checks all come from ``protocol.OP_WIRE``,
+    whose keys are ``model.Op``'s fields: a field added to Op shows in all of them or fails."""
+    import dataclasses
+
+    from roundtable import protocol
+    from roundtable.model import Op
+    from roundtable.secretariat import create_app
+
+    assert protocol.OP_KEYS == tuple(f.name for f in dataclasses.fields(Op))
+    assert tuple(protocol.OP_WIRE) == protocol.OP_KEYS
+    spec = create_app(tmp_path / "s.db").openapi()
+    body = spec["paths"]["/v1/events/{event_id}/ops"]["post"]["requestBody"]
+    op_schema = body["content"]["application/json"]["schema"]["properties"]["ops"]["items"]
+    assert op_schema == protocol.op_json_schema()
+    assert set(op_schema["required"]) == protocol.OP_REQUIRED
+    op_out = spec["components"]["schemas"]["OpOut"]["properties"]
+    assert list(op_out) == ["seq", *protocol.OP_KEYS]
+    with pytest.raises(protocol.ProtocolError, match="missing hlc"):
+        protocol.parse_op({k: "x" for k in protocol.OP_REQUIRED - {"hlc"}})

@@ -1,5 +1,6 @@
 """The secretariat's API against a real uvicorn on 127.0.0.1: push, pull, scope, history,
-documents, limits.  Assertions read the server's SQLite file to check what was (not) written."""
+documents, limits.  Assertions read the server's database to check what was (not) written.
+Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,6 +22,12 @@ from roundtable.model import (
     new_id,
 )
 from roundtable.protocol import PROTOCOL_VERSION, push_body
+
+
+@pytest.fixture
+def live_server(engine_server):
+    """Every test here runs against SQLite and against PostgreSQL (tests/fixtures_pg.py)."""
+    return engine_server
 
 
 def record_ops(rec: Record, event_id: str, session_id: str, clock: HlcClock) -> list[Op]:

@@ -17,6 +17,12 @@ from roundtable.model import HlcClock, Op, new_id
 from roundtable.protocol import MAX_BATCH, push_body
 
 
+@pytest.fixture
+def live_server(engine_server):
+    """Every test here runs against SQLite and against PostgreSQL (tests/fixtures_pg.py)."""
+    return engine_server
+
+
 def snapshot(server) -> list:
     return [
         server.query("SELECT op_id, value, hlc, device FROM ops ORDER BY seq"),

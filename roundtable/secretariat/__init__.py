@@ -1,31 +1,81 @@
-"""The secretariat's reference central API: FastAPI + uvicorn over SQLite (the `server` extra).
+"""The secretariat's reference central API: FastAPI + uvicorn over SQLite (one process) or
+PostgreSQL (several workers).  Installed with the `server` extra.
 
 Imports nothing of the client but model, protocol, minutes and report.  The admin functions
-(create_event, issue_token) work on the database file directly and need no running server.
+(create_event, issue_token) work on the database directly and need no running server.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from roundtable.secretariat.db import AdminError, create_event, issue_token, list_events
+from roundtable.secretariat.db import (
+    AdminError,
+    create_event,
+    issue_token,
+    list_events,
+    trim_idempotency,
+)
+from roundtable.secretariat.repository import is_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["AdminError", "create_app", "create_event", "issue_token", "list_events", "serve"]
+__all__ = [
+    "AdminError",
+    "create_app",
+    "create_event",
+    "is_url",
+    "issue_token",
+    "list_events",
+    "serve",
+    "trim_idempotency",
+]
+
+DB_ENV = "ROUNDTABLE_DB_URL"
+DAYS_ENV = "ROUNDTABLE_IDEMPOTENCY_DAYS"
 
 
-def create_app(db_path: Path | str, **kwargs) -> FastAPI:
+def create_app(target: Path | str, **kwargs) -> FastAPI:
     """The ASGI app (see ``secretariat.app.create_app``); fastapi is imported only here."""
     from roundtable.secretariat.app import create_app as _create
 
-    return _create(db_path, **kwargs)
+    return _create(target, **kwargs)
 
 
-def serve(db_path: Path | str, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the API with uvicorn until interrupted.  Binds loopback unless told otherwise."""
+def app_from_env() -> FastAPI:
+    """The app of one uvicorn worker process, configured by ``serve`` through the environment."""
+    return create_app(os.environ[DB_ENV], idempotency_days=float(os.environ.get(DAYS_ENV, "7")))
+
+
+def serve(
+    target: Path | str,
+    host: str = "127.0.0.1",
+    port: int = 8765,
+    *,
+    workers: int = 1,
+    idempotency_days: float = 7.0,
+) -> None:
+    """Run the API with uvicorn until interrupted.  Binds loopback unless told otherwise.
+    Several workers need PostgreSQL (SQLite has one writer; the caller checks)."""
     import uvicorn
 
-    uvicorn.run(create_app(db_path), host=host, port=port, log_level="info")
+    if workers <= 1:
+        app = create_app(target, idempotency_days=idempotency_days)
+        uvicorn.run(app, host=host, port=port, log_level="info")
+        return
+    from roundtable.secretariat.db import open_ready
+
+    open_ready(target).close()  # migrate once, before the workers start
+    os.environ[DB_ENV] = str(target)
+    os.environ[DAYS_ENV] = str(idempotency_days)
+    uvicorn.run(
+        "roundtable.secretariat:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )

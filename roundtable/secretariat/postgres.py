@@ -1,0 +1,158 @@
+"""The PostgreSQL engine (psycopg 3): the secretariat scaled out over several uvicorn workers.
+
+Each worker process holds a small connection pool; a request borrows one connection (autocommit,
+so a read is its own statement) and a push runs in an explicit transaction.  How the pull cursor
+and the idempotency constraints hold under concurrent workers: see ``repository``'s docstring.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from roundtable.model import Op
+from roundtable.secretariat.repository import (
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    Database,
+    Repository,
+    op_row,
+    statements,
+)
+
+_MIGRATION_LOCK = 0x726F756E64  # pg_advisory_xact_lock key: one migrating worker at a time
+_QMARK = re.compile(r"\?")
+_CACHE: dict[str, str] = {}
+
+
+def _sql(sql: str) -> str:
+    """The shared SQL's ``?`` placeholders as psycopg's ``%s`` (the shared SQL has no ``%``)."""
+    out = _CACHE.get(sql)
+    if out is None:
+        out = _CACHE[sql] = _QMARK.sub("%s", sql)
+    return out
+
+
+class PostgresRepository(Repository):
+    dialect = "postgresql"
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self._last_seq: dict[str, int] = {}
+
+    def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(_sql(sql), tuple(args))
+
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        rows = list(rows)
+        if rows:
+            with self.conn.cursor() as cur:
+                cur.executemany(_sql(sql), rows)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        self._last_seq = {}
+        try:
+            with self.conn.transaction():
+                yield
+        finally:
+            self._last_seq = {}
+
+    def lock_event(self, event_id: str) -> None:
+        """Lock the event's row until commit and read its counter.  A push of another event
+        goes on in parallel; a second push of this one waits here, before reading anything."""
+        if event_id in self._last_seq:
+            return
+        row = self.conn.execute(
+            "SELECT last_seq FROM events WHERE event_id = %s FOR UPDATE", (event_id,)
+        ).fetchone()
+        self._last_seq[event_id] = row[0] if row else 0
+
+    def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
+        inserted: set[str] = set()
+        by_event: dict[str, list[Op]] = {}
+        for op in ops:
+            by_event.setdefault(op.event_id, []).append(op)
+        for event_id, event_ops in by_event.items():
+            self.lock_event(event_id)
+            seq = self._last_seq[event_id]
+            rows: list[Any] = []
+            for op in event_ops:
+                seq += 1
+                row = op_row(op, received_at)  # op_id, event_id, session_id, ...
+                rows += (event_id, seq, row[0], *row[2:])
+            marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(event_ops))
+            cur = self.conn.execute(
+                "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
+                f" hlc, device, base, received_at) VALUES {marks} "
+                "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+                rows,
+            )
+            inserted |= {r[0] for r in cur.fetchall()}
+            # gaps (an op id that lost a race) are harmless: the cursor skips no row, only numbers
+            self.conn.execute(
+                "UPDATE events SET last_seq = %s WHERE event_id = %s", (seq, event_id)
+            )
+            self._last_seq[event_id] = seq
+        return inserted
+
+
+class PostgresDatabase(Database):
+    """A PostgreSQL database named by a ``postgresql://`` URL, behind a connection pool."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, pooled: bool = True) -> None:
+        self.target = url
+        self.pool_size = self.max_connections = pool_size
+        self.pooled = pooled
+        self._pool: Any = None
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        return psycopg.connect(self.target, autocommit=True, connect_timeout=10)
+
+    @property
+    def pool(self) -> Any:
+        if self._pool is None:
+            from psycopg_pool import ConnectionPool
+
+            self._pool = ConnectionPool(
+                self.target,
+                min_size=1,
+                max_size=self.pool_size,
+                kwargs={"autocommit": True, "connect_timeout": 10},
+                timeout=30,
+                open=True,
+                name="secretariat",
+            )
+        return self._pool
+
+    @contextmanager
+    def repository(self) -> Iterator[PostgresRepository]:
+        if not self.pooled:  # a command's single connection: no pool to start and stop
+            with self._connect() as conn:
+                yield PostgresRepository(conn)
+            return
+        with self.pool.connection() as conn:
+            yield PostgresRepository(conn)
+
+    def migrate(self) -> int:
+        with self._connect() as conn:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                found = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+                found = found or 0
+                for version, _what, _sqlite, pg_sql in MIGRATIONS:
+                    if version > found:
+                        for stmt in statements(pg_sql):
+                            conn.execute(stmt)
+                        conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (version,))
+            return min(found, SCHEMA_VERSION)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

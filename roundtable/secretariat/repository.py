@@ -1,0 +1,445 @@
+"""The secretariat's storage behind one interface: a ``Database`` (one per process: the SQLite
+file, or a PostgreSQL connection pool) hands out ``Repository`` objects, one per request, each
+holding one connection.  Routers and the push service speak only to ``Repository``.
+
+Both engines share the SQL below (``?`` placeholders; the PostgreSQL repository turns them into
+``%s``) and one list of migrations, recorded in a ``schema_version`` table.  What differs:
+
+* SQLite: one writer.  A push runs in ``BEGIN IMMEDIATE``, which serializes every write, and the
+  global ``seq`` (INTEGER PRIMARY KEY) is the pull cursor: rows become visible in seq order.
+* PostgreSQL: many writers (several uvicorn workers).  Sequence values commit out of order, so a
+  ``seq > cursor`` pull could skip a row that commits late.  Each event keeps its own counter
+  (``events.last_seq``); a push locks its event's row first (``SELECT ... FOR UPDATE``) and
+  numbers its ops from it, so within an event seq values commit in order.  The lock also
+  serializes pushes of one event as SQLite's writer lock does, and ``op_id UNIQUE`` /
+  the idempotency primary key with ``ON CONFLICT DO NOTHING`` hold under any interleaving.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from roundtable.model import Op
+
+ALL_REGIONS = "*"
+SECRETARIAT_DEVICE = "secretariat"
+OP_COLUMNS = "seq, op_id, event_id, session_id, record_id, kind, field, value, hlc, device, base"
+_CHUNK = 500  # ids per IN (...) list
+
+
+class AdminError(ValueError):
+    """A secretariat command that cannot be carried out; the message says why."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What a bearer token may see and write: one event, some regions (``*`` = all)."""
+
+    token_hash: str
+    event_id: str
+    regions: tuple[str, ...]
+    label: str
+
+    def allows_region(self, region: str) -> bool:
+        return ALL_REGIONS in self.regions or region in self.regions
+
+    @property
+    def all_regions(self) -> bool:
+        return ALL_REGIONS in self.regions
+
+
+# ---------------------------------------------------------------------------------------------
+# Migrations: one list for both engines.  Each step is (version, what, sqlite SQL, postgres SQL);
+# steps run in order inside one transaction each, and the version is recorded.
+# ---------------------------------------------------------------------------------------------
+
+_COMMON_TABLES = """
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    region TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    hash TEXT PRIMARY KEY,
+    event_id TEXT NOT NULL,
+    regions TEXT NOT NULL,
+    label TEXT NOT NULL,
+    created {real} NOT NULL
+);
+CREATE TABLE IF NOT EXISTS idempotency (
+    key TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created {real} NOT NULL,
+    PRIMARY KEY (key, token_hash)
+);
+CREATE INDEX IF NOT EXISTS ops_event_seq ON ops (event_id, seq);
+CREATE INDEX IF NOT EXISTS ops_record ON ops (record_id, seq);
+CREATE INDEX IF NOT EXISTS ops_session ON ops (session_id, seq);
+"""
+
+_SQLITE_V1 = """
+CREATE TABLE IF NOT EXISTS ops (
+    seq INTEGER PRIMARY KEY,
+    op_id TEXT NOT NULL UNIQUE,
+    event_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    device TEXT NOT NULL,
+    base TEXT NOT NULL,
+    received_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+);
+""" + _COMMON_TABLES.format(real="REAL")
+
+_POSTGRES_V1 = """
+CREATE TABLE IF NOT EXISTS ops (
+    event_id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    op_id TEXT NOT NULL UNIQUE,
+    session_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    device TEXT NOT NULL,
+    base TEXT NOT NULL,
+    received_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (event_id, seq)
+);
+CREATE TABLE IF NOT EXISTS events (
+    event_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created DOUBLE PRECISION NOT NULL,
+    last_seq BIGINT NOT NULL DEFAULT 0
+);
+""" + _COMMON_TABLES.format(real="DOUBLE PRECISION")
+
+_IDEMPOTENCY_AGE = "CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);"
+
+MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
+    (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
+    (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
+)
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def statements(script: str) -> list[str]:
+    """A migration script split into statements (no ``;`` inside the scripts above)."""
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+# ---------------------------------------------------------------------------------------------
+# The interface
+# ---------------------------------------------------------------------------------------------
+
+
+class Repository(ABC):
+    """One connection's worth of the secretariat's data.  Reads run as they come; a write runs
+    inside ``write_transaction()``.  SQL is written with ``?`` and passed through ``_sql``."""
+
+    dialect: str = ""
+
+    # -- engine-specific ----------------------------------------------------------------------
+
+    @abstractmethod
+    def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (iterable of row tuples, ``fetchone``)."""
+
+    @abstractmethod
+    def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None: ...
+
+    @abstractmethod
+    def write_transaction(self) -> AbstractContextManager[None]:
+        """All or nothing: committed when the block ends, rolled back if it raises."""
+
+    @abstractmethod
+    def lock_event(self, event_id: str) -> None:
+        """Serialize the pushes of one event until the transaction ends (see the module doc)."""
+
+    @abstractmethod
+    def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
+        """Insert ops not seen stored (inside the push transaction); returns the op ids
+        actually inserted (``op_id UNIQUE`` has the last word)."""
+
+    # -- shared SQL -----------------------------------------------------------------------------
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        return [tuple(r) for r in self._execute(sql, args)]
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        """The rows of a read-only query written with ``?`` (checks by tests and benchmarks)."""
+        return self._rows(sql, args)
+
+    def _in_chunks(self, sql: str, ids: Sequence[str], extra: Sequence[Any] = ()) -> list[tuple]:
+        """``sql`` holds ``{marks}`` for an ``IN (...)`` list; run it over ``ids`` in chunks."""
+        out: list[tuple] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            out += self._rows(sql.format(marks=",".join("?" * len(chunk))), (*extra, *chunk))
+        return out
+
+    # tokens and events
+
+    def lookup_token(self, token: str) -> TokenScope | None:
+        """The token's scope, or None.  Every stored hash is compared in constant time, so the
+        answer time does not tell how much of a guess was right."""
+        wanted = hash_token(token)
+        found = None
+        for h, event_id, regions, label in self._rows(
+            "SELECT hash, event_id, regions, label FROM tokens"
+        ):
+            if hmac.compare_digest(h, wanted):
+                found = TokenScope(h, event_id, tuple(json.loads(regions)), label)
+        return found
+
+    def add_token(self, token_hash: str, event_id: str, regions: list[str], label: str,
+                  created: float) -> None:  # fmt: skip
+        self._execute(
+            "INSERT INTO tokens (hash, event_id, regions, label, created) VALUES (?,?,?,?,?)",
+            (token_hash, event_id, json.dumps(regions), label, created),
+        )
+
+    def find_event(self, name_or_id: str) -> tuple[str, str] | None:
+        row = self._execute(
+            "SELECT event_id, name FROM events WHERE event_id = ? OR name = ?",
+            (name_or_id, name_or_id),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_event(self, event_id: str, name: str, created: float) -> None:
+        self._execute(
+            "INSERT INTO events (event_id, name, created) VALUES (?,?,?)",
+            (event_id, name, created),
+        )
+
+    def list_events(self) -> list[tuple[str, str]]:
+        rows = self._rows("SELECT event_id, name FROM events ORDER BY created")
+        return [(r[0], r[1]) for r in rows]
+
+    # sessions
+
+    def session(self, session_id: str) -> tuple[str, str] | None:
+        """(event_id, region) of a session the server knows."""
+        row = self._execute(
+            "SELECT event_id, region FROM sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def sessions(self, session_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+        """session_id -> (event_id, region), for those the server knows."""
+        rows = self._in_chunks(
+            "SELECT session_id, event_id, region FROM sessions WHERE session_id IN ({marks})",
+            sorted(set(session_ids)),
+        )
+        return {sid: (ev, region) for sid, ev, region in rows}
+
+    def add_sessions(self, event_id: str, regions: dict[str, str]) -> None:
+        self._executemany(
+            "INSERT INTO sessions (session_id, event_id, region) VALUES (?,?,?) "
+            "ON CONFLICT DO NOTHING",
+            [(sid, event_id, region) for sid, region in regions.items()],
+        )
+
+    # ops
+
+    def existing_op_ids(self, op_ids: Sequence[str]) -> set[str]:
+        rows = self._in_chunks("SELECT op_id FROM ops WHERE op_id IN ({marks})", op_ids)
+        return {r[0] for r in rows}
+
+    def insert_ops(self, ops: Iterable[Op], received_at: float) -> list[str]:
+        """Insert the ops not stored yet; returns their op_ids (the rest are duplicates, also
+        within the batch).  The caller holds the write transaction (and the event's lock)."""
+        ops = list(ops)
+        existing = self.existing_op_ids([o.op_id for o in ops])
+        fresh: dict[str, Op] = {}
+        for op in ops:
+            if op.op_id not in existing and op.op_id not in fresh:
+                fresh[op.op_id] = op
+        if not fresh:
+            return []
+        inserted = self._insert_fresh_ops(list(fresh.values()), received_at)
+        return [op_id for op_id in fresh if op_id in inserted]
+
+    def record_versions(self, record_ids: Sequence[str]) -> list[tuple]:
+        """(op_id, record_id, event_id, session_id, kind, field, hlc) of every stored op of
+        these records, oldest first."""
+        rows = self._in_chunks(
+            "SELECT seq, op_id, record_id, event_id, session_id, kind, field, hlc FROM ops "
+            "WHERE record_id IN ({marks})",
+            sorted(set(record_ids)),
+        )
+        rows.sort(key=lambda r: r[0])
+        return [r[1:] for r in rows]
+
+    def event_ops(self, event_id: str, where: str = "TRUE", args: Sequence[Any] = ()) -> list[Op]:
+        """The event's ops (``where`` narrows them, e.g. ``scope_clause``), oldest first."""
+        rows = self._rows(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND {where} ORDER BY seq",
+            (event_id, *args),
+        )
+        return [row_to_op(r) for r in rows]
+
+    def pull(self, event_id: str, since: int, limit: int, scope: TokenScope) -> list[dict]:
+        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq."""
+        clause, args = scope_clause(scope)
+        rows = self._rows(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
+            "ORDER BY seq LIMIT ?",
+            (event_id, since, *args, limit),
+        )
+        return [row_to_dict(r) for r in rows]
+
+    def history(self, event_id: str, record_id: str) -> list[dict]:
+        """Every stored op of a record, oldest first, with ``received_at``."""
+        rows = self._rows(
+            f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE event_id = ? AND record_id = ? "
+            "ORDER BY seq",
+            (event_id, record_id),
+        )
+        return [row_to_dict(r) | {"received_at": r[11]} for r in rows]
+
+    # idempotency
+
+    def saved_answer(self, key: str, token_hash: str) -> dict | None:
+        row = self._execute(
+            "SELECT response FROM idempotency WHERE key = ? AND token_hash = ?", (key, token_hash)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def save_answer(self, key: str, token_hash: str, answer: dict, created: float) -> None:
+        self._execute(
+            "INSERT INTO idempotency (key, token_hash, response, created) VALUES (?,?,?,?) "
+            "ON CONFLICT DO NOTHING",
+            (key, token_hash, json.dumps(answer), created),
+        )
+
+    def trim_idempotency(self, before: float) -> int:
+        """Forget the answers saved before ``before`` (epoch seconds); returns how many."""
+        cur = self._execute("DELETE FROM idempotency WHERE created < ?", (before,))
+        return max(0, cur.rowcount)
+
+
+class Database(ABC):
+    """One per process: where the data lives, and how a request gets its connection."""
+
+    target: str
+    max_connections: int = 40
+    """How many requests may hold a connection at once (the pool's size for PostgreSQL)."""
+    _slots: Any = None
+
+    @property
+    def slots(self) -> Any:
+        """An asyncio.Semaphore of ``max_connections``, made on first use (in the server's
+        event loop)."""
+        if self._slots is None:
+            import asyncio
+
+            self._slots = asyncio.Semaphore(self.max_connections)
+        return self._slots
+
+    @abstractmethod
+    def repository(self) -> AbstractContextManager[Repository]:
+        """One connection for the block (a request), closed or returned afterwards."""
+
+    @abstractmethod
+    def migrate(self) -> int:
+        """Bring the schema up to SCHEMA_VERSION; returns the version found before."""
+
+    def close(self) -> None:  # noqa: B027 - engines with nothing to release keep this
+        """Release what the process holds (a pool's connections)."""
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_database(target: str | Any, *, pool_size: int = 10, pooled: bool = True) -> Database:
+    """The database named by ``target``: a ``postgresql://`` URL, or an SQLite file path.
+    ``pooled=False``: one connection per ``repository()`` (commands, not the server)."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        from roundtable.secretariat.postgres import PostgresDatabase
+
+        return PostgresDatabase(text, pool_size=pool_size, pooled=pooled)
+    from roundtable.secretariat.sqlite import SqliteDatabase
+
+    return SqliteDatabase(text)
+
+
+def is_url(target: str | Any) -> bool:
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rows
+# ---------------------------------------------------------------------------------------------
+
+
+def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
+    seq, op_id, event_id, session_id, record_id, kind, field, value, hlc, device, base = row[:11]
+    return {
+        "seq": seq,
+        "op_id": op_id,
+        "event_id": event_id,
+        "session_id": session_id,
+        "record_id": record_id,
+        "kind": kind,
+        "field": field,
+        "value": json.loads(value),
+        "hlc": hlc,
+        "device": device,
+        "base": json.loads(base),
+    }
+
+
+def row_to_op(row: Sequence[Any]) -> Op:
+    d = row_to_dict(row)
+    d.pop("seq")
+    return Op.from_dict(d)
+
+
+def op_row(op: Op, received_at: float) -> tuple:
+    """The stored columns after ``seq``: op_id, event_id, ..., received_at."""
+    return (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
+            json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
+            json.dumps(list(op.base)), received_at)  # fmt: skip
+
+
+def scope_clause(scope: TokenScope) -> tuple[str, list[Any]]:
+    """SQL condition (on table ``ops``) limiting rows to the token's regions."""
+    if scope.all_regions:
+        return "TRUE", []
+    marks = ",".join("?" * len(scope.regions))
+    return (
+        f"(ops.session_id = '' OR ops.session_id IN "
+        f"(SELECT session_id FROM sessions WHERE region IN ({marks})))",
+        list(scope.regions),
+    )
+
+
+def in_session(session_id: str) -> tuple[str, list[Any]]:
+    """SQL condition: the event's own records and one session's."""
+    return "(session_id = '' OR session_id = ?)", [session_id]

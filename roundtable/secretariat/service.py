@@ -1,0 +1,171 @@
+"""The push transaction and its checks, apart from HTTP: routers call ``push``; a refused batch
+raises ``Refusal`` (status + one line saying what and where), and nothing of it is written."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from roundtable import protocol
+from roundtable.model import REGIONS, Op
+from roundtable.secretariat.repository import Repository, TokenScope
+
+
+class Refusal(Exception):
+    """A request the secretariat refuses: an HTTP status and a one-line reason."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+def parse_json(raw: bytes) -> Any:
+    """A push body's JSON, or a Refusal saying where it breaks."""
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError:
+        raise Refusal(422, "body: not UTF-8") from None
+    except RecursionError:
+        raise Refusal(422, "body: JSON nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise Refusal(
+            422, f"body: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def push(
+    repo: Repository,
+    scope: TokenScope,
+    event_id: str,
+    key: str,
+    data: Any,
+    digest: str,
+    now: float,
+) -> dict[str, Any]:
+    """Store a batch all or nothing; replaying ``key`` returns the stored answer.  Returns
+    ``{"protocol", "accepted", "duplicates"}``."""
+    with repo.write_transaction():
+        repo.lock_event(event_id)
+        saved = repo.saved_answer(key, scope.token_hash)
+        if saved is not None:
+            if saved.pop("request_sha256", digest) != digest:
+                raise Refusal(
+                    422,
+                    "Idempotency-Key: already used for a different batch; a new batch needs a "
+                    "new key",
+                )
+            return saved
+        try:
+            ops = protocol.parse_push_body(data, now_ms=int(now * 1000))
+        except protocol.ProtocolError as exc:
+            raise Refusal(422, str(exc)[:500]) from None
+        new_sessions = check_batch(repo, scope, event_id, ops)
+        repo.add_sessions(event_id, new_sessions)
+        accepted = repo.insert_ops(ops, now)
+        fresh = set(accepted)
+        duplicates = list(dict.fromkeys(o.op_id for o in ops if o.op_id not in fresh))
+        answer = {
+            "protocol": protocol.PROTOCOL_VERSION,
+            "accepted": accepted,
+            "duplicates": duplicates,
+        }
+        repo.save_answer(key, scope.token_hash, answer | {"request_sha256": digest}, now)
+        return answer
+
+
+def check_batch(
+    repo: Repository, scope: TokenScope, event_id: str, ops: list[Op]
+) -> dict[str, str]:
+    """Check every op's event, record shape and region against the token.  Returns the regions
+    of sessions first seen in this batch.  Raises Refusal (422 or 403)."""
+    batch_regions: dict[str, str] = {}
+    for i, op in enumerate(ops):
+        where = f"ops[{i}]"
+        if op.event_id != event_id:
+            raise Refusal(422, f"{where}: event_id {op.event_id} differs from the path's")
+        if op.kind == "event" and op.record_id != op.event_id:
+            raise Refusal(422, f"{where}: an event record's record_id must be its event_id")
+        if op.kind == "event" and not scope.all_regions:
+            raise Refusal(403, f"{where}: the event record needs a token for all regions ('*')")
+        if op.kind == "session":
+            if op.record_id != op.session_id:
+                raise Refusal(422, f"{where}: a session record's record_id must be its session_id")
+            if op.field == "event_id" and op.value != event_id:
+                raise Refusal(422, f"{where}: a session cannot move to another event")
+            if op.field == "region":
+                if op.value not in REGIONS:
+                    raise Refusal(
+                        422, f"{where}: region {str(op.value)[:40]!r} is not one of "
+                        f"{', '.join(REGIONS)}"
+                    )  # fmt: skip
+                prev = batch_regions.setdefault(op.session_id, op.value)
+                if prev != op.value:
+                    raise Refusal(422, f"{where}: session {op.session_id} is given two regions")
+    known = repo.sessions([o.session_id for o in ops if o.session_id])
+    new: dict[str, str] = {}
+    for i, op in enumerate(ops):
+        sid = op.session_id
+        if not sid:
+            continue
+        where = f"ops[{i}]"
+        if sid in known:
+            ev, region = known[sid]
+            if ev != event_id:
+                raise Refusal(422, f"{where}: session {sid} belongs to another event")
+            if batch_regions.get(sid, region) != region:
+                raise Refusal(
+                    422, f"{where}: session {sid} is in region {region}; its region cannot change"
+                )
+        else:
+            region = batch_regions.get(sid, "")
+            if not region:
+                raise Refusal(
+                    422,
+                    f"{where}: session {sid} is not on the server and this batch does not give "
+                    "its region",
+                )
+            new[sid] = region
+        if not scope.allows_region(region):
+            raise Refusal(
+                403, f"{where}: session {sid} is in region {region}, outside this token's regions"
+            )
+    check_records(repo, scope, ops)
+    return new
+
+
+def check_records(repo: Repository, scope: TokenScope, ops: list[Op]) -> None:
+    """A record stays in the event, session and kind it was created in, and an HLC names one
+    version of a field: an op that reuses a stored record id elsewhere, or a stored HLC with
+    another op id, is forged (or a broken device) and refused before it can reach a merge."""
+    owner: dict[str, tuple[str, str, str]] = {}
+    versions: dict[tuple[str, str, str], str] = {}
+    for op_id, rid, ev, sid, kind, field, hlc in repo.record_versions([o.record_id for o in ops]):
+        owner.setdefault(rid, (ev, sid, kind))
+        versions.setdefault((rid, field, hlc), op_id)
+    for i, op in enumerate(ops):
+        where = f"ops[{i}]"
+        ev, sid, kind = owner.setdefault(op.record_id, (op.event_id, op.session_id, op.kind))
+        if ev != op.event_id:
+            raise Refusal(403, f"{where}: record {op.record_id} belongs to another event")
+        if sid != op.session_id:
+            found = repo.session(sid) if sid else None
+            if sid and not scope.allows_region(found[1] if found else ""):
+                raise Refusal(
+                    403,
+                    f"{where}: record {op.record_id} belongs to a session outside this "
+                    "token's regions",
+                )
+            raise Refusal(
+                422, f"{where}: record {op.record_id} belongs to session {sid or '(the event)'}"
+            )
+        if kind != op.kind:
+            raise Refusal(
+                422, f"{where}: record {op.record_id} is a {kind} record, not a {op.kind}"
+            )
+        first = versions.setdefault((op.record_id, op.field, op.hlc), op.op_id)
+        if first != op.op_id:
+            raise Refusal(
+                409, f"{where}: HLC {op.hlc} of {op.field} is already op {first}'s; "
+                "a new version needs a new HLC"
+            )  # fmt: skip

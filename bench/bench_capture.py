@@ -217,7 +217,7 @@ def bench_export(base: Path) -> str:
         t1 = time.perf_counter()
         text = minutes.render_markdown(snap)
         t2 = time.perf_counter()
-        html = minutes.render_html(text, title="Minutes")
+        html = minutes.render_html(snap)
         t3 = time.perf_counter()
     return (
         f"Export of a 1,000-entry session: snapshot {(t1 - t0) * 1000:.0f} ms, Markdown "

@@ -39,12 +39,8 @@ def render_markdown(snap: SessionSnapshot, **options) -> str:
     return render(snap, "md", **options)
 
 
-def render_html(source: SessionSnapshot | str, *, title: str | None = None, **options) -> str:
-    """The minutes as an HTML page.  Given Markdown text instead of a snapshot (the server's
-    routes until they call :func:`render`), the text is converted with markdown-it."""
-    if isinstance(source, SessionSnapshot):
-        return render(source, "html", **options)
-    return _markdown_page(source, title or "")
+def render_html(snap: SessionSnapshot, **options) -> str:
+    return render(snap, "html", **options)
 
 
 def document_title(snap: SessionSnapshot, lang: str = "en") -> str:
@@ -52,18 +48,3 @@ def document_title(snap: SessionSnapshot, lang: str = "en") -> str:
     from roundtable.documents.minutes import title
 
     return title(Lang(lang), snap)
-
-
-def _markdown_page(markdown_text: str, title: str) -> str:
-    from html import escape
-
-    from markdown_it import MarkdownIt
-
-    from roundtable.documents.render_html import CSS
-
-    md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-    return (
-        '<!doctype html>\n<html lang="en" dir="ltr">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>{escape(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f"{md.render(markdown_text)}</body>\n</html>\n"
-    )

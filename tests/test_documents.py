@@ -685,3 +685,42 @@ def test_cli_saves_a_brief_beside_the_minutes(tmp_path: Path) -> None:
     path = Path(saved.stdout.strip())
     assert path.parent == home / "exports" and path.name.endswith("-brief-KE-en.html")
     assert "<h1>Brief for the delegation of Kenya</h1>" in path.read_text(encoding="utf-8")
+
+
+def test_the_server_serves_the_bytes_a_laptop_exports(live_server, tmp_path) -> None:
+    """The secretariat's minutes route calls the laptops' own function: the same records give
+    byte-identical Markdown and HTML, in every language (the routes used to render by hand)."""
+    import asyncio
+
+    import httpx
+
+    from roundtable import minutes
+    from roundtable.store import LocalStore
+    from roundtable.sync import SyncClient
+    from sessions.roster import load_roster
+
+    event_id = live_server.create_event("Conference 2026")
+    token = live_server.token(event_id, ["*"])
+    laptop = LocalStore(tmp_path / "laptop")
+    assert asyncio.run(SyncClient(laptop, live_server.url, token).sync_once()).ok
+    session = laptop.create_session(
+        event_id, "mena", "MENA round table", [{"title": "Drug routes", "minutes": 20}]
+    )
+    with laptop.open_session(session.id) as ss:
+        ss.set_attendance("JO", "present")
+        ss.add_entry(entry_kind="note", text="Jordan reported a new route", delegations=["JO"])
+        ss.add_entry(entry_kind="action", text="Share the list", owner="JO", due="2026-12-15")
+    assert asyncio.run(SyncClient(laptop, live_server.url, token).sync_once()).ok
+    names = {code: c.name for code, c in load_roster().items()}
+    with laptop.open_session(session.id, read_only=True) as ss:
+        snap = ss.snapshot(names)
+    for fmt in ("md", "html"):
+        for lang in ("en", "ar"):
+            served = httpx.get(
+                f"{live_server.url}/v1/sessions/{session.id}/minutes",
+                params={"format": fmt, "lang": lang},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
+            assert served.status_code == 200
+            assert served.text == minutes.render(snap, fmt, lang=lang), (fmt, lang)

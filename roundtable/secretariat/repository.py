@@ -300,6 +300,17 @@ class Repository(ABC):
         )
         return [row_to_op(r) for r in rows]
 
+    def last_received(
+        self, event_id: str, where: str = "TRUE", args: Sequence[Any] = ()
+    ) -> dict[str, float]:
+        """Each session's last arrival of ops (epoch seconds): when that room last synced."""
+        rows = self._rows(
+            f"SELECT session_id, MAX(received_at) FROM ops WHERE event_id = ? AND {where} "
+            "AND session_id <> '' GROUP BY session_id",
+            (event_id, *args),
+        )
+        return {session_id: float(at) for session_id, at in rows}
+
     def pull(self, event_id: str, since: int, limit: int, scope: TokenScope) -> list[dict]:
         """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq."""
         clause, args = scope_clause(scope)

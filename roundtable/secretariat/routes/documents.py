@@ -32,11 +32,31 @@ def _countries() -> dict[str, Any]:
     return dict(load_roster())
 
 
+Language = Literal["en", "fr", "es", "ar"]
+
+
+def _entry_conflicts(docs: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    from roundtable.documents import conflicts_from_docs
+
+    return conflicts_from_docs(d for d in docs.values() if d.get("kind") == "entry")
+
+
+def _text(body: str, format: str) -> Response:
+    if format == "html":
+        return HTMLResponse(body)
+    return PlainTextResponse(body, media_type="text/markdown; charset=utf-8")
+
+
 @router.get("/sessions/{session_id}/minutes", response_class=Response, responses=_DOC_RESPONSES)
 def minutes(
-    session_id: str, scope: Scope, repo: Repo, format: Literal["md", "html"] = "md"
+    session_id: str,
+    scope: Scope,
+    repo: Repo,
+    format: Literal["md", "html"] = "md",
+    lang: Language = "en",
 ) -> Response:
-    """The session's minutes, rebuilt from every op received, by the client's renderer."""
+    """The session's minutes, rebuilt from every op received, by the laptops' own function
+    (``roundtable.minutes.render``): the same records give the same bytes as an export."""
     from roundtable import minutes as minutes_mod
 
     found = repo.session(session_id)
@@ -50,32 +70,38 @@ def minutes(
     event, snaps = snapshots_from_docs(docs.values(), names)
     if not snaps:
         raise HTTPException(404, f"session {session_id}: its session record has not arrived")
-    snap = snaps[0]
-    md = minutes_mod.render_markdown(snap, conference=event.name if event else None)
-    if format == "html":
-        html = minutes_mod.render_html(md, title=minutes_mod.document_title(snap))
-        return HTMLResponse(html)
-    return PlainTextResponse(md, media_type="text/markdown; charset=utf-8")
+    body = minutes_mod.render(snaps[0], format, lang=lang, conflicts=_entry_conflicts(docs))
+    return _text(body, format)
 
 
 @router.get("/events/{event_id}/report", response_class=Response, responses=_DOC_RESPONSES)
 def report(
-    event_id: str, scope: Scope, repo: Repo, format: Literal["md", "html"] = "md"
+    event_id: str,
+    scope: Scope,
+    repo: Repo,
+    format: Literal["md", "html"] = "md",
+    lang: Language = "en",
 ) -> Response:
-    """The consolidated report over the sessions this token may see."""
+    """The consolidated report over the sessions this token may see; each room's last sync is
+    the last time its ops arrived here."""
+    import datetime as dt
+
     from roundtable import report as report_mod
     from roundtable.model import Event
 
     check_event(scope, event_id)
-    docs = protocol.merge_ops(repo.event_ops(event_id, *scope_clause(scope)))
+    where = scope_clause(scope)
+    docs = protocol.merge_ops(repo.event_ops(event_id, *where))
+    last_sync = {
+        sid: dt.datetime.fromtimestamp(at, dt.UTC).replace(microsecond=0).isoformat()
+        for sid, at in repo.last_received(event_id, *where).items()
+    }
     found = repo.find_event(event_id)
     countries = _countries()
     names = {code: c.name for code, c in countries.items()}
     event, snaps = snapshots_from_docs(docs.values(), names)
     event = event or Event(id=event_id, name=found[1] if found else "")
-    rep = report_mod.build_report(event, snaps, countries)
-    if format == "html":
-        return HTMLResponse(report_mod.report_html(rep))
-    return PlainTextResponse(
-        report_mod.report_markdown(rep), media_type="text/markdown; charset=utf-8"
+    rep = report_mod.build_report(
+        event, snaps, countries, lang=lang, last_sync=last_sync, conflicts=_entry_conflicts(docs)
     )
+    return _text(report_mod.render(rep, format), format)

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 
 from roundtable.model import REGIONS, Entry, SessionSnapshot
+from roundtable.text import mmss
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~])")
@@ -108,10 +109,6 @@ def _entry_line(e: Entry, countries: Mapping[str, str], *, priority: bool = Fals
     if extra:
         line += " — " + "; ".join(extra)
     return line
-
-
-def _mmss(seconds: int) -> str:
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
 
 
 def render_markdown(snap: SessionSnapshot, *, conference: str | None = None) -> str:
@@ -289,7 +286,7 @@ def render_markdown(snap: SessionSnapshot, *, conference: str | None = None) -> 
             status = STATUS_WORDS.get(a.status, "not recorded") if a else "not recorded"
             add(
                 f"| {escape_inline(_name(code, c))} | {escape_inline(delegates)} | "
-                f"{escape_inline(status)} | {count} | {_mmss(total)} |"
+                f"{escape_inline(status)} | {count} | {mmss(total)} |"
             )
     else:
         add("No participants were recorded.")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from roundtable import protocol
-from roundtable.journal import decode_line, encode_line
 from roundtable.model import HlcClock, Op, new_id
 from roundtable.store import (
     CorruptStoreError,
@@ -21,6 +20,7 @@ from roundtable.store import (
     StoreError,
     UnknownSessionError,
 )
+from roundtable.store.journal import decode_line, encode_line
 
 AGENDA = [
     {"title": "Opening", "minutes": 5, "prompts": ["Welcome"], "item_kind": "opening"},

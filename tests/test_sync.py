@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from fixtures_server import LiveServer
 
-from roundtable.journal import decode_line
 from roundtable.store import LocalStore
+from roundtable.store.journal import decode_line
 from roundtable.sync import (
     REJECTED_FILE,
     SyncClient,

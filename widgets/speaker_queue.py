@@ -10,7 +10,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from widgets.tour import mmss
+from roundtable.text import mmss
 
 
 class SpeakerQueue(Vertical):

@@ -30,7 +30,7 @@ def export_path(app, fmt: str) -> Path:
 
 def export_minutes(app, fmt: str) -> Path | None:
     from roundtable import minutes
-    from roundtable.config import atomic_write_text
+    from roundtable.osfiles import atomic_write_text
 
     text = minutes_markdown(app)
     if fmt == "html":

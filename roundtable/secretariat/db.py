@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import REGIONS, Event, HlcClock, Op, new_id, quote
+from roundtable.errors import RoundtableError
+from roundtable.model import REGIONS, Event, HlcClock, Op, new_id
+from roundtable.text import quote
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS ops (
@@ -69,7 +71,7 @@ SECRETARIAT_DEVICE = "secretariat"
 ALL_REGIONS = "*"
 
 
-class AdminError(ValueError):
+class AdminError(RoundtableError, ValueError):
     """A secretariat command that cannot be carried out; the message says why."""
 
 

@@ -239,6 +239,7 @@ class SyncClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._deadline = 0.0
+        self._pushed: set[str] = set()  # op ids this round pushed: a pull need not open units
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncClient({self.base_url!r})"
@@ -293,6 +294,7 @@ class SyncClient:
 
     def _start_round(self) -> None:
         self._deadline = self.monotonic() + self.round_deadline
+        self._pushed = set()
 
     async def whoami(self) -> dict[str, Any]:
         """The token's event and regions; SyncError if the server is unreachable or refuses."""
@@ -357,6 +359,7 @@ class SyncClient:
                     if status == 200:
                         acked = [*answer["accepted"], *answer["duplicates"]]
                         await _file_work(outbox.shared, outbox.mark_acked, acked)
+                        self._pushed.update(acked)
                         result.pushed += len(answer["accepted"])
                         result.duplicates += len(answer["duplicates"])
                     elif not 400 <= status < 500:
@@ -451,9 +454,11 @@ class SyncClient:
             if any(o.event_id != event_id for o in ops):
                 raise SyncError(f"pull since {cursor}: an op of another event")
             try:
+                # our own ops pushed this round come back: they are in our journals already
+                fresh = [o for o in ops if o.op_id not in self._pushed]
                 # other units in a worker thread; the app's open session on its own loop
-                applied += await asyncio.to_thread(puller.apply, ops, shared=False)
-                applied += puller.apply(ops, shared=True)
+                applied += await asyncio.to_thread(puller.apply, fresh, shared=False)
+                applied += puller.apply(fresh, shared=True)
             except StoreError as exc:
                 raise SyncError(f"pull: cannot apply: {exc}") from None
             nxt = page.get("next")

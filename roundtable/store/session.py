@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from roundtable.model import (
     ACTION_STATUSES,
@@ -41,7 +41,7 @@ class SessionStore:
         self.unit = unit
         self.session_id = session_id
         session = unit.get("session", session_id)
-        if session is None:
+        if not isinstance(session, Session):
             unit.close()
             raise UnknownSessionError(f"{unit.path}: holds no session record")
         self.event_id = session.event_id
@@ -152,7 +152,7 @@ class SessionStore:
         if status is not None and status not in ATTENDANCE_STATUSES:
             raise StoreError(f"unknown attendance status {status!r}")
         record_id = stable_id(self.session_id, country)
-        current = self.unit.get("attendance", record_id)
+        current = cast("Attendance | None", self.unit.get("attendance", record_id))
         fields: dict[str, Any] = {}
         if current is None or current.deleted:
             fields = {"session_id": self.session_id, "country": country, "deleted": False}
@@ -219,7 +219,7 @@ class SessionStore:
         return self.unit.docs.get((kind, record_id))
 
     def records(self, kind: str, include_deleted: bool = False) -> list[Any]:
-        items = list(self.unit.iter_records(kind, include_deleted))
+        items: list[Any] = list(self.unit.iter_records(kind, include_deleted))
         if kind == "agenda_item":
             items.sort(key=lambda r: (r.position, r.id))
         elif kind == "entry":
@@ -262,7 +262,7 @@ class SessionStore:
             keys.append((fields.get("created_at", ""), rid))
         keys.sort()
         latest = keys[-limit:] if limit > 0 else []
-        return len(keys), [self.unit.get("entry", rid) for _created, rid in latest]
+        return len(keys), [cast(Entry, self.unit.get("entry", rid)) for _created, rid in latest]
 
     def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
         attendance = self.records("attendance")

@@ -591,7 +591,7 @@ class Unit:
             return
         if not force and self._changes_since_checkpoint == 0 and self.view_path.exists():
             return
-        meta = {
+        meta: dict[str, Any] = {
             "schema": STORE_SCHEMA,
             "journal_offset": self.journal.size,
             "pending": self.pending_count(),

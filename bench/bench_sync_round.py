@@ -36,6 +36,21 @@ from roundtable.store import LocalStore  # noqa: E402
 from roundtable.sync import SyncClient  # noqa: E402
 
 
+def where(handle: asyncio.events.Handle) -> str:
+    """Where the task a callback stepped stopped next (its innermost await in roundtable)."""
+    task = getattr(getattr(handle, "_callback", None), "__self__", None)
+    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    frame = None
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        if "roundtable" in coro.cr_frame.f_code.co_filename or frame is None:
+            frame = coro.cr_frame  # the innermost frame of roundtable's own code
+        coro = coro.cr_await
+    if frame is None:
+        return repr(handle)[:120]
+    path = Path(frame.f_code.co_filename)
+    return f"{frame.f_code.co_name} ({path.name}:{frame.f_lineno}), after the step"
+
+
 class LoopTimer:
     """Times every callback the asyncio loop runs (``Handle._run``) and a 1 ms heartbeat."""
 
@@ -54,7 +69,7 @@ class LoopTimer:
             took = time.perf_counter() - start
             if took > timer.longest:
                 timer.longest = took
-                timer.longest_what = repr(handle)[:160]
+                timer.longest_what = where(handle)
 
         asyncio.events.Handle._run = timed  # type: ignore[method-assign]
         return self
@@ -173,7 +188,8 @@ def main() -> None:
         )
     print()
     for case, _held, _gaps, _walls, what, summary in rows:
-        print(f"- {case}: longest callback `{what}`; last round: {summary}")
+        print(f"- {case}: the longest callback's task then waited in `{what}`; last round: "
+              f"{summary}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ earlier round, so nothing of theirs is pending), plus
 the open session, held as the app holds it (``open_session(lazy_history=True)``, history read),
 with a few captures pending.  The secretariat is a real uvicorn on 127.0.0.1 in a subprocess.
 A round is ``SyncClient.sync_once()`` run on an asyncio loop beside a 1 ms heartbeat task, as
-the app's worker runs beside its frames; every callback the loop runs is timed.
+the app's worker runs beside its frames; every callback the loop runs is timed.  As in the app,
+the collector's generations are frozen (``gc.freeze()``) once the open session is loaded.
 
 Cases: *quiet* (only the open session has something to push), *another pending* (another
 session got 50 captures from `roundtable add` since: its outbox is pushed).  Figures: the
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import asyncio.events
+import gc
 import statistics
 import sys
 import tempfile
@@ -138,6 +140,7 @@ def main() -> None:
             ss = store.open_session(sid, lazy_history=True)
             while not ss.load_history_step(100):
                 pass
+            gc.freeze()  # as the app does once the open session is loaded (docs/architecture.md)
             rows = []
 
             async def rounds(case: str, before) -> None:

@@ -141,3 +141,51 @@ class History:
                     writes.setdefault((kind, rid), {})[field] = default_of(kind, field)
             return change, [(k, rid, f) for (k, rid), f in writes.items()]
         return None
+
+
+class OutboxHistory:
+    """The outbox and known ops of a unit, kept lean for ``JournalHandle`` (sync's read of a
+    unit it does not hold open): op ids as strings (which the garbage collector does not
+    track) and only the pending ops' dicts, so a history of tens of thousands of ops read in a
+    worker thread leaves few objects alive and triggers no long collection pass (those hold
+    every thread, the app's event loop included)."""
+
+    def __init__(self) -> None:
+        self.known_ops: set[str] = set()
+        self.local_ids: set[str] = set()
+        self.acked: set[str] = set()
+        self._pending: dict[str, dict[str, Any]] = {}  # op id -> op as journaled, in order
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def note(self, line: Mapping[str, Any]) -> None:
+        check_line(line)
+        kind = line.get("t")
+        if kind == "change":
+            for raw in line.get("ops", ()):
+                op_id = raw["op_id"]
+                self.local_ids.add(op_id)
+                self.known_ops.add(op_id)
+                if op_id not in self.acked:
+                    self._pending[op_id] = raw
+        elif kind == "remote":
+            self.known_ops.update(o["op_id"] for o in line.get("ops", ()))
+        elif kind == "ack":
+            for op_id in line.get("op_ids", ()):
+                if op_id in self.local_ids:
+                    self.acked.add(op_id)
+                    self._pending.pop(op_id, None)
+
+    def outbox(self, limit: int | None = None, skip: frozenset[str] | set[str] = frozenset()):
+        out: list[Op] = []
+        for op_id, raw in self._pending.items():
+            if limit is not None and len(out) >= limit:
+                break
+            if op_id not in skip:
+                out.append(Op.from_dict(raw))
+        return out
+
+    def unacked(self, op_ids: Iterable[str]) -> list[str]:
+        return [i for i in dict.fromkeys(op_ids) if i in self._pending]

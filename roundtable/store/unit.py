@@ -28,7 +28,7 @@ from roundtable.store.errors import (
     StoreError,
     UnknownSessionError,
 )
-from roundtable.store.history import History, check_line, default_of, line_ops
+from roundtable.store.history import History, OutboxHistory, check_line, default_of, line_ops
 from roundtable.store.journal import JOURNAL_VERSION, Journal
 from roundtable.store.lock import UnitLock
 from roundtable.store.summary import SUMMARY_NAME, write_summary
@@ -672,7 +672,7 @@ class JournalHandle:
         noun = "event" if path.parent.name == "events" else "session"
         self.lock = UnitLock(path, f"{noun} {path.name}")
         self.journal = Journal(path / "journal.jsonl")
-        self.history = History()
+        self.history = OutboxHistory()
         if not path.is_dir():
             raise NeedsFullOpen(f"{path}: no such unit")
         if migrate.first_line_version(self.journal.path) not in (None, STORE_SCHEMA):

@@ -305,15 +305,22 @@ class LocalStore:
         if event_id is not None:
             return event_id
         event_id = read_summary_event(path)
-        if event_id is None:
+        held = self._open.get(path)
+        if event_id is None and held is not None and not held.closed:
+            # the app's open unit: only read (this may run in sync's worker thread)
+            doc = held.docs.get(("session", path.name))
+            value = doc["fields"].get("event_id") if doc else None
+            event_id = value if isinstance(value, str) and value else None
+        elif event_id is None:
             try:
-                unit = self._open.get(path) or Unit(path, self.clock, read_only=True)
+                s = Unit(path, self.clock, read_only=True).get("session", path.name)
             except StoreError:
                 return None
-            s = unit.get("session", path.name)
             if not isinstance(s, Session):
                 return None
             event_id = s.event_id
+        if event_id is None:
+            return None
         self._unit_events[path] = event_id
         return event_id
 

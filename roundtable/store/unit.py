@@ -36,6 +36,16 @@ from roundtable.store.summary import SUMMARY_NAME, write_summary
 CHECKPOINT_EVERY = 200
 
 
+def append_line(journal: Journal, line: dict[str, Any]) -> None:
+    """Journal one line durably; a failure leaves the journal as it was (StoreError)."""
+    try:
+        journal.append(line)
+    except OSError as exc:
+        raise StoreError(
+            f"{journal.path}: not saved: {exc.strerror or exc}; nothing was changed"
+        ) from None
+
+
 def _utc_now_iso(wall: float) -> str:
     return dt.datetime.fromtimestamp(wall, dt.UTC).isoformat(timespec="seconds")
 
@@ -514,12 +524,7 @@ class Unit:
         return ops
 
     def _append(self, line: dict[str, Any]) -> None:
-        try:
-            self.journal.append(line)
-        except OSError as exc:
-            raise StoreError(
-                f"{self.journal.path}: not saved: {exc.strerror or exc}; nothing was changed"
-            ) from None
+        append_line(self.journal, line)
 
     def _tick(self) -> None:
         self._changes_since_checkpoint += 1
@@ -701,12 +706,7 @@ class JournalHandle:
         if not new:
             return 0
         line = {"v": JOURNAL_VERSION, "t": "ack", "op_ids": new}
-        try:
-            self.journal.append(line)
-        except OSError as exc:
-            raise StoreError(
-                f"{self.journal.path}: not saved: {exc.strerror or exc}; nothing was changed"
-            ) from None
+        append_line(self.journal, line)
         self.history.note(line)
         return len(new)
 

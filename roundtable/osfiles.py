@@ -19,6 +19,9 @@ Windows         ``msvcrt.locking`` of one    ``os.fsync`` (FlushFileBuffers ``sk
                                                                             rename itself
 ==============  ===========================  =============================  ====================
 
+Replacing a file: ``os.replace`` everywhere; Windows refuses it while another process has the
+file open, so there it is retried for up to ~1 s.
+
 Private files (the sync token): on POSIX created with mode 0600 and refused when the group or
 others may read them.  On Windows mode bits mean nothing (every file reports 0666): the file is
 created in the user's profile, which only the account can read by default, and its access list
@@ -35,6 +38,7 @@ import importlib
 import os
 import stat
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -142,11 +146,27 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     try:
         if not is_windows() and not mode & 0o077:
             os.chmod(tmp, mode)  # a private file stays private even if the temp file existed
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     flush_dir(path.parent)
+
+
+REPLACE_RETRIES = 20
+"""Windows refuses to replace a file another process has open (a reader of the sessions list,
+an antivirus scan) with PermissionError: the rename is retried for up to ~1 s, as SQLite does."""
+
+
+def _replace(tmp: Path, path: Path) -> None:
+    for attempt in range(REPLACE_RETRIES if is_windows() else 1):
+        try:
+            os.replace(tmp, path)
+            return
+        except PermissionError:
+            if not is_windows() or attempt == REPLACE_RETRIES - 1:
+                raise
+            time.sleep(0.05)
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:

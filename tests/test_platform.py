@@ -387,3 +387,40 @@ def test_every_runtime_dependency_installs_on(system: str, tmp_path: Path) -> No
     assert missing == []
     wheels = sorted(p.name for p in tmp_path.glob("*.whl"))
     assert len(wheels) == len(runtime_requirements()), wheels
+
+
+def test_windows_retries_a_replace_refused_while_the_file_is_open_elsewhere(
+    tmp_path: Path, windows: FakeMsvcrt, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = os.replace
+    refusals = [PermissionError(13, "Access is denied")] * 2
+
+    def replace(src, dst):
+        if refusals:
+            raise refusals.pop()
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(osfiles.time, "sleep", lambda s: None)
+    osfiles.atomic_write_bytes(tmp_path / "view.json", b"{}")
+    assert (tmp_path / "view.json").read_bytes() == b"{}" and refusals == []
+    refusals.extend([PermissionError(13, "Access is denied")] * osfiles.REPLACE_RETRIES)
+    with pytest.raises(PermissionError):
+        osfiles.atomic_write_bytes(tmp_path / "view.json", b"[]")
+    assert [p.name for p in tmp_path.iterdir()] == ["view.json"]  # no temp file left behind
+    assert (tmp_path / "view.json").read_bytes() == b"{}"
+
+
+def test_posix_does_not_retry_a_refused_replace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = []
+
+    def replace(src, dst):
+        calls.append(dst)
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(PermissionError):
+        osfiles.atomic_write_bytes(tmp_path / "f", b"x")
+    assert len(calls) == 1

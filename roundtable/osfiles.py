@@ -146,7 +146,7 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     try:
         if not is_windows() and not mode & 0o077:
             os.chmod(tmp, mode)  # a private file stays private even if the temp file existed
-        _replace(tmp, path)
+        replace_file(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -158,7 +158,8 @@ REPLACE_RETRIES = 20
 an antivirus scan) with PermissionError: the rename is retried for up to ~1 s, as SQLite does."""
 
 
-def _replace(tmp: Path, path: Path) -> None:
+def replace_file(tmp: Path, path: Path) -> None:
+    """``os.replace``, retried on Windows (see ``REPLACE_RETRIES``)."""
     for attempt in range(REPLACE_RETRIES if is_windows() else 1):
         try:
             os.replace(tmp, path)

@@ -8,11 +8,10 @@ current format) as the new journal, and the unit replays them.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Any
 
-from roundtable.osfiles import atomic_write_bytes
+from roundtable.osfiles import atomic_write_bytes, replace_file
 from roundtable.store.history import check_line, line_ops
 from roundtable.store.journal import JOURNAL_VERSION, decode_line, encode_line
 
@@ -23,7 +22,7 @@ def stamp() -> str:
 
 def move_aside(path: Path) -> Path:
     target = path.with_name(f"{path.name}.corrupt-{stamp()}")
-    os.replace(path, target)
+    replace_file(path, target)
     return target
 
 

@@ -408,3 +408,19 @@ def test_sync_never_touches_a_unit() -> None:
     text = (Path(__file__).resolve().parent.parent / "roundtable" / "sync.py").read_text("utf-8")
     for name in ("with_unit", "release(", "unit_path_for", ".unit", "Unit", "apply_remote"):
         assert name not in text, name
+
+
+def test_the_sync_round_bench_runs_small(tmp_path: Path) -> None:
+    """bench/bench_sync_round.py (docs/performance.md, "Sync round") still runs; no timing
+    is asserted."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "bench/bench_sync_round.py", "--entries", "20", "--rounds", "1"],
+        cwd=root, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| quiet (open session: 5 pending) |" in run.stdout
+    assert "| another session with 50 pending |" in run.stdout

@@ -681,3 +681,31 @@ def test_a_damaged_journal_is_recovered_by_the_full_open_the_outbox_falls_back_t
     (outbox,) = [o for o in fresh.outboxes(fresh.events()[0].id) if o.session_id == sid]
     assert len(outbox.pending()) == outbox.count > 0  # the next round goes on
     outbox.close()
+
+
+def test_opening_a_session_sync_holds_for_a_moment_waits_for_it(home: Path) -> None:
+    """The app opening a session while its own sync pushes that session's outbox (in a worker
+    thread) waits for the push instead of refusing with its own pid."""
+    import threading
+
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "pending")
+    (outbox,) = [o for o in store.outboxes(store.events()[0].id) if o.session_id == sid]
+    pending = outbox.pending()  # holds the unit's lock now
+    pushed = threading.Timer(0.2, lambda: (outbox.mark_acked([o.op_id for o in pending]),
+                                            outbox.close()))  # fmt: skip
+    pushed.start()
+    try:
+        with store.open_session(sid) as ss:  # waits for the "push" to let go
+            assert ss.pending_count() == 0
+    finally:
+        pushed.join()
+    assert not store._sync_held
+    with pytest.raises(SessionLockedError, match="another roundtable"):
+        other = LocalStore(home)
+        held = other.open_session(sid)
+        try:
+            store.open_session(sid)  # held by a writer that is not this store's sync: refused
+        finally:
+            held.close()

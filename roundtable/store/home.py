@@ -25,6 +25,10 @@ from roundtable.store.summary import SessionSummary, read_pending, read_summary,
 from roundtable.store.unit import CHECKPOINT_EVERY, Unit
 from roundtable.text import quote
 
+SYNC_HOLD_WAIT = 5.0
+"""Seconds ``open_session`` waits for a unit this process's sync holds (a push of one unit's
+outbox, or a pull into it, takes well under that)."""
+
 # ---------------------------------------------------------------------------------------------
 # The home directory
 # ---------------------------------------------------------------------------------------------
@@ -48,6 +52,9 @@ class LocalStore:
         self.clock = clock or HlcClock(self.device, self.wall)
         self._open: dict[Path, Unit] = {}
         self._unit_events: dict[Path, str] = {}  # session unit -> its event (never changes)
+        self._sync_held: set[Path] = set()
+        """Units sync's outboxes and puller hold open right now (maybe in a worker thread): an
+        ``open_session`` of one waits for it instead of refusing."""
         self.notices: list[str] = []
         """One-line messages for the user from the units opened so far (e.g. a unit brought
         forward from an older store schema, with where its backup is)."""
@@ -242,7 +249,17 @@ class LocalStore:
             raise SessionLockedError(
                 f"session {session_id} is already open in this roundtable; close it first"
             )
-        return SessionStore(self, self._unit(path, lazy_history=lazy_history), session_id)
+        deadline = time.monotonic() + SYNC_HOLD_WAIT
+        while True:
+            try:
+                unit = self._unit(path, lazy_history=lazy_history)
+                break
+            except SessionLockedError:
+                # this process's sync holds the unit for a moment (``roundtable.store.outbox``)
+                if path not in self._sync_held or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        return SessionStore(self, unit, session_id)
 
     def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
         """The readable sessions; those that cannot be read are named in ``skipped``."""

@@ -52,7 +52,12 @@ class Outbox:
 
     def _open(self) -> Unit | JournalHandle:
         if self._unit is None:
-            self._unit = _journal_or_unit(self.store, self.path)
+            self.store._sync_held.add(self.path)
+            try:
+                self._unit = _journal_or_unit(self.store, self.path)
+            except BaseException:
+                self.store._sync_held.discard(self.path)
+                raise
             self._opened = True
         return self._unit
 
@@ -69,10 +74,14 @@ class Outbox:
 
     def close(self) -> None:
         """Let go of a unit this outbox opened (checkpointed); the shared one stays open."""
-        if self._opened and self._unit is not None:
-            self._unit.close()
-        self._unit = None
-        self._opened = False
+        try:
+            if self._opened and self._unit is not None:
+                self._unit.close()
+        finally:
+            if self._opened:
+                self.store._sync_held.discard(self.path)
+            self._unit = None
+            self._opened = False
 
     def __enter__(self) -> Outbox:
         return self
@@ -127,20 +136,32 @@ class Puller:
             if unit is None:
                 # most pulled ops are known here (our own, pushed earlier): the journal alone
                 # tells, and the view is read only for ops that are new
-                unit = self._held[path] = _journal_or_unit(self.store, path, create=True)
+                self.store._sync_held.add(path)
+                try:
+                    unit = self._held[path] = _journal_or_unit(self.store, path, create=True)
+                except BaseException:
+                    self.store._sync_held.discard(path)
+                    raise
             if isinstance(unit, JournalHandle):
                 if all(o.op_id in unit.history.known_ops for o in unit_ops):
                     continue
                 unit.close()
                 del self._held[path]
-                unit = self._held[path] = _open_unit(self.store, path, create=True)
+                try:
+                    unit = self._held[path] = _open_unit(self.store, path, create=True)
+                except BaseException:
+                    self.store._sync_held.discard(path)
+                    raise
             applied += unit.apply_remote(unit_ops)
         return applied
 
     def close(self) -> None:
         held, self._held = self._held, {}
-        for unit in held.values():
-            unit.close()
+        try:
+            for unit in held.values():
+                unit.close()
+        finally:
+            self.store._sync_held.difference_update(held)
 
     def __enter__(self) -> Puller:
         return self

@@ -105,7 +105,6 @@ async def _laptop(home: Path, url: str, token: str, event_id: str, until: float,
     pushed = first.pushed
     session_id = store.create_session(event_id, "africa", f"Room {seed}", AGENDA).id
     ss = store.open_session(session_id)
-    client.open_sessions = [ss]
     try:
         while time.monotonic() < until:
             for _ in range(rng.randint(1, 3)):
@@ -203,7 +202,7 @@ def _worker(jobs: list[dict], url: str, until: float, out: str) -> None:
 
 def _journal_ops(home: Path) -> tuple[set[str], set[str]]:
     """(this laptop's own op ids, every op id it holds), read from its journals."""
-    from roundtable.journal import decode_line
+    from roundtable.store.journal import decode_line
 
     own: set[str] = set()
     held: set[str] = set()

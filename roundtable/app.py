@@ -18,8 +18,10 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from roundtable import config
+from roundtable.errors import RoundtableError
 
 if TYPE_CHECKING:
     from roundtable.store import SessionStore
@@ -162,15 +164,13 @@ class RoundtableApp(App[int]):
     def _checkpoint_when_idle(self) -> None:
         """Write the open session's view between captures, so a restart replays little; never
         while the facilitator is typing (it would delay the next capture on screen)."""
-        from roundtable.store import StoreError
-
         self._show_store_notices()
         if time.monotonic() - self._last_input < IDLE_CHECKPOINT[1]:
             return
         if self.session_store is not None:
             try:
                 self.session_store.checkpoint()
-            except StoreError as exc:
+            except RoundtableError as exc:
                 self.notify(str(exc), title="Checkpoint failed", severity="error", timeout=10)
 
     def on_unmount(self) -> None:
@@ -181,8 +181,6 @@ class RoundtableApp(App[int]):
 
     def open_session(self, session_id: str) -> bool:
         """Open a session (taking its lock) and show the screen where its facilitator left off."""
-        from roundtable.store import StoreError
-
         try:
             session_id = self.local.resolve_session(session_id)
             if self.session_store is not None and self.session_store.session_id == session_id:
@@ -190,7 +188,7 @@ class RoundtableApp(App[int]):
             else:
                 self.close_session()
                 store = self.local.open_session(session_id, lazy_history=True)
-        except StoreError as exc:
+        except RoundtableError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
         if store is not self.session_store:
@@ -215,16 +213,14 @@ class RoundtableApp(App[int]):
         """Read the next slice of the open session's history (see ``HISTORY_STEP``).  A capture
         made before it is all read reads the rest first; damage found on the way is recovered
         by the store and reported as a notice."""
-        from roundtable.store import StoreError
-
         if chain != self._history_chain:
             return  # a session opened since reads its own history
-        if store is not self.session_store or store.unit.closed:
+        if store is not self.session_store or store.closed:
             self._collector_back_on()
             return  # closed before it was all read
         try:
             done = store.load_history_step(HISTORY_STEP[0])
-        except StoreError as exc:
+        except RoundtableError as exc:
             self._collector_back_on()
             self.notify(str(exc), title="Store", severity="error", timeout=10)
             return
@@ -302,7 +298,7 @@ class RoundtableApp(App[int]):
     def save_settings(self, **changes) -> None:
         try:
             self.settings = config.save_settings(**changes)
-        except (config.ConfigError, OSError) as exc:
+        except (RoundtableError, OSError) as exc:
             self.notify(f"Settings not saved: {exc}", severity="error")
 
     # -- actions ---------------------------------------------------------------------------
@@ -320,7 +316,7 @@ class RoundtableApp(App[int]):
     def _sync_configured(self) -> bool:
         try:
             return bool(self.settings.api_url and config.load_token())
-        except config.ConfigError as exc:
+        except RoundtableError as exc:
             self.notify(str(exc), severity="error", timeout=10)
             return False
 
@@ -344,7 +340,6 @@ class RoundtableApp(App[int]):
             self.settings.api_url,
             config.load_token(),
             ca_file=self.settings.ca_file or None,
-            open_sessions=[self.session_store] if self.session_store is not None else [],
             round_deadline=self.settings.sync_deadline,
         )
         self.set_sync_state("syncing", "syncing…")
@@ -352,7 +347,7 @@ class RoundtableApp(App[int]):
         # the open session's count is kept incrementally; counting every unit on this laptop
         # would re-read all their files on the event loop each round
         store = self.session_store
-        pending = store.pending_count() if store is not None and not store.unit.closed else 0
+        pending = store.pending_count() if store is not None and not store.closed else 0
         if result.auth_error:
             self.set_sync_state("auth", "auth error")
             self.notify(result.summary(), title="Sync refused", severity="error", timeout=10)
@@ -374,6 +369,12 @@ class RoundtableApp(App[int]):
                 "see `roundtable sync`",
                 severity="warning",
             )
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A worker that stopped on a user-facing error says so, in one line."""
+        error = event.worker.error
+        if event.state == WorkerState.ERROR and isinstance(error, RoundtableError):
+            self.notify(str(error), severity="error", timeout=10)
 
     def set_sync_state(self, state: str, label: str) -> None:
         self.sync_state = (state, label)

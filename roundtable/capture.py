@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from roundtable.errors import RoundtableError
 from roundtable.model import REGIONS, Country, Entry
+from roundtable.text import fold
 
 MAX_LINE = 8_000
 """Longest line looked at; longer input is refused before any other work (pasted documents)."""
@@ -70,7 +71,6 @@ _TRAILING = ".,;:"
 _TAG_RE = re.compile(r"^[^\W_][\w-]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _ESCAPABLE = ("@", "#", "!", "\\", "/", "owner:", "due:")
 
 
@@ -115,7 +115,7 @@ class Captured:
         )
 
 
-class CaptureError(ValueError):
+class CaptureError(RoundtableError, ValueError):
     """A line that cannot be saved; ``column`` (0-based) and ``length`` locate the culprit.
 
     ``str()`` shows the column counted from 1, as an editor does: ``col 17: unknown ...``.
@@ -137,13 +137,6 @@ class _Word:
     raw: str
 
 
-def _fold(text: str) -> str:
-    """Accents, case and punctuation ignored: the same rule as ``sessions.roster.fold``."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", bare.casefold()).strip()
-
-
 def _resolve(roster: Mapping[str, Country], text: str) -> str | None:
     """ISO code (any case), name or alias -> the roster's code, or None."""
     text = text.replace("_", " ").strip()
@@ -155,9 +148,9 @@ def _resolve(roster: Mapping[str, Country], text: str) -> str | None:
         return found.code if found is not None and found.code in roster else None
     if len(text) == 2 and text.upper() in roster:
         return text.upper()
-    key = _fold(text)
+    key = fold(text)
     for code, country in roster.items():
-        if _fold(country.name) == key:
+        if fold(country.name) == key:
             return code
     return None
 

@@ -16,33 +16,15 @@ from pathlib import Path
 from typing import NoReturn
 
 from roundtable import __version__
-from roundtable.model import quote
+from roundtable.errors import RoundtableError
+from roundtable.text import quote
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-class CliError(Exception):
+class CliError(RoundtableError):
     """A user mistake or an unusable file: printed as one line, exit 1."""
-
-
-def _known_errors() -> tuple[type[BaseException], ...]:
-    """Error types whose message is already a precise one-liner for the user."""
-    from roundtable.config import ConfigError
-    from roundtable.protocol import ProtocolError
-
-    errors: list[type[BaseException]] = [CliError, ConfigError, ProtocolError]
-    for module, name in (
-        ("roundtable.store", "StoreError"),
-        ("roundtable.capture", "CaptureError"),
-        ("sessions", "PlanError"),
-        ("roundtable.sync", "SyncError"),
-        ("roundtable.secretariat.db", "AdminError"),
-    ):
-        mod = sys.modules.get(module)
-        if mod is not None and hasattr(mod, name):
-            errors.append(getattr(mod, name))
-    return tuple(errors)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -102,7 +84,7 @@ def _write_output(text: str, output: str | None) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
         return
-    from roundtable.config import atomic_write_text
+    from roundtable.osfiles import atomic_write_text
 
     path = Path(output)
     if path.is_dir():
@@ -450,7 +432,7 @@ def cmd_plans(args: argparse.Namespace) -> int:
 
 
 def cmd_locate(args: argparse.Namespace) -> int:
-    from roundtable import config
+    from roundtable import config, osfiles
 
     rows = [
         ("home", config.home_dir()),
@@ -463,6 +445,9 @@ def cmd_locate(args: argparse.Namespace) -> int:
     ]
     for name, path in rows:
         print(f"{name}\t{path}")
+    note = osfiles.private_file_note()
+    if note:
+        print(f"note: {note}", file=sys.stderr)  # stdout stays name<TAB>path lines
     return 0
 
 
@@ -627,10 +612,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except RoundtableError as exc:  # its message is already a precise one-liner
+        print(f"roundtable: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the user must never see a traceback
-        if isinstance(exc, _known_errors()):
-            print(f"roundtable: {exc}", file=sys.stderr)
-            return EXIT_ERROR
         if isinstance(exc, OSError):
             where = f"{exc.filename}: " if exc.filename else ""
             print(f"roundtable: {where}{exc.strerror or exc}", file=sys.stderr)

@@ -7,19 +7,21 @@ a mistake is reported as one line naming the file and the key.
 from __future__ import annotations
 
 import os
-import stat
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import TextFileError, quote, read_text_file
+from roundtable import osfiles
+from roundtable.errors import RoundtableError
+from roundtable.osfiles import atomic_write_text
+from roundtable.text import TextFileError, quote, read_text_file
 
 APP_NAME = "roundtable"
 THEMES = ("textual-dark", "textual-light")
 
 
-class ConfigError(ValueError):
+class ConfigError(RoundtableError, ValueError):
     """A settings or token file that cannot be used; the message names the file and the key."""
 
 
@@ -166,28 +168,6 @@ def dump_settings(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """Write a small file so that a crash leaves the old or the new content, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def save_settings(path: Path | None = None, **changes: Any) -> Settings:
     """Change some settings and write the file back (validated first, written atomically)."""
     path = path or config_file()
@@ -223,12 +203,9 @@ def load_token(path: Path | None = None) -> str:
     path = path or token_file()
     if not path.exists():
         return ""
-    mode = path.stat().st_mode
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise ConfigError(
-            f"{path}: token file is readable by others (mode {stat.S_IMODE(mode):o}); "
-            f"run: chmod 600 {path}"
-        )
+    problem = osfiles.private_file_problem(path)
+    if problem:
+        raise ConfigError(problem)
     try:
         token = path.read_bytes().decode("utf-8").strip()
     except OSError as exc:
@@ -242,7 +219,7 @@ def load_token(path: Path | None = None) -> str:
 
 def save_token(token: str, path: Path | None = None) -> Path:
     path = path or token_file()
-    atomic_write_text(path, token + "\n", mode=0o600)
+    osfiles.write_private_text(path, token + "\n")
     return path
 
 

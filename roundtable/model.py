@@ -16,40 +16,14 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 from typing import Any, ClassVar
 
 STORE_SCHEMA = 2
 """Version of the local store's files (journal lines and view), written into both.
 1: journal lines are plain JSON.  2: each journal line ends with a tab and the CRC-32 of its
-JSON, so a damaged line in the middle of a journal is found and named (``roundtable.migrate``
+JSON, so a damaged line in the middle of a journal is found and named (``roundtable.store.migrate``
 brings a version-1 store forward, keeping a backup).  The wire protocol has its own version,
 ``roundtable.protocol.PROTOCOL_VERSION``."""
-
-
-def quote(value: object, width: int = 60) -> str:
-    """A user's value as an error message quotes it: repr, cut to ``width`` characters, so the
-    message stays one short line whatever was typed."""
-    text = repr(value)
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-class TextFileError(ValueError):
-    """A file the user wrote (settings, a plan) that cannot be read as UTF-8 text; the message
-    is one line naming the file (and the line, for bytes that are not UTF-8)."""
-
-
-def read_text_file(path: Path) -> str:
-    """A user's text file, decoded as UTF-8; TextFileError names what is wrong and where."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise TextFileError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise TextFileError(f"{path}:{line}: not UTF-8 text") from None
 
 
 REGIONS: dict[str, str] = {

@@ -16,6 +16,7 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from roundtable.errors import RoundtableError
 from roundtable.model import (
     RECORD_KINDS,
     RECORD_TYPES,
@@ -62,7 +63,7 @@ def _field_types() -> dict[str, dict[str, type]]:
 FIELD_TYPES: dict[str, dict[str, type]] = _field_types()
 
 
-class ProtocolError(ValueError):
+class ProtocolError(RoundtableError, ValueError):
     """An op or a batch that does not follow the wire format.  The message says what and where."""
 
 

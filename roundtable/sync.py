@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from roundtable import protocol
+from roundtable.errors import RoundtableError
 from roundtable.model import Op
 from roundtable.store import LocalStore, StoreError
 
@@ -42,7 +43,7 @@ REJECTED_FILE = "sync-rejected.json"
 Progress = Callable[[int, int, str], None]
 
 
-class SyncError(Exception):
+class SyncError(RoundtableError):
     """A sync that could not be done; the message is one line, without the token."""
 
 
@@ -143,7 +144,7 @@ def _read_json(path: Path, default: Any) -> Any:
 
 
 def _write_json(path: Path, data: Any) -> None:
-    from roundtable.config import atomic_write_text
+    from roundtable.osfiles import atomic_write_text
 
     atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
@@ -210,7 +211,6 @@ class SyncClient:
         token: str,
         *,
         ca_file: str | None = None,
-        open_sessions: Iterable[Any] = (),
         connect_timeout: float = 3.0,
         read_timeout: float = 15.0,
         round_deadline: float = 60.0,
@@ -229,7 +229,6 @@ class SyncClient:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.ca_file = ca_file
-        self.open_sessions = list(open_sessions)  # their units are the store's open units
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self.round_deadline = round_deadline
@@ -240,6 +239,7 @@ class SyncClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._deadline = 0.0
+        self._pushed: set[str] = set()  # op ids this round pushed: a pull need not open units
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncClient({self.base_url!r})"
@@ -294,6 +294,7 @@ class SyncClient:
 
     def _start_round(self) -> None:
         self._deadline = self.monotonic() + self.round_deadline
+        self._pushed = set()
 
     async def whoami(self) -> dict[str, Any]:
         """The token's event and regions; SyncError if the server is unreachable or refuses."""
@@ -330,20 +331,21 @@ class SyncClient:
 
     async def _push(self, client, event_id: str, result: SyncResult, progress) -> None:
         rejected = RejectedList(self.store.home)
-        paths = [path for ev, _, path in self.store.units() if ev == event_id]
-        total = self.store.pending_count()
+        # listing and counting read a few small files per unit and open none of them
+        outboxes = await asyncio.to_thread(self.store.outboxes, event_id)
+        total = sum(ob.count for ob in outboxes)
         done = 0
         if progress:
             progress(0, total, "push")
-        for path in paths:
+        for outbox in outboxes:
             try:
-                unit, opened = self.store.with_unit(path)
+                ops = await _file_work(outbox.shared, outbox.pending, None, rejected.op_ids)
             except StoreError as exc:
                 # open for writing in another roundtable (the app): that one pushes it
                 result.skipped.append(str(exc))
+                await _file_work(outbox.shared, outbox.close)
                 continue
             try:
-                ops = [o for o in unit.outbox() if o.op_id not in rejected.op_ids]
                 # a session's region goes first: the server scopes every later op by it
                 ops.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
                 size = self.batch_size
@@ -355,7 +357,9 @@ class SyncClient:
                         size = max(1, len(batch) // 2)
                         continue
                     if status == 200:
-                        unit.mark_acked([*answer["accepted"], *answer["duplicates"]])
+                        acked = [*answer["accepted"], *answer["duplicates"]]
+                        await _file_work(outbox.shared, outbox.mark_acked, acked)
+                        self._pushed.update(acked)
                         result.pushed += len(answer["accepted"])
                         result.duplicates += len(answer["duplicates"])
                     elif not 400 <= status < 500:
@@ -374,7 +378,7 @@ class SyncClient:
                     if progress:
                         progress(done, max(total, done), "push")
             finally:
-                self.store.release(unit, opened)
+                await _file_work(outbox.shared, outbox.close)  # a checkpoint, off the loop
         result.rejected_total = len(rejected)
 
     async def _push_batch(self, client, event_id: str, batch: list[Op]) -> tuple[int, Any]:
@@ -416,14 +420,13 @@ class SyncClient:
         state = SyncState(self.store.home, self.base_url)
         cursor = state.cursor(event_id)
         # units stay open across pages (opening and closing one per page costs a checkpoint)
-        held: dict[Path, tuple[Any, bool]] = {}
+        puller = self.store.puller()
         try:
-            return await self._pull_pages(client, event_id, progress, state, cursor, held)
+            return await self._pull_pages(client, event_id, progress, state, cursor, puller)
         finally:
-            for unit, opened in held.values():
-                self.store.release(unit, opened)
+            await asyncio.to_thread(puller.close)  # only units the puller opened itself
 
-    async def _pull_pages(self, client, event_id, progress, state, cursor, held) -> int:
+    async def _pull_pages(self, client, event_id, progress, state, cursor, puller) -> int:
         applied = 0
         seen = 0
         while True:
@@ -451,10 +454,11 @@ class SyncClient:
             if any(o.event_id != event_id for o in ops):
                 raise SyncError(f"pull since {cursor}: an op of another event")
             try:
-                firsts = {(o.event_id, o.session_id): o for o in ops}.values()
-                for path in {self.store.unit_path_for(o) for o in firsts} - held.keys():
-                    held[path] = self.store.with_unit(path, create=True)
-                applied += self.store.apply_remote(ops)
+                # our own ops pushed this round come back: they are in our journals already
+                fresh = [o for o in ops if o.op_id not in self._pushed]
+                # other units in a worker thread; the app's open session on its own loop
+                applied += await asyncio.to_thread(puller.apply, fresh, shared=False)
+                applied += puller.apply(fresh, shared=True)
             except StoreError as exc:
                 raise SyncError(f"pull: cannot apply: {exc}") from None
             nxt = page.get("next")
@@ -490,6 +494,14 @@ class SyncClient:
         except StoreError as exc:
             result.error = f"local store: {exc}"
         return result
+
+
+async def _file_work(shared: bool, fn: Callable[..., Any], *args: Any) -> Any:
+    """Run a store call for one unit: on the event loop for the unit this process holds open
+    (its owner's thread), in a worker thread for any other (``roundtable.store.outbox``)."""
+    if shared:
+        return fn(*args)
+    return await asyncio.to_thread(fn, *args)
 
 
 def _check_protocol(data: dict[str, Any], where: str) -> None:

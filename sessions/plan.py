@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import AGENDA_KINDS, REGIONS, TextFileError, quote, read_text_file
+from roundtable.errors import RoundtableError
+from roundtable.model import AGENDA_KINDS, REGIONS
+from roundtable.text import TextFileError, quote, read_text_file
 
 BUILTIN_DIR = Path(__file__).parent / "plans"
 BUILTIN_SOURCE = "built-in"
@@ -36,7 +38,7 @@ _ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
 _FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f"}  # joiners and direction marks of names
 
 
-class PlanError(ValueError):
+class PlanError(RoundtableError, ValueError):
     """A plan file that cannot be used; the message is one line: ``file:line: field: problem``."""
 
 

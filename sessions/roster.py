@@ -11,28 +11,17 @@ import csv
 import functools
 import io
 import re
-import unicodedata
 from pathlib import Path
 
 from roundtable.model import REGIONS, Country
+from roundtable.text import fold
 
 ROSTER_FILE = Path(__file__).parent / "data" / "countries.csv"
 _CODE_RE = re.compile(r"^[A-Z]{2}$")
-_NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
 
 class RosterError(ValueError):
     """The roster data file is malformed (a packaging bug, named precisely)."""
-
-
-def fold(text: str) -> str:
-    """A name reduced for matching: accents, case, punctuation and ``_`` ignored.
-
-    "Côte d'Ivoire", "cote_d_ivoire" and "COTE D'IVOIRE" all fold to "cote d ivoire".
-    """
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _NON_ALNUM.sub(" ", bare.casefold()).strip()
 
 
 class Roster(dict[str, Country]):

@@ -16,7 +16,7 @@ async def main() -> None:
     home, session_id, url, token = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     store = LocalStore(home)
     ss = store.open_session(session_id)
-    client = SyncClient(store, url, token, open_sessions=[ss], batch_size=20)
+    client = SyncClient(store, url, token, batch_size=20)
     print("ready", flush=True)
     n = 0
     while True:

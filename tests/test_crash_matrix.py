@@ -175,9 +175,7 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_se
     with store.open_session(sid) as ss:
         stored = {e.id for e in ss.records("entry")}
         assert set(acknowledged) <= stored, f"an acknowledged capture lost (seed {seed})"
-        result = asyncio.run(
-            SyncClient(store, live_server.url, token, open_sessions=[ss]).sync_once()
-        )
+        result = asyncio.run(SyncClient(store, live_server.url, token).sync_once())
         assert result.ok and ss.pending_count() == 0, (seed, result.summary())
     on_server = live_server.query(
         "SELECT record_id, COUNT(*), COUNT(DISTINCT op_id) FROM ops WHERE kind = 'entry' "

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from roundtable.journal import decode_line, encode_line
 from roundtable.model import HlcClock, Op, new_id
 from roundtable.store import CorruptStoreError, LocalStore, SessionStore
+from roundtable.store.journal import decode_line, encode_line
 
 AGENDA = [
     {"title": "Opening", "minutes": 5, "prompts": ["Welcome"], "item_kind": "opening"},
@@ -76,9 +76,9 @@ def history(ss: SessionStore) -> dict[str, Any]:
     return {
         "outbox": [o.op_id for o in ss.outbox()],
         "pending": ss.pending_count(),
-        "known": set(unit._known_ops),
-        "acked": set(unit._acked),
-        "changes": [c["change_id"] for c in unit._changes],
+        "known": set(unit.history.known_ops),
+        "acked": set(unit.history.acked),
+        "changes": [c["change_id"] for c in unit.history.changes],
     }
 
 
@@ -115,7 +115,9 @@ def test_lazy_open_then_steps_match_an_eager_open(tmp_path: Path) -> None:
     lazy = LocalStore(home).open_session(info["sid"], lazy_history=True)
     try:
         assert eager.unit._history_loaded and not lazy.unit._history_loaded
-        assert lazy.unit._local_ops == [] and lazy.unit._changes == []  # nothing read yet
+        assert (
+            lazy.unit.history.local_ops == [] and lazy.unit.history.changes == []
+        )  # nothing read yet
         assert records(lazy) == records(eager)  # the view and its tail are all there at open
         assert lazy.pending_count() == eager.pending_count() > 0  # from meta + tail
         assert step_to_end(lazy, max_lines=7) > 1
@@ -139,7 +141,7 @@ def test_without_a_view_a_lazy_open_is_eager(tmp_path: Path) -> None:
     info = build(home)
     (info["dir"] / "view.json").unlink()
     with LocalStore(home).open_session(info["sid"], lazy_history=True) as ss:
-        assert ss.unit._history_loaded and len(ss.unit._changes) > 30
+        assert ss.unit._history_loaded and len(ss.unit.history.changes) > 30
 
 
 @pytest.mark.parametrize("steps", [0, 1, 3])
@@ -165,8 +167,10 @@ def test_capture_and_undo_before_the_history_is_loaded(tmp_path: Path, steps: in
     undo_ops = len(outbox) - len(before["outbox"]) - len(added)
     assert undo_ops == 1  # deleted = True
     assert ss.pending_count() == before["pending"] + len(added) + 1 == len(outbox)
-    assert [c["change_id"] for c in ss.unit._changes][: len(before["changes"])] == before["changes"]
-    assert len(ss.unit._changes) == len(before["changes"]) + 2
+    assert [c["change_id"] for c in ss.unit.history.changes][: len(before["changes"])] == before[
+        "changes"
+    ]
+    assert len(ss.unit.history.changes) == len(before["changes"]) + 2
     ss.close()
     ops = journal_ops(info["journal"])
     assert len(ops) == len(set(ops))
@@ -223,7 +227,7 @@ def test_each_step_decodes_at_most_max_lines(tmp_path: Path, max_lines: int) -> 
     with LocalStore(home).open_session(info["sid"], lazy_history=True) as ss:
         assert step_to_end(ss, max_lines) == math.ceil(n_lines / max_lines)
         assert ss.load_history_step(max_lines) is True
-        assert len(ss.unit._changes) == sum(
+        assert len(ss.unit.history.changes) == sum(
             1 for x in info["journal"].read_bytes().splitlines() if decode_line(x)["t"] == "change"
         )
 

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from roundtable import migrate, protocol
-from roundtable.journal import decode_line, encode_line, is_legacy
+from roundtable import protocol
 from roundtable.model import STORE_SCHEMA
-from roundtable.store import CorruptStoreError, LocalStore, StoreError
+from roundtable.store import CorruptStoreError, LocalStore, StoreError, migrate
+from roundtable.store.journal import decode_line, encode_line, is_legacy
 
 FIXTURE = Path(__file__).parent / "data" / "store-v1"
 SESSION = "01a224cf-a5c1-7369-ae81-f8309aef5708"
@@ -303,7 +303,7 @@ def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where:
 
 KILL_AT = {
     # after the first fsync of the backup directory: the backup is written, nothing else
-    "backup": "migrate.fsync_dir = lambda p: os.kill(os.getpid(), signal.SIGKILL)",
+    "backup": "migrate.flush_dir = lambda p: os.kill(os.getpid(), signal.SIGKILL)",
     # before the new journal replaces the old one
     "rename": "migrate.atomic_write_bytes = lambda *a: os.kill(os.getpid(), signal.SIGKILL)",
     # after the new journal is in place, before a view of the new schema is written
@@ -327,7 +327,7 @@ def test_migration_killed_at_any_step_is_finished_by_the_next_open(
     assert expected["entries"][-1][2] == "Send the watch list"  # the tail past the checkpoint
     child = (
         "import os, signal, sys\n"
-        "from roundtable import migrate, store\n"
+        "from roundtable import store\nfrom roundtable.store import migrate\n"
         f"{KILL_AT[point]}\n"
         f"store.LocalStore(sys.argv[1]).open_session({SESSION!r})\n"
     )

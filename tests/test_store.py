@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from roundtable import protocol
-from roundtable.journal import decode_line, encode_line
 from roundtable.model import HlcClock, Op, new_id
 from roundtable.store import (
     CorruptStoreError,
@@ -21,6 +20,7 @@ from roundtable.store import (
     StoreError,
     UnknownSessionError,
 )
+from roundtable.store.journal import decode_line, encode_line
 
 AGENDA = [
     {"title": "Opening", "minutes": 5, "prompts": ["Welcome"], "item_kind": "opening"},
@@ -590,3 +590,122 @@ def test_the_sessions_list_reads_each_summary_only_while_it_is_current(
     store = LocalStore(home)
     assert store.sessions() == []
     assert "view.json" in store.skipped[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# The outbox interface (what sync uses; roundtable.store.outbox)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_pending_is_counted_without_opening_a_unit_and_matches_the_unit(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from roundtable.store import unit as unit_module
+    from roundtable.store.summary import read_pending
+
+    store, sid = new_session(home)
+    path = unit_dir(home, sid)
+    with store.open_session(sid) as ss:
+        ss.add_entry("need", "Training", ["GH"])
+        at_close = ss.pending_count()
+    assert read_pending(path) == at_close  # the summary, the journal exactly as it covers
+    with LocalStore(home).open_session(sid, lazy_history=True) as ss:
+        ss.unit.checkpoint_every = 10_000  # no checkpoint: the captures stay past the view
+        ss.add_entry("note", "past the checkpoint")
+        ss.add_entry("note", "and another")
+        expected = ss.pending_count()
+        ss.unit.journal.close()
+        ss.unit._release_lock()
+        ss.unit.closed = True  # as after a crash: no checkpoint at close
+    assert read_pending(path) == expected  # the summary plus the journal past it
+    opened: list[Path] = []
+    real = unit_module.Unit.__init__
+
+    def counting(self, p, *a, **kw):
+        opened.append(p)
+        real(self, p, *a, **kw)
+
+    monkeypatch.setattr(unit_module.Unit, "__init__", counting)
+    fresh = LocalStore(home)
+    (outbox,) = [o for o in fresh.outboxes(fresh.events()[0].id) if o.session_id == sid]
+    assert outbox.count == expected and path not in opened  # counted, not opened
+    pending = outbox.pending()
+    assert len(pending) == expected and path not in opened  # the journal alone
+    assert outbox.mark_acked([o.op_id for o in pending[:3]]) == 3
+    assert outbox.mark_acked([o.op_id for o in pending[:3]]) == 0  # once
+    outbox.close()
+    assert read_pending(path) == expected - 3
+    monkeypatch.undo()
+    with LocalStore(home).open_session(sid) as ss:
+        assert ss.pending_count() == expected - 3 == len(ss.outbox())
+
+
+def test_an_outbox_of_a_unit_open_in_another_process_is_refused_in_one_line(home: Path) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "pending")
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys\nfrom roundtable.store import LocalStore\n"
+         "ss = LocalStore(sys.argv[1]).open_session(sys.argv[2])\nprint('ready', flush=True)\n"
+         "sys.stdin.readline()\n", str(home), sid],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        fresh = LocalStore(home)
+        (outbox,) = [o for o in fresh.outboxes(fresh.events()[0].id) if o.session_id == sid]
+        with pytest.raises(SessionLockedError, match=f"pid {child.pid}"):
+            outbox.pending()
+        outbox.close()
+    finally:
+        assert child.stdin is not None
+        child.stdin.close()
+        child.wait(10)
+
+
+def test_a_damaged_journal_is_recovered_by_the_full_open_the_outbox_falls_back_to(
+    home: Path,
+) -> None:
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        for n in range(3):
+            ss.add_entry("note", f"note {n}")
+    journal = unit_dir(home, sid) / "journal.jsonl"
+    lines = journal.read_bytes().splitlines(keepends=True)
+    journal.write_bytes(b"".join([*lines[:2], b"not a journal line\n", *lines[2:]]))
+    fresh = LocalStore(home)
+    (outbox,) = [o for o in fresh.outboxes(fresh.events()[0].id) if o.session_id == sid]
+    with pytest.raises(CorruptStoreError, match=r"journal\.jsonl: line 3 .* moved aside"):
+        outbox.pending()  # the unit's own open recovered it and says so
+    outbox.close()
+    (outbox,) = [o for o in fresh.outboxes(fresh.events()[0].id) if o.session_id == sid]
+    assert len(outbox.pending()) == outbox.count > 0  # the next round goes on
+    outbox.close()
+
+
+def test_opening_a_session_sync_holds_for_a_moment_waits_for_it(home: Path) -> None:
+    """The app opening a session while its own sync pushes that session's outbox (in a worker
+    thread) waits for the push instead of refusing with its own pid."""
+    import threading
+
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        ss.add_entry("note", "pending")
+    (outbox,) = [o for o in store.outboxes(store.events()[0].id) if o.session_id == sid]
+    pending = outbox.pending()  # holds the unit's lock now
+    pushed = threading.Timer(0.2, lambda: (outbox.mark_acked([o.op_id for o in pending]),
+                                            outbox.close()))  # fmt: skip
+    pushed.start()
+    try:
+        with store.open_session(sid) as ss:  # waits for the "push" to let go
+            assert ss.pending_count() == 0
+    finally:
+        pushed.join()
+    assert not store._sync_held
+    with pytest.raises(SessionLockedError, match="another roundtable"):
+        other = LocalStore(home)
+        held = other.open_session(sid)
+        try:
+            store.open_session(sid)  # held by a writer that is not this store's sync: refused
+        finally:
+            held.close()

@@ -209,7 +209,7 @@ def build(path: Path) -> Home:
             if n == 3:
                 before_last = {o.op_id for o in ss.outbox()}
         pending = {o.op_id for o in ss.outbox()}
-        acked = set(ss.unit._acked)
+        acked = set(ss.unit.history.acked)
     store.close()
     return Home(path, session.id, texts, ends, pending, acked, pending - before_last)
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from fixtures_server import LiveServer
 
-from roundtable.journal import decode_line
 from roundtable.store import LocalStore
+from roundtable.store.journal import decode_line
 from roundtable.sync import (
     REJECTED_FILE,
     SyncClient,
@@ -293,3 +293,134 @@ def test_a_bad_ca_bundle_is_a_one_line_error(tmp_path):
     result = asyncio.run(SyncClient(a, "https://127.0.0.1:9", "t", ca_file=str(bad)).sync_once())
     assert result.error and "cannot use this CA bundle" in result.error
     assert "\n" not in result.error
+
+
+# ---------------------------------------------------------------------------------------------
+# The round's cost: the outbox interface (issue 16's sync round)
+# ---------------------------------------------------------------------------------------------
+
+
+def laptop_with_sessions(server: LiveServer, token: str, event_id: str, home: Path, n: int):
+    """A laptop with ``n`` sessions of a few entries each, all pushed."""
+    store = LocalStore(home)
+    assert sync(store, server.url, token).ok
+    sids = []
+    for k in range(n):
+        sid = store.create_session(event_id, "europe", f"Room {k}", AGENDA).id
+        with store.open_session(sid) as ss:
+            for i in range(5):
+                ss.add_entry("need", f"Need {i} of room {k}", delegations=["FR"])
+        sids.append(sid)
+    assert sync(store, server.url, token).pushed > 0
+    return store, sids
+
+
+def count_opens(monkeypatch: pytest.MonkeyPatch) -> dict[str, list]:
+    """Record every unit opened with its view (``Unit``) and with its journal alone
+    (``JournalHandle``), and the thread each was opened in."""
+    import threading
+
+    from roundtable.store import unit as unit_module
+
+    seen: dict[str, list] = {"unit": [], "journal": []}
+    for name, cls in (("unit", unit_module.Unit), ("journal", unit_module.JournalHandle)):
+        real = cls.__init__
+
+        def init(self, path, *a, _real=real, _name=name, **kw):
+            seen[_name].append((Path(path).name, kw.get("read_only", False),
+                                threading.current_thread() is threading.main_thread()))  # fmt: skip
+            _real(self, path, *a, **kw)
+
+        monkeypatch.setattr(cls, "__init__", init)
+    return seen
+
+
+def test_a_round_with_nothing_to_push_opens_no_unit_for_writing(
+    live_server, event, tmp_path, monkeypatch
+):
+    """Before: every unit of the event was opened for writing (view parsed, history read,
+    checkpoint at close) to find out it had nothing to push."""
+    event_id, token = event
+    store, sids = laptop_with_sessions(live_server, token, event_id, tmp_path / "a", 3)
+    store = LocalStore(tmp_path / "a")  # a fresh process's store: nothing cached
+    seen = count_opens(monkeypatch)
+    result = sync(store, live_server.url, token)
+    assert result.ok and result.pushed == 0 and result.pulled == 0
+    writable_sessions = [s for s in seen["unit"] if s[0] in sids and not s[1]]
+    assert writable_sessions == [] and seen["journal"] == []
+    assert store.pending_count() == 0
+    # the listing is remembered: a second round reads no session's view to list it
+    seen["unit"].clear()
+    assert sync(store, live_server.url, token).ok
+    assert [s for s in seen["unit"] if s[0] in sids] == []
+
+
+def test_a_pending_session_is_pushed_from_its_journal_in_a_worker_thread(
+    live_server, event, tmp_path, monkeypatch
+):
+    event_id, token = event
+    store, sids = laptop_with_sessions(live_server, token, event_id, tmp_path / "a", 3)
+    with LocalStore(tmp_path / "a").open_session(sids[1]) as ss:
+        added = ss.add_entry("note", "Added from the command line")
+    open_one = store.open_session(sids[0])  # the app's open session, with a capture
+    try:
+        live = open_one.add_entry("note", "Typed in the app")
+        per_entry = len(open_one.outbox())
+        assert {ob.session_id: ob.count for ob in store.outboxes(event_id)} == {
+            sids[0]: per_entry,
+            sids[1]: per_entry,  # the same kind of entry: as many ops
+        }
+        seen = count_opens(monkeypatch)
+        result = sync(store, live_server.url, token)
+        assert result.ok and result.pushed == 2 * per_entry and not result.skipped
+        # the other session: its journal alone, in a worker thread; never its view
+        assert seen["journal"] == [(sids[1], False, False)]
+        assert [s for s in seen["unit"] if s[0] in sids] == []
+        assert open_one.pending_count() == 0 and not open_one.closed
+    finally:
+        open_one.close()
+    with LocalStore(tmp_path / "a").open_session(sids[1], read_only=True) as ss:
+        assert ss.pending_count() == 0 and ss.get("entry", added.id) is not None
+    on_server = {r[0] for r in live_server.query("SELECT record_id FROM ops")}
+    assert {added.id, live.id} <= on_server
+    # the acknowledgement lines lie past the view: the sessions list still takes the summary
+    listing = {s.id: s.pending for s in LocalStore(tmp_path / "a").sessions()}
+    assert listing == dict.fromkeys(sids, 0)
+
+
+def test_pulled_ops_already_here_are_told_from_the_journal_without_the_view(
+    live_server, event, tmp_path, monkeypatch
+):
+    """A fresh cursor pulls this laptop's own ops back: the journal says they are known."""
+    event_id, token = event
+    store, sids = laptop_with_sessions(live_server, token, event_id, tmp_path / "a", 2)
+    (store.home / "sync.json").unlink()  # the cursor starts over
+    store = LocalStore(tmp_path / "a")
+    seen = count_opens(monkeypatch)
+    result = sync(store, live_server.url, token)
+    assert result.ok and result.pulled == 0
+    assert sorted(s[0] for s in seen["journal"] if s[0] != event_id) == sorted(sids)
+    assert [s for s in seen["unit"] if s[0] in sids and not s[1]] == []
+
+
+def test_sync_never_touches_a_unit() -> None:
+    """sync.py goes through the outbox interface only (``roundtable.store.outbox``)."""
+    text = (Path(__file__).resolve().parent.parent / "roundtable" / "sync.py").read_text("utf-8")
+    for name in ("with_unit", "release(", "unit_path_for", ".unit", "Unit", "apply_remote"):
+        assert name not in text, name
+
+
+def test_the_sync_round_bench_runs_small(tmp_path: Path) -> None:
+    """bench/bench_sync_round.py (docs/performance.md, "Sync round") still runs; no timing
+    is asserted."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    run = subprocess.run(
+        [sys.executable, "bench/bench_sync_round.py", "--entries", "20", "--rounds", "1"],
+        cwd=root, capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "| quiet (open session: 5 pending) |" in run.stdout
+    assert "| another session with 50 pending |" in run.stdout

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from roundtable.model import Attendance, Country
+from roundtable.text import fold
 
 STATUS_LABELS = {
     "present": "present",
@@ -21,13 +22,6 @@ STATUS_LABELS = {
     "absent": "absent",
     "unknown": "—",
 }
-
-
-def _fold(text: str) -> str:
-    import unicodedata
-
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 class RosterTable(DataTable):
@@ -139,10 +133,10 @@ class RollCall(Vertical):
 
     def visible(self) -> list[Country]:
         """Countries matching the filter: accent- and case-insensitive name part, or exact code."""
-        needle = _fold(self.filter_text.strip())
+        needle = fold(self.filter_text.strip())
         if not needle:
             return self.countries
-        return [c for c in self.countries if needle in _fold(c.name) or needle == c.code.casefold()]
+        return [c for c in self.countries if needle in fold(c.name) or needle == c.code.casefold()]
 
     def _fill(self) -> None:
         table = self.query_one(RosterTable)

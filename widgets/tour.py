@@ -16,11 +16,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-
-def mmss(seconds: float) -> str:
-    """Seconds as mm:ss (negative shown as 00:00)."""
-    seconds = max(int(seconds), 0)
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
+from roundtable.text import mmss
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ def file_name(snap: SessionSnapshot, version: Version, lang: str, fmt: str) -> s
 def write_new(directory: Path, name: str, content: str) -> Path:
     """Write ``content`` as ``name`` in ``directory``, or beside it as ``<stem>-2``, ``-3``…
     when the name holds other bytes; a file with these very bytes is left as it is."""
-    from roundtable.config import atomic_write_text
+    from roundtable.osfiles import atomic_write_text
 
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / name
@@ -81,7 +81,7 @@ def save(
     content: str,
 ) -> Path:
     """Write the document under its numbered name and record the state in the history."""
-    from roundtable.config import atomic_write_text
+    from roundtable.osfiles import atomic_write_text
 
     path = write_new(directory, file_name(snap, version, lang, fmt), content)
     history = read_history(directory, snap)

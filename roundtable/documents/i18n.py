@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
+from roundtable.errors import RoundtableError
+
 LANGUAGES = ("en", "fr", "es", "ar")
 RTL = frozenset({"ar"})
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -30,7 +32,7 @@ def N_(msgid: str) -> str:
     return msgid
 
 
-class LanguageError(ValueError):
+class LanguageError(RoundtableError, ValueError):
     pass
 
 

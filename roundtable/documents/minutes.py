@@ -25,6 +25,7 @@ from roundtable.documents.tree import (
 )
 from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
 from roundtable.model import Entry, SessionSnapshot
+from roundtable.text import mmss
 
 
 def version_label(lang: Lang, version: Version) -> str:
@@ -375,10 +376,6 @@ def _note_paragraphs(snap: SessionSnapshot, numbering: Numbering) -> dict[str, i
     return out
 
 
-def _mmss(seconds: int) -> str:
-    return f"{seconds // 60:02d}:{seconds % 60:02d}"
-
-
 def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
     countries = snap.countries
     speeches: dict[str, list] = {}
@@ -405,7 +402,7 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
                     text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"),
                     text(c.delegation_attendance(L, a.status if a else "")),
                     text(count),
-                    text(nowrap(_mmss(sum(sp.seconds for sp in spoken)))),
+                    text(nowrap(mmss(sum(sp.seconds for sp in spoken)))),
                 )
             )
         children = (

@@ -46,7 +46,7 @@ class StatusLine(Horizontal):
         app = self.app
         parts = []
         store = getattr(app, "session_store", None)
-        if store is not None and not store.unit.closed:
+        if store is not None and not store.closed:
             s = store.session
             parts.append(s.title or "Untitled session")
             parts.append(REGIONS.get(s.region, s.region))

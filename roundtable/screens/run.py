@@ -195,7 +195,7 @@ class RunScreen(SessionScreen):
         self._set_text("#item-title", title)
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
         self._set_text("#prompts", "\n".join(lines))
-        state = "closed" if self.store.closed else self.store.clock_state(item.id)
+        state = "closed" if self.store.session_closed else self.store.clock_state(item.id)
         used = self.store.item_elapsed(item.id, int(self.app.clock() * 1000))
         timer.show(item.id, item.minutes * 60, used, state)
 

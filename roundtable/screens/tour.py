@@ -183,7 +183,7 @@ class TourScreen(SessionScreen):
     def _ensure_tour(self) -> None:
         """The tour of this item starts with the delegations present; one marked present later
         joins at the end."""
-        if not self.store.closed:
+        if not self.store.session_closed:
             self.store.tour_start(self._present(), self._budget())
 
     def _tour(self, step: str) -> None:

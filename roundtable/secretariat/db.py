@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from roundtable.model import REGIONS, Event, HlcClock, Op, new_id, quote
+from roundtable.model import REGIONS, Event, HlcClock, Op, new_id
 from roundtable.secretariat.repository import (
     ALL_REGIONS,
     SECRETARIAT_DEVICE,
@@ -18,6 +18,7 @@ from roundtable.secretariat.repository import (
     hash_token,
     open_database,
 )
+from roundtable.text import quote
 
 __all__ = [
     "AdminError",

@@ -26,6 +26,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
+from roundtable.errors import RoundtableError
 from roundtable.model import Op
 
 ALL_REGIONS = "*"
@@ -34,7 +35,7 @@ OP_COLUMNS = "seq, op_id, event_id, session_id, record_id, kind, field, value, h
 _CHUNK = 500  # ids per IN (...) list
 
 
-class AdminError(ValueError):
+class AdminError(RoundtableError, ValueError):
     """A secretariat command that cannot be carried out; the message says why."""
 
 

@@ -13,24 +13,23 @@ view's meta as ``"schema"``.  Opening a unit for writing looks at its first jour
   one, and the backup; opening again finishes the job.
 
 Schema history: 1 = plain JSON lines; 2 = each line followed by a tab and the CRC-32 of its JSON
-(``roundtable.journal``).
+(``roundtable.store.journal``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from pathlib import Path
 
-from roundtable.journal import decode_line, encode_line
 from roundtable.model import STORE_SCHEMA
-from roundtable.storage import atomic_write_bytes, fsync_dir
+from roundtable.osfiles import atomic_write_bytes, flush_dir, flush_file
+from roundtable.store.journal import decode_line, encode_line
 
 BACKUP_PREFIX = "backup-schema"
 
 
-class NewerStoreError(Exception):
+class NewerStoreError(Exception):  # the unit turns it into a StoreError
     """The unit was written by a newer roundtable."""
 
 
@@ -85,9 +84,9 @@ def upgrade_unit(unit: Path, journal: Path, view: Path) -> str | None:
             with open(target, "wb") as out:
                 out.write(source.read_bytes())
                 out.flush()
-                os.fsync(out.fileno())
-    fsync_dir(backup)
-    fsync_dir(unit)
+                flush_file(out.fileno())
+    flush_dir(backup)
+    flush_dir(unit)
     atomic_write_bytes(
         journal, b"".join(encode_line({**line, "v": STORE_SCHEMA}) for line in lines)
     )

@@ -7,7 +7,7 @@ the last one is corruption, named by its line number.
 
 Line format (store schema 2): ``<compact JSON>\t<CRC-32 of the JSON, 8 hex digits>\n``.  Compact
 JSON never contains a raw tab, so the last tab of a line separates the two.  Schema-1 lines (no
-checksum) are read when the line says ``"v": 1``; ``roundtable.migrate`` rewrites them.
+checksum) are read when the line says ``"v": 1``; ``roundtable.store.migrate`` rewrites them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from roundtable.model import STORE_SCHEMA
-from roundtable.storage import CorruptFileError, fsync_dir
+from roundtable.osfiles import flush_dir, flush_file
+from roundtable.store.errors import CorruptFileError
 
 JOURNAL_VERSION = STORE_SCHEMA
 
@@ -50,7 +51,7 @@ def decode_line(raw: bytes) -> dict[str, Any]:
 
 
 def is_legacy(raw: bytes) -> bool:
-    """True for a schema-1 line (no checksum), which ``roundtable.migrate`` rewrites."""
+    """True for a schema-1 line (no checksum), which ``roundtable.store.migrate`` rewrites."""
     return b"\t" not in raw
 
 
@@ -120,14 +121,16 @@ class Journal:
             return
         created = not self.path.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        fd = os.open(
+            self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644
+        )
         current = os.fstat(fd).st_size
         if current > self.size:
             os.ftruncate(fd, self.size)  # cut a torn tail left by a crash
-            os.fsync(fd)
+            flush_file(fd)
         self._fd = fd
         if created:
-            fsync_dir(self.path.parent)
+            flush_dir(self.path.parent)
 
     def append(self, line: dict[str, Any]) -> int:
         """Write one line and fsync it.  Returns the journal size after it."""
@@ -143,7 +146,7 @@ class Journal:
             written = os.write(self._fd, payload)
             if written != len(payload):
                 raise OSError(28, "short write (disk full?)")
-            os.fsync(self._fd)
+            flush_file(self._fd)
         except OSError:
             # leave the file as it was: cut whatever part of the line reached it
             try:

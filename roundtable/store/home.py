@@ -1,0 +1,417 @@
+"""LocalStore: everything on this laptop, under one home directory.
+
+``<home>/device.json`` (this laptop's device id), ``events/<id>/`` and ``sessions/<id>/`` (one
+unit each, see ``roundtable.store.unit``).  The LocalStore keeps the units open for writing in
+this process, so one session is never opened twice for writing; readers get their own
+lock-free unit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from roundtable.model import REGIONS, AgendaItem, Event, HlcClock, Op, Session, new_id
+from roundtable.osfiles import atomic_write_bytes
+from roundtable.store.errors import SessionLockedError, StoreError, UnknownSessionError
+from roundtable.store.outbox import Outbox, Puller
+from roundtable.store.session import SessionStore, _creation
+from roundtable.store.summary import SessionSummary, read_pending, read_summary, read_summary_event
+from roundtable.store.unit import CHECKPOINT_EVERY, Unit
+from roundtable.text import quote
+
+SYNC_HOLD_WAIT = 5.0
+"""Seconds ``open_session`` waits for a unit this process's sync holds (a push of one unit's
+outbox, or a pull into it, takes well under that)."""
+
+# ---------------------------------------------------------------------------------------------
+# The home directory
+# ---------------------------------------------------------------------------------------------
+
+
+class LocalStore:
+    """Everything on this laptop: events and sessions under one home directory."""
+
+    def __init__(
+        self,
+        home: Path | str,
+        *,
+        clock: HlcClock | None = None,
+        wall: Callable[[], float] | None = None,
+        checkpoint_every: int = CHECKPOINT_EVERY,
+    ) -> None:
+        self.home = Path(home)
+        self.wall = wall or time.time
+        self.checkpoint_every = checkpoint_every
+        self.device = self._device_id()
+        self.clock = clock or HlcClock(self.device, self.wall)
+        self._open: dict[Path, Unit] = {}
+        self._unit_events: dict[Path, str] = {}  # session unit -> its event (never changes)
+        self._sync_held: set[Path] = set()
+        """Units sync's outboxes and puller hold open right now (maybe in a worker thread): an
+        ``open_session`` of one waits for it instead of refusing."""
+        self.notices: list[str] = []
+        """One-line messages for the user from the units opened so far (e.g. a unit brought
+        forward from an older store schema, with where its backup is)."""
+        self.skipped: list[str] = []
+        """One line per session ``sessions()`` could not read (newer schema, damaged), with why."""
+
+    # -- set-up ----------------------------------------------------------------------------
+
+    def _device_id(self) -> str:
+        path = self.home / "device.json"
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                device = data["device"]
+                if isinstance(device, str) and device:
+                    return device
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+            raise StoreError(f"{path}: not a device file; move it aside to get a new device id")
+        device = f"lap-{secrets.token_hex(4)}"
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            atomic_write_bytes(path, json.dumps({"device": device}).encode())
+        except OSError as exc:
+            raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
+        return device
+
+    def _unit(
+        self,
+        path: Path,
+        *,
+        read_only: bool = False,
+        create: bool = False,
+        lazy_history: bool = False,
+    ) -> Unit:
+        unit = self._open.get(path)
+        if unit is not None and not unit.closed:
+            return unit
+        unit = Unit(
+            path,
+            self.clock,
+            read_only=read_only,
+            checkpoint_every=self.checkpoint_every,
+            create=create,
+            notices=self.notices,
+            lazy_history=lazy_history,
+        )
+        if not read_only:
+            self._open[path] = unit
+        return unit
+
+    def _forget(self, unit: Unit) -> None:
+        if self._open.get(unit.path) is unit:
+            del self._open[unit.path]
+
+    def _event_path(self, event_id: str) -> Path:
+        return self.home / "events" / event_id
+
+    def _session_path(self, session_id: str) -> Path:
+        return self.home / "sessions" / session_id
+
+    # -- events ----------------------------------------------------------------------------
+
+    def create_event(self, name: str, venue: str = "", starts: str = "", ends: str = "") -> Event:
+        name = name.strip()
+        if not name:
+            raise StoreError("an event needs a name")
+        if self.find_event(name) is not None:
+            raise StoreError(f"an event named {name!r} already exists")
+        event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends)
+        unit = self._unit(self._event_path(event.id), create=True)
+        try:
+            unit.write("create event", [_creation(event)], event_id=event.id, session_id="")
+        finally:
+            self._forget(unit)
+            unit.close()
+        return event
+
+    def event(self, event_id: str) -> Event:
+        path = self._event_path(event_id)
+        unit = self._open.get(path)
+        if unit is None:
+            if not path.is_dir():
+                return Event(id=event_id, name="(event not on this laptop yet)")
+            unit = Unit(path, self.clock, read_only=True)
+        found = unit.get("event", event_id)
+        return found if isinstance(found, Event) else Event(id=event_id)
+
+    def events(self) -> list[Event]:
+        base = self.home / "events"
+        if not base.is_dir():
+            return []
+        out = [self.event(p.name) for p in sorted(base.iterdir()) if p.is_dir()]
+        return sorted(out, key=lambda e: (e.name, e.id))
+
+    def find_event(self, name_or_id: str) -> Event | None:
+        for event in self.events():
+            if event.id == name_or_id or event.name.casefold() == name_or_id.casefold():
+                return event
+        return None
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def create_session(
+        self,
+        event_id: str,
+        region: str,
+        title: str,
+        agenda: Sequence[Mapping[str, Any]],
+        room: str = "",
+        date: str = "",
+        facilitator: str = "",
+        rapporteur: str = "",
+        plan: str = "",
+    ) -> Session:
+        if region not in REGIONS:
+            raise StoreError(f"unknown region {region!r} (one of {', '.join(REGIONS)})")
+        if not self._event_path(event_id).is_dir():
+            raise StoreError(f"no event {event_id} on this laptop")
+        session = Session(
+            id=new_id(),
+            event_id=event_id,
+            region=region,
+            title=title,
+            room=room,
+            date=date,
+            facilitator=facilitator,
+            rapporteur=rapporteur,
+            plan=plan,
+        )
+        changes = [_creation(session)]
+        for n, item in enumerate(agenda):
+            changes.append(
+                _creation(
+                    AgendaItem(
+                        id=new_id(),
+                        session_id=session.id,
+                        position=n,
+                        title=str(item["title"]),
+                        minutes=int(item.get("minutes", 10)),
+                        prompts=list(item.get("prompts", [])),
+                        item_kind=str(item.get("item_kind", "discussion")),
+                    )
+                )
+            )
+        unit = self._unit(self._session_path(session.id), create=True)
+        try:
+            unit.write("create session", changes, event_id=event_id, session_id=session.id)
+        finally:
+            self._forget(unit)
+            unit.close()
+        return session
+
+    def session_ids(self) -> list[str]:
+        base = self.home / "sessions"
+        if not base.is_dir():
+            return []
+        return sorted(p.name for p in base.iterdir() if p.is_dir())
+
+    def resolve_session(self, text: str) -> str:
+        text = text.strip().lower()
+        ids = self.session_ids()
+        if text in ids:
+            return text
+        if len(text) >= 4:
+            matches = [i for i in ids if i.startswith(text)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise UnknownSessionError(
+                    f"session prefix {text!r} matches {len(matches)} sessions; give more of the id"
+                )
+        raise UnknownSessionError(
+            f"no session {quote(text)} in {self.home}; see `roundtable sessions`"
+        )
+
+    def open_session(
+        self, session_id: str, read_only: bool = False, *, lazy_history: bool = False
+    ) -> SessionStore:
+        """The session's records.  ``lazy_history`` (a writer; for the app): open with the view
+        and the journal past it only, and read the history (outbox, undo stack, known ops) later
+        with ``SessionStore.load_history_step`` or at the first write.  Readers are always lazy."""
+        path = self._session_path(session_id)
+        if not path.is_dir():
+            raise UnknownSessionError(f"no session {quote(session_id)} in {self.home}")
+        if read_only:
+            # its own lock-free view, so closing it never closes the writer's unit
+            unit = Unit(path, self.clock, read_only=True)
+            return SessionStore(self, unit, session_id)
+        held = self._open.get(path)
+        if held is not None and not held.closed:
+            raise SessionLockedError(
+                f"session {session_id} is already open in this roundtable; close it first"
+            )
+        deadline = time.monotonic() + SYNC_HOLD_WAIT
+        while True:
+            try:
+                unit = self._unit(path, lazy_history=lazy_history)
+                break
+            except SessionLockedError:
+                # this process's sync holds the unit for a moment (``roundtable.store.outbox``)
+                if path not in self._sync_held or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+        return SessionStore(self, unit, session_id)
+
+    def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
+        """The readable sessions; those that cannot be read are named in ``skipped``."""
+        self.skipped.clear()
+        out = []
+        names: dict[str, str] = {}
+        for sid in self.session_ids():
+            path = self._session_path(sid)
+            unit = self._open.get(path)
+            cached = read_summary(path, sid) if unit is None else None
+            if cached is not None:
+                if event_id and cached.event_id != event_id:
+                    continue
+                if cached.event_id not in names:
+                    names[cached.event_id] = self.event(cached.event_id).name
+                out.append(dataclasses.replace(cached, event_name=names[cached.event_id]))
+                continue
+            try:
+                if unit is None:
+                    unit = Unit(path, self.clock, read_only=True)
+            except StoreError as exc:
+                self.skipped.append(f"session {sid} not listed: {exc}")
+                continue  # and reported again when the session itself is opened
+            s = unit.get("session", sid)
+            if not isinstance(s, Session) or (event_id and s.event_id != event_id):
+                continue
+            if s.event_id not in names:
+                names[s.event_id] = self.event(s.event_id).name
+            entries = sum(1 for _ in unit.iter_records("entry"))
+            out.append(
+                SessionSummary(
+                    s.id,
+                    s.event_id,
+                    names[s.event_id],
+                    s.region,
+                    s.title,
+                    s.status,
+                    s.date,
+                    entries,
+                    unit.pending_count(),
+                )
+            )
+        return out
+
+    # -- sync ------------------------------------------------------------------------------
+
+    def _unit_dirs(self) -> list[tuple[bool, Path]]:
+        """(is an event unit, path) of every unit directory, events first."""
+        out: list[tuple[bool, Path]] = []
+        for base, is_event in (("events", True), ("sessions", False)):
+            directory = self.home / base
+            if directory.is_dir():
+                out.extend((is_event, p) for p in sorted(directory.iterdir()) if p.is_dir())
+        return out
+
+    def _session_event(self, path: Path) -> str | None:
+        """The event a session unit belongs to: remembered (it never changes), else from the
+        session's summary, else read from its view; None when it cannot be read."""
+        event_id = self._unit_events.get(path)
+        if event_id is not None:
+            return event_id
+        event_id = read_summary_event(path)
+        held = self._open.get(path)
+        if event_id is None and held is not None and not held.closed:
+            # the app's open unit: only read (this may run in sync's worker thread)
+            doc = held.docs.get(("session", path.name))
+            value = doc["fields"].get("event_id") if doc else None
+            event_id = value if isinstance(value, str) and value else None
+        elif event_id is None:
+            try:
+                s = Unit(path, self.clock, read_only=True).get("session", path.name)
+            except StoreError:
+                return None
+            if not isinstance(s, Session):
+                return None
+            event_id = s.event_id
+        if event_id is None:
+            return None
+        self._unit_events[path] = event_id
+        return event_id
+
+    def units(self) -> list[tuple[str, str, Path]]:
+        """(event_id, session_id or "", path) of every unit, events first."""
+        out: list[tuple[str, str, Path]] = []
+        for is_event, p in self._unit_dirs():
+            if is_event:
+                out.append((p.name, "", p))
+            else:
+                event_id = self._session_event(p)
+                if event_id is not None:
+                    out.append((event_id, p.name, p))
+        return out
+
+    def _unit_pending(self, path: Path, is_event: bool) -> int | None:
+        """A unit's pending ops without opening it for writing (None: it cannot be read)."""
+        unit = self._open.get(path)
+        if unit is not None and not unit.closed:
+            return unit.pending_count()
+        if not is_event:
+            pending = read_pending(path)
+            if pending is not None:
+                return pending
+        try:
+            return Unit(path, self.clock, read_only=True).pending_count()
+        except StoreError:
+            return None
+
+    def outboxes(self, event_id: str) -> list[Outbox]:
+        """The outboxes of the event's units that have ops to push (see
+        ``roundtable.store.outbox``); no unit is opened for this."""
+        out: list[Outbox] = []
+        for ev, sid, path in self.units():
+            if ev != event_id:
+                continue
+            pending = self._unit_pending(path, is_event=not sid)
+            if pending:
+                out.append(Outbox(self, path, ev, sid, pending))
+        return out
+
+    def puller(self) -> Puller:
+        """Applies pulled ops to their units; close it when the pull is over."""
+        return Puller(self)
+
+    def with_unit(self, path: Path, create: bool = False) -> tuple[Unit, bool]:
+        """A writable unit (tests and tools): the one already open in this process, or a
+        short-lived one (the caller must call ``release``)."""
+        unit = self._open.get(path)
+        if unit is not None and not unit.closed:
+            return unit, False
+        return self._unit(path, create=create), True
+
+    def release(self, unit: Unit, opened: bool) -> None:
+        if opened:
+            self._forget(unit)
+            unit.close()
+
+    def unit_path_for(self, op: Op) -> Path:
+        return self._session_path(op.session_id) if op.session_id else self._event_path(op.event_id)
+
+    def apply_remote(self, ops: Iterable[Op]) -> int:
+        """Apply pulled ops to their units (the open ones included); idempotent by op id."""
+        with self.puller() as puller:
+            return puller.apply(ops)
+
+    def pending_count(self) -> int:
+        """Ops not yet acknowledged by the secretariat, on the whole laptop."""
+        total = 0
+        for is_event, path in self._unit_dirs():
+            total += self._unit_pending(path, is_event) or 0
+        return total
+
+    def close(self) -> None:
+        for unit in list(self._open.values()):
+            unit.close()
+        self._open.clear()

@@ -1,0 +1,790 @@
+"""SessionStore: one session's records, read and written through its unit.
+
+Every write is durable when the method returns (one journal line, flushed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from roundtable.model import (
+    ACTION_STATUSES,
+    ENTRY_KINDS,
+    PRIORITIES,
+    AgendaItem,
+    Attendance,
+    Entry,
+    Event,
+    Op,
+    Record,
+    Session,
+    SessionSnapshot,
+    Speech,
+    new_id,
+    stable_id,
+)
+from roundtable.store.errors import StoreError, UnknownSessionError
+from roundtable.store.history import default_of
+from roundtable.store.unit import Unit, _utc_now_iso
+
+if TYPE_CHECKING:
+    from roundtable.store.home import LocalStore
+
+
+class SessionStore:
+    """One session's records.  Every write is durable when the method returns."""
+
+    def __init__(self, local: LocalStore, unit: Unit, session_id: str) -> None:
+        self.local = local
+        self.unit = unit
+        self.session_id = session_id
+        session = unit.get("session", session_id)
+        if not isinstance(session, Session):
+            unit.close()
+            raise UnknownSessionError(f"{unit.path}: holds no session record")
+        self.event_id = session.event_id
+
+    # context manager
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self.unit.path
+
+    @property
+    def session(self) -> Session:
+        return self.unit.get("session", self.session_id)  # type: ignore[return-value]
+
+    @property
+    def event(self) -> Event:
+        return self.local.event(self.event_id)
+
+    def _write(self, label: str, changes, undo_of: str | None = None) -> list[Op]:
+        ops = self.unit.write(
+            label, changes, event_id=self.event_id, session_id=self.session_id, undo_of=undo_of
+        )
+        self._notify(sorted({(op.kind, op.record_id) for op in ops}))
+        return ops
+
+    def _now(self) -> str:
+        return _utc_now_iso(self.local.wall())
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def add_entry(
+        self,
+        entry_kind: str,
+        text: str,
+        delegations: Sequence[str] = (),
+        crime_areas: Sequence[str] = (),
+        priority: str = "",
+        owner: str = "",
+        due: str = "",
+        status: str = "",
+        agenda_item: str | None = None,
+        parked: bool = False,
+    ) -> Entry:
+        if entry_kind not in ENTRY_KINDS:
+            raise StoreError(f"unknown entry kind {entry_kind!r} (one of {', '.join(ENTRY_KINDS)})")
+        if not text.strip():
+            raise StoreError("an entry needs some text")
+        if agenda_item is None:
+            agenda_item = self.session.current_item
+        if entry_kind == "action" and not status:
+            status = "open"
+        if priority not in ("", *PRIORITIES):
+            raise StoreError(f"unknown priority {priority!r} (one of {', '.join(PRIORITIES)})")
+        if status not in ("", *ACTION_STATUSES):
+            raise StoreError(f"unknown status {status!r} (one of {', '.join(ACTION_STATUSES)})")
+        entry = Entry(
+            id=new_id(),
+            session_id=self.session_id,
+            entry_kind=entry_kind,
+            text=text,
+            delegations=list(delegations),
+            crime_areas=list(crime_areas),
+            priority=priority,
+            owner=owner,
+            due=due,
+            status=status,
+            agenda_item=agenda_item,
+            parked=parked,
+            created_at=self._now(),
+        )
+        self._write(f"add {'parked note' if parked else entry_kind}", [_creation(entry)])
+        return self.unit.get("entry", entry.id)  # type: ignore[return-value]
+
+    def update(self, kind: str, record_id: str, **fields: Any) -> list[Op]:
+        current = self.unit.get(kind, record_id)
+        if current is None:
+            raise StoreError(f"no {kind} {record_id} in session {self.session_id}")
+        changed = {
+            k: v
+            for k, v in fields.items()
+            if k not in current.to_fields()
+            or getattr(current, k) != v
+            or k in _conflicted(self.unit, kind, record_id)
+        }
+        if not changed:
+            return []
+        label = f"edit {kind.replace('_', ' ')} {', '.join(sorted(changed))}"
+        return self._write(label, [(kind, record_id, changed)])
+
+    def delete(self, kind: str, record_id: str) -> list[Op]:
+        current = self.unit.get(kind, record_id)
+        if current is None or current.deleted:
+            raise StoreError(f"no {kind} {record_id} in session {self.session_id}")
+        what = getattr(current, "entry_kind", kind.replace("_", " "))
+        return self._write(f"delete {what}", [(kind, record_id, {"deleted": True})])
+
+    def undo(self) -> str | None:
+        label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
+        self._notify(None)
+        return label
+
+    def set_attendance(
+        self, country: str, status: str | None = None, delegates: Sequence[str] | None = None
+    ) -> Attendance:
+        from roundtable.model import ATTENDANCE_STATUSES
+
+        if status is not None and status not in ATTENDANCE_STATUSES:
+            raise StoreError(f"unknown attendance status {status!r}")
+        record_id = stable_id(self.session_id, country)
+        current = cast("Attendance | None", self.unit.get("attendance", record_id))
+        fields: dict[str, Any] = {}
+        if current is None or current.deleted:
+            fields = {"session_id": self.session_id, "country": country, "deleted": False}
+            if current is None:
+                fields.pop("deleted")
+        if status is not None and (current is None or current.status != status):
+            fields["status"] = status
+        if delegates is not None and (current is None or current.delegates != list(delegates)):
+            fields["delegates"] = list(delegates)
+        if fields:
+            self._write(f"attendance {country}", [("attendance", record_id, fields)])
+        return self.unit.get("attendance", record_id)  # type: ignore[return-value]
+
+    def add_speech(
+        self,
+        country: str,
+        mode: str,
+        seconds: int,
+        started_at: str,
+        agenda_item: str = "",
+        passed: bool = False,
+    ) -> Speech:
+        speech = Speech(
+            id=new_id(),
+            session_id=self.session_id,
+            country=country,
+            mode=mode,
+            agenda_item=agenda_item,
+            started_at=started_at,
+            seconds=int(seconds),
+            passed=passed,
+        )
+        self._write(f"speech {country}", [_creation(speech)])
+        return self.unit.get("speech", speech.id)  # type: ignore[return-value]
+
+    def add_agenda_item(
+        self,
+        title: str,
+        minutes: int,
+        prompts: Sequence[str] = (),
+        item_kind: str = "discussion",
+        position: int | None = None,
+    ) -> AgendaItem:
+        if position is None:
+            position = len(self.records("agenda_item"))
+        item = AgendaItem(
+            id=new_id(),
+            session_id=self.session_id,
+            position=position,
+            title=title,
+            minutes=minutes,
+            prompts=list(prompts),
+            item_kind=item_kind,
+        )
+        self._write("add agenda item", [_creation(item)])
+        return self.unit.get("agenda_item", item.id)  # type: ignore[return-value]
+
+    # --- The meeting's running state (issue 16) ---
+    # The current item, item clocks, the list of speakers, the tour de table, the floor, close
+    # and reopen are records like entries: they survive a restart and travel with sync.
+    # ``roundtable.meeting`` (pure) reads them; these methods write them, each as one change.
+
+    def subscribe(self, listener: Callable[[list[tuple[str, str]] | None], None]) -> None:
+        """Call ``listener(keys)`` after each change of this session's records made through
+        this SessionStore: ``keys`` are the ``(kind, record id)`` pairs written, or None when
+        anything may have changed (undo, ops from sync).  The app turns it into its
+        session-changed signal."""
+        self.__dict__.setdefault("_listeners", []).append(listener)
+
+    def _notify(self, keys: list[tuple[str, str]] | None) -> None:
+        for listener in list(self.__dict__.get("_listeners", ())):
+            listener(keys)
+
+    def _record(self, kind: str, record_id: str) -> Any:
+        """A record of this session as its dataclass (None if unknown)."""
+        return self.unit.get(kind, record_id)
+
+    def _now_ms(self) -> int:
+        return int(self.local.wall() * 1000)
+
+    @property
+    def session_closed(self) -> bool:
+        """The session was closed (by the facilitator); ``closed`` is this store's own end."""
+        return self.session.status == "closed"
+
+    def check_open(self) -> None:
+        """Raise StoreError, naming how to reopen, when the session is closed (a capture or a
+        new turn must not land silently in closed minutes)."""
+        if self.session_closed:
+            raise StoreError(
+                f"session {self.session_id[:8]} is closed: reopen it with "
+                f'`roundtable reopen {self.session_id[:8]}` or the palette\'s "session: reopen"'
+            )
+
+    def current_item_id(self) -> str:
+        """The agenda item being discussed: ``Session.current_item``, else the first item."""
+        current = self.session.current_item
+        item = self._record("agenda_item", current) if current else None
+        if item is not None and not item.deleted:  # the common case: no scan of the records
+            return current
+        agenda = self.records("agenda_item")
+        return agenda[0].id if agenda else ""
+
+    def clock_events(self) -> list[Any]:
+        return self.records("clock_event")
+
+    def _clock_writes(self, item_id: str, action: str, at: int) -> list[tuple[str, str, dict]]:
+        from roundtable import meeting
+        from roundtable.model import ClockEvent
+
+        changes = []
+        for item, act in meeting.clock_changes(self.clock_events(), item_id, action):
+            event = ClockEvent(
+                id=new_id(), session_id=self.session_id, agenda_item=item, action=act, at=at
+            )
+            changes.append(_creation(event))
+            if act == "start":
+                agenda_item = self._record("agenda_item", item)
+                if agenda_item is not None and not agenda_item.started_at:
+                    changes.append(("agenda_item", item, {"started_at": _utc_now_iso(at / 1000)}))
+        return changes
+
+    def item_elapsed(self, item_id: str, now_ms: int | None = None) -> float:
+        """Seconds the item's clock has run (``meeting.elapsed`` of its clock events)."""
+        from roundtable import meeting
+
+        now = self._now_ms() if now_ms is None else now_ms
+        return meeting.elapsed(self.clock_events(), item_id, now)
+
+    def go_to_item(self, item_id: str) -> None:
+        """Make ``item_id`` the current item: the previous item's clock stops and this one's
+        starts (on a closed session only the current item moves), in one change."""
+        item = self._record("agenda_item", item_id)
+        if item is None or item.deleted or getattr(item, "session_id", "") != self.session_id:
+            raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
+        changes = (
+            [] if self.session_closed else self._clock_writes(item_id, "start", self._now_ms())
+        )
+        if self.session.current_item != item_id:
+            changes.append(("session", self.session_id, {"current_item": item_id}))
+        if changes:
+            self._write(f"go to item {item.position + 1}", changes)
+
+    def clock(self, action: str, item_id: str | None = None) -> bool:
+        """Start, pause, resume or stop an item's clock (the current item by default); starting
+        one stops any other.  False when it changed nothing."""
+        from roundtable.model import CLOCK_ACTIONS
+
+        if action not in CLOCK_ACTIONS:
+            raise StoreError(f"unknown clock action {action!r} (one of {', '.join(CLOCK_ACTIONS)})")
+        item = item_id if item_id is not None else self.current_item_id()
+        if not item:
+            return False
+        if action in ("start", "resume"):
+            self.check_open()
+        changes = self._clock_writes(item, action, self._now_ms())
+        if not changes:
+            return False
+        self._write(f"{action} clock", changes)
+        return True
+
+    def clock_state(self, item_id: str) -> str:
+        from roundtable import meeting
+
+        return meeting.clock_state(self.clock_events(), item_id)
+
+    # the floor and the lists of speakers
+
+    def speeches(self) -> list[Any]:
+        return self.records("speech")
+
+    def floor(self) -> Speech | None:
+        """The speech in progress, or None when nobody has the floor."""
+        from roundtable import meeting
+
+        floor = self.session.floor
+        if not floor:
+            return None
+        speech = self._record("speech", floor)
+        return meeting.floor_speech(floor, [speech] if speech is not None else [])
+
+    def floor_speaker(self) -> Any:
+        speech = self.floor()
+        if speech is None or not speech.speaker:
+            return None
+        return self._record("speaker", speech.speaker)
+
+    def _end_floor_writes(self, at: int, *, keep: bool = True) -> list[tuple[str, str, dict]]:
+        """End the turn in progress: the speech gets its end and length and its speaker is done
+        (``keep=False``: the turn is withdrawn, as when a delegation is skipped)."""
+        from roundtable import meeting
+
+        speech = self.floor()
+        changes: list[tuple[str, str, dict]] = []
+        if speech is not None:
+            if keep:
+                started = meeting.iso_ms(speech.started_at) or at
+                seconds = max(0, (at - started) // 1000)
+                fields = {"ended_at": _utc_now_iso(at / 1000), "seconds": seconds}
+                changes.append(("speech", speech.id, fields))
+            else:
+                changes.append(("speech", speech.id, {"deleted": True}))
+            speaker = self._record("speaker", speech.speaker) if speech.speaker else None
+            if speaker is not None and speaker.status == "speaking" and keep:
+                changes.append(("speaker", speaker.id, {"status": "done"}))
+        if self.session.floor:
+            changes.append(("session", self.session_id, {"floor": ""}))
+        return changes
+
+    def end_floor(self) -> Speech | None:
+        """End the turn in progress; returns the ended speech (None if nobody had the floor)."""
+        speech = self.floor()
+        changes = self._end_floor_writes(self._now_ms())
+        if changes:
+            self._write("end turn", changes)
+        return self._record("speech", speech.id) if speech is not None else None  # type: ignore[return-value]
+
+    def give_floor(self, speaker_id: str) -> Speech:
+        """Give the floor to a waiting speaker: the previous turn ends in the same change (one
+        floor for the tour and the list of speakers)."""
+        self.check_open()
+        speaker = self._record("speaker", speaker_id)
+        if speaker is None or speaker.deleted or speaker.status in ("removed", "done"):
+            raise StoreError(f"no waiting speaker {speaker_id} in session {self.session_id}")
+        at = self._now_ms()
+        changes = self._end_floor_writes(at)
+        speech = Speech(
+            id=new_id(),
+            session_id=self.session_id,
+            country=speaker.country,
+            mode=speaker.mode,
+            agenda_item=speaker.agenda_item,
+            started_at=_utc_now_iso(at / 1000),
+            speaker=speaker.id,
+        )
+        changes.append(_creation(speech))
+        changes.append(("speaker", speaker.id, {"status": "speaking"}))
+        changes.append(("session", self.session_id, {"floor": speech.id}))
+        self._write(f"floor to {speaker.country}", changes)
+        return self._record("speech", speech.id)  # type: ignore[return-value]
+
+    def speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
+        """An item's speakers of one list, in stored order (removed ones left out)."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        return meeting.speakers_of(self.records("speaker"), item, mode)
+
+    def waiting_speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
+        """Who waits on the list, in speaking order (points of order, then the balanced order
+        when the session uses it)."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        return meeting.waiting(
+            self.records("speaker"),
+            item,
+            mode=mode,
+            balanced=self.session.balanced_order and mode == "queue",
+            heard=meeting.heard_on(self.speeches(), item),
+        )
+
+    def add_speaker(
+        self,
+        country: str,
+        *,
+        item_id: str | None = None,
+        point_of_order: bool = False,
+        limit_seconds: int = 0,
+        mode: str = "queue",
+    ) -> Any:
+        """Put a delegation on an item's list of speakers (a point of order goes to the top)."""
+        from roundtable import meeting
+        from roundtable.model import Speaker
+
+        self.check_open()
+        item = self.current_item_id() if item_id is None else item_id
+        rows = self.speakers(item, mode)
+        if any(s.country == country and s.status in ("waiting", "speaking") for s in rows):
+            raise StoreError(f"{country} is already on the list of speakers")
+        if limit_seconds < 0:
+            raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
+        waiting = [s for s in rows if s.status == "waiting"]
+        order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
+        speaker = Speaker(
+            id=new_id(),
+            session_id=self.session_id,
+            agenda_item=item,
+            country=country,
+            mode=mode,
+            order=order,
+            point_of_order=point_of_order,
+            limit_seconds=limit_seconds,
+        )
+        label = "point of order" if point_of_order else "add speaker"
+        self._write(f"{label} {country}", [_creation(speaker)])
+        return self._record("speaker", speaker.id)
+
+    def remove_speaker(self, speaker_id: str) -> None:
+        speaker = self._record("speaker", speaker_id)
+        if speaker is None or speaker.status != "waiting":
+            raise StoreError("only a waiting speaker can be removed from the list")
+        self._write(
+            f"remove speaker {speaker.country}", [("speaker", speaker_id, {"status": "removed"})]
+        )
+
+    def move_speaker(self, speaker_id: str, step: int) -> bool:
+        """Move a waiting speaker one place up (-1) or down (+1) in the list as shown."""
+        from roundtable import meeting
+
+        speaker = self._record("speaker", speaker_id)
+        if speaker is None:
+            raise StoreError(f"no speaker {speaker_id} in session {self.session_id}")
+        rows = [
+            s
+            for s in self.waiting_speakers(speaker.agenda_item, speaker.mode)
+            if s.point_of_order == speaker.point_of_order
+        ]
+        writes = meeting.swap_orders(rows, speaker_id, step)
+        if not writes:
+            return False
+        self._write(
+            f"move speaker {speaker.country}",
+            [("speaker", sid, {"order": order}) for sid, order in writes],
+        )
+        return True
+
+    def set_speaker_limit(self, speaker_id: str, seconds: int) -> None:
+        if seconds < 0:
+            raise StoreError(f"speaking-time limit must be 0 or more seconds, got {seconds}")
+        self.update("speaker", speaker_id, limit_seconds=int(seconds))
+
+    def set_balanced_order(self, on: bool) -> None:
+        self.update("session", self.session_id, balanced_order=bool(on))
+
+    def next_speaker(self, item_id: str | None = None, mode: str = "queue") -> Speech | None:
+        """Give the floor to the first waiting speaker; with nobody waiting, end the turn."""
+        waiting = self.waiting_speakers(item_id, mode)
+        if not waiting:
+            self.end_floor()
+            return None
+        return self.give_floor(waiting[0].id)
+
+    # the tour de table (speakers of mode "tour")
+
+    def tour_start(
+        self, codes: Sequence[str], limit_seconds: int, item_id: str | None = None
+    ) -> int:
+        """Put on the item's tour every delegation of ``codes`` (in that order) not already on
+        it; returns how many were added."""
+        from roundtable import meeting
+        from roundtable.model import Speaker
+
+        self.check_open()
+        item = self.current_item_id() if item_id is None else item_id
+        rows = self.speakers(item, "tour")
+        known = {s.country for s in rows}
+        order = meeting.order_after(rows)
+        changes = []
+        for code in dict.fromkeys(codes):
+            if code in known:
+                continue
+            speaker = Speaker(
+                id=new_id(),
+                session_id=self.session_id,
+                agenda_item=item,
+                country=code,
+                mode="tour",
+                order=order,
+                limit_seconds=limit_seconds,
+            )
+            changes.append(_creation(speaker))
+            order += meeting.ORDER_STEP
+        if changes:
+            self._write("tour de table", changes)
+        return len(changes)
+
+    def tour_rotate(self, item_id: str | None = None) -> bool:
+        """Start the tour one delegation later (the first waiting one goes to the end); only
+        before anyone on it has spoken."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        rows = self.speakers(item, "tour")
+        if not rows or any(s.status != "waiting" for s in rows):
+            return False
+        first = rows[0]
+        self._write(
+            f"rotate tour {first.country}",
+            [("speaker", first.id, {"order": meeting.order_after(rows)})],
+        )
+        return True
+
+    def _tour_target(self, item: str) -> Any:
+        """The delegation a tour key acts on: the one speaking, else the next waiting one."""
+        from roundtable import meeting
+
+        speaker = self.floor_speaker()
+        if speaker is not None and speaker.mode == "tour" and speaker.agenda_item == item:
+            return speaker
+        pending = meeting.not_yet_heard(self.records("speaker"), item)
+        return pending[0] if pending else None
+
+    def tour_next(self, item_id: str | None = None) -> Speech | None:
+        """End the turn in progress and give the floor to the next delegation of the tour."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        pending = meeting.not_yet_heard(self.records("speaker"), item)
+        if not pending:
+            self.end_floor()
+            return None
+        return self.give_floor(pending[0].id)
+
+    def tour_pass(self, item_id: str | None = None) -> str | None:
+        """The speaking (or next) delegation passes: marked passed, recorded as a passed turn,
+        and the floor goes to the next one.  Returns the code that passed."""
+        item = self.current_item_id() if item_id is None else item_id
+        speaker = self._tour_target(item)
+        if speaker is None:
+            return None
+        self.check_open()
+        at = self._now_ms()
+        changes = self._end_floor_writes(at, keep=False)
+        passed = Speech(
+            id=new_id(),
+            session_id=self.session_id,
+            country=speaker.country,
+            mode="tour",
+            agenda_item=item,
+            started_at=_utc_now_iso(at / 1000),
+            ended_at=_utc_now_iso(at / 1000),
+            passed=True,
+            speaker=speaker.id,
+        )
+        changes.append(_creation(passed))
+        changes.append(("speaker", speaker.id, {"status": "passed"}))
+        self._write(f"{speaker.country} passes", changes)
+        self.tour_next(item)
+        return speaker.country
+
+    def tour_skip(self, item_id: str | None = None) -> str | None:
+        """The speaking (or next) delegation is not in the room: the first time it moves to the
+        end of the tour, marked; the second time it is out ("skipped").  The floor goes on."""
+        from roundtable import meeting
+
+        item = self.current_item_id() if item_id is None else item_id
+        speaker = self._tour_target(item)
+        if speaker is None:
+            return None
+        self.check_open()
+        changes = []
+        if self.floor_speaker() is not None and self.floor_speaker().id == speaker.id:
+            changes += self._end_floor_writes(self._now_ms(), keep=False)
+        if speaker.skips:
+            fields: dict[str, Any] = {"status": "skipped", "skips": speaker.skips + 1}
+        else:
+            rows = self.speakers(item, "tour")
+            fields = {"status": "waiting", "skips": 1, "order": meeting.order_after(rows)}
+        changes.append(("speaker", speaker.id, fields))
+        self._write(f"skip {speaker.country}", changes)
+        self.tour_next(item)
+        return speaker.country
+
+    # close, reopen, observers, moving entries
+
+    def close_session(self, accept: Sequence[str] = ()) -> None:
+        """Close: every item clock stops, the turn in progress ends, ``accept`` joins the
+        accepted findings; one change."""
+        at = self._now_ms()
+        session = self.session
+        accepted = list(dict.fromkeys([*session.accepted_gaps, *accept]))
+        changes = self._clock_writes("", "stop", at) + self._end_floor_writes(at)
+        fields: dict[str, Any] = {"status": "closed", "closed_at": _utc_now_iso(at / 1000)}
+        if accepted != session.accepted_gaps:
+            fields["accepted_gaps"] = accepted
+        changes.append(("session", self.session_id, fields))
+        self._write("close session", changes)
+
+    def reopen(self) -> None:
+        """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
+        if not self.session_closed:
+            raise StoreError(f"session {self.session_id[:8]} is not closed")
+        self.update("session", self.session_id, status="running", reopened_at=self._now())
+
+    def add_observer(self, country: str) -> None:
+        """Confirm a delegation from another region as an observer of this session."""
+        observers = list(self.session.observers)
+        if country not in observers:
+            self.update("session", self.session_id, observers=[*observers, country])
+
+    def move_entry(self, entry_id: str, item_id: str) -> bool:
+        """File an entry under another agenda item; False when it is already there."""
+        entry = self._record("entry", entry_id)
+        item = self._record("agenda_item", item_id)
+        if entry is None or entry.deleted:
+            raise StoreError(f"no entry {entry_id} in session {self.session_id}")
+        if item is None or item.deleted:
+            raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
+        return bool(self.update("entry", entry_id, agenda_item=item_id))
+
+    # --- end of the meeting's running state ---
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        return self.unit.get(kind, record_id)
+
+    def doc(self, kind: str, record_id: str) -> dict[str, Any] | None:
+        return self.unit.docs.get((kind, record_id))
+
+    def records(self, kind: str, include_deleted: bool = False) -> list[Any]:
+        items: list[Any] = list(self.unit.iter_records(kind, include_deleted))
+        if kind == "agenda_item":
+            items.sort(key=lambda r: (r.position, r.id))
+        elif kind == "entry":
+            items.sort(key=lambda r: (r.created_at, r.id))
+        elif kind == "speech":
+            items.sort(key=lambda r: (r.started_at, r.id))
+        elif kind == "attendance":
+            items.sort(key=lambda r: r.country)
+        else:
+            items.sort(key=lambda r: r.id)
+        return items
+
+    def entry_counts(self) -> dict[str, int]:
+        """Entries (not deleted) per agenda item id, counted on the view: building 5,000
+        records only to count them took ~45 ms of the run screen's start."""
+        counts: dict[str, int] = {}
+        no_item = default_of("entry", "agenda_item")
+        for _rid, fields in self.unit.fields_of("entry"):
+            if not fields.get("deleted", False):
+                item = fields.get("agenda_item", no_item)
+                counts[item] = counts.get(item, 0) + 1
+        return counts
+
+    def latest_entries(
+        self, *, agenda_item: str | None = None, entry_kind: str | None = None, limit: int
+    ) -> tuple[int, list[Entry]]:
+        """How many entries (not deleted) belong to ``agenda_item`` (any when None) and are of
+        ``entry_kind`` (any when None), and the latest ``limit`` of them in the order of
+        ``records("entry")``; only those are built as records."""
+        no_item = default_of("entry", "agenda_item")
+        default_kind = default_of("entry", "entry_kind")
+        keys: list[tuple[str, str]] = []
+        for rid, fields in self.unit.fields_of("entry"):
+            if fields.get("deleted", False):
+                continue
+            if agenda_item is not None and fields.get("agenda_item", no_item) != agenda_item:
+                continue
+            if entry_kind is not None and fields.get("entry_kind", default_kind) != entry_kind:
+                continue
+            keys.append((fields.get("created_at", ""), rid))
+        keys.sort()
+        latest = keys[-limit:] if limit > 0 else []
+        return len(keys), [cast(Entry, self.unit.get("entry", rid)) for _created, rid in latest]
+
+    def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
+        attendance = self.records("attendance")
+        entries = self.records("entry")
+        speeches = self.records("speech")
+        codes: set[str] = {a.country for a in attendance} | {s.country for s in speeches}
+        for e in entries:
+            codes.update(e.delegations)
+            if e.owner in countries:
+                codes.add(e.owner)
+        return SessionSnapshot(
+            event=self.event,
+            session=self.session,
+            agenda=self.records("agenda_item"),
+            attendance=attendance,
+            entries=entries,
+            speeches=speeches,
+            countries={c: countries[c] for c in sorted(codes) if c in countries},
+            clock_events=self.clock_events(),
+        )
+
+    # -- sync and life cycle -----------------------------------------------------------------
+
+    def outbox(self, limit: int | None = None) -> list[Op]:
+        return self.unit.outbox(limit)
+
+    def pending_count(self) -> int:
+        return self.unit.pending_count()
+
+    def load_history_step(self, max_lines: int = 500) -> bool:
+        """Read the next slice of the history; True once it is all loaded (``Unit``)."""
+        return self.unit.load_history_step(max_lines)
+
+    def mark_acked(self, op_ids: Iterable[str]) -> int:
+        return self.unit.mark_acked(op_ids)
+
+    def apply_remote(self, ops: Iterable[Op]) -> int:
+        applied = self.unit.apply_remote(ops)
+        if applied:
+            self._notify(None)
+        return applied
+
+    def checkpoint(self) -> None:
+        self.unit.checkpoint()
+
+    @property
+    def read_only(self) -> bool:
+        return self.unit.read_only
+
+    @property
+    def closed(self) -> bool:
+        """Closed (by ``close``, or its LocalStore's): no read or write may follow."""
+        return self.unit.closed
+
+    def close(self) -> None:
+        if not self.unit.closed:
+            if not self.unit.read_only:
+                self.local._forget(self.unit)
+            self.unit.close()
+
+
+def _creation(record: Record) -> tuple[str, str, dict[str, Any]]:
+    """The field writes that create a record: every field that differs from its default."""
+    defaults = type(record)(id=record.id).to_fields()
+    fields = {k: v for k, v in record.to_fields().items() if v != defaults[k]}
+    if not fields:
+        fields = {"deleted": False}
+    return (record.KIND, record.id, fields)
+
+
+def _conflicted(unit: Unit, kind: str, record_id: str) -> set[str]:
+    doc = unit.docs.get((kind, record_id))
+    if doc is None:
+        return set()
+    return {f for f, heads in doc["heads"].items() if len(heads) > 1}

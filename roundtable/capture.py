@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from roundtable.errors import RoundtableError
-from roundtable.model import REGIONS, Country, Entry
+from roundtable.model import REGIONS, TLP_LABELS, Country, Entry, tlp_name
 from roundtable.text import fold
 
 MAX_LINE = 8_000
@@ -63,6 +63,8 @@ PRIORITY_ALIASES = {
     "l": "low",
 }
 _PRIORITY_KINDS = ("issue", "need", "action")
+TLP_TOKENS = {label: label for label in TLP_LABELS}
+"""``~clear ~green ~amber ~amber+strict ~red``: the entry's TLP label (issue 14)."""
 
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 _SPACE = re.compile(r"\s+")
@@ -71,7 +73,7 @@ _TRAILING = ".,;:"
 _TAG_RE = re.compile(r"^[^\W_][\w-]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _RELATIVE = re.compile(r"^\+(\d{1,4})([dw])$")
-_ESCAPABLE = ("@", "#", "!", "\\", "/", "owner:", "due:")
+_ESCAPABLE = ("@", "#", "!", "~", "\\", "/", "owner:", "due:")
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,7 @@ class Captured:
     owner: str = ""
     due: str = ""
     parked: bool = False
+    tlp: str = ""  # "" = the session's default label
 
     def entry_fields(self) -> dict[str, Any]:
         """The keyword arguments of ``SessionStore.add_entry`` (and of an entry edit)."""
@@ -98,6 +101,7 @@ class Captured:
             "owner": self.owner,
             "due": self.due,
             "parked": self.parked,
+            "tlp": self.tlp,
         }
 
     @classmethod
@@ -112,6 +116,7 @@ class Captured:
             owner=entry.owner,
             due=entry.due,
             parked=entry.parked,
+            tlp=entry.tlp,
         )
 
 
@@ -236,6 +241,8 @@ def parse_line(
     owner_value = ""
     due: _Word | None = None
     due_value = ""
+    label: _Word | None = None
+    label_value = ""
 
     def kind_label() -> str:
         return "a /park note" if parked else f"{prefix_word or 'a note'}"
@@ -357,6 +364,24 @@ def parse_line(
             priority = word
             priority_value = PRIORITY_ALIASES[body]
             continue
+        if lead == "~" and len(raw) > 1 and raw[1].isalpha():
+            body = raw[1:].rstrip(_TRAILING).lower()
+            if body not in TLP_TOKENS:
+                raise CaptureError(
+                    f"unknown label {raw[:30]}: use ~clear ~green ~amber ~amber+strict ~red; "
+                    "write \\~ for a literal ~",
+                    start,
+                    len(raw),
+                )
+            if label is not None:
+                raise CaptureError(
+                    f"second label {raw}: this line already has {tlp_name(label_value)}",
+                    start,
+                    len(raw),
+                )
+            label = word
+            label_value = TLP_TOKENS[body]
+            continue
         if raw.startswith("owner:") and len(raw) > len("owner:"):
             if kind != "action":
                 raise CaptureError(
@@ -413,6 +438,7 @@ def parse_line(
         owner=owner_value,
         due=due_value,
         parked=parked,
+        tlp=label_value,
     )
 
 
@@ -533,7 +559,7 @@ def _is_token(word: str) -> bool:
         return False
     if word[0] == "/":
         return word[1:].lower() in PREFIXES
-    if word[0] in "@!#":
+    if word[0] in "@!#~":
         return word[1].isalpha() or word[:2] == '@"'
     if word.startswith("owner:"):
         return len(word) > len("owner:")
@@ -573,6 +599,8 @@ def format_captured(captured: Captured, roster: Mapping[str, Country]) -> str:
             parts.append(f"owner:{_quote(c.owner)}")
     if c.due:
         parts.append(f"due:{c.due}")
+    if c.tlp:
+        parts.append(f"~{c.tlp}")
     return " ".join(parts)
 
 
@@ -599,6 +627,7 @@ Type one line and press **Enter**; it is saved at once (undo with **ctrl+z** or 
 | `owner:` | an action's owner: delegation, region or unit | `owner:@JO` `owner:region` |
 | `owner:"..."` | an action owned by a secretariat unit | `owner:"Drugs unit"` |
 | `due:` | an action's due date, exact or from today | `due:2026-12-15` `due:+7d` `due:+2w` |
+| `~clear` `~green` `~amber` `~amber+strict` `~red` | TLP label (else the session's) | `~red` |
 
 Examples:
 
@@ -608,6 +637,7 @@ Examples:
 /action Share border-crossing watch list  owner:@JO  due:2026-12-15
 /decide Recommend a regional working group on migrant smuggling
 /park   Harmonised sentencing for drug couriers #drugs
+/issue  Ongoing joint operation on the northern corridor @GH ~red
 Delegation of Bhutan reports a decline in crime since 2012 @BT
 ```
 
@@ -621,5 +651,7 @@ Rules:
   Repeated delegations and tags are kept once.
 - `owner:` and `due:` only on actions; a priority only on issues, needs and actions; each at
   most once.  A due date in the past is allowed (late actions), an impossible one is not.
+- A label (`~red`, ...) at most once; without one the entry takes the session's default
+  (TLP:AMBER unless the plan or the set-up chose another).  TLP:RED never leaves this laptop.
 - Errors show the column where the problem starts.  Text is limited to 2,000 characters.
 """.strip()

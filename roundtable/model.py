@@ -46,6 +46,47 @@ SPEAKER_LISTS = ("queue", "tour")  # the list of speakers of an item, and its to
 SPEAKER_STATUSES = ("waiting", "speaking", "done", "passed", "skipped", "removed")
 
 # ---------------------------------------------------------------------------------------------
+# Sensitivity: FIRST's Traffic Light Protocol 2.0 (issue 14)
+# ---------------------------------------------------------------------------------------------
+
+TLP_LABELS = ("clear", "green", "amber", "amber+strict", "red")
+"""The labels in rising order of sensitivity; a record's ``tlp`` field holds one of them."""
+TLP_DEFAULT = "amber"
+"""The label of a session whose plan and set-up chose none."""
+TLP_RANK = {label: rank for rank, label in enumerate(TLP_LABELS)}
+
+AUDIENCES: dict[str, str] = {
+    "public": "clear",
+    "community": "green",
+    "participants": "amber+strict",
+    "room": "red",
+}
+"""Who a document is for -> the highest label it may show.  ``room`` never leaves the laptop."""
+
+TOKEN_CEILINGS = ("green", "amber", "amber+strict")
+"""The ceilings a secretariat token may carry (``tokens issue --max-tlp``)."""
+TOKEN_CEILING_DEFAULT = "amber+strict"
+
+
+def tlp_name(label: str) -> str:
+    """``amber+strict`` -> ``TLP:AMBER+STRICT``, as FIRST writes it."""
+    return "TLP:" + label.upper()
+
+
+def effective_tlp(label: str, session_default: str = "") -> str:
+    """A record's label: its own, else its session's default, else TLP:AMBER (records written
+    before labels existed)."""
+    if label in TLP_RANK:
+        return label
+    return session_default if session_default in TLP_RANK else TLP_DEFAULT
+
+
+def within(label: str, ceiling: str) -> bool:
+    """May a record of ``label`` be shown to a reader whose ceiling is ``ceiling``?"""
+    return TLP_RANK.get(label, TLP_RANK[TLP_DEFAULT]) <= TLP_RANK[ceiling]
+
+
+# ---------------------------------------------------------------------------------------------
 # Identifiers
 # ---------------------------------------------------------------------------------------------
 
@@ -310,6 +351,7 @@ class Session(Record):
     balanced_order: bool = False  # list of speakers: delegations not yet heard on the item first
     observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
     reopened_at: str = ""  # ISO datetime of the last reopening after a close
+    default_tlp: str = ""  # label of new entries and speeches; "" = TLP_DEFAULT (issue 14)
 
 
 @dataclass
@@ -350,6 +392,7 @@ class Entry(Record):
     agenda_item: str = ""  # agenda item id
     parked: bool = False  # parking lot: raised, deferred to a later session
     created_at: str = ""  # ISO datetime, for ordering in the minutes
+    tlp: str = ""  # one of TLP_LABELS; "" (written before labels) = the session's default
 
 
 @dataclass
@@ -364,6 +407,7 @@ class Speech(Record):
     passed: bool = False  # the delegation passed its turn
     ended_at: str = ""  # ISO datetime; "" while the delegation has the floor
     speaker: str = ""  # the speaker record (list of speakers or tour) the turn came from
+    tlp: str = ""  # one of TLP_LABELS; "" = the session's default
 
 
 @dataclass

@@ -20,6 +20,7 @@ from roundtable.errors import RoundtableError
 from roundtable.model import (
     RECORD_KINDS,
     RECORD_TYPES,
+    TLP_LABELS,
     Hlc,
     Op,
     is_id,
@@ -94,6 +95,20 @@ def check_value(kind: str, field: str, value: Any) -> None:
     if not ok:
         want = "list of strings" if expected is list else expected.__name__
         raise ProtocolError(f"{kind}.{field}: expected {want}, got {type(value).__name__}")
+    if field in TLP_FIELDS and value not in TLP_LABELS and value != "":
+        raise ProtocolError(
+            f"{kind}.{field}: unknown label {str(value)[:30]!r}; use one of {', '.join(TLP_LABELS)}"
+        )
+
+
+TLP_FIELDS = ("tlp", "default_tlp")
+"""Fields holding a Traffic Light Protocol label (issue 14)."""
+
+
+def carries_red(kind: str, field: str, value: Any) -> bool:
+    """Does this op label its record TLP:RED?  Such an op never leaves the laptop: the store
+    keeps it out of the outbox and the secretariat refuses it (``parse_op``)."""
+    return field == "tlp" and value == "red"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,6 +205,8 @@ def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
         hlc = Hlc.parse(data["hlc"])
     except (ProtocolError, ValueError) as exc:
         raise ProtocolError(f"{where}: {exc}") from None
+    if carries_red(kind, field, data["value"]):
+        raise ProtocolError(f"{where}: a TLP:RED label never leaves the room's laptop")
     if not isinstance(data["device"], str) or data["device"] != hlc.device:
         raise ProtocolError(f"{where}: device does not match the HLC's device")
     base = data.get("base", [])

@@ -20,7 +20,7 @@ from roundtable.capture import (
     parse_line,
 )
 from roundtable.demo import CAPTURES
-from roundtable.model import ENTRY_KINDS, PRIORITIES, Country
+from roundtable.model import ENTRY_KINDS, PRIORITIES, TLP_LABELS, Country
 from sessions import load_roster
 
 TODAY = dt.date(2026, 11, 25)
@@ -359,13 +359,13 @@ def test_format_of_parked_note_and_decision() -> None:
 
 def test_grammar_help_documents_every_prefix_and_token() -> None:
     for word in ("/issue", "/need", "/action", "/decide", "/note", "/park", "owner:", "due:",
-                 "!high", "#tag", "@XX", "\\@"):  # fmt: skip
+                 "!high", "#tag", "@XX", "\\@", "~red", "~amber+strict"):  # fmt: skip
         assert word in GRAMMAR_HELP, word
     assert GRAMMAR_HELP.startswith("# ")
 
 
 _CODES = sorted(ROSTER)
-_TOKEN_CHARS = string.ascii_letters + string.digits + "@#!/\\:\"'.,;-_+% é字🚢"
+_TOKEN_CHARS = string.ascii_letters + string.digits + "@#!~/\\:\"'.,;-_+% é字🚢"
 
 
 def _line_pieces() -> st.SearchStrategy[list[str]]:
@@ -382,6 +382,7 @@ def _line_pieces() -> st.SearchStrategy[list[str]]:
         st.sampled_from(["!high", "!m", "!L"]),
         st.sampled_from(["owner:@KE", "owner:region", 'owner:"Drugs \\"x\\" unit"', "owner:Kenya"]),
         st.sampled_from(["due:2027-01-31", "due:+3d", "due:+1w"]),
+        st.sampled_from(["~clear", "~Green", "~amber", "~amber+strict", "~red"]),
     )
     return st.lists(st.one_of(word, unicode_word, token), min_size=1, max_size=12)
 
@@ -429,9 +430,10 @@ def test_round_trip_of_parsed_lines(prefix: str, pieces: list[str]) -> None:
     ),
     due=st.one_of(st.just(""), st.dates().map(dt.date.isoformat)),
     parked=st.booleans(),
+    tlp=st.sampled_from(("", *TLP_LABELS)),
 )
 def test_round_trip_of_captured_fields(
-    kind, text, delegations, tags, priority, owner, due, parked
+    kind, text, delegations, tags, priority, owner, due, parked, tlp
 ) -> None:
     action = kind == "action"
     c = Captured(
@@ -443,6 +445,7 @@ def test_round_trip_of_captured_fields(
         owner=owner if action else "",
         due=due if action else "",
         parked=parked and kind == "note",
+        tlp=tlp,
     )
     assert parse(format_captured(c, ROSTER)) == c
 

@@ -5,6 +5,9 @@
   pending count is kept as lines are noted, never recounted.
 * **Undo stack**: each ``change`` line's label and ``before`` values; an undo is a new change
   that writes them back (``undo_plan``).
+* **Labels** (issue 14): a record whose TLP label is RED now keeps its ops out of the outbox,
+  and an op labelling a record RED never leaves; a record the secretariat already has is asked
+  to be withdrawn instead (``Labels``).
 
 ``note`` takes one journal line at a time, in journal order, exactly once (the unit sees to
 that, including when the history is read in slices after the open).
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roundtable.model import RECORD_TYPES, Op
+from roundtable.model import RECORD_TYPES, Hlc, Op, stable_id
 from roundtable.protocol import OP_REQUIRED
 
 
@@ -47,6 +50,195 @@ def default_of(kind: str, field: str) -> Any:
     return getattr(RECORD_TYPES[kind](id=""), field)
 
 
+Key = tuple[str, str]  # (record kind, record id)
+
+
+class Labels:
+    """What the outbox must know of TLP labels, read from the journal's ops (issue 14).
+
+    * A record whose latest ``tlp`` op says ``red`` is *held*: none of its ops is pushed while
+      it is RED.  An op written while its record was RED (the ``tlp = red`` op itself, the
+      fields of a RED capture, edits made while RED) is *sealed*: it never leaves, even once
+      the record is labelled lower, because the secretariat keeps every version it receives.
+    * A held record the secretariat already has (one of its ops was acknowledged, or pulled) is
+      *withdrawn*: the outbox hands sync one tombstone ``deleted = true`` stamped with the RED
+      label's HLC.  It is not a journaled change (the laptop keeps the entry); its op id is
+      derived from the record and that HLC, so the journal's ack of it is recognised on replay.
+    * A record labelled lower again is *restored*: for each field whose latest version is
+      sealed, one op with the field's current value stamped with the new label's HLC (and
+      ``deleted`` back to its local value when it was withdrawn).  Only current values leave,
+      never what was written in between.
+    """
+
+    def __init__(self) -> None:
+        self.tlp: dict[Key, tuple[str, str]] = {}  # latest label: (hlc, value)
+        self.red_keys: set[Key] = set()  # records labelled RED now
+        self.ever_red: set[Key] = set()
+        self.latest: dict[Key, dict[str, tuple[str, Any, bool]]] = {}  # ever-RED records:
+        # field -> (hlc, value, sealed) of its latest version
+        self.shared_hlc: dict[tuple[Key, str], str] = {}  # latest version the server may have
+        self.deleted: dict[Key, tuple[str, bool]] = {}  # latest deleted op, RED records
+        self.on_server: set[Key] = set()
+        self.withdrawn: dict[Key, str] = {}  # acked withdrawal -> the HLC it carried
+        self.restored: dict[Key, str] = {}  # acked restore of ``deleted`` -> its HLC
+        self.expected: dict[str, tuple[Key, str, str, str]] = {}  # synthetic op id -> what
+        self.events: dict[Key, tuple[str, str]] = {}  # (event_id, session_id) of the record
+        self.unacked: dict[Key, int] = {}  # local ops not acknowledged, per record
+        self.sealed: dict[str, Key] = {}  # local ops that never leave -> their record
+
+    def clear(self) -> None:
+        self.__init__()  # type: ignore[misc]
+
+    def note_ops(self, ops: Iterable[Mapping[str, Any]], *, local: bool) -> None:
+        """Take the ops of one journal line; its labels count first, so the fields of a RED
+        capture are sealed and the edits that come with a lower label are not."""
+        ops = list(ops)
+        for raw in ops:
+            if raw["field"] == "tlp":
+                self._label(raw)
+        for raw in ops:
+            self._op(raw, local)
+
+    def _label(self, raw: Mapping[str, Any]) -> None:
+        key = (raw["kind"], raw["record_id"])
+        hlc, value = raw["hlc"], raw["value"]
+        old = self.tlp.get(key)
+        if old is None or hlc > old[0]:
+            self.tlp[key] = (hlc, value)
+            if value == "red":
+                self.red_keys.add(key)
+                self.ever_red.add(key)
+                self.latest.setdefault(key, {})
+            else:
+                self.red_keys.discard(key)
+        if value == "red":
+            self.expected[synthetic_id("withdraw", key, hlc)] = (key, "withdraw", hlc, "deleted")
+        elif key in self.ever_red:
+            for name in RECORD_TYPES[key[0]].field_names():
+                self.expected[synthetic_id("restore", key, hlc, name)] = (
+                    key,
+                    "restore",
+                    hlc,
+                    name,
+                )
+
+    def _op(self, raw: Mapping[str, Any], local: bool) -> None:
+        key = (raw["kind"], raw["record_id"])
+        field, hlc = raw["field"], raw["hlc"]
+        if key not in self.events:
+            self.events[key] = (raw["event_id"], raw.get("session_id", ""))
+        if not local:
+            self.on_server.add(key)
+        sealed = local and key in self.red_keys
+        if sealed:
+            self.sealed[raw["op_id"]] = key
+        if local:
+            self.unacked[key] = self.unacked.get(key, 0) + 1
+        if key in self.ever_red:
+            fields = self.latest.setdefault(key, {})
+            old = fields.get(field)
+            if old is None or hlc > old[0]:
+                fields[field] = (hlc, raw["value"], sealed)
+            if not sealed and hlc > self.shared_hlc.get((key, field), ""):
+                self.shared_hlc[(key, field)] = hlc
+            if field == "deleted" and (key not in self.deleted or hlc > self.deleted[key][0]):
+                self.deleted[key] = (hlc, bool(raw["value"]))
+
+    def note_acked(self, raw: Mapping[str, Any]) -> None:
+        key = (raw["kind"], raw["record_id"])
+        self.on_server.add(key)
+        self.unacked[key] = self.unacked.get(key, 1) - 1
+
+    def note_synthetic_ack(self, op_id: str) -> bool:
+        """An ack of a withdrawal or restore this history derived; False if unknown."""
+        found = self.expected.get(op_id)
+        if found is None:
+            return False
+        key, what, hlc, field = found
+        self.on_server.add(key)
+        if what == "withdraw":
+            if hlc > self.withdrawn.get(key, ""):
+                self.withdrawn[key] = hlc
+            return True
+        if field == "deleted" and hlc > self.restored.get(key, ""):
+            self.restored[key] = hlc
+        fields = self.latest.setdefault(key, {})
+        old = fields.get(field)
+        if old is not None and hlc > old[0]:
+            fields[field] = (hlc, old[1], False)
+        if hlc > self.shared_hlc.get((key, field), ""):
+            self.shared_hlc[(key, field)] = hlc
+        return True
+
+    def is_known_to_server(self, key: Key) -> bool:
+        """Has the secretariat any op of this record (acknowledged or pulled)?"""
+        return key in self.on_server
+
+    def is_red(self, key: Key) -> bool:
+        return key in self.red_keys
+
+    def held(self, raw: Mapping[str, Any]) -> bool:
+        """Must this local op stay on the laptop now?"""
+        return raw["op_id"] in self.sealed or (raw["kind"], raw["record_id"]) in self.red_keys
+
+    def held_count(self) -> int:
+        """Local unacknowledged ops that stay on the laptop now."""
+        held = sum(self.unacked.get(key, 0) for key in self.red_keys)
+        return held + sum(1 for key in self.sealed.values() if key not in self.red_keys)
+
+    def synthetic(self, acked: set[str]) -> list[Op]:
+        """The withdrawals and restores the secretariat has not acknowledged yet."""
+        out: list[Op] = []
+        for key in sorted(self.ever_red):
+            hlc, value = self.tlp[key]
+            gone = self.withdrawn.get(key)
+            if value == "red":
+                if key not in self.on_server or (gone or "") >= hlc:
+                    continue
+                op_id = synthetic_id("withdraw", key, hlc)
+                if op_id not in acked:
+                    out.append(self._make(op_id, key, "deleted", True, hlc))
+                continue
+            for field, (f_hlc, f_value, sealed) in sorted(self.latest.get(key, {}).items()):
+                if field == "tlp" or f_hlc >= hlc:
+                    continue
+                if field == "deleted" and gone is not None and gone > self.restored.get(key, ""):
+                    continue  # sent below with the withdrawal's undoing
+                if sealed:
+                    op_id = synthetic_id("restore", key, hlc, field)
+                    if op_id not in acked:
+                        out.append(self._make(op_id, key, field, f_value, hlc))
+            if gone is not None and gone > self.restored.get(key, "") and hlc > gone:
+                op_id = synthetic_id("restore", key, hlc, "deleted")
+                if op_id not in acked:
+                    deleted = self.deleted.get(key, ("", False))[1]
+                    out.append(self._make(op_id, key, "deleted", deleted, hlc, gone))
+        return out
+
+    def _make(
+        self, op_id: str, key: Key, field: str, value: Any, hlc: str, seen: str | None = None
+    ) -> Op:
+        event_id, session_id = self.events[key]
+        shared = self.shared_hlc.get((key, field))
+        base = {h for h in (seen, shared) if h and h < hlc}
+        return Op(
+            op_id=op_id,
+            event_id=event_id,
+            session_id=session_id,
+            record_id=key[1],
+            kind=key[0],
+            field=field,
+            value=value,
+            hlc=hlc,
+            device=Hlc.parse(hlc).device,
+            base=tuple(sorted(base)),
+        )
+
+
+def synthetic_id(what: str, key: Key, hlc: str, field: str = "deleted") -> str:
+    return stable_id("tlp-" + what, key[0], key[1], hlc, field)
+
+
 class History:
     """Known ops, outbox and undo stack of one unit (see the module docstring)."""
 
@@ -55,16 +247,33 @@ class History:
         self.local_ops: list[dict[str, Any]] = []  # as journaled; Op objects only on demand
         self.local_ids: set[str] = set()
         self.acked: set[str] = set()
-        self.pending = 0  # local ops not acknowledged
+        self.unacked_count = 0  # local ops not acknowledged
         self.changes: list[dict[str, Any]] = []
+        self.labels = Labels()
+        self._raw: dict[str, dict[str, Any]] = {}  # local op id -> op as journaled
+
+    @property
+    def pending(self) -> int:
+        """Ops to push: local ops not acknowledged and not held back by a RED label, plus the
+        withdrawals and restores labels call for."""
+        labels = self.labels
+        return self.unacked_count - labels.held_count() + len(labels.synthetic(self.acked))
 
     def clear(self) -> None:
         self.known_ops.clear()
         self.local_ops.clear()
         self.local_ids.clear()
         self.acked.clear()
-        self.pending = 0
+        self.unacked_count = 0
         self.changes.clear()
+        self.labels.clear()
+        self._raw.clear()
+
+    def note_remote(self, ops: Iterable[Mapping[str, Any]]) -> None:
+        """Pulled ops just applied (the unit journals them itself)."""
+        ops = list(ops)
+        self.known_ops.update(raw["op_id"] for raw in ops)
+        self.labels.note_ops(ops, local=False)
 
     def note(self, line: Mapping[str, Any]) -> None:
         """Take one journal line (checked with ``check_line`` first)."""
@@ -77,7 +286,9 @@ class History:
                 self.local_ops.append(raw)
                 self.local_ids.add(op_id)
                 self.known_ops.add(op_id)
-            self.pending += len(raw_ops)
+                self._raw[op_id] = raw
+            self.labels.note_ops(raw_ops, local=True)
+            self.unacked_count += len(raw_ops)
             self.changes.append(
                 {
                     "change_id": line.get("change_id"),
@@ -87,29 +298,42 @@ class History:
                 }
             )
         elif kind == "remote":
-            self.known_ops.update(o["op_id"] for o in line.get("ops", ()))
+            self.note_remote(line.get("ops", ()))
         elif kind == "ack":
             for op_id in line.get("op_ids", ()):
                 if op_id in self.local_ids and op_id not in self.acked:
                     self.acked.add(op_id)
-                    self.pending -= 1
+                    self.unacked_count -= 1
+                    self.labels.note_acked(self._raw[op_id])
+                elif op_id not in self.acked and self.labels.note_synthetic_ack(op_id):
+                    self.acked.add(op_id)
+                    self.known_ops.add(op_id)
 
     # -- outbox ----------------------------------------------------------------------------
 
     def outbox(self, limit: int | None = None, skip: frozenset[str] | set[str] = frozenset()):
-        """The local ops not acknowledged (nor in ``skip``), oldest first, at most ``limit``."""
-        out: list[Op] = []
+        """The ops to push (nor in ``skip``), at most ``limit``: the withdrawals and restores
+        the labels call for first, then the local ops not acknowledged and not held back by a
+        RED label, oldest first."""
+        out = [o for o in self.labels.synthetic(self.acked) if o.op_id not in skip]
+        out = out[:limit] if limit is not None else out
+        held = self.labels.held
         for raw in self.local_ops:
             if limit is not None and len(out) >= limit:
                 break
             op_id = raw["op_id"]
-            if op_id not in self.acked and op_id not in skip:
+            if op_id not in self.acked and op_id not in skip and not held(raw):
                 out.append(Op.from_dict(raw))
         return out
 
     def unacked(self, op_ids: Iterable[str]) -> list[str]:
-        """Those of ``op_ids`` that are local ops not yet acknowledged, once each."""
-        return [i for i in dict.fromkeys(op_ids) if i in self.local_ids and i not in self.acked]
+        """Those of ``op_ids`` that are local ops (or withdrawals and restores) not yet
+        acknowledged, once each."""
+        return [
+            i
+            for i in dict.fromkeys(op_ids)
+            if (i in self.local_ids or i in self.labels.expected) and i not in self.acked
+        ]
 
     # -- undo ------------------------------------------------------------------------------
 
@@ -154,10 +378,12 @@ class OutboxHistory:
         self.local_ids: set[str] = set()
         self.acked: set[str] = set()
         self._pending: dict[str, dict[str, Any]] = {}  # op id -> op as journaled, in order
+        self.labels = Labels()
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        labels = self.labels
+        return len(self._pending) - labels.held_count() + len(labels.synthetic(self.acked))
 
     def note(self, line: Mapping[str, Any]) -> None:
         check_line(line)
@@ -169,22 +395,35 @@ class OutboxHistory:
                 self.known_ops.add(op_id)
                 if op_id not in self.acked:
                     self._pending[op_id] = raw
+            self.labels.note_ops(line.get("ops", ()), local=True)
         elif kind == "remote":
-            self.known_ops.update(o["op_id"] for o in line.get("ops", ()))
+            self.known_ops.update(raw["op_id"] for raw in line.get("ops", ()))
+            self.labels.note_ops(line.get("ops", ()), local=False)
         elif kind == "ack":
             for op_id in line.get("op_ids", ()):
                 if op_id in self.local_ids:
                     self.acked.add(op_id)
-                    self._pending.pop(op_id, None)
+                    raw = self._pending.pop(op_id, None)
+                    if raw is not None:
+                        self.labels.note_acked(raw)
+                elif op_id not in self.acked and self.labels.note_synthetic_ack(op_id):
+                    self.acked.add(op_id)
+                    self.known_ops.add(op_id)
 
     def outbox(self, limit: int | None = None, skip: frozenset[str] | set[str] = frozenset()):
-        out: list[Op] = []
+        out = [o for o in self.labels.synthetic(self.acked) if o.op_id not in skip]
+        out = out[:limit] if limit is not None else out
+        held = self.labels.held
         for op_id, raw in self._pending.items():
             if limit is not None and len(out) >= limit:
                 break
-            if op_id not in skip:
+            if op_id not in skip and not held(raw):
                 out.append(Op.from_dict(raw))
         return out
 
     def unacked(self, op_ids: Iterable[str]) -> list[str]:
-        return [i for i in dict.fromkeys(op_ids) if i in self._pending]
+        return [
+            i
+            for i in dict.fromkeys(op_ids)
+            if i in self._pending or (i in self.labels.expected and i not in self.acked)
+        ]

@@ -13,6 +13,7 @@ from roundtable.model import (
     ACTION_STATUSES,
     ENTRY_KINDS,
     PRIORITIES,
+    TLP_LABELS,
     AgendaItem,
     Attendance,
     Entry,
@@ -22,8 +23,10 @@ from roundtable.model import (
     Session,
     SessionSnapshot,
     Speech,
+    effective_tlp,
     new_id,
     stable_id,
+    tlp_name,
 )
 from roundtable.store.errors import StoreError, UnknownSessionError
 from roundtable.store.history import default_of
@@ -89,6 +92,7 @@ class SessionStore:
         status: str = "",
         agenda_item: str | None = None,
         parked: bool = False,
+        tlp: str = "",
     ) -> Entry:
         if entry_kind not in ENTRY_KINDS:
             raise StoreError(f"unknown entry kind {entry_kind!r} (one of {', '.join(ENTRY_KINDS)})")
@@ -102,6 +106,7 @@ class SessionStore:
             raise StoreError(f"unknown priority {priority!r} (one of {', '.join(PRIORITIES)})")
         if status not in ("", *ACTION_STATUSES):
             raise StoreError(f"unknown status {status!r} (one of {', '.join(ACTION_STATUSES)})")
+        tlp = self._label(tlp)
         entry = Entry(
             id=new_id(),
             session_id=self.session_id,
@@ -116,6 +121,7 @@ class SessionStore:
             agenda_item=agenda_item,
             parked=parked,
             created_at=self._now(),
+            tlp=tlp,
         )
         self._write(f"add {'parked note' if parked else entry_kind}", [_creation(entry)])
         return self.unit.get("entry", entry.id)  # type: ignore[return-value]
@@ -131,10 +137,48 @@ class SessionStore:
             or getattr(current, k) != v
             or k in _conflicted(self.unit, kind, record_id)
         }
+        if "tlp" in changed and kind in ("entry", "speech"):
+            changed["tlp"] = self._label(changed["tlp"])
+            if changed["tlp"] == getattr(current, "tlp", None) and "tlp" not in _conflicted(
+                self.unit, kind, record_id
+            ):
+                del changed["tlp"]
         if not changed:
             return []
         label = f"edit {kind.replace('_', ' ')} {', '.join(sorted(changed))}"
-        return self._write(label, [(kind, record_id, changed)])
+        ops = self._write(label, [(kind, record_id, changed)])
+        if changed.get("tlp") == "red" and self.unit.history.labels.is_known_to_server(
+            (kind, record_id)
+        ):
+            self.local.notices.append(
+                f"{kind} {record_id[:8]} is TLP:RED now: the secretariat will be asked to "
+                "withdraw it at the next sync"
+            )
+        return ops
+
+    # -- labels (issue 14) -------------------------------------------------------------------
+
+    @property
+    def default_tlp(self) -> str:
+        """The label of new entries and speeches: the session's, else TLP:AMBER."""
+        return effective_tlp("", self.session.default_tlp)
+
+    def _label(self, tlp: str) -> str:
+        if tlp == "":
+            return self.default_tlp
+        if tlp not in TLP_LABELS:
+            raise StoreError(f"unknown label {tlp!r} (one of {', '.join(TLP_LABELS)})")
+        return tlp
+
+    def set_default_tlp(self, tlp: str) -> None:
+        """Choose the session's default label (set-up, ``roundtable new --tlp``)."""
+        if tlp not in TLP_LABELS:
+            raise StoreError(f"unknown label {tlp!r} (one of {', '.join(TLP_LABELS)})")
+        self.update("session", self.session_id, default_tlp=tlp)
+
+    def label_of(self, record: Any) -> str:
+        """A record's label as documents and screens show it (``TLP:AMBER``)."""
+        return tlp_name(effective_tlp(getattr(record, "tlp", ""), self.session.default_tlp))
 
     def delete(self, kind: str, record_id: str) -> list[Op]:
         current = self.unit.get(kind, record_id)
@@ -188,6 +232,7 @@ class SessionStore:
             started_at=started_at,
             seconds=int(seconds),
             passed=passed,
+            tlp=self.default_tlp,
         )
         self._write(f"speech {country}", [_creation(speech)])
         return self.unit.get("speech", speech.id)  # type: ignore[return-value]
@@ -391,6 +436,7 @@ class SessionStore:
             agenda_item=speaker.agenda_item,
             started_at=_utc_now_iso(at / 1000),
             speaker=speaker.id,
+            tlp=self.default_tlp,
         )
         changes.append(_creation(speech))
         changes.append(("speaker", speaker.id, {"status": "speaking"}))
@@ -591,6 +637,7 @@ class SessionStore:
             ended_at=_utc_now_iso(at / 1000),
             passed=True,
             speaker=speaker.id,
+            tlp=self.default_tlp,
         )
         changes.append(_creation(passed))
         changes.append(("speaker", speaker.id, {"status": "passed"}))

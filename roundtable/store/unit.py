@@ -582,7 +582,7 @@ class Unit:
         line = {"v": JOURNAL_VERSION, "t": "remote", "ops": [o.to_dict() for o in fresh]}
         self._append(line)
         self._apply_ops(fresh)
-        self.history.known_ops.update(o.op_id for o in fresh)
+        self.history.note_remote(line["ops"])
         for op in fresh:
             self.clock.observe(Hlc.parse(op.hlc))
         self._tick()

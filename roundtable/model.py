@@ -464,3 +464,8 @@ class SessionSnapshot:
     countries: dict[str, str]  # ISO code -> name, for every code the session mentions
     clock_events: list[ClockEvent] = field(default_factory=list)  # item clocks: planned vs
     # actual per item is ``meeting.planned_vs_actual(agenda, clock_events, now_ms)``
+    # issue 14: ``documents.audience.cut`` moves what is above a reader's ceiling here, so that
+    # references are counted over the whole session and the withheld are counted, not dropped
+    withheld: list[Entry] = field(default_factory=list)
+    withheld_speeches: list[Speech] = field(default_factory=list)
+    ceiling: str = "red"  # the highest label the snapshot may hold (red: not cut)

@@ -4,6 +4,10 @@ per format, four languages.
 Each document is built once, by a pure function from records to a tree (``minutes``,
 ``brief``, ``report``), and rendered by ``render_md`` or ``render_html``.  The app, the CLI and
 the server call the functions below, so the same records give the same bytes everywhere.
+
+Every document is for an audience (issue 14): ``audience`` (public, community, participants,
+room) or a reader's ``ceiling`` (a secretariat token's); ``audience.cut`` is the one place where
+what is above it is withheld, and ``audience.mark`` states it in the document.
 """
 
 from __future__ import annotations
@@ -11,6 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from roundtable.documents.audience import (
+    DEFAULT_AUDIENCE,
+    AudienceError,
+    ceiling_of,
+    check_audience,
+    cut,
+)
 from roundtable.documents.common import Conflicts, conflicts_from_docs
 from roundtable.documents.i18n import LANGUAGES, Lang, LanguageError, check_language
 from roundtable.documents.tree import Document
@@ -24,7 +35,11 @@ if TYPE_CHECKING:
 FORMATS = ("md", "html")
 
 __all__ = [
+    "DEFAULT_AUDIENCE",
     "FORMATS",
+    "AudienceError",
+    "check_audience",
+    "cut",
     "LANGUAGES",
     "Conflicts",
     "Document",
@@ -54,6 +69,18 @@ def render(doc: Document, fmt: str) -> str:
     raise ValueError(f"format {fmt!r}: expected md or html")
 
 
+def reader_ceiling(audience: str = DEFAULT_AUDIENCE, ceiling: str | None = None) -> str:
+    """The highest label a document may hold: a reader's own ``ceiling`` (a secretariat
+    token's), else its audience's."""
+    if ceiling is not None:
+        from roundtable.model import TLP_LABELS
+
+        if ceiling not in TLP_LABELS:
+            raise AudienceError(f"unknown label {ceiling!r}: use one of {', '.join(TLP_LABELS)}")
+        return ceiling
+    return ceiling_of(audience)
+
+
 def minutes_text(
     snap: SessionSnapshot,
     *,
@@ -61,13 +88,19 @@ def minutes_text(
     lang: str = "en",
     version: Version | None = None,
     conflicts: Conflicts | None = None,
+    audience: str = DEFAULT_AUDIENCE,
+    ceiling: str | None = None,
 ) -> str:
     """A session's minutes as Markdown or HTML.  ``version``: from the export history
     (``exports.next_version``); None gives the unnumbered Draft or the Final of the records."""
+    from roundtable.documents.audience import mark
     from roundtable.documents.minutes import build_minutes
 
     version = version or version_for(snap)
-    return render(build_minutes(snap, Lang(lang), version, conflicts), fmt)
+    top = reader_ceiling(audience, ceiling)
+    snap = cut(snap, top)
+    L = Lang(lang)
+    return render(mark(build_minutes(snap, L, version, conflicts), L, [snap], top), fmt)
 
 
 def brief_text(
@@ -80,20 +113,26 @@ def brief_text(
     as_of: dt.datetime,
     countries: Mapping[str, str] | None = None,
     conflicts: Conflicts | None = None,
+    audience: str = DEFAULT_AUDIENCE,
+    ceiling: str | None = None,
 ) -> str:
     """What concerns one delegation: in one session (``focus``: its id) or in all of them."""
+    from roundtable.documents.audience import cut_all, mark
     from roundtable.documents.brief import build_brief
 
+    top = reader_ceiling(audience, ceiling)
+    snapshots = cut_all(snapshots, top)
+    L = Lang(lang)
     doc = build_brief(
         delegation,
         snapshots,
-        Lang(lang),
+        L,
         focus=focus,
         as_of=as_of,
         countries=countries or {},
         conflicts=conflicts,
     )
-    return render(doc, fmt)
+    return render(mark(doc, L, snapshots, top), fmt)
 
 
 def report_text(
@@ -106,18 +145,30 @@ def report_text(
     as_of: dt.datetime,
     last_sync: Mapping[str, str] | None = None,
     conflicts: Conflicts | None = None,
+    audience: str = DEFAULT_AUDIENCE,
+    ceiling: str | None = None,
 ) -> str:
     """The secretariat's consolidated report.  ``last_sync``: session id -> ISO time of that
-    room's last sync, as the caller knows it."""
+    room's last sync, as the caller knows it.  TLP:RED is never in it: the room's audience is
+    refused."""
+    from roundtable.documents.audience import cut_all, mark
     from roundtable.documents.report import build_report_document
 
+    top = reader_ceiling(audience, ceiling)
+    if top == "red":
+        raise AudienceError(
+            "the consolidated report is never for the room: TLP:RED stays out of it "
+            "(use --audience participants, community or public)"
+        )
+    snapshots = cut_all(snapshots, top)
+    L = Lang(lang)
     doc = build_report_document(
         event,
         snapshots,
         countries,
-        Lang(lang),
+        L,
         as_of=as_of,
         last_sync=last_sync or {},
         conflicts=conflicts,
     )
-    return render(doc, fmt)
+    return render(mark(doc, L, snapshots, top), fmt)

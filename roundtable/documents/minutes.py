@@ -52,22 +52,27 @@ class Numbering:
         position = {item.id: n for n, item in enumerate(snap.agenda)}
         self.item_number = {item.id: n + 1 for n, item in enumerate(snap.agenda)}
         self.other = len(snap.agenda) + 1
-        self.ordered = sorted(
-            (e for e in snap.entries if not e.parked),
+        # references are counted over every entry, those an audience's cut withheld included
+        # (issue 14), so that D3 is D3 in every version; only the kept ones are listed
+        everything = [*snap.entries, *snap.withheld]
+        self.ordered_all = sorted(
+            (e for e in everything if not e.parked),
             key=lambda e: (position.get(e.agenda_item, len(position)), e.created_at, e.id),
         )
-        self.parked = sorted(
-            (e for e in snap.entries if e.parked), key=lambda e: (e.created_at, e.id)
-        )
+        parked_all = sorted((e for e in everything if e.parked), key=lambda e: (e.created_at, e.id))
         self.ref: dict[str, str] = {}
         counts: dict[str, int] = {}
-        for e in self.ordered:
+        for e in self.ordered_all:
             prefix = c.REF_PREFIX.get(e.entry_kind)
             if prefix:
                 counts[prefix] = counts.get(prefix, 0) + 1
                 self.ref[e.id] = f"{prefix}{counts[prefix]}"
-        for n, e in enumerate(self.parked, start=1):
+        for n, e in enumerate(parked_all, start=1):
             self.ref[e.id] = f"P{n}"
+        kept = {e.id for e in snap.entries}
+        self.kept = kept
+        self.ordered = [e for e in self.ordered_all if e.id in kept]
+        self.parked = [e for e in parked_all if e.id in kept]
 
     def item_of(self, e: Entry) -> str:
         return str(self.item_number.get(e.agenda_item, self.other))
@@ -184,17 +189,18 @@ def build_minutes(
     for n, (item_id, item_title, summary) in enumerate(sections, start=1):
         mine = by_item.get(item_id, [])
         body.append(Heading(3, text(f"3.{n}. ", user(item_title))))
-        said = []
         if summary:
-            said.append(text(c.said(summary)))
-        said += [
-            text(c.statement(L, e, countries), c.conflict_marks(L, e, conflicts))
-            for e in mine
-            if e.entry_kind == "note"
-        ]
-        for line in said:
             paragraph += 1
-            body.append(NumberedParagraph(paragraph, line))
+            body.append(NumberedParagraph(paragraph, text(c.said(summary))))
+        for e in numbering.ordered_all:  # withheld notes keep their paragraph numbers
+            if e.entry_kind != "note" or (e.agenda_item if e.agenda_item in known else "") != (
+                item_id
+            ):
+                continue
+            paragraph += 1
+            if e.id in numbering.kept:
+                line = text(c.statement(L, e, countries), c.conflict_marks(L, e, conflicts))
+                body.append(NumberedParagraph(paragraph, line))
         for kind, heading in (
             ("issue", L.t("Issues raised")),
             ("need", L.t("Regional needs")),
@@ -209,7 +215,7 @@ def build_minutes(
                         tuple(c.entry_line(L, e, ref[e.id], countries, conflicts) for e in items)
                     )
                 )
-        if not said and not mine:
+        if not summary and not mine:
             body.append(Paragraph(text(L.t("Nothing was recorded under this item."))))
 
     # 4. decisions
@@ -364,11 +370,11 @@ def _note_paragraphs(snap: SessionSnapshot, numbering: Numbering) -> dict[str, i
     n = 0
     known = {item.id for item in snap.agenda}
     items = [(item.id, item.summary) for item in snap.agenda]
-    if any(e.agenda_item not in known for e in numbering.ordered):
+    if any(e.agenda_item not in known for e in numbering.ordered_all):
         items.append(("", ""))
     for item_id, summary in items:
         n += bool(summary)
-        for e in numbering.ordered:
+        for e in numbering.ordered_all:
             here = e.agenda_item if e.agenda_item in known else ""
             if here == item_id and e.entry_kind == "note":
                 n += 1

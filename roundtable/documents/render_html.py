@@ -31,6 +31,7 @@ CSS = """
 @page { size: A4; margin: 18mm 16mm 20mm 16mm; }
 body { font-family: 'DejaVu Serif', Georgia, 'Times New Roman', serif; max-width: 50em;
        margin: 2em auto; padding: 0 1em; line-height: 1.45; color: #111; }
+p.tlp { font-family: sans-serif; font-size: .9em; letter-spacing: .03em; }
 h1 { font-size: 1.5em; border-bottom: 2px solid #333; padding-bottom: .3em; }
 h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #999; }
 h3 { font-size: 1.05em; }
@@ -126,6 +127,8 @@ def render_html(doc: Document) -> str:
         "<body>",
         f"<h1>{_text(doc.title)}</h1>",
     ]
+    if doc.marking:  # the TLP label under the title (issue 14); the footer is the last node
+        out.append(f'<p class="tlp">{inline(doc.marking)}</p>')
     for node in doc.children:
         _node(node, out)
     out += ["</body>", "</html>", ""]

@@ -124,6 +124,8 @@ def _node(node: Node, out: list[str]) -> None:
 
 def render_markdown(doc: Document) -> str:
     out = [f"# {escape_md(doc.title, block_start=False)}", ""]
+    if doc.marking:  # the TLP label under the title (issue 14); the footer is the last node
+        out += [inline(doc.marking, block_start=True), ""]
     for node in doc.children:
         _node(node, out)
     return "\n".join(out)

@@ -115,3 +115,4 @@ class Document:
     lang: str  # en, fr, es, ar
     direction: str  # ltr or rtl
     children: tuple[Node, ...] = field(default_factory=tuple)
+    marking: Inline = ()  # the TLP label and audience, printed first (issue 14)

@@ -171,6 +171,10 @@ def cmd_new(args: argparse.Namespace) -> int:
         rapporteur=args.rapporteur or "",
         plan=plan.name,
     )
+    label = args.tlp or plan.tlp
+    if label:
+        with store.open_session(session.id) as ss:
+            ss.set_default_tlp(label)
     print(session.id)
     return 0
 
@@ -323,13 +327,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             as_of=_now(),
             countries=_country_names(roster),
             conflicts=conflicts,
+            audience=args.audience,
         )
         if args.save:
             directory = home_dir() / "exports"
+            name = exports.brief_name(snap, code, lang, args.format, args.audience)
             try:
-                path = exports.write_new(
-                    directory, exports.brief_name(snap, code, lang, args.format), text
-                )
+                path = exports.write_new(directory, name, text)
             except OSError as exc:
                 raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
             print(path)
@@ -338,10 +342,19 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     directory = home_dir() / "exports"
     version, print_ = exports.next_version(directory, snap, conflicts)
-    text = minutes_text(snap, fmt=args.format, lang=lang, version=version, conflicts=conflicts)
+    text = minutes_text(
+        snap,
+        fmt=args.format,
+        lang=lang,
+        version=version,
+        conflicts=conflicts,
+        audience=args.audience,
+    )
     if args.save:
         try:
-            path = exports.save(directory, snap, version, print_, lang, args.format, text)
+            path = exports.save(
+                directory, snap, version, print_, lang, args.format, text, args.audience
+            )
         except OSError as exc:
             raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
         print(path)
@@ -397,6 +410,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             as_of=as_of,
             countries=_country_names(roster),
             conflicts=conflicts,
+            audience=args.audience,
         )
     else:
         synced = _last_sync()
@@ -410,9 +424,25 @@ def cmd_report(args: argparse.Namespace) -> int:
             as_of=as_of,
             last_sync=last_sync,
             conflicts=conflicts,
+            audience=args.audience,
         )
     _write_new(text, args.output, args.force)
     return 0
+
+
+def _audience_argument(p: argparse.ArgumentParser, report: bool = False) -> None:
+    from roundtable.model import AUDIENCES
+
+    p.add_argument(
+        "--audience",
+        choices=tuple(AUDIENCES),
+        default="participants",
+        help="who the document is for: public (TLP:CLEAR), community (up to TLP:GREEN), "
+        "participants (up to TLP:AMBER+STRICT, the default), room (everything, TLP:RED "
+        "included; this laptop only"
+        + (", and never the consolidated report" if report else "")
+        + "); entries above it are withheld and counted",
+    )
 
 
 def cmd_plans(args: argparse.Namespace) -> int:
@@ -464,7 +494,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from roundtable.model import REGIONS
+    from roundtable.model import REGIONS, TLP_LABELS
 
     parser = _Parser(
         prog="roundtable",
@@ -494,6 +524,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_iso_date, help="YYYY-MM-DD (default: today)")
     p.add_argument("--facilitator", type=name_arg)
     p.add_argument("--rapporteur", type=name_arg)
+    p.add_argument(
+        "--tlp",
+        choices=TLP_LABELS,
+        help="the session's default TLP label for entries and speeches "
+        "(default: the plan's, else amber)",
+    )
 
     p = command("sessions", cmd_sessions, "list sessions: id, event, region, title, entries")
     p.add_argument("--event", help="only this event (name or id)", type=name_arg)
@@ -525,6 +561,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="a delegation's brief instead of the minutes (e.g. JO)",
     )
+    _audience_argument(p)
     p.add_argument(
         "--save",
         action="store_true",
@@ -547,6 +584,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CODE",
         help="a delegation's brief across the event's sessions (e.g. JO)",
     )
+    _audience_argument(p, report=True)
     p.add_argument("--as-of", type=_iso_date, help="date for overdue actions (default: today)")
     p.add_argument("-o", "--output", help="file to write (default: standard output)")
     p.add_argument("--force", action="store_true", help="replace an existing --output file")

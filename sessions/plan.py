@@ -26,7 +26,7 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items", "language"}
+_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp"}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
@@ -63,6 +63,7 @@ class Plan:
     items: tuple[PlanItem, ...]
     source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
     language: str = ""  # default language of the session's documents ("" = the setting's)
+    tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
 
     @property
     def total_minutes(self) -> int:
@@ -203,6 +204,12 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     if language not in ("", *LANGUAGES):
         raise fail(where.top("language"), "language",
                    f"expected one of {', '.join(LANGUAGES)}, got {quote(language)}")  # fmt: skip
+    from roundtable.model import TLP_LABELS
+
+    tlp = data.get("tlp", "")
+    if tlp not in ("", *TLP_LABELS):
+        raise fail(where.top("tlp"), "tlp",
+                   f"expected one of {', '.join(TLP_LABELS)}, got {quote(tlp)}")  # fmt: skip
 
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
@@ -300,6 +307,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         items=tuple(items),
         source=BUILTIN_SOURCE if builtin else source,
         language=language,
+        tlp=tlp,
     )
 
 

@@ -45,8 +45,17 @@ def next_version(directory: Path, snap: SessionSnapshot, conflicts=None) -> tupl
     return version_for(snap, read_history(directory, snap), print_), print_
 
 
-def file_name(snap: SessionSnapshot, version: Version, lang: str, fmt: str) -> str:
-    return f"{stem(snap)}-{lang}-{version.file_suffix()}.{fmt}"
+def _for(audience: str) -> str:
+    """The audience in a file name; the default audience's files keep their plain names."""
+    from roundtable.documents.audience import DEFAULT_AUDIENCE, check_audience
+
+    return "" if check_audience(audience) == DEFAULT_AUDIENCE else f"-{audience}"
+
+
+def file_name(
+    snap: SessionSnapshot, version: Version, lang: str, fmt: str, audience: str = "participants"
+) -> str:
+    return f"{stem(snap)}-{lang}{_for(audience)}-{version.file_suffix()}.{fmt}"
 
 
 def write_new(directory: Path, name: str, content: str) -> Path:
@@ -67,8 +76,11 @@ def write_new(directory: Path, name: str, content: str) -> Path:
     return path
 
 
-def brief_name(snap: SessionSnapshot, delegation: str, lang: str, fmt: str) -> str:
-    return f"{stem(snap).removesuffix('-minutes')}-brief-{delegation}-{lang}.{fmt}"
+def brief_name(
+    snap: SessionSnapshot, delegation: str, lang: str, fmt: str, audience: str = "participants"
+) -> str:
+    base = stem(snap).removesuffix("-minutes")
+    return f"{base}-brief-{delegation}-{lang}{_for(audience)}.{fmt}"
 
 
 def save(
@@ -79,11 +91,12 @@ def save(
     lang: str,
     fmt: str,
     content: str,
+    audience: str = "participants",
 ) -> Path:
     """Write the document under its numbered name and record the state in the history."""
     from roundtable.osfiles import atomic_write_text
 
-    path = write_new(directory, file_name(snap, version, lang, fmt), content)
+    path = write_new(directory, file_name(snap, version, lang, fmt, audience), content)
     history = read_history(directory, snap)
     key = "drafts" if version.kind == DRAFT else "finals"
     if print_ not in history[key]:

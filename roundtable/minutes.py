@@ -27,11 +27,21 @@ def render(
     lang: str = "en",
     version=None,
     conflicts=None,
+    audience: str = "participants",
+    ceiling: str | None = None,
 ) -> str:
     """The minutes as Markdown or HTML: the one function every caller uses."""
     from roundtable.documents import minutes_text
 
-    return minutes_text(snap, fmt=fmt, lang=lang, version=version, conflicts=conflicts)
+    return minutes_text(
+        snap,
+        fmt=fmt,
+        lang=lang,
+        version=version,
+        conflicts=conflicts,
+        audience=audience,
+        ceiling=ceiling,
+    )
 
 
 def render_markdown(snap: SessionSnapshot, **options) -> str:

@@ -177,7 +177,9 @@ def cmd_events_create(args: argparse.Namespace) -> int:
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
     secretariat = _server()
     regions = args.region or []
-    token = secretariat.issue_token(_db(args.db), args.event, regions, label=args.label or "")
+    token = secretariat.issue_token(
+        _db(args.db), args.event, regions, label=args.label or "", max_tlp=args.max_tlp
+    )
     print(token)
     print("this token is shown once; only its hash is stored", file=sys.stderr)
     return 0
@@ -247,3 +249,11 @@ def add_commands(sub, command) -> None:
         help="a region the token may write (repeat; * = all regions)",
     )
     p.add_argument("--label", help="who the token is for, e.g. 'Room B laptop'", type=name_arg)
+    p.add_argument(
+        "--max-tlp",
+        choices=("green", "amber", "amber+strict"),
+        default="amber+strict",
+        help="the highest TLP label this token may read (pull, history, minutes, report, "
+        "console); default amber+strict: a room laptop or the secretariat sees all that is "
+        "pushed (TLP:RED never is)",
+    )

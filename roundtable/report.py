@@ -37,6 +37,7 @@ class Report:
     lang: str = "en"
     last_sync: Mapping[str, str] = field(default_factory=dict)
     conflicts: Mapping | None = None
+    ceiling: str = "amber+strict"  # the reader's highest label; snapshots are cut to it
 
     @property
     def data(self) -> ReportData:
@@ -60,15 +61,26 @@ def build_report(
     lang: str = "en",
     last_sync: Mapping[str, str] | None = None,
     conflicts: Mapping | None = None,
+    audience: str = "participants",
+    ceiling: str | None = None,
 ) -> Report:
+    """``audience`` or a reader's ``ceiling`` (a token's): the snapshots are cut to it here,
+    so even the ranking (``data``) never counts what the reader may not see."""
+    from roundtable.documents import AudienceError, reader_ceiling
+    from roundtable.documents import cut as cut_snapshot
+
+    top = reader_ceiling(audience, ceiling)
+    if top == "red":
+        raise AudienceError("the consolidated report is never for the room: TLP:RED stays out")
     return Report(
         event,
-        list(snapshots),
+        [cut_snapshot(s, top) for s in snapshots],
         countries,
         _as_datetime(as_of),
         lang,
         dict(last_sync or {}),
         conflicts,
+        top,
     )
 
 
@@ -84,6 +96,7 @@ def render(report: Report, fmt: str) -> str:
         as_of=report.as_of,
         last_sync=report.last_sync,
         conflicts=report.conflicts,
+        ceiling=report.ceiling,
     )
 
 

@@ -50,6 +50,7 @@ __all__ = [
     "conflicts_from_docs",
     "fingerprint",
     "minutes_text",
+    "reader_ceiling",
     "render",
     "report_text",
     "version_for",

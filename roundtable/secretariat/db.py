@@ -8,7 +8,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from roundtable.model import REGIONS, Event, HlcClock, Op, new_id
+from roundtable.model import (
+    REGIONS,
+    TOKEN_CEILING_DEFAULT,
+    TOKEN_CEILINGS,
+    Event,
+    HlcClock,
+    Op,
+    new_id,
+)
 from roundtable.secretariat.repository import (
     ALL_REGIONS,
     SECRETARIAT_DEVICE,
@@ -70,9 +78,20 @@ def create_event(
     return event.id
 
 
-def issue_token(target: Path | str, event: str, regions: Sequence[str], label: str = "") -> str:
-    """Issue a bearer token for one event (by name or id) and some regions (``["*"]`` = all).
+def issue_token(
+    target: Path | str,
+    event: str,
+    regions: Sequence[str],
+    label: str = "",
+    max_tlp: str = TOKEN_CEILING_DEFAULT,
+) -> str:
+    """Issue a bearer token for one event (by name or id) and some regions (``["*"]`` = all),
+    reading up to ``max_tlp`` (green, amber, amber+strict; TLP:RED never reaches a server).
     The token is returned once; only its sha256 is stored."""
+    if max_tlp not in TOKEN_CEILINGS:
+        raise AdminError(
+            f"unknown ceiling {str(max_tlp)[:30]!r}: use one of {', '.join(TOKEN_CEILINGS)}"
+        )
     regions = list(dict.fromkeys(r.strip() for r in regions if r.strip()))
     if not regions:
         raise AdminError("a token needs at least one region (or '*' for all)")
@@ -88,7 +107,7 @@ def issue_token(target: Path | str, event: str, regions: Sequence[str], label: s
             raise AdminError(
                 f"no event {quote(event)} on this server; see `roundtable events list`"
             )
-        repo.add_token(hash_token(token), found[0], regions, label, time.time())
+        repo.add_token(hash_token(token), found[0], regions, label, time.time(), max_tlp)
     return token
 
 

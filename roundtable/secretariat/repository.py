@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from roundtable.errors import RoundtableError
-from roundtable.model import Op
+from roundtable.model import TOKEN_CEILING_DEFAULT, Op, effective_tlp, within
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"
@@ -51,6 +51,9 @@ class TokenScope:
     event_id: str
     regions: tuple[str, ...]
     label: str
+    max_tlp: str = TOKEN_CEILING_DEFAULT
+    """The reader's ceiling (issue 14): no entry or speech labelled above it is ever in an
+    answer to this token (pull, history, minutes, report, the console)."""
 
     def allows_region(self, region: str) -> bool:
         return ALL_REGIONS in self.regions or region in self.regions
@@ -137,10 +140,15 @@ CREATE TABLE IF NOT EXISTS events (
 """ + _COMMON_TABLES.format(real="DOUBLE PRECISION")
 
 _IDEMPOTENCY_AGE = "CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);"
+_TOKEN_CEILING = (
+    f"ALTER TABLE tokens ADD COLUMN max_tlp TEXT NOT NULL DEFAULT '{TOKEN_CEILING_DEFAULT}';"
+    "CREATE INDEX IF NOT EXISTS ops_labels ON ops (event_id, field, record_id)"
+)
 
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
+    (3, "a TLP ceiling per token; labels found by field", _TOKEN_CEILING, _TOKEN_CEILING),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -207,18 +215,19 @@ class Repository(ABC):
         answer time does not tell how much of a guess was right."""
         wanted = hash_token(token)
         found = None
-        for h, event_id, regions, label in self._rows(
-            "SELECT hash, event_id, regions, label FROM tokens"
+        for h, event_id, regions, label, max_tlp in self._rows(
+            "SELECT hash, event_id, regions, label, max_tlp FROM tokens"
         ):
             if hmac.compare_digest(h, wanted):
-                found = TokenScope(h, event_id, tuple(json.loads(regions)), label)
+                found = TokenScope(h, event_id, tuple(json.loads(regions)), label, max_tlp)
         return found
 
     def add_token(self, token_hash: str, event_id: str, regions: list[str], label: str,
-                  created: float) -> None:  # fmt: skip
+                  created: float, max_tlp: str = TOKEN_CEILING_DEFAULT) -> None:  # fmt: skip
         self._execute(
-            "INSERT INTO tokens (hash, event_id, regions, label, created) VALUES (?,?,?,?,?)",
-            (token_hash, event_id, json.dumps(regions), label, created),
+            "INSERT INTO tokens (hash, event_id, regions, label, created, max_tlp) "
+            "VALUES (?,?,?,?,?,?)",
+            (token_hash, event_id, json.dumps(regions), label, created, max_tlp),
         )
 
     def find_event(self, name_or_id: str) -> tuple[str, str] | None:
@@ -313,14 +322,52 @@ class Repository(ABC):
         return {session_id: float(at) for session_id, at in rows}
 
     def pull(self, event_id: str, since: int, limit: int, scope: TokenScope) -> list[dict]:
-        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq."""
+        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq.
+        Ops of records labelled above the token's ceiling are left out (``above_ceiling``)."""
+        return self.pull_page(event_id, since, limit, scope)[0]
+
+    def pull_page(
+        self, event_id: str, since: int, limit: int, scope: TokenScope
+    ) -> tuple[list[dict], int, bool]:
+        """A page of ``pull``: the ops shown, the cursor (the seq of the last row read,
+        withheld or not, so the next page moves past them) and whether more rows follow."""
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
             "ORDER BY seq LIMIT ?",
-            (event_id, since, *args, limit),
+            (event_id, since, *args, limit + 1),
         )
-        return [row_to_dict(r) for r in rows]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        cursor = rows[-1][0] if rows else since
+        hidden = self.above_ceiling(event_id, [(r[5], r[4], r[3]) for r in rows], scope.max_tlp)
+        return [row_to_dict(r) for r in rows if r[4] not in hidden], cursor, more
+
+    def above_ceiling(
+        self, event_id: str, records: Iterable[tuple[str, str, str]], ceiling: str
+    ) -> set[str]:
+        """Of these (kind, record_id, session_id), the ids of entries and speeches whose
+        current label (their latest ``tlp`` op, else their session's ``default_tlp``, else
+        TLP:AMBER) is above ``ceiling``."""
+        labelled = {(rid, sid) for kind, rid, sid in records if kind in ("entry", "speech")}
+        if not labelled:
+            return set()
+        ids = sorted({rid for rid, _ in labelled} | {sid for _, sid in labelled if sid})
+        latest: dict[str, tuple[str, str]] = {}
+        for record_id, _field, value, hlc in self._in_chunks(
+            "SELECT record_id, field, value, hlc FROM ops WHERE event_id = ? "
+            "AND field IN ('tlp', 'default_tlp') AND record_id IN ({marks})",
+            ids,
+            (event_id,),
+        ):
+            if record_id not in latest or hlc > latest[record_id][0]:
+                latest[record_id] = (hlc, json.loads(value))
+        hidden = set()
+        for rid, sid in labelled:
+            label = effective_tlp(latest.get(rid, ("", ""))[1], latest.get(sid, ("", ""))[1])
+            if not within(label, ceiling):
+                hidden.add(rid)
+        return hidden
 
     def history(self, event_id: str, record_id: str) -> list[dict]:
         """Every stored op of a record, oldest first, with ``received_at``."""

@@ -56,7 +56,8 @@ def minutes(
     lang: Language = "en",
 ) -> Response:
     """The session's minutes, rebuilt from every op received, by the laptops' own function
-    (``roundtable.minutes.render``): the same records give the same bytes as an export."""
+    (``roundtable.minutes.render``): the same records give the same bytes as an export, cut
+    to the token's TLP ceiling."""
     from roundtable import minutes as minutes_mod
 
     found = repo.session(session_id)
@@ -70,7 +71,9 @@ def minutes(
     event, snaps = snapshots_from_docs(docs.values(), names)
     if not snaps:
         raise HTTPException(404, f"session {session_id}: its session record has not arrived")
-    body = minutes_mod.render(snaps[0], format, lang=lang, conflicts=_entry_conflicts(docs))
+    body = minutes_mod.render(
+        snaps[0], format, lang=lang, conflicts=_entry_conflicts(docs), ceiling=scope.max_tlp
+    )
     return _text(body, format)
 
 
@@ -102,6 +105,12 @@ def report(
     event, snaps = snapshots_from_docs(docs.values(), names)
     event = event or Event(id=event_id, name=found[1] if found else "")
     rep = report_mod.build_report(
-        event, snaps, countries, lang=lang, last_sync=last_sync, conflicts=_entry_conflicts(docs)
+        event,
+        snaps,
+        countries,
+        lang=lang,
+        last_sync=last_sync,
+        conflicts=_entry_conflicts(docs),
+        ceiling=scope.max_tlp,
     )
     return _text(report_mod.render(rep, format), format)

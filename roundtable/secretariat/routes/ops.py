@@ -73,11 +73,11 @@ def pull(
 ) -> PullPage:
     """Ops after ``since`` in the token's scope, oldest first, one page."""
     check_event(scope, event_id)
-    ops = repo.pull(event_id, since, limit + 1, scope)
-    more = len(ops) > limit
-    ops = ops[:limit]
+    # ops of entries and speeches labelled above the token's ceiling are left out; the cursor
+    # still moves past them (issue 14)
+    ops, cursor, more = repo.pull_page(event_id, since, limit, scope)
     # already in the documented shape: skip re-validating up to 1,000 ops per page
-    page = {"ops": ops, "next": ops[-1]["seq"] if ops else since, "more": more}
+    page = {"ops": ops, "next": cursor, "more": more}
     return JSONResponse(page)  # type: ignore[return-value]
 
 
@@ -90,7 +90,10 @@ def history(event_id: str, record_id: str, scope: Scope, repo: Repo) -> History:
     """Every version of every field of a record ever pushed, oldest first."""
     check_event(scope, event_id)
     rows = repo.history(event_id, record_id)
-    if not rows:
+    first = rows[0] if rows else None
+    if first is None or repo.above_ceiling(
+        event_id, [(first["kind"], record_id, first["session_id"])], scope.max_tlp
+    ):  # a record above the token's ceiling is not there for it (issue 14)
         raise HTTPException(404, f"record {record_id[:40]}: no versions in this event")
     sids = {r["session_id"] for r in rows if r["session_id"]}
     known = repo.sessions(sorted(sids))

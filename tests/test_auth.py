@@ -132,7 +132,8 @@ def test_a_token_of_another_region_sees_and_writes_nothing_of_it(scoped):
     assert {o["session_id"] for o in page["ops"]} == {""}  # the event record only
     report = httpx.get(f"{server.url}/v1/events/{event_id}/report",
                        headers={"Authorization": f"Bearer {africa}"})  # fmt: skip
-    assert report.status_code == 200 and "Europe" not in report.text
+    # the region is listed, its session is not counted (the report lists every region)
+    assert report.status_code == 200 and "| Europe | **no session yet**" in report.text
     h = HlcClock("lap-z").now()
     from roundtable.model import Op, new_id
 
@@ -192,3 +193,121 @@ def test_a_token_is_checked_against_every_stored_hash_in_constant_time(server_db
             assert (found is not None) == (presented in tokens)
             assert len(calls) == 3  # every stored hash, whether or not one matched
             assert {b for _, b in calls} == {repository.hash_token(presented)}
+
+
+# -- TLP ceilings (issue 14) ------------------------------------------------------------------
+
+LABELLED = ("clear", "green", "amber", "amber+strict")
+
+
+@pytest.fixture
+def labelled(live_server):
+    """A Europe session with one entry and one speech per label (each text a unique marker),
+    an entry pushed GREEN then relabelled AMBER, and an entry without a label in a session
+    whose default is GREEN... pushed by an all-seeing token (amber+strict)."""
+    from test_secretariat import entry_ops, record_ops
+
+    from roundtable.model import Op, Speech, new_id
+
+    event_id = live_server.create_event("Conference")
+    everyone = live_server.token(event_id)
+    clock = HlcClock("lap-a")
+    sid, ops = session_ops(event_id, "europe", clock, title="Europe round table")
+    for label in LABELLED:
+        ops += entry_ops(event_id, sid, clock, f"MARK-{label}-entry", entry_kind="need",
+                         tlp=label)  # fmt: skip
+        sp = Speech(id=new_id(), session_id=sid, country="FR", seconds=30, tlp=label)
+        ops += record_ops(sp, event_id, sid, clock)
+    moved = entry_ops(event_id, sid, clock, "MARK-moved-entry", entry_kind="issue", tlp="green")
+    ops += moved
+    assert push(live_server.url, event_id, everyone, ops).status_code == 200
+    h = clock.now()
+    relabel = Op(new_id(), event_id, sid, moved[0].record_id, "entry", "tlp", "amber",
+                 h.encode(), h.device)  # fmt: skip
+    assert push(live_server.url, event_id, everyone, [relabel]).status_code == 200
+    entries = {label: next(o.record_id for o in ops if o.value == f"MARK-{label}-entry")
+               for label in LABELLED}  # fmt: skip
+    entries["moved"] = moved[0].record_id
+    return live_server, event_id, sid, entries
+
+
+def _ceiling_token(server, event_id: str, ceiling: str) -> str:
+    return issue_token(server.db_path, event_id, ["*"], label="reader", max_tlp=ceiling)
+
+
+def _visible(ceiling: str) -> tuple[set[str], set[str]]:
+    """Markers a reader up to ``ceiling`` must see, and those it must never see."""
+    from roundtable.model import within
+
+    shown = {f"MARK-{label}-entry" for label in LABELLED if within(label, ceiling)}
+    hidden = {f"MARK-{label}-entry" for label in LABELLED} - shown
+    (shown if within("amber", ceiling) else hidden).add("MARK-moved-entry")
+    return shown, hidden
+
+
+CEILING_ROUTES = ["pull", "history", "minutes-md", "minutes-html", "report-md", "report-html"]
+
+
+@pytest.mark.parametrize("ceiling", ["green", "amber", "amber+strict"])
+@pytest.mark.parametrize("route", CEILING_ROUTES)
+def test_a_token_never_reads_above_its_ceiling(labelled, ceiling, route):
+    server, event_id, sid, entries = labelled
+    token = _ceiling_token(server, event_id, ceiling)
+    auth = {"Authorization": f"Bearer {token}"}
+    shown, hidden = _visible(ceiling)
+    if route == "pull":
+        page = httpx.get(f"{server.url}/v1/events/{event_id}/ops", headers=auth,
+                         params={"limit": 7}).json()  # fmt: skip
+        ops, cursor = list(page["ops"]), page["next"]
+        while page["more"]:  # small pages: withheld ops never stall the cursor
+            page = httpx.get(f"{server.url}/v1/events/{event_id}/ops", headers=auth,
+                             params={"since": cursor, "limit": 7}).json()  # fmt: skip
+            assert page["next"] > cursor
+            ops += page["ops"]
+            cursor = page["next"]
+        body = str(ops)
+        labels = {o["value"] for o in ops if o["field"] == "tlp"}
+        from roundtable.model import within
+
+        assert all(within(v, ceiling) for v in labels), labels
+        speeches = {o["record_id"] for o in ops if o["kind"] == "speech"}
+        assert len(speeches) == sum(within(v, ceiling) for v in LABELLED)
+    elif route == "history":
+        body = ""
+        for key, record_id in entries.items():
+            r = httpx.get(f"{server.url}/v1/events/{event_id}/records/{record_id}/history",
+                          headers=auth)  # fmt: skip
+            label = "amber" if key == "moved" else key
+            from roundtable.model import within
+
+            assert r.status_code == (200 if within(label, ceiling) else 404), (key, r.text)
+            body += r.text
+    else:
+        what, fmt = route.split("-")
+        path = f"/v1/sessions/{sid}/minutes" if what == "minutes" else (
+            f"/v1/events/{event_id}/report")  # fmt: skip
+        r = httpx.get(f"{server.url}{path}", headers=auth, params={"format": fmt})
+        assert r.status_code == 200, r.text
+        body = r.text
+        if what == "minutes" or ceiling != "green":
+            assert "withheld" in body.lower() or not hidden
+    for marker in hidden:
+        assert marker not in body, (route, ceiling, marker)
+    if route in ("pull", "history", "minutes-md", "minutes-html"):
+        for marker in shown:
+            assert marker in body, (route, ceiling, marker)
+
+
+def test_issue_token_stores_the_ceiling_and_refuses_an_unknown_one(server_db):
+    from roundtable.secretariat.db import open_ready
+
+    create_event(server_db, "Conference")
+    token = issue_token(server_db, "Conference", ["*"], max_tlp="green")
+    with pytest.raises(AdminError, match="unknown ceiling 'red'"):
+        issue_token(server_db, "Conference", ["*"], max_tlp="red")
+    assert read(server_db, "SELECT max_tlp FROM tokens") == [("green",)]
+    with open_ready(server_db) as database, database.repository() as repo:
+        assert repo.lookup_token(token).max_tlp == "green"
+    plain = issue_token(server_db, "Conference", ["*"])
+    with open_ready(server_db) as database, database.repository() as repo:
+        assert repo.lookup_token(plain).max_tlp == "amber+strict"

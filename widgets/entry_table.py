@@ -24,7 +24,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from roundtable.model import Entry
+from roundtable.model import Entry, effective_tlp
 
 KIND_BADGES = {
     "issue": "ISSUE",
@@ -33,6 +33,15 @@ KIND_BADGES = {
     "decision": "DECISION",
     "note": "note",
 }
+TLP_BADGES = {
+    "clear": "CLEAR",
+    "green": "GREEN",
+    "amber": "AMBER",
+    "amber+strict": "AMBER+S",
+    "red": "RED",
+}
+"""The entry's TLP label, first on its row, coloured by its component class (issue 14)."""
+BADGE_WIDTH = 8  # a space and the widest badge
 COLUMNS = ("kind", "text", "delegations", "details")
 HEADERS = ("Kind", "Text", "Delegations", "Details")
 KIND_WIDTH = 8
@@ -170,6 +179,11 @@ class EntryTable(ScrollView, can_focus=True):
         "entry-table--header",
         "entry-table--even-row",
         "entry-table--cursor",
+        "entry-table--tlp-clear",
+        "entry-table--tlp-green",
+        "entry-table--tlp-amber",
+        "entry-table--tlp-amber-strict",
+        "entry-table--tlp-red",
     }
 
     DEFAULT_CSS = """
@@ -192,7 +206,15 @@ class EntryTable(ScrollView, can_focus=True):
         color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
+    EntryTable > .entry-table--tlp-clear { color: $foreground; text-style: bold; }
+    EntryTable > .entry-table--tlp-green { color: $success; text-style: bold; }
+    EntryTable > .entry-table--tlp-amber { color: $warning; text-style: bold; }
+    EntryTable > .entry-table--tlp-amber-strict { color: $warning; text-style: bold reverse; }
+    EntryTable > .entry-table--tlp-red { color: $error; text-style: bold reverse; }
     """
+
+    default_tlp = ""
+    """The session's default label, for entries written before labels (the screen sets it)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("e,enter", "edit", "Edit", id="entries.edit", tooltip="Edit the selected entry"),
@@ -489,9 +511,9 @@ class EntryTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        widths = column_widths(width, self._need)
+        widths = column_widths(max(width - BADGE_WIDTH, 0), self._need)
         if y == 0:
-            key = ("header", width, widths, self.has_focus)
+            key = ("header", "TLP", width, widths, self.has_focus)
             return self._line(key, HEADERS, 0, "entry-table--header")
         index = round(self.scroll_y) + y - 1
         if index >= len(self._order):
@@ -503,7 +525,8 @@ class EntryTable(ScrollView, can_focus=True):
             component = "entry-table--cursor"
         else:
             component = "entry-table--even-row" if index % 2 else ""
-        key = (row, component, width, widths, self.has_focus)
+        label = effective_tlp(self._by_id[entry_id].tlp, self.default_tlp)
+        key = (row, label, component, width, widths, self.has_focus)
         return self._line(key, row, self._needs[entry_id][1], component)
 
     def _line(self, key: tuple, cells: Sequence[str], essentials: int, component: str) -> Strip:
@@ -513,6 +536,14 @@ class EntryTable(ScrollView, can_focus=True):
             style: Style = self.rich_style
             if component:
                 style = style + self.get_component_rich_style(component)
+            label = key[1]
+            badge_style = style
+            if label in TLP_BADGES:
+                part = "tlp-" + label.replace("+", "-")
+                badge_style = style + self.get_component_rich_style(f"entry-table--{part}")
+            badge = " " + TLP_BADGES.get(label, label)
+            badge = set_cell_size(badge, min(BADGE_WIDTH, width))
+            width -= cell_len(badge)
             kind, text, delegations, details = cells
             text = " " + " ".join(
                 (
@@ -522,6 +553,9 @@ class EntryTable(ScrollView, can_focus=True):
                     _fit_details(details, essentials, widths[3]),
                 )
             )
-            strip = Strip([Segment(set_cell_size(text, width), style)], width)
+            strip = Strip(
+                [Segment(badge, badge_style), Segment(set_cell_size(text, width), style)],
+                width + cell_len(badge),
+            )
             self._lines[key] = strip
         return strip

@@ -9,14 +9,17 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from roundtable.model import ACTION_STATUSES
+from roundtable.model import ACTION_STATUSES, TLP_LABELS, effective_tlp, tlp_name
 
 
 def entry_line(entry, roster) -> str:
-    """The entry as the capture line that would create it, to edit in the same grammar."""
+    """The entry as the capture line that would create it, to edit in the same grammar.  Its
+    label is left out: the dialog's label list holds it (a ``~label`` typed in wins)."""
+    from dataclasses import replace
+
     from roundtable.capture import Captured, format_captured
 
-    return format_captured(Captured.from_entry(entry), roster)
+    return format_captured(replace(Captured.from_entry(entry), tlp=""), roster)
 
 
 class EditEntryModal(ModalScreen[bool]):
@@ -37,6 +40,14 @@ class EditEntryModal(ModalScreen[bool]):
             yield Label(f"Edit {entry.entry_kind}", classes="dialog-title")
             yield Input(entry_line(entry, self.app.roster), id="edit-line")
             yield Label("", id="edit-error", classes="error-text")
+            with Horizontal(classes="row"):
+                yield Label("Label ", classes="inline-label")
+                yield Select(
+                    [(tlp_name(label), label) for label in TLP_LABELS],
+                    value=effective_tlp(entry.tlp, store.session.default_tlp),
+                    allow_blank=False,
+                    id="edit-tlp",
+                )
             if entry.entry_kind == "action":
                 with Horizontal(classes="row"):
                     yield Label("Status ", classes="inline-label")
@@ -102,6 +113,8 @@ class EditEntryModal(ModalScreen[bool]):
             self.query_one("#edit-error", Label).update(str(exc))
             return
         new = c.entry_fields()
+        if not c.tlp:  # no ~label typed: the label list's
+            new["tlp"] = str(self.query_one("#edit-tlp", Select).value)
         statuses = self.query("#edit-status")
         if statuses:
             new["status"] = str(statuses.first(Select).value)
@@ -115,4 +128,7 @@ class EditEntryModal(ModalScreen[bool]):
                 self.query_one("#edit-error", Label).update(f"Not saved: {exc}")
                 return
             self.notify(f"Saved: {', '.join(sorted(changed))} changed (ctrl+z undoes)")
+            notices = store.local.notices
+            while notices:  # e.g. TLP:RED now: the secretariat is asked to withdraw it
+                self.notify(notices.pop(0), severity="warning", timeout=8)
         self.dismiss(bool(changed))

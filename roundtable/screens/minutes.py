@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
-from textual.screen import Screen
-from textual.widgets import Markdown
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Label, Markdown, OptionList
+from textual.widgets.option_list import Option
 
 from roundtable.screens.common import StatusLine
 from widgets import KeyBar
@@ -28,7 +30,49 @@ def document_language(app) -> str:
     return default_language(app.settings.language, app.session_store.session.plan)
 
 
-def minutes_document(app, fmt: str = "md") -> tuple[str, object, str]:
+AUDIENCE_CHOICES = (
+    ("participants", "participants — the delegations present and the secretariat "
+     "(up to TLP:AMBER+STRICT)"),
+    ("community", "community — all member countries' bureaux (up to TLP:GREEN)"),
+    ("public", "public — TLP:CLEAR only"),
+    ("room", "room — everything, TLP:RED included: stays on this laptop"),
+)  # fmt: skip
+
+
+class AudienceModal(ModalScreen[str | None]):
+    """Who the document is for (issue 14): entries above the audience's label are withheld
+    and counted.  Enter chooses, Escape cancels."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__()
+        self.what = what
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog wide"):
+            yield Label(f"{self.what}: for whom?", classes="dialog-title")
+            yield OptionList(
+                *(Option(text, id=key) for key, text in AUDIENCE_CHOICES), id="audience"
+            )
+            yield Label("Enter chooses · Esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one("#audience", OptionList)
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#audience")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            event.stop()
+            self.dismiss(None)
+
+
+def minutes_document(
+    app, fmt: str = "md", audience: str = "participants"
+) -> tuple[str, object, str]:
     """The minutes as the export would write them now: (text, version, fingerprint)."""
     from roundtable.documents import exports, minutes_text
 
@@ -37,7 +81,12 @@ def minutes_document(app, fmt: str = "md") -> tuple[str, object, str]:
     conflicts = session_conflicts(store)
     version, print_ = exports.next_version(export_dir(app), snap, conflicts)
     text = minutes_text(
-        snap, fmt=fmt, lang=document_language(app), version=version, conflicts=conflicts
+        snap,
+        fmt=fmt,
+        lang=document_language(app),
+        version=version,
+        conflicts=conflicts,
+        audience=audience,
     )
     return text, version, print_
 
@@ -50,24 +99,26 @@ def export_dir(app) -> Path:
     return Path(app.home) / "exports"
 
 
-def export_minutes(app, fmt: str) -> Path | None:
-    """Save the minutes under their numbered name in the exports directory."""
+def export_minutes(app, fmt: str, audience: str = "participants") -> Path | None:
+    """Save the minutes for ``audience`` under their numbered name in the exports directory."""
     from roundtable.documents import exports
 
-    text, version, print_ = minutes_document(app, fmt)
+    text, version, print_ = minutes_document(app, fmt, audience)
     snap = app.session_store.snapshot(app.country_names())
     try:
         path = exports.save(
-            export_dir(app), snap, version, print_, document_language(app), fmt, text
+            export_dir(app), snap, version, print_, document_language(app), fmt, text, audience
         )
     except OSError as exc:
         app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
-    app.notify(f"Minutes written to {path}", title="Exported", timeout=8)
+    app.notify(f"Minutes for {audience} written to {path}", title="Exported", timeout=8)
     return path
 
 
-def export_brief(app, delegation: str, fmt: str = "md") -> Path | None:
+def export_brief(
+    app, delegation: str, fmt: str = "md", audience: str = "participants"
+) -> Path | None:
     """Save the brief of one delegation for this session (with the event's open actions)."""
     import datetime as dt
 
@@ -84,14 +135,15 @@ def export_brief(app, delegation: str, fmt: str = "md") -> Path | None:
         as_of=dt.datetime.fromtimestamp(app.clock(), dt.UTC),
         countries=app.country_names(),
         conflicts=session_conflicts(store),
+        audience=audience,
     )
-    name = exports.brief_name(snap, delegation, document_language(app), fmt)
+    name = exports.brief_name(snap, delegation, document_language(app), fmt, audience)
     try:
         path = exports.write_new(export_dir(app), name, text)
     except OSError as exc:
         app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
-    app.notify(f"Brief written to {path}", title="Exported", timeout=8)
+    app.notify(f"Brief for {audience} written to {path}", title="Exported", timeout=8)
     return path
 
 
@@ -123,10 +175,20 @@ class MinutesScreen(Screen):
         self.action_refresh()
 
     def action_export(self, fmt: str) -> None:
-        export_minutes(self.app, fmt)
+        """Ask who the minutes are for, then write them."""
+
+        def chosen(audience: str | None) -> None:
+            if audience:
+                export_minutes(self.app, fmt, audience)
+
+        self.app.push_screen(AudienceModal(f"Export the minutes as .{fmt}"), chosen)
 
     def action_brief(self, delegation: str) -> None:
-        export_brief(self.app, delegation)
+        def chosen(audience: str | None) -> None:
+            if audience:
+                export_brief(self.app, delegation, audience=audience)
+
+        self.app.push_screen(AudienceModal(f"Brief for {delegation}"), chosen)
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(minutes_markdown(self.app))

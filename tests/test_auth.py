@@ -311,3 +311,11 @@ def test_issue_token_stores_the_ceiling_and_refuses_an_unknown_one(server_db):
     plain = issue_token(server_db, "Conference", ["*"])
     with open_ready(server_db) as database, database.repository() as repo:
         assert repo.lookup_token(plain).max_tlp == "amber+strict"
+
+
+def test_whoami_tells_the_token_ceiling(labelled):
+    server, event_id, _sid, _entries = labelled
+    for ceiling in ("green", "amber", "amber+strict"):
+        token = _ceiling_token(server, event_id, ceiling)
+        who = httpx.get(f"{server.url}/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+        assert who.status_code == 200 and who.json()["max_tlp"] == ceiling

@@ -41,6 +41,7 @@ class WhoAmI(BaseModel):
     event_name: str
     regions: list[str]
     label: str
+    max_tlp: str = "amber+strict"  # the highest TLP label this token reads (issue 14)
 
 
 class EventOut(BaseModel):

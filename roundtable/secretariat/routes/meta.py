@@ -25,4 +25,5 @@ def whoami(scope: Scope, repo: Repo) -> WhoAmI:
         event_name=found[1] if found else "",
         regions=list(scope.regions),
         label=scope.label,
+        max_tlp=scope.max_tlp,
     )

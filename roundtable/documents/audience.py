@@ -20,7 +20,9 @@ from roundtable.model import (
     AUDIENCES,
     TLP_LABELS,
     TLP_RANK,
+    Entry,
     SessionSnapshot,
+    Speech,
     effective_tlp,
     tlp_name,
     within,
@@ -74,10 +76,12 @@ def cut(snap: SessionSnapshot, ceiling: str) -> SessionSnapshot:
         raise AudienceError(f"unknown label {str(ceiling)[:30]!r}: use one of {TLP_LABELS}")
     if TLP_RANK[ceiling] >= TLP_RANK[snap.ceiling]:
         return snap
-    entries, withheld = [], list(snap.withheld)
+    entries: list[Entry] = []
+    withheld = list(snap.withheld)
     for e in snap.entries:
         (entries if within(label_of(e, snap), ceiling) else withheld).append(e)
-    speeches, withheld_speeches = [], list(snap.withheld_speeches)
+    speeches: list[Speech] = []
+    withheld_speeches = list(snap.withheld_speeches)
     for sp in snap.speeches:
         (speeches if within(label_of(sp, snap), ceiling) else withheld_speeches).append(sp)
     return dataclasses.replace(

@@ -579,10 +579,11 @@ class Unit:
         fresh = list({o.op_id: o for o in fresh}.values())
         if not fresh:
             return 0
-        line = {"v": JOURNAL_VERSION, "t": "remote", "ops": [o.to_dict() for o in fresh]}
+        raw_ops = [o.to_dict() for o in fresh]
+        line = {"v": JOURNAL_VERSION, "t": "remote", "ops": raw_ops}
         self._append(line)
         self._apply_ops(fresh)
-        self.history.note_remote(line["ops"])
+        self.history.note_remote(raw_ops)
         for op in fresh:
             self.clock.observe(Hlc.parse(op.hlc))
         self._tick()

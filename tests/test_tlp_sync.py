@@ -211,3 +211,48 @@ def test_add_from_the_command_line_with_red_stays_home(live_server, laptop, monk
     assert sync(LocalStore(store.home), live_server, token).ok
     stored = server_text(live_server)
     assert "MARKER-CLI-AMBER" in stored and "MARKER-CLI-RED" not in stored
+
+
+def _journal_text(home: Path) -> str:
+    return "\n".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in sorted(home.rglob("journal.jsonl"))
+    )
+
+
+def test_a_reader_below_a_new_label_loses_the_entry_and_gets_it_back(live_server, laptop):
+    """A laptop whose token reads up to TLP:GREEN pulled an entry; relabelled TLP:AMBER, the
+    next pull withdraws it there; labelled GREEN again, it comes back with its current text,
+    never the text written while it was AMBER."""
+    from roundtable.secretariat import issue_token
+
+    store, sid, token = laptop
+    event_id = store.open_session(sid, read_only=True).event_id
+    green = issue_token(live_server.db_path, event_id, ["*"], max_tlp="green")
+    reader_home = store.home.parent / "reader"
+    reader = LocalStore(reader_home)
+    with store.open_session(sid) as ss:
+        entry = ss.add_entry("need", "Shared watch list", tlp="green")
+    assert sync(store, live_server, token).ok
+    assert sync(reader, live_server, green).ok
+    with reader.open_session(sid, read_only=True) as theirs:
+        assert theirs.get("entry", entry.id).text == "Shared watch list"
+    with store.open_session(sid) as ss:
+        ss.update("entry", entry.id, tlp="amber")
+        ss.update("entry", entry.id, text="MARKER-AMBER-TIME names a case")
+    assert sync(store, live_server, token).ok
+    assert sync(reader, live_server, green).ok
+    with reader.open_session(sid, read_only=True) as theirs:
+        assert theirs.get("entry", entry.id).deleted  # withdrawn from the reader
+    with store.open_session(sid) as ss:
+        ss.update("entry", entry.id, text="Shared watch list, updated")
+        ss.update("entry", entry.id, tlp="green")
+    assert sync(store, live_server, token).ok
+    assert sync(reader, live_server, green).ok
+    with reader.open_session(sid, read_only=True) as theirs:
+        back = theirs.get("entry", entry.id)
+        assert not back.deleted and back.text == "Shared watch list, updated"
+        assert back.tlp == "green"
+    assert "MARKER-AMBER-TIME" not in _journal_text(reader_home)
+    # the writer's own laptop never lost it
+    with store.open_session(sid, read_only=True) as ss:
+        assert not ss.get("entry", entry.id).deleted

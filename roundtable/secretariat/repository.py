@@ -330,7 +330,14 @@ class Repository(ABC):
         self, event_id: str, since: int, limit: int, scope: TokenScope
     ) -> tuple[list[dict], int, bool]:
         """A page of ``pull``: the ops shown, the cursor (the seq of the last row read,
-        withheld or not, so the next page moves past them) and whether more rows follow."""
+        withheld or not, so the next page moves past them) and whether more rows follow.
+
+        Labels moving across the token's ceiling (issue 14): where the page holds an op that
+        labels an entry or speech above it while its previous label was within it, the page
+        also carries a tombstone (``deleted = true`` stamped with that op's HLC), so a reader
+        that pulled the record before loses it; where it holds an op labelling a record
+        within the ceiling again, and the record is within it now, the record's current value
+        of every field follows (and ``deleted`` back as stored), never the versions between."""
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
@@ -340,8 +347,47 @@ class Repository(ABC):
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = rows[-1][0] if rows else since
-        hidden = self.above_ceiling(event_id, [(r[5], r[4], r[3]) for r in rows], scope.max_tlp)
-        return [row_to_dict(r) for r in rows if r[4] not in hidden], cursor, more
+        ceiling = scope.max_tlp
+        labels = self._labels(event_id, [(r[5], r[4], r[3]) for r in rows])
+        hidden = {rid for rid, found in labels.items() if not within(found.now, ceiling)}
+        out: list[dict] = []
+        for r in rows:
+            record_id, kind, field = r[4], r[5], r[6]
+            if field == "tlp" and kind in ("entry", "speech"):
+                found = labels[record_id]
+                before = found.before(r[8])
+                label = effective_tlp(json.loads(r[7]), found.default)
+                if before is None:
+                    pass  # the record's first label: nobody had it under another one
+                elif not within(label, ceiling) and within(before, ceiling):
+                    out.append(_ceiling_op("withdraw", ceiling, r, "deleted", True, ()))
+                elif within(label, ceiling) and not within(before, ceiling):
+                    if record_id not in hidden:
+                        out += self._current_fields(event_id, r, ceiling, found.prior(r[8]))
+            if record_id not in hidden:
+                out.append(row_to_dict(r))
+        return out, cursor, more
+
+    def _labels(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> dict:
+        """(kind, record_id, session_id) -> ``_Labels`` of the entries and speeches."""
+        labelled = {(rid, sid) for kind, rid, sid in records if kind in ("entry", "speech")}
+        if not labelled:
+            return {}
+        ids = sorted({rid for rid, _ in labelled} | {sid for _, sid in labelled if sid})
+        found: dict[str, list[tuple[str, str]]] = {}
+        for record_id, _field, value, hlc in self._in_chunks(
+            "SELECT record_id, field, value, hlc FROM ops WHERE event_id = ? "
+            "AND field IN ('tlp', 'default_tlp') AND record_id IN ({marks})",
+            ids,
+            (event_id,),
+        ):
+            found.setdefault(record_id, []).append((hlc, json.loads(value)))
+        out = {}
+        for rid, sid in labelled:
+            defaults = sorted(found.get(sid, []))
+            default = effective_tlp(defaults[-1][1] if defaults else "")
+            out[rid] = _Labels(sorted(found.get(rid, [])), default)
+        return out
 
     def above_ceiling(
         self, event_id: str, records: Iterable[tuple[str, str, str]], ceiling: str
@@ -349,25 +395,27 @@ class Repository(ABC):
         """Of these (kind, record_id, session_id), the ids of entries and speeches whose
         current label (their latest ``tlp`` op, else their session's ``default_tlp``, else
         TLP:AMBER) is above ``ceiling``."""
-        labelled = {(rid, sid) for kind, rid, sid in records if kind in ("entry", "speech")}
-        if not labelled:
-            return set()
-        ids = sorted({rid for rid, _ in labelled} | {sid for _, sid in labelled if sid})
-        latest: dict[str, tuple[str, str]] = {}
-        for record_id, _field, value, hlc in self._in_chunks(
-            "SELECT record_id, field, value, hlc FROM ops WHERE event_id = ? "
-            "AND field IN ('tlp', 'default_tlp') AND record_id IN ({marks})",
-            ids,
-            (event_id,),
-        ):
-            if record_id not in latest or hlc > latest[record_id][0]:
-                latest[record_id] = (hlc, json.loads(value))
-        hidden = set()
-        for rid, sid in labelled:
-            label = effective_tlp(latest.get(rid, ("", ""))[1], latest.get(sid, ("", ""))[1])
-            if not within(label, ceiling):
-                hidden.add(rid)
-        return hidden
+        labels = self._labels(event_id, records)
+        return {rid for rid, found in labels.items() if not within(found.now, ceiling)}
+
+    def _current_fields(
+        self, event_id: str, row: Sequence[Any], ceiling: str, withdrawn_at: str
+    ) -> list[dict]:
+        """The record's latest stored op of every field, and ``deleted`` as stored, stamped
+        with the relabelling op's HLC (which undoes the tombstone a reader got)."""
+        ops = self._rows(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id = ? ORDER BY seq",
+            (event_id, row[4]),
+        )
+        latest: dict[str, Sequence[Any]] = {}
+        for op in ops:
+            if op[6] not in latest or op[8] > latest[op[6]][8]:
+                latest[op[6]] = op
+        out = [row_to_dict(op) for name, op in sorted(latest.items()) if name != "tlp"]
+        deleted = json.loads(latest["deleted"][7]) if "deleted" in latest else False
+        base = tuple(h for h in (withdrawn_at,) if h and h < row[8])
+        out.append(_ceiling_op("restore", ceiling, row, "deleted", deleted, base))
+        return out
 
     def history(self, event_id: str, record_id: str) -> list[dict]:
         """Every stored op of a record, oldest first, with ``received_at``."""
@@ -485,6 +533,52 @@ def op_row(op: Op, received_at: float) -> tuple:
     return (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
             json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
             json.dumps(list(op.base)), received_at)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Labels:
+    """A record's label ops (hlc, value), oldest first, and its session's default label."""
+
+    ops: list[tuple[str, str]]
+    default: str
+
+    @property
+    def now(self) -> str:
+        return effective_tlp(self.ops[-1][1] if self.ops else "", self.default)
+
+    def before(self, hlc: str) -> str | None:
+        """The label the record had just before the label op stamped ``hlc``; None for its
+        first label op (its creation: nobody saw it under another label)."""
+        older = [value for h, value in self.ops if h < hlc]
+        return effective_tlp(older[-1], self.default) if older else None
+
+    def prior(self, hlc: str) -> str:
+        """The HLC of the label op just before ``hlc`` ("" if none)."""
+        older = [h for h, _value in self.ops if h < hlc]
+        return older[-1] if older else ""
+
+
+def _ceiling_op(
+    what: str, ceiling: str, row: Sequence[Any], field: str, value: Any, base: tuple[str, ...]
+) -> dict[str, Any]:
+    """An op the secretariat derives for the readers of one ceiling (a label moved across
+    it): its id is derived from the ceiling and the label op, so every page gives the same."""
+    from roundtable.model import stable_id
+
+    seq, op_id, event_id, session_id, record_id, kind, _f, _v, hlc, device = row[:10]
+    return {
+        "seq": seq,
+        "op_id": stable_id("ceiling-" + what, ceiling, op_id),
+        "event_id": event_id,
+        "session_id": session_id,
+        "record_id": record_id,
+        "kind": kind,
+        "field": field,
+        "value": value,
+        "hlc": hlc,
+        "device": device,
+        "base": list(base),
+    }
 
 
 def scope_clause(scope: TokenScope) -> tuple[str, list[Any]]:

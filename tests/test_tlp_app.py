@@ -126,3 +126,27 @@ async def test_the_export_asks_for_the_audience(tmp_path: Path) -> None:
     assert "MARK-CLEAR" in text and "MARK-AMBER" not in text and "MARK-RED" not in text
     assert "Entries withheld (TLP:AMBER): 1" in text and "Entries withheld (TLP:RED): 1" in text
     assert not list((home / "exports").glob("*.html"))
+
+
+async def test_the_set_up_chooses_the_session_default_label(tmp_path: Path) -> None:
+    from textual.widgets import Select
+
+    from roundtable.screens.setup import SetupScreen
+
+    home = tmp_path / "home"
+    store = LocalStore(home, wall=lambda: FIXED_NOW)
+    event = store.create_event("Conference")
+    sid = store.create_session(event.id, "africa", "Africa round table", AGENDA).id
+    app = make_app(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        choice = app.screen.query_one("#setup-tlp", Select)
+        assert choice.value == "amber"  # the built-in default
+        choice.value = "green"
+        await pilot.pause()
+        session_store = app.session_store
+        assert session_store.session.default_tlp == "green"
+        assert session_store.add_entry("note", "Captured after set-up").tlp == "green"
+    with LocalStore(home).open_session(sid, read_only=True) as ss:
+        assert ss.session.default_tlp == "green"

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label, Select, Static
 
 from roundtable.screens.common import PromptModal, StatusLine
 from widgets import KeyBar, RollCall
@@ -42,6 +42,16 @@ class SetupScreen(Screen):
                 with Vertical(classes="field"):
                     yield Label(name.capitalize())
                     yield Input(getattr(session, name), id=f"setup-{name}")
+            with Vertical(classes="field"):  # issue 14: the label of what is captured
+                from roundtable.model import TLP_LABELS, tlp_name
+
+                yield Label("Default label")
+                yield Select(
+                    [(tlp_name(label), label) for label in TLP_LABELS],
+                    value=store.default_tlp,
+                    allow_blank=False,
+                    id="setup-tlp",
+                )
         from sessions import countries_in
 
         attendance = {a.country: a for a in store.records("attendance")}
@@ -61,6 +71,12 @@ class SetupScreen(Screen):
         input_id = event.input.id or ""
         if input_id.startswith("setup-"):
             self._save_field(input_id.removeprefix("setup-"), event.input.value)
+
+    @on(Select.Changed, "#setup-tlp")
+    def _default_label(self, event: Select.Changed) -> None:
+        store = self.app.session_store
+        if event.value != store.default_tlp:
+            store.set_default_tlp(str(event.value))
 
     @on(RollCall.StatusChanged)
     def _status(self, event: RollCall.StatusChanged) -> None:

@@ -256,3 +256,20 @@ def test_a_reader_below_a_new_label_loses_the_entry_and_gets_it_back(live_server
     # the writer's own laptop never lost it
     with store.open_session(sid, read_only=True) as ss:
         assert not ss.get("entry", entry.id).deleted
+
+
+def test_an_undo_that_makes_a_pushed_entry_red_says_it_is_withdrawn(live_server, laptop):
+    store, sid, token = laptop
+    with store.open_session(sid) as ss:
+        entry = ss.add_entry("issue", "Routes MARKER-UNDO", tlp="red")
+        ss.update("entry", entry.id, tlp="amber")
+    assert sync(store, live_server, token).ok
+    assert server_field(live_server, entry.id, "tlp") == ["amber"]
+    store.notices.clear()
+    with store.open_session(sid) as ss:
+        assert ss.undo() is not None  # back to red
+        assert ss.get("entry", entry.id).tlp == "red"
+        assert any("withdraw" in n and entry.id[:8] in n for n in store.notices)
+    assert sync(store, live_server, token).ok
+    assert server_field(live_server, entry.id, "deleted")[-1] is True
+    assert red_labels_on_server(live_server) == 0

@@ -147,13 +147,8 @@ class SessionStore:
             return []
         label = f"edit {kind.replace('_', ' ')} {', '.join(sorted(changed))}"
         ops = self._write(label, [(kind, record_id, changed)])
-        if changed.get("tlp") == "red" and self.unit.history.labels.is_known_to_server(
-            (kind, record_id)
-        ):
-            self.local.notices.append(
-                f"{kind} {record_id[:8]} is TLP:RED now: the secretariat will be asked to "
-                "withdraw it at the next sync"
-            )
+        if changed.get("tlp") == "red":
+            self._withdrawal_notice(kind, record_id)
         return ops
 
     # -- labels (issue 14) -------------------------------------------------------------------
@@ -188,9 +183,22 @@ class SessionStore:
         return self._write(f"delete {what}", [(kind, record_id, {"deleted": True})])
 
     def undo(self) -> str | None:
+        self.unit._ensure_history()
+        labels = self.unit.history.labels
+        red_before = set(labels.red_keys)
         label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
+        for kind, record_id in sorted(labels.red_keys - red_before):
+            self._withdrawal_notice(kind, record_id)
         self._notify(None)
         return label
+
+    def _withdrawal_notice(self, kind: str, record_id: str) -> None:
+        """Say it when a record the secretariat has becomes TLP:RED (issue 14)."""
+        if self.unit.history.labels.is_known_to_server((kind, record_id)):
+            self.local.notices.append(
+                f"{kind} {record_id[:8]} is TLP:RED now: the secretariat will be asked to "
+                "withdraw it at the next sync"
+            )
 
     def set_attendance(
         self, country: str, status: str | None = None, delegates: Sequence[str] | None = None

@@ -273,3 +273,18 @@ def test_an_undo_that_makes_a_pushed_entry_red_says_it_is_withdrawn(live_server,
     assert sync(store, live_server, token).ok
     assert server_field(live_server, entry.id, "deleted")[-1] is True
     assert red_labels_on_server(live_server) == 0
+
+
+def test_an_edit_without_a_label_keeps_the_label(laptop) -> None:
+    """A capture line rewritten without ~label (the edit dialog's line, `roundtable edit`)
+    never relabels: a RED entry stays RED."""
+    store, sid, _token = laptop
+    with store.open_session(sid) as ss:
+        entry = ss.add_entry("issue", "Informant MARKER", tlp="red")
+        ss.update("entry", entry.id, text="Informant, renamed", tlp="")
+        assert ss.get("entry", entry.id).tlp == "red"
+        ss.update("entry", entry.id, tlp="amber+strict")
+        assert ss.get("entry", entry.id).tlp == "amber+strict"
+        with pytest.raises(Exception, match="unknown label 'crimson'"):
+            ss.update("entry", entry.id, tlp="crimson")
+        assert ss.get("entry", entry.id).tlp == "amber+strict"

@@ -138,11 +138,12 @@ class SessionStore:
             or k in _conflicted(self.unit, kind, record_id)
         }
         if "tlp" in changed and kind in ("entry", "speech"):
-            changed["tlp"] = self._label(changed["tlp"])
-            if changed["tlp"] == getattr(current, "tlp", None) and "tlp" not in _conflicted(
-                self.unit, kind, record_id
-            ):
+            # an edit line without a ~label keeps the label (`roundtable edit`, a capture
+            # line rewritten): "" never relabels a record to the session's default
+            if changed["tlp"] == "":
                 del changed["tlp"]
+            else:
+                changed["tlp"] = self._label(changed["tlp"])
         if not changed:
             return []
         label = f"edit {kind.replace('_', ' ')} {', '.join(sorted(changed))}"

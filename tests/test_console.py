@@ -412,3 +412,17 @@ def test_the_pages_poll_a_stamp_that_moves_when_a_room_syncs(seeded) -> None:
         assert "MENA round table" in client.get("/").text
     with browser(seeded.server) as client:
         assert client.get("/changes").status_code == 401  # the script reloads into the sign-in
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "postgresql-2-workers"], indirect=True)
+def test_sign_in_and_pages_on_every_engine(engine_server) -> None:
+    """The session is looked up by its token's hash on both engines; with several workers
+    (``roundtable serve --workers 2``) a session signed by one worker is good on the others."""
+    seeded = seed(engine_server)
+    with signed_in(engine_server, seeded.africa_token) as client:
+        for _ in range(6):  # new connections: the answers come from either worker
+            page = client.get("/", headers={"Connection": "close"})
+            assert page.status_code == 200
+            assert "Africa round table" in page.text and "Europe round table" not in page.text
+        assert client.get(f"/sessions/{seeded.europe}").status_code == 403
+        assert client.get(f"/sessions/{seeded.africa}/minutes.md").status_code == 200

@@ -32,6 +32,7 @@ from fastapi.templating import Jinja2Templates
 from roundtable import protocol
 from roundtable.documents import LANGUAGES
 from roundtable.model import REGIONS, Event, SessionSnapshot
+from roundtable.secretariat import CONSOLE_SECRET_ENV
 from roundtable.secretariat.deps import (
     SESSION_COOKIE,
     SESSION_SECONDS,
@@ -44,7 +45,6 @@ from roundtable.secretariat.records import snapshots_from_docs
 from roundtable.secretariat.repository import Repository, TokenScope, scope_clause
 from roundtable.secretariat.routes.documents import _countries, _entry_conflicts
 
-SECRET_ENV = "ROUNDTABLE_CONSOLE_SECRET"
 REFRESH_SECONDS = 30
 HERE = Path(__file__).resolve().parent.parent
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
@@ -608,7 +608,7 @@ def brief_download(
 
 
 def _secret() -> bytes:
-    configured = os.environ.get(SECRET_ENV, "")
+    configured = os.environ.get(CONSOLE_SECRET_ENV, "")
     if configured:
         return hashlib.sha256(configured.encode()).digest()
     return secrets.token_bytes(32)

@@ -92,6 +92,7 @@ def create_app(
     now: Callable[[], float] = time.time,
     idempotency_days: float = DEFAULT_IDEMPOTENCY_DAYS,
     pool_size: int = 10,
+    console_refresh: float = console.REFRESH_SECONDS,
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
     ``postgresql://`` URL, or an open Database.  The schema is migrated first."""
@@ -127,7 +128,7 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(router)
-    web = console.install(app)  # the web console at /: pages, sign-in, static files
+    web = console.install(app, refresh=console_refresh)  # the web console at /: pages, sign-in, static files
     _access_log_without_queries()
     # the routers' own routes: newer FastAPI wraps an included router in one opaque route
     routes = [*app.router.routes, *(r for router in (*ROUTERS, web) for r in router.routes)]

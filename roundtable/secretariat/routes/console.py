@@ -239,7 +239,7 @@ def _page(request: Request, template: str, conf: Conference | None, status: int 
         "kinds": ENTRY_KINDS,
         "ago": (lambda t: _ago(conf.now, t)) if conf else None,
         "utc": lambda t: t.strftime("%Y-%m-%d %H:%M UTC") if t else "",
-        "refresh": REFRESH_SECONDS if conf and conf.running() else 0,
+        "refresh": request.app.state.console_refresh if conf and conf.running() else 0,
         "stamp": context.pop("stamp", ""),
         **context,
     }
@@ -614,10 +614,12 @@ def _secret() -> bytes:
     return secrets.token_bytes(32)
 
 
-def install(app: FastAPI) -> APIRouter:
+def install(app: FastAPI, *, refresh: float = REFRESH_SECONDS) -> APIRouter:
     """Adds the console to the secretariat's app: its routes, static files, the secret that
-    signs its sessions and the pages for its errors.  Returns the router (for the guard)."""
+    signs its sessions and the pages for its errors.  ``refresh``: seconds between two polls
+    of a page while the conference runs.  Returns the router (for the guard)."""
     app.state.console_secret = _secret()
+    app.state.console_refresh = refresh
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:

@@ -76,9 +76,11 @@ def page(chromium, server: LiveServer) -> Iterator[object]:
     page.on("pageerror", lambda exc: problems.append(f"script error: {exc}"))
     page.on(
         "console",
-        lambda msg: problems.append(f"console {msg.type}: {msg.text}")
-        if msg.type == "error" and "403" not in msg.text and "401" not in msg.text
-        else None,
+        lambda msg: (
+            problems.append(f"console {msg.type}: {msg.text}")
+            if msg.type == "error" and "403" not in msg.text and "401" not in msg.text
+            else None
+        ),
     )
     page.problems = problems
     try:

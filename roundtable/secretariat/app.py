@@ -128,7 +128,8 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(router)
-    web = console.install(app, refresh=console_refresh)  # the web console at /: pages, sign-in, static files
+    # the web console at /: pages, sign-in, static files
+    web = console.install(app, refresh=console_refresh)
     _access_log_without_queries()
     # the routers' own routes: newer FastAPI wraps an included router in one opaque route
     routes = [*app.router.routes, *(r for router in (*ROUTERS, web) for r in router.routes)]

@@ -426,3 +426,16 @@ def test_sign_in_and_pages_on_every_engine(engine_server) -> None:
             assert "Africa round table" in page.text and "Europe round table" not in page.text
         assert client.get(f"/sessions/{seeded.europe}").status_code == 403
         assert client.get(f"/sessions/{seeded.africa}/minutes.md").status_code == 200
+
+
+def test_the_server_with_its_console_imports_nothing_of_the_client() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, roundtable.secretariat.app; "
+        "print(','.join(m for m in ('roundtable.store', 'roundtable.sync', 'roundtable.app', "
+        "'textual') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import re
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
@@ -48,7 +49,6 @@ from roundtable.secretariat.routes.documents import _countries, _entry_conflicts
 REFRESH_SECONDS = 30
 HERE = Path(__file__).resolve().parent.parent
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
-ENTRY_KINDS = ("issue", "need", "action", "decision", "note")
 
 templates = Jinja2Templates(
     env=jinja2.Environment(
@@ -236,7 +236,6 @@ def _page(request: Request, template: str, conf: Conference | None, status: int 
         "scope": conf.scope if conf else None,
         "region_names": REGIONS,
         "languages": LANGUAGE_NAMES,
-        "kinds": ENTRY_KINDS,
         "ago": (lambda t: _ago(conf.now, t)) if conf else None,
         "utc": lambda t: t.strftime("%Y-%m-%d %H:%M UTC") if t else "",
         "refresh": request.app.state.console_refresh if conf and conf.running() else 0,
@@ -251,10 +250,8 @@ def _page(request: Request, template: str, conf: Conference | None, status: int 
 def _download(body: str, fmt: str, filename: str, *, inline: bool = False) -> Response:
     media = "text/html; charset=utf-8" if fmt == "html" else "text/markdown; charset=utf-8"
     disposition = "inline" if inline else "attachment"
-    headers = {
-        **DOCUMENT_HEADERS,
-        "Content-Disposition": f'{disposition}; filename="{filename}"',
-    }
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)  # names carry laptop-written dates
+    headers = {**DOCUMENT_HEADERS, "Content-Disposition": f'{disposition}; filename="{safe}"'}
     return Response(body, media_type=media, headers=headers)
 
 
@@ -529,12 +526,13 @@ def _brief_subject(conf: Conference, code: str, session: str) -> tuple[str, str 
     code = code.upper()
     country = conf.countries.get(code)
     mentioned = any(code in s.countries for s in conf.snaps)
-    if country is None and not mentioned:
-        raise PageError(404, "No such delegation", f"Delegation {code[:10]!r} is not known.")
-    if not mentioned and not conf.scope.allows_region(country.region):
-        raise PageError(
-            403, "Outside your regions", f"{country.name} belongs to a region outside your token."
-        )
+    if not mentioned:  # a delegation none of the token's sessions names: by its roster region
+        if country is None:
+            raise PageError(404, "No such delegation", f"Delegation {code[:10]!r} is not known.")
+        if not conf.scope.allows_region(country.region):
+            raise PageError(
+                403, "Outside your regions", f"{country.name} belongs to a region outside yours."
+            )
     if session:
         conf.session(session)
         return code, session

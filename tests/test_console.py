@@ -439,3 +439,21 @@ def test_the_server_with_its_console_imports_nothing_of_the_client() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_pages_stop_updating_once_the_conference_is_over(live_server: LiveServer) -> None:
+    event_id = live_server.create_event("Conference 2020", starts="2020-03-01", ends="2020-03-03")
+    token = live_server.token(event_id, ["*"])
+    sid = add_session(live_server, event_id, token, "europe", "Europe round table", [], ["FR"])
+    with signed_in(live_server, token) as client:
+        assert 'data-refresh="30"' in client.get("/").text  # a session is still running
+        clock = HlcClock("lap-test")
+        h = clock.now()
+        close = Op(
+            new_id(), event_id, sid, sid, "session", "status", "closed", h.encode(), h.device
+        )
+        push(live_server, event_id, token, [close])
+        page = client.get("/").text
+        assert 'data-refresh="0"' in page
+        assert "http-equiv" not in page
+        assert "no longer updates itself" in page

@@ -214,6 +214,15 @@ class Repository(ABC):
                 found = TokenScope(h, event_id, tuple(json.loads(regions)), label)
         return found
 
+    def token_by_hash(self, token_hash: str) -> TokenScope | None:
+        """The scope of a stored token hash (the web console's signed session names one), or
+        None once the token is gone."""
+        for h, event_id, regions, label in self._rows(
+            "SELECT hash, event_id, regions, label FROM tokens WHERE hash = ?", (token_hash,)
+        ):
+            return TokenScope(h, event_id, tuple(json.loads(regions)), label)
+        return None
+
     def add_token(self, token_hash: str, event_id: str, regions: list[str], label: str,
                   created: float) -> None:  # fmt: skip
         self._execute(

@@ -37,6 +37,7 @@ class Report:
     lang: str = "en"
     last_sync: Mapping[str, str] = field(default_factory=dict)
     conflicts: Mapping | None = None
+    regions: Sequence[str] | None = None  # the reader's regions; None = all
 
     @property
     def data(self) -> ReportData:
@@ -60,6 +61,7 @@ def build_report(
     lang: str = "en",
     last_sync: Mapping[str, str] | None = None,
     conflicts: Mapping | None = None,
+    regions: Sequence[str] | None = None,
 ) -> Report:
     return Report(
         event,
@@ -69,6 +71,7 @@ def build_report(
         lang,
         dict(last_sync or {}),
         conflicts,
+        regions,
     )
 
 
@@ -84,6 +87,7 @@ def render(report: Report, fmt: str) -> str:
         as_of=report.as_of,
         last_sync=report.last_sync,
         conflicts=report.conflicts,
+        regions=report.regions,
     )
 
 

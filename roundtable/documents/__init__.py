@@ -106,9 +106,10 @@ def report_text(
     as_of: dt.datetime,
     last_sync: Mapping[str, str] | None = None,
     conflicts: Conflicts | None = None,
+    regions: Sequence[str] | None = None,
 ) -> str:
-    """The secretariat's consolidated report.  ``last_sync``: session id -> ISO time of that
-    room's last sync, as the caller knows it."""
+    """The secretariat's consolidated report (of ``regions`` only, when given).
+    ``last_sync``: session id -> ISO time of that room's last sync, as the caller knows it."""
     from roundtable.documents.report import build_report_document
 
     doc = build_report_document(
@@ -119,5 +120,6 @@ def report_text(
         as_of=as_of,
         last_sync=last_sync or {},
         conflicts=conflicts,
+        regions=regions,
     )
     return render(doc, fmt)

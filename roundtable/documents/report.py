@@ -260,8 +260,12 @@ def build_report_document(
     as_of: dt.datetime,
     last_sync: Mapping[str, str],
     conflicts: c.Conflicts | None = None,
+    regions: Sequence[str] | None = None,
 ) -> Document:
+    """``regions``: the regions the reader may see (a region token's); None = all.  A region
+    outside them is left out, never shown as "no session yet"."""
     data = build_report_data(event, snapshots, countries, as_of)
+    shown = [r for r in REGIONS if regions is None or r in regions]
     names = data.names
     body: list[Node] = []
     by_region: dict[str, list[SessionSnapshot]] = {}
@@ -276,9 +280,7 @@ def build_report_document(
                 (
                     L.t("Regions with a session"),
                     text(
-                        L.number(sum(r in by_region for r in REGIONS))
-                        + " / "
-                        + L.number(len(REGIONS))
+                        L.number(sum(r in by_region for r in shown)) + " / " + L.number(len(shown))
                     ),
                 ),
             )
@@ -288,7 +290,7 @@ def build_report_document(
     body.append(Heading(2, text(L.t("1. Regions"))))
     rows = []
     no_session = L.t("no session yet")
-    for region in REGIONS:
+    for region in shown:
         snaps = by_region.get(region, [])
         if not snaps:
             rows.append(
@@ -366,7 +368,7 @@ def build_report_document(
     )
 
     body.append(Heading(2, text(L.t("5. Decisions and recommendations, by region"))))
-    for region in REGIONS:
+    for region in shown:
         snaps = by_region.get(region, [])
         body.append(Heading(3, text(c.region_name(L, region))))
         if not snaps:

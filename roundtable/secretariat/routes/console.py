@@ -489,6 +489,7 @@ def _report(conf: Conference, fmt: str, lang: str) -> str:
         lang=lang,
         last_sync=last_sync,
         conflicts=conf.conflicts(),
+        regions=None if conf.scope.all_regions else sorted(conf.scope.regions),
     )
     return report.render(rep, fmt)
 

@@ -102,6 +102,12 @@ def report(
     event, snaps = snapshots_from_docs(docs.values(), names)
     event = event or Event(id=event_id, name=found[1] if found else "")
     rep = report_mod.build_report(
-        event, snaps, countries, lang=lang, last_sync=last_sync, conflicts=_entry_conflicts(docs)
+        event,
+        snaps,
+        countries,
+        lang=lang,
+        last_sync=last_sync,
+        conflicts=_entry_conflicts(docs),
+        regions=None if scope.all_regions else sorted(scope.regions),
     )
     return _text(report_mod.render(rep, format), format)

@@ -377,3 +377,99 @@ def test_sync_of_an_encrypted_session(live_server, tmp_path: Path) -> None:
     texts = [r[0] for r in live_server.query("SELECT value FROM ops WHERE field = 'text'")]
     assert any(NOTE in t for t in texts)
     assert leaks(home_a, SECRETS) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# The app: the set-up choice and the passphrase modal
+# ---------------------------------------------------------------------------------------------
+
+
+def _app(home: Path, session_id: str | None = None, **settings):
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+
+    return RoundtableApp(
+        home=home, session_id=session_id, settings=Settings(**settings), sync_enabled=False
+    )
+
+
+async def test_app_creates_an_encrypted_session_from_the_dialog(tmp_path: Path) -> None:
+    from textual.widgets import Checkbox
+
+    from roundtable.screens.home import NewSessionModal
+    from roundtable.screens.setup import SetupScreen
+
+    home = tmp_path / "home"
+    app = _app(home, encrypt_new_sessions=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, NewSessionModal)
+        assert modal.query_one("#new-encrypt", Checkbox).value  # the setting's default
+        modal.query_one("#new-event").value = "Conference 2026"
+        modal.query_one("#new-title").value = TITLE
+        modal.query_one("#new-pass").value = PASS
+        modal.query_one("#new-pass2").value = PASS + " typo"
+        await pilot.click("#create")
+        await pilot.pause()
+        assert "differ" in str(modal.query_one("#new-error").render())
+        assert not (home / "sessions").exists() or not any((home / "sessions").iterdir())
+        modal.query_one("#new-pass2").value = PASS
+        modal.query_one("#new-pass2").focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen), modal.query_one("#new-error").render()
+        session_id = app.session_store.session_id
+    assert (home / "sessions" / session_id / CRYPTO_NAME).exists()
+    assert leaks(home, [TITLE]) == []
+    store = LocalStore(home)
+    store.unlock(session_id, PASS)
+    assert store.sessions()[0].title == TITLE
+
+
+async def test_app_asks_the_passphrase_and_refuses_a_wrong_one(tmp_path: Path) -> None:
+    from roundtable.screens.home import HomeScreen, PassphraseModal
+    from roundtable.screens.run import RunScreen
+    from roundtable.screens.setup import SetupScreen
+
+    home = tmp_path / "home"
+    _store, sid = encrypted_session(home)
+    before = checksums(home)
+    app = _app(home)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        table = app.screen.query_one("#sessions")
+        assert LOCKED_TITLE in [str(c) for c in table.get_row_at(0)]
+        await pilot.press("enter")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, PassphraseModal)
+        modal.query_one("#passphrase").value = "not it"
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is modal
+        error = str(modal.query_one("#passphrase-error").render())
+        assert "wrong passphrase" in error and "\n" not in error.strip()
+        assert app.session_store is None
+        assert checksums(home) == before  # nothing read past crypto.json, nothing written
+        modal.query_one("#passphrase").value = PASS
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen | RunScreen)
+        assert app.session_store is not None and app.session_store.session.title == TITLE
+
+
+async def test_app_opened_on_a_locked_session_asks_over_the_list(tmp_path: Path) -> None:
+    from roundtable.screens.home import PassphraseModal
+
+    home = tmp_path / "home"
+    _store, sid = encrypted_session(home)
+    app = _app(home, sid)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, PassphraseModal)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.session_store is None

@@ -459,6 +459,12 @@ async def test_app_asks_the_passphrase_and_refuses_a_wrong_one(tmp_path: Path) -
         await pilot.pause()
         assert isinstance(app.screen, SetupScreen | RunScreen)
         assert app.session_store is not None and app.session_store.session.title == TITLE
+        # the app's exports go to the home's exports directory: refused for this session
+        from roundtable.screens.minutes import export_brief, export_minutes
+
+        assert export_minutes(app, "md") is None and export_brief(app, "GH") is None
+        assert not (home / "exports").exists()
+    assert leaks(home, SECRETS) == []
 
 
 async def test_app_opened_on_a_locked_session_asks_over_the_list(tmp_path: Path) -> None:

@@ -360,10 +360,26 @@ def test_sync_of_an_encrypted_session(live_server, tmp_path: Path) -> None:
     # laptop A restarted, locked: its pull into the encrypted session stops the round with a
     # clear reason, the cursor stays, nothing is lost
     locked = LocalStore(home_a)
-    before = checksums(home_a / "sessions" / session.id)
+    unit_a = home_a / "sessions" / session.id
+    before = checksums(unit_a)
     refused = _sync(locked, live_server.url, token)
     assert not refused.ok and "encrypted" in refused.summary()
-    assert checksums(home_a / "sessions" / session.id) == before
+    assert checksums(unit_a) == before
+    # its own new changes wait, and the user is told once
+    with_pending = LocalStore(home_a)
+    with_pending.unlock(session.id, PASS)
+    with with_pending.open_session(session.id) as ss:
+        ss.add_entry("note", "written while offline")
+    locked = LocalStore(home_a)
+    ops_before = live_server.op_count()
+    refused = _sync(locked, live_server.url, token)
+    assert live_server.op_count() == ops_before  # nothing of the locked session pushed
+    assert [n for n in locked.notices if "encrypted and locked" in n and session.id in n]
+    assert checksums(unit_a) != before  # (the capture above) ...
+    before = checksums(unit_a)
+    _sync(locked, live_server.url, token)
+    assert checksums(unit_a) == before  # ... but the locked rounds touched nothing
+    assert sum("encrypted and locked" in n for n in locked.notices) == 1
     # unlocked (as the CLI does with ROUNDTABLE_PASSPHRASE), the same round goes through
     unlocked = LocalStore(home_a)
     unlocked.ask_passphrase = lambda what: PASS

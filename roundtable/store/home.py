@@ -75,6 +75,7 @@ class LocalStore:
         """One line per session ``sessions()`` could not read (newer schema, damaged), with why."""
         self._ciphers: dict[Path, SessionCipher] = {}
         self._refused: set[Path] = set()
+        self._locked_noted: set[Path] = set()  # locked sessions sync said it skipped
         self.ask_passphrase: Callable[[str], str | None] | None = None
         """Asked for the passphrase of an encrypted session this process needs and has not
         unlocked (its argument names the session); None = no passphrase (it stays locked)."""
@@ -468,10 +469,30 @@ class LocalStore:
         for ev, sid, path in self.units():
             if ev != event_id:
                 continue
+            if sid and not self._can_sync(path):
+                continue
             pending = self._unit_pending(path, is_event=not sid)
             if pending:
                 out.append(Outbox(self, path, ev, sid, pending))
         return out
+
+    def _can_sync(self, path: Path) -> bool:
+        """False for an encrypted session whose key this process does not have and cannot get
+        (``ask_passphrase``): its changes wait, and a notice says so once per session."""
+        if not crypto.is_encrypted(path):
+            return True
+        try:
+            if self.cipher_for(path) is not None:
+                return True
+            reason = f"session {path.name} is encrypted and locked"
+        except StoreError as exc:
+            reason = str(exc).removesuffix("; nothing was changed")
+        if read_pending(path) != 0 and path not in self._locked_noted:
+            self._locked_noted.add(path)
+            self.notices.append(
+                f"{reason}; its changes are not synced until it is opened with its passphrase"
+            )
+        return False
 
     def puller(self) -> Puller:
         """Applies pulled ops to their units; close it when the pull is over."""

@@ -495,3 +495,48 @@ async def test_app_opened_on_a_locked_session_asks_over_the_list(tmp_path: Path)
         await pilot.press("escape")
         await pilot.pause()
         assert app.session_store is None
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a pseudo-terminal is a POSIX thing")
+def test_cli_asks_the_passphrase_on_a_terminal(tmp_path: Path) -> None:
+    """Without ROUNDTABLE_PASSPHRASE, a command run in a terminal prompts (not echoed)."""
+    import pty
+    import time
+
+    home = tmp_path / "home"
+    _store, sid = encrypted_session(home)
+
+    def run_in_terminal(passphrase: str) -> tuple[int, str]:
+        env = {k: v for k, v in os.environ.items() if k != "ROUNDTABLE_PASSPHRASE"}
+        env |= {"ROUNDTABLE_HOME": str(home), "ROUNDTABLE_CONFIG": str(home / "settings.toml")}
+        pid, fd = pty.fork()
+        if pid == 0:  # the child: the terminal is its stdin, stdout and stderr
+            os.execve(sys.executable, [sys.executable, "-m", "roundtable", "add", sid,
+                                       f"/note {MARKER} typed at a prompt"], env)  # fmt: skip
+        out = b""
+        sent = False
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not sent and b"passphrase for session" in out:
+                os.write(fd, passphrase.encode() + b"\n")
+                sent = True
+        os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status), out.decode(errors="replace")
+
+    code, text = run_in_terminal("wrong one")
+    assert code == 1 and "wrong passphrase" in text and "wrong one" not in text
+    code, text = run_in_terminal(PASS)
+    assert code == 0, text
+    assert PASS not in text  # not echoed
+    store = LocalStore(home)
+    store.unlock(sid, PASS)
+    with store.open_session(sid, read_only=True) as ss:
+        assert any("typed at a prompt" in e.text for e in ss.records("entry"))

@@ -540,3 +540,23 @@ def test_cli_asks_the_passphrase_on_a_terminal(tmp_path: Path) -> None:
     store.unlock(sid, PASS)
     with store.open_session(sid, read_only=True) as ss:
         assert any("typed at a prompt" in e.text for e in ss.records("entry"))
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"", b"{", b'{"v": 1}', b'{"v": 9, "salt": "AA=="}', None],
+    ids=["empty", "not-json", "no-salt", "newer", "huge-scrypt"],
+)
+def test_a_bad_key_file_is_one_line_and_changes_nothing(tmp_path: Path, header) -> None:
+    home = tmp_path / "home"
+    _store, sid = encrypted_session(home)
+    path = home / "sessions" / sid / CRYPTO_NAME
+    if header is None:  # parameters that would take gigabytes: refused before deriving
+        data = json.loads(path.read_bytes())
+        data["n"] = 2**30
+        header = json.dumps(data).encode()
+    path.write_bytes(header)
+    before = checksums(home)
+    result = rt("add", sid, "/note x", home=home, passphrase=PASS)
+    one_line_error(result, CRYPTO_NAME, "not a session key file")
+    assert checksums(home) == before

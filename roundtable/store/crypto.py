@@ -170,7 +170,13 @@ def unlock(unit: Path, passphrase: str, what: str) -> SessionCipher:
             raise ValueError(f"unknown version {header.get('v')!r}")
         salt = base64.b64decode(header["salt"], validate=True)
         n, r, p = (header[k] for k in ("n", "r", "p"))
-        if not all(isinstance(x, int) and 0 < x for x in (n, r, p)) or n > 2**22 or r * p > 64:
+        if (
+            not all(isinstance(x, int) and not isinstance(x, bool) and 0 < x for x in (n, r, p))
+            or n & (n - 1)  # a power of two
+            or n * r > 2**21  # at most 256 MiB of memory
+            or r * p > 64
+            or len(salt) < 16
+        ):
             raise ValueError("bad scrypt parameters")
         check = header["check"]
     except OSError as exc:

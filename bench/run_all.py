@@ -101,6 +101,13 @@ def ratios(figures: dict) -> list[str]:
             f"| capture p99 at 5,000 entries: roundtable vs sqlite3 (WAL, FULL) | "
             f"{rt:.2f} ms vs {c['sqlite_p99_ms']:.2f} ms | {_vs(rt, c['sqlite_p99_ms'])} | |"
         )
+        if "encrypted_p99_ms" in c:
+            enc = c["encrypted_p99_ms"]
+            rows.append(
+                f"| capture p99 at 5,000 entries: encrypted session vs plain | "
+                f"{enc:.2f} ms vs {rt:.2f} ms | {enc / rt:.2f}x | < 10 ms: "
+                f"{'met' if enc < 10 else 'NOT met'} |"
+            )
     s = figures.get("startup")
     if s:
         for key, label in (

@@ -42,8 +42,55 @@ def _store():
     from roundtable.store import LocalStore
 
     store = LocalStore(home_dir())
+    store.ask_passphrase = _ask_passphrase
     _STORES.append(store)
     return store
+
+
+PASSPHRASE_ENV = "ROUNDTABLE_PASSPHRASE"
+
+
+def _ask_passphrase(what: str, *, confirm: bool = False) -> str | None:
+    """An encrypted session's passphrase: $ROUNDTABLE_PASSPHRASE (scripts, tests), else asked
+    on the terminal (not echoed); None when neither can give one."""
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    import getpass
+
+    try:
+        passphrase = getpass.getpass(f"passphrase for {what}: ", stream=sys.stderr)
+        if confirm and getpass.getpass("again: ", stream=sys.stderr) != passphrase:
+            raise CliError("the two passphrases differ; nothing was created")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return None
+    return passphrase
+
+
+def _refuse_plain_copy_in_home(store, session_id: str, save: bool, output: str | None) -> None:
+    """An export of an encrypted session is plaintext: never written under the home, where
+    nothing of the session is otherwise readable (docs/architecture.md, issue 14)."""
+    if not store.is_encrypted(session_id):
+        return
+    from roundtable.config import home_dir
+
+    if save:
+        raise CliError(
+            "--save: the session is encrypted and the exports directory is inside the "
+            "roundtable home; give -o FILE outside it (the export is not encrypted)"
+        )
+    if output in (None, "-"):
+        return
+    home = home_dir().resolve()
+    target = Path(output).expanduser().resolve()
+    if target == home or home in target.parents:
+        raise CliError(
+            f"-o {quote(output)}: inside the roundtable home ({home}); the session is "
+            "encrypted and an export is not: write it outside the home"
+        )
 
 
 def _print_notices() -> None:
@@ -158,6 +205,17 @@ def cmd_new(args: argparse.Namespace) -> int:
             raise CliError("--region is required unless --plan is given")
         region = args.region
         plan = plans.plan_for_region(region)
+    from roundtable.config import load_settings
+
+    encrypt = load_settings().encrypt_new_sessions if args.encrypt is None else args.encrypt
+    passphrase = None
+    if encrypt:
+        passphrase = _ask_passphrase("the new session", confirm=True)
+        if not passphrase:
+            raise CliError(
+                f"--encrypt: no passphrase: set {PASSPHRASE_ENV} or run in a terminal to be asked"
+                + ("" if args.encrypt else " (encrypt_new_sessions is on in the settings)")
+            )
     store = _store()
     event = _event_for(store, args.event, create=True)
     session = store.create_session(
@@ -170,6 +228,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         facilitator=args.facilitator or "",
         rapporteur=args.rapporteur or "",
         plan=plan.name,
+        passphrase=passphrase,
     )
     print(session.id)
     return 0
@@ -305,6 +364,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _store()
     roster = _roster()
     session_id = store.resolve_session(args.session)
+    _refuse_plain_copy_in_home(store, session_id, args.save, args.output)
     snap, conflicts = _session_docs(store, session_id, roster)
     lang = _language(args, snap.session.plan)
     if args.for_:
@@ -494,6 +554,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_iso_date, help="YYYY-MM-DD (default: today)")
     p.add_argument("--facilitator", type=name_arg)
     p.add_argument("--rapporteur", type=name_arg)
+    p.add_argument(
+        "--encrypt",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the session encrypted at rest with a passphrase (asked, or "
+        f"${PASSPHRASE_ENV}); default: the encrypt_new_sessions setting",
+    )
 
     p = command("sessions", cmd_sessions, "list sessions: id, event, region, title, entries")
     p.add_argument("--event", help="only this event (name or id)", type=name_arg)

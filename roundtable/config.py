@@ -70,6 +70,7 @@ class Settings:
     sync_interval: int = 30  # seconds between background sync rounds in the app
     sync_deadline: int = 60  # seconds a sync round may take, retries included
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    encrypt_new_sessions: bool = False  # new sessions encrypted at rest (a passphrase asked)
     source: str = ""  # the file the settings were read from ("" when none)
 
 
@@ -83,6 +84,7 @@ _SPEC: dict[str, type] = {
     "sync_interval": int,
     "sync_deadline": int,
     "keymap": dict,
+    "encrypt_new_sessions": bool,
 }
 
 
@@ -90,6 +92,8 @@ def _check(path: Path, key: str, value: Any) -> Any:
     expected = _SPEC[key]
     if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
         raise ConfigError(f"{path}: {key}: expected a whole number, got {quote(value)}")
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{path}: {key}: expected true or false, got {quote(value)}")
     if expected is str and not isinstance(value, str):
         raise ConfigError(f"{path}: {key}: expected text, got {quote(value)}")
     if expected is dict:

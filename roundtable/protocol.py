@@ -78,6 +78,17 @@ def _check_text(kind: str, field: str, value: str) -> None:
         raise ProtocolError(f"{kind}.{field}: {bad[1]} (character {bad[0] + 1})")
 
 
+MAX_LABEL = 200
+
+
+def check_label(label: Any) -> None:
+    """A laptop's label (``roundtable connect --label``): text of 1-200 characters that
+    passes the capture line's check."""
+    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL:
+        raise ProtocolError(f"a label is text of 1-{MAX_LABEL} characters")
+    _check_text("device", "label", label)
+
+
 def parse_hlc(text: Any) -> Hlc:
     """An HLC as every side accepts it: well formed (``model.Hlc.parse``) and stamped after
     the epoch (a wall of 0 is a clock that was never set; it would lose every merge)."""
@@ -173,6 +184,7 @@ def push_json_schema() -> dict[str, Any]:
         "properties": {
             "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
             "device": {"type": "string"},
+            "label": {"type": "string", "maxLength": MAX_LABEL},
             "ops": {
                 "type": "array",
                 "minItems": MIN_BATCH,
@@ -435,8 +447,12 @@ def merge_ops(ops: Iterable[Op], docs: dict[tuple[str, str], dict[str, Any]] | N
 # ---------------------------------------------------------------------------------------------
 
 
-def push_body(ops: Iterable[Op], device: str) -> dict[str, Any]:
-    return {"protocol": PROTOCOL_VERSION, "device": device, "ops": [o.to_dict() for o in ops]}
+def push_body(ops: Iterable[Op], device: str, label: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"protocol": PROTOCOL_VERSION, "device": device}
+    if label:
+        body["label"] = label
+    body["ops"] = [o.to_dict() for o in ops]
+    return body
 
 
 def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:

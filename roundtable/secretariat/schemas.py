@@ -72,6 +72,7 @@ class PushResult(BaseModel):
     protocol: int = protocol.PROTOCOL_VERSION
     accepted: list[str]
     duplicates: list[str]
+    replayed: bool = Field(False, description="the stored answer to this Idempotency-Key")
 
 
 OpOut = create_model("OpOut", **_op_fields())  # type: ignore[call-overload]

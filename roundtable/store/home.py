@@ -82,6 +82,44 @@ class LocalStore:
             raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
         return device
 
+    # -- who the other laptops are (issue 12) ------------------------------------------------
+
+    LABELS_FILE = "labels.json"
+
+    def device_labels(self) -> dict[str, str]:
+        """device -> its people's label (``roundtable connect --label``, else its token's
+        label), as the secretariat last told this laptop; empty before any sync."""
+        try:
+            data = json.loads((self.home / self.LABELS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def save_device_labels(self, labels: dict[str, str]) -> None:
+        """Keep the labels a pull brought (written only when they changed)."""
+        clean = {k: v[:200] for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+        if clean == self.device_labels():
+            return
+        atomic_write_bytes(
+            self.home / self.LABELS_FILE, json.dumps(clean, ensure_ascii=False).encode()
+        )
+
+    def who(self, devices) -> str:
+        """The people behind these devices, for a conflict: labels where known, never this
+        laptop itself ("another laptop" when nobody else is left)."""
+        labels = self.device_labels()
+        names = sorted({labels.get(d, d) for d in devices if d != self.device})
+        return ", ".join(names) if names else "another laptop"
+
+    def conflict_names(self, doc) -> str:
+        """Who else wrote the versions of a record in conflict (``protocol.conflict_devices``),
+        by label, without this laptop."""
+        from roundtable.protocol import conflict_devices
+
+        return self.who(conflict_devices(doc, self.device)) if doc is not None else ""
+
     def _unit(
         self,
         path: Path,

@@ -106,6 +106,12 @@ class LocalStore:
             self.home / self.LABELS_FILE, json.dumps(clean, ensure_ascii=False).encode()
         )
 
+    def name(self, device: str) -> str:
+        """One device as people know it: its label, "this laptop" for our own."""
+        if device == self.device:
+            return "this laptop"
+        return self.device_labels().get(device, device)
+
     def who(self, devices) -> str:
         """The people behind these devices, for a conflict: labels where known, never this
         laptop itself ("another laptop" when nobody else is left)."""
@@ -114,11 +120,21 @@ class LocalStore:
         return ", ".join(names) if names else "another laptop"
 
     def conflict_names(self, doc) -> str:
-        """Who else wrote the versions of a record in conflict (``protocol.conflict_devices``),
-        by label, without this laptop."""
-        from roundtable.protocol import conflict_devices
+        """Who else wrote the versions of a record in conflict, by label and never this
+        laptop, worded to follow "also edited by": ``Room B`` for two edits, ``Room B
+        (deleted on this laptop)`` / ``Room A, who deleted it`` for a delete conflict."""
+        from roundtable.protocol import conflict_devices, delete_conflict
 
-        return self.who(conflict_devices(doc, self.device)) if doc is not None else ""
+        if doc is None:
+            return ""
+        gone = delete_conflict(doc)
+        if gone is None:
+            return self.who(conflict_devices(doc, self.device))
+        if set(gone.edited_by) - {self.device}:
+            if set(gone.deleted_by) - {self.device}:
+                return f"{self.who(gone.edited_by)} (deleted by {self.who(gone.deleted_by)})"
+            return f"{self.who(gone.edited_by)} (deleted on this laptop)"
+        return f"{self.who(gone.deleted_by)}, who deleted it"
 
     def _unit(
         self,

@@ -635,9 +635,7 @@ class Unit:
         if not isinstance(session, Session):
             return
         entries = sum(
-            1
-            for (kind, _rid), doc in self.docs.items()
-            if kind == "entry" and shown(kind, doc)
+            1 for (kind, _rid), doc in self.docs.items() if kind == "entry" and shown(kind, doc)
         )
         write_summary(self.path, self.view_path, session, entries, dict(meta))
 

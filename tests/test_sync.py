@@ -428,3 +428,115 @@ def test_the_sync_round_bench_runs_small(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     assert "| quiet (open session: 5 pending) |" in run.stdout
     assert "| another session with 50 pending |" in run.stdout
+
+
+# -- issue 12: honest counts, rejected changes named, tokens never in URLs ---------------------
+
+
+def test_a_batch_stored_in_an_earlier_round_is_not_counted_as_pushed(live_server, event, tmp_path):
+    """The answer of a whole round was lost; the next round's replay used to say "pushed 16"
+    for ops already on the server."""
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    sid = a.create_session(event_id, "mena", "MENA round table", AGENDA).id
+    with a.open_session(sid) as ss:
+        ss.add_entry("need", "Database access", delegations=["JO"])
+    pending = a.pending_count()
+    # the same batch, sent by hand with the client's key: stored, answer never journaled
+    from roundtable import protocol
+
+    with a.open_session(sid) as ss:
+        ops = ss.outbox()
+    ops.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
+    import httpx
+
+    r = httpx.post(
+        f"{server.url}/v1/events/{event_id}/ops",
+        content=json.dumps(protocol.push_body(ops, a.device)).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
+                 "Idempotency-Key": batch_key(event_id, (o.op_id for o in ops))},  # fmt: skip
+    )
+    assert r.status_code == 200 and len(r.json()["accepted"]) == pending
+    result = sync(a, server.url, token)
+    assert result.ok, result.summary()
+    assert (result.pushed, result.duplicates) == (0, pending)
+    assert result.summary().startswith("sync: pushed 0, pulled 0")
+    assert a.pending_count() == 0
+
+
+def test_a_sync_with_rejected_changes_exits_3_and_names_them(live_server, event, tmp_path,
+                                                             monkeypatch, capsys):  # fmt: skip
+    from roundtable import cli
+
+    server, (event_id, _) = live_server, event
+    europe = server.token(event_id, ["europe"])
+    home = tmp_path / "a"
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
+    monkeypatch.setenv("ROUNDTABLE_API_URL", server.url)
+    monkeypatch.setenv("ROUNDTABLE_TOKEN", europe)
+    a = LocalStore(home)
+    assert sync(a, server.url, europe).ok
+    a.create_session(event_id, "africa", "Not our region", AGENDA)
+    assert cli.main(["sync", "--quiet"]) == 3
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("sync: rejected")]
+    assert len(lines) == 1, err
+    assert "HTTP 403" in lines[0] and "outside this token's regions" in lines[0]
+    # the next sync has nothing new rejected: exit 0, the list still mentioned
+    assert cli.main(["sync", "--quiet"]) == 0
+    assert "rejected list" in capsys.readouterr().err
+
+
+def test_a_token_in_a_query_string_is_refused_and_not_echoed(live_server, event):
+    import httpx
+
+    _, token = event
+    for name in ("token", "access_token", "Authorization"):
+        r = httpx.get(f"{live_server.url}/v1/whoami", params={name: token})
+        assert r.status_code == 400
+        assert token not in r.text and "Authorization: Bearer" in r.json()["detail"]
+    # with a good header too: still refused (the URL has already leaked into logs upstream)
+    r = httpx.get(f"{live_server.url}/v1/health?token={token}",
+                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert r.status_code == 400
+
+
+def test_the_access_log_shows_paths_without_query_strings(tmp_path):
+    """`roundtable serve`'s uvicorn access log: the token put in ?token= was written whole."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "ROUNDTABLE_HOME": str(tmp_path / "home")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "roundtable", "serve", "--db", str(tmp_path / "s.db"),
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                try:
+                    httpx.get(f"{url}/v1/health", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            assert httpx.get(f"{url}/v1/whoami?token=SECRET-123").status_code == 400
+            assert httpx.get(f"{url}/v1/health?since=42").status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "GET /v1/whoami HTTP/1.1" in text and "400" in text, text
+    assert "SECRET-123" not in text and "since=42" not in text

@@ -40,16 +40,18 @@ def push(
     event_id: str,
     key: str,
     data: Any,
-    digest: str,
+    digest: str | tuple[str, ...],
     now: float,
 ) -> dict[str, Any]:
     """Store a batch all or nothing; replaying ``key`` returns the stored answer.  Returns
     ``{"protocol", "accepted", "duplicates"}``."""
     with repo.write_transaction():
         repo.lock_event(event_id)
+        digests = (digest,) if isinstance(digest, str) else tuple(digest)
+        digest = digests[0]
         saved = repo.saved_answer(key, scope.token_hash)
         if saved is not None:
-            if saved.pop("request_sha256", digest) != digest:
+            if saved.pop("request_sha256", digest) not in digests:
                 raise Refusal(
                     422,
                     "Idempotency-Key: already used for a different batch; a new batch needs a "
@@ -77,6 +79,20 @@ def push(
         }
         repo.save_answer(key, scope.token_hash, answer | {"request_sha256": digest}, now)
         return answer
+
+
+def body_digests(data: Any, raw: bytes) -> tuple[str, str]:
+    """What an Idempotency-Key is bound to: the batch without the laptop's label (a label
+    changed between two tries of one batch is still the same batch), then the raw body's
+    SHA-256 (what answers saved before labels existed were bound to)."""
+    import hashlib
+
+    raw_digest = hashlib.sha256(raw).hexdigest()
+    if not isinstance(data, dict):
+        return raw_digest, raw_digest
+    batch = {k: v for k, v in data.items() if k != "label"}
+    text = json.dumps(batch, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(), raw_digest
 
 
 def device_label(data: Any) -> tuple[str, str] | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
@@ -52,7 +51,7 @@ async def push(
         )
     raw = await request.body()
     data = service.parse_json(raw)
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = service.body_digests(data, raw)
     at = now()
     answer = await run_in_threadpool(
         service.push, repo, scope, event_id, idempotency_key, data, digest, at

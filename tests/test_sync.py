@@ -454,8 +454,11 @@ def test_a_batch_stored_in_an_earlier_round_is_not_counted_as_pushed(live_server
     r = httpx.post(
         f"{server.url}/v1/events/{event_id}/ops",
         content=json.dumps(protocol.push_body(ops, a.device)).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                 "Idempotency-Key": batch_key(event_id, (o.op_id for o in ops))},  # fmt: skip
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": batch_key(event_id, (o.op_id for o in ops)),
+        },  # fmt: skip
     )
     assert r.status_code == 200 and len(r.json()["accepted"]) == pending
     result = sync(a, server.url, token)

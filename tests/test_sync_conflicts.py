@@ -142,3 +142,54 @@ def test_two_edits_name_the_other_laptop_not_oneself(laptops):
         assert a.conflict_names(ss.doc("entry", eid)) == "test"
     with b.open_session(sid, read_only=True) as ss:
         assert b.conflict_names(ss.doc("entry", eid)) == "Room B facilitator"
+
+
+async def test_the_app_shows_the_delete_conflict_and_restores_it(tmp_path: Path) -> None:
+    """The entry list names who deleted it (by label); the edit dialog restores it."""
+    from textual.widgets import Button
+
+    import sessions as plans
+    from roundtable import protocol
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.model import Op, new_id
+    from roundtable.screens.edit import EditEntryModal
+    from roundtable.screens.run import RunScreen
+    from widgets import EntryTable
+
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    event = store.create_event("Conference 2026")
+    plan = plans.plan_for_region("africa")
+    sid = store.create_session(event.id, "africa", plan.title, plan.to_agenda()).id
+    with store.open_session(sid) as ss:
+        ss.update("session", sid, attendance_confirmed=True)
+        entry = ss.add_entry("need", "Training on cyber forensics", delegations=["GH"])
+        seen = dict(ss.doc("entry", entry.id))  # what laptop A had when it deleted
+        seen = {**seen, "heads": {k: list(v) for k, v in seen["heads"].items()}}
+        ss.update("entry", entry.id, text="Training for NCB staff")  # our edit, offline
+        hlc = f"{1_900_000_000_000:015d}-000000-lap-a"  # after our own edit
+        ss.apply_remote([Op(new_id(), event.id, sid, entry.id, "entry", "deleted", True, hlc,
+                            "lap-a", protocol.delete_base(seen))])  # fmt: skip
+    store.save_device_labels({"lap-a": "Room A rapporteur"})
+    app = RoundtableApp(home=home, session_id=sid, settings=Settings(), sync_enabled=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        if not isinstance(app.screen, RunScreen):
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        app.screen.whole_session = True
+        app.screen._refresh_entries()
+        await pilot.pause()
+        cell = str(app.screen.query_one(EntryTable).get_cell(entry.id, "text"))
+        assert "Room A rapporteur, who deleted it" in cell and "lap-" not in cell
+        app.push_screen(EditEntryModal(entry.id))
+        await pilot.pause()
+        labels = " ".join(str(lbl.render()) for lbl in app.screen.query(".conflict-text"))
+        assert "Deleted by Room A rapporteur, edited by this laptop" in labels
+        app.screen.query_one("#keep-deleted-0", Button).press()
+        await pilot.pause()
+        restored = app.session_store.get("entry", entry.id)
+        assert not restored.deleted and restored.text == "Training for NCB staff"
+        assert app.session_store.delete_conflict("entry", entry.id) is None

@@ -193,3 +193,30 @@ async def test_the_app_shows_the_delete_conflict_and_restores_it(tmp_path: Path)
         restored = app.session_store.get("entry", entry.id)
         assert not restored.deleted and restored.text == "Training for NCB staff"
         assert app.session_store.delete_conflict("entry", entry.id) is None
+
+
+def test_connect_label_is_kept_and_reaches_the_other_laptops(
+    live_server: LiveServer, tmp_path: Path, monkeypatch
+) -> None:
+    from roundtable import config
+
+    event_id = live_server.create_event("Conference 2026")
+    token = live_server.token(event_id, ["*"])
+    home = tmp_path / "b"
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
+    monkeypatch.delenv("ROUNDTABLE_TOKEN", raising=False)
+    monkeypatch.delenv("ROUNDTABLE_API_URL", raising=False)
+    argv = ["connect", live_server.url, "--token", token, "--label", "Room B rapporteur"]
+    assert cli.main(argv) == 0
+    assert config.load_settings().label == "Room B rapporteur"
+    b = LocalStore(home)
+    b.create_session(event_id, "europe", "Europe round table", AGENDA)
+    assert cli.main(["sync", "--quiet"]) == 0  # the label is remembered and sent
+    assert live_server.query("SELECT device, label FROM devices") == [
+        (b.device, "Room B rapporteur")
+    ]
+    other = LocalStore(tmp_path / "a")
+    sync(other, live_server, token)
+    assert other.name(b.device) == "Room B rapporteur"
+    assert b.name(b.device) == "this laptop"

@@ -543,3 +543,40 @@ def test_the_access_log_shows_paths_without_query_strings(tmp_path):
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "GET /v1/whoami HTTP/1.1" in text and "400" in text, text
     assert "SECRET-123" not in text and "since=42" not in text
+
+
+def test_the_secretariat_refuses_text_and_clocks_no_laptop_writes(live_server, event, tmp_path):
+    """It stored NUL and ESC in text and an HLC with wall 0; the laptops refuse them."""
+    import httpx
+
+    from roundtable import protocol
+    from roundtable.model import Op, new_id
+
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    sid = a.create_session(event_id, "europe", "Europe round table", AGENDA).id
+    assert sync(a, server.url, token).ok
+    before = server.op_count()
+    hlc = "001800000000000-000000-lap-z"
+    good = Op(new_id(), event_id, sid, new_id(), "entry", "text", "fine", hlc, "lap-z")
+    from dataclasses import replace
+
+    cases = [
+        (replace(good, value="a\x00b"), "control character U+0000"),
+        (replace(good, value="\x1b[2J"), "control character U+001B"),
+        (replace(good, hlc="000000000000000-000001-lap-z"), "no wall time"),
+    ]
+    for op, reason in cases:
+        r = httpx.post(
+            f"{server.url}/v1/events/{event_id}/ops",
+            content=json.dumps(protocol.push_body([op], "lap-z")).encode(),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": new_id(),
+            },
+        )
+        assert r.status_code == 422 and reason in r.json()["detail"], r.text
+        assert "\n" not in r.json()["detail"]
+    assert server.op_count() == before

@@ -145,7 +145,6 @@ CREATE TABLE IF NOT EXISTS devices (
     label TEXT NOT NULL,
     PRIMARY KEY (event_id, device)
 );
-CREATE INDEX IF NOT EXISTS ops_event_device ON ops (event_id, device, seq);
 """
 
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (

@@ -34,6 +34,8 @@ BENCHES = [
     ("typing", "Typing-to-screen", "bench/bench_typing.py", [],
      ["--captures", "5", "--entries", "500"]),
     ("sync", "Sync", "bench/bench_sync.py", [], ["--changes", "600", "--clients", "3"]),
+    ("sync_scale", "Sync at scale: 10,000 captures", "bench/bench_sync.py", ["--scale-only"],
+     ["--scale-only", "--captures", "300"]),
     ("load", "Load: 50 laptops syncing for 60 s", "bench/bench_load.py", [],
      ["--clients", "4", "--seconds", "3", "--procs", "2"]),
     ("export", "Export of a 1,000-entry session", "bench/bench_export.py", [],

@@ -354,6 +354,7 @@ class RoundtableApp(App[int]):
             config.load_token(),
             ca_file=self.settings.ca_file or None,
             round_deadline=self.settings.sync_deadline,
+            label=self.settings.label or None,  # `roundtable connect --label`, else the token's
         )
         self.set_sync_state("syncing", "syncing…")
         result = await client.sync_once()

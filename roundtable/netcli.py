@@ -35,6 +35,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     ca_file = args.ca_file or ""
     if ca_file and not Path(ca_file).is_file():
         _fail(f"{ca_file}: CA bundle not found")
+    label = args.label if args.label is not None else config.load_settings().label
     store = _store()
     client = SyncClient(
         store,
@@ -42,10 +43,11 @@ def cmd_connect(args: argparse.Namespace) -> int:
         token,
         ca_file=ca_file or None,
         round_deadline=config.load_settings().sync_deadline,
+        label=label or None,
     )
     who = asyncio.run(client.whoami())
     config.save_token(args.token)
-    config.save_settings(api_url=url, ca_file=ca_file)
+    config.save_settings(api_url=url, ca_file=ca_file, label=label or "")
     regions = ", ".join(who.get("regions", [])) or "-"
     print(
         f"connected to {url} for event {who.get('event_name', who.get('event_id'))} "
@@ -53,8 +55,16 @@ def cmd_connect(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     result = asyncio.run(client.sync_once())
+    return _report(result)
+
+
+def _report(result) -> int:
+    """Print a round's summary and each batch the secretariat rejected (one line each, with
+    why); the exit status is ``SyncResult.exit_code`` (3 when any change was rejected)."""
     print(result.summary(), file=sys.stderr)
-    return 0 if result.ok else 1
+    for line in result.rejections:
+        print(f"sync: {line}", file=sys.stderr)
+    return result.exit_code
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -76,13 +86,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         token,
         ca_file=settings.ca_file or None,
         round_deadline=settings.sync_deadline,
+        label=settings.label or None,
     )
     progress = None if args.quiet else _progress_printer()
     result = asyncio.run(client.sync_once(progress=progress))
     if progress is not None:
         print(file=sys.stderr)
-    print(result.summary(), file=sys.stderr)
-    return 0 if result.ok else 1
+    return _report(result)
 
 
 def _progress_printer():
@@ -174,6 +184,18 @@ def cmd_events_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_list(args: argparse.Namespace) -> int:
+    """The server's events, one a line: id, name."""
+    secretariat = _server()
+    events = secretariat.list_events(_db(args.db))
+    if not events:
+        print("no events yet: create one with `roundtable events create NAME --db DB`",
+              file=sys.stderr)  # fmt: skip
+    for event_id, name in events:
+        print(f"{event_id}\t{name}")
+    return 0
+
+
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
     secretariat = _server()
     regions = args.region or []
@@ -197,6 +219,12 @@ def add_commands(sub, command) -> None:
     p.add_argument("url", help="the secretariat's API, e.g. https://rt.example.org")
     p.add_argument("--token", required=True, help="the token the secretariat issued for your room")
     p.add_argument("--ca-file", help="a CA bundle (PEM) for a private certificate authority")
+    p.add_argument(
+        "--label",
+        type=name_arg,
+        help="who uses this laptop, shown in others' conflicts, e.g. 'Room B rapporteur' "
+        "(default: the token's label)",
+    )
 
     p = command("sync", cmd_sync, "push what this laptop captured and pull what others did")
     p.add_argument("--quiet", action="store_true", help="no progress bar, summary only")
@@ -232,6 +260,9 @@ def add_commands(sub, command) -> None:
     p.add_argument("--venue", type=name_arg)
     p.add_argument("--starts")
     p.add_argument("--ends")
+    p = esub.add_parser("list", help="list the server's events: id and name")
+    p.set_defaults(func=cmd_events_list)
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
 
     tokens = command("tokens", _show_help, "secretariat: room tokens")
     tokens.set_defaults(parser=tokens)

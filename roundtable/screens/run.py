@@ -223,10 +223,8 @@ class RunScreen(SessionScreen):
         for e in shown:
             doc = self.store.doc("entry", e.id)
             if doc is not None:
-                found = field_conflicts(doc)
-                if found:
-                    devices = sorted({h.device for versions in found.values() for _, h in versions})
-                    conflicts[e.id] = ", ".join(devices)
+                if field_conflicts(doc):  # named by people's labels, never this laptop
+                    conflicts[e.id] = self.store.local.conflict_names(doc)
         table.set_entries(shown, conflicts)
         self._shown_total = total
         self._set_caption(kind)

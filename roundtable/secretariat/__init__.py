@@ -64,9 +64,11 @@ def serve(
     Several workers need PostgreSQL (SQLite has one writer; the caller checks)."""
     import uvicorn
 
+    from roundtable.secretariat.middleware import log_config
+
     if workers <= 1:
         app = create_app(target, idempotency_days=idempotency_days)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config())
         return
     from roundtable.secretariat.db import open_ready
 
@@ -82,4 +84,5 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(),
     )

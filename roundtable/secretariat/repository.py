@@ -138,9 +138,19 @@ CREATE TABLE IF NOT EXISTS events (
 
 _IDEMPOTENCY_AGE = "CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created);"
 
+_DEVICES = """
+CREATE TABLE IF NOT EXISTS devices (
+    event_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (event_id, device)
+);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
+    (3, "each laptop's label, for conflicts named by people", _DEVICES, _DEVICES),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -321,15 +331,38 @@ class Repository(ABC):
         )
         return {session_id: float(at) for session_id, at in rows}
 
-    def pull(self, event_id: str, since: int, limit: int, scope: TokenScope) -> list[dict]:
-        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq."""
+    def pull(
+        self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str = ""
+    ) -> list[dict]:
+        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq;
+        ``exclude`` leaves out one device's ops (a laptop never downloads its own back)."""
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
-            "ORDER BY seq LIMIT ?",
-            (event_id, since, *args, limit),
+            "AND device <> ? ORDER BY seq LIMIT ?",
+            (event_id, since, *args, exclude, limit),
         )
         return [row_to_dict(r) for r in rows]
+
+    def last_seq(self, event_id: str) -> int:
+        """The event's highest stored seq (0 when none): where a pull that found nothing more
+        (its own ops being left out) may move its cursor.  Read *before* the page, so a row
+        committed in between lies above it and is pulled next time."""
+        row = self._execute("SELECT MAX(seq) FROM ops WHERE event_id = ?", (event_id,)).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def set_label(self, event_id: str, device: str, label: str) -> None:
+        self._execute(
+            "INSERT INTO devices (event_id, device, label) VALUES (?,?,?) "
+            "ON CONFLICT (event_id, device) DO UPDATE SET label = excluded.label",
+            (event_id, device, label),
+        )
+
+    def labels(self, event_id: str) -> dict[str, str]:
+        """device -> the label its laptop gave (``roundtable connect --label``, else its
+        token's label)."""
+        rows = self._rows("SELECT device, label FROM devices WHERE event_id = ?", (event_id,))
+        return {device: label for device, label in rows}
 
     def history(self, event_id: str, record_id: str) -> list[dict]:
         """Every stored op of a record, oldest first, with ``received_at``."""

@@ -143,6 +143,60 @@ class LocalStore:
             raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
         return device
 
+    # -- who the other laptops are (issue 12) ------------------------------------------------
+
+    LABELS_FILE = "labels.json"
+
+    def device_labels(self) -> dict[str, str]:
+        """device -> its people's label (``roundtable connect --label``, else its token's
+        label), as the secretariat last told this laptop; empty before any sync."""
+        try:
+            data = json.loads((self.home / self.LABELS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def save_device_labels(self, labels: dict[str, str]) -> None:
+        """Keep the labels a pull brought (written only when they changed)."""
+        clean = {k: v[:200] for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+        if clean == self.device_labels():
+            return
+        atomic_write_bytes(
+            self.home / self.LABELS_FILE, json.dumps(clean, ensure_ascii=False).encode()
+        )
+
+    def name(self, device: str) -> str:
+        """One device as people know it: its label, "this laptop" for our own."""
+        if device == self.device:
+            return "this laptop"
+        return self.device_labels().get(device, device)
+
+    def who(self, devices) -> str:
+        """The people behind these devices, for a conflict: labels where known, never this
+        laptop itself ("another laptop" when nobody else is left)."""
+        labels = self.device_labels()
+        names = sorted({labels.get(d, d) for d in devices if d != self.device})
+        return ", ".join(names) if names else "another laptop"
+
+    def conflict_names(self, doc) -> str:
+        """Who else wrote the versions of a record in conflict, by label and never this
+        laptop, worded to follow "also edited by": ``Room B`` for two edits, ``Room B
+        (deleted on this laptop)`` / ``Room A, who deleted it`` for a delete conflict."""
+        from roundtable.protocol import conflict_devices, delete_conflict
+
+        if doc is None:
+            return ""
+        gone = delete_conflict(doc)
+        if gone is None:
+            return self.who(conflict_devices(doc, self.device))
+        if set(gone.edited_by) - {self.device}:
+            if set(gone.deleted_by) - {self.device}:
+                return f"{self.who(gone.edited_by)} (deleted by {self.who(gone.deleted_by)})"
+            return f"{self.who(gone.edited_by)} (deleted on this laptop)"
+        return f"{self.who(gone.deleted_by)}, who deleted it"
+
     def _unit(
         self,
         path: Path,

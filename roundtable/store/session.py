@@ -27,7 +27,7 @@ from roundtable.model import (
 )
 from roundtable.store.errors import StoreError, UnknownSessionError
 from roundtable.store.history import default_of
-from roundtable.store.unit import Unit, _utc_now_iso
+from roundtable.store.unit import Unit, _utc_now_iso, shown
 
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
@@ -137,11 +137,39 @@ class SessionStore:
         return self._write(label, [(kind, record_id, changed)])
 
     def delete(self, kind: str, record_id: str) -> list[Op]:
+        """Delete a record; on an entry deleted while another laptop edited it (a delete
+        conflict), confirm the delete: it then lists the edit as seen."""
         current = self.unit.get(kind, record_id)
-        if current is None or current.deleted:
+        if current is None or (current.deleted and self.delete_conflict(kind, record_id) is None):
             raise StoreError(f"no {kind} {record_id} in session {self.session_id}")
         what = getattr(current, "entry_kind", kind.replace("_", " "))
         return self._write(f"delete {what}", [(kind, record_id, {"deleted": True})])
+
+    def restore(self, kind: str, record_id: str) -> list[Op]:
+        """Bring back a deleted record (resolves a delete conflict the other way)."""
+        current = self.unit.get(kind, record_id)
+        if current is None or not current.deleted:
+            raise StoreError(f"no deleted {kind} {record_id} in session {self.session_id}")
+        what = getattr(current, "entry_kind", kind.replace("_", " "))
+        return self._write(f"restore {what}", [(kind, record_id, {"deleted": False})])
+
+    def delete_conflict(self, kind: str, record_id: str):
+        """``protocol.delete_conflict`` of one record (None when there is none)."""
+        from roundtable.protocol import delete_conflict
+
+        return delete_conflict(self.doc(kind, record_id))
+
+    def conflicted_entries(self) -> dict[str, dict[str, list]]:
+        """Every entry with an unresolved conflict: id -> field -> losing ``(value, hlc)``."""
+        from roundtable.protocol import conflicts
+
+        out = {}
+        for rid, _fields in self.unit.fields_of("entry"):
+            doc = self.doc("entry", rid)
+            found = conflicts(doc) if doc is not None and shown("entry", doc) else {}
+            if found:
+                out[rid] = found
+        return out
 
     def undo(self) -> str | None:
         label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
@@ -687,8 +715,8 @@ class SessionStore:
         records only to count them took ~45 ms of the run screen's start."""
         counts: dict[str, int] = {}
         no_item = default_of("entry", "agenda_item")
-        for _rid, fields in self.unit.fields_of("entry"):
-            if not fields.get("deleted", False):
+        for rid, fields in self.unit.fields_of("entry"):
+            if not fields.get("deleted", False) or shown("entry", self.doc("entry", rid)):
                 item = fields.get("agenda_item", no_item)
                 counts[item] = counts.get(item, 0) + 1
         return counts
@@ -703,7 +731,7 @@ class SessionStore:
         default_kind = default_of("entry", "entry_kind")
         keys: list[tuple[str, str]] = []
         for rid, fields in self.unit.fields_of("entry"):
-            if fields.get("deleted", False):
+            if fields.get("deleted", False) and not shown("entry", self.doc("entry", rid)):
                 continue
             if agenda_item is not None and fields.get("agenda_item", no_item) != agenda_item:
                 continue
@@ -787,4 +815,6 @@ def _conflicted(unit: Unit, kind: str, record_id: str) -> set[str]:
     doc = unit.docs.get((kind, record_id))
     if doc is None:
         return set()
-    return {f for f, heads in doc["heads"].items() if len(heads) > 1}
+    from roundtable.protocol import conflicts
+
+    return set(conflicts(doc))

@@ -460,7 +460,7 @@ class Unit:
             if k != kind:
                 continue
             obj = self.get(k, rid)
-            if obj is not None and (include_deleted or not obj.deleted):
+            if obj is not None and (include_deleted or shown(k, self.docs.get((k, rid)))):
                 yield obj
 
     # -- writes ----------------------------------------------------------------------------
@@ -508,7 +508,11 @@ class Unit:
                         value=value,
                         hlc=hlc.encode(),
                         device=hlc.device,
-                        base=protocol.field_base(doc, field),
+                        base=(
+                            protocol.delete_base(doc)
+                            if field == "deleted" and value is True
+                            else protocol.field_base(doc, field)
+                        ),
                     )
                 )
         if not ops:
@@ -638,9 +642,7 @@ class Unit:
         if not isinstance(session, Session):
             return
         entries = sum(
-            1
-            for (kind, _rid), doc in self.docs.items()
-            if kind == "entry" and not doc["fields"].get("deleted", False)
+            1 for (kind, _rid), doc in self.docs.items() if kind == "entry" and shown(kind, doc)
         )
         write_summary(self.path, self.view_path, session, entries, dict(meta), self.cipher)
 
@@ -682,6 +684,16 @@ def check_cipher(path: Path, cipher: SessionCipher | None, what: str) -> Session
             "file (nothing was changed)"
         )
     return None
+
+
+def shown(kind: str, doc: Mapping[str, Any] | None) -> bool:
+    """Whether a record is shown: not deleted, or an entry deleted while someone edited it
+    without seeing the delete (``protocol.delete_conflict``): that edit is never hidden."""
+    if doc is None:
+        return False
+    if not doc["fields"].get("deleted", False):
+        return True
+    return kind == "entry" and protocol.delete_conflict(doc) is not None
 
 
 def _dumps(value: Any) -> str:

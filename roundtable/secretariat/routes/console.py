@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -88,18 +88,7 @@ class PageError(Exception):
         self.message = message
 
 
-def _no_token_in_url(request: Request) -> None:
-    """A token in a URL stays in browser histories, proxies and logs: refused, never used."""
-    if any(k.lower() in ("token", "access_token") for k in request.query_params):
-        raise PageError(
-            400,
-            "Token in the address",
-            "A token must never be put in an address: it would stay in the browser's history "
-            "and in logs.  Sign in with the form instead.",
-        )
-
-
-router = APIRouter(include_in_schema=False, dependencies=[Depends(_no_token_in_url)])
+router = APIRouter(include_in_schema=False)  # a token in a page's address: middleware.py
 
 
 # -- the data of the pages ----------------------------------------------------------------------

@@ -15,7 +15,7 @@ rule without any extra data.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from roundtable.model import (
@@ -159,12 +159,19 @@ def sources_from_records(records: Iterable[Record]) -> list[SourceSession]:
 
 
 def carried_actions(
-    sources: Iterable[SourceSession], region: str, before: str, *, only_open: bool = False
+    sources: Iterable[SourceSession],
+    region: str,
+    before: str,
+    *,
+    known: Sequence[CarriedAction] = (),
+    only_open: bool = False,
 ) -> list[CarriedAction]:
     """The actions agreed in ``region``'s sessions of events earlier than ``before``, each with
     its history: its own status, then every review made in the region's sessions up to and
     including event ``before``, in the order they were made.  Sorted by event, date, session,
-    then capture time.  ``only_open``: those whose status now is open, in progress or carried."""
+    then capture time.  ``known``: actions learnt elsewhere (the secretariat, the cache) whose
+    sessions may not be in ``sources``; the reviews in ``sources`` apply to them too.
+    ``only_open``: those whose status now is open, in progress or carried."""
     sources = [s for s in sources if s.session.region == region and s.event.id <= before]
     reviews: dict[str, list[tuple[tuple[str, str, str], Step]]] = {}
     for src in sources:
@@ -215,12 +222,19 @@ def carried_actions(
                 delegations=tuple(e.delegations),
                 history=(own, *later),
             )
-            if only_open and not action.is_open:
-                continue
             order = (src.event.id, src.session.date, src.session.id, e.created_at, e.id)
             out.append((order, action))
     out.sort(key=lambda oa: oa[0])
-    return [a for _o, a in out]
+    found = [a for _o, a in out]
+    if known:
+        built = {a.id for a in found}
+        reviewed = [
+            replace(k, history=(*k.history[:1], *(s for _k, s in sorted(reviews[k.id]))))
+            for k in known
+            if k.id not in built and k.id in reviews
+        ]
+        found = merge(known, found, reviewed)
+    return [a for a in found if a.is_open] if only_open else found
 
 
 def merge(*lists: Iterable[CarriedAction]) -> list[CarriedAction]:

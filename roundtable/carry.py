@@ -136,11 +136,17 @@ def write_cache(
 
 
 def local_actions(
-    store: LocalStore, region: str, before: str, *, skip: Mapping[str, Any] | None = None
+    store: LocalStore,
+    region: str,
+    before: str,
+    *,
+    skip: Mapping[str, Any] | None = None,
+    known: list[CarriedAction] | None = None,
 ) -> list[CarriedAction]:
     """Carried actions from the sessions this laptop holds: the region's sessions of every
-    event up to ``before``.  ``skip``: session id -> an open ``SessionStore`` to read instead
-    of opening it again (the app's own session)."""
+    event up to ``before``, merged with ``known`` (the secretariat's or the cache's list; this
+    laptop's reviews apply to them).  ``skip``: session id -> an open ``SessionStore`` to read
+    instead of opening it again (the app's own session)."""
     from roundtable.store import StoreError
 
     sources: list[carried.SourceSession] = []
@@ -165,13 +171,44 @@ def local_actions(
         finally:
             if own is None:
                 ss.close()
-    return carried.carried_actions(sources, region, before)
+    return carried.carried_actions(sources, region, before, known=known or [])
 
 
 def _now_iso() -> str:
     import datetime as dt
 
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+
+
+async def remote(
+    store: LocalStore,
+    region: str,
+    before: str,
+    *,
+    url: str = "",
+    token: str = "",
+    ca_file: str | None = None,
+) -> tuple[list[CarriedAction], str, str | None]:
+    """The secretariat's list (cached on success) when ``url`` and ``token`` are given and it
+    answers, else the cache's, else none: the actions, where they came from, and why the
+    secretariat could not be used (None when it was, or was not asked)."""
+    problem: str | None = None
+    if url and token:
+        try:
+            found = await fetch(url, token, region, before, ca_file=ca_file)
+        except FetchError as exc:
+            problem = str(exc)
+        else:
+            try:
+                write_cache(store.home, region, before, found, _now_iso())
+            except OSError as exc:  # a read-only home still shows what was fetched
+                problem = f"{store.home / CACHE_NAME}: not written ({exc.strerror or exc})"
+            return found, "secretariat", problem
+    cached = read_cache(store.home, region, before)
+    if cached is not None:
+        found, at = cached
+        return found, (f"cache of {at}" if at else "cache"), problem
+    return [], "this laptop", problem
 
 
 async def find(
@@ -184,28 +221,10 @@ async def find(
     ca_file: str | None = None,
     open_sessions: Mapping[str, Any] | None = None,
 ) -> tuple[Found, str | None]:
-    """The carried actions for ``region`` at event ``before``: the secretariat's (cached on
-    success) when ``url`` and ``token`` are given and it answers, else the cache, merged with
-    the local store's.  Returns them and, when the secretariat could not be used, why."""
-    problem: str | None = None
-    remote: list[CarriedAction] = []
-    source = "this laptop"
-    if url and token:
-        try:
-            remote = await fetch(url, token, region, before, ca_file=ca_file)
-        except FetchError as exc:
-            problem = str(exc)
-        else:
-            at = _now_iso()
-            try:
-                write_cache(store.home, region, before, remote, at)
-            except OSError as exc:  # a read-only home still shows what was fetched
-                problem = f"{store.home / CACHE_NAME}: not written ({exc.strerror or exc})"
-            source = "secretariat"
-    if source != "secretariat":
-        cached = read_cache(store.home, region, before)
-        if cached is not None:
-            remote, at = cached
-            source = f"cache of {at}" if at else "cache"
-    local = local_actions(store, region, before, skip=open_sessions)
-    return Found(carried.merge(remote, local), source), problem
+    """The carried actions for ``region`` at event ``before``: ``remote``'s, merged with the
+    local store's.  Returns them and, when the secretariat could not be used, why."""
+    found, source, problem = await remote(
+        store, region, before, url=url, token=token, ca_file=ca_file
+    )
+    merged = local_actions(store, region, before, skip=open_sessions, known=found)
+    return Found(merged, source), problem

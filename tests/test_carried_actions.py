@@ -216,3 +216,62 @@ def test_the_actions_command_refuses_a_bad_region_in_one_line(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "--region" in err and "Traceback" not in err
+
+
+# --- the run screen: marking a carried action on the review item ---------------------------------
+
+
+async def test_the_review_item_lists_carried_actions_and_a_mark_reaches_the_server(
+    conf, monkeypatch
+):
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.screens.common import PromptModal
+    from roundtable.screens.run import RunScreen
+    from widgets.carried_actions import CarriedActions
+
+    monkeypatch.setenv("ROUNDTABLE_TOKEN", conf.token)
+    with conf.store.open_session(conf.session) as ss:  # past the roll call
+        ss.update("session", conf.session, status="running", attendance_confirmed=True)
+    app = RoundtableApp(
+        home=conf.store.home,
+        session_id=conf.session,
+        settings=Settings(api_url=conf.server.url, sync_interval=3600),
+        sync_enabled=True,
+    )
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        widget = app.screen.query_one(CarriedActions)
+        assert not widget.display  # the opening item: no list
+        await pilot.press("ctrl+n")  # to "Review of action items"
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert widget.display
+        assert [a.id for a in widget.actions] == [conf.watch, conf.training]  # open ones only
+        assert "secretariat" in str(widget.query_one("#carried-caption").render())
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert app.focused is widget.query_one("#carried-table")
+        await pilot.press("d")  # the first row: the watch list
+        await pilot.pause()
+        assert isinstance(app.screen, PromptModal)
+        app.screen.query_one("Input").value = "Shared with all bureaux in March"
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.pause()
+        reviews = app.session_store.action_reviews()
+        assert [(r.action, r.status, r.note) for r in reviews] == [
+            (conf.watch, "done", "Shared with all bureaux in March")
+        ]
+        # the row stays, marked, until the next conference
+        assert [a.id for a in widget.actions] == [conf.watch, conf.training]
+        assert widget.actions[0].status == "done"
+    result = await SyncClient(conf.store, conf.server.url, conf.token).sync_once()
+    assert result.ok, result.summary()
+    body = conf.get("/v1/regions/europe/actions").json()
+    watch = next(a for a in body["actions"] if a["id"] == conf.watch)
+    assert watch["status"] == "done"
+    assert watch["history"][-1]["note"] == "Shared with all bureaux in March"
+    open_now = conf.get("/v1/regions/europe/actions", open="true").json()["actions"]
+    assert [a["id"] for a in open_now] == [conf.training]

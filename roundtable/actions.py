@@ -237,6 +237,44 @@ def carried_actions(
     return [a for a in found if a.is_open] if only_open else found
 
 
+def from_reviews(snapshots: Iterable[Any]) -> list[CarriedAction]:
+    """The actions reviewed in these sessions (``SessionSnapshot``s), as far as the review
+    records tell: what they copied of the action, then each review.  The origin's status is
+    not copied, so the first step's status is empty ("agreed")."""
+    found: dict[str, CarriedAction] = {}
+    for snap in snapshots:
+        for r in getattr(snap, "action_reviews", ()):
+            if r.deleted or r.status not in REVIEW_STATUSES or not r.action:
+                continue
+            step = Step(
+                event_id=snap.event.id,
+                event_name=snap.event.name,
+                session_id=snap.session.id,
+                date=snap.session.date,
+                status=r.status,
+                note=r.note,
+                at=r.reviewed_at,
+                review_id=r.id,
+            )
+            origin = Step(r.action_event, r.origin, r.action_session, r.origin_date, "")
+            action = CarriedAction(
+                id=r.action,
+                region=snap.session.region,
+                event_id=r.action_event,
+                event_name=r.origin,
+                session_id=r.action_session,
+                session_title="",
+                date=r.origin_date,
+                agenda_item="",
+                text=r.text,
+                owner=r.owner,
+                due=r.due,
+                history=(origin, step),
+            )
+            found[r.action] = merge([found[r.action]], [action])[0] if r.action in found else action
+    return merge(found.values())
+
+
 def merge(*lists: Iterable[CarriedAction]) -> list[CarriedAction]:
     """One list from several (the secretariat's answer, the cache, the local store): an action
     known to several keeps the union of its reviews; for a review known twice, the version
@@ -257,12 +295,12 @@ def merge(*lists: Iterable[CarriedAction]) -> list[CarriedAction]:
             later = sorted(steps.values(), key=lambda s: (s.event_id, s.at, s.review_id))
             base = old.history[:1] or a.history[:1]
             found[a.id] = CarriedAction(
-                **{k: getattr(old, k) for k in CarriedAction.__dataclass_fields__ if k != "history"},
+                **{
+                    k: getattr(old, k) for k in CarriedAction.__dataclass_fields__ if k != "history"
+                },
                 history=(*base, *later),
             )
-    return sorted(
-        (found[i] for i in order), key=lambda a: (a.event_id, a.date, a.session_id, a.id)
-    )
+    return sorted((found[i] for i in order), key=lambda a: (a.event_id, a.date, a.session_id, a.id))
 
 
 def line(a: CarriedAction) -> str:

@@ -79,9 +79,7 @@ async def fetch(
 
     try:
         async with httpx.AsyncClient(**client_options(url, token, ca_file, timeout)) as client:
-            answer = await client.get(
-                f"/v1/regions/{region}/actions", params={"before": before}
-            )
+            answer = await client.get(f"/v1/regions/{region}/actions", params={"before": before})
     except httpx.HTTPError as exc:
         raise FetchError(f"{url}: cannot reach the secretariat ({type(exc).__name__})") from None
     if answer.status_code != 200:
@@ -120,9 +118,7 @@ def read_cache(home: Path, region: str, before: str) -> tuple[list[CarriedAction
         return None
 
 
-def write_cache(
-    home: Path, region: str, before: str, found: list[CarriedAction], at: str
-) -> None:
+def write_cache(home: Path, region: str, before: str, found: list[CarriedAction], at: str) -> None:
     from roundtable.osfiles import atomic_write_text
 
     data = _read_cache_file(home)
@@ -228,3 +224,13 @@ async def find(
     )
     merged = local_actions(store, region, before, skip=open_sessions, known=found)
     return Found(merged, source), problem
+
+
+def offline(store: LocalStore, regions: list[str], before: str) -> list[CarriedAction]:
+    """Without the network: for each region, the cache's list merged with the local store's
+    (the CLI's report)."""
+    out: list[CarriedAction] = []
+    for region in regions:
+        cached = read_cache(store.home, region, before)
+        out += local_actions(store, region, before, known=cached[0] if cached else None)
+    return out

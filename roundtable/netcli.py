@@ -200,7 +200,8 @@ def cmd_actions(args: argparse.Namespace) -> int:
     if args.event:
         event = store.find_event(args.event)
         if event is None:
-            _fail(f"--event: no event named {args.event!r} on this laptop; see `roundtable sessions`")
+            _fail(f"--event: no event named {args.event!r} on this laptop; "
+                  "see `roundtable sessions`")  # fmt: skip
         before = event.id
     if url:
         try:

@@ -85,7 +85,7 @@ def conf(live_server: LiveServer, tmp_path: Path) -> Conference:
     return Conference(live_server, tmp_path)
 
 
-# --- the route ----------------------------------------------------------------------------------
+# --- the route ---
 
 
 def test_the_route_serves_the_regions_earlier_actions_with_their_history(conf):
@@ -121,7 +121,7 @@ def test_the_route_keeps_to_the_tokens_regions_and_events(conf):
     assert httpx.get(f"{conf.server.url}/v1/regions/europe/actions").status_code == 401
 
 
-# --- the laptop: secretariat, cache, own store ----------------------------------------------------
+# --- the laptop: secretariat, cache, own store ---
 
 
 def test_the_laptop_caches_what_it_fetched_and_works_offline(conf):
@@ -156,7 +156,7 @@ def test_the_laptop_finds_earlier_actions_in_its_own_store_without_the_secretari
     assert watch.status == "done" and watch.note == "Shared in March" and not watch.is_open
 
 
-# --- the review: an op that reaches the server ---------------------------------------------------
+# --- the review: an op that reaches the server ---
 
 
 def test_a_review_is_stored_in_this_session_and_reaches_the_server(conf):
@@ -183,7 +183,7 @@ def test_a_review_is_stored_in_this_session_and_reaches_the_server(conf):
     assert watch_out["history"][-1]["event_name"] == "Conference 2026"
 
 
-# --- the command ----------------------------------------------------------------------------------
+# --- the command ---
 
 
 def test_the_actions_command_lists_them_from_the_secretariat_then_offline(
@@ -218,7 +218,7 @@ def test_the_actions_command_refuses_a_bad_region_in_one_line(capsys):
     assert "--region" in err and "Traceback" not in err
 
 
-# --- the run screen: marking a carried action on the review item ---------------------------------
+# --- the run screen: marking a carried action on the review item ---
 
 
 async def test_the_review_item_lists_carried_actions_and_a_mark_reaches_the_server(
@@ -275,3 +275,58 @@ async def test_the_review_item_lists_carried_actions_and_a_mark_reaches_the_serv
     assert watch["history"][-1]["note"] == "Shared with all bureaux in March"
     open_now = conf.get("/v1/regions/europe/actions", open="true").json()["actions"]
     assert [a["id"] for a in open_now] == [conf.training]
+
+
+# --- documents ---
+
+
+def _review_two(conf) -> None:
+    found, _ = conf.carried(conf.server.url)
+    by_id = {a.id: a for a in found.actions}
+    with conf.store.open_session(conf.session) as ss:
+        ss.review_action(by_id[conf.watch], "done", "Shared with all bureaux in March")
+        ss.review_action(by_id[conf.training], "carried", "Trainer not yet found")
+
+
+def test_the_minutes_list_actions_from_earlier_conferences(conf, monkeypatch, capsys):
+    _review_two(conf)
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(conf.store.home))
+    assert main(["export", conf.session]) == 0
+    md = capsys.readouterr().out
+    section = md.split("### Actions from earlier conferences", 1)[1].split("## 6.", 1)[0]
+    watch = next(ln for ln in section.splitlines() if "watch list" in ln)
+    assert "Conference 2025" in watch and "done" in watch and "Shared with all bureaux" in watch
+    assert "1 March 2026" in watch and "Germany" in watch
+    training = next(ln for ln in section.splitlines() if "forensics training" in ln)
+    assert "carried" in training and "Trainer not yet found" in training
+    assert main(["export", conf.session, "--lang", "fr"]) == 0
+    fr = capsys.readouterr().out
+    assert "Actions issues des conférences précédentes" in fr and "reportée" in fr
+    # the secretariat rebuilds the same section from the pushed ops
+    sync(conf.store, conf.server.url, conf.token)
+    served = conf.get(f"/v1/sessions/{conf.session}/minutes").text
+    assert section in served
+
+
+def test_the_minutes_of_a_session_without_reviews_have_no_such_section(conf, monkeypatch, capsys):
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(conf.store.home))
+    assert main(["export", conf.session]) == 0
+    assert "earlier conferences" not in capsys.readouterr().out
+
+
+def test_the_report_shows_an_actions_history_across_events(conf, monkeypatch, capsys):
+    _review_two(conf)
+    sync(conf.store, conf.server.url, conf.token)
+    report = conf.get(f"/v1/events/{conf.second}/report").text
+    section = report.split("## 7. Actions from earlier conferences", 1)[1]
+    watch = next(ln for ln in section.splitlines() if "watch list" in ln)
+    assert "Conference 2025: open; Conference 2026, 2 October 2026: done" in watch
+    assert "Shared with all bureaux in March" in watch
+    training = next(ln for ln in section.splitlines() if "forensics training" in ln)
+    assert "Conference 2026, 2 October 2026: carried" in training
+    assert "contact list" not in section  # done at its own event, never reviewed
+    # the laptop's own report, offline, from its store and the cache
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(conf.store.home))
+    assert main(["report", "--event", "Conference 2026"]) == 0
+    laptop = capsys.readouterr().out.split("## 7. Actions from earlier conferences", 1)[1]
+    assert next(ln for ln in laptop.splitlines() if "watch list" in ln) == watch

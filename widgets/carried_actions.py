@@ -42,9 +42,7 @@ class CarriedActions(Vertical):
             id="carried.in_progress",
             tooltip="Mark the action in progress",
         ),
-        Binding(
-            "x", "mark('dropped')", "Dropped", id="carried.dropped", tooltip="Mark it dropped"
-        ),
+        Binding("x", "mark('dropped')", "Dropped", id="carried.dropped", tooltip="Mark it dropped"),
         Binding(
             "r",
             "mark('carried')",

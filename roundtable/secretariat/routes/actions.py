@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from roundtable import protocol
 from roundtable.secretariat.deps import Repo, Scope
+from roundtable.secretariat.repository import Repository
 from roundtable.secretariat.schemas import errors
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -74,9 +75,8 @@ def region_actions(
     """The actions agreed in the region's sessions of earlier events, each with its history:
     its own status, then every review made at a later session of the region (up to the event
     ``before``).  A token sees the regions it was issued for, and no event after its own."""
-    from roundtable.actions import carried_actions, is_earlier, sources_from_records
+    from roundtable.actions import is_earlier
     from roundtable.model import REGIONS
-    from roundtable.secretariat.records import record_from_doc
 
     if region not in REGIONS:
         raise HTTPException(422, f"path.region: {region[:40]!r} is not one of {', '.join(REGIONS)}")
@@ -88,11 +88,20 @@ def region_actions(
             raise HTTPException(404, f"query.before: event {before}: not on this server")
         if is_earlier(scope.event_id, before):
             raise HTTPException(403, f"query.before: event {before} is after this token's event")
-    docs = protocol.merge_ops(repo.region_action_ops(region, before))
-    records = [record_from_doc(d) for d in docs.values()]
-    actions = carried_actions(sources_from_records(records), region, before, only_open=open)
+    actions = carried_for(repo, region, before, only_open=open)
     return CarriedActionList(
         region=region,
         before=before,
         actions=[CarriedActionOut(**a.to_json()) for a in actions],
     )
+
+
+def carried_for(repo: Repository, region: str, before: str, *, only_open: bool = False) -> list:
+    """The region's actions of events before ``before`` with their history (also the report's
+    "Actions from earlier conferences")."""
+    from roundtable.actions import carried_actions, sources_from_records
+    from roundtable.secretariat.records import record_from_doc
+
+    docs = protocol.merge_ops(repo.region_action_ops(region, before))
+    records = [record_from_doc(d) for d in docs.values()]
+    return carried_actions(sources_from_records(records), region, before, only_open=only_open)

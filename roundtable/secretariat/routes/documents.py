@@ -104,4 +104,14 @@ def report(
     rep = report_mod.build_report(
         event, snaps, countries, lang=lang, last_sync=last_sync, conflicts=_entry_conflicts(docs)
     )
-    return _text(report_mod.render(rep, format), format)
+    from roundtable.documents import report_text
+    from roundtable.model import REGIONS
+    from roundtable.secretariat.routes.actions import carried_for
+
+    # issue 12: the earlier conferences' actions, with their history across events
+    carried = [a for r in REGIONS if scope.allows_region(r) for a in carried_for(repo, r, event_id)]
+    body = report_text(
+        rep.event, rep.snapshots, rep.countries, fmt=format, lang=rep.lang, as_of=rep.as_of,
+        last_sync=rep.last_sync, conflicts=rep.conflicts, carried=carried,
+    )  # fmt: skip
+    return _text(body, format)

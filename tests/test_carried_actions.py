@@ -85,10 +85,17 @@ def conf(live_server: LiveServer, tmp_path: Path) -> Conference:
     return Conference(live_server, tmp_path)
 
 
+@pytest.fixture
+def conf_engines(engine_server: LiveServer, tmp_path: Path) -> Conference:
+    """The same, on SQLite and on PostgreSQL (tests/fixtures_pg.py)."""
+    return Conference(engine_server, tmp_path)
+
+
 # --- the route ---
 
 
-def test_the_route_serves_the_regions_earlier_actions_with_their_history(conf):
+def test_the_route_serves_the_regions_earlier_actions_with_their_history(conf_engines):
+    conf = conf_engines
     answer = conf.get("/v1/regions/europe/actions")
     assert answer.status_code == 200, answer.text
     body = answer.json()
@@ -106,7 +113,8 @@ def test_the_route_serves_the_regions_earlier_actions_with_their_history(conf):
     assert "/v1/regions/{region}/actions" in httpx.get(f"{conf.server.url}/openapi.json").text
 
 
-def test_the_route_keeps_to_the_tokens_regions_and_events(conf):
+def test_the_route_keeps_to_the_tokens_regions_and_events(conf_engines):
+    conf = conf_engines
     assert conf.get("/v1/regions/africa/actions").status_code == 403
     assert conf.get("/v1/regions/atlantis/actions").status_code == 422
     assert conf.get("/v1/regions/europe/actions", before="nope").status_code == 422
@@ -159,7 +167,8 @@ def test_the_laptop_finds_earlier_actions_in_its_own_store_without_the_secretari
 # --- the review: an op that reaches the server ---
 
 
-def test_a_review_is_stored_in_this_session_and_reaches_the_server(conf):
+def test_a_review_is_stored_in_this_session_and_reaches_the_server(conf_engines):
+    conf = conf_engines
     found, _ = conf.carried(conf.server.url)
     watch = next(a for a in found.actions if a.id == conf.watch)
     with conf.store.open_session(conf.session) as ss:
@@ -330,3 +339,21 @@ def test_the_report_shows_an_actions_history_across_events(conf, monkeypatch, ca
     assert main(["report", "--event", "Conference 2026"]) == 0
     laptop = capsys.readouterr().out.split("## 7. Actions from earlier conferences", 1)[1]
     assert next(ln for ln in laptop.splitlines() if "watch list" in ln) == watch
+
+
+def test_a_review_is_refused_on_a_closed_session_and_for_this_events_own_action(conf):
+    found, _ = conf.carried(conf.server.url)
+    watch = next(a for a in found.actions if a.id == conf.watch)
+    with conf.store.open_session(conf.session) as ss:
+        own = ss.add_entry("action", "An action of 2026")
+        from roundtable.actions import CarriedAction
+
+        mine = CarriedAction(
+            own.id, "europe", conf.second, "Conference 2026", conf.session, "", "", "", own.text
+        )
+        with pytest.raises(StoreError, match="belongs to this event"):
+            ss.review_action(mine, "done")
+        ss.close_session()
+        with pytest.raises(StoreError, match="is closed"):
+            ss.review_action(watch, "done")
+        assert ss.action_reviews() == []

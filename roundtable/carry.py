@@ -131,18 +131,23 @@ def write_cache(home: Path, region: str, before: str, found: list[CarriedAction]
 # ---------------------------------------------------------------------------------------------
 
 
-def local_actions(
-    store: LocalStore,
-    region: str,
-    before: str,
-    *,
-    skip: Mapping[str, Any] | None = None,
-    known: list[CarriedAction] | None = None,
-) -> list[CarriedAction]:
-    """Carried actions from the sessions this laptop holds: the region's sessions of every
-    event up to ``before``, merged with ``known`` (the secretariat's or the cache's list; this
-    laptop's reviews apply to them).  ``skip``: session id -> an open ``SessionStore`` to read
-    instead of opening it again (the app's own session)."""
+def source_of(ss: Any) -> carried.SourceSession:
+    """What carried actions need of one open ``SessionStore``."""
+    return carried.SourceSession(
+        event=ss.event,
+        session=ss.session,
+        agenda=ss.records("agenda_item"),
+        entries=[e for e in ss.records("entry") if e.entry_kind == "action"],
+        reviews=ss.records("action_review"),
+    )
+
+
+def local_sources(
+    store: LocalStore, region: str, before: str, *, skip: Mapping[str, Any] | None = None
+) -> list[carried.SourceSession]:
+    """The region's sessions of every event up to ``before`` that this laptop holds.
+    ``skip``: session id -> an open ``SessionStore`` to read instead of opening it again (the
+    app's own session)."""
     from roundtable.store import StoreError
 
     sources: list[carried.SourceSession] = []
@@ -155,18 +160,24 @@ def local_actions(
         except StoreError:
             continue  # a session another process holds or cannot be read: the server has it
         try:
-            sources.append(
-                carried.SourceSession(
-                    event=ss.event,
-                    session=ss.session,
-                    agenda=ss.records("agenda_item"),
-                    entries=[e for e in ss.records("entry") if e.entry_kind == "action"],
-                    reviews=ss.records("action_review"),
-                )
-            )
+            sources.append(source_of(ss))
         finally:
             if own is None:
                 ss.close()
+    return sources
+
+
+def local_actions(
+    store: LocalStore,
+    region: str,
+    before: str,
+    *,
+    skip: Mapping[str, Any] | None = None,
+    known: list[CarriedAction] | None = None,
+) -> list[CarriedAction]:
+    """Carried actions from the sessions this laptop holds (``local_sources``), merged with
+    ``known`` (the secretariat's or the cache's list; this laptop's reviews apply to them)."""
+    sources = local_sources(store, region, before, skip=skip)
     return carried.carried_actions(sources, region, before, known=known or [])
 
 

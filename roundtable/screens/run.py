@@ -478,6 +478,7 @@ class RunScreen(SessionScreen):
 
     _carried_remote: list | None = None  # the secretariat's (or the cache's) list, once fetched
     _carried_source = ""
+    _carried_others: list = []  # the region's other sessions on this laptop (read once)
 
     def _show_carried(self, item) -> None:
         """On an item of kind ``actions``, the region's earlier actions: the secretariat's
@@ -488,19 +489,21 @@ class RunScreen(SessionScreen):
         widget.display = shown
         if not shown:
             return
+        from roundtable import actions, carry
+
+        session = self.store.session
         if self._carried_remote is None:
             self._carried_remote = []
             self._carried_source = "this laptop"
+            # the laptop's other sessions are read once; this one on every change
+            others = carry.local_sources(
+                self.app.local, session.region, session.event_id, skip={session.id: self.store}
+            )
+            self._carried_others = [s for s in others if s.session.id != session.id]
             self._fetch_carried()
-        from roundtable import carry
-
-        session = self.store.session
-        merged = carry.local_actions(
-            self.app.local,
-            session.region,
-            session.event_id,
-            skip={session.id: self.store},
-            known=self._carried_remote,
+        sources = [*self._carried_others, carry.source_of(self.store)]
+        merged = actions.carried_actions(
+            sources, session.region, session.event_id, known=self._carried_remote
         )
         widget.show(merged, session.id, self._carried_source)
 

@@ -84,7 +84,7 @@ def main() -> None:
             actions.carried_actions(sources, "europe", events[-1], known=remote)
             recompute.append((time.perf_counter() - start) * 1000)
         server.should_exit = True
-        print(f"| earlier actions | reviews | route median (ms) | screen recompute median (ms) |")
+        print("| earlier actions | reviews | route median (ms) | screen recompute median (ms) |")
         print("|---|---|---|---|")
         reviews = sum(len(s.reviews) for s in sources)
         print(f"| {len(remote):,} | {reviews:,} | {route_ms:.0f} | "

@@ -24,13 +24,22 @@ STATUS_LABELS = {
 }
 
 
+TEXT_WIDTH = 28
+"""Cells of an action's text in the list (the minutes and the report carry it whole)."""
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 class CarriedActions(Vertical):
     """Earlier conferences' actions: a caption (where they came from) and a table."""
 
     DEFAULT_CSS = """
     CarriedActions { height: auto; max-height: 45%; border-top: solid $primary; }
     CarriedActions > #carried-caption { color: $text-muted; height: 1; }
-    CarriedActions > DataTable { height: auto; max-height: 12; }
+    CarriedActions > DataTable { height: auto; max-height: 12; overflow-x: hidden; }
     """
 
     BINDINGS = [
@@ -72,8 +81,9 @@ class CarriedActions(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label, width in (("Status", 11), ("Action", None), ("Owner", 8), ("Due", 10),
-                             ("From", 18), ("Note", 24)):  # fmt: skip
+        # the columns that matter first; "From" is cut on a narrow screen (80 columns)
+        for label, width in (("Status", 13), ("Action", TEXT_WIDTH), ("Note", 16),
+                             ("Owner", 5), ("Due", 10), ("From", 24)):  # fmt: skip
             table.add_column(label, width=width, key=label.lower())
 
     def show(self, actions: Sequence[CarriedAction], session_id: str, source: str) -> None:
@@ -85,25 +95,25 @@ class CarriedActions(Vertical):
         table.clear()
         for a in self.actions:
             review = a.review_in(session_id)
-            status = STATUS_LABELS.get(a.status, a.status) + (" ✓" if review else "")
+            status = ("✓ " if review else "") + STATUS_LABELS.get(a.status, a.status)
             origin = f"{a.event_name or a.event_id[:8]} {a.date}".strip()
             table.add_row(
                 status,
-                " ".join(a.text.split()),
+                _clip(a.text, TEXT_WIDTH),
+                _clip(review.note, 16) if review else "",
                 a.owner or "—",
                 a.due or "—",
                 origin,
-                review.note if review else "",
                 key=a.id,
             )
         if self.actions:
             table.move_cursor(row=min(max(cursor, 0), len(self.actions) - 1))
         reviewed = sum(1 for a in self.actions if a.review_in(session_id))
         self.query_one("#carried-caption", Static).update(
-            f"Actions from earlier conferences — {len(self.actions)} to review, {reviewed} "
-            f"reviewed ({source}) · d done · p in progress · x dropped · r carry"
+            f"Earlier conferences' actions: {len(self.actions)} ({reviewed} reviewed here) · "
+            f"{source} · ctrl+r to mark"
             if self.actions
-            else f"No open actions from earlier conferences ({source})"
+            else f"No open actions from earlier conferences · {source}"
         )
 
     @property

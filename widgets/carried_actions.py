@@ -5,6 +5,7 @@ marks the row under the cursor; the widget posts ``Marked`` and the screen store
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,7 +14,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from roundtable.actions import CarriedAction
+if TYPE_CHECKING:  # the run screen imports this module at start-up: keep it light
+    from roundtable.actions import CarriedAction
 
 STATUS_LABELS = {
     "open": "open",

@@ -357,3 +357,19 @@ def test_a_review_is_refused_on_a_closed_session_and_for_this_events_own_action(
         with pytest.raises(StoreError, match="is closed"):
             ss.review_action(watch, "done")
         assert ss.action_reviews() == []
+
+
+def test_the_actions_command_reads_the_laptops_own_store_when_never_connected(
+    conf, monkeypatch, capsys
+):
+    store = conf.old_store  # the 2025 laptop, at the 2026 conference, no token saved
+    sync(store, conf.server.url, conf.token)
+    store.create_session(conf.second, "europe", "Europe round table 2026", AGENDA)
+    conf.server.stop()
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(store.home))
+    assert main(["actions", "--open"]) == 0
+    out, err = capsys.readouterr()
+    assert sorted(ln.split("\t")[0] for ln in out.splitlines()) == sorted(
+        [conf.watch[:8], conf.training[:8]]
+    )
+    assert "Traceback" not in err

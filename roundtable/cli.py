@@ -581,8 +581,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             conflicts=conflicts,
         )
     else:
+        from roundtable import carry
+
         synced = _last_sync()
         last_sync = {s.session.id: synced for s in snaps} if synced else {}
+        regions = sorted({s.session.region for s in snaps})
         text = report_text(
             event,
             snaps,
@@ -592,6 +595,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             as_of=as_of,
             last_sync=last_sync,
             conflicts=conflicts,
+            carried=carry.offline(store, regions, event.id),  # issue 12
         )
     _write_new(text, args.output, args.force)
     return 0

@@ -205,6 +205,80 @@ def cmd_tokens_issue(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_actions(args: argparse.Namespace) -> int:
+    """Actions carried forward (issue 12): one a line, from the secretariat when connected,
+    else from what this laptop last fetched and its own store."""
+    from roundtable import carry, config
+    from roundtable.actions import line
+    from roundtable.cli import _store
+    from roundtable.model import REGIONS
+
+    store = _store()
+    settings = config.load_settings()
+    token = config.load_token()
+    url = settings.api_url if token else ""
+    before = ""
+    regions: list[str] = []
+    if args.event:
+        event = store.find_event(args.event)
+        if event is None:
+            _fail(f"--event: no event named {args.event!r} on this laptop; "
+                  "see `roundtable sessions`")  # fmt: skip
+        before = event.id
+    if url:
+        try:
+            who = asyncio.run(_whoami(url, token, settings.ca_file or None))
+        except carry.FetchError as exc:
+            print(f"roundtable: note: offline ({exc}); from this laptop", file=sys.stderr)
+            url = ""
+        else:
+            before = before or who["event_id"]
+            regions = list(REGIONS) if "*" in who["regions"] else list(who["regions"])
+    if not before:
+        events = sorted(e.id for e in store.events())
+        if not events:
+            _fail("no event yet: connect to the secretariat (`roundtable connect`) or create a "
+                  "session (`roundtable new`)")  # fmt: skip
+        before = events[-1]
+    if not url:
+        regions = sorted({s.region for s in store.sessions() if s.region in REGIONS})
+    if args.region:
+        regions = [args.region]
+    shown = 0
+    for region in regions:
+        found, problem = asyncio.run(
+            carry.find(store, region, before, url=url, token=token,
+                       ca_file=settings.ca_file or None)
+        )  # fmt: skip
+        if problem:
+            print(f"roundtable: note: {region}: {problem}", file=sys.stderr)
+        for action in found.actions:
+            if args.open and not action.is_open:
+                continue
+            print(line(action))
+            shown += 1
+        if url or found.source != "this laptop":
+            print(f"roundtable: note: {region}: from the {found.source}", file=sys.stderr)
+    if not shown:
+        print("no actions carried from earlier events", file=sys.stderr)
+    return 0
+
+
+async def _whoami(url: str, token: str, ca_file: str | None) -> dict:
+    import httpx
+
+    from roundtable.carry import FetchError, client_options
+
+    try:
+        async with httpx.AsyncClient(**client_options(url, token, ca_file)) as client:
+            answer = await client.get("/v1/whoami")
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: cannot reach the secretariat ({type(exc).__name__})") from None
+    if answer.status_code != 200:
+        raise FetchError(f"{url}: the secretariat answered {answer.status_code}")
+    return answer.json()
+
+
 def _show_help(args: argparse.Namespace) -> int:
     """A command group given without its sub-command: show what it offers."""
     args.parser.print_help(sys.stderr)
@@ -278,3 +352,12 @@ def add_commands(sub, command) -> None:
         help="a region the token may write (repeat; * = all regions)",
     )
     p.add_argument("--label", help="who the token is for, e.g. 'Room B laptop'", type=name_arg)
+
+    p = command("actions", cmd_actions, "list actions carried from the region's earlier events")
+    p.add_argument("--region", choices=sorted(REGIONS), help="one region (default: all you see)")
+    p.add_argument("--open", action="store_true", help="only open, in progress or carried ones")
+    p.add_argument(
+        "--event",
+        type=name_arg,
+        help="the conference to look back from (default: the token's event, else the latest)",
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from roundtable.documents.report import (
     CATEGORIES,
@@ -38,6 +39,7 @@ class Report:
     last_sync: Mapping[str, str] = field(default_factory=dict)
     conflicts: Mapping | None = None
     regions: Sequence[str] | None = None  # the reader's regions; None = all
+    carried: Sequence[Any] | None = None  # earlier conferences' actions (roundtable.actions)
 
     @property
     def data(self) -> ReportData:
@@ -62,6 +64,7 @@ def build_report(
     last_sync: Mapping[str, str] | None = None,
     conflicts: Mapping | None = None,
     regions: Sequence[str] | None = None,
+    carried: Sequence[Any] | None = None,
 ) -> Report:
     return Report(
         event,
@@ -72,6 +75,7 @@ def build_report(
         dict(last_sync or {}),
         conflicts,
         regions,
+        carried,
     )
 
 
@@ -88,6 +92,7 @@ def render(report: Report, fmt: str) -> str:
         last_sync=report.last_sync,
         conflicts=report.conflicts,
         regions=report.regions,
+        carried=report.carried,
     )
 
 

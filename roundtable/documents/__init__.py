@@ -19,6 +19,7 @@ from roundtable.documents.versions import Version, fingerprint, version_for, was
 if TYPE_CHECKING:
     import datetime as dt
 
+    from roundtable.actions import CarriedAction
     from roundtable.model import Country, Event, SessionSnapshot
 
 FORMATS = ("md", "html")
@@ -107,9 +108,12 @@ def report_text(
     last_sync: Mapping[str, str] | None = None,
     conflicts: Conflicts | None = None,
     regions: Sequence[str] | None = None,
+    carried: Sequence[CarriedAction] | None = None,
 ) -> str:
     """The secretariat's consolidated report (of ``regions`` only, when given).
-    ``last_sync``: session id -> ISO time of that room's last sync, as the caller knows it."""
+    ``last_sync``: session id -> ISO time of that room's last sync, as the caller knows it.
+    ``carried``: earlier conferences' actions with their history (``roundtable.actions``), as
+    the caller knows them (issue 12)."""
     from roundtable.documents.report import build_report_document
 
     doc = build_report_document(
@@ -121,5 +125,6 @@ def report_text(
         last_sync=last_sync or {},
         conflicts=conflicts,
         regions=regions,
+        carried=carried,
     )
     return render(doc, fmt)

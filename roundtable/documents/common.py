@@ -148,6 +148,8 @@ def minutes_word(lang: Lang, seconds: int | None) -> str:
 def status_word(lang: Lang, status: str) -> str:
     return {
         "open": lang.t("open"),
+        "in_progress": lang.t("in progress"),
+        "carried": lang.t("carried"),
         "done": lang.t("done"),
         "dropped": lang.t("dropped"),
     }.get(status or "open", status)

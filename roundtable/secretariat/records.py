@@ -67,6 +67,9 @@ def snapshots_from_docs(
                 entries=lists["entry"],
                 speeches=lists["speech"],
                 countries={c: countries[c] for c in sorted(codes) if c in countries},
+                action_reviews=sorted(
+                    kinds.get("action_review", []), key=lambda r: (r.reviewed_at, r.id)
+                ),
             )
         )
     return event, snaps

@@ -373,6 +373,23 @@ class Repository(ABC):
         )
         return [row_to_dict(r) | {"received_at": r[11]} for r in rows]
 
+    def region_action_ops(self, region: str, up_to: str) -> list[Op]:
+        """What carried actions are built from (issue 12): the session, agenda item, action
+        entry and action-review ops of ``region``'s sessions in every event up to ``up_to``
+        (event ids are UUIDv7: they sort by creation), and the events' own records.  Entries
+        never made actions (notes, needs: most of them) are left out in SQL."""
+        sessions = "SELECT session_id FROM sessions WHERE region = ? AND event_id <= ?"
+        rows = self._rows(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id <= ? AND ("
+            "(session_id = '' AND kind = 'event') OR "
+            f"(session_id IN ({sessions}) AND (kind IN ('session', 'agenda_item', "
+            "'action_review') OR (kind = 'entry' AND record_id IN (SELECT a.record_id FROM ops a "
+            "WHERE a.kind = 'entry' AND a.field = 'entry_kind' AND a.value = ? "
+            f"AND a.session_id IN ({sessions})))))) ORDER BY event_id, seq",
+            (up_to, region, up_to, json.dumps("action"), region, up_to),
+        )
+        return [row_to_op(r) for r in rows]
+
     # idempotency
 
     def saved_answer(self, key: str, token_hash: str) -> dict | None:

@@ -688,6 +688,60 @@ class SessionStore:
 
     # --- end of the meeting's running state ---
 
+    # --- Actions carried forward (issue 12) ---
+    # An earlier conference's action is reviewed by a record of this session that names it
+    # (``model.ActionReview``): the action itself stays in its own event's session.
+
+    def action_reviews(self) -> list[Any]:
+        """This session's reviews of earlier actions, in the order they were made."""
+        return sorted(self.records("action_review"), key=lambda r: (r.reviewed_at, r.id))
+
+    def review_action(
+        self, action: Any, status: str, note: str = "", agenda_item: str | None = None
+    ) -> Any:
+        """Mark an earlier conference's action (an ``actions.CarriedAction``) done, in
+        progress, dropped or carried, with a note; marking it again in this session changes
+        the same review.  Durable when it returns, like any capture."""
+        from roundtable.model import REVIEW_STATUSES, ActionReview
+
+        if status not in REVIEW_STATUSES:
+            raise StoreError(
+                f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
+            )
+        if action.session_id == self.session_id or action.event_id == self.event_id:
+            raise StoreError(
+                f"action {action.id[:8]} belongs to this event: edit it in the entry list"
+            )
+        self.check_open()
+        note = " ".join(note.split())
+        review_id = stable_id(self.session_id, "action_review", action.id)
+        current = self._record("action_review", review_id)
+        review = ActionReview(
+            id=review_id,
+            session_id=self.session_id,
+            action=action.id,
+            action_event=action.event_id,
+            action_session=action.session_id,
+            status=status,
+            note=note,
+            agenda_item=self.current_item_id() if agenda_item is None else agenda_item,
+            reviewed_at=self._now(),
+            text=action.text,
+            owner=action.owner,
+            due=action.due,
+            origin=action.event_name,
+            origin_date=action.date,
+        )
+        kind, rid, fields = _creation(review)
+        if current is not None:
+            old = current.to_fields()
+            fields = {k: v for k, v in review.to_fields().items() if old.get(k) != v}
+        if fields:
+            self._write(f"review action {action.id[:8]} {status}", [(kind, rid, fields)])
+        return self._record("action_review", review_id)
+
+    # --- end of actions carried forward ---
+
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, kind: str, record_id: str) -> Record | None:
@@ -760,6 +814,7 @@ class SessionStore:
             speeches=speeches,
             countries={c: countries[c] for c in sorted(codes) if c in countries},
             clock_events=self.clock_events(),
+            action_reviews=self.action_reviews(),
         )
 
     # -- sync and life cycle -----------------------------------------------------------------

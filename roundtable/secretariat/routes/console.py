@@ -467,8 +467,9 @@ def session_download(
     return _download(_minutes(conf, snap, fmt, lang), fmt, name, inline=inline)
 
 
-def _report(conf: Conference, fmt: str, lang: str) -> str:
+def _report(conf: Conference, repo: Repository, fmt: str, lang: str) -> str:
     from roundtable import report
+    from roundtable.secretariat.routes.actions import carried_in_scope
 
     last_sync = {sid: at.replace(microsecond=0).isoformat() for sid, at in conf.last_sync.items()}
     rep = report.build_report(
@@ -479,6 +480,7 @@ def _report(conf: Conference, fmt: str, lang: str) -> str:
         last_sync=last_sync,
         conflicts=conf.conflicts(),
         regions=None if conf.scope.all_regions else sorted(conf.scope.regions),
+        carried=carried_in_scope(repo, conf.scope, conf.scope.event_id),
     )
     return report.render(rep, fmt)
 
@@ -491,7 +493,7 @@ def report_page(request: Request, scope: ConsoleScope, repo: Repo, lang: str = "
         request,
         "report.html",
         conf,
-        document=_report(conf, "html", lang),
+        document=_report(conf, repo, "html", lang),
         lang=lang,
         stamp=stamp(repo, scope),
     )
@@ -509,7 +511,7 @@ def report_download(
     fmt, lang = _format(fmt), _lang(lang)
     conf = load(repo, scope, _now(request))
     name = f"{conf.now.date().isoformat()}-report-{lang}.{fmt}"
-    return _download(_report(conf, fmt, lang), fmt, name, inline=inline)
+    return _download(_report(conf, repo, fmt, lang), fmt, name, inline=inline)
 
 
 def _brief_subject(conf: Conference, code: str, session: str) -> tuple[str, str | None]:

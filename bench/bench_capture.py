@@ -8,8 +8,10 @@ entry with:
 * tinydb's stock JSONStorage, one `insert` per capture (it reads and rewrites the whole file);
 * tinydb on an in-memory storage (no file at all), to show why captures bypass tinydb;
 * sqlite3, one INSERT + COMMIT per capture, WAL with synchronous=FULL (durable, like ours).
-Then the same roundtable capture with 50 other sessions in the event, and the export time of a
-1,000-entry session when roundtable.minutes exists.  The target: p99 < 10 ms at 5,000 entries.
+Then the same roundtable capture with 50 other sessions in the event, the same capture in an
+encrypted session (issue 14: each journal line sealed with AES-GCM, the view sealed whole at each
+checkpoint), and the export time of a 1,000-entry session when roundtable.minutes exists.  The
+target: p99 < 10 ms at 5,000 entries, encrypted or not.
 """
 
 from __future__ import annotations
@@ -78,7 +80,12 @@ def progress(text: str) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def bench_roundtable(base: Path, captures: int, others: int = 0) -> dict[int, list[float]]:
+PASSPHRASE = "bench passphrase"
+
+
+def bench_roundtable(
+    base: Path, captures: int, others: int = 0, encrypted: bool = False
+) -> dict[int, list[float]]:
     store = LocalStore(base / "rt")
     event = store.find_event("Bench") or store.create_event("Bench")
     for k in range(others):  # other sessions in the event, each with some entries
@@ -86,7 +93,13 @@ def bench_roundtable(base: Path, captures: int, others: int = 0) -> dict[int, li
         with store.open_session(other.id) as ss:
             for n in range(100):
                 ss.add_entry(**entry_fields(n))
-    session = store.create_session(event.id, "africa", "Bench round table", AGENDA)
+    session = store.create_session(
+        event.id,
+        "africa",
+        "Bench round table",
+        AGENDA,
+        passphrase=PASSPHRASE if encrypted else None,
+    )
     results: dict[int, list[float]] = {}
     with store.open_session(session.id) as ss:
         have = 0
@@ -194,6 +207,43 @@ def bench_open(base: Path) -> list[str]:
     return lines
 
 
+def bench_open_encrypted(base: Path) -> list[str]:
+    """Opening a 5,000-entry session, plain and encrypted: the key derivation (scrypt, once per
+    open), the open (the view decrypted whole) and the close (the view sealed whole)."""
+    lines = [
+        "| 5,000 entries | unlock (scrypt) | open (lock, view, journal history) | first capture | "
+        "close (checkpoint) |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for encrypted in (False, True):
+        home = base / ("open-enc" if encrypted else "open-plain")
+        store = LocalStore(home)
+        event = store.create_event("Open bench")
+        session = store.create_session(
+            event.id, "africa", "Open", AGENDA, passphrase=PASSPHRASE if encrypted else None
+        )
+        with store.open_session(session.id) as ss:
+            for n in range(5_001):
+                ss.add_entry(**entry_fields(n))
+        fresh = LocalStore(home)
+        t0 = time.perf_counter()
+        if encrypted:
+            fresh.unlock(session.id, PASSPHRASE)
+        t1 = time.perf_counter()
+        ss = fresh.open_session(session.id)
+        t2 = time.perf_counter()
+        ss.add_entry(**entry_fields(0))
+        t3 = time.perf_counter()
+        ss.close()
+        t4 = time.perf_counter()
+        unlock = f"{(t1 - t0) * 1000:.0f} ms" if encrypted else "—"
+        lines.append(
+            f"| {'encrypted' if encrypted else 'plain'} | {unlock} | {(t2 - t1) * 1000:.0f} ms | "
+            f"{(t3 - t2) * 1000:.1f} ms | {(t4 - t3) * 1000:.0f} ms |"
+        )
+    return lines
+
+
 def bench_export(base: Path) -> str:
     try:
         from roundtable import minutes
@@ -240,6 +290,8 @@ def main() -> int:
         rt = bench_roundtable(base / "alone", args.captures)
         progress("roundtable store with 50 other sessions ...")
         crowded = bench_roundtable(base / "crowded", args.captures, others=50)
+        progress("roundtable store, encrypted session ...")
+        sealed = bench_roundtable(base / "encrypted", args.captures, encrypted=True)
         progress("tinydb JSONStorage ...")
         tdb = bench_tinydb_file(base, args.captures)
         progress("tinydb MemoryStorage ...")
@@ -248,6 +300,8 @@ def main() -> int:
         sql = bench_sqlite(base, args.captures)
         progress("open and close ...")
         opening = bench_open(base)
+        progress("open and close, encrypted ...")
+        opening_sealed = bench_open_encrypted(base)
         progress("export ...")
         export = bench_export(base)
     finally:
@@ -256,6 +310,7 @@ def main() -> int:
     rows = [
         ("roundtable store (journal append + fsync)", rt),
         ("roundtable store, 50 other sessions in the event", crowded),
+        ("roundtable store, encrypted session (AES-GCM line, sealed view)", sealed),
         ("tinydb JSONStorage, one insert", tdb),
         ("tinydb MemoryStorage, one insert (no disk)", tmem),
         ("sqlite3 WAL synchronous=FULL, INSERT + COMMIT", sql),
@@ -279,16 +334,24 @@ def main() -> int:
         "capture",
         roundtable_p99_ms=p99,
         crowded_p99_ms=stats(crowded[5_000])[1],
+        encrypted_p99_ms=stats(sealed[5_000])[1],
         tinydb_p99_ms=stats(tdb[5_000])[1],
         sqlite_p99_ms=stats(sql[5_000])[1],
         captures=args.captures,
     )
     verdict = "met" if p99 < 10 else "NOT met"
     print(f"Target p99 < 10 ms at 5,000 entries: {verdict} ({p99:.2f} ms).")
+    sealed_p99 = stats(sealed[5_000])[1]
+    verdict = "met" if sealed_p99 < 10 else "NOT met"
+    print(f"Encrypted session, same target: {verdict} ({sealed_p99:.2f} ms).")
     print()
     print("Opening and closing a session (one trial each):")
     print()
     print("\n".join(opening))
+    print()
+    print("Opening an encrypted session (one trial each):")
+    print()
+    print("\n".join(opening_sealed))
     print()
     print(export)
     print()

@@ -86,11 +86,112 @@ def timed_push(store: LocalStore, url: str, token: str, batch: int) -> tuple[flo
     return elapsed, result.pushed
 
 
+ROUND = """
+import asyncio, json, resource, sys, time
+from roundtable.store import LocalStore
+from roundtable.sync import SyncClient
+
+
+def peak_mb():
+    # VmHWM: this process's own peak (ru_maxrss may carry the forking parent's across exec)
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+home, url, token = sys.argv[1:4]
+store = LocalStore(home)
+client = SyncClient(store, url, token, round_deadline=1200)
+import httpx  # noqa: the round's own imports, counted in the start figure
+before = peak_mb()
+t0 = time.perf_counter()
+result = asyncio.run(client.sync_once())
+elapsed = time.perf_counter() - t0
+peak = peak_mb()
+print(json.dumps({"s": elapsed, "peak_mb": peak, "start_mb": before, "ok": result.ok,
+                  "pushed": result.pushed, "pulled": result.pulled,
+                  "summary": result.summary()}))
+"""
+
+
+def measured_round(home: Path, url: str, token: str) -> dict:
+    """One sync round (push + pull) in a fresh interpreter: its time and peak RSS."""
+    import json
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run(
+        [sys.executable, "-c", ROUND, str(home), url, token],
+        check=True, capture_output=True, text=True, env=env,
+    ).stdout  # fmt: skip
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data["ok"], data["summary"]
+    return data
+
+
+def scale(captures: int) -> None:
+    """Issue 12: a laptop pushing ``captures`` entries in one round, against a fresh laptop
+    pulling the same, each in its own process: time and peak RSS (``VmHWM``)."""
+    from roundtable.secretariat import create_event, issue_token
+
+    with tempfile.TemporaryDirectory(prefix="rt-bench-scale-") as tmp:
+        tmp_path = Path(tmp)
+        db = tmp_path / "secretariat.db"
+        event_id = create_event(db, "Bench scale")
+        token = issue_token(db, event_id, ["*"])
+        proc, url = start_server(db)
+        try:
+            store = LocalStore(tmp_path / "pusher")
+            assert asyncio.run(SyncClient(store, url, token).sync_once()).ok
+            sid = store.create_session(event_id, "europe", "Scale", AGENDA).id
+            with store.open_session(sid) as ss:
+                for n in range(captures):
+                    ss.add_entry("need", f"Training need {n}", delegations=["FR"],
+                                 crime_areas=["cybercrime"])  # fmt: skip
+                ops = ss.pending_count()
+            push = measured_round(tmp_path / "pusher", url, token)
+            fresh = measured_round(tmp_path / "fresh", url, token)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+    print(f"| Sync at scale: {captures:,} captures ({ops:,} ops) | Time | Peak RSS |")
+    print("|---|---:|---:|")
+    print(f"| the capturing laptop's round (push, then pull: {push['summary']}) | "
+          f"{push['s']:.2f} s | {push['peak_mb']:.0f} MB |")  # fmt: skip
+    print(f"| a fresh laptop's round (pull: {fresh['summary']}) | {fresh['s']:.2f} s | "
+          f"{fresh['peak_mb']:.0f} MB |")  # fmt: skip
+    ratio = push["s"] / fresh["s"]
+    print()
+    print(f"Push / fresh pull: {ratio:.2f}x (target <= 2x); push peak {push['peak_mb']:.0f} MB "
+          f"(target <= 150 MB); an interpreter with roundtable and httpx imported starts at "
+          f"~{push['start_mb']:.0f} MB.")  # fmt: skip
+    from _figures import record
+
+    record(
+        "sync_scale",
+        captures=captures,
+        ops=ops,
+        push_s=push["s"],
+        push_peak_mb=push["peak_mb"],
+        pull_s=fresh["s"],
+        pull_peak_mb=fresh["peak_mb"],
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--changes", type=int, default=10_000)
     ap.add_argument("--clients", type=int, default=20)
+    ap.add_argument("--captures", type=int, default=10_000, help="captures of the scale run")
+    ap.add_argument("--scale-only", action="store_true", help="only the scale run (issue 12)")
     args = ap.parse_args()
+    if args.scale_only:
+        scale(args.captures)
+        return
     n, k = args.changes, args.clients
 
     from roundtable.secretariat import create_event, issue_token

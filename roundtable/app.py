@@ -185,6 +185,9 @@ class RoundtableApp(App[int]):
             session_id = self.local.resolve_session(session_id)
             if self.session_store is not None and self.session_store.session_id == session_id:
                 store = self.session_store
+            elif self.local.is_locked(session_id):
+                self._ask_passphrase(session_id)
+                return False
             else:
                 self.close_session()
                 store = self.local.open_session(session_id, lazy_history=True)
@@ -208,6 +211,16 @@ class RoundtableApp(App[int]):
 
             self.push_screen(RunScreen())
         return True
+
+    def _ask_passphrase(self, session_id: str) -> None:
+        """An encrypted session: its passphrase first (a modal over whatever is shown)."""
+        from roundtable.screens.home import PassphraseModal
+
+        def unlocked(ok: bool | None) -> None:
+            if ok:
+                self.open_session(session_id)
+
+        self.call_later(self.push_screen, PassphraseModal(session_id), unlocked)
 
     def _load_history_step(self, store: SessionStore, chain: int) -> None:
         """Read the next slice of the open session's history (see ``HISTORY_STEP``).  A capture
@@ -341,6 +354,7 @@ class RoundtableApp(App[int]):
             config.load_token(),
             ca_file=self.settings.ca_file or None,
             round_deadline=self.settings.sync_deadline,
+            label=self.settings.label or None,  # `roundtable connect --label`, else the token's
         )
         self.set_sync_state("syncing", "syncing…")
         result = await client.sync_once()

@@ -50,7 +50,11 @@ def conflict_findings(snap: SessionSnapshot, conflicts: Mapping[str, Mapping]) -
     found = []
     for e in snap.entries:
         fields = conflicts.get(e.id)
-        if fields:
+        if fields and e.deleted and "deleted" in fields:  # issue 12: a delete met an edit
+            line = "Deleted on one laptop while edited on another (restore it or confirm the "
+            line += f"delete): {_short(e.text)}"
+            found.append(Finding(f"conflict:{e.id}", "conflict", line, "entry", e.id))
+        elif fields:
             found.append(Finding(f"conflict:{e.id}", "conflict",
                                  f"Conflicting edits of {', '.join(sorted(fields))}: "
                                  f"{_short(e.text)}", "entry", e.id))  # fmt: skip

@@ -42,8 +42,55 @@ def _store():
     from roundtable.store import LocalStore
 
     store = LocalStore(home_dir())
+    store.ask_passphrase = _ask_passphrase
     _STORES.append(store)
     return store
+
+
+PASSPHRASE_ENV = "ROUNDTABLE_PASSPHRASE"
+
+
+def _ask_passphrase(what: str, *, confirm: bool = False) -> str | None:
+    """An encrypted session's passphrase: $ROUNDTABLE_PASSPHRASE (scripts, tests), else asked
+    on the terminal (not echoed); None when neither can give one."""
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+    import getpass
+
+    try:
+        passphrase = getpass.getpass(f"passphrase for {what}: ", stream=sys.stderr)
+        if confirm and getpass.getpass("again: ", stream=sys.stderr) != passphrase:
+            raise CliError("the two passphrases differ; nothing was created")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        return None
+    return passphrase
+
+
+def _refuse_plain_copy_in_home(store, session_id: str, save: bool, output: str | None) -> None:
+    """An export of an encrypted session is plaintext: never written under the home, where
+    nothing of the session is otherwise readable (docs/architecture.md, issue 14)."""
+    if not store.is_encrypted(session_id):
+        return
+    from roundtable.config import home_dir
+
+    if save:
+        raise CliError(
+            "--save: the session is encrypted and the exports directory is inside the "
+            "roundtable home; give -o FILE outside it (the export is not encrypted)"
+        )
+    if output in (None, "-"):
+        return
+    home = home_dir().resolve()
+    target = Path(output).expanduser().resolve()
+    if target == home or home in target.parents:
+        raise CliError(
+            f"-o {quote(output)}: inside the roundtable home ({home}); the session is "
+            "encrypted and an export is not: write it outside the home"
+        )
 
 
 def _print_notices() -> None:
@@ -158,6 +205,17 @@ def cmd_new(args: argparse.Namespace) -> int:
             raise CliError("--region is required unless --plan is given")
         region = args.region
         plan = plans.plan_for_region(region)
+    from roundtable.config import load_settings
+
+    encrypt = load_settings().encrypt_new_sessions if args.encrypt is None else args.encrypt
+    passphrase = None
+    if encrypt:
+        passphrase = _ask_passphrase("the new session", confirm=True)
+        if not passphrase:
+            raise CliError(
+                f"--encrypt: no passphrase: set {PASSPHRASE_ENV} or run in a terminal to be asked"
+                + ("" if args.encrypt else " (encrypt_new_sessions is on in the settings)")
+            )
     store = _store()
     event = _event_for(store, args.event, create=True)
     session = store.create_session(
@@ -170,6 +228,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         facilitator=args.facilitator or "",
         rapporteur=args.rapporteur or "",
         plan=plan.name,
+        passphrase=passphrase,
     )
     label = args.tlp or plan.tlp
     if label:
@@ -243,6 +302,128 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _entry_id(ss, text: str) -> str:
+    """An entry of the session by id or unique id prefix (at least 4 characters): a shown one
+    (not deleted, or deleted while someone edited it: a delete conflict)."""
+    text = text.strip().lower()
+    ids = [e.id for e in ss.records("entry")]
+    if text in ids:
+        return text
+    matches = [i for i in ids if len(text) >= 4 and i.startswith(text)]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise CliError(f"entry prefix {quote(text)} matches {len(matches)} entries; give more")
+    raise CliError(
+        f"no entry {quote(text)} in session {ss.session_id[:8]}; see `roundtable export "
+        f"{ss.session_id[:8]}`"
+    )
+
+
+def _edit_target(args: argparse.Namespace):
+    """The store, session id and entry id of an edit, delete or restore: checked on a
+    read-only open first, so a closed session or an unknown entry changes nothing."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id, read_only=True) as ro:
+        ro.check_open()  # like `add`: a closed session takes no change
+        entry_id = _entry_id(ro, args.entry)
+        session = ro.session
+    return store, session, entry_id
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    """Rewrite an entry from one capture line (the grammar of `add`): durable on return."""
+    from roundtable.capture import parse_line, regional_roster
+
+    store, session, entry_id = _edit_target(args)
+    captured = parse_line(args.line, regional_roster(_roster(), session.region, session.observers))
+    with store.open_session(session.id) as ss:
+        ss.check_open()
+        entry = ss.get("entry", entry_id)
+        gone = ss.delete_conflict("entry", entry_id)
+        if entry is None or (entry.deleted and gone is None):
+            raise CliError(f"no entry {entry_id[:8]} in session {session.id[:8]}")
+        if gone is not None:
+            deleters = ", ".join(map(store.name, gone.deleted_by))
+            raise CliError(
+                f"entry {entry_id[:8]} was deleted by {deleters} "
+                f"while edited: `roundtable restore {session.id[:8]} {entry_id[:8]}` first, "
+                f"or confirm with `roundtable delete {session.id[:8]} {entry_id[:8]}`"
+            )
+        fields = captured.entry_fields()
+        if fields["entry_kind"] == "action" and not entry.status:
+            fields["status"] = "open"
+        changed = {k: v for k, v in fields.items() if getattr(entry, k) != v}
+        if changed:
+            ss.update("entry", entry_id, **changed)
+        print(entry_id)
+        print(f"edited: {', '.join(sorted(changed))}" if changed else "unchanged", file=sys.stderr)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete an entry (also: confirm the delete of an entry in a delete conflict)."""
+    store, session, entry_id = _edit_target(args)
+    with store.open_session(session.id) as ss:
+        ss.check_open()
+        ss.delete("entry", entry_id)
+    print(entry_id)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Bring back a deleted entry (resolves a delete conflict by keeping the edit)."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id) as ss:
+        ss.check_open()
+        text = args.entry.strip().lower()
+        ids = [e.id for e in ss.records("entry", include_deleted=True) if e.deleted]
+        matches = [i for i in ids if i == text or (len(text) >= 4 and i.startswith(text))]
+        if len(matches) != 1:
+            raise CliError(
+                f"no deleted entry {quote(text)} in session {session_id[:8]}"
+                if not matches
+                else f"entry prefix {quote(text)} matches {len(matches)} entries; give more"
+            )
+        ss.restore("entry", matches[0])
+    print(matches[0])
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    """Every entry with an unresolved conflict, one a line: session, entry, what, who, text."""
+    store = _store()
+    if args.session:
+        ids = [store.resolve_session(args.session)]
+    else:
+        ids = [s.id for s in store.sessions()]
+    name = store.name
+    found = 0
+    for session_id in ids:
+        with store.open_session(session_id, read_only=True) as ss:
+            for entry_id, fields in sorted(ss.conflicted_entries().items()):
+                entry = ss.get("entry", entry_id)
+                gone = ss.delete_conflict("entry", entry_id)
+                parts = []
+                if gone is not None:
+                    parts.append(
+                        f"deleted by {', '.join(map(name, gone.deleted_by))}, "
+                        f"edited by {', '.join(map(name, gone.edited_by))}"
+                    )
+                others = sorted(f for f in fields if not (f == "deleted" and gone is not None))
+                for field in others:
+                    who = sorted({name(h.device) for _v, h in fields[field]})
+                    parts.append(f"{field} also edited by {', '.join(who)}")
+                text = " ".join(entry.text.split())[:60] if entry is not None else ""
+                print("\t".join((session_id[:8], entry_id[:8], "; ".join(parts), text)))
+                found += 1
+    if not found:
+        print("no conflicts", file=sys.stderr)
+    return 0
+
+
 def cmd_reopen(args: argparse.Namespace) -> int:
     """Reopen a closed session: recorded, so the minutes can say it was reopened."""
     store = _store()
@@ -270,7 +451,7 @@ def _session_docs(store, session_id: str, roster):
     with store.open_session(session_id, read_only=True) as ss:
         snap = ss.snapshot(_country_names(roster))
         docs = [ss.doc("entry", e.id) for e in snap.entries]
-    return snap, conflicts_from_docs(d for d in docs if d is not None)
+    return snap, conflicts_from_docs((d for d in docs if d is not None), store.name)
 
 
 def _write_new(text: str, output: str | None, force: bool) -> None:
@@ -309,6 +490,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     store = _store()
     roster = _roster()
     session_id = store.resolve_session(args.session)
+    _refuse_plain_copy_in_home(store, session_id, args.save, args.output)
     snap, conflicts = _session_docs(store, session_id, roster)
     lang = _language(args, snap.session.plan)
     if args.for_:
@@ -413,8 +595,11 @@ def cmd_report(args: argparse.Namespace) -> int:
             audience=args.audience,
         )
     else:
+        from roundtable import carry
+
         synced = _last_sync()
         last_sync = {s.session.id: synced for s in snaps} if synced else {}
+        regions = sorted({s.session.region for s in snaps})
         text = report_text(
             event,
             snaps,
@@ -424,6 +609,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             as_of=as_of,
             last_sync=last_sync,
             conflicts=conflicts,
+            carried=carry.offline(store, regions, event.id),  # issue 12
             audience=args.audience,
         )
     _write_new(text, args.output, args.force)
@@ -472,6 +658,7 @@ def cmd_locate(args: argparse.Namespace) -> int:
         ("token", config.token_file()),
         ("plans", config.plans_dir()),
         ("logs", config.log_dir()),
+        ("exports", config.home_dir() / "exports"),
     ]
     for name, path in rows:
         print(f"{name}\t{path}")
@@ -525,6 +712,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--facilitator", type=name_arg)
     p.add_argument("--rapporteur", type=name_arg)
     p.add_argument(
+        "--encrypt",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="keep the session encrypted at rest with a passphrase (asked, or "
+        f"${PASSPHRASE_ENV}); default: the encrypt_new_sessions setting",
+    )
+    p.add_argument(
         "--tlp",
         choices=TLP_LABELS,
         help="the session's default TLP label for entries and speeches "
@@ -542,6 +736,22 @@ def build_parser() -> argparse.ArgumentParser:
         help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"; '
         "- reads one line per capture from standard input",
     )
+
+    p = command("edit", cmd_edit, "rewrite an entry from one quick-capture line")
+    p.add_argument("session", help="session id or unique id prefix")
+    p.add_argument("entry", help="entry id or unique id prefix")
+    p.add_argument("line", help='the entry as a capture line, e.g. "/need Training @ZM #cyber"')
+
+    p = command("delete", cmd_delete, "delete an entry (or confirm a delete in conflict)")
+    p.add_argument("session", help="session id or unique id prefix")
+    p.add_argument("entry", help="entry id or unique id prefix")
+
+    p = command("restore", cmd_restore, "bring back a deleted entry")
+    p.add_argument("session", help="session id or unique id prefix")
+    p.add_argument("entry", help="entry id or unique id prefix")
+
+    p = command("conflicts", cmd_conflicts, "list entries with unresolved conflicts, one a line")
+    p.add_argument("session", nargs="?", help="only this session (id or unique id prefix)")
 
     p = command("reopen", cmd_reopen, "reopen a closed session so it accepts captures again")
     p.add_argument("session", help="session id or unique id prefix")

@@ -36,10 +36,14 @@ def home_dir() -> Path:
 
 
 def config_file() -> Path:
-    """$ROUNDTABLE_CONFIG, else settings.toml in the platform's user config dir."""
+    """$ROUNDTABLE_CONFIG, else settings.toml in $ROUNDTABLE_HOME when that is set (one home
+    holds a laptop's settings, token, plans, logs and exports, so two homes on one machine are
+    two laptops), else in the platform's user config dir."""
     env = os.environ.get("ROUNDTABLE_CONFIG")
     if env:
         return Path(env).expanduser()
+    if os.environ.get("ROUNDTABLE_HOME"):
+        return home_dir() / "settings.toml"
     from platformdirs import user_config_dir
 
     return Path(user_config_dir(APP_NAME, appauthor=False)) / "settings.toml"
@@ -66,10 +70,12 @@ class Settings:
     theme: str = "textual-dark"
     conference: str = ""
     language: str = ""  # documents' language: en, fr, es or ar ("" = the plan's, else en)
+    label: str = ""  # who uses this laptop, shown in other laptops' conflicts (issue 12)
     checkpoint_every: int = 1000  # the app's backstop; it checkpoints when idle first
     sync_interval: int = 30  # seconds between background sync rounds in the app
     sync_deadline: int = 60  # seconds a sync round may take, retries included
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    encrypt_new_sessions: bool = False  # new sessions encrypted at rest (a passphrase asked)
     source: str = ""  # the file the settings were read from ("" when none)
 
 
@@ -79,10 +85,12 @@ _SPEC: dict[str, type] = {
     "theme": str,
     "conference": str,
     "language": str,
+    "label": str,
     "checkpoint_every": int,
     "sync_interval": int,
     "sync_deadline": int,
     "keymap": dict,
+    "encrypt_new_sessions": bool,
 }
 
 
@@ -90,6 +98,8 @@ def _check(path: Path, key: str, value: Any) -> Any:
     expected = _SPEC[key]
     if expected is int and (not isinstance(value, int) or isinstance(value, bool)):
         raise ConfigError(f"{path}: {key}: expected a whole number, got {quote(value)}")
+    if expected is bool and not isinstance(value, bool):
+        raise ConfigError(f"{path}: {key}: expected true or false, got {quote(value)}")
     if expected is str and not isinstance(value, str):
         raise ConfigError(f"{path}: {key}: expected text, got {quote(value)}")
     if expected is dict:
@@ -101,6 +111,8 @@ def _check(path: Path, key: str, value: Any) -> Any:
         raise ConfigError(f"{path}: theme: expected one of {', '.join(THEMES)}, got {quote(value)}")
     if key == "language" and value not in ("", "en", "fr", "es", "ar"):
         raise ConfigError(f"{path}: language: expected en, fr, es or ar, got {quote(value)}")
+    if key == "label" and value and (len(value) > 200 or not value.isprintable()):
+        raise ConfigError(f"{path}: label: expected printable text of at most 200 characters")
     if key == "checkpoint_every" and not 1 <= value <= 100_000:
         raise ConfigError(f"{path}: checkpoint_every: expected 1-100000, got {quote(value)}")
     if key == "sync_interval" and not 5 <= value <= 3600:

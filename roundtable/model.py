@@ -36,7 +36,12 @@ REGIONS: dict[str, str] = {
 
 ENTRY_KINDS = ("issue", "need", "action", "decision", "note")
 PRIORITIES = ("high", "medium", "low")
-ACTION_STATUSES = ("open", "done", "dropped")
+ACTION_STATUSES = ("open", "in_progress", "carried", "done", "dropped")
+OPEN_ACTION_STATUSES = ("open", "in_progress", "carried")
+"""An action with one of these statuses is still to be done: it is listed again at the region's
+next round table ("Actions carried forward", issue 12)."""
+REVIEW_STATUSES = ("done", "in_progress", "dropped", "carried")
+"""What a review of an earlier conference's action may mark it (``ActionReview.status``)."""
 SESSION_STATUSES = ("planned", "running", "closed")
 ATTENDANCE_STATUSES = ("unknown", "present", "apologies", "absent")
 AGENDA_KINDS = ("opening", "discussion", "tour", "needs", "actions", "close")
@@ -232,6 +237,7 @@ RECORD_KINDS = (
     "speech",
     "clock_event",
     "speaker",
+    "action_review",
 )
 
 
@@ -437,9 +443,46 @@ class Speaker(Record):
     skips: int = 0  # tour: times skipped (once: moved to the end; twice: out)
 
 
+@dataclass
+class ActionReview(Record):
+    """An earlier conference's action, reviewed at this session ("Actions carried forward").
+
+    The action itself stays in its own event's session: a token is scoped to one event, and a
+    record keeps its place, so the review is a record of the session where it was made that
+    names the action (``action``, ``action_event``, ``action_session``).  One review per
+    session and action (``stable_id(session_id, "action_review", action)``), so two laptops of
+    one room marking the same action write one record.  The action's text, owner, due date and
+    origin are copied in, so this session's minutes are built from its own records."""
+
+    KIND: ClassVar[str] = "action_review"
+    session_id: str = ""
+    action: str = ""  # the reviewed action's entry id
+    action_event: str = ""  # its event id
+    action_session: str = ""  # its session id
+    status: str = ""  # one of REVIEW_STATUSES
+    note: str = ""
+    agenda_item: str = ""  # the review item ("Review of action items") it was marked under
+    reviewed_at: str = ""  # ISO datetime
+    text: str = ""  # the action as it was written at its own event
+    owner: str = ""
+    due: str = ""
+    origin: str = ""  # the event's name where it was agreed
+    origin_date: str = ""  # ISO date of the session where it was agreed
+
+
 RECORD_TYPES: dict[str, type[Record]] = {
     cls.KIND: cls
-    for cls in (Event, Session, AgendaItem, Attendance, Entry, Speech, ClockEvent, Speaker)
+    for cls in (
+        Event,
+        Session,
+        AgendaItem,
+        Attendance,
+        Entry,
+        Speech,
+        ClockEvent,
+        Speaker,
+        ActionReview,
+    )
 }
 
 
@@ -464,6 +507,8 @@ class SessionSnapshot:
     countries: dict[str, str]  # ISO code -> name, for every code the session mentions
     clock_events: list[ClockEvent] = field(default_factory=list)  # item clocks: planned vs
     # actual per item is ``meeting.planned_vs_actual(agenda, clock_events, now_ms)``
+    action_reviews: list[ActionReview] = field(default_factory=list)  # earlier conferences'
+    # actions reviewed in this session (issue 12), in the order they were reviewed
     # issue 14: ``documents.audience.cut`` moves what is above a reader's ceiling here, so that
     # references are counted over the whole session and the withheld are counted, not dropped
     withheld: list[Entry] = field(default_factory=list)

@@ -35,6 +35,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     ca_file = args.ca_file or ""
     if ca_file and not Path(ca_file).is_file():
         _fail(f"{ca_file}: CA bundle not found")
+    label = args.label if args.label is not None else config.load_settings().label
     store = _store()
     client = SyncClient(
         store,
@@ -42,10 +43,11 @@ def cmd_connect(args: argparse.Namespace) -> int:
         token,
         ca_file=ca_file or None,
         round_deadline=config.load_settings().sync_deadline,
+        label=label or None,
     )
     who = asyncio.run(client.whoami())
     config.save_token(args.token)
-    config.save_settings(api_url=url, ca_file=ca_file)
+    config.save_settings(api_url=url, ca_file=ca_file, label=label or "")
     regions = ", ".join(who.get("regions", [])) or "-"
     print(
         f"connected to {url} for event {who.get('event_name', who.get('event_id'))} "
@@ -53,8 +55,16 @@ def cmd_connect(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     result = asyncio.run(client.sync_once())
+    return _report(result)
+
+
+def _report(result) -> int:
+    """Print a round's summary and each batch the secretariat rejected (one line each, with
+    why); the exit status is ``SyncResult.exit_code`` (3 when any change was rejected)."""
     print(result.summary(), file=sys.stderr)
-    return 0 if result.ok else 1
+    for line in result.rejections:
+        print(f"sync: {line}", file=sys.stderr)
+    return result.exit_code
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -76,13 +86,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
         token,
         ca_file=settings.ca_file or None,
         round_deadline=settings.sync_deadline,
+        label=settings.label or None,
     )
     progress = None if args.quiet else _progress_printer()
     result = asyncio.run(client.sync_once(progress=progress))
     if progress is not None:
         print(file=sys.stderr)
-    print(result.summary(), file=sys.stderr)
-    return 0 if result.ok else 1
+    return _report(result)
 
 
 def _progress_printer():
@@ -174,6 +184,18 @@ def cmd_events_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_events_list(args: argparse.Namespace) -> int:
+    """The server's events, one a line: id, name."""
+    secretariat = _server()
+    events = secretariat.list_events(_db(args.db))
+    if not events:
+        print("no events yet: create one with `roundtable events create NAME --db DB`",
+              file=sys.stderr)  # fmt: skip
+    for event_id, name in events:
+        print(f"{event_id}\t{name}")
+    return 0
+
+
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
     secretariat = _server()
     regions = args.region or []
@@ -183,6 +205,80 @@ def cmd_tokens_issue(args: argparse.Namespace) -> int:
     print(token)
     print("this token is shown once; only its hash is stored", file=sys.stderr)
     return 0
+
+
+def cmd_actions(args: argparse.Namespace) -> int:
+    """Actions carried forward (issue 12): one a line, from the secretariat when connected,
+    else from what this laptop last fetched and its own store."""
+    from roundtable import carry, config
+    from roundtable.actions import line
+    from roundtable.cli import _store
+    from roundtable.model import REGIONS
+
+    store = _store()
+    settings = config.load_settings()
+    token = config.load_token()
+    url = settings.api_url if token else ""
+    before = ""
+    regions: list[str] = []
+    if args.event:
+        event = store.find_event(args.event)
+        if event is None:
+            _fail(f"--event: no event named {args.event!r} on this laptop; "
+                  "see `roundtable sessions`")  # fmt: skip
+        before = event.id
+    if url:
+        try:
+            who = asyncio.run(_whoami(url, token, settings.ca_file or None))
+        except carry.FetchError as exc:
+            print(f"roundtable: note: offline ({exc}); from this laptop", file=sys.stderr)
+            url = ""
+        else:
+            before = before or who["event_id"]
+            regions = list(REGIONS) if "*" in who["regions"] else list(who["regions"])
+    if not before:
+        events = sorted(e.id for e in store.events())
+        if not events:
+            _fail("no event yet: connect to the secretariat (`roundtable connect`) or create a "
+                  "session (`roundtable new`)")  # fmt: skip
+        before = events[-1]
+    if not url:
+        regions = sorted({s.region for s in store.sessions() if s.region in REGIONS})
+    if args.region:
+        regions = [args.region]
+    shown = 0
+    for region in regions:
+        found, problem = asyncio.run(
+            carry.find(store, region, before, url=url, token=token,
+                       ca_file=settings.ca_file or None)
+        )  # fmt: skip
+        if problem:
+            print(f"roundtable: note: {region}: {problem}", file=sys.stderr)
+        for action in found.actions:
+            if args.open and not action.is_open:
+                continue
+            print(line(action))
+            shown += 1
+        if url or found.source != "this laptop":
+            print(f"roundtable: note: {region}: from the {found.source}", file=sys.stderr)
+    if not shown:
+        print("no actions carried from earlier events", file=sys.stderr)
+    return 0
+
+
+async def _whoami(url: str, token: str, ca_file: str | None) -> dict:
+    import httpx
+
+    from roundtable.carry import FetchError, client_options
+
+    try:
+        async with httpx.AsyncClient(**client_options(url, token, ca_file)) as client:
+            answer = await client.get("/v1/whoami")
+    except httpx.HTTPError as exc:
+        raise FetchError(f"{url}: cannot reach the secretariat ({type(exc).__name__})") from None
+    if answer.status_code != 200:
+        raise FetchError(f"{url}: the secretariat answered {answer.status_code}")
+    return answer.json()
 
 
 def _show_help(args: argparse.Namespace) -> int:
@@ -199,6 +295,12 @@ def add_commands(sub, command) -> None:
     p.add_argument("url", help="the secretariat's API, e.g. https://rt.example.org")
     p.add_argument("--token", required=True, help="the token the secretariat issued for your room")
     p.add_argument("--ca-file", help="a CA bundle (PEM) for a private certificate authority")
+    p.add_argument(
+        "--label",
+        type=name_arg,
+        help="who uses this laptop, shown in others' conflicts, e.g. 'Room B rapporteur' "
+        "(default: the token's label)",
+    )
 
     p = command("sync", cmd_sync, "push what this laptop captured and pull what others did")
     p.add_argument("--quiet", action="store_true", help="no progress bar, summary only")
@@ -234,6 +336,9 @@ def add_commands(sub, command) -> None:
     p.add_argument("--venue", type=name_arg)
     p.add_argument("--starts")
     p.add_argument("--ends")
+    p = esub.add_parser("list", help="list the server's events: id and name")
+    p.set_defaults(func=cmd_events_list)
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
 
     tokens = command("tokens", _show_help, "secretariat: room tokens")
     tokens.set_defaults(parser=tokens)
@@ -256,4 +361,13 @@ def add_commands(sub, command) -> None:
         help="the highest TLP label this token may read (pull, history, minutes, report, "
         "console); default amber+strict: a room laptop or the secretariat sees all that is "
         "pushed (TLP:RED never is)",
+    )
+
+    p = command("actions", cmd_actions, "list actions carried from the region's earlier events")
+    p.add_argument("--region", choices=sorted(REGIONS), help="one region (default: all you see)")
+    p.add_argument("--open", action="store_true", help="only open, in progress or carried ones")
+    p.add_argument(
+        "--event",
+        type=name_arg,
+        help="the conference to look back from (default: the token's event, else the latest)",
     )

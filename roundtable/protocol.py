@@ -68,6 +68,37 @@ class ProtocolError(RoundtableError, ValueError):
     """An op or a batch that does not follow the wire format.  The message says what and where."""
 
 
+def _check_text(kind: str, field: str, value: str) -> None:
+    """Text the laptops refuse is refused everywhere: the capture line's own check
+    (``capture.bad_character``: NUL, ESC and other control characters, line separators,
+    bytes that were not UTF-8), so the server cannot store what no laptop could type."""
+    from roundtable.capture import bad_character
+
+    bad = bad_character(value)
+    if bad is not None:
+        raise ProtocolError(f"{kind}.{field}: {bad[1]} (character {bad[0] + 1})")
+
+
+MAX_LABEL = 200
+
+
+def check_label(label: Any) -> None:
+    """A laptop's label (``roundtable connect --label``): text of 1-200 characters that
+    passes the capture line's check."""
+    if not isinstance(label, str) or not label.strip() or len(label) > MAX_LABEL:
+        raise ProtocolError(f"a label is text of 1-{MAX_LABEL} characters")
+    _check_text("device", "label", label)
+
+
+def parse_hlc(text: Any) -> Hlc:
+    """An HLC as every side accepts it: well formed (``model.Hlc.parse``) and stamped after
+    the epoch (a wall of 0 is a clock that was never set; it would lose every merge)."""
+    hlc = Hlc.parse(text)
+    if hlc.wall_ms <= 0:
+        raise ValueError(f"HLC {str(text)[:80]!r} has no wall time (a clock that was never set)")
+    return hlc
+
+
 def check_value(kind: str, field: str, value: Any) -> None:
     """Raise ProtocolError unless ``value`` has the type and size this field takes."""
     types = FIELD_TYPES.get(kind)
@@ -84,12 +115,17 @@ def check_value(kind: str, field: str, value: Any) -> None:
         ok = isinstance(value, str)
         if ok and len(value) > MAX_TEXT:
             raise ProtocolError(f"{kind}.{field}: text longer than {MAX_TEXT} characters")
+        if ok:
+            _check_text(kind, field, value)
     elif expected is list:
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         if ok and len(value) > MAX_LIST_ITEMS:
             raise ProtocolError(f"{kind}.{field}: more than {MAX_LIST_ITEMS} items")
         if ok and any(len(v) > MAX_LIST_ITEM_TEXT for v in value):
             raise ProtocolError(f"{kind}.{field}: an item longer than {MAX_LIST_ITEM_TEXT}")
+        if ok:
+            for v in value:
+                _check_text(kind, field, v)
     else:  # pragma: no cover - a record type with a field type we forgot to handle
         raise ProtocolError(f"{kind}.{field}: unsupported field type {expected.__name__}")
     if not ok:
@@ -163,6 +199,7 @@ def push_json_schema() -> dict[str, Any]:
         "properties": {
             "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
             "device": {"type": "string"},
+            "label": {"type": "string", "maxLength": MAX_LABEL},
             "ops": {
                 "type": "array",
                 "minItems": MIN_BATCH,
@@ -202,7 +239,7 @@ def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
         raise ProtocolError(f"{where}: field must be a string")
     try:
         check_value(kind, field, data["value"])
-        hlc = Hlc.parse(data["hlc"])
+        hlc = parse_hlc(data["hlc"])
     except (ProtocolError, ValueError) as exc:
         raise ProtocolError(f"{where}: {exc}") from None
     if carries_red(kind, field, data["value"]):
@@ -214,7 +251,7 @@ def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
         raise ProtocolError(f"{where}: base must be a list of at most {MAX_BASE} HLCs")
     for b in base:
         try:
-            bh = Hlc.parse(b)
+            bh = parse_hlc(b)
         except ValueError as exc:
             raise ProtocolError(f"{where}: base: {exc}") from None
         if bh >= hlc:
@@ -305,14 +342,109 @@ def field_base(doc: Mapping[str, Any] | None, field: str) -> tuple[str, ...]:
     return tuple(h[1] for h in doc["heads"].get(field, ()))
 
 
+def delete_base(doc: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """What a delete replaces: the ``deleted`` field's versions, and every version of every
+    field the deleting user could see.  Those go into the ``deleted`` field's replaced set, so
+    an edit the deleter did *not* see (made offline elsewhere) stays detectable as a conflict
+    (``delete_conflict``).  At most MAX_BASE, the newest kept."""
+    if doc is None:
+        return ()
+    seen = {h for heads in doc["heads"].values() for _v, h in heads}
+    return tuple(sorted(seen)[-MAX_BASE:])
+
+
+@dataclasses.dataclass(frozen=True)
+class DeleteConflict:
+    """A record deleted on one laptop while another edited it without seeing the delete:
+    the edit is not hidden; the record stays shown until it is restored or the delete is
+    confirmed (a delete that sees the edit)."""
+
+    deleted_by: tuple[str, ...]  # devices whose delete stands
+    edited_by: tuple[str, ...]  # devices whose unseen edit stands
+    fields: tuple[str, ...]  # the fields edited
+
+
+def delete_conflict(doc: Mapping[str, Any] | None) -> DeleteConflict | None:
+    """The delete-versus-edit conflict of a merged record, or None.
+
+    A field version is *seen* by the delete when it is in the ``deleted`` field's replaced set
+    (a delete lists every version its writer saw, ``delete_base``) or when the deleting device
+    wrote it earlier itself (a device always saw its own writes; this also covers deletes
+    written before deletes listed what they saw).  A function of the merged document, hence of
+    the set of ops: every replica finds the same conflict whatever the order of delivery."""
+    if doc is None or doc["fields"].get("deleted") is not True:
+        return None
+    dheads = doc["heads"].get("deleted", [])
+    deletes = [Hlc.parse(h) for v, h in dheads if v is True]
+    if not deletes:
+        return None
+    seen = set(doc["replaced"].get("deleted", ())) | {h for _v, h in dheads}
+    editors: set[str] = set()
+    fields: set[str] = set()
+    for field, heads in doc["heads"].items():
+        if field == "deleted":
+            continue
+        for _v, h in heads:
+            if h in seen:
+                continue
+            hlc = Hlc.parse(h)
+            if any(hlc.device == d.device and hlc < d for d in deletes):
+                continue
+            editors.add(hlc.device)
+            fields.add(field)
+    if not editors:
+        return None
+    return DeleteConflict(
+        deleted_by=tuple(sorted({d.device for d in deletes})),
+        edited_by=tuple(sorted(editors)),
+        fields=tuple(sorted(fields)),
+    )
+
+
 def conflicts(doc: Mapping[str, Any]) -> dict[str, list[tuple[Any, Hlc]]]:
     """Fields with more than one current version: field -> the losing versions
-    ``(value, hlc)``, newest first.  ``hlc.device`` says who wrote each."""
+    ``(value, hlc)``, newest first.  ``hlc.device`` says who wrote each.
+
+    A delete-versus-edit conflict (``delete_conflict``) is the field ``deleted``: the record
+    shows as deleted, and the losing version is "not deleted" by each editor the delete did
+    not see (choosing it restores the record; writing ``deleted`` again confirms the delete).
+    """
     out: dict[str, list[tuple[Any, Hlc]]] = {}
     for field, heads in doc["heads"].items():
-        if len(heads) > 1:
+        if len(heads) > 1 and field != "deleted":
             out[field] = [(v, Hlc.parse(h)) for v, h in heads[1:]]
+    gone = delete_conflict(doc)
+    if gone is not None:
+        edits = [
+            Hlc.parse(h)
+            for f in gone.fields
+            for _v, h in doc["heads"].get(f, ())
+            if Hlc.parse(h).device in gone.edited_by
+        ]
+        newest: dict[str, Hlc] = {}
+        for e in edits:
+            if e.device not in newest or e > newest[e.device]:
+                newest[e.device] = e
+        out["deleted"] = [(False, h) for h in sorted(newest.values(), reverse=True)]
+    elif len(doc["heads"].get("deleted", ())) > 1:
+        out["deleted"] = [(v, Hlc.parse(h)) for v, h in doc["heads"]["deleted"][1:]]
     return out
+
+
+def conflict_devices(doc: Mapping[str, Any], own_device: str = "") -> list[str]:
+    """Who else wrote the versions in conflict: every device of every competing version
+    (winning or losing) but ``own_device``, so the laptop whose edit lost names the other
+    laptop, never itself."""
+    devices: set[str] = set()
+    for field, heads in doc["heads"].items():
+        if len(heads) > 1 and field != "deleted":
+            devices.update(Hlc.parse(h).device for _v, h in heads)
+    gone = delete_conflict(doc)
+    if gone is not None:
+        devices.update(gone.deleted_by)
+        devices.update(gone.edited_by)
+    devices.discard(own_device)
+    return sorted(devices)
 
 
 def merge_ops(ops: Iterable[Op], docs: dict[tuple[str, str], dict[str, Any]] | None = None):
@@ -332,8 +464,12 @@ def merge_ops(ops: Iterable[Op], docs: dict[tuple[str, str], dict[str, Any]] | N
 # ---------------------------------------------------------------------------------------------
 
 
-def push_body(ops: Iterable[Op], device: str) -> dict[str, Any]:
-    return {"protocol": PROTOCOL_VERSION, "device": device, "ops": [o.to_dict() for o in ops]}
+def push_body(ops: Iterable[Op], device: str, label: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"protocol": PROTOCOL_VERSION, "device": device}
+    if label:
+        body["label"] = label
+    body["ops"] = [o.to_dict() for o in ops]
+    return body
 
 
 def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from roundtable.documents.report import (
     CATEGORIES,
@@ -37,6 +38,8 @@ class Report:
     lang: str = "en"
     last_sync: Mapping[str, str] = field(default_factory=dict)
     conflicts: Mapping | None = None
+    regions: Sequence[str] | None = None  # the reader's regions; None = all
+    carried: Sequence[Any] | None = None  # earlier conferences' actions (roundtable.actions)
     ceiling: str = "amber+strict"  # the reader's highest label; snapshots are cut to it
 
     @property
@@ -61,6 +64,8 @@ def build_report(
     lang: str = "en",
     last_sync: Mapping[str, str] | None = None,
     conflicts: Mapping | None = None,
+    regions: Sequence[str] | None = None,
+    carried: Sequence[Any] | None = None,
     audience: str = "participants",
     ceiling: str | None = None,
 ) -> Report:
@@ -80,6 +85,8 @@ def build_report(
         lang,
         dict(last_sync or {}),
         conflicts,
+        regions,
+        carried,
         top,
     )
 
@@ -96,6 +103,8 @@ def render(report: Report, fmt: str) -> str:
         as_of=report.as_of,
         last_sync=report.last_sync,
         conflicts=report.conflicts,
+        regions=report.regions,
+        carried=report.carried,
         ceiling=report.ceiling,
     )
 

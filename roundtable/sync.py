@@ -37,6 +37,7 @@ from roundtable.store import LocalStore, StoreError
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 PULL_PAGE = 1000
+REGION_WINDOW = 64  # ops read past a push batch, so that a session's region op goes first
 SYNC_FILE = "sync.json"
 REJECTED_FILE = "sync-rejected.json"
 
@@ -61,6 +62,7 @@ class SyncResult:
     auth_error: bool = False
     rejected_total: int = 0
     skipped: list[str] = field(default_factory=list)  # units open in another roundtable
+    rejections: list[str] = field(default_factory=list)  # one line per batch refused this round
 
     @property
     def ok(self) -> bool:
@@ -80,6 +82,18 @@ class SyncResult:
         if self.error:
             return f"{line}; stopped: {self.error}"
         return line
+
+    @property
+    def exit_code(self) -> int:
+        """The command's exit status: 0 all done, 1 stopped (network, server, store), 2 token
+        refused, 3 some changes rejected by the secretariat (named in ``rejections``)."""
+        if self.auth_error:
+            return 2
+        if self.error:
+            return 1
+        if self.rejected:
+            return 3
+        return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +234,7 @@ class SyncClient:
         monotonic: Callable[[], float] = time.monotonic,
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
+        label: str | None = None,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise SyncError(f"API URL must start with http:// or https://, got {base_url[:80]!r}")
@@ -239,7 +254,9 @@ class SyncClient:
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self._deadline = 0.0
-        self._pushed: set[str] = set()  # op ids this round pushed: a pull need not open units
+        self._attempts = 0
+        self.label = label  # who this laptop is, shown in conflicts (else the token's label)
+        self._label_sent = ""
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncClient({self.base_url!r})"
@@ -269,6 +286,7 @@ class SyncClient:
 
         attempt = 0
         while True:
+            self._attempts = attempt  # how many tries the last request took, less one
             retry_after = None
             try:
                 resp = await client.request(method, path, **kw)
@@ -294,7 +312,7 @@ class SyncClient:
 
     def _start_round(self) -> None:
         self._deadline = self.monotonic() + self.round_deadline
-        self._pushed = set()
+        self._label_sent = ""
 
     async def whoami(self) -> dict[str, Any]:
         """The token's event and regions; SyncError if the server is unreachable or refuses."""
@@ -312,6 +330,8 @@ class SyncClient:
         if not isinstance(data, dict) or not isinstance(data.get("event_id"), str):
             raise SyncError(f"{self.base_url}/v1/whoami: not a secretariat answer")
         _check_protocol(data, f"{self.base_url}/v1/whoami")
+        if not self.label and isinstance(data.get("label"), str) and data["label"].strip():
+            self.label = data["label"][: protocol.MAX_LABEL]
         return data
 
     # -- push --------------------------------------------------------------------------------
@@ -338,20 +358,28 @@ class SyncClient:
         if progress:
             progress(0, total, "push")
         for outbox in outboxes:
+            # one batch at a time: memory holds a batch, never the whole outbox (issue 12)
+            size = self.batch_size
+            stuck: set[str] = set()  # ops an answer did not mention: not sent again this round
             try:
-                ops = await _file_work(outbox.shared, outbox.pending, None, rejected.op_ids)
-            except StoreError as exc:
-                # open for writing in another roundtable (the app): that one pushes it
-                result.skipped.append(str(exc))
-                await _file_work(outbox.shared, outbox.close)
-                continue
-            try:
-                # a session's region goes first: the server scopes every later op by it
-                ops.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
-                size = self.batch_size
-                start = 0
-                while start < len(ops):
-                    batch = ops[start : start + size]
+                while True:
+                    try:
+                        # a window a little past the batch: a new session's region op (in its
+                        # creation change, at the journal's start) always lies inside it
+                        window = await _file_work(
+                            outbox.shared, outbox.pending, size + REGION_WINDOW,
+                            rejected.op_ids | stuck,
+                        )  # fmt: skip
+                    except StoreError as exc:
+                        # open for writing in another roundtable (the app): that one pushes it
+                        result.skipped.append(str(exc))
+                        break
+                    if not window:
+                        break
+                    # a session's region goes first: the server scopes every later op by it
+                    window.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
+                    batch = window[:size]
+                    del window
                     status, answer = await self._push_batch(client, event_id, batch)
                     if status == 413 and len(batch) > 1:
                         size = max(1, len(batch) // 2)
@@ -359,9 +387,13 @@ class SyncClient:
                     if status == 200:
                         acked = [*answer["accepted"], *answer["duplicates"]]
                         await _file_work(outbox.shared, outbox.mark_acked, acked)
-                        self._pushed.update(acked)
-                        result.pushed += len(answer["accepted"])
-                        result.duplicates += len(answer["duplicates"])
+                        stuck.update({o.op_id for o in batch} - set(acked))
+                        if answer.get("replayed") is True and not self._attempts:
+                            # stored in an earlier round whose answer was lost: not new now
+                            result.duplicates += len(acked)
+                        else:
+                            result.pushed += len(answer["accepted"])
+                            result.duplicates += len(answer["duplicates"])
                     elif not 400 <= status < 500:
                         raise SyncError(f"push: unexpected HTTP {status}: {answer}")
                     elif str(answer).startswith(protocol.PROTOCOL_REFUSAL):
@@ -373,7 +405,10 @@ class SyncClient:
                     else:
                         rejected.add(batch, status, str(answer))
                         result.rejected += len(batch)
-                    start += len(batch)
+                        result.rejections.append(
+                            f"rejected {len(batch)} change{'s' if len(batch) != 1 else ''} "
+                            f"(HTTP {status}): {str(answer)[:300]}"
+                        )
                     done += len(batch)
                     if progress:
                         progress(done, max(total, done), "push")
@@ -382,7 +417,7 @@ class SyncClient:
         result.rejected_total = len(rejected)
 
     async def _push_batch(self, client, event_id: str, batch: list[Op]) -> tuple[int, Any]:
-        body = protocol.push_body(batch, self.store.device)
+        body = protocol.push_body(batch, self.store.device, self.label)
         key = batch_key(event_id, (o.op_id for o in batch))
         resp = await self._request(
             client,
@@ -434,7 +469,8 @@ class SyncClient:
                 client,
                 "GET",
                 f"/v1/events/{event_id}/ops",
-                params={"since": cursor, "limit": PULL_PAGE},
+                # the server leaves out our own ops: they are in our journals already
+                params={"since": cursor, "limit": PULL_PAGE, "exclude": self.store.device},
             )
             if resp.status_code == 401:
                 raise _AuthError(f"{self.base_url}: the token was not accepted (401)")
@@ -454,8 +490,9 @@ class SyncClient:
             if any(o.event_id != event_id for o in ops):
                 raise SyncError(f"pull since {cursor}: an op of another event")
             try:
-                # our own ops pushed this round come back: they are in our journals already
-                fresh = [o for o in ops if o.op_id not in self._pushed]
+                # a secretariat that ignored ``exclude``: skip our own ops without a lookup
+                own = self.store.device
+                fresh = [o for o in ops if o.device != own]
                 # other units in a worker thread; the app's open session on its own loop
                 applied += await asyncio.to_thread(puller.apply, fresh, shared=False)
                 applied += puller.apply(fresh, shared=True)
@@ -466,6 +503,9 @@ class SyncClient:
                 raise SyncError(f"pull since {cursor}: bad cursor {nxt!r}")
             cursor = nxt
             state.save_cursor(event_id, cursor)
+            labels = page.get("labels")
+            if isinstance(labels, dict):
+                self.store.save_device_labels(labels)
             seen += len(ops)
             more = bool(page.get("more"))
             if progress:

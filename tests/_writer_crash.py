@@ -3,6 +3,7 @@
 Usage: python _writer_crash.py HOME SESSION_ID CHECKPOINT_EVERY
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from roundtable.store import LocalStore
 def main() -> None:
     home, session_id, every = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
     store = LocalStore(home, checkpoint_every=every)
+    if os.environ.get("ROUNDTABLE_PASSPHRASE"):  # an encrypted session (test_crash_encrypted)
+        store.ask_passphrase = lambda what: os.environ["ROUNDTABLE_PASSPHRASE"]
     with store.open_session(session_id) as ss:
         print("ready", flush=True)
         n = 0

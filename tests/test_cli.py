@@ -136,7 +136,7 @@ def test_locate_prints_every_place(home: Path) -> None:
     result = rt("locate", home=home)
     assert result.returncode == 0
     names = [line.split("\t")[0] for line in result.stdout.splitlines()]
-    assert names == ["home", "sessions", "events", "settings", "token", "plans", "logs"]
+    assert names == ["home", "sessions", "events", "settings", "token", "plans", "logs", "exports"]
     assert str(home) in result.stdout
 
 

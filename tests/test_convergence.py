@@ -63,6 +63,20 @@ class Replicas(RuleBasedStateMachine):
             if other != r:
                 self.inbox[other].append(op)
 
+    @rule(r=st.integers(0, 2), record=st.sampled_from(RECORDS), restore=st.booleans())
+    def delete_or_restore(self, r: int, record: str, restore: bool) -> None:
+        """A delete lists what its writer saw (``delete_base``); a restore replaces it."""
+        doc = self.docs[r].get(("entry", record))
+        hlc = self.clocks[r].now()
+        base = protocol.field_base(doc, "deleted") if restore else protocol.delete_base(doc)
+        op = Op(new_id(), EVENT, SESSION, record, "entry", "deleted", not restore, hlc.encode(),
+                hlc.device, base)  # fmt: skip
+        self._receive(r, op)
+        self.sent.append(op)
+        for other in range(3):
+            if other != r:
+                self.inbox[other].append(op)
+
     @rule(r=st.integers(0, 2), seconds=st.floats(-120, 120))
     def clock_steps(self, r: int, seconds: float) -> None:
         self.walls[r].now += seconds  # may step backwards
@@ -84,6 +98,59 @@ class Replicas(RuleBasedStateMachine):
         reference = protocol.merge_ops(reversed(self.sent))
         for r in range(3):
             assert self.docs[r] == reference, f"replica {r} diverged"
+            for key, doc in reference.items():
+                # the same conflicts, delete-versus-edit included, on every replica
+                assert protocol.delete_conflict(self.docs[r][key]) == protocol.delete_conflict(doc)
+                assert protocol.conflicts(self.docs[r][key]) == protocol.conflicts(doc)
+
+
+def _op(clock: HlcClock, record: str, field: str, value, base=()) -> Op:
+    hlc = clock.now()
+    return Op(new_id(), EVENT, SESSION, record, "entry", field, value, hlc.encode(), hlc.device,
+              tuple(base))  # fmt: skip
+
+
+def test_a_delete_concurrent_with_an_edit_is_a_conflict_in_any_order() -> None:
+    """Issue 12: A deletes while B, offline, edits; the edit is never hidden, whatever the
+    order; restoring or confirming the delete resolves it."""
+    a, b = HlcClock("lap-a", Wall(1_800_000_000.0)), HlcClock("lap-b", Wall(1_800_000_100.0))
+    rec = RECORDS[0]
+    create = _op(a, rec, "text", "Drug routes")
+    seen = protocol.merge_ops([create])
+    delete = _op(a, rec, "deleted", True, protocol.delete_base(seen[("entry", rec)]))
+    edit = _op(b, rec, "text", "Drug routes via ports", [create.hlc])
+    for order in ([create, delete, edit], [create, edit, delete], [edit, delete, create]):
+        doc = protocol.merge_ops(order)[("entry", rec)]
+        found = protocol.delete_conflict(doc)
+        assert found == protocol.DeleteConflict(("lap-a",), ("lap-b",), ("text",))
+        assert [h.device for _v, h in protocol.conflicts(doc)["deleted"]] == ["lap-b"]
+        assert protocol.conflict_devices(doc, "lap-b") == ["lap-a"]
+    # a delete that saw the edit (confirm) and a restore both resolve it
+    docs = protocol.merge_ops([create, delete, edit])
+    confirm = _op(a, rec, "deleted", True, protocol.delete_base(docs[("entry", rec)]))
+    confirmed = protocol.merge_ops([confirm], docs)[("entry", rec)]
+    assert protocol.delete_conflict(confirmed) is None
+    docs = protocol.merge_ops([create, delete, edit])
+    restore = _op(b, rec, "deleted", False, protocol.field_base(docs[("entry", rec)], "deleted"))
+    doc = protocol.merge_ops([restore], docs)[("entry", rec)]
+    assert protocol.delete_conflict(doc) is None and doc["fields"]["text"].endswith("ports")
+    # a delete after one's own edit (undo of a capture) is no conflict
+    own = protocol.merge_ops([create, _op(a, rec, "deleted", True)])[("entry", rec)]
+    assert protocol.delete_conflict(own) is None
+
+
+def test_the_server_refuses_what_laptops_refuse() -> None:
+    """Issue 12: NUL and ESC in text and an HLC with wall 0 were accepted by parse_op."""
+    import pytest
+
+    good = _op(HlcClock("lap-a", Wall(1_800_000_000.0)), RECORDS[0], "text", "ok").to_dict()
+    protocol.parse_op(good)
+    for bad in ("a\x00b", "\x1b[31mred"):
+        with pytest.raises(protocol.ProtocolError, match="control character"):
+            protocol.parse_op({**good, "value": bad})
+    zero = "000000000000000-000001-lap-a"
+    with pytest.raises(protocol.ProtocolError, match="no wall time"):
+        protocol.parse_op({**good, "hlc": zero})
 
 
 TestConvergence = Replicas.TestCase

@@ -659,6 +659,9 @@ async def test_minutes_screen_palette_exports_a_brief_never_overwriting(tmp_path
         commands = {title: callback for title, _, callback in app.screen.palette_commands()}
         assert "export: brief for Ghana" in commands and "export: brief for Eritrea" in commands
         commands["export: brief for Ghana"]()
+        await pilot.pause()
+        await pilot.press("enter")  # the audience asked: participants (issue 14)
+        await pilot.pause()
         first = sorted((home / "exports").glob("*-brief-GH-fr.md"))
         assert len(first) == 1
         assert (
@@ -668,6 +671,8 @@ async def test_minutes_screen_palette_exports_a_brief_never_overwriting(tmp_path
         )
         first[0].write_text("annotated by the delegation\n", encoding="utf-8")
         commands["export: brief for Ghana"]()
+        await pilot.pause()
+        await pilot.press("enter")
         await pilot.pause()
     files = sorted(p.name for p in (home / "exports").glob("*-brief-GH-fr*.md"))
     assert len(files) == 2 and files[0].endswith("-brief-GH-fr-2.md")

@@ -47,7 +47,7 @@ def test_core_module_never_imports_textual(module: str) -> None:
 )
 def test_heavy_libraries_are_imported_lazily(module: str) -> None:
     loaded = _modules_after(f"import {module}")
-    for heavy in ("httpx", "fastapi", "uvicorn", "markdown_it", "babel"):
+    for heavy in ("httpx", "fastapi", "uvicorn", "markdown_it", "babel", "cryptography"):
         assert heavy not in loaded, f"{module} imports {heavy} at import time"
 
 

@@ -128,7 +128,7 @@ def test_same_key_replays_the_answer_and_new_key_reports_duplicates(setup):
     first = push(server.url, event_id, token, ops, key="batch-1")
     count = server.op_count()
     replay = push(server.url, event_id, token, ops, key="batch-1")
-    assert replay.json() == first.json()
+    assert replay.json() == first.json() | {"replayed": True}  # issue 12: marked as a replay
     assert server.op_count() == count
     fresh = push(server.url, event_id, token, ops + entry_ops(event_id, sid, clock, "x"))
     body = fresh.json()

@@ -391,7 +391,8 @@ def test_a_pending_session_is_pushed_from_its_journal_in_a_worker_thread(
 def test_pulled_ops_already_here_are_told_from_the_journal_without_the_view(
     live_server, event, tmp_path, monkeypatch
 ):
-    """A fresh cursor pulls this laptop's own ops back: the journal says they are known."""
+    """A fresh cursor does not pull this laptop's own ops back (issue 12: the server leaves
+    them out), so no unit is even opened."""
     event_id, token = event
     store, sids = laptop_with_sessions(live_server, token, event_id, tmp_path / "a", 2)
     (store.home / "sync.json").unlink()  # the cursor starts over
@@ -399,8 +400,11 @@ def test_pulled_ops_already_here_are_told_from_the_journal_without_the_view(
     seen = count_opens(monkeypatch)
     result = sync(store, live_server.url, token)
     assert result.ok and result.pulled == 0
-    assert sorted(s[0] for s in seen["journal"] if s[0] != event_id) == sorted(sids)
+    assert [s for s in seen["journal"] if s[0] in sids] == []
     assert [s for s in seen["unit"] if s[0] in sids and not s[1]] == []
+    # and the cursor moved past them: the next pull starts after the last op
+    last = live_server.query("SELECT MAX(seq) FROM ops")[0][0]
+    assert json.loads((store.home / "sync.json").read_text())["cursors"][event_id] == last
 
 
 def test_sync_never_touches_a_unit() -> None:
@@ -424,3 +428,155 @@ def test_the_sync_round_bench_runs_small(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-2000:]
     assert "| quiet (open session: 5 pending) |" in run.stdout
     assert "| another session with 50 pending |" in run.stdout
+
+
+# -- issue 12: honest counts, rejected changes named, tokens never in URLs ---------------------
+
+
+def test_a_batch_stored_in_an_earlier_round_is_not_counted_as_pushed(live_server, event, tmp_path):
+    """The answer of a whole round was lost; the next round's replay used to say "pushed 16"
+    for ops already on the server."""
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    sid = a.create_session(event_id, "mena", "MENA round table", AGENDA).id
+    with a.open_session(sid) as ss:
+        ss.add_entry("need", "Database access", delegations=["JO"])
+    pending = a.pending_count()
+    # the same batch, sent by hand with the client's key: stored, answer never journaled
+    from roundtable import protocol
+
+    with a.open_session(sid) as ss:
+        ops = ss.outbox()
+    ops.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
+    import httpx
+
+    r = httpx.post(
+        f"{server.url}/v1/events/{event_id}/ops",
+        content=json.dumps(protocol.push_body(ops, a.device)).encode(),
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": batch_key(event_id, (o.op_id for o in ops)),
+        },  # fmt: skip
+    )
+    assert r.status_code == 200 and len(r.json()["accepted"]) == pending
+    result = sync(a, server.url, token)
+    assert result.ok, result.summary()
+    assert (result.pushed, result.duplicates) == (0, pending)
+    assert result.summary().startswith("sync: pushed 0, pulled 0")
+    assert a.pending_count() == 0
+
+
+def test_a_sync_with_rejected_changes_exits_3_and_names_them(live_server, event, tmp_path,
+                                                             monkeypatch, capsys):  # fmt: skip
+    from roundtable import cli
+
+    server, (event_id, _) = live_server, event
+    europe = server.token(event_id, ["europe"])
+    home = tmp_path / "a"
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
+    monkeypatch.setenv("ROUNDTABLE_API_URL", server.url)
+    monkeypatch.setenv("ROUNDTABLE_TOKEN", europe)
+    a = LocalStore(home)
+    assert sync(a, server.url, europe).ok
+    a.create_session(event_id, "africa", "Not our region", AGENDA)
+    assert cli.main(["sync", "--quiet"]) == 3
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("sync: rejected")]
+    assert len(lines) == 1, err
+    assert "HTTP 403" in lines[0] and "outside this token's regions" in lines[0]
+    # the next sync has nothing new rejected: exit 0, the list still mentioned
+    assert cli.main(["sync", "--quiet"]) == 0
+    assert "rejected list" in capsys.readouterr().err
+
+
+def test_a_token_in_a_query_string_is_refused_and_not_echoed(live_server, event):
+    import httpx
+
+    _, token = event
+    for name in ("token", "access_token", "Authorization"):
+        r = httpx.get(f"{live_server.url}/v1/whoami", params={name: token})
+        assert r.status_code == 400
+        assert token not in r.text and "Authorization: Bearer" in r.json()["detail"]
+    # with a good header too: still refused (the URL has already leaked into logs upstream)
+    r = httpx.get(f"{live_server.url}/v1/health?token={token}",
+                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+    assert r.status_code == 400
+
+
+def test_the_access_log_shows_paths_without_query_strings(tmp_path):
+    """`roundtable serve`'s uvicorn access log: the token put in ?token= was written whole."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = tmp_path / "serve.log"
+    env = {**os.environ, "ROUNDTABLE_HOME": str(tmp_path / "home")}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "roundtable", "serve", "--db", str(tmp_path / "s.db"),
+             "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        try:
+            url = f"http://127.0.0.1:{port}"
+            for _ in range(200):
+                try:
+                    httpx.get(f"{url}/v1/health", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.05)
+            assert httpx.get(f"{url}/v1/whoami?token=SECRET-123").status_code == 400
+            assert httpx.get(f"{url}/v1/health?since=42").status_code == 200
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    text = log.read_text(encoding="utf-8", errors="replace")
+    assert "GET /v1/whoami HTTP/1.1" in text and "400" in text, text
+    assert "SECRET-123" not in text and "since=42" not in text
+
+
+def test_the_secretariat_refuses_text_and_clocks_no_laptop_writes(live_server, event, tmp_path):
+    """It stored NUL and ESC in text and an HLC with wall 0; the laptops refuse them."""
+    import httpx
+
+    from roundtable import protocol
+    from roundtable.model import Op, new_id
+
+    server, (event_id, token) = live_server, event
+    a = LocalStore(tmp_path / "a")
+    assert sync(a, server.url, token).ok
+    sid = a.create_session(event_id, "europe", "Europe round table", AGENDA).id
+    assert sync(a, server.url, token).ok
+    before = server.op_count()
+    hlc = "001800000000000-000000-lap-z"
+    good = Op(new_id(), event_id, sid, new_id(), "entry", "text", "fine", hlc, "lap-z")
+    from dataclasses import replace
+
+    cases = [
+        (replace(good, value="a\x00b"), "control character U+0000"),
+        (replace(good, value="\x1b[2J"), "control character U+001B"),
+        (replace(good, hlc="000000000000000-000001-lap-z"), "no wall time"),
+    ]
+    for op, reason in cases:
+        r = httpx.post(
+            f"{server.url}/v1/events/{event_id}/ops",
+            content=json.dumps(protocol.push_body([op], "lap-z")).encode(),
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": new_id(),
+            },
+        )
+        assert r.status_code == 422 and reason in r.json()["detail"], r.text
+        assert "\n" not in r.json()["detail"]
+    assert server.op_count() == before

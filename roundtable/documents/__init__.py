@@ -30,6 +30,7 @@ from roundtable.documents.versions import Version, fingerprint, version_for, was
 if TYPE_CHECKING:
     import datetime as dt
 
+    from roundtable.actions import CarriedAction
     from roundtable.model import Country, Event, SessionSnapshot
 
 FORMATS = ("md", "html")
@@ -146,11 +147,15 @@ def report_text(
     as_of: dt.datetime,
     last_sync: Mapping[str, str] | None = None,
     conflicts: Conflicts | None = None,
+    regions: Sequence[str] | None = None,
+    carried: Sequence[CarriedAction] | None = None,
     audience: str = DEFAULT_AUDIENCE,
     ceiling: str | None = None,
 ) -> str:
-    """The secretariat's consolidated report.  ``last_sync``: session id -> ISO time of that
-    room's last sync, as the caller knows it.  TLP:RED is never in it: the room's audience is
+    """The secretariat's consolidated report (of ``regions`` only, when given).
+    ``last_sync``: session id -> ISO time of that room's last sync, as the caller knows it.
+    ``carried``: earlier conferences' actions with their history (``roundtable.actions``), as
+    the caller knows them (issue 12).  TLP:RED is never in it: the room's audience is
     refused."""
     from roundtable.documents.audience import cut_all, mark
     from roundtable.documents.report import build_report_document
@@ -171,5 +176,7 @@ def report_text(
         as_of=as_of,
         last_sync=last_sync or {},
         conflicts=conflicts,
+        regions=regions,
+        carried=carried,
     )
     return render(mark(doc, L, snapshots, top), fmt)

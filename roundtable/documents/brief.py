@@ -23,7 +23,7 @@ from roundtable.documents.tree import (
     strong,
     text,
 )
-from roundtable.model import SessionSnapshot
+from roundtable.model import OPEN_ACTION_STATUSES, SessionSnapshot
 
 
 def _concerns(snap: SessionSnapshot, code: str) -> bool:
@@ -75,7 +75,7 @@ def build_brief(
     for snap in snaps:
         refs = Numbering(snap).ref
         for e in sorted(snap.entries, key=lambda e: (e.created_at, e.id)):
-            if e.entry_kind != "action" or e.status not in ("", "open") or e.parked:
+            if e.entry_kind != "action" or e.status not in ("", *OPEN_ACTION_STATUSES) or e.parked:
                 continue
             mine = e.owner == code or code in e.delegations
             due = text(nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))

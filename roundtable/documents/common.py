@@ -4,7 +4,7 @@ from captured text, entry references, and unresolved conflicts.  Pure."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from roundtable.documents.i18n import N_, Lang
@@ -59,17 +59,24 @@ REGION_MSGIDS = (
 )
 
 
-def conflicts_from_docs(docs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, list]]:
-    """Unresolved conflicts of merged view documents, in the shape the documents take."""
+def conflicts_from_docs(
+    docs: Iterable[Mapping[str, Any]], name: Callable[[str], str] | None = None
+) -> dict[str, dict[str, list]]:
+    """Unresolved conflicts of merged view documents, in the shape the documents take:
+    entry id -> field -> ``(other value, who)``.  ``name`` turns a device into people's label
+    (``LocalStore.name``); without it the device id is shown.  An entry deleted on one laptop
+    while edited on another (``protocol.delete_conflict``) is the field ``deleted``: shown as
+    deleted, with "not deleted" by whoever edited it."""
     from roundtable.protocol import conflicts
 
+    name = name or (lambda device: device)
     out: dict[str, dict[str, list]] = {}
     for doc in docs:
         found = conflicts(doc)
         if found:
             out[doc["id"]] = {
-                name: [(value, hlc.device) for value, hlc in versions]
-                for name, versions in sorted(found.items())
+                field: [(value, name(hlc.device)) for value, hlc in versions]
+                for field, versions in sorted(found.items())
             }
     return out
 
@@ -141,6 +148,8 @@ def minutes_word(lang: Lang, seconds: int | None) -> str:
 def status_word(lang: Lang, status: str) -> str:
     return {
         "open": lang.t("open"),
+        "in_progress": lang.t("in progress"),
+        "carried": lang.t("carried"),
         "done": lang.t("done"),
         "dropped": lang.t("dropped"),
     }.get(status or "open", status)

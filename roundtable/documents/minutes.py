@@ -268,6 +268,7 @@ def build_minutes(
         )
     else:
         body.append(Paragraph(text(L.t("No action items were recorded."))))
+    body += _earlier_actions(L, snap, countries)
 
     # 6. by owner
     body.append(Heading(2, text(L.t("6. Actions by owner"))))
@@ -481,3 +482,43 @@ def _capture_times(
             ),
         ),
     )
+
+
+def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
+    """Issue 12: the earlier conferences' actions reviewed in this session, with the status and
+    note given here.  Nothing when none was reviewed (the minutes of a first conference are
+    unchanged)."""
+    reviews = [r for r in snap.action_reviews if not r.deleted]
+    if not reviews:
+        return []
+    rows = []
+    for n, r in enumerate(reviews, start=1):
+        origin = r.origin or "—"
+        if r.origin_date:
+            origin = L.t("{event}, {date}", event=origin, date=L.date(r.origin_date))
+        rows.append(
+            (
+                text(L.number(n)),
+                text(c.said(r.text)),
+                text(origin),
+                text(c.owner_name(L, r.owner, countries)),
+                text(nowrap(L.date(r.due))) if r.due else text("—"),
+                text(c.status_word(L, r.status)),
+                text(c.said(r.note)) if r.note else text("—"),
+            )
+        )
+    return [
+        Heading(3, text(L.t("Actions from earlier conferences"))),
+        Table(
+            (
+                text("#"),
+                text(L.t("Action")),
+                text(L.t("Agreed at")),
+                text(L.t("Owner")),
+                text(L.t("Due")),
+                text(L.t("Status")),
+                text(L.t("Note")),
+            ),
+            tuple(rows),
+        ),
+    ]

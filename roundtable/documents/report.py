@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from roundtable.documents import common as c
 from roundtable.documents.i18n import N_, Lang
@@ -27,7 +28,17 @@ from roundtable.documents.tree import (
     strong,
     text,
 )
-from roundtable.model import REGIONS, Country, Entry, Event, SessionSnapshot
+from roundtable.model import (
+    OPEN_ACTION_STATUSES,
+    REGIONS,
+    Country,
+    Entry,
+    Event,
+    SessionSnapshot,
+)
+
+if TYPE_CHECKING:
+    from roundtable.actions import CarriedAction
 
 # A need's category, from its tags and words: first match wins, in this order.
 CATEGORIES: list[tuple[str, tuple[str, ...]]] = [
@@ -194,7 +205,7 @@ def build_report_data(
     actions = []
     for snap in snaps:
         for e in distinct(snap, "action"):
-            if e.status in ("", "open"):
+            if e.status in ("", *OPEN_ACTION_STATUSES):
                 actions.append(
                     OpenAction(
                         e, snap.session.region, snap.session.title, bool(e.due) and e.due < today
@@ -260,8 +271,13 @@ def build_report_document(
     as_of: dt.datetime,
     last_sync: Mapping[str, str],
     conflicts: c.Conflicts | None = None,
+    regions: Sequence[str] | None = None,
+    carried: Sequence[CarriedAction] | None = None,
 ) -> Document:
+    """``regions``: the regions the reader may see (a region token's); None = all.  A region
+    outside them is left out, never shown as "no session yet"."""
     data = build_report_data(event, snapshots, countries, as_of)
+    shown = [r for r in REGIONS if regions is None or r in regions]
     names = data.names
     body: list[Node] = []
     by_region: dict[str, list[SessionSnapshot]] = {}
@@ -276,9 +292,7 @@ def build_report_document(
                 (
                     L.t("Regions with a session"),
                     text(
-                        L.number(sum(r in by_region for r in REGIONS))
-                        + " / "
-                        + L.number(len(REGIONS))
+                        L.number(sum(r in by_region for r in shown)) + " / " + L.number(len(shown))
                     ),
                 ),
             )
@@ -288,7 +302,7 @@ def build_report_document(
     body.append(Heading(2, text(L.t("1. Regions"))))
     rows = []
     no_session = L.t("no session yet")
-    for region in REGIONS:
+    for region in shown:
         snaps = by_region.get(region, [])
         if not snaps:
             rows.append(
@@ -366,7 +380,7 @@ def build_report_document(
     )
 
     body.append(Heading(2, text(L.t("5. Decisions and recommendations, by region"))))
-    for region in REGIONS:
+    for region in shown:
         snaps = by_region.get(region, [])
         body.append(Heading(3, text(c.region_name(L, region))))
         if not snaps:
@@ -431,5 +445,65 @@ def build_report_document(
             )
     else:
         body.append(Paragraph(text(L.t("No open actions."))))
+    body += _carried_section(L, data.snapshots, carried or (), names)
     title = L.t("Consolidated report — {event}", event=event.name or L.t("Round tables"))
     return Document(title=title, lang=L.code, direction=L.direction, children=tuple(body))
+
+
+def _carried_section(
+    L: Lang,
+    snapshots: Sequence[SessionSnapshot],
+    carried: Sequence[CarriedAction],
+    names: Mapping[str, str],
+) -> list[Node]:
+    """Issue 12: the earlier conferences' actions — those reviewed at this event, and those
+    of ``carried`` (the caller's knowledge) still open — each with its history across
+    events.  Absent when there are none, so a first conference's report is unchanged."""
+    from roundtable.actions import from_reviews, merge
+
+    reviewed = from_reviews(snapshots)
+    here = {a.id for a in reviewed}
+    actions = [a for a in merge(carried, reviewed) if a.is_open or a.id in here]
+    if not actions:
+        return []
+    order = list(REGIONS)
+    actions.sort(
+        key=lambda a: (order.index(a.region) if a.region in order else len(order), a.event_id,
+                       a.date, a.id)
+    )  # fmt: skip
+    rows = []
+    for a in actions:
+        steps = []
+        for step in a.history:
+            where = step.event_name or "—"
+            if step.date:
+                where = L.t("{event}, {date}", event=where, date=L.date(step.date))
+            status = c.status_word(L, step.status) if step.status else L.t("agreed")
+            line = L.t("{where}: {status}", where=where, status=status)
+            if step.note:
+                line = L.t("{step} (“{note}”)", step=line, note=" ".join(step.note.split()))
+            steps.append(line)
+        rows.append(
+            (
+                text(c.said(a.text)),
+                text(c.region_name(L, a.region)),
+                text(c.owner_name(L, a.owner, names)),
+                text(nowrap(L.date(a.due))) if a.due else text(L.t("no due date")),
+                text(c.status_word(L, a.status)),
+                text(L.semicolon.join(steps)),
+            )
+        )
+    return [
+        Heading(2, text(L.t("7. Actions from earlier conferences"))),
+        Table(
+            (
+                text(L.t("Action")),
+                text(L.t("Region")),
+                text(L.t("Owner")),
+                text(L.t("Due")),
+                text(L.t("Status")),
+                text(L.t("History across events")),
+            ),
+            tuple(rows),
+        ),
+    ]

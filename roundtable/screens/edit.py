@@ -57,16 +57,30 @@ class EditEntryModal(ModalScreen[bool]):
                         allow_blank=False,
                         id="edit-status",
                     )
-            found = conflicts(store.doc("entry", self.entry_id))
+            doc = store.doc("entry", self.entry_id)
+            found = conflicts(doc)
+            gone = store.delete_conflict("entry", self.entry_id)
+            if gone is not None:  # deleted on one laptop while edited on another (issue 12)
+                name = store.local.name
+                yield Label(
+                    f"Deleted by {', '.join(map(name, gone.deleted_by))}, edited by "
+                    f"{', '.join(map(name, gone.edited_by))}",
+                    classes="conflict-text",
+                )
+                yield Button("Restore it", id="keep-deleted-0", classes="keep")
+                yield Button("Confirm the delete", id="confirm-delete", classes="keep")
             for field, versions in found.items():
+                if field == "deleted" and gone is not None:
+                    continue
                 for n, (value, hlc) in enumerate(versions):
                     shown = ", ".join(value) if isinstance(value, list) else str(value)
+                    who = store.local.name(hlc.device)
                     yield Label(
-                        f"Also edited by {hlc.device}: {field} = {shown[:80]}",
+                        f"Also edited by {who}: {field} = {shown[:80]}",
                         classes="conflict-text",
                     )
                     yield Button(
-                        f"Keep {hlc.device}'s {field}",
+                        f"Keep {who}'s {field}",
                         id=f"keep-{field}-{n}",
                         classes="keep",
                     )
@@ -89,6 +103,11 @@ class EditEntryModal(ModalScreen[bool]):
         doc = store.doc("entry", self.entry_id)
         found = conflicts(doc)
         button = event.button.id or ""
+        if button == "confirm-delete":
+            store.delete("entry", self.entry_id)
+            self.notify("Delete confirmed.")
+            self.dismiss(True)
+            return
         if button == "keep-current":
             store.update("entry", self.entry_id, **{f: doc["fields"][f] for f in found})
         else:

@@ -46,12 +46,17 @@ def _screens() -> list[tuple[str, type, list[type]]]:
         SpeakerQueue,
         TourDeTable,
     )
+    from widgets.carried_actions import CarriedActions
 
     return [
         ("Sessions", HomeScreen, [DataTable]),
         ("New session (dialog)", NewSessionModal, [Input, Select, Button]),
         ("Set-up and roll call", SetupScreen, [Input, RollCall, RosterTable]),
-        ("Agenda and capture", RunScreen, [AgendaList, EntryTable, EntryDetail, CaptureBar, Input]),
+        (
+            "Agenda and capture",
+            RunScreen,
+            [AgendaList, EntryTable, EntryDetail, CaptureBar, Input, CarriedActions],
+        ),
         ("Tour de table and queue", TourScreen, [TourDeTable, SpeakerQueue, Input]),
         ("Completeness check", CloseScreen, [DataTable]),
         ("Minutes", MinutesScreen, [VerticalScroll]),

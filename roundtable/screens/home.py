@@ -1,4 +1,4 @@
-"""Pick a session, or create one from a region's plan (or a plan file)."""
+"""Pick a session, or create one from a region's plan (or a plan file); unlock an encrypted one."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from roundtable.model import REGIONS
 from roundtable.screens.common import StatusLine
@@ -131,6 +131,16 @@ class NewSessionModal(ModalScreen[str | None]):
             with Horizontal(classes="row"):
                 yield Input("", placeholder="Room", id="new-room")
                 yield Input(dt.date.today().isoformat(), placeholder="YYYY-MM-DD", id="new-date")
+            encrypt = app.settings.encrypt_new_sessions
+            yield Checkbox(
+                "Encrypt at rest (asks for a passphrase every time the session opens)",
+                encrypt,
+                id="new-encrypt",
+            )
+            with Horizontal(classes="row", id="new-pass-row") as row:
+                row.display = encrypt  # shown when Encrypt is ticked
+                yield Input(placeholder="Passphrase", password=True, id="new-pass")
+                yield Input(placeholder="Passphrase again", password=True, id="new-pass2")
             yield Label("", id="new-error", classes="error-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create", variant="primary", id="create")
@@ -139,6 +149,12 @@ class NewSessionModal(ModalScreen[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+    @on(Checkbox.Changed, "#new-encrypt")
+    def _encrypt_changed(self, event: Checkbox.Changed) -> None:
+        self.query_one("#new-pass-row").display = event.value
+        if event.value:
+            self.query_one("#new-pass", Input).focus()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#create")
@@ -156,6 +172,15 @@ class NewSessionModal(ModalScreen[str | None]):
         if not name:
             error.update("Event: give the conference's name")
             return
+        passphrase = None
+        if self.query_one("#new-encrypt", Checkbox).value:
+            passphrase = self.query_one("#new-pass", Input).value
+            if not passphrase:
+                error.update("Passphrase: give one to encrypt the session (or untick Encrypt)")
+                return
+            if passphrase != self.query_one("#new-pass2", Input).value:
+                error.update("Passphrase: the two passphrases differ")
+                return
         try:
             dt.date.fromisoformat(date)
         except ValueError:
@@ -177,8 +202,54 @@ class NewSessionModal(ModalScreen[str | None]):
                 room=room,
                 date=date,
                 plan=plan.name,
+                passphrase=passphrase,
             )
         except (plans.PlanError, StoreError, OSError) as exc:
             error.update(str(exc))
             return
         self.dismiss(session.id)
+
+
+class PassphraseModal(ModalScreen[bool]):
+    """The passphrase of an encrypted session, asked when it opens: the key is derived and
+    checked by the store; a wrong one is one line here, and nothing is read or changed."""
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="passphrase.cancel", tooltip="Leave it locked")
+    ]
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Encrypted session", classes="dialog-title")
+            yield Label(f"Passphrase for session {self.session_id[:13]}…")
+            yield Input(password=True, id="passphrase")
+            yield Label("", id="passphrase-error", classes="error-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Open", variant="primary", id="unlock")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#passphrase", Input).focus()
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Input.Submitted, "#passphrase")
+    @on(Button.Pressed, "#unlock")
+    def _unlock(self) -> None:
+        from roundtable.store import StoreError
+
+        field = self.query_one("#passphrase", Input)
+        try:
+            self.app.local.unlock(self.session_id, field.value)
+        except StoreError as exc:
+            self.query_one("#passphrase-error", Label).update(str(exc))
+            field.value = ""
+            field.focus()
+            return
+        self.dismiss(True)

@@ -56,9 +56,9 @@ class AudienceModal(ModalScreen[str | None]):
             yield Label("Enter chooses · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
-        options = self.query_one("#audience", OptionList)
-        options.highlighted = 0
-        options.focus()
+        for options in self.query("#audience").results(OptionList):
+            options.highlighted = 0  # participants, the default: Enter takes it
+            options.focus()
 
     @on(OptionList.OptionSelected, "#audience")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -99,10 +99,27 @@ def export_dir(app) -> Path:
     return Path(app.home) / "exports"
 
 
+def encrypted_export_refused(app) -> bool:
+    """An export is plaintext: an encrypted session's is never written under the home (issue
+    14); the command line writes it elsewhere (``-o FILE``)."""
+    session_id = app.session_store.session_id
+    if not app.local.is_encrypted(session_id):
+        return False
+    app.notify(
+        "Not exported: the session is encrypted and the exports directory is inside the "
+        f"roundtable home; run `roundtable export {session_id[:13]} -o FILE` outside it",
+        severity="error",
+        timeout=12,
+    )
+    return True
+
+
 def export_minutes(app, fmt: str, audience: str = "participants") -> Path | None:
     """Save the minutes for ``audience`` under their numbered name in the exports directory."""
     from roundtable.documents import exports
 
+    if encrypted_export_refused(app):
+        return None
     text, version, print_ = minutes_document(app, fmt, audience)
     snap = app.session_store.snapshot(app.country_names())
     try:
@@ -124,6 +141,8 @@ def export_brief(
 
     from roundtable.documents import brief_text, exports
 
+    if encrypted_export_refused(app):
+        return None
     store = app.session_store
     snap = store.snapshot(app.country_names())
     text = brief_text(

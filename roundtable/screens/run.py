@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,6 +13,7 @@ from textual.widgets import Static
 from roundtable.model import ENTRY_KINDS, Entry
 from roundtable.screens.common import UNDO, ChoiceModal, ConfirmModal, SessionScreen, StatusLine
 from widgets import AgendaList, CaptureBar, EntryDetail, EntryTable, KeyBar, TimeBoxTimer
+from widgets.carried_actions import CarriedActions
 
 FILTERS: tuple[str | None, ...] = (None, *ENTRY_KINDS)
 COUNTS_DELAY = 0.05
@@ -86,6 +87,15 @@ class RunScreen(SessionScreen):
         Binding("m", "minutes", "Minutes", id="run.minutes", tooltip="Preview and export"),
         Binding("x", "close_session", "Close", id="run.close", tooltip="Check and close"),
         Binding("escape", "home", "Sessions", id="run.home", tooltip="Back to the session list"),
+        Binding(
+            "ctrl+r",
+            "review_actions",
+            "Review",
+            show=False,
+            priority=True,
+            id="run.review",
+            tooltip="The actions carried from earlier conferences (review item)",
+        ),
     ]
 
     def __init__(self) -> None:
@@ -109,6 +119,7 @@ class RunScreen(SessionScreen):
                     yield Static("", id="item-title")
                     yield TimeBoxTimer(clock=self.app.clock, id="timer")
                 yield Static("", id="prompts")
+                yield CarriedActions(id="carried")  # issue 12: shown on the review item
                 yield Static("", id="entries-caption", classes="caption")
                 yield EntryTable(id="entries")
                 yield EntryDetail(self.app.country_names(), self._item_titles, id="entry-detail")
@@ -185,6 +196,7 @@ class RunScreen(SessionScreen):
     def _refresh_item(self, item) -> None:
         timer = self.query_one(TimeBoxTimer)
         if item is None:
+            self._show_carried(None)
             self._set_text("#item-title", "This session has no agenda items.")
             self._set_text("#prompts", "")
             return
@@ -195,6 +207,7 @@ class RunScreen(SessionScreen):
         self._set_text("#item-title", title)
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
         self._set_text("#prompts", "\n".join(lines))
+        self._show_carried(item)
         state = "closed" if self.store.session_closed else self.store.clock_state(item.id)
         used = self.store.item_elapsed(item.id, int(self.app.clock() * 1000))
         timer.show(item.id, item.minutes * 60, used, state)
@@ -223,10 +236,8 @@ class RunScreen(SessionScreen):
         for e in shown:
             doc = self.store.doc("entry", e.id)
             if doc is not None:
-                found = field_conflicts(doc)
-                if found:
-                    devices = sorted({h.device for versions in found.values() for _, h in versions})
-                    conflicts[e.id] = ", ".join(devices)
+                if field_conflicts(doc):  # named by people's labels, never this laptop
+                    conflicts[e.id] = self.store.local.conflict_names(doc)
         table.set_entries(shown, conflicts)
         self._shown_total = total
         self._set_caption(kind)
@@ -460,6 +471,87 @@ class RunScreen(SessionScreen):
     def action_home(self) -> None:
         self.store.checkpoint()
         self.app.show_home()
+
+    # --- Actions carried forward (issue 12): the review item's list ---
+
+    _carried_remote: list | None = None  # the secretariat's (or the cache's) list, once fetched
+    _carried_source = ""
+    _carried_others: list = []  # the region's other sessions on this laptop (read once)
+
+    def _show_carried(self, item) -> None:
+        """On an item of kind ``actions``, the region's earlier actions: the secretariat's
+        list (fetched once, in a worker) merged with this laptop's store, redrawn on each
+        change of the session (a review made here shows at once)."""
+        widget = self.query_one(CarriedActions)
+        shown = item is not None and item.item_kind == "actions"
+        widget.display = shown
+        if not shown:
+            return
+        from roundtable import actions, carry
+
+        session = self.store.session
+        if self._carried_remote is None:
+            self._carried_remote = []
+            self._carried_source = "this laptop"
+            # the laptop's other sessions are read once; this one on every change
+            others = carry.local_sources(
+                self.app.local, session.region, session.event_id, skip={session.id: self.store}
+            )
+            self._carried_others = [s for s in others if s.session.id != session.id]
+            self._fetch_carried()
+        sources = [*self._carried_others, carry.source_of(self.store)]
+        merged = actions.carried_actions(
+            sources, session.region, session.event_id, known=self._carried_remote
+        )
+        widget.show(merged, session.id, self._carried_source)
+
+    @work(exclusive=True, group="carried", exit_on_error=False)
+    async def _fetch_carried(self) -> None:
+        from roundtable import carry, config
+
+        session = self.store.session
+        settings = self.app.settings
+        url = settings.api_url if self.app.sync_enabled else ""
+        token = config.load_token() if url else ""
+        found, source, problem = await carry.remote(
+            self.app.local, session.region, session.event_id, url=url, token=token,
+            ca_file=settings.ca_file or None,
+        )  # fmt: skip
+        if problem:
+            self.notify(f"Earlier actions: {problem}", severity="warning")
+        self._carried_remote, self._carried_source = found, source
+        if self.is_mounted:
+            self._show_carried(self.current_item())
+
+    @on(CarriedActions.Marked)
+    def _carried_marked(self, event: CarriedActions.Marked) -> None:
+        from roundtable.screens.common import PromptModal
+        from widgets.carried_actions import STATUS_LABELS
+
+        action, status = event.action, event.status
+        review = action.review_in(self.store.session_id)
+
+        def done(note: str | None) -> None:
+            from roundtable.store import StoreError
+
+            if note is None:
+                return
+            try:
+                self.store.review_action(action, status, note)
+            except StoreError as exc:
+                self.notify(str(exc), severity="error")
+
+        question = f"{STATUS_LABELS[status].capitalize()}: {_clip(action.text, 50)} — note"
+        self.app.push_screen(PromptModal(question, review.note if review else ""), done)
+
+    def action_review_actions(self) -> None:
+        widget = self.query_one(CarriedActions)
+        if widget.display:
+            widget.query_one("#carried-table").focus()
+        else:
+            self.notify("The earlier conferences' actions are on the review item", timeout=3)
+
+    # --- end of actions carried forward ---
 
     def palette_commands(self):
         yield ("capture: focus", "Type a quick-capture line", self.action_focus_capture)

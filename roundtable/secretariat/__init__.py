@@ -8,6 +8,7 @@ Imports nothing of the client but model, protocol, minutes and report.  The admi
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ __all__ = [
 
 DB_ENV = "ROUNDTABLE_DB_URL"
 DAYS_ENV = "ROUNDTABLE_IDEMPOTENCY_DAYS"
+CONSOLE_SECRET_ENV = "ROUNDTABLE_CONSOLE_SECRET"  # signs the web console's sessions
 
 
 def create_app(target: Path | str, **kwargs) -> FastAPI:
@@ -62,15 +64,19 @@ def serve(
     Several workers need PostgreSQL (SQLite has one writer; the caller checks)."""
     import uvicorn
 
+    from roundtable.secretariat.middleware import log_config
+
     if workers <= 1:
         app = create_app(target, idempotency_days=idempotency_days)
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config())
         return
     from roundtable.secretariat.db import open_ready
 
     open_ready(target).close()  # migrate once, before the workers start
     os.environ[DB_ENV] = str(target)
     os.environ[DAYS_ENV] = str(idempotency_days)
+    # one secret for every worker, so a console session signed by one is good on the others
+    os.environ.setdefault(CONSOLE_SECRET_ENV, secrets.token_urlsafe(32))
     uvicorn.run(
         "roundtable.secretariat:app_from_env",
         factory=True,
@@ -78,4 +84,5 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=log_config(),
     )

@@ -15,6 +15,7 @@ batch gets one line saying what and where, and nothing of it is written.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -27,7 +28,7 @@ from fastapi.responses import JSONResponse
 
 from roundtable.secretariat.middleware import Guard
 from roundtable.secretariat.repository import Database, Repository, open_database
-from roundtable.secretariat.routes import ROUTERS
+from roundtable.secretariat.routes import ROUTERS, console
 from roundtable.secretariat.service import Refusal
 
 API_VERSION = "v1"
@@ -67,6 +68,23 @@ class IdempotencyTrim:
             return repo.trim_idempotency(now - self.days * 86400)
 
 
+class PathsWithoutQuery(logging.Filter):
+    """uvicorn's access log shows paths without their query strings: whatever a client puts
+    there (a token, by mistake) is never written to a log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _access_log_without_queries() -> None:
+    logger = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, PathsWithoutQuery) for f in logger.filters):
+        logger.addFilter(PathsWithoutQuery())
+
+
 def create_app(
     target: Path | str | Database,
     *,
@@ -74,6 +92,7 @@ def create_app(
     now: Callable[[], float] = time.time,
     idempotency_days: float = DEFAULT_IDEMPOTENCY_DAYS,
     pool_size: int = 10,
+    console_refresh: float = console.REFRESH_SECONDS,
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
     ``postgresql://`` URL, or an open Database.  The schema is migrated first."""
@@ -109,7 +128,10 @@ def create_app(
 
     for router in ROUTERS:
         app.include_router(router)
+    # the web console at /: pages, sign-in, static files
+    web = console.install(app, refresh=console_refresh)
+    _access_log_without_queries()
     # the routers' own routes: newer FastAPI wraps an included router in one opaque route
-    routes = [*app.router.routes, *(r for router in ROUTERS for r in router.routes)]
+    routes = [*app.router.routes, *(r for router in (*ROUTERS, web) for r in router.routes)]
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, routes=lambda: routes)
     return app

@@ -62,3 +62,69 @@ def get_clock(request: Request) -> Callable[[], float]:
 
 
 Clock = Annotated[Callable[[], float], Depends(get_clock)]
+
+
+# -- the web console's session -----------------------------------------------------------------
+#
+# Signing in with a token sets a cookie holding a signed value, never the token:
+# ``v1.<expires>.<token sha256>.<HMAC-SHA256 of the rest under the server's secret>``.  Each
+# request checks the signature and the expiry, then looks the token up by its hash, so a token
+# removed from the server signs its browsers out.  The secret is per process unless
+# ``ROUNDTABLE_CONSOLE_SECRET`` gives one (``serve`` sets it for its workers).
+
+SESSION_COOKIE = "roundtable_session"
+SESSION_SECONDS = 12 * 3600  # a conference day; then sign in again
+
+
+class SignInRequired(Exception):
+    """A console page asked for without a valid session: the browser goes to the sign-in."""
+
+
+def _mac(secret: bytes, payload: str) -> str:
+    import base64
+    import hmac
+
+    digest = hmac.new(secret, payload.encode(), "sha256").digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def sign_session(secret: bytes, token_hash: str, expires: int) -> str:
+    payload = f"v1.{expires}.{token_hash}"
+    return f"{payload}.{_mac(secret, payload)}"
+
+
+def read_session(secret: bytes, value: str, now: float) -> str | None:
+    """The token hash a session cookie names, or None (forged, malformed or expired)."""
+    import hmac
+
+    parts = value.split(".")
+    if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
+        return None
+    payload = ".".join(parts[:3])
+    if not hmac.compare_digest(_mac(secret, payload), parts[3]):
+        return None
+    if int(parts[1]) <= now:
+        return None
+    return parts[2]
+
+
+def console_authorize(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    repo: Repo,
+) -> TokenScope:
+    """The scope of a console request: a bearer token (scripts) or the session cookie
+    (browsers).  No valid one: ``SignInRequired`` (the console sends the browser to sign in)."""
+    if creds is not None:
+        return authorize(creds, repo)
+    value = request.cookies.get(SESSION_COOKIE)
+    if value:
+        token_hash = read_session(request.app.state.console_secret, value, request.app.state.now())
+        if token_hash is not None:
+            scope = repo.token_by_hash(token_hash)
+            if scope is not None:
+                return scope
+    raise SignInRequired()
+
+
+ConsoleScope = Annotated[TokenScope, Depends(console_authorize)]

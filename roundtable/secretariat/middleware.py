@@ -1,14 +1,67 @@
 """Pure ASGI middleware of the secretariat: the request guard (body size limit, OPTIONS and 405
-with the right Allow header) and the Server-Timing header."""
+with the right Allow header, no token in a query string) and the Server-Timing header; and the
+access log's filter that shows paths without their query strings."""
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.routing import Match
+
+TOKEN_PARAMS = frozenset(
+    {"token", "access_token", "api_key", "apikey", "auth", "authorization", "bearer"}
+)
+"""Query parameters that would carry a credential: refused, whatever their value (a URL is
+written to access logs, proxies' logs and browser histories; a token goes in the header)."""
+
+
+TOKEN_PAGE = (
+    b'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+    b"<title>Token in the address</title></head><body><h1>Token in the address</h1>"
+    b"<p>A token must never be put in an address: it would stay in the browser's history "
+    b'and in logs.  <a href="/sign-in">Sign in with the form</a> instead.</p></body></html>\n'
+)
+"""The console's answer to a token in a page's address (the API answers one JSON line)."""
+
+
+def token_in_query(query_string: bytes) -> str | None:
+    """The name of a query parameter that carries a token, or None."""
+    if not query_string:
+        return None
+    text = query_string.decode("latin-1")
+    for name, _value in parse_qsl(text, keep_blank_values=True):
+        if name.strip().lower() in TOKEN_PARAMS:
+            return name.strip().lower()
+    return None
+
+
+class PathOnly(logging.Filter):
+    """uvicorn's access log shows the path without its query string: nothing a client put in
+    a URL (a token by mistake, a search) is written to the log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration with ``PathOnly`` on the access log (``roundtable
+    serve`` passes it to uvicorn, in every worker)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["path_only"] = {"()": f"{__name__}.PathOnly"}
+    config["handlers"]["access"]["filters"] = ["path_only"]
+    return config
 
 
 class Guard:
@@ -26,6 +79,19 @@ class Guard:
             await self.app(scope, receive, send)
             return
         send = timed(send, time.perf_counter())
+        leaked = token_in_query(scope.get("query_string", b""))
+        if leaked is not None:
+            # refused before anything reads it; the token is never echoed or logged
+            scope["query_string"] = b""
+            if scope.get("path", "").startswith("/v1/"):
+                detail = (
+                    f"query parameter {leaked!r}: a token in a URL is refused (URLs are logged); "
+                    "send it as the header 'Authorization: Bearer <token>'"
+                )
+                await _send_json(send, 400, detail)
+            else:  # a page of the web console: a person reads the answer
+                await _send(send, 400, TOKEN_PAGE, {"content-type": "text/html; charset=utf-8"})
+            return
         method = scope["method"]
         allowed: set[str] = set()
         matched = False

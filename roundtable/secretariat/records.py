@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from roundtable.model import RECORD_TYPES, Event, Record, Session, SessionSnapshot
+from roundtable.protocol import delete_conflict
 
 _ORDER = {
     "agenda_item": lambda r: (r.position, r.id),
@@ -38,8 +39,8 @@ def snapshots_from_docs(
     by_session: dict[str, dict[str, list[Record]]] = {}
     for doc in docs:
         rec = record_from_doc(doc)
-        if rec.deleted:
-            continue
+        if rec.deleted and not (doc["kind"] == "entry" and delete_conflict(doc) is not None):
+            continue  # an entry deleted while someone edited it stays shown (issue 12)
         if isinstance(rec, Event):
             event = rec
         elif isinstance(rec, Session):
@@ -66,6 +67,9 @@ def snapshots_from_docs(
                 entries=lists["entry"],
                 speeches=lists["speech"],
                 countries={c: countries[c] for c in sorted(codes) if c in countries},
+                action_reviews=sorted(
+                    kinds.get("action_review", []), key=lambda r: (r.reviewed_at, r.id)
+                ),
             )
         )
     return event, snaps

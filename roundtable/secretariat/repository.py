@@ -145,10 +145,20 @@ _TOKEN_CEILING = (
     "CREATE INDEX IF NOT EXISTS ops_labels ON ops (event_id, field, record_id)"
 )
 
+_DEVICES = """
+CREATE TABLE IF NOT EXISTS devices (
+    event_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    label TEXT NOT NULL,
+    PRIMARY KEY (event_id, device)
+);
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
-    (3, "a TLP ceiling per token; labels found by field", _TOKEN_CEILING, _TOKEN_CEILING),
+    (3, "each laptop's label, for conflicts named by people", _DEVICES, _DEVICES),
+    (4, "a TLP ceiling per token; labels found by field", _TOKEN_CEILING, _TOKEN_CEILING),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -221,6 +231,15 @@ class Repository(ABC):
             if hmac.compare_digest(h, wanted):
                 found = TokenScope(h, event_id, tuple(json.loads(regions)), label, max_tlp)
         return found
+
+    def token_by_hash(self, token_hash: str) -> TokenScope | None:
+        """The scope of a stored token hash (the web console's signed session names one), or
+        None once the token is gone."""
+        for h, event_id, regions, label in self._rows(
+            "SELECT hash, event_id, regions, label FROM tokens WHERE hash = ?", (token_hash,)
+        ):
+            return TokenScope(h, event_id, tuple(json.loads(regions)), label)
+        return None
 
     def add_token(self, token_hash: str, event_id: str, regions: list[str], label: str,
                   created: float, max_tlp: str = TOKEN_CEILING_DEFAULT) -> None:  # fmt: skip
@@ -321,13 +340,16 @@ class Repository(ABC):
         )
         return {session_id: float(at) for session_id, at in rows}
 
-    def pull(self, event_id: str, since: int, limit: int, scope: TokenScope) -> list[dict]:
-        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq.
-        Ops of records labelled above the token's ceiling are left out (``above_ceiling``)."""
-        return self.pull_page(event_id, since, limit, scope)[0]
+    def pull(
+        self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str = ""
+    ) -> list[dict]:
+        """Up to ``limit`` ops after ``since`` in the token's scope, as wire dicts with seq;
+        ``exclude`` leaves out one device's ops (a laptop never downloads its own back).  Ops
+        of records labelled above the token's ceiling are left out (``pull_page``)."""
+        return self.pull_page(event_id, since, limit, scope, exclude)[0]
 
     def pull_page(
-        self, event_id: str, since: int, limit: int, scope: TokenScope
+        self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str = ""
     ) -> tuple[list[dict], int, bool]:
         """A page of ``pull``: the ops shown, the cursor (the seq of the last row read,
         withheld or not, so the next page moves past them) and whether more rows follow.
@@ -341,8 +363,8 @@ class Repository(ABC):
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
-            "ORDER BY seq LIMIT ?",
-            (event_id, since, *args, limit + 1),
+            "AND device <> ? ORDER BY seq LIMIT ?",
+            (event_id, since, *args, exclude, limit + 1),
         )
         more = len(rows) > limit
         rows = rows[:limit]
@@ -417,6 +439,26 @@ class Repository(ABC):
         out.append(_ceiling_op("restore", ceiling, row, "deleted", deleted, base))
         return out
 
+    def last_seq(self, event_id: str) -> int:
+        """The event's highest stored seq (0 when none): where a pull that found nothing more
+        (its own ops being left out) may move its cursor.  Read *before* the page, so a row
+        committed in between lies above it and is pulled next time."""
+        row = self._execute("SELECT MAX(seq) FROM ops WHERE event_id = ?", (event_id,)).fetchone()
+        return int(row[0] or 0) if row else 0
+
+    def set_label(self, event_id: str, device: str, label: str) -> None:
+        self._execute(
+            "INSERT INTO devices (event_id, device, label) VALUES (?,?,?) "
+            "ON CONFLICT (event_id, device) DO UPDATE SET label = excluded.label",
+            (event_id, device, label),
+        )
+
+    def labels(self, event_id: str) -> dict[str, str]:
+        """device -> the label its laptop gave (``roundtable connect --label``, else its
+        token's label)."""
+        rows = self._rows("SELECT device, label FROM devices WHERE event_id = ?", (event_id,))
+        return {device: label for device, label in rows}
+
     def history(self, event_id: str, record_id: str) -> list[dict]:
         """Every stored op of a record, oldest first, with ``received_at``."""
         rows = self._rows(
@@ -425,6 +467,23 @@ class Repository(ABC):
             (event_id, record_id),
         )
         return [row_to_dict(r) | {"received_at": r[11]} for r in rows]
+
+    def region_action_ops(self, region: str, up_to: str) -> list[Op]:
+        """What carried actions are built from (issue 12): the session, agenda item, action
+        entry and action-review ops of ``region``'s sessions in every event up to ``up_to``
+        (event ids are UUIDv7: they sort by creation), and the events' own records.  Entries
+        never made actions (notes, needs: most of them) are left out in SQL."""
+        sessions = "SELECT session_id FROM sessions WHERE region = ? AND event_id <= ?"
+        rows = self._rows(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id <= ? AND ("
+            "(session_id = '' AND kind = 'event') OR "
+            f"(session_id IN ({sessions}) AND (kind IN ('session', 'agenda_item', "
+            "'action_review') OR (kind = 'entry' AND record_id IN (SELECT a.record_id FROM ops a "
+            "WHERE a.kind = 'entry' AND a.field = 'entry_kind' AND a.value = ? "
+            f"AND a.session_id IN ({sessions})))))) ORDER BY event_id, seq",
+            (up_to, region, up_to, json.dumps("action"), region, up_to),
+        )
+        return [row_to_op(r) for r in rows]
 
     # idempotency
 

@@ -73,6 +73,7 @@ class PushResult(BaseModel):
     protocol: int = protocol.PROTOCOL_VERSION
     accepted: list[str]
     duplicates: list[str]
+    replayed: bool = Field(False, description="the stored answer to this Idempotency-Key")
 
 
 OpOut = create_model("OpOut", **_op_fields())  # type: ignore[call-overload]
@@ -84,6 +85,9 @@ class PullPage(BaseModel):
     ops: list[OpOut]  # type: ignore[valid-type]
     next: int = Field(description="the cursor to ask from next time")
     more: bool
+    labels: dict[str, str] | None = Field(
+        None, description="device -> its people's label (when the pull names its device)"
+    )
 
 
 class Version(OpOut):  # type: ignore[misc, valid-type]

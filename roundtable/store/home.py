@@ -4,6 +4,11 @@
 unit each, see ``roundtable.store.unit``).  The LocalStore keeps the units open for writing in
 this process, so one session is never opened twice for writing; readers get their own
 lock-free unit.
+
+Encrypted sessions (``roundtable.store.crypto``): the LocalStore keeps the key of each session
+unlocked in this process (``unlock``), and asks ``ask_passphrase`` (the command line's prompt or
+``ROUNDTABLE_PASSPHRASE``) for one it needs; without either, opening one is refused with
+``EncryptedSessionError`` and the sessions list shows it as locked.
 """
 
 from __future__ import annotations
@@ -17,11 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from roundtable.model import REGIONS, AgendaItem, Event, HlcClock, Op, Session, new_id
-from roundtable.osfiles import atomic_write_bytes
+from roundtable.osfiles import atomic_write_bytes, flush_dir
+from roundtable.store import crypto
+from roundtable.store.crypto import SessionCipher
 from roundtable.store.errors import SessionLockedError, StoreError, UnknownSessionError
 from roundtable.store.outbox import Outbox, Puller
 from roundtable.store.session import SessionStore, _creation
-from roundtable.store.summary import SessionSummary, read_pending, read_summary, read_summary_event
+from roundtable.store.summary import (
+    SessionSummary,
+    read_locked_summary,
+    read_pending,
+    read_summary,
+    read_summary_event,
+)
 from roundtable.store.unit import CHECKPOINT_EVERY, Unit
 from roundtable.text import quote
 
@@ -60,6 +73,54 @@ class LocalStore:
         forward from an older store schema, with where its backup is)."""
         self.skipped: list[str] = []
         """One line per session ``sessions()`` could not read (newer schema, damaged), with why."""
+        self._ciphers: dict[Path, SessionCipher] = {}
+        self._refused: set[Path] = set()
+        self._locked_noted: set[Path] = set()  # locked sessions sync said it skipped
+        self.ask_passphrase: Callable[[str], str | None] | None = None
+        """Asked for the passphrase of an encrypted session this process needs and has not
+        unlocked (its argument names the session); None = no passphrase (it stays locked)."""
+
+    # -- encrypted sessions ----------------------------------------------------------------
+
+    def is_encrypted(self, session_id: str) -> bool:
+        return crypto.is_encrypted(self._session_path(session_id))
+
+    def is_locked(self, session_id: str) -> bool:
+        """Encrypted, and its key not known in this process."""
+        path = self._session_path(session_id)
+        return crypto.is_encrypted(path) and path not in self._ciphers
+
+    def unlock(self, session_id: str, passphrase: str) -> None:
+        """Derive the session's key and check it (``WrongPassphraseError``: nothing changed)."""
+        path = self._session_path(session_id)
+        if not path.is_dir():
+            raise UnknownSessionError(f"no session {quote(session_id)} in {self.home}")
+        if not crypto.is_encrypted(path):
+            return
+        self._ciphers[path] = crypto.unlock(path, passphrase, f"session {session_id}")
+        self._refused.discard(path)
+
+    def cipher_for(self, path: Path) -> SessionCipher | None:
+        """The key of an encrypted unit: known, else asked for (``ask_passphrase``); None for
+        a plain unit, or a locked one nobody gave a passphrase for (the unit refuses it)."""
+        if not crypto.is_encrypted(path):
+            return None
+        cipher = self._ciphers.get(path)
+        if cipher is not None or self.ask_passphrase is None:
+            return cipher
+        what = f"session {path.name}"
+        if path in self._refused:  # asked once already: do not derive a wrong key again
+            raise crypto.WrongPassphraseError(f"{what}: wrong passphrase; nothing was changed")
+        passphrase = self.ask_passphrase(what)
+        if passphrase is None:
+            return None
+        try:
+            cipher = crypto.unlock(path, passphrase, what)
+        except crypto.WrongPassphraseError:
+            self._refused.add(path)
+            raise
+        self._ciphers[path] = cipher
+        return cipher
 
     # -- set-up ----------------------------------------------------------------------------
 
@@ -82,6 +143,60 @@ class LocalStore:
             raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
         return device
 
+    # -- who the other laptops are (issue 12) ------------------------------------------------
+
+    LABELS_FILE = "labels.json"
+
+    def device_labels(self) -> dict[str, str]:
+        """device -> its people's label (``roundtable connect --label``, else its token's
+        label), as the secretariat last told this laptop; empty before any sync."""
+        try:
+            data = json.loads((self.home / self.LABELS_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def save_device_labels(self, labels: dict[str, str]) -> None:
+        """Keep the labels a pull brought (written only when they changed)."""
+        clean = {k: v[:200] for k, v in labels.items() if isinstance(k, str) and isinstance(v, str)}
+        if clean == self.device_labels():
+            return
+        atomic_write_bytes(
+            self.home / self.LABELS_FILE, json.dumps(clean, ensure_ascii=False).encode()
+        )
+
+    def name(self, device: str) -> str:
+        """One device as people know it: its label, "this laptop" for our own."""
+        if device == self.device:
+            return "this laptop"
+        return self.device_labels().get(device, device)
+
+    def who(self, devices) -> str:
+        """The people behind these devices, for a conflict: labels where known, never this
+        laptop itself ("another laptop" when nobody else is left)."""
+        labels = self.device_labels()
+        names = sorted({labels.get(d, d) for d in devices if d != self.device})
+        return ", ".join(names) if names else "another laptop"
+
+    def conflict_names(self, doc) -> str:
+        """Who else wrote the versions of a record in conflict, by label and never this
+        laptop, worded to follow "also edited by": ``Room B`` for two edits, ``Room B
+        (deleted on this laptop)`` / ``Room A, who deleted it`` for a delete conflict."""
+        from roundtable.protocol import conflict_devices, delete_conflict
+
+        if doc is None:
+            return ""
+        gone = delete_conflict(doc)
+        if gone is None:
+            return self.who(conflict_devices(doc, self.device))
+        if set(gone.edited_by) - {self.device}:
+            if set(gone.deleted_by) - {self.device}:
+                return f"{self.who(gone.edited_by)} (deleted by {self.who(gone.deleted_by)})"
+            return f"{self.who(gone.edited_by)} (deleted on this laptop)"
+        return f"{self.who(gone.deleted_by)}, who deleted it"
+
     def _unit(
         self,
         path: Path,
@@ -101,6 +216,7 @@ class LocalStore:
             create=create,
             notices=self.notices,
             lazy_history=lazy_history,
+            cipher=self.cipher_for(path),
         )
         if not read_only:
             self._open[path] = unit
@@ -169,7 +285,12 @@ class LocalStore:
         facilitator: str = "",
         rapporteur: str = "",
         plan: str = "",
+        passphrase: str | None = None,
     ) -> Session:
+        """A new session; with a ``passphrase``, encrypted at rest (``roundtable.store.crypto``)
+        from its first line, and unlocked in this process."""
+        if passphrase is not None:
+            crypto.check_passphrase_text(passphrase)
         if region not in REGIONS:
             raise StoreError(f"unknown region {region!r} (one of {', '.join(REGIONS)})")
         if not self._event_path(event_id).is_dir():
@@ -200,13 +321,28 @@ class LocalStore:
                     )
                 )
             )
-        unit = self._unit(self._session_path(session.id), create=True)
+        path = self._session_path(session.id)
+        if passphrase is not None:
+            self._create_encrypted(path, passphrase)
+        unit = self._unit(path, create=True)
         try:
             unit.write("create session", changes, event_id=event_id, session_id=session.id)
         finally:
             self._forget(unit)
             unit.close()
         return session
+
+    def _create_encrypted(self, path: Path, passphrase: str) -> None:
+        """The unit's directory and key file, durable before its first journal line."""
+        base_existed = path.parent.is_dir()
+        try:
+            path.mkdir(parents=True)
+            flush_dir(path.parent)
+            if not base_existed:
+                flush_dir(path.parent.parent)
+            self._ciphers[path] = crypto.create(path, passphrase)
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the session: {exc.strerror}") from None
 
     def session_ids(self) -> list[str]:
         base = self.home / "sessions"
@@ -242,7 +378,7 @@ class LocalStore:
             raise UnknownSessionError(f"no session {quote(session_id)} in {self.home}")
         if read_only:
             # its own lock-free view, so closing it never closes the writer's unit
-            unit = Unit(path, self.clock, read_only=True)
+            unit = Unit(path, self.clock, read_only=True, cipher=self.cipher_for(path))
             return SessionStore(self, unit, session_id)
         held = self._open.get(path)
         if held is not None and not held.closed:
@@ -269,7 +405,16 @@ class LocalStore:
         for sid in self.session_ids():
             path = self._session_path(sid)
             unit = self._open.get(path)
-            cached = read_summary(path, sid) if unit is None else None
+            cipher = self._ciphers.get(path)
+            if unit is None and cipher is None and crypto.is_encrypted(path):
+                locked = read_locked_summary(path, sid)  # listed, never asked for here
+                if event_id and locked.event_id != event_id:
+                    continue
+                if locked.event_id and locked.event_id not in names:
+                    names[locked.event_id] = self.event(locked.event_id).name
+                out.append(dataclasses.replace(locked, event_name=names.get(locked.event_id, "")))
+                continue
+            cached = read_summary(path, sid, cipher) if unit is None else None
             if cached is not None:
                 if event_id and cached.event_id != event_id:
                     continue
@@ -279,7 +424,7 @@ class LocalStore:
                 continue
             try:
                 if unit is None:
-                    unit = Unit(path, self.clock, read_only=True)
+                    unit = Unit(path, self.clock, read_only=True, cipher=cipher)
             except StoreError as exc:
                 self.skipped.append(f"session {sid} not listed: {exc}")
                 continue  # and reported again when the session itself is opened
@@ -300,6 +445,7 @@ class LocalStore:
                     s.date,
                     entries,
                     unit.pending_count(),
+                    encrypted=unit.cipher is not None,
                 )
             )
         return out
@@ -330,7 +476,9 @@ class LocalStore:
             event_id = value if isinstance(value, str) and value else None
         elif event_id is None:
             try:
-                s = Unit(path, self.clock, read_only=True).get("session", path.name)
+                s = Unit(path, self.clock, read_only=True, cipher=self._ciphers.get(path)).get(
+                    "session", path.name
+                )
             except StoreError:
                 return None
             if not isinstance(s, Session):
@@ -359,11 +507,12 @@ class LocalStore:
         if unit is not None and not unit.closed:
             return unit.pending_count()
         if not is_event:
-            pending = read_pending(path)
+            pending = read_pending(path, self._ciphers.get(path))
             if pending is not None:
                 return pending
         try:
-            return Unit(path, self.clock, read_only=True).pending_count()
+            cipher = self.cipher_for(path)
+            return Unit(path, self.clock, read_only=True, cipher=cipher).pending_count()
         except StoreError:
             return None
 
@@ -374,10 +523,30 @@ class LocalStore:
         for ev, sid, path in self.units():
             if ev != event_id:
                 continue
+            if sid and not self._can_sync(path):
+                continue
             pending = self._unit_pending(path, is_event=not sid)
             if pending:
                 out.append(Outbox(self, path, ev, sid, pending))
         return out
+
+    def _can_sync(self, path: Path) -> bool:
+        """False for an encrypted session whose key this process does not have and cannot get
+        (``ask_passphrase``): its changes wait, and a notice says so once per session."""
+        if not crypto.is_encrypted(path):
+            return True
+        try:
+            if self.cipher_for(path) is not None:
+                return True
+            reason = f"session {path.name} is encrypted and locked"
+        except StoreError as exc:
+            reason = str(exc).removesuffix("; nothing was changed")
+        if read_pending(path) != 0 and path not in self._locked_noted:
+            self._locked_noted.add(path)
+            self.notices.append(
+                f"{reason}; its changes are not synced until it is opened with its passphrase"
+            )
+        return False
 
     def puller(self) -> Puller:
         """Applies pulled ops to their units; close it when the pull is over."""

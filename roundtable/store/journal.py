@@ -8,6 +8,10 @@ the last one is corruption, named by its line number.
 Line format (store schema 2): ``<compact JSON>\t<CRC-32 of the JSON, 8 hex digits>\n``.  Compact
 JSON never contains a raw tab, so the last tab of a line separates the two.  Schema-1 lines (no
 checksum) are read when the line says ``"v": 1``; ``roundtable.store.migrate`` rewrites them.
+
+An encrypted session's journal (``Journal(path, cipher)``) seals each line's JSON on its own
+(``roundtable.store.crypto``): the line is then ``{"v":2,"x":"<base64>"}\t<CRC-32>\n``, still
+one line with its checksum, so a torn last line is told and cut exactly as in a plain journal.
 """
 
 from __future__ import annotations
@@ -17,23 +21,30 @@ import os
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roundtable.model import STORE_SCHEMA
 from roundtable.osfiles import flush_dir, flush_file
+from roundtable.store.crypto import is_sealed
 from roundtable.store.errors import CorruptFileError
+
+if TYPE_CHECKING:
+    from roundtable.store.crypto import SessionCipher
 
 JOURNAL_VERSION = STORE_SCHEMA
 
 
-def encode_line(line: dict[str, Any]) -> bytes:
-    """One journal line, checksum and newline included."""
+def encode_line(line: dict[str, Any], cipher: SessionCipher | None = None) -> bytes:
+    """One journal line, checksum and newline included (sealed first with a ``cipher``)."""
     body = json.dumps(line, ensure_ascii=False, separators=(",", ":")).encode()
+    if cipher is not None:
+        body = cipher.seal_line(body, int(line.get("v", JOURNAL_VERSION)))
     return b"%s\t%08x\n" % (body, zlib.crc32(body))
 
 
-def decode_line(raw: bytes) -> dict[str, Any]:
-    """The object of one line (without its newline); ValueError says what is wrong."""
+def decode_line(raw: bytes, cipher: SessionCipher | None = None) -> dict[str, Any]:
+    """The object of one line (without its newline); ValueError says what is wrong.  A sealed
+    line is opened with ``cipher`` (without one it is an error: the unit asks for the key)."""
     body, tab, crc = raw.rpartition(b"\t")
     if tab:
         if len(crc) != 8 or crc.strip(b"0123456789abcdef") or int(crc, 16) != zlib.crc32(body):
@@ -41,6 +52,12 @@ def decode_line(raw: bytes) -> dict[str, Any]:
         line = json.loads(body)
         if not isinstance(line, dict):
             raise ValueError("not an object")
+        if is_sealed(line):
+            if cipher is None:
+                raise ValueError("it is encrypted and no key was given")
+            return cipher.open_line(line)
+        if cipher is not None:
+            raise ValueError("it is not encrypted, in an encrypted session")
         return line
     line = json.loads(raw)
     if not isinstance(line, dict):
@@ -58,8 +75,9 @@ def is_legacy(raw: bytes) -> bool:
 class Journal:
     """One unit's journal file; the store owns it and is its only writer (under the lock)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cipher: SessionCipher | None = None) -> None:
         self.path = path
+        self.cipher = cipher
         self._fd: int | None = None
         self.size = 0  # bytes of complete lines
 
@@ -92,7 +110,7 @@ class Journal:
                 break  # torn tail: no newline
             raw = data[offset:newline]
             try:
-                line = decode_line(raw)
+                line = decode_line(raw, self.cipher)
             except (ValueError, UnicodeDecodeError) as exc:
                 if data[newline + 1 :].strip():
                     line_no = self._lines_before(start) + lines_read + 1
@@ -136,7 +154,7 @@ class Journal:
         """Write one line and fsync it.  Returns the journal size after it."""
         if self._fd is None:
             self.open_for_append()
-        payload = encode_line(line)
+        payload = encode_line(line, self.cipher)
         assert self._fd is not None
         try:
             if os.fstat(self._fd).st_size != self.size:

@@ -97,13 +97,14 @@ def _open_unit(store: LocalStore, path: Path, create: bool = False) -> Unit:
         checkpoint_every=store.checkpoint_every,
         create=create,
         notices=store.notices,
+        cipher=store.cipher_for(path),
     )
 
 
 def _journal_or_unit(store: LocalStore, path: Path, create: bool = False) -> Unit | JournalHandle:
     """The unit's journal alone when it can serve (see ``JournalHandle``), else the unit."""
     try:
-        return JournalHandle(path)
+        return JournalHandle(path, store.cipher_for(path))
     except NeedsFullOpen:
         return _open_unit(store, path, create=create)
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roundtable.osfiles import atomic_write_bytes, replace_file
 from roundtable.store.history import check_line, line_ops
 from roundtable.store.journal import JOURNAL_VERSION, decode_line, encode_line
+
+if TYPE_CHECKING:
+    from roundtable.store.crypto import SessionCipher
 
 
 def stamp() -> str:
@@ -26,7 +29,7 @@ def move_aside(path: Path) -> Path:
     return target
 
 
-def good_lines(journal: Path) -> list[dict[str, Any]]:
+def good_lines(journal: Path, cipher: SessionCipher | None = None) -> list[dict[str, Any]]:
     """The journal's lines before the first one that does not decode or has the wrong shape."""
     good: list[dict[str, Any]] = []
     try:
@@ -35,7 +38,7 @@ def good_lines(journal: Path) -> list[dict[str, Any]]:
         data = b""
     for raw in data.split(b"\n"):
         try:
-            line = decode_line(raw)
+            line = decode_line(raw, cipher)
             check_line(line)
             line_ops(line)  # its ops must have the shape we write
         except (ValueError, UnicodeDecodeError, KeyError, TypeError):
@@ -44,10 +47,12 @@ def good_lines(journal: Path) -> list[dict[str, Any]]:
     return good
 
 
-def rewrite_journal(journal: Path, good: list[dict[str, Any]]) -> Path | None:
+def rewrite_journal(
+    journal: Path, good: list[dict[str, Any]], cipher: SessionCipher | None = None
+) -> Path | None:
     """Move the damaged journal aside (if it exists) and write ``good`` as the journal.
     Returns where the damaged file went."""
     aside = move_aside(journal) if journal.exists() else None
-    payload = b"".join(encode_line({**line, "v": JOURNAL_VERSION}) for line in good)
+    payload = b"".join(encode_line({**line, "v": JOURNAL_VERSION}, cipher) for line in good)
     atomic_write_bytes(journal, payload)
     return aside

@@ -30,7 +30,7 @@ from roundtable.model import (
 )
 from roundtable.store.errors import StoreError, UnknownSessionError
 from roundtable.store.history import default_of
-from roundtable.store.unit import Unit, _utc_now_iso
+from roundtable.store.unit import Unit, _utc_now_iso, shown
 
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
@@ -177,11 +177,39 @@ class SessionStore:
         return tlp_name(effective_tlp(getattr(record, "tlp", ""), self.session.default_tlp))
 
     def delete(self, kind: str, record_id: str) -> list[Op]:
+        """Delete a record; on an entry deleted while another laptop edited it (a delete
+        conflict), confirm the delete: it then lists the edit as seen."""
         current = self.unit.get(kind, record_id)
-        if current is None or current.deleted:
+        if current is None or (current.deleted and self.delete_conflict(kind, record_id) is None):
             raise StoreError(f"no {kind} {record_id} in session {self.session_id}")
         what = getattr(current, "entry_kind", kind.replace("_", " "))
         return self._write(f"delete {what}", [(kind, record_id, {"deleted": True})])
+
+    def restore(self, kind: str, record_id: str) -> list[Op]:
+        """Bring back a deleted record (resolves a delete conflict the other way)."""
+        current = self.unit.get(kind, record_id)
+        if current is None or not current.deleted:
+            raise StoreError(f"no deleted {kind} {record_id} in session {self.session_id}")
+        what = getattr(current, "entry_kind", kind.replace("_", " "))
+        return self._write(f"restore {what}", [(kind, record_id, {"deleted": False})])
+
+    def delete_conflict(self, kind: str, record_id: str):
+        """``protocol.delete_conflict`` of one record (None when there is none)."""
+        from roundtable.protocol import delete_conflict
+
+        return delete_conflict(self.doc(kind, record_id))
+
+    def conflicted_entries(self) -> dict[str, dict[str, list]]:
+        """Every entry with an unresolved conflict: id -> field -> losing ``(value, hlc)``."""
+        from roundtable.protocol import conflicts
+
+        out = {}
+        for rid, _fields in self.unit.fields_of("entry"):
+            doc = self.doc("entry", rid)
+            found = conflicts(doc) if doc is not None and shown("entry", doc) else {}
+            if found:
+                out[rid] = found
+        return out
 
     def undo(self) -> str | None:
         self.unit._ensure_history()
@@ -716,6 +744,60 @@ class SessionStore:
 
     # --- end of the meeting's running state ---
 
+    # --- Actions carried forward (issue 12) ---
+    # An earlier conference's action is reviewed by a record of this session that names it
+    # (``model.ActionReview``): the action itself stays in its own event's session.
+
+    def action_reviews(self) -> list[Any]:
+        """This session's reviews of earlier actions, in the order they were made."""
+        return sorted(self.records("action_review"), key=lambda r: (r.reviewed_at, r.id))
+
+    def review_action(
+        self, action: Any, status: str, note: str = "", agenda_item: str | None = None
+    ) -> Any:
+        """Mark an earlier conference's action (an ``actions.CarriedAction``) done, in
+        progress, dropped or carried, with a note; marking it again in this session changes
+        the same review.  Durable when it returns, like any capture."""
+        from roundtable.model import REVIEW_STATUSES, ActionReview
+
+        if status not in REVIEW_STATUSES:
+            raise StoreError(
+                f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
+            )
+        if action.session_id == self.session_id or action.event_id == self.event_id:
+            raise StoreError(
+                f"action {action.id[:8]} belongs to this event: edit it in the entry list"
+            )
+        self.check_open()
+        note = " ".join(note.split())
+        review_id = stable_id(self.session_id, "action_review", action.id)
+        current = self._record("action_review", review_id)
+        review = ActionReview(
+            id=review_id,
+            session_id=self.session_id,
+            action=action.id,
+            action_event=action.event_id,
+            action_session=action.session_id,
+            status=status,
+            note=note,
+            agenda_item=self.current_item_id() if agenda_item is None else agenda_item,
+            reviewed_at=self._now(),
+            text=action.text,
+            owner=action.owner,
+            due=action.due,
+            origin=action.event_name,
+            origin_date=action.date,
+        )
+        kind, rid, fields = _creation(review)
+        if current is not None:
+            old = current.to_fields()
+            fields = {k: v for k, v in review.to_fields().items() if old.get(k) != v}
+        if fields:
+            self._write(f"review action {action.id[:8]} {status}", [(kind, rid, fields)])
+        return self._record("action_review", review_id)
+
+    # --- end of actions carried forward ---
+
     # -- reads -----------------------------------------------------------------------------
 
     def get(self, kind: str, record_id: str) -> Record | None:
@@ -743,8 +825,8 @@ class SessionStore:
         records only to count them took ~45 ms of the run screen's start."""
         counts: dict[str, int] = {}
         no_item = default_of("entry", "agenda_item")
-        for _rid, fields in self.unit.fields_of("entry"):
-            if not fields.get("deleted", False):
+        for rid, fields in self.unit.fields_of("entry"):
+            if not fields.get("deleted", False) or shown("entry", self.doc("entry", rid)):
                 item = fields.get("agenda_item", no_item)
                 counts[item] = counts.get(item, 0) + 1
         return counts
@@ -759,7 +841,7 @@ class SessionStore:
         default_kind = default_of("entry", "entry_kind")
         keys: list[tuple[str, str]] = []
         for rid, fields in self.unit.fields_of("entry"):
-            if fields.get("deleted", False):
+            if fields.get("deleted", False) and not shown("entry", self.doc("entry", rid)):
                 continue
             if agenda_item is not None and fields.get("agenda_item", no_item) != agenda_item:
                 continue
@@ -788,6 +870,7 @@ class SessionStore:
             speeches=speeches,
             countries={c: countries[c] for c in sorted(codes) if c in countries},
             clock_events=self.clock_events(),
+            action_reviews=self.action_reviews(),
         )
 
     # -- sync and life cycle -----------------------------------------------------------------
@@ -843,4 +926,6 @@ def _conflicted(unit: Unit, kind: str, record_id: str) -> set[str]:
     doc = unit.docs.get((kind, record_id))
     if doc is None:
         return set()
-    return {f for f, heads in doc["heads"].items() if len(heads) > 1}
+    from roundtable.protocol import conflicts
+
+    return set(conflicts(doc))

@@ -15,13 +15,13 @@ import json
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roundtable import protocol
 from roundtable.model import RECORD_TYPES, STORE_SCHEMA, Hlc, HlcClock, Op, Record, Session, new_id
 from roundtable.osfiles import flush_dir
 from roundtable.store import checkpoint as view_file
-from roundtable.store import migrate, recovery
+from roundtable.store import crypto, migrate, recovery
 from roundtable.store.errors import (
     CorruptFileError,
     CorruptStoreError,
@@ -32,6 +32,9 @@ from roundtable.store.history import History, OutboxHistory, check_line, default
 from roundtable.store.journal import JOURNAL_VERSION, Journal
 from roundtable.store.lock import UnitLock
 from roundtable.store.summary import SUMMARY_NAME, write_summary
+
+if TYPE_CHECKING:
+    from roundtable.store.crypto import SessionCipher
 
 CHECKPOINT_EVERY = 200
 
@@ -67,12 +70,16 @@ class Unit:
         create: bool = False,
         notices: list[str] | None = None,
         lazy_history: bool = False,
+        cipher: SessionCipher | None = None,
     ) -> None:
         self.path = path
         self.clock = clock
         self.read_only = read_only
         self.checkpoint_every = checkpoint_every
-        self.journal = Journal(path / "journal.jsonl")
+        self.cipher = check_cipher(path, cipher, self.what)
+        """The key of an encrypted unit (``roundtable.store.crypto``): the journal, the view
+        and the summary's title are sealed with it."""
+        self.journal = Journal(path / "journal.jsonl", self.cipher)
         self.view_path = path / "view.json"
         self.docs: dict[tuple[str, str], dict[str, Any]] = {}
         self._objects: dict[tuple[str, str], Record] = {}
@@ -148,7 +155,7 @@ class Unit:
         self._meta: dict[str, Any] = {}
         if self.view_path.exists():
             try:
-                tables = view_file.read_view(self.view_path)
+                tables = view_file.read_view(self.view_path, self.cipher)
                 meta_rows = list(tables.get("meta", {}).values())
                 meta = dict(meta_rows[0]) if meta_rows else {}
                 schema = meta.get("schema", STORE_SCHEMA)
@@ -242,9 +249,9 @@ class Unit:
         ``keep_view`` (the checkpoint read well), its records stay and the good lines are
         replayed over them (replay is idempotent), so what the checkpoint covered survives a
         journal that was cut short or lost."""
-        good = recovery.good_lines(self.journal.path)
+        good = recovery.good_lines(self.journal.path, self.cipher)
         self.journal.close()
-        aside = recovery.rewrite_journal(self.journal.path, good)
+        aside = recovery.rewrite_journal(self.journal.path, good, self.cipher)
         if not keep_view:
             self.docs.clear()
         self._objects.clear()
@@ -453,7 +460,7 @@ class Unit:
             if k != kind:
                 continue
             obj = self.get(k, rid)
-            if obj is not None and (include_deleted or not obj.deleted):
+            if obj is not None and (include_deleted or shown(k, self.docs.get((k, rid)))):
                 yield obj
 
     # -- writes ----------------------------------------------------------------------------
@@ -501,7 +508,11 @@ class Unit:
                         value=value,
                         hlc=hlc.encode(),
                         device=hlc.device,
-                        base=protocol.field_base(doc, field),
+                        base=(
+                            protocol.delete_base(doc)
+                            if field == "deleted" and value is True
+                            else protocol.field_base(doc, field)
+                        ),
                     )
                 )
         if not ops:
@@ -613,7 +624,7 @@ class Unit:
         # the same document tinydb's own write would produce: {table: {doc_id: doc}}
         payload = '{"meta":{"1":' + _dumps(meta) + '},"records":{' + ",".join(records) + "}}"
         try:
-            view_file.write_view(self.view_path, payload)
+            view_file.write_view(self.view_path, payload, self.cipher)
         except OSError as exc:
             raise StoreError(f"{self.view_path}: checkpoint not written: {exc.strerror}") from None
         self._meta_pending = meta["pending"]
@@ -632,11 +643,9 @@ class Unit:
         if not isinstance(session, Session):
             return
         entries = sum(
-            1
-            for (kind, _rid), doc in self.docs.items()
-            if kind == "entry" and not doc["fields"].get("deleted", False)
+            1 for (kind, _rid), doc in self.docs.items() if kind == "entry" and shown(kind, doc)
         )
-        write_summary(self.path, self.view_path, session, entries, dict(meta))
+        write_summary(self.path, self.view_path, session, entries, dict(meta), self.cipher)
 
     def close(self) -> None:
         """Checkpoint and let go.  A checkpoint that cannot be written (a full disk) loses
@@ -657,6 +666,37 @@ class Unit:
             self.closed = True
 
 
+def check_cipher(path: Path, cipher: SessionCipher | None, what: str) -> SessionCipher | None:
+    """The cipher a unit needs: refused (before its lock or any file but ``crypto.json`` is
+    touched) when it is encrypted and none was given, or when its key file is gone but its
+    journal is sealed (recovery would otherwise take the sealed lines for damage)."""
+    if crypto.is_encrypted(path):
+        if cipher is None:
+            raise crypto.EncryptedSessionError(
+                f"{what} is encrypted: its passphrase is needed (asked when it is opened, or "
+                "ROUNDTABLE_PASSPHRASE)"
+            )
+        return cipher
+    if cipher is not None:
+        raise StoreError(f"{path}: not an encrypted unit ({crypto.CRYPTO_NAME} missing)")
+    if crypto.first_line_sealed(path / "journal.jsonl"):
+        raise StoreError(
+            f"{path / crypto.CRYPTO_NAME}: missing, but the journal is encrypted; restore the "
+            "file (nothing was changed)"
+        )
+    return None
+
+
+def shown(kind: str, doc: Mapping[str, Any] | None) -> bool:
+    """Whether a record is shown: not deleted, or an entry deleted while someone edited it
+    without seeing the delete (``protocol.delete_conflict``): that edit is never hidden."""
+    if doc is None:
+        return False
+    if not doc["fields"].get("deleted", False):
+        return True
+    return kind == "entry" and protocol.delete_conflict(doc) is not None
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -673,14 +713,15 @@ class JournalHandle:
     a checkpoint at close.  The ack lines it appends lie past the view's offset: the next open
     replays them (``read_summary`` and ``read_pending`` account for them)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, cipher: SessionCipher | None = None) -> None:
         self.path = path
         noun = "event" if path.parent.name == "events" else "session"
         self.lock = UnitLock(path, f"{noun} {path.name}")
-        self.journal = Journal(path / "journal.jsonl")
         self.history = OutboxHistory()
         if not path.is_dir():
             raise NeedsFullOpen(f"{path}: no such unit")
+        cipher = check_cipher(path, cipher, f"{noun} {path.name}")
+        self.journal = Journal(path / "journal.jsonl", cipher)
         if migrate.first_line_version(self.journal.path) not in (None, STORE_SCHEMA):
             raise NeedsFullOpen(f"{self.journal.path}: another store schema")
         self.lock.acquire()

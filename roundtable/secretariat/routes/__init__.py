@@ -1,5 +1,5 @@
 """The secretariat's routers, one module per resource."""
 
-from roundtable.secretariat.routes import documents, events, meta, ops
+from roundtable.secretariat.routes import actions, documents, events, meta, ops
 
-ROUTERS = (meta.router, events.router, ops.router, documents.router)
+ROUTERS = (meta.router, events.router, ops.router, documents.router, actions.router)

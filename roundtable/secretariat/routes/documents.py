@@ -104,6 +104,8 @@ def report(
     names = {code: c.name for code, c in countries.items()}
     event, snaps = snapshots_from_docs(docs.values(), names)
     event = event or Event(id=event_id, name=found[1] if found else "")
+    from roundtable.secretariat.routes.actions import carried_in_scope
+
     rep = report_mod.build_report(
         event,
         snaps,
@@ -111,6 +113,8 @@ def report(
         lang=lang,
         last_sync=last_sync,
         conflicts=_entry_conflicts(docs),
+        regions=None if scope.all_regions else sorted(scope.regions),
+        carried=carried_in_scope(repo, scope, event_id),
         ceiling=scope.max_tlp,
     )
     return _text(report_mod.render(rep, format), format)

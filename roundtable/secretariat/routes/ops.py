@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
@@ -52,7 +51,7 @@ async def push(
         )
     raw = await request.body()
     data = service.parse_json(raw)
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = service.body_digests(data, raw)
     at = now()
     answer = await run_in_threadpool(
         service.push, repo, scope, event_id, idempotency_key, data, digest, at
@@ -60,7 +59,9 @@ async def push(
     trim = request.app.state.trim
     if trim.due(at):
         await run_in_threadpool(trim.run, repo, at)
-    return PushResult(**answer)
+    if answer.get("replayed"):
+        return PushResult(**answer)
+    return JSONResponse(answer)  # type: ignore[return-value]  # no "replayed" key when fresh
 
 
 @router.get("/events/{event_id}/ops", response_model=PullPage, responses=errors(401, 403, 422))
@@ -70,14 +71,29 @@ def pull(
     repo: Repo,
     since: Annotated[int, Query(ge=0, le=2**62, description="last seq already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    exclude: Annotated[
+        str,
+        Query(
+            max_length=64,
+            pattern="^[A-Za-z0-9_.-]*$",
+            description="a device whose ops to leave out",
+        ),
+    ] = "",
 ) -> PullPage:
-    """Ops after ``since`` in the token's scope, oldest first, one page."""
+    """Ops after ``since`` in the token's scope, oldest first, one page; ``exclude`` leaves
+    out the asking laptop's own ops, and ``labels`` names the event's laptops."""
     check_event(scope, event_id)
+    top = repo.last_seq(event_id) if exclude else 0
     # ops of entries and speeches labelled above the token's ceiling are left out; the cursor
     # still moves past them (issue 14)
-    ops, cursor, more = repo.pull_page(event_id, since, limit, scope)
+    ops, next_, more = repo.pull_page(event_id, since, limit, scope, exclude)
+    if exclude and not more:
+        # every other op up to ``top`` is in this page: skip past our own ones for good
+        next_ = max(next_, top)
     # already in the documented shape: skip re-validating up to 1,000 ops per page
-    page = {"ops": ops, "next": cursor, "more": more}
+    page: dict = {"ops": ops, "next": next_, "more": more}
+    if exclude:  # a laptop asking: tell it who the event's laptops are
+        page["labels"] = repo.labels(event_id)
     return JSONResponse(page)  # type: ignore[return-value]
 
 

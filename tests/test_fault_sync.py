@@ -10,6 +10,7 @@ import asyncio
 import os
 import random
 
+import pytest
 from budget import count
 from test_sync import AGENDA, local_op_ids, replica_state, server_op_ids, sync
 
@@ -20,6 +21,7 @@ ROUNDS = count(12, "ROUNDTABLE_FAULT_ROUNDS")
 SEED = int(os.environ.get("ROUNDTABLE_FAULT_SEED", "7"))
 
 
+@pytest.mark.slow
 def test_randomized_faults_lose_nothing_and_duplicate_nothing(live_server, fault_proxy, tmp_path):
     server = live_server
     event_id = server.create_event("Faulty Wi-Fi conference")

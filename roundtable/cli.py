@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import NoReturn
 
 from roundtable import __version__
+from roundtable.cliutil import CliError, name_arg
+from roundtable.cliutil import open_store as _store
+from roundtable.cliutil import print_notices as _print_notices
 from roundtable.model import quote
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
-
-
-class CliError(Exception):
-    """A user mistake or an unusable file: printed as one line, exit 1."""
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
@@ -48,27 +47,6 @@ def _known_errors() -> tuple[type[BaseException], ...]:
 # ---------------------------------------------------------------------------------------------
 # Helpers shared by the commands
 # ---------------------------------------------------------------------------------------------
-
-
-_STORES: list = []
-"""The stores this command opened: their notices (e.g. a store brought forward from an older
-schema, and where its backup is) are printed when the command ends."""
-
-
-def _store():
-    from roundtable.config import home_dir
-    from roundtable.store import LocalStore
-
-    store = LocalStore(home_dir())
-    _STORES.append(store)
-    return store
-
-
-def _print_notices() -> None:
-    for store in _STORES:
-        for notice in store.notices:
-            print(f"roundtable: note: {notice}", file=sys.stderr)
-    _STORES.clear()
 
 
 def _roster():
@@ -112,27 +90,6 @@ def _write_output(text: str, output: str | None) -> None:
     except OSError as exc:
         raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
-
-
-NAME_LIMIT = 200
-"""Characters in a name given on the command line (event, title, room, people)."""
-
-
-def name_arg(text: str) -> str:
-    """argparse type for a name: at most NAME_LIMIT characters, none that the capture grammar
-    refuses (and no tab)."""
-    from roundtable.capture import bad_character
-
-    if len(text) > NAME_LIMIT:
-        raise argparse.ArgumentTypeError(f"{len(text):,} characters; the limit is {NAME_LIMIT}")
-    if "\t" in text:
-        raise argparse.ArgumentTypeError(
-            f"character {text.index(chr(9)) + 1}: control character U+0009 is not allowed"
-        )
-    bad = bad_character(text)
-    if bad:
-        raise argparse.ArgumentTypeError(f"character {bad[0] + 1}: {bad[1]}")
-    return text
 
 
 def _iso_date(text: str) -> str:

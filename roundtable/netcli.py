@@ -10,17 +10,17 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
+
+from roundtable.cliutil import CliError, name_arg, open_store
 
 
-def _fail(message: str):
-    from roundtable.cli import CliError
-
+def _fail(message: str) -> NoReturn:
     raise CliError(message)
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
     from roundtable import config
-    from roundtable.cli import _store
     from roundtable.sync import SyncClient
 
     url = args.url.rstrip("/")
@@ -35,7 +35,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     ca_file = args.ca_file or ""
     if ca_file and not Path(ca_file).is_file():
         _fail(f"{ca_file}: CA bundle not found")
-    store = _store()
+    store = open_store()
     client = SyncClient(
         store,
         url,
@@ -59,7 +59,6 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from roundtable import config
-    from roundtable.cli import _store
     from roundtable.sync import SyncClient
 
     settings = config.load_settings()
@@ -69,7 +68,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             "not connected: run `roundtable connect URL --token TOKEN` first "
             "(or set ROUNDTABLE_API_URL and ROUNDTABLE_TOKEN)"
         )
-    store = _store()
+    store = open_store()
     client = SyncClient(
         store,
         settings.api_url,
@@ -163,7 +162,6 @@ def _show_help(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub, command) -> None:
-    from roundtable.cli import name_arg
     from roundtable.model import REGIONS
 
     p = command("connect", cmd_connect, "check a token with the secretariat, save it, sync")

@@ -22,10 +22,10 @@ $(STAMP_DEV): $(BIN)/python pyproject.toml
 run: $(STAMP_RUN)
 	$(BIN)/roundtable
 
-# The whole suite, spread over one worker per core (pytest-xdist; `worksteal` hands the tests
-# of a worker still busy with a long trial to an idle one).  The long trials (marked `slow`)
-# run here at their small default scale; `make soak` and `make fuzz` run them larger.
-PYTEST_XDIST = -n auto --dist worksteal
+# The whole suite, spread over one worker per core (pytest-xdist).  The long trials (marked
+# `slow`) are handed out first (tests/conftest.py) and run here at their small default scale;
+# `make soak` and `make fuzz` run them larger.
+PYTEST_XDIST = -n auto
 
 test: $(STAMP_DEV)
 	$(BIN)/ruff check .

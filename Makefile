@@ -74,4 +74,4 @@ fuzz: $(STAMP_DEV)
 	RT_SCALE=20 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(PYTEST_XDIST) $(FUZZ_TESTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .grimp_cache .import_linter_cache build dist

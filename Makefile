@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test lint format bench soak fuzz clean
+.PHONY: run test quick lint typecheck format bench soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,14 +22,29 @@ $(STAMP_DEV): $(BIN)/python pyproject.toml
 run: $(STAMP_RUN)
 	$(BIN)/roundtable
 
+# The whole suite, spread over one worker per core (pytest-xdist).  The long trials (marked
+# `slow`) are handed out first (tests/conftest.py) and run here at their small default scale;
+# `make soak` and `make fuzz` run them larger.
+PYTEST_XDIST = -n auto
+
 test: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST)
+
+# The suite without the long trials, for a quick check while working (not what CI runs).
+quick: $(STAMP_DEV)
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST) -m "not slow"
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+# mypy at its default level on the installed packages (config in pyproject.toml).
+typecheck: $(STAMP_DEV)
+	$(BIN)/mypy
 
 format: $(STAMP_DEV)
 	$(BIN)/ruff format .
@@ -39,11 +54,11 @@ format: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py
 
-# Long runs, bounded in time (not part of `make test`):
+# Long runs, bounded in time (not part of `make test`), spread over the cores like it:
 #  soak: 50 laptops syncing against the reference server for 60 s, then the crash and network-
 #        fault tests with three times the trials (RT_SCALE=3: ~600 capture, 90 export and 36
-#        sync kill trials; the capture trials alone take 4 minutes on 2 cores, since each
-#        session takes 25 of them).  At most 30 minutes.
+#        sync kill trials; the capture trials come in parts of 25, one test each, so the
+#        workers share them).  At most 30 minutes.
 #  fuzz: the hypothesis and schemathesis tests with twenty times the examples (RT_SCALE=20).
 #        At most 25 minutes.
 SOAK_TESTS = tests/test_crash.py tests/test_fault_sync.py $(wildcard tests/test_crash_matrix.py)
@@ -53,10 +68,10 @@ FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.
 
 soak: $(STAMP_DEV)
 	timeout 5m $(BIN)/python bench/bench_load.py --clients 50 --seconds 60
-	RT_SCALE=3 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1500 $(SOAK_TESTS)
+	RT_SCALE=3 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1500 $(PYTEST_XDIST) $(SOAK_TESTS)
 
 fuzz: $(STAMP_DEV)
-	RT_SCALE=20 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(FUZZ_TESTS)
+	RT_SCALE=20 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(PYTEST_XDIST) $(FUZZ_TESTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .grimp_cache .import_linter_cache build dist

@@ -16,6 +16,10 @@ from pathlib import Path
 from typing import NoReturn
 
 from roundtable import __version__
+from roundtable.cliutil import PASSPHRASE_ENV, CliError, name_arg
+from roundtable.cliutil import ask_passphrase as _ask_passphrase
+from roundtable.cliutil import open_store as _store
+from roundtable.cliutil import print_notices as _print_notices
 from roundtable.errors import RoundtableError
 from roundtable.text import quote
 
@@ -23,51 +27,9 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 
 
-class CliError(RoundtableError):
-    """A user mistake or an unusable file: printed as one line, exit 1."""
-
-
 # ---------------------------------------------------------------------------------------------
 # Helpers shared by the commands
 # ---------------------------------------------------------------------------------------------
-
-
-_STORES: list = []
-"""The stores this command opened: their notices (e.g. a store brought forward from an older
-schema, and where its backup is) are printed when the command ends."""
-
-
-def _store():
-    from roundtable.config import home_dir
-    from roundtable.store import LocalStore
-
-    store = LocalStore(home_dir())
-    store.ask_passphrase = _ask_passphrase
-    _STORES.append(store)
-    return store
-
-
-PASSPHRASE_ENV = "ROUNDTABLE_PASSPHRASE"
-
-
-def _ask_passphrase(what: str, *, confirm: bool = False) -> str | None:
-    """An encrypted session's passphrase: $ROUNDTABLE_PASSPHRASE (scripts, tests), else asked
-    on the terminal (not echoed); None when neither can give one."""
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env:
-        return env
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        return None
-    import getpass
-
-    try:
-        passphrase = getpass.getpass(f"passphrase for {what}: ", stream=sys.stderr)
-        if confirm and getpass.getpass("again: ", stream=sys.stderr) != passphrase:
-            raise CliError("the two passphrases differ; nothing was created")
-    except (EOFError, KeyboardInterrupt):
-        print(file=sys.stderr)
-        return None
-    return passphrase
 
 
 def _refuse_plain_copy_in_home(store, session_id: str, save: bool, output: str | None) -> None:
@@ -91,13 +53,6 @@ def _refuse_plain_copy_in_home(store, session_id: str, save: bool, output: str |
             f"-o {quote(output)}: inside the roundtable home ({home}); the session is "
             "encrypted and an export is not: write it outside the home"
         )
-
-
-def _print_notices() -> None:
-    for store in _STORES:
-        for notice in store.notices:
-            print(f"roundtable: note: {notice}", file=sys.stderr)
-    _STORES.clear()
 
 
 def _roster():
@@ -141,27 +96,6 @@ def _write_output(text: str, output: str | None) -> None:
     except OSError as exc:
         raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
-
-
-NAME_LIMIT = 200
-"""Characters in a name given on the command line (event, title, room, people)."""
-
-
-def name_arg(text: str) -> str:
-    """argparse type for a name: at most NAME_LIMIT characters, none that the capture grammar
-    refuses (and no tab)."""
-    from roundtable.capture import bad_character
-
-    if len(text) > NAME_LIMIT:
-        raise argparse.ArgumentTypeError(f"{len(text):,} characters; the limit is {NAME_LIMIT}")
-    if "\t" in text:
-        raise argparse.ArgumentTypeError(
-            f"character {text.index(chr(9)) + 1}: control character U+0009 is not allowed"
-        )
-    bad = bad_character(text)
-    if bad:
-        raise argparse.ArgumentTypeError(f"character {bad[0] + 1}: {bad[1]}")
-    return text
 
 
 def _iso_date(text: str) -> str:

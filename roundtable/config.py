@@ -152,45 +152,57 @@ def load_settings(path: Path | None = None) -> Settings:
     return Settings(**values, source=source)
 
 
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        escaped = "".join(c if c >= " " else f"\\u{ord(c):04x}" for c in escaped)
-        return f'"{escaped}"'
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
-
-
-def dump_settings(settings: Settings) -> str:
-    defaults = Settings()
-    lines = ["# roundtable settings (written by roundtable; comments are not kept)"]
-    for key in _SPEC:
-        value = getattr(settings, key)
-        if key == "keymap" or value == getattr(defaults, key):
-            continue
-        lines.append(f"{key} = {_toml_value(value)}")
-    if settings.keymap:
-        lines.append("")
-        lines.append("[keymap]")
-        for binding_id, keys in sorted(settings.keymap.items()):
-            lines.append(f"{_toml_value(binding_id)} = {_toml_value(keys)}")
-    return "\n".join(lines) + "\n"
-
-
 def save_settings(path: Path | None = None, **changes: Any) -> Settings:
-    """Change some settings and write the file back (validated first, written atomically)."""
+    """Change some settings and write the file back (validated first, written atomically).
+
+    The file is edited, not regenerated (tomlkit): the user's comments, order and other keys
+    stay as they were; a key already in the file takes its new value in place, a new key is
+    added only when it differs from the default, and a changed ``[keymap]`` keeps the comments
+    of the bindings it keeps.  An environment variable never ends up in the file."""
+    import tomlkit
+
     path = path or config_file()
     current = load_settings(path) if path.exists() else Settings()
     for key, value in changes.items():
         if key not in _SPEC:
             raise ConfigError(f"{path}: unknown setting {key!r}")
         _check(path, key, value)
-    updated = replace(current, **changes, source=str(path))
-    atomic_write_text(path, dump_settings(updated))
-    return updated
+    if path.exists():
+        try:
+            document = tomlkit.parse(read_text_file(path))
+        except TextFileError as exc:
+            raise ConfigError(str(exc)) from None
+        except tomlkit.exceptions.ParseError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    else:
+        document = tomlkit.document()
+        document.add(tomlkit.comment("roundtable settings; your comments and order are kept"))
+    defaults = Settings()
+    for key, value in changes.items():
+        if key == "keymap":
+            _update_keymap(document, value)
+        elif key in document or value != getattr(defaults, key):
+            document[key] = value
+    atomic_write_text(path, tomlkit.dumps(document))
+    return replace(current, **changes, source=str(path))
+
+
+def _update_keymap(document: Any, keymap: dict[str, str]) -> None:
+    """Make the file's ``[keymap]`` table say ``keymap``, binding by binding."""
+    import tomlkit
+
+    if "keymap" not in document:
+        if keymap:
+            table = tomlkit.table()
+            table.update(keymap)
+            document["keymap"] = table
+        return
+    table = document["keymap"]
+    for binding_id in [k for k in table if k not in keymap]:
+        del table[binding_id]
+    for binding_id, keys in keymap.items():
+        if table.get(binding_id) != keys:
+            table[binding_id] = keys
 
 
 TOKEN_LIMIT = 200

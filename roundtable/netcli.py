@@ -10,17 +10,17 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
+
+from roundtable.cliutil import CliError, name_arg, open_store
 
 
-def _fail(message: str):
-    from roundtable.cli import CliError
-
+def _fail(message: str) -> NoReturn:
     raise CliError(message)
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
     from roundtable import config
-    from roundtable.cli import _store
     from roundtable.sync import SyncClient
 
     url = args.url.rstrip("/")
@@ -36,7 +36,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     if ca_file and not Path(ca_file).is_file():
         _fail(f"{ca_file}: CA bundle not found")
     label = args.label if args.label is not None else config.load_settings().label
-    store = _store()
+    store = open_store()
     client = SyncClient(
         store,
         url,
@@ -69,7 +69,6 @@ def _report(result) -> int:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from roundtable import config
-    from roundtable.cli import _store
     from roundtable.sync import SyncClient
 
     settings = config.load_settings()
@@ -79,7 +78,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             "not connected: run `roundtable connect URL --token TOKEN` first "
             "(or set ROUNDTABLE_API_URL and ROUNDTABLE_TOKEN)"
         )
-    store = _store()
+    store = open_store()
     client = SyncClient(
         store,
         settings.api_url,
@@ -212,10 +211,9 @@ def cmd_actions(args: argparse.Namespace) -> int:
     else from what this laptop last fetched and its own store."""
     from roundtable import carry, config
     from roundtable.actions import line
-    from roundtable.cli import _store
     from roundtable.model import REGIONS
 
-    store = _store()
+    store = open_store()
     settings = config.load_settings()
     token = config.load_token()
     url = settings.api_url if token else ""
@@ -288,7 +286,6 @@ def _show_help(args: argparse.Namespace) -> int:
 
 
 def add_commands(sub, command) -> None:
-    from roundtable.cli import name_arg
     from roundtable.model import REGIONS
 
     p = command("connect", cmd_connect, "check a token with the secretariat, save it, sync")

@@ -20,3 +20,11 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     for var in ("ROUNDTABLE_API_URL", "ROUNDTABLE_TOKEN"):
         monkeypatch.delenv(var, raising=False)
     return home
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The long trials (marked ``slow``) first, in their own order, then the rest: under
+    pytest-xdist the workers start on them together and fill the time after with the short
+    tests, instead of one worker running a long trial alone at the end.  Nothing depends on
+    the order: every test sets up its own home, server and ports."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

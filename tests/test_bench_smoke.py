@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_run_all_quick_writes_machine_ratios_and_figures(tmp_path: Path) -> None:
     out = tmp_path / "performance.md"
     out.write_text("# Performance\n\nHand-written analysis.\n", encoding="utf-8")

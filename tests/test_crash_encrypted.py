@@ -6,11 +6,13 @@ acknowledged entry, and a crash leaves nothing readable.  RT_CRASH_ENC_TRIALS se
 from __future__ import annotations
 
 import random
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from budget import count
-from test_crash import _run_and_kill
+from test_crash import _run_and_kill, writer_server
 
 from roundtable.store import LocalStore
 
@@ -18,11 +20,17 @@ TRIALS = count(40, "RT_CRASH_ENC_TRIALS")  # in all, split between the two modes
 PASS = "kill -9 passphrase"
 
 
+@pytest.fixture(scope="module")
+def writer() -> Iterator[subprocess.Popen]:
+    """The crash test's fork server, its writers unlocking with ROUNDTABLE_PASSPHRASE."""
+    yield from writer_server(ROUNDTABLE_PASSPHRASE=PASS)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("every", [3, 200], ids=["checkpoint-every-3", "checkpoint-every-200"])
 def test_kill_9_never_loses_an_acknowledged_encrypted_entry(
-    tmp_path: Path, every: int, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, every: int, writer: subprocess.Popen
 ) -> None:
-    monkeypatch.setenv("ROUNDTABLE_PASSPHRASE", PASS)  # the writer process unlocks with it
     rng = random.Random(1000 + every)
     home = tmp_path / "home"
     store = LocalStore(home)
@@ -30,7 +38,9 @@ def test_kill_9_never_loses_an_acknowledged_encrypted_entry(
     session_id = store.create_session(event.id, "europe", "Crash Wrenfield", [], passphrase=PASS).id
     acknowledged: list[str] = []
     for _trial in range(max(1, TRIALS // 2)):
-        acknowledged += _run_and_kill(home, session_id, every, rng.uniform(0.05, 0.25))
+        acknowledged += _run_and_kill(
+            writer, home, session_id, every, rng.uniform(0.05, 0.25), tmp_path / "acked.txt"
+        )
         reader = LocalStore(home)
         reader.unlock(session_id, PASS)
         with reader.open_session(session_id) as ss:  # opens: never unreadable

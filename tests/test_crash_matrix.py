@@ -105,6 +105,7 @@ def digest(home: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_kill_9_during_export_leaves_no_half_file(tmp_path: Path) -> None:
     home = tmp_path / "home"
     sid = new_session(home, entries=1500)
@@ -140,6 +141,7 @@ def test_kill_9_during_export_leaves_no_half_file(tmp_path: Path) -> None:
     assert outcomes["absent"] + outcomes["complete"] == count(30), (seed, outcomes)
 
 
+@pytest.mark.slow
 def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_server) -> None:
     event_id = live_server.create_event("Conference")
     token = live_server.token(event_id)

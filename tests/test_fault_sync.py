@@ -29,6 +29,7 @@ def live_server(engine_server):
     return engine_server
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql", "postgresql-2-workers"], indirect=True)
 def test_randomized_faults_lose_nothing_and_duplicate_nothing(live_server, fault_proxy, tmp_path):
     server = live_server

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "bench_load.py"
 
 
+@pytest.mark.slow
 def test_small_load_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
     figures = tmp_path / "load.json"
     out = subprocess.run(

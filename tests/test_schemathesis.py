@@ -33,6 +33,7 @@ def api_schema(live_server, fuzz_scope):
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
+@pytest.mark.slow
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_conforms_and_never_fails(case, fuzz_scope, live_server):

@@ -162,7 +162,7 @@ def test_no_token_and_no_record_text_in_any_log(tmp_path: Path) -> None:
         assert secret not in outputs.replace(f"Room {MARKER}", ""), "the commands' output"
 
 
-def test_token_file_readable_by_others_is_refused(tmp_path: Path) -> None:
+def test_token_file_readable_by_others_is_refused(tmp_path: Path, live_server) -> None:
     home = tmp_path / "home"
     env = dict(os.environ, ROUNDTABLE_HOME=str(home), ROUNDTABLE_CONFIG=str(home / "s.toml"))
     env.pop("ROUNDTABLE_TOKEN", None)
@@ -175,7 +175,7 @@ def test_token_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     token_file.parent.mkdir(parents=True, exist_ok=True)
     token_file.write_text("S" * 43 + "\n", encoding="utf-8")
     (home / "s.toml").write_text(
-        'api_url = "http://127.0.0.1:9"\nsync_deadline = 5\n', encoding="utf-8"
+        f'api_url = "{live_server.url}"\nsync_deadline = 5\n', encoding="utf-8"
     )
     token_file.chmod(0o644)
     out = subprocess.run(
@@ -186,11 +186,13 @@ def test_token_file_readable_by_others_is_refused(tmp_path: Path) -> None:
     assert "readable by others (mode 644)" in out.stderr and f"chmod 600 {token_file}" in (
         out.stderr
     )
-    token_file.chmod(0o600)  # the fix it names works: now the (unreachable) server is the issue
+    # the fix it names works: the token now reaches the server, which never issued it and so
+    # refuses it at once (an unreachable server made this wait out the whole sync deadline)
+    token_file.chmod(0o600)
     fixed = subprocess.run(
         [sys.executable, "-m", "roundtable", "sync"], env=env, capture_output=True, text=True
     )
-    assert "readable by others" not in fixed.stderr
+    assert "readable by others" not in fixed.stderr and fixed.returncode == 1
 
 
 def test_a_crash_report_names_the_code_not_the_data(tmp_path: Path, monkeypatch) -> None:

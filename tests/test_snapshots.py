@@ -27,7 +27,7 @@ def _utc(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TZ", "UTC")
     time.tzset()
     yield
-    monkeypatch.delenv("TZ")
+    monkeypatch.undo()  # the worker's own time zone again, for the tests it runs next
     time.tzset()
 
 

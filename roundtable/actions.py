@@ -27,6 +27,7 @@ from roundtable.model import (
     Event,
     Record,
     Session,
+    effective_tlp,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ class CarriedAction:
     due: str = ""
     delegations: tuple[str, ...] = ()
     history: tuple[Step, ...] = field(default_factory=tuple)
+    tlp: str = ""  # the action's TLP label (issue 14; "" = TLP:AMBER); RED is never carried
 
     @property
     def status(self) -> str:
@@ -198,6 +200,9 @@ def carried_actions(
         for e in src.entries:
             if e.deleted or e.entry_kind != "action":
                 continue
+            label = effective_tlp(e.tlp, src.session.default_tlp)
+            if label == "red":  # never leaves its room: not carried, not reviewed (issue 14)
+                continue
             own = Step(
                 event_id=src.event.id,
                 event_name=src.event.name,
@@ -221,6 +226,7 @@ def carried_actions(
                 due=e.due,
                 delegations=tuple(e.delegations),
                 history=(own, *later),
+                tlp=label,
             )
             order = (src.event.id, src.session.date, src.session.id, e.created_at, e.id)
             out.append((order, action))

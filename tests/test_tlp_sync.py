@@ -10,6 +10,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from fixtures_server import LiveServer
 
@@ -288,3 +289,40 @@ def test_an_edit_without_a_label_keeps_the_label(laptop) -> None:
         with pytest.raises(Exception, match="unknown label 'crimson'"):
             ss.update("entry", entry.id, tlp="crimson")
         assert ss.get("entry", entry.id).tlp == "amber+strict"
+
+
+def test_carried_actions_keep_to_labels(live_server, tmp_path):
+    """Actions carried to a later conference (issue 12): a RED one is never carried (not in
+    the laptop's own list either: a review would copy its text into a record that syncs), an
+    AMBER one is not listed to a token that reads up to TLP:GREEN, nor in its report."""
+    from roundtable import carry
+    from roundtable.secretariat import issue_token
+
+    agenda = [{"title": "Review of action items", "item_kind": "actions"}]
+    first = live_server.create_event("Conference 2025")
+    old = LocalStore(tmp_path / "laptop-2025")
+    assert sync(old, live_server, live_server.token(first)).ok
+    s = old.create_session(first, "europe", "Europe round table", agenda)
+    with old.open_session(s.id) as ss:
+        green = ss.add_entry("action", "MARKER-CARRY-GREEN list", owner="DE", tlp="green").id
+        amber = ss.add_entry("action", "MARKER-CARRY-AMBER list", owner="DE").id
+        ss.add_entry("action", "MARKER-CARRY-RED operation", owner="DE", tlp="red")
+    assert sync(old, live_server, live_server.token(first)).ok
+    second = live_server.create_event("Conference 2026")
+    readers = {
+        c: issue_token(live_server.db_path, second, ["europe"], max_tlp=c)
+        for c in ("green", "amber+strict")
+    }
+    for ceiling, token in readers.items():
+        auth = {"Authorization": f"Bearer {token}"}
+        listed = httpx.get(f"{live_server.url}/v1/regions/europe/actions", headers=auth)
+        assert listed.status_code == 200, listed.text
+        ids = {a["id"] for a in listed.json()["actions"]}
+        assert green in ids and (amber in ids) == (ceiling == "amber+strict")
+        report = httpx.get(f"{live_server.url}/v1/events/{second}/report", headers=auth).text
+        assert "MARKER-CARRY-RED" not in report + listed.text
+        assert ("MARKER-CARRY-AMBER" in report) == (ceiling == "amber+strict")
+    # the laptop's own store, never connected for 2026: RED is not carried there either
+    found = carry.offline(old, ["europe"], second)
+    texts = {a.text for a in found}
+    assert "MARKER-CARRY-GREEN list" in texts and "MARKER-CARRY-RED operation" not in texts

@@ -167,6 +167,10 @@ def report_text(
             "(use --audience participants, community or public)"
         )
     snapshots = cut_all(snapshots, top)
+    if carried is not None:
+        from roundtable.documents.audience import cut_carried
+
+        carried = cut_carried(carried, top)
     L = Lang(lang)
     doc = build_report_document(
         event,

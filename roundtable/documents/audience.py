@@ -94,6 +94,12 @@ def cut(snap: SessionSnapshot, ceiling: str) -> SessionSnapshot:
     )
 
 
+def cut_carried(actions: Iterable, ceiling: str) -> list:
+    """Carried actions (``roundtable.actions.CarriedAction``) a reader up to ``ceiling`` may
+    see; one without a label (an older secretariat's answer) counts as TLP:AMBER."""
+    return [a for a in actions if within(effective_tlp(getattr(a, "tlp", "")), ceiling)]
+
+
 def cut_all(snaps: Iterable[SessionSnapshot], ceiling: str) -> list[SessionSnapshot]:
     return [cut(s, ceiling) for s in snaps]
 

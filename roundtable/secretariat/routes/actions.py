@@ -43,6 +43,7 @@ class CarriedActionOut(BaseModel):
     delegations: list[str]
     status: str = Field(description="its status now: the last review's, else its own")
     history: list[StepOut]
+    tlp: str = Field("", description="its TLP label; none above the token's ceiling is listed")
 
 
 class CarriedActionList(BaseModel):
@@ -89,7 +90,7 @@ def region_actions(
             raise HTTPException(404, f"query.before: event {before}: not on this server")
         if is_earlier(scope.event_id, before):
             raise HTTPException(403, f"query.before: event {before} is after this token's event")
-    actions = carried_for(repo, region, before, only_open=open)
+    actions = within_ceiling(carried_for(repo, region, before, only_open=open), scope)
     # already in the documented shape (to_json): skip validating thousands of rows again
     body = {
         "protocol": protocol.PROTOCOL_VERSION,
@@ -105,7 +106,15 @@ def carried_in_scope(repo: Repository, scope: TokenScope, event_id: str) -> list
     section 7, the same for the API and the console)."""
     from roundtable.model import REGIONS
 
-    return [a for r in REGIONS if scope.allows_region(r) for a in carried_for(repo, r, event_id)]
+    found = [a for r in REGIONS if scope.allows_region(r) for a in carried_for(repo, r, event_id)]
+    return within_ceiling(found, scope)
+
+
+def within_ceiling(actions: list, scope: TokenScope) -> list:
+    """The actions the token may read (issue 14): none labelled above its ceiling."""
+    from roundtable.documents.audience import cut_carried
+
+    return cut_carried(actions, scope.max_tlp)
 
 
 def carried_for(repo: Repository, region: str, before: str, *, only_open: bool = False) -> list:

@@ -139,6 +139,8 @@ ResultT = TypeVar("ResultT")
 class AppScreen(Screen):
     """A screen typed to the app (Textual types ``self.app`` as any ``App``)."""
 
+    # Textual declares ``app`` to type checkers as a writable ``getters.app(App)`` (at run time
+    # a read-only property); its ``getters.app(RoundtableApp)`` would import the app, a cycle.
     @property
     def app(self) -> RoundtableApp:  # type: ignore[override]
         return cast("RoundtableApp", super().app)
@@ -148,7 +150,7 @@ class AppModal(ModalScreen[ResultT]):
     """A dialog typed to the app, like ``AppScreen``."""
 
     @property
-    def app(self) -> RoundtableApp:  # type: ignore[override]
+    def app(self) -> RoundtableApp:  # type: ignore[override]  # as AppScreen.app
         return cast("RoundtableApp", super().app)
 
 

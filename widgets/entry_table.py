@@ -503,8 +503,8 @@ class EntryTable(ScrollView, can_focus=True):
             component = "entry-table--cursor"
         else:
             component = "entry-table--even-row" if index % 2 else ""
-        key = (row, component, width, widths, self.has_focus)
-        return self._line(key, row, self._needs[entry_id][1], component)
+        line_key = (row, component, width, widths, self.has_focus)
+        return self._line(line_key, row, self._needs[entry_id][1], component)
 
     def _line(self, key: tuple, cells: Sequence[str], essentials: int, component: str) -> Strip:
         strip = self._lines.get(key)

@@ -6,10 +6,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from roundtable.model import ACTION_STATUSES
+from roundtable.model import ACTION_STATUSES, Entry
+from roundtable.screens.common import SessionModal
 
 
 def entry_line(entry, roster) -> str:
@@ -19,7 +19,7 @@ def entry_line(entry, roster) -> str:
     return format_captured(Captured.from_entry(entry), roster)
 
 
-class EditEntryModal(ModalScreen[bool]):
+class EditEntryModal(SessionModal[bool]):
     """One line to edit, the action status, and the other versions when two laptops disagree."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel", tooltip="Keep as is")]
@@ -31,8 +31,9 @@ class EditEntryModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         from roundtable.protocol import conflicts
 
-        store = self.app.session_store
+        store = self.store
         entry = store.get("entry", self.entry_id)
+        assert isinstance(entry, Entry), self.entry_id  # the dialog is opened on an entry
         with Vertical(classes="dialog wide"):
             yield Label(f"Edit {entry.entry_kind}", classes="dialog-title")
             yield Input(entry_line(entry, self.app.roster), id="edit-line")
@@ -47,6 +48,7 @@ class EditEntryModal(ModalScreen[bool]):
                         id="edit-status",
                     )
             doc = store.doc("entry", self.entry_id)
+            assert doc is not None, self.entry_id
             found = conflicts(doc)
             gone = store.delete_conflict("entry", self.entry_id)
             if gone is not None:  # deleted on one laptop while edited on another (issue 12)
@@ -88,8 +90,9 @@ class EditEntryModal(ModalScreen[bool]):
         """Resolve a conflict: writing a field replaces every version the user saw."""
         from roundtable.protocol import conflicts
 
-        store = self.app.session_store
+        store = self.store
         doc = store.doc("entry", self.entry_id)
+        assert doc is not None, self.entry_id
         found = conflicts(doc)
         button = event.button.id or ""
         if button == "confirm-delete":
@@ -112,8 +115,9 @@ class EditEntryModal(ModalScreen[bool]):
         from roundtable.capture import CaptureError, parse_line
         from roundtable.store import StoreError
 
-        store = self.app.session_store
+        store = self.store
         entry = store.get("entry", self.entry_id)
+        assert isinstance(entry, Entry), self.entry_id  # the dialog is opened on an entry
         line = self.query_one("#edit-line", Input).value
         try:
             c = parse_line(line, self.app.roster)

@@ -92,7 +92,10 @@ class EditEntryModal(SessionModal[bool]):
 
         store = self.store
         doc = store.doc("entry", self.entry_id)
-        assert doc is not None, self.entry_id
+        if doc is None:  # cannot happen: records are never removed, a delete is a tombstone
+            self.notify("This entry is no longer in the session.", severity="error")
+            self.dismiss(False)
+            return
         found = conflicts(doc)
         button = event.button.id or ""
         if button == "confirm-delete":
@@ -117,7 +120,9 @@ class EditEntryModal(SessionModal[bool]):
 
         store = self.store
         entry = store.get("entry", self.entry_id)
-        assert isinstance(entry, Entry), self.entry_id  # the dialog is opened on an entry
+        if not isinstance(entry, Entry):  # removed under the dialog by an undo or a sync
+            self.query_one("#edit-error", Label).update("Not saved: the entry is gone (undone?)")
+            return
         line = self.query_one("#edit-line", Input).value
         try:
             c = parse_line(line, self.app.roster)

@@ -31,6 +31,7 @@ test: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_XDIST)
 
 # The suite without the long trials, for a quick check while working (not what CI runs).

@@ -328,6 +328,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
     """Every entry with an unresolved conflict, one a line: session, entry, what, who, text."""
+    from roundtable.model import Entry
+
     store = _store()
     if args.session:
         ids = [store.resolve_session(args.session)]
@@ -350,7 +352,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
                 for field in others:
                     who = sorted({name(h.device) for _v, h in fields[field]})
                     parts.append(f"{field} also edited by {', '.join(who)}")
-                text = " ".join(entry.text.split())[:60] if entry is not None else ""
+                text = " ".join(entry.text.split())[:60] if isinstance(entry, Entry) else ""
                 print("\t".join((session_id[:8], entry_id[:8], "; ".join(parts), text)))
                 found += 1
     if not found:

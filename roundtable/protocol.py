@@ -54,8 +54,7 @@ def _field_types() -> dict[str, dict[str, type]]:
         for f in dataclasses.fields(cls):
             if f.name == "id":
                 continue
-            has_factory = f.default_factory is not dataclasses.MISSING
-            default = f.default_factory() if has_factory else f.default  # type: ignore[misc]
+            default = f.default_factory() if callable(f.default_factory) else f.default
             types[f.name] = type(default)
         table[kind] = types
     return table

@@ -28,12 +28,15 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roundtable import protocol
 from roundtable.errors import RoundtableError
 from roundtable.model import Op
 from roundtable.store import LocalStore, StoreError
+
+if TYPE_CHECKING:
+    import httpx
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
 PULL_PAGE = 1000
@@ -263,7 +266,7 @@ class SyncClient:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _client(self):
+    def _client(self) -> httpx.AsyncClient:
         import httpx
 
         verify: ssl.SSLContext | bool = True

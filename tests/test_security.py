@@ -192,7 +192,8 @@ def test_token_file_readable_by_others_is_refused(tmp_path: Path, live_server) -
     fixed = subprocess.run(
         [sys.executable, "-m", "roundtable", "sync"], env=env, capture_output=True, text=True
     )
-    assert "readable by others" not in fixed.stderr and fixed.returncode == 1
+    assert "readable by others" not in fixed.stderr and "not accepted" in fixed.stderr
+    assert fixed.returncode == 2  # sync's exit status for a refused token (README)
 
 
 def test_a_crash_report_names_the_code_not_the_data(tmp_path: Path, monkeypatch) -> None:

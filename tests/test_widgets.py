@@ -181,7 +181,7 @@ async def test_roll_call_filter_and_status_keys() -> None:
         roll.query_one("#roll-filter").focus()
         await pilot.press("c", "o", "t", "e")  # accent-insensitive
         await pilot.pause()
-        assert [c.code for c in roll.visible()] == ["CI"]
+        assert [c.code for c in roll.visible_countries()] == ["CI"]
         await pilot.press("enter")  # to the list
         await pilot.press("a")
         await pilot.pause()
@@ -471,10 +471,10 @@ async def test_roll_call_keys_move_down_and_delegates_request() -> None:
         roll.query_one("#roll-filter").focus()
         await pilot.press(*"de")  # exact code DE, and 'de' inside no other name: Germany only
         await pilot.pause()
-        assert [c.code for c in roll.visible()] == ["DE"]
+        assert [c.code for c in roll.visible_countries()] == ["DE"]
         await pilot.press("backspace", "backspace", *"zz")
         await pilot.pause()
-        assert roll.visible() == [] and table.row_count == 0
+        assert roll.visible_countries() == [] and table.row_count == 0
         table.focus()
         await pilot.press("p", "enter")  # nothing under the cursor: nothing posted
         await pilot.pause()

@@ -526,7 +526,7 @@ class EntryTable(ScrollView, can_focus=True):
         else:
             component = "entry-table--even-row" if index % 2 else ""
         label = effective_tlp(self._by_id[entry_id].tlp, self.default_tlp)
-        line_key: tuple = (row, label, component, width, widths, self.has_focus)
+        line_key = (row, label, component, width, widths, self.has_focus)
         return self._line(line_key, row, self._needs[entry_id][1], component)
 
     def _line(self, key: tuple, cells: Sequence[str], essentials: int, component: str) -> Strip:

@@ -131,7 +131,7 @@ class RollCall(Vertical):
         delegates = ", ".join(att.delegates) if att else ""
         return (country.code, country.name, STATUS_LABELS.get(status, status), delegates)
 
-    def visible(self) -> list[Country]:
+    def visible_countries(self) -> list[Country]:
         """Countries matching the filter: accent- and case-insensitive name part, or exact code."""
         needle = fold(self.filter_text.strip())
         if not needle:
@@ -141,7 +141,7 @@ class RollCall(Vertical):
     def _fill(self) -> None:
         table = self.query_one(RosterTable)
         table.clear()
-        for country in self.visible():
+        for country in self.visible_countries():
             table.add_row(*self._row(country), key=country.code)
         self._counts()
 

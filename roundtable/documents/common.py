@@ -132,7 +132,7 @@ def item_time(item: AgendaItem, events: Sequence[ClockEvent] = ()) -> tuple[str,
         first = _clock_ms(spans[0][0])
         if meeting.clock_state(own, item.id) == "running":
             return first, "", None
-        seconds = sum(end - start for start, end in spans) // 1000
+        seconds: int | None = sum(end - start for start, end in spans) // 1000
         return first, _clock_ms(spans[-1][1]), seconds
     start, end = parse_time(item.started_at), parse_time(item.ended_at)
     seconds = int((end - start).total_seconds()) if start and end and end >= start else None

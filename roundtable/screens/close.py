@@ -7,6 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from roundtable.model import AgendaItem
 from roundtable.screens.common import UNDO, ConfirmModal, SessionScreen, StatusLine
 from widgets import KeyBar
 
@@ -134,7 +135,7 @@ class CloseScreen(SessionScreen):
         from roundtable.store import StoreError
 
         item = self.store.get("agenda_item", item_id)
-        if item is None:
+        if not isinstance(item, AgendaItem):
             return
 
         def validate(line: str) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -133,21 +133,51 @@ FLOOR_KINDS = ("issue", "need", "note")
 """Kinds of a capture without @XX that are attributed to the delegation with the floor."""
 
 
-class SessionScreen(Screen):
+ResultT = TypeVar("ResultT")
+
+
+class AppScreen(Screen):
+    """A screen typed to the app (Textual types ``self.app`` as any ``App``)."""
+
+    # Textual declares ``app`` to type checkers as a writable ``getters.app(App)`` (at run time
+    # a read-only property); its ``getters.app(RoundtableApp)`` would import the app, a cycle.
+    @property
+    def app(self) -> RoundtableApp:  # type: ignore[override]
+        return cast("RoundtableApp", super().app)
+
+
+class AppModal(ModalScreen[ResultT]):
+    """A dialog typed to the app, like ``AppScreen``."""
+
+    @property
+    def app(self) -> RoundtableApp:  # type: ignore[override]  # as AppScreen.app
+        return cast("RoundtableApp", super().app)
+
+
+def open_store(app: RoundtableApp, who: object) -> SessionStore:
+    """The app's open session store; asking without one is a bug in the caller (``who``)."""
+    store = app.session_store
+    if store is None:
+        raise RuntimeError(f"{type(who).__name__} needs an open session")
+    return store
+
+
+class SessionModal(AppModal[ResultT]):
+    """A dialog over the open session: ``self.store`` is its store."""
+
+    @property
+    def store(self) -> SessionStore:
+        return open_store(self.app, self)
+
+
+class SessionScreen(AppScreen):
     """A screen of the open session, typed to the app.  Its state comes from the store through
     the app's one signal (``RoundtableApp.SessionChanged``, posted after every change the store
     makes), never from refreshes the screen calls by hand after its own writes."""
 
     @property
-    def app(self) -> RoundtableApp:  # type: ignore[override]
-        return cast("RoundtableApp", super().app)
-
-    @property
     def store(self) -> SessionStore:
-        store = self.app.session_store
-        if store is None:
-            raise RuntimeError(f"{type(self).__name__} needs an open session")
-        return store
+        return open_store(self.app, self)
 
     def country_name(self, code: str) -> str:
         country = self.app.roster.get(code)

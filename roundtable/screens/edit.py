@@ -6,10 +6,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from roundtable.model import ACTION_STATUSES, TLP_LABELS, effective_tlp, tlp_name
+from roundtable.model import ACTION_STATUSES, TLP_LABELS, Entry, effective_tlp, tlp_name
+from roundtable.screens.common import SessionModal
 
 
 def entry_line(entry, roster) -> str:
@@ -22,7 +22,7 @@ def entry_line(entry, roster) -> str:
     return format_captured(replace(Captured.from_entry(entry), tlp=""), roster)
 
 
-class EditEntryModal(ModalScreen[bool]):
+class EditEntryModal(SessionModal[bool]):
     """One line to edit, the action status, and the other versions when two laptops disagree."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="edit.cancel", tooltip="Keep as is")]
@@ -34,8 +34,9 @@ class EditEntryModal(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         from roundtable.protocol import conflicts
 
-        store = self.app.session_store
+        store = self.store
         entry = store.get("entry", self.entry_id)
+        assert isinstance(entry, Entry), self.entry_id  # the dialog is opened on an entry
         with Vertical(classes="dialog wide"):
             yield Label(f"Edit {entry.entry_kind}", classes="dialog-title")
             yield Input(entry_line(entry, self.app.roster), id="edit-line")
@@ -58,6 +59,7 @@ class EditEntryModal(ModalScreen[bool]):
                         id="edit-status",
                     )
             doc = store.doc("entry", self.entry_id)
+            assert doc is not None, self.entry_id
             found = conflicts(doc)
             gone = store.delete_conflict("entry", self.entry_id)
             if gone is not None:  # deleted on one laptop while edited on another (issue 12)
@@ -99,8 +101,12 @@ class EditEntryModal(ModalScreen[bool]):
         """Resolve a conflict: writing a field replaces every version the user saw."""
         from roundtable.protocol import conflicts
 
-        store = self.app.session_store
+        store = self.store
         doc = store.doc("entry", self.entry_id)
+        if doc is None:  # cannot happen: records are never removed, a delete is a tombstone
+            self.notify("This entry is no longer in the session.", severity="error")
+            self.dismiss(False)
+            return
         found = conflicts(doc)
         button = event.button.id or ""
         if button == "confirm-delete":
@@ -123,8 +129,11 @@ class EditEntryModal(ModalScreen[bool]):
         from roundtable.capture import CaptureError, parse_line
         from roundtable.store import StoreError
 
-        store = self.app.session_store
+        store = self.store
         entry = store.get("entry", self.entry_id)
+        if not isinstance(entry, Entry):  # removed under the dialog by an undo or a sync
+            self.query_one("#edit-error", Label).update("Not saved: the entry is gone (undone?)")
+            return
         line = self.query_one("#edit-line", Input).value
         try:
             c = parse_line(line, self.app.roster)

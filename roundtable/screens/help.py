@@ -84,7 +84,7 @@ def _bindings(cls: type, *, own_only: bool) -> list[Binding]:
     if own_only:
         for base in cls.__mro__:
             if _ours(base) and "BINDINGS" in vars(base):
-                for b in base.BINDINGS:
+                for b in vars(base)["BINDINGS"]:
                     if isinstance(b, Binding):
                         ours.update((k.strip(), b.action) for k in b.key.split(","))
     found = []

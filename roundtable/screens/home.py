@@ -9,15 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from roundtable.model import REGIONS
-from roundtable.screens.common import StatusLine
+from roundtable.screens.common import AppModal, AppScreen, StatusLine
 from widgets import KeyBar
 
 
-class HomeScreen(Screen):
+class HomeScreen(AppScreen):
     """Every session on this laptop, newest event first."""
 
     BINDINGS = [
@@ -102,7 +101,7 @@ class HomeScreen(Screen):
         yield ("session: create demo", "A realistic half-run Africa session", self.action_demo)
 
 
-class NewSessionModal(ModalScreen[str | None]):
+class NewSessionModal(AppModal[str | None]):
     """Event, region (or plan file), title, room and date: enough to start."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="new.cancel", tooltip="Create nothing")]
@@ -210,7 +209,7 @@ class NewSessionModal(ModalScreen[str | None]):
         self.dismiss(session.id)
 
 
-class PassphraseModal(ModalScreen[bool]):
+class PassphraseModal(AppModal[bool]):
     """The passphrase of an encrypted session, asked when it opens: the key is derived and
     checked by the store; a wrong one is one line here, and nothing is read or changed."""
 

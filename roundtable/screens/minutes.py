@@ -122,6 +122,7 @@ def export_minutes(app, fmt: str, audience: str = "participants") -> Path | None
         return None
     text, version, print_ = minutes_document(app, fmt, audience)
     snap = app.session_store.snapshot(app.country_names())
+    assert isinstance(version, exports.Version)  # minutes_document's is next_version's
     try:
         path = exports.save(
             export_dir(app), snap, version, print_, document_language(app), fmt, text, audience

@@ -8,16 +8,15 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Input, Label, Select, Static
 
-from roundtable.screens.common import PromptModal, StatusLine
+from roundtable.screens.common import PromptModal, SessionScreen, StatusLine
 from widgets import KeyBar, RollCall
 
 _FIELDS = ("facilitator", "rapporteur", "room")
 
 
-class SetupScreen(Screen):
+class SetupScreen(SessionScreen):
     """Who runs the room and who is in it.  Every change is saved as it is made."""
 
     BINDINGS = [
@@ -33,7 +32,7 @@ class SetupScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        store = self.app.session_store
+        store = self.store
         session = store.session
         yield StatusLine()
         yield Static("Set-up and roll call", classes="screen-title")
@@ -59,7 +58,7 @@ class SetupScreen(Screen):
         yield KeyBar()
 
     def _save_field(self, name: str, value: str) -> None:
-        store = self.app.session_store
+        store = self.store
         value = value.strip()
         if getattr(store.session, name) != value:
             store.update("session", store.session_id, **{name: value})
@@ -74,18 +73,18 @@ class SetupScreen(Screen):
 
     @on(Select.Changed, "#setup-tlp")
     def _default_label(self, event: Select.Changed) -> None:
-        store = self.app.session_store
+        store = self.store
         if event.value != store.default_tlp:
             store.set_default_tlp(str(event.value))
 
     @on(RollCall.StatusChanged)
     def _status(self, event: RollCall.StatusChanged) -> None:
-        att = self.app.session_store.set_attendance(event.code, event.status)
+        att = self.store.set_attendance(event.code, event.status)
         self.query_one(RollCall).set_attendance(att)
 
     @on(RollCall.DelegatesRequested)
     def _delegates(self, event: RollCall.DelegatesRequested) -> None:
-        store = self.app.session_store
+        store = self.store
         current = next((a for a in store.records("attendance") if a.country == event.code), None)
         names = ", ".join(current.delegates) if current else ""
         country = self.app.roster[event.code].name
@@ -103,7 +102,7 @@ class SetupScreen(Screen):
     def action_start(self) -> None:
         for name in _FIELDS:
             self._save_field(name, self.query_one(f"#setup-{name}", Input).value)
-        store = self.app.session_store
+        store = self.store
         changes: dict = {"attendance_confirmed": True}
         if store.session.status == "planned":
             changes["status"] = "running"

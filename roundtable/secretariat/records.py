@@ -36,7 +36,7 @@ def snapshots_from_docs(
     """
     event: Event | None = None
     sessions: dict[str, Session] = {}
-    by_session: dict[str, dict[str, list[Record]]] = {}
+    by_session: dict[str, dict[str, list[Any]]] = {}  # per kind, as SessionStore.records
     for doc in docs:
         rec = record_from_doc(doc)
         if rec.deleted and not (doc["kind"] == "entry" and delete_conflict(doc) is not None):

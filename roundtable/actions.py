@@ -27,7 +27,7 @@ from roundtable.model import (
     Event,
     Record,
     Session,
-    effective_tlp,
+    record_tlp,
 )
 
 __all__ = [
@@ -200,7 +200,7 @@ def carried_actions(
         for e in src.entries:
             if e.deleted or e.entry_kind != "action":
                 continue
-            label = effective_tlp(e.tlp, src.session.default_tlp)
+            label = record_tlp(e.KIND, e.tlp, src.session.default_tlp)
             if label == "red":  # never leaves its room: not carried, not reviewed (issue 14)
                 continue
             own = Step(
@@ -276,6 +276,7 @@ def from_reviews(snapshots: Iterable[Any]) -> list[CarriedAction]:
                 owner=r.owner,
                 due=r.due,
                 history=(origin, step),
+                tlp=record_tlp(r.KIND, r.tlp),
             )
             found[r.action] = merge([found[r.action]], [action])[0] if r.action in found else action
     return merge(found.values())

@@ -86,6 +86,18 @@ def effective_tlp(label: str, session_default: str = "") -> str:
     return session_default if session_default in TLP_RANK else TLP_DEFAULT
 
 
+LABELLED_KINDS = ("entry", "speech", "action_review")
+"""The record kinds that carry a ``tlp`` label: every place that decides a record's label (the
+store, the outbox, the secretariat's pull and history, the documents' cut) asks this."""
+
+
+def record_tlp(kind: str, label: str, session_default: str = "") -> str:
+    """A labelled record's label: its own, else (written before labels) its session's default
+    for an entry or a speech, and TLP:AMBER for an action review, whose text is copied from
+    another session's action and so says nothing of this session's default."""
+    return effective_tlp(label, "" if kind == "action_review" else session_default)
+
+
 def within(label: str, ceiling: str) -> bool:
     """May a record of ``label`` be shown to a reader whose ceiling is ``ceiling``?"""
     return TLP_RANK.get(label, TLP_RANK[TLP_DEFAULT]) <= TLP_RANK[ceiling]
@@ -468,6 +480,7 @@ class ActionReview(Record):
     due: str = ""
     origin: str = ""  # the event's name where it was agreed
     origin_date: str = ""  # ISO date of the session where it was agreed
+    tlp: str = ""  # the reviewed action's label when reviewed (issue 14; "" = TLP:AMBER)
 
 
 RECORD_TYPES: dict[str, type[Record]] = {
@@ -513,4 +526,5 @@ class SessionSnapshot:
     # references are counted over the whole session and the withheld are counted, not dropped
     withheld: list[Entry] = field(default_factory=list)
     withheld_speeches: list[Speech] = field(default_factory=list)
+    withheld_reviews: list[ActionReview] = field(default_factory=list)
     ceiling: str = "red"  # the highest label the snapshot may hold (red: not cut)

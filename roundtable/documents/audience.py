@@ -20,10 +20,12 @@ from roundtable.model import (
     AUDIENCES,
     TLP_LABELS,
     TLP_RANK,
+    ActionReview,
     Entry,
     SessionSnapshot,
     Speech,
     effective_tlp,
+    record_tlp,
     tlp_name,
     within,
 )
@@ -39,6 +41,8 @@ _AUDIENCE_WORDS = {
     ),
     "room": N_("the room only, on this laptop (every label, TLP:RED included)"),
 }
+
+_REVIEWS_WITHHELD = N_("Action reviews withheld ({label}): {count}")
 
 
 class AudienceError(RoundtableError, ValueError):
@@ -66,12 +70,15 @@ def audience_of(ceiling: str) -> str | None:
 
 
 def label_of(record: object, snap: SessionSnapshot) -> str:
-    return effective_tlp(getattr(record, "tlp", ""), snap.session.default_tlp)
+    """The label of an entry, speech or action review (``model.LABELLED_KINDS``)."""
+    kind = getattr(record, "KIND", "")
+    return record_tlp(kind, getattr(record, "tlp", ""), snap.session.default_tlp)
 
 
 def cut(snap: SessionSnapshot, ceiling: str) -> SessionSnapshot:
-    """The snapshot as a reader up to ``ceiling`` may see it: entries and speeches above it
-    moved to ``withheld`` / ``withheld_speeches`` (cutting twice keeps the lower ceiling)."""
+    """The snapshot as a reader up to ``ceiling`` may see it: entries, speeches and action
+    reviews above it moved to ``withheld`` / ``withheld_speeches`` / ``withheld_reviews``
+    (cutting twice keeps the lower ceiling)."""
     if ceiling not in TLP_RANK:
         raise AudienceError(f"unknown label {str(ceiling)[:30]!r}: use one of {TLP_LABELS}")
     if TLP_RANK[ceiling] >= TLP_RANK[snap.ceiling]:
@@ -84,12 +91,18 @@ def cut(snap: SessionSnapshot, ceiling: str) -> SessionSnapshot:
     withheld_speeches = list(snap.withheld_speeches)
     for sp in snap.speeches:
         (speeches if within(label_of(sp, snap), ceiling) else withheld_speeches).append(sp)
+    reviews: list[ActionReview] = []
+    withheld_reviews = list(snap.withheld_reviews)
+    for r in snap.action_reviews:
+        (reviews if within(label_of(r, snap), ceiling) else withheld_reviews).append(r)
     return dataclasses.replace(
         snap,
         entries=entries,
         speeches=speeches,
+        action_reviews=reviews,
         withheld=withheld,
         withheld_speeches=withheld_speeches,
+        withheld_reviews=withheld_reviews,
         ceiling=ceiling,
     )
 
@@ -108,27 +121,42 @@ def highest(snaps: Sequence[SessionSnapshot]) -> str:
     """The highest label a document made of these (cut) snapshots contains."""
     rank = 0
     for snap in snaps:
-        for record in (*snap.entries, *snap.speeches):
+        for record in (*snap.entries, *snap.speeches, *snap.action_reviews):
             rank = max(rank, TLP_RANK[label_of(record, snap)])
     return TLP_LABELS[rank]
 
 
-def withheld_counts(snaps: Sequence[SessionSnapshot]) -> tuple[dict[str, int], dict[str, int]]:
-    """Entries and speeches withheld, per label (rising)."""
-    entries: dict[str, int] = {}
-    speeches: dict[str, int] = {}
+def withheld_counts(
+    snaps: Sequence[SessionSnapshot],
+) -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+    """Entries, speeches and action reviews withheld, per label (rising)."""
+    counts: tuple[dict[str, int], dict[str, int], dict[str, int]] = ({}, {}, {})
     for snap in snaps:
-        for e in snap.withheld:
-            label = label_of(e, snap)
-            entries[label] = entries.get(label, 0) + 1
-        for sp in snap.withheld_speeches:
-            label = label_of(sp, snap)
-            speeches[label] = speeches.get(label, 0) + 1
+        kept: tuple[Sequence[object], ...] = (
+            snap.withheld,
+            snap.withheld_speeches,
+            snap.withheld_reviews,
+        )
+        for found, records in zip(counts, kept, strict=True):
+            for record in records:
+                label = label_of(record, snap)
+                found[label] = found.get(label, 0) + 1
     order = TLP_RANK.__getitem__
-    return (
-        {k: entries[k] for k in sorted(entries, key=order)},
-        {k: speeches[k] for k in sorted(speeches, key=order)},
-    )
+    entries, speeches, reviews = ({k: c[k] for k in sorted(c, key=order)} for c in counts)
+    return entries, speeches, reviews
+
+
+def _reviews_words(lang: Lang, reviews: dict[str, int]) -> list[str]:
+    return [
+        lang.t(_REVIEWS_WITHHELD, label=tlp_name(k), count=lang.number(n))
+        for k, n in reviews.items()
+    ]
+
+
+def reviews_withheld_line(lang: Lang, snaps: Sequence[SessionSnapshot]) -> str:
+    """``Action reviews withheld (TLP:AMBER): 2`` for the reviews these (cut) snapshots
+    withheld, per label; "" when none (the "Actions from earlier conferences" sections)."""
+    return lang.semicolon.join(_reviews_words(lang, withheld_counts(snaps)[2]))
 
 
 def audience_words(lang: Lang, ceiling: str) -> str:
@@ -142,19 +170,21 @@ def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: s
     """The document with its audience, its highest label and what was withheld in its header
     (after the identification block), and its label first and last (the marking)."""
     top = tlp_name(highest(snaps))
-    entries, speeches = withheld_counts(snaps)
+    entries, speeches, reviews = withheld_counts(snaps)
     rows = [
         (lang.t("Audience"), text(audience_words(lang, ceiling))),
         (lang.t("Sensitivity"), text(strong(top), " ", lang.t("(the highest label it contains)"))),
     ]
-    if entries or speeches:
+    if entries or speeches or reviews:
         parts = [
             lang.t("Entries withheld ({label}): {count}", label=tlp_name(k), count=lang.number(n))
             for k, n in entries.items()
-        ] + [
+        ]
+        parts += [
             lang.t("Speeches withheld ({label}): {count}", label=tlp_name(k), count=lang.number(n))
             for k, n in speeches.items()
         ]
+        parts += _reviews_words(lang, reviews)
         rows.append((lang.t("Withheld"), text(lang.semicolon.join(parts))))
     else:
         rows.append((lang.t("Withheld"), text(lang.t("nothing"))))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from roundtable.documents import common as c
+from roundtable.documents.audience import reviews_withheld_line
 from roundtable.documents.i18n import Lang
 from roundtable.documents.tree import (
     Annex,
@@ -487,12 +488,17 @@ def _capture_times(
 def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
     """Issue 12: the earlier conferences' actions reviewed in this session, with the status and
     note given here.  Nothing when none was reviewed (the minutes of a first conference are
-    unchanged)."""
+    unchanged).  Reviews above the audience's ceiling (issue 14) are counted, not shown, and
+    keep their numbers: a review is numbered among all of the session's."""
     reviews = [r for r in snap.action_reviews if not r.deleted]
-    if not reviews:
+    withheld = [r for r in snap.withheld_reviews if not r.deleted]
+    if not reviews and not withheld:
         return []
+    everything = sorted((*reviews, *withheld), key=lambda r: (r.reviewed_at, r.id))
+    number = {r.id: n for n, r in enumerate(everything, start=1)}
     rows = []
-    for n, r in enumerate(reviews, start=1):
+    for r in reviews:
+        n = number[r.id]
         origin = r.origin or "—"
         if r.origin_date:
             origin = L.t("{event}, {date}", event=origin, date=L.date(r.origin_date))
@@ -507,7 +513,7 @@ def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
                 text(c.said(r.note)) if r.note else text("—"),
             )
         )
-    return [
+    nodes: list[Node] = [
         Heading(3, text(L.t("Actions from earlier conferences"))),
         Table(
             (
@@ -522,3 +528,8 @@ def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
             tuple(rows),
         ),
     ]
+    if not rows:
+        nodes.pop()
+    if withheld:
+        nodes.append(Paragraph(text(reviews_withheld_line(L, [snap]))))
+    return nodes

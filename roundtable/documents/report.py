@@ -460,11 +460,13 @@ def _carried_section(
     of ``carried`` (the caller's knowledge) still open — each with its history across
     events.  Absent when there are none, so a first conference's report is unchanged."""
     from roundtable.actions import from_reviews, merge
+    from roundtable.documents.audience import reviews_withheld_line
 
     reviewed = from_reviews(snapshots)
     here = {a.id for a in reviewed}
     actions = [a for a in merge(carried, reviewed) if a.is_open or a.id in here]
-    if not actions:
+    withheld = reviews_withheld_line(L, snapshots)  # above the reader's ceiling (issue 14)
+    if not actions and not withheld:
         return []
     order = list(REGIONS)
     actions.sort(
@@ -493,7 +495,7 @@ def _carried_section(
                 text(L.semicolon.join(steps)),
             )
         )
-    return [
+    nodes: list[Node] = [
         Heading(2, text(L.t("7. Actions from earlier conferences"))),
         Table(
             (
@@ -507,3 +509,8 @@ def _carried_section(
             tuple(rows),
         ),
     ]
+    if not rows:
+        nodes.pop()
+    if withheld:
+        nodes.append(Paragraph(text(withheld)))
+    return nodes

@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from roundtable.errors import RoundtableError
-from roundtable.model import TOKEN_CEILING_DEFAULT, Op, effective_tlp, within
+from roundtable.model import (
+    LABELLED_KINDS,
+    TOKEN_CEILING_DEFAULT,
+    Op,
+    effective_tlp,
+    record_tlp,
+    within,
+)
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"
@@ -355,11 +362,12 @@ class Repository(ABC):
         withheld or not, so the next page moves past them) and whether more rows follow.
 
         Labels moving across the token's ceiling (issue 14): where the page holds an op that
-        labels an entry or speech above it while its previous label was within it, the page
-        also carries a tombstone (``deleted = true`` stamped with that op's HLC), so a reader
-        that pulled the record before loses it; where it holds an op labelling a record
-        within the ceiling again, and the record is within it now, the record's current value
-        of every field follows (and ``deleted`` back as stored), never the versions between."""
+        labels a record (``model.LABELLED_KINDS``) above it while its previous label was
+        within it, the page also carries a tombstone (``deleted = true`` stamped with that op's
+        HLC), so a reader that pulled the record before loses it; where it holds an op
+        labelling a record within the ceiling again, and the record is within it now, the
+        record's current value of every field follows (and ``deleted`` back as stored), never
+        the versions between."""
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
@@ -375,7 +383,7 @@ class Repository(ABC):
         out: list[dict] = []
         for r in rows:
             record_id, kind, field = r[4], r[5], r[6]
-            if field == "tlp" and kind in ("entry", "speech"):
+            if field == "tlp" and kind in LABELLED_KINDS:
                 found = labels[record_id]
                 before = found.before(r[8])
                 label = effective_tlp(json.loads(r[7]), found.default)
@@ -391,11 +399,12 @@ class Repository(ABC):
         return out, cursor, more
 
     def _labels(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> dict:
-        """(kind, record_id, session_id) -> ``_Labels`` of the entries and speeches."""
-        labelled = {(rid, sid) for kind, rid, sid in records if kind in ("entry", "speech")}
+        """(kind, record_id, session_id) -> ``_Labels`` of the labelled records
+        (``model.LABELLED_KINDS``: entries, speeches, action reviews)."""
+        labelled = {(kind, rid, sid) for kind, rid, sid in records if kind in LABELLED_KINDS}
         if not labelled:
             return {}
-        ids = sorted({rid for rid, _ in labelled} | {sid for _, sid in labelled if sid})
+        ids = sorted({rid for _, rid, _ in labelled} | {sid for _, _, sid in labelled if sid})
         found: dict[str, list[tuple[str, str]]] = {}
         for record_id, _field, value, hlc in self._in_chunks(
             "SELECT record_id, field, value, hlc FROM ops WHERE event_id = ? "
@@ -405,18 +414,18 @@ class Repository(ABC):
         ):
             found.setdefault(record_id, []).append((hlc, json.loads(value)))
         out = {}
-        for rid, sid in labelled:
+        for kind, rid, sid in labelled:
             defaults = sorted(found.get(sid, []))
-            default = effective_tlp(defaults[-1][1] if defaults else "")
+            default = record_tlp(kind, "", defaults[-1][1] if defaults else "")
             out[rid] = _Labels(sorted(found.get(rid, [])), default)
         return out
 
     def above_ceiling(
         self, event_id: str, records: Iterable[tuple[str, str, str]], ceiling: str
     ) -> set[str]:
-        """Of these (kind, record_id, session_id), the ids of entries and speeches whose
-        current label (their latest ``tlp`` op, else their session's ``default_tlp``, else
-        TLP:AMBER) is above ``ceiling``."""
+        """Of these (kind, record_id, session_id), the ids of labelled records (entries,
+        speeches, action reviews) whose current label (their latest ``tlp`` op, else
+        ``model.record_tlp``'s default) is above ``ceiling``."""
         labels = self._labels(event_id, records)
         return {rid for rid, found in labels.items() if not within(found.now, ceiling)}
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, cast
 from roundtable.model import (
     ACTION_STATUSES,
     ENTRY_KINDS,
+    LABELLED_KINDS,
     PRIORITIES,
     TLP_LABELS,
     AgendaItem,
@@ -25,6 +26,7 @@ from roundtable.model import (
     Speech,
     effective_tlp,
     new_id,
+    record_tlp,
     stable_id,
     tlp_name,
 )
@@ -137,7 +139,7 @@ class SessionStore:
             or getattr(current, k) != v
             or k in _conflicted(self.unit, kind, record_id)
         }
-        if "tlp" in changed and kind in ("entry", "speech"):
+        if "tlp" in changed and kind in LABELLED_KINDS:
             # an edit line without a ~label keeps the label (`roundtable edit`, a capture
             # line rewritten): "" never relabels a record to the session's default
             if changed["tlp"] == "":
@@ -174,7 +176,8 @@ class SessionStore:
 
     def label_of(self, record: Any) -> str:
         """A record's label as documents and screens show it (``TLP:AMBER``)."""
-        return tlp_name(effective_tlp(getattr(record, "tlp", ""), self.session.default_tlp))
+        kind = getattr(record, "KIND", "")
+        return tlp_name(record_tlp(kind, getattr(record, "tlp", ""), self.session.default_tlp))
 
     def delete(self, kind: str, record_id: str) -> list[Op]:
         """Delete a record; on an entry deleted while another laptop edited it (a delete
@@ -760,6 +763,9 @@ class SessionStore:
         the same review.  Durable when it returns, like any capture."""
         from roundtable.model import REVIEW_STATUSES, ActionReview
 
+        label = effective_tlp(getattr(action, "tlp", ""))
+        if label == "red":  # never carried (``actions.carried_actions``): never reviewed either
+            raise StoreError(f"action {action.id[:8]} is TLP:RED: it stays in its own room")
         if status not in REVIEW_STATUSES:
             raise StoreError(
                 f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
@@ -787,6 +793,7 @@ class SessionStore:
             due=action.due,
             origin=action.event_name,
             origin_date=action.date,
+            tlp=label,  # its copy of the action's text is as sensitive as the action (issue 14)
         )
         kind, rid, fields = _creation(review)
         if current is not None:

@@ -311,6 +311,17 @@ def sign_in_page(request: Request, next: str = "/") -> Response:
     return _page(request, "sign_in.html", None, next=_safe_next(next), error="")
 
 
+def _session_cookie_flags(request: Request) -> dict[str, Any]:
+    """The session cookie's attributes: the same when it is set and when it is deleted, or the
+    browser keeps it."""
+    return {
+        "path": "/",
+        "secure": request.url.scheme == "https",
+        "httponly": True,
+        "samesite": "strict",
+    }
+
+
 @router.post("/sign-in")
 def sign_in(
     request: Request,
@@ -328,13 +339,7 @@ def sign_in(
     value = sign_session(request.app.state.console_secret, scope.token_hash, expires)
     answer = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     answer.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=SESSION_SECONDS,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
+        SESSION_COOKIE, value, max_age=SESSION_SECONDS, **_session_cookie_flags(request)
     )
     return answer
 
@@ -343,13 +348,7 @@ def sign_in(
 def sign_out(request: Request) -> Response:
     _same_origin(request)
     answer = RedirectResponse("/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
-    answer.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    answer.delete_cookie(SESSION_COOKIE, **_session_cookie_flags(request))
     return answer
 
 

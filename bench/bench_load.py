@@ -28,7 +28,6 @@ import json
 import multiprocessing
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -143,24 +142,15 @@ async def _final_round(home: Path, url: str, token: str) -> dict:
 
 def start_server(db: str, workers: int) -> tuple[subprocess.Popen, str]:
     """uvicorn with ``workers`` processes over ``db``, configured as `roundtable serve` does."""
-    import httpx
+    from bench_sync import free_port, wait_healthy
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "ROUNDTABLE_DB_URL": db}
     code = SERVER.format(port=port, workers=workers)
     proc = subprocess.Popen([sys.executable, "-c", code], env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("the secretariat did not start")
+    wait_healthy(proc, url, 60)
+    return proc, url
 
 
 def push200(home: Path, url: str, token: str, event_id: str, batches: int) -> list[float]:

@@ -50,13 +50,20 @@ def start_server(db: Path) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-c", SERVER, str(db), str(port)], env=env)
     url = f"http://127.0.0.1:{port}"
+    wait_healthy(proc, url, 30)
+    return proc, url
+
+
+def wait_healthy(proc: subprocess.Popen, url: str, seconds: float) -> None:
+    """Returns once the secretariat at ``url`` answers its health check; else, after
+    ``seconds``, kills ``proc`` and exits."""
     import httpx
 
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                return proc, url
+                return
         except httpx.HTTPError:
             time.sleep(0.05)
     proc.kill()

@@ -160,6 +160,20 @@ def sources_from_records(records: Iterable[Record]) -> list[SourceSession]:
     ]
 
 
+def _review_step(event: Event, session: Session, review: ActionReview) -> Step:
+    """``review``, made in ``session`` of ``event``, as a step of its action's history."""
+    return Step(
+        event_id=event.id,
+        event_name=event.name,
+        session_id=session.id,
+        date=session.date,
+        status=review.status,
+        note=review.note,
+        at=review.reviewed_at,
+        review_id=review.id,
+    )
+
+
 def carried_actions(
     sources: Iterable[SourceSession],
     region: str,
@@ -180,16 +194,7 @@ def carried_actions(
         for r in src.reviews:
             if r.status not in REVIEW_STATUSES or not r.action:
                 continue
-            step = Step(
-                event_id=src.event.id,
-                event_name=src.event.name,
-                session_id=src.session.id,
-                date=src.session.date,
-                status=r.status,
-                note=r.note,
-                at=r.reviewed_at,
-                review_id=r.id,
-            )
+            step = _review_step(src.event, src.session, r)
             key = (src.event.id, r.reviewed_at, r.id)
             reviews.setdefault(r.action, []).append((key, step))
     out: list[tuple[tuple, CarriedAction]] = []
@@ -252,16 +257,7 @@ def from_reviews(snapshots: Iterable[Any]) -> list[CarriedAction]:
         for r in getattr(snap, "action_reviews", ()):
             if r.deleted or r.status not in REVIEW_STATUSES or not r.action:
                 continue
-            step = Step(
-                event_id=snap.event.id,
-                event_name=snap.event.name,
-                session_id=snap.session.id,
-                date=snap.session.date,
-                status=r.status,
-                note=r.note,
-                at=r.reviewed_at,
-                review_id=r.id,
-            )
+            step = _review_step(snap.event, snap.session, r)
             origin = Step(r.action_event, r.origin, r.action_session, r.origin_date, "")
             action = CarriedAction(
                 id=r.action,

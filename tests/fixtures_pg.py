@@ -168,28 +168,6 @@ def _pg_query(url: str, sql: str, args: tuple = ()) -> list[tuple]:
 class PgLiveServer(LiveServer):
     """The secretariat over PostgreSQL, uvicorn in a thread of this process."""
 
-    def start(self) -> PgLiveServer:
-        import uvicorn
-
-        from roundtable.secretariat import create_app
-
-        self.app = app = create_app(self.db_path, **self.app_kwargs)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
-        )
-        self._server = server = uvicorn.Server(config)
-        import threading
-
-        self._thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 20
-        while not server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-        self.port = server.servers[0].sockets[0].getsockname()[1]
-        return self
-
     def stop(self) -> None:
         super().stop()
         app = getattr(self, "app", None)

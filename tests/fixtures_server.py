@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Self
 
 import pytest
 from faultproxy import FaultProxy
@@ -27,12 +28,12 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> LiveServer:
+    def start(self) -> Self:
         import uvicorn
 
         from roundtable.secretariat import create_app
 
-        app = create_app(self.db_path, **self.app_kwargs)
+        self.app = app = create_app(self.db_path, **self.app_kwargs)
         config = uvicorn.Config(
             app, host="127.0.0.1", port=0, log_level="warning", lifespan="off", access_log=False
         )

@@ -2,37 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _cli import one_line_error, rt
 
 from roundtable.store import LocalStore
-
-
-def rt(*args: str, home: Path, input_: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ)
-    env["ROUNDTABLE_HOME"] = str(home)
-    env["ROUNDTABLE_CONFIG"] = str(home / "settings.toml")
-    return subprocess.run(
-        [sys.executable, "-m", "roundtable", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input_,
-        timeout=120,
-    )
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture
@@ -94,19 +69,19 @@ def test_new_add_export_round_trip(home: Path, tmp_path: Path) -> None:
 def test_bad_capture_line_is_one_line_error_and_stores_nothing(home: Path) -> None:
     session_id = rt("new", "--region", "africa", home=home).stdout.strip()
     result = rt("add", session_id, "/issue Routes via ports @XQ", home=home)
-    assert_one_line_error(result, "XQ")
+    one_line_error(result, "XQ")
     result = rt("add", session_id, "/frobnicate something", home=home)
-    assert_one_line_error(result, "/frobnicate")
+    one_line_error(result, "/frobnicate")
     with LocalStore(home).open_session(session_id) as ss:
         assert ss.records("entry") == []
 
 
 def test_unknown_session_and_bad_plan(home: Path, tmp_path: Path) -> None:
-    assert_one_line_error(rt("add", "0000dead", "hello", home=home), "0000dead")
-    assert_one_line_error(rt("export", "nope-nope", home=home), "nope-nope")
+    one_line_error(rt("add", "0000dead", "hello", home=home), "0000dead")
+    one_line_error(rt("export", "nope-nope", home=home), "nope-nope")
     plan = tmp_path / "bad.toml"
     plan.write_text('name = "x"\nregion = "atlantis"\ntitle = "t"\n', encoding="utf-8")
-    assert_one_line_error(rt("new", "--plan", str(plan), home=home), "bad.toml")
+    one_line_error(rt("new", "--plan", str(plan), home=home), "bad.toml")
     assert not (home / "sessions").exists() or not any((home / "sessions").iterdir())
 
 
@@ -143,7 +118,7 @@ def test_locate_prints_every_place(home: Path) -> None:
 def test_export_to_unwritable_place_is_a_clear_error(home: Path, tmp_path: Path) -> None:
     session_id = rt("new", "--region", "mena", home=home).stdout.strip()
     result = rt("export", session_id, "-o", str(tmp_path), home=home)
-    assert_one_line_error(result, "is a directory")
+    one_line_error(result, "is a directory")
 
 
 def test_report_across_regions(home: Path) -> None:

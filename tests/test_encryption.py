@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+from _cli import one_line_error, rt
 
 from roundtable.store import LocalStore, StoreError
 from roundtable.store.crypto import (
@@ -31,33 +32,6 @@ DELEGATES = ["Amadou Kestrelsson", "Ines Falconetti"]
 NOTE = "Informant Wrenfield names the Port Nightjar container yard"
 AGENDA = [{"title": "Opening", "item_kind": "opening"}, {"title": "Needs", "item_kind": "needs"}]
 SECRETS = [MARKER, TITLE, *DELEGATES, NOTE, "Kestrel", "Nightjar"]
-
-
-def rt(*args: str, home: Path, passphrase: str | None = None, input_: str | None = None):
-    env = dict(os.environ)
-    env["ROUNDTABLE_HOME"] = str(home)
-    env["ROUNDTABLE_CONFIG"] = str(home / "settings.toml")
-    env.pop("ROUNDTABLE_PASSPHRASE", None)
-    if passphrase is not None:
-        env["ROUNDTABLE_PASSPHRASE"] = passphrase
-    return subprocess.run(
-        [sys.executable, "-m", "roundtable", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        input=input_,
-        timeout=120,
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
 
 
 def every_file(home: Path) -> dict[str, bytes]:

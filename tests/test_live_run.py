@@ -3,12 +3,10 @@ Pilot drives a real app over a real store, and the stored records are checked.""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from _cli import rt
 
 from roundtable.app import RoundtableApp
 from roundtable.config import Settings
@@ -207,17 +205,6 @@ async def test_a_line_is_attributed_to_the_delegation_with_the_floor(home: Path)
 
 
 # -- defect 5: closed means closed -----------------------------------------------------------
-
-
-def rt(*args: str, home: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, ROUNDTABLE_HOME=str(home), ROUNDTABLE_CONFIG=str(home / "s.toml"))
-    return subprocess.run(
-        [sys.executable, "-m", "roundtable", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
 
 
 async def test_a_closed_session_refuses_captures_until_reopened(home: Path) -> None:

@@ -8,31 +8,14 @@ import io
 from pathlib import Path
 
 import pytest
+from _app import FIXED_NOW, demo_home, make_app
 
-from roundtable.app import RoundtableApp
-from roundtable.config import Settings
 from roundtable.store import LocalStore
-
-FIXED_NOW = 1_795_600_800.0  # 2026-11-25 09:20 UTC
 
 
 @pytest.fixture
 def demo(tmp_path: Path) -> tuple[Path, str]:
-    from roundtable.demo import create_demo
-    from sessions import load_roster
-
-    home = tmp_path / "home"
-    return home, create_demo(LocalStore(home, wall=lambda: FIXED_NOW), load_roster())
-
-
-def make_app(home: Path, session_id: str | None) -> RoundtableApp:
-    return RoundtableApp(
-        home=home,
-        session_id=session_id,
-        clock=lambda: FIXED_NOW,
-        settings=Settings(),
-        sync_enabled=False,
-    )
+    return demo_home(tmp_path)
 
 
 async def capture(pilot, line: str) -> None:

@@ -159,15 +159,23 @@ def test_a_long_offline_laptop_loses_nothing(live_server, event, tmp_path):
     assert sync(b, server.url, token).pulled == 0  # the saved cursor: nothing twice
 
 
-def test_a_batch_resent_after_a_lost_answer_is_stored_once(live_server, event, fault_proxy,
-                                                           tmp_path):  # fmt: skip
-    server, (event_id, token) = live_server, event
-    a = LocalStore(tmp_path / "a")
+def _one_need_to_push(
+    server: LiveServer, event_id: str, token: str, home: Path
+) -> tuple[LocalStore, str, int]:
+    """A laptop at ``home`` that has synced once, then captured one need in a new session:
+    its store, the session's id and how many ops it has to push."""
+    a = LocalStore(home)
     assert sync(a, server.url, token).ok
     sid = a.create_session(event_id, "mena", "MENA round table", AGENDA).id
     with a.open_session(sid) as ss:
         ss.add_entry("need", "Database access", delegations=["JO"])
-    pending = a.pending_count()
+    return a, sid, a.pending_count()
+
+
+def test_a_batch_resent_after_a_lost_answer_is_stored_once(live_server, event, fault_proxy,
+                                                           tmp_path):  # fmt: skip
+    server, (event_id, token) = live_server, event
+    a, _sid, pending = _one_need_to_push(server, event_id, token, tmp_path / "a")
     fault_proxy.script = ["pass", "cut"]  # whoami passes; the push's answer is cut
     result = sync(a, fault_proxy.url, token)
     assert result.ok, result.summary()
@@ -437,12 +445,7 @@ def test_a_batch_stored_in_an_earlier_round_is_not_counted_as_pushed(live_server
     """The answer of a whole round was lost; the next round's replay used to say "pushed 16"
     for ops already on the server."""
     server, (event_id, token) = live_server, event
-    a = LocalStore(tmp_path / "a")
-    assert sync(a, server.url, token).ok
-    sid = a.create_session(event_id, "mena", "MENA round table", AGENDA).id
-    with a.open_session(sid) as ss:
-        ss.add_entry("need", "Database access", delegations=["JO"])
-    pending = a.pending_count()
+    a, sid, pending = _one_need_to_push(server, event_id, token, tmp_path / "a")
     # the same batch, sent by hand with the client's key: stored, answer never journaled
     from roundtable import protocol
 

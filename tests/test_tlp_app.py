@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from roundtable.app import RoundtableApp
-from roundtable.config import Settings
+from _app import FIXED_NOW, make_app
+
 from roundtable.store import LocalStore
 
-FIXED_NOW = 1_795_600_800.0  # 2026-11-25 09:20 UTC
 AGENDA = [
     {"title": "Opening", "item_kind": "opening"},
     {"title": "Cases", "item_kind": "discussion"},
@@ -29,16 +28,6 @@ def make_session(home: Path) -> tuple[str, dict[str, str]]:
             "red": ss.add_entry("issue", "Operation name MARK-RED", tlp="red").id,
         }
     return session.id, ids
-
-
-def make_app(home: Path, session_id: str) -> RoundtableApp:
-    return RoundtableApp(
-        home=home,
-        session_id=session_id,
-        clock=lambda: FIXED_NOW,
-        settings=Settings(),
-        sync_enabled=False,
-    )
 
 
 async def test_the_entry_list_shows_each_label(tmp_path: Path) -> None:

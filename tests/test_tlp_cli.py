@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from test_cli import assert_one_line_error, rt
+from _cli import one_line_error, rt
 
 from roundtable.store import LocalStore
 
@@ -58,10 +58,10 @@ def test_labels_and_audiences_from_the_command_line(home: Path) -> None:
     report = rt("report", "--audience", "community", home=home)
     assert report.returncode == 0 and "MARKAMBER" not in report.stdout
     assert "MARKRED" not in rt("report", home=home).stdout
-    assert_one_line_error(rt("report", "--audience", "room", home=home), "never for the room")
+    one_line_error(rt("report", "--audience", "room", home=home), "never for the room")
     bad = rt("export", sid, "--audience", "everyone", home=home)
     assert bad.returncode == 2 and "invalid choice: 'everyone'" in bad.stderr
-    assert_one_line_error(rt("add", sid, "/note x ~crimson", home=home), "unknown label ~crimson")
+    one_line_error(rt("add", sid, "/note x ~crimson", home=home), "unknown label ~crimson")
 
 
 def test_tokens_issue_takes_a_ceiling(tmp_path: Path) -> None:

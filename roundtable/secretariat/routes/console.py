@@ -25,7 +25,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-from fastapi import APIRouter, FastAPI, Form, Request
+from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -248,6 +248,36 @@ def _now(request: Request) -> float:
     return request.app.state.now()
 
 
+@dataclass(frozen=True)
+class _DownloadArgs:
+    """What every download route reads: its checked format and language, whether it opens in
+    the browser, and the conference as the reader's token sees it."""
+
+    fmt: str
+    lang: str
+    inline: bool
+    conf: Conference
+    repo: Repository
+
+    def respond(self, body: str, filename: str) -> Response:
+        return _download(body, self.fmt, filename, inline=self.inline)
+
+
+def _download_args(
+    fmt: str,
+    request: Request,
+    scope: ConsoleScope,
+    repo: Repo,
+    lang: str = "en",
+    inline: bool = False,
+) -> _DownloadArgs:
+    fmt, lang = _format(fmt), _lang(lang)
+    return _DownloadArgs(fmt, lang, inline, load(repo, scope, _now(request)), repo)
+
+
+DownloadArgs = Annotated[_DownloadArgs, Depends(_download_args)]
+
+
 # -- signing in and out -----------------------------------------------------------------------
 
 
@@ -281,6 +311,17 @@ def sign_in_page(request: Request, next: str = "/") -> Response:
     return _page(request, "sign_in.html", None, next=_safe_next(next), error="")
 
 
+def _session_cookie_flags(request: Request) -> dict[str, Any]:
+    """The session cookie's attributes: the same when it is set and when it is deleted, or the
+    browser keeps it."""
+    return {
+        "path": "/",
+        "secure": request.url.scheme == "https",
+        "httponly": True,
+        "samesite": "strict",
+    }
+
+
 @router.post("/sign-in")
 def sign_in(
     request: Request,
@@ -298,13 +339,7 @@ def sign_in(
     value = sign_session(request.app.state.console_secret, scope.token_hash, expires)
     answer = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     answer.set_cookie(
-        SESSION_COOKIE,
-        value,
-        max_age=SESSION_SECONDS,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
+        SESSION_COOKIE, value, max_age=SESSION_SECONDS, **_session_cookie_flags(request)
     )
     return answer
 
@@ -313,13 +348,7 @@ def sign_in(
 def sign_out(request: Request) -> Response:
     _same_origin(request)
     answer = RedirectResponse("/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
-    answer.delete_cookie(
-        SESSION_COOKIE,
-        path="/",
-        secure=request.url.scheme == "https",
-        httponly=True,
-        samesite="strict",
-    )
+    answer.delete_cookie(SESSION_COOKIE, **_session_cookie_flags(request))
     return answer
 
 
@@ -448,23 +477,13 @@ def session_page(
 
 
 @router.get("/sessions/{session_id}/minutes.{fmt}")
-def session_download(
-    session_id: str,
-    fmt: str,
-    request: Request,
-    scope: ConsoleScope,
-    repo: Repo,
-    lang: str = "en",
-    inline: bool = False,
-) -> Response:
+def session_download(session_id: str, args: DownloadArgs) -> Response:
     from roundtable.documents.exports import file_name
     from roundtable.documents.versions import version_for
 
-    fmt, lang = _format(fmt), _lang(lang)
-    conf = load(repo, scope, _now(request))
-    snap = _session_for(conf, repo, session_id)
-    name = file_name(snap, version_for(snap), lang, fmt)
-    return _download(_minutes(conf, snap, fmt, lang), fmt, name, inline=inline)
+    snap = _session_for(args.conf, args.repo, session_id)
+    name = file_name(snap, version_for(snap), args.lang, args.fmt)
+    return args.respond(_minutes(args.conf, snap, args.fmt, args.lang), name)
 
 
 def _report(conf: Conference, repo: Repository, fmt: str, lang: str) -> str:
@@ -500,18 +519,9 @@ def report_page(request: Request, scope: ConsoleScope, repo: Repo, lang: str = "
 
 
 @router.get("/report.{fmt}")
-def report_download(
-    fmt: str,
-    request: Request,
-    scope: ConsoleScope,
-    repo: Repo,
-    lang: str = "en",
-    inline: bool = False,
-) -> Response:
-    fmt, lang = _format(fmt), _lang(lang)
-    conf = load(repo, scope, _now(request))
-    name = f"{conf.now.date().isoformat()}-report-{lang}.{fmt}"
-    return _download(_report(conf, repo, fmt, lang), fmt, name, inline=inline)
+def report_download(args: DownloadArgs) -> Response:
+    name = f"{args.conf.now.date().isoformat()}-report-{args.lang}.{args.fmt}"
+    return args.respond(_report(args.conf, args.repo, args.fmt, args.lang), name)
 
 
 def _brief_subject(conf: Conference, code: str, session: str) -> tuple[str, str | None]:
@@ -572,26 +582,16 @@ def brief_page(
 
 
 @router.get("/delegations/{code}/brief.{fmt}")
-def brief_download(
-    code: str,
-    fmt: str,
-    request: Request,
-    scope: ConsoleScope,
-    repo: Repo,
-    lang: str = "en",
-    session: str = "",
-    inline: bool = False,
-) -> Response:
+def brief_download(code: str, args: DownloadArgs, session: str = "") -> Response:
     from roundtable.documents.exports import brief_name
 
-    fmt, lang = _format(fmt), _lang(lang)
-    conf = load(repo, scope, _now(request))
+    conf, fmt, lang = args.conf, args.fmt, args.lang
     code, focus = _brief_subject(conf, code, session)
     if focus:
         name = brief_name(conf.session(focus), code, lang, fmt)
     else:
         name = f"{conf.now.date().isoformat()}-brief-{code}-{lang}.{fmt}"
-    return _download(_brief(conf, code, focus, fmt, lang), fmt, name, inline=inline)
+    return args.respond(_brief(conf, code, focus, fmt, lang), name)
 
 
 # -- wiring ------------------------------------------------------------------------------------

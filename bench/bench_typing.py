@@ -20,7 +20,7 @@ typed key by key (a key every ~50 ms, then Enter).  Each key is timed from the k
 frame that shows it.  A 1 ms heartbeat task on the app's event loop gives the longest time the
 loop was blocked (no frame can be drawn meanwhile) while a round ran.  Two cases: three other
 2,000-entry sessions on the laptop with nothing pending, and the same with pending changes (a
-thread of this process adds 10 captures to one of them every 2 s, as `roundtable add` in another
+child process adds 10 captures to one of them every 2 s, as `roundtable add` in another
 terminal would, so that every round has another session's outbox to push).
 """
 
@@ -31,9 +31,9 @@ import asyncio
 import os
 import random
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -112,6 +112,29 @@ async def measure(
             if f"Bench capture {captures + 2} " not in visible:
                 raise SystemExit("the last capture is not visible on the screen")
     return times
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# `roundtable add` in another terminal, as a process of its own: every 2 s, 10 captures into one
+# of the other sessions (a unit busy with the app's round is tried again next time)
+ADDER = """
+import sys, time
+from pathlib import Path
+from roundtable.store import LocalStore
+from roundtable.store.errors import StoreError
+home, others = Path(sys.argv[1]), sys.argv[2:]
+n = 0
+while True:
+    time.sleep(2)
+    try:
+        with LocalStore(home).open_session(others[n % len(others)]) as ss:
+            for i in range(10):
+                ss.add_entry("note", f"Added from the CLI {n}.{i}")
+        print("added", flush=True)
+    except StoreError:
+        pass
+    n += 1
+"""
 
 
 def _pct(times: list[float], q: float) -> float:
@@ -255,7 +278,6 @@ def sync_main(args: argparse.Namespace) -> None:
     from roundtable.demo import DEMO_EVENT
     from roundtable.secretariat import create_event, issue_token
     from roundtable.store import LocalStore
-    from roundtable.store.errors import StoreError
     from roundtable.sync import SyncClient
 
     cases: list[SyncCase] = []
@@ -290,35 +312,27 @@ def sync_main(args: argparse.Namespace) -> None:
                 ("three other sessions with pending changes", True),
             ):
                 case = SyncCase(label)
-                stop = threading.Event()
-
-                def add_to_others(case: SyncCase = case, stop: threading.Event = stop) -> None:
-                    n = 0
-                    while not stop.wait(2.0):
-                        try:
-                            with LocalStore(home).open_session(others[n % 3]) as ss:
-                                for i in range(10):
-                                    ss.add_entry("note", f"Added from the CLI {n}.{i}")
-                            case.other_added += 10
-                        except StoreError:
-                            pass  # the unit was busy (a round reading it): next time
-                        n += 1
-
+                adder = None
                 if pending:
                     for other in others:  # pending from the start, then more every 2 s
                         with LocalStore(home).open_session(other) as ss:
                             for i in range(50):
                                 ss.add_entry("note", f"Added from the CLI before {i}")
-                    adder = threading.Thread(target=add_to_others, daemon=True)
-                    adder.start()
+                    adder = subprocess.Popen(
+                        [sys.executable, "-c", ADDER, str(home), *others],
+                        env={**os.environ, "PYTHONPATH": str(ROOT)},
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
                 try:
                     asyncio.run(
                         measure_during_sync(home, sid, url, args.captures, args.sync_interval, case)
                     )
                 finally:
-                    stop.set()
-                    if pending:
-                        adder.join(30)
+                    if adder is not None:
+                        adder.terminate()
+                        out, _ = adder.communicate(timeout=30)
+                        case.other_added = 10 * out.count("added")
                 cases.append(case)
         finally:
             proc.terminate()

@@ -583,3 +583,25 @@ def test_the_secretariat_refuses_text_and_clocks_no_laptop_writes(live_server, e
         assert r.status_code == 422 and reason in r.json()["detail"], r.text
         assert "\n" not in r.json()["detail"]
     assert server.op_count() == before
+
+
+def test_the_tls_context_is_built_once_per_ca_bundle(tmp_path) -> None:
+    """Each round's client reuses the TLS context (building one read the whole CA bundle on the
+    app's event loop every round, issue 16); a changed bundle file gives a new one."""
+    import shutil
+    import ssl
+
+    import certifi
+
+    from roundtable import sync as sync_mod
+
+    bundle = tmp_path / "ca.pem"
+    shutil.copy(certifi.where(), bundle)
+    first = sync_mod._tls_context(str(bundle), sync_mod._bundle_stamp(str(bundle)))
+    again = sync_mod._tls_context(str(bundle), sync_mod._bundle_stamp(str(bundle)))
+    assert isinstance(first, ssl.SSLContext) and again is first
+    bundle.write_bytes(bundle.read_bytes() + b"\n")  # the file changed: size and mtime
+    changed = sync_mod._tls_context(str(bundle), sync_mod._bundle_stamp(str(bundle)))
+    assert changed is not first
+    default = sync_mod._tls_context("", sync_mod._bundle_stamp(""))
+    assert sync_mod._tls_context("", sync_mod._bundle_stamp("")) is default

@@ -251,6 +251,7 @@ class History:
         self.changes: list[dict[str, Any]] = []
         self.labels = Labels()
         self._raw: dict[str, dict[str, Any]] = {}  # local op id -> op as journaled
+        self._scan_from = 0  # every local op before this index is acknowledged
 
     @property
     def pending(self) -> int:
@@ -268,6 +269,7 @@ class History:
         self.changes.clear()
         self.labels.clear()
         self._raw.clear()
+        self._scan_from = 0
 
     def note_remote(self, ops: Iterable[Mapping[str, Any]]) -> None:
         """Pulled ops just applied (the unit journals them itself)."""
@@ -318,7 +320,10 @@ class History:
         out = [o for o in self.labels.synthetic(self.acked) if o.op_id not in skip]
         out = out[:limit] if limit is not None else out
         held = self.labels.held
-        for raw in self.local_ops:
+        local, acked = self.local_ops, self.acked
+        while self._scan_from < len(local) and local[self._scan_from]["op_id"] in acked:
+            self._scan_from += 1  # acks only grow: the prefix is never looked at again
+        for raw in local[self._scan_from :] if self._scan_from else local:
             if limit is not None and len(out) >= limit:
                 break
             op_id = raw["op_id"]

@@ -222,6 +222,29 @@ async def test_opens_demo_session_and_filters(home: Path) -> None:
         assert table.row_count == len(issues)
 
 
+async def test_the_edit_dialog_follows_the_sessions_regional_roster(home: Path) -> None:
+    """The edit dialog parses with the roster the capture bar uses (issue 16, defect 12): a
+    delegation of another region is refused there too, and the entry is left as it was."""
+    from roundtable.demo import create_demo
+    from roundtable.screens.edit import EditEntryModal
+    from sessions import load_roster
+
+    session_id = create_demo(LocalStore(home), load_roster())  # an Africa session
+    app = make_app(home, FakeClock(), session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        store = app.session_store
+        need = next(e for e in store.records("entry") if e.entry_kind == "need")
+        app.push_screen(EditEntryModal(need.id))
+        await pilot.pause()
+        app.screen.query_one("#edit-line").value = "/need Forensic kits @FR"
+        await pilot.click("#save")
+        await pilot.pause()
+        assert isinstance(app.screen, EditEntryModal)  # refused: the dialog stays open
+        assert "FR" in str(app.screen.query_one("#edit-error").render())
+        assert store.get("entry", need.id).delegations == need.delegations
+
+
 async def test_second_instance_is_refused_with_a_message(home: Path) -> None:
     store = LocalStore(home)
     event = store.create_event("Conf")

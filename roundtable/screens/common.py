@@ -162,6 +162,17 @@ def open_store(app: RoundtableApp, who: object) -> SessionStore:
     return store
 
 
+def session_roster(app: RoundtableApp, store: SessionStore) -> Any:
+    """The roster a line of this session is parsed with: its region's delegations and its
+    confirmed observers (the whole roster for a session of no known region)."""
+    from roundtable.capture import regional_roster
+
+    session = store.session
+    if session.region not in REGIONS:
+        return app.roster
+    return regional_roster(app.roster, session.region, session.observers)
+
+
 class SessionModal(AppModal[ResultT]):
     """A dialog over the open session: ``self.store`` is its store."""
 
@@ -190,18 +201,12 @@ class SessionScreen(AppScreen):
 
     def capture_roster(self) -> Any:
         """The session's regional roster plus its confirmed observers (cached per screen)."""
-        from roundtable.capture import regional_roster
 
         session = self.store.session
         key = (session.region, tuple(session.observers))
         cached = getattr(self, "_capture_roster_cache", None)
         if cached is None or cached[0] != key:
-            roster = (
-                regional_roster(self.app.roster, *key)
-                if session.region in REGIONS
-                else self.app.roster
-            )
-            cached = (key, roster)
+            cached = (key, session_roster(self.app, self.store))
             self._capture_roster_cache = cached
         return cached[1]
 

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select
 
 from roundtable.model import ACTION_STATUSES, TLP_LABELS, Entry, effective_tlp, tlp_name
-from roundtable.screens.common import SessionModal
+from roundtable.screens.common import SessionModal, session_roster
 
 
 def entry_line(entry, roster) -> str:
@@ -136,7 +136,7 @@ class EditEntryModal(SessionModal[bool]):
             return
         line = self.query_one("#edit-line", Input).value
         try:
-            c = parse_line(line, self.app.roster)
+            c = parse_line(line, session_roster(self.app, store))
         except CaptureError as exc:
             self.query_one("#edit-error", Label).update(str(exc))
             return

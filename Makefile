@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test quick lint typecheck format bench soak fuzz clean
+.PHONY: run test e2e quick lint typecheck format bench soak fuzz clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +32,16 @@ test: $(STAMP_DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q $(PYTEST_XDIST)
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST) -m "not e2e"
+
+# The tests whose point is a real external process (marked `e2e`): Chromium, nginx, PostgreSQL
+# restarts, tmux walkthroughs, wheel and bundle builds.  Bounded: at most 15 minutes.
+e2e: $(STAMP_DEV)
+	timeout 15m $(BIN)/python -m pytest -q $(PYTEST_XDIST) -m e2e
 
 # The suite without the long trials, for a quick check while working (not what CI runs).
 quick: $(STAMP_DEV)
-	$(BIN)/python -m pytest -q $(PYTEST_XDIST) -m "not slow"
+	$(BIN)/python -m pytest -q $(PYTEST_XDIST) -m "not slow and not e2e"
 
 lint: $(STAMP_DEV)
 	$(BIN)/ruff check .

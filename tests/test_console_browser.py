@@ -17,6 +17,8 @@ from test_console import Seeded, add_session, seed
 
 from roundtable.secretariat.deps import SESSION_COOKIE
 
+pytestmark = pytest.mark.e2e
+
 sync_api = pytest.importorskip(
     "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
 )

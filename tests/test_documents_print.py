@@ -22,7 +22,10 @@ from sessions import load_roster
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium"),
                              shutil.which("chromium-browser"), shutil.which("google-chrome"))
                  if p and Path(p).exists()), None)  # fmt: skip
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed to print with")
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed to print with"),
+]
 
 
 def long_minutes(tmp_path: Path, lang: str) -> Path:

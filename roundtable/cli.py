@@ -604,6 +604,13 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check this laptop's set-up, one line a check with its fix (roundtable/doctor.py)."""
+    from roundtable import doctor
+
+    return doctor.main()
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser
 # ---------------------------------------------------------------------------------------------
@@ -737,6 +744,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("plans", cmd_plans, "list the built-in and your own session plans")
     command("locate", cmd_locate, "print where the stores, settings, token and logs live")
+    command(
+        "doctor",
+        cmd_doctor,
+        "check this laptop's set-up (Python, home, sessions, settings, token, CA file, "
+        "secretariat, clock, disk), one line each with its fix; exit 1 if any check fails",
+    )
 
     _add_sync_commands(sub, command)
     return parser

@@ -180,7 +180,8 @@ def check_home(home: Path) -> Finding:
                 f"{home}: other accounts on this machine may read the sessions (mode {mode:o})",
                 f"chmod 700 {home}",
             )
-    return Finding("home", "ok", f"{home}: writable, private to this account")
+        return Finding("home", "ok", f"{home}: writable, private to this account")
+    return Finding("home", "ok", f"{home}: writable (in your user profile)")
 
 
 def check_disk(home: Path) -> Finding:

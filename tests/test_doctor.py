@@ -587,3 +587,16 @@ def test_the_report_never_holds_the_token_file_content(
     token_text = config.token_file().read_text().strip()
     assert token_text and token_text not in out
     assert stat.S_IMODE(config.token_file().stat().st_mode) == 0o600 or os.name != "posix"
+
+
+def test_home_on_windows_is_not_judged_by_mode_bits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from roundtable import osfiles
+
+    h = tmp_path / "home"
+    h.mkdir()
+    h.chmod(0o777)
+    monkeypatch.setattr(osfiles, "SYSTEM", "win32")
+    finding = doctor.check_home(h)
+    assert finding.status == "ok" and "user profile" in finding.detail

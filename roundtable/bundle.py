@@ -45,22 +45,48 @@ PYTHONS = ("3.11", "3.12", "3.13")
 
 @dataclass(frozen=True)
 class Target:
-    """A platform of facilitators' laptops, as pip's ``--platform`` tags name it."""
+    """A platform of facilitators' laptops, as pip's ``--platform`` tags name it, and the
+    values its environment markers take there."""
 
     name: str
     platforms: tuple[str, ...]
+    markers: tuple[tuple[str, str], ...] = ()
+
+    def environment(self, python: str) -> dict[str, str]:
+        """PEP 508 marker values on this platform under CPython ``python``."""
+        return {
+            **dict(self.markers),
+            "python_version": python,
+            "python_full_version": f"{python}.0",
+            "implementation_name": "cpython",
+            "platform_python_implementation": "CPython",
+            "extra": "",
+        }
+
+
+def _markers(sys_platform: str, system: str, os_name: str, machine: str):
+    return (
+        ("sys_platform", sys_platform),
+        ("platform_system", system),
+        ("os_name", os_name),
+        ("platform_machine", machine),
+    )
 
 
 TARGETS = (
-    Target("windows-x86_64", ("win_amd64",)),
+    Target("windows-x86_64", ("win_amd64",), _markers("win32", "Windows", "nt", "AMD64")),
     # pip widens a macOS tag to every older macOS release of that architecture (and universal2)
-    Target("macos-arm64", ("macosx_11_0_arm64",)),
-    Target("macos-x86_64", ("macosx_10_13_x86_64",)),
+    Target("macos-arm64", ("macosx_11_0_arm64",), _markers("darwin", "Darwin", "posix", "arm64")),
+    Target(
+        "macos-x86_64", ("macosx_10_13_x86_64",), _markers("darwin", "Darwin", "posix", "x86_64")
+    ),
     Target(
         "linux-x86_64",
         ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
+        _markers("linux", "Linux", "posix", "x86_64"),
     ),
 )
+PLATFORM_MARKERS = ("sys_platform", "platform_system", "os_name", "platform_machine")
 
 
 class BundleError(Exception):
@@ -99,16 +125,67 @@ def build_wheel(source: Path, directory: Path) -> Path:
     return built[-1]
 
 
-def download(wheel: Path, wheels: Path, target: Target, python: str) -> None:
-    """The wheel's dependencies for one platform and Python version, into ``wheels``."""
+def download(requirement: Path | str, wheels: Path, target: Target, python: str) -> None:
+    """A wheel's dependencies (or a requirement's wheels) for one platform and Python
+    version, into ``wheels``."""
     args = ["download", "--only-binary=:all:", "--dest", str(wheels)]
     for tag in target.platforms:
         args += ["--platform", tag]
-    args += ["--python-version", python, "--implementation", "cp", str(wheel)]
+    args += ["--python-version", python, "--implementation", "cp", str(requirement)]
     try:
         _pip(args)
     except BundleError as exc:
         raise BundleError(f"{target.name}, CPython {python}: {exc}") from None
+
+
+def platform_requirements(wheels: Path) -> list[tuple[str, str, str]]:
+    """(package, requirement, marker) of every dependency, in the folder's wheels, whose
+    marker names the platform: pip evaluates those for the machine it runs on, not for
+    ``--platform``, so they are fetched per target here (``fetch_platform_requirements``)."""
+    found = []
+    for wheel in sorted(wheels.glob("*.whl")):
+        with zipfile.ZipFile(wheel) as z:
+            name = next((n for n in z.namelist() if n.endswith(".dist-info/METADATA")), None)
+            if name is None:
+                continue
+            text = z.read(name).decode("utf-8", "replace")
+        for line in text.split("\n\n", 1)[0].splitlines():
+            if not line.startswith("Requires-Dist:"):
+                continue
+            requirement, _, marker = line.removeprefix("Requires-Dist:").partition(";")
+            if "extra" in marker or not any(m in marker for m in PLATFORM_MARKERS):
+                continue
+            found.append((wheel.name, requirement.strip(), marker.strip()))
+    return found
+
+
+def fetch_platform_requirements(
+    wheels: Path, targets: Sequence[Target], pythons: Sequence[str]
+) -> int:
+    """Download, for each target whose markers they match, the dependencies whose markers name
+    the platform, until none is left to fetch; how many were fetched.  Without the
+    ``packaging`` library to read markers, such a dependency stops the bundle."""
+    done: set[tuple[str, str, str]] = set()
+    while True:
+        todo = []
+        for package, requirement, marker in platform_requirements(wheels):
+            try:
+                from packaging.markers import Marker
+            except ImportError:
+                raise BundleError(
+                    f"{package} needs {requirement} where {marker}: install `packaging` so "
+                    "the bundle can tell which platforms need it"
+                ) from None
+            for target in targets:
+                for python in pythons:
+                    key = (requirement, target.name, python)
+                    if key not in done and Marker(marker).evaluate(target.environment(python)):
+                        todo.append((key, target, python))
+        if not todo:
+            return len(done)
+        for key, target, python in todo:
+            done.add(key)
+            download(key[0], wheels, target, python)
 
 
 def resolve(wheels: Path, target: Target, python: str, requirement: str) -> list[str]:
@@ -282,6 +359,9 @@ def make_bundle(
             for python in pythons:
                 log(f"downloading for {target.name}, CPython {python}")
                 download(wheels / wheel.name, wheels, target, python)
+        extra = fetch_platform_requirements(wheels, targets, pythons)
+        if extra:
+            log(f"fetched {extra} dependencies that only some platforms need")
         for target in targets:
             for python in pythons:
                 found = resolve(wheels, target, python, f"roundtable=={version}")

@@ -253,3 +253,16 @@ def test_the_offline_bundle_installs_without_the_index(
         f"{archive.stat().st_size / 1024**2:.1f} MB zipped; offline install and smoke "
         f"{time.monotonic() - started:.1f} s"
     )
+
+
+def test_a_dependency_without_a_wheel_stops_the_bundle(tmp_path: Path) -> None:
+    """docopt is published as a source package only: no laptop could install it offline
+    without a compiler toolchain's worth of luck, so the bundle refuses, naming it."""
+    from roundtable import bundle
+
+    with pytest.raises(bundle.BundleError) as info:
+        bundle.download("docopt==0.6.2", tmp_path, bundle.TARGETS[0], "3.12")
+    message = str(info.value)
+    assert message.startswith("windows-x86_64, CPython 3.12: pip download failed")
+    assert "docopt" in message
+    assert list(tmp_path.iterdir()) == []

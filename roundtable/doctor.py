@@ -6,7 +6,8 @@ changes not yet synced, encrypted sessions left locked), the settings file, the 
 private, accepted by the secretariat, its ceiling and expiry), the CA file, the secretariat's
 reachability and readiness, the clock against the secretariat's, and free disk space.
 
-Nothing is changed (the home's write test removes its probe file) and nothing secret is
+Nothing is changed (the home's write test removes its probe file; a home with sessions but
+no ``device.json`` gets one, as from any command) and nothing secret is
 printed: never a token, not even part of one, and never record text (sessions are named by id,
 region and status, not by title).  Exit 0 when no check failed, 1 otherwise.
 """
@@ -228,11 +229,39 @@ def check_sessions(home: Path, connected: bool) -> list[Finding]:
     passphrase = os.environ.get("ROUNDTABLE_PASSPHRASE")
     if passphrase:
         store.ask_passphrase = lambda _what: passphrase
+    out = [_check_events(store)]
     ids = store.session_ids()
     if not ids:
-        return [Finding("sessions", "ok", "none yet")]
-    summaries = {s.id: s for s in store.sessions()}
-    return [_check_session(store, sid, summaries.get(sid), connected) for sid in ids]
+        return [*out, Finding("sessions", "ok", "none yet")]
+    try:
+        summaries = {s.id: s for s in store.sessions()}
+    except StoreError:
+        summaries = {}  # an event the list needs is damaged: the events line says which
+    return [*out, *(_check_session(store, sid, summaries.get(sid), connected) for sid in ids)]
+
+
+def _check_events(store: LocalStore) -> Finding:
+    """The events' journals (each session belongs to one): checksums, like a session's."""
+    from roundtable.store import check_journal
+
+    base = store.home / "events"
+    units = sorted(p for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    for path in units:
+        try:
+            journal = check_journal(path)
+        except OSError as exc:
+            return Finding(
+                "events", "fail", f"{path}: cannot read the journal: {exc.strerror or exc}"
+            )
+        if journal.damaged_line:
+            return Finding(
+                "events",
+                "fail",
+                f"event {path.name[:8]}: journal line {journal.damaged_line}: {journal.reason}",
+                "open one of its sessions in the app: the damaged file is moved aside and "
+                "what it held before the damage is kept",
+            )
+    return Finding("events", "ok", f"{len(units)} on this laptop, journals' checksums good")
 
 
 def _check_session(store: LocalStore, session_id: str, summary: Any, connected: bool) -> Finding:
@@ -335,6 +364,9 @@ def check_token_file(settings: config.Settings | None) -> tuple[Finding, str]:
         message = str(exc)
         if "readable by others" in message:
             return Finding("token", "fail", message.split("; run:")[0], f"chmod 600 {path}"), ""
+        if os.environ.get("ROUNDTABLE_TOKEN"):
+            fix = "unset ROUNDTABLE_TOKEN, or set it to the token the secretariat issued"
+            return Finding("token", "fail", message, fix), ""
         return Finding("token", "fail", message, f"delete it and run {connect}"), ""
     source = "ROUNDTABLE_TOKEN" if os.environ.get("ROUNDTABLE_TOKEN") else str(path)
     if not token:
@@ -603,6 +635,8 @@ def run(wall: Callable[[], float] = time.time) -> list[Finding]:
     findings.append(ca_line)
     if url:
         findings.extend(check_secretariat(url, token, ca_file, wall))
+    elif settings is None:
+        findings.append(Finding("secretariat", "skip", "not checked: the settings are refused"))
     else:
         findings.append(Finding("secretariat", "skip", "not connected (no secretariat set)"))
     findings.append(check_disk(home))

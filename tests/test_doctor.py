@@ -600,3 +600,36 @@ def test_home_on_windows_is_not_judged_by_mode_bits(
     monkeypatch.setattr(osfiles, "SYSTEM", "win32")
     finding = doctor.check_home(h)
     assert finding.status == "ok" and "user profile" in finding.detail
+
+
+def test_a_damaged_event_journal_is_named() -> None:
+    make_session()
+    (event_dir,) = (home() / "events").iterdir()
+    path = event_dir / "journal.jsonl"
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b'"', b"'", 1) + data)  # a bad first line, then good ones
+    finding = check("events")
+    assert finding.status == "fail" and "journal line 1" in finding.detail
+    assert "open one of its sessions" in finding.fix
+
+
+def test_events_journals_good() -> None:
+    make_session()
+    finding = check("events")
+    assert finding == Finding("events", "ok", "1 on this laptop, journals' checksums good")
+
+
+def test_a_bad_token_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ROUNDTABLE_TOKEN", "two words")
+    finding = check("token")
+    assert finding.status == "fail" and finding.fix.startswith("unset ROUNDTABLE_TOKEN")
+    assert "two words" not in finding.line()
+
+
+def test_refused_settings_leave_the_secretariat_unchecked() -> None:
+    config.config_file().write_text("sync_interval = 1\n", encoding="utf-8")
+    found = by_check(doctor.run())
+    assert found["settings"].status == "fail" and "sync_interval" in found["settings"].detail
+    assert found["secretariat"] == Finding(
+        "secretariat", "skip", "not checked: the settings are refused"
+    )

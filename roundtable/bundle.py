@@ -247,39 +247,46 @@ echo "installed; check the laptop with: roundtable doctor"
 INSTALL_PS1 = r"""# Install roundtable {version} from this folder, without the internet (Windows).
 #   powershell -ExecutionPolicy Bypass -File install.ps1 [-Venv DIR]
 # Needs Python 3.11, 3.12 or 3.13 from python.org (with the `py` launcher) or the Microsoft Store.
+# Windows PowerShell 5.1 and PowerShell 7 alike; no make, bash or WSL.
 param([string]$Venv = "$env:LOCALAPPDATA\Programs\roundtable")
-$ErrorActionPreference = "Stop"
+# "Continue": under "Stop", Windows PowerShell 5.1 turns a native command's stderr into an error
+$ErrorActionPreference = "Continue"
+function Fail([string]$Message) {{
+    [Console]::Error.WriteLine("install.ps1: $Message")
+    exit 1
+}}
 $here = Split-Path -Parent $MyInvocation.MyCommand.Path
+$check = "import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))"
 $python = $null
-foreach ($version in "3.13", "3.12", "3.11") {{
-    if (Get-Command py -ErrorAction SilentlyContinue) {{
-        & py "-$version" -c "import sys" 2>$null
+if (Get-Command py -ErrorAction SilentlyContinue) {{
+    foreach ($version in "3.13", "3.12", "3.11") {{
+        & py "-$version" -c $check 2>$null | Out-Null
         if ($LASTEXITCODE -eq 0) {{ $python = @("py", "-$version"); break }}
     }}
 }}
 if (-not $python) {{
+    # "python" may be the Microsoft Store's alias, which only opens the Store: it fails the check
     foreach ($name in "python3", "python") {{
         if (Get-Command $name -ErrorAction SilentlyContinue) {{
-            & $name -c "import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))"
+            & $name -c $check 2>$null | Out-Null
             if ($LASTEXITCODE -eq 0) {{ $python = @($name); break }}
         }}
     }}
 }}
-if (-not $python) {{
-    Write-Error "install.ps1: no Python 3.11-3.13 found; install Python 3.13 from python.org"
-    exit 1
-}}
+if (-not $python) {{ Fail "no Python 3.11-3.13 found; install Python 3.13 from python.org" }}
 $exe = $python[0]
 $rest = @($python | Select-Object -Skip 1)
 & $exe @rest -m venv $Venv
-if ($LASTEXITCODE -ne 0) {{ Write-Error "install.ps1: cannot make $Venv"; exit 1 }}
+if ($LASTEXITCODE -ne 0) {{ Fail "cannot make the virtual environment $Venv" }}
 & "$Venv\Scripts\python.exe" -m pip install --disable-pip-version-check --quiet --upgrade `
     --no-index --find-links "$here\wheels" "roundtable=={version}"
-if ($LASTEXITCODE -ne 0) {{ Write-Error "install.ps1: pip could not install roundtable"; exit 1 }}
+if ($LASTEXITCODE -ne 0) {{ Fail "pip could not install roundtable from $here\wheels" }}
 $scripts = "$Venv\Scripts"
 $userPath = [Environment]::GetEnvironmentVariable("Path", "User")
-if (-not (($userPath -split ";") -contains $scripts)) {{
-    [Environment]::SetEnvironmentVariable("Path", "$userPath;$scripts", "User")
+$parts = @()
+if ($userPath) {{ $parts = $userPath -split ";" | Where-Object {{ $_ }} }}
+if (-not ($parts -contains $scripts)) {{
+    [Environment]::SetEnvironmentVariable("Path", (@($parts) + $scripts) -join ";", "User")
     Write-Output "added $scripts to your PATH: open a new Windows Terminal tab to use it"
 }}
 & "$scripts\roundtable.exe" --version

@@ -20,9 +20,10 @@ each platform and version is resolved again from the ``wheels`` folder alone (``
 --dry-run --no-index``, pip's configuration files ignored): the bundle is checked to install on
 each of them before it is zipped.
 
-It needs pip and the index (PyPI or a mirror pip is configured for); it imports nothing of
-roundtable but its version, so an installed roundtable can build a bundle from a wheel file
-(``--wheel``) as well as a checkout can (``--source``).
+It needs pip and the index (PyPI or a mirror pip is configured for), and ``packaging`` only
+if a dependency's marker names a platform.  It imports nothing of roundtable (the version is
+the wheel's), so an installed roundtable can build a bundle from a wheel file (``--wheel``) as
+well as a checkout can (``--source``).
 """
 
 from __future__ import annotations

@@ -306,11 +306,12 @@ def _check_session(store: LocalStore, session_id: str, summary: Any, connected: 
             ss.outbox(limit=1)  # the whole history read: every line's shape, not only the tail
             pending = ss.pending_count()
     except StoreError as exc:
-        fix = (
-            "check the passphrase in ROUNDTABLE_PASSPHRASE"
-            if type(exc).__name__ == "WrongPassphraseError"
-            else _open_fix(session_id)
-        )
+        if type(exc).__name__ == "WrongPassphraseError":
+            fix = "check the passphrase in ROUNDTABLE_PASSPHRASE"
+        elif "newer roundtable" in str(exc):
+            fix = "install the roundtable that wrote it (the secretariat's current bundle)"
+        else:
+            fix = _open_fix(session_id)
         return Finding(name, "fail", str(exc), fix)
     about = f"{session.region}, {session.status}" + (
         ", encrypted" if summary and summary.encrypted else ""

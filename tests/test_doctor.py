@@ -633,3 +633,17 @@ def test_refused_settings_leave_the_secretariat_unchecked() -> None:
     assert found["secretariat"] == Finding(
         "secretariat", "skip", "not checked: the settings are refused"
     )
+
+
+def test_a_session_written_by_a_newer_roundtable() -> None:
+    from roundtable.model import STORE_SCHEMA
+    from roundtable.store.journal import decode_line, encode_line
+
+    sid = make_session()
+    path = journal(sid)
+    first, rest = path.read_bytes().split(b"\n", 1)
+    line = decode_line(first)
+    path.write_bytes(encode_line({**line, "v": STORE_SCHEMA + 1}) + rest)
+    finding = check(f"session {sid[:8]}")
+    assert finding.status == "fail" and "written by a newer roundtable" in finding.detail
+    assert "install the roundtable that wrote it" in finding.fix

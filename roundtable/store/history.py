@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roundtable.model import RECORD_TYPES, Hlc, Op, stable_id
-from roundtable.protocol import OP_REQUIRED
+from roundtable.model import LABELLED_KINDS, RECORD_TYPES, Hlc, Op, stable_id
+from roundtable.protocol import MAX_BASE, OP_REQUIRED, withdrawal_op_id
 
 
 def check_line(line: Mapping[str, Any]) -> None:
@@ -85,6 +85,8 @@ class Labels:
         self.events: dict[Key, tuple[str, str]] = {}  # (event_id, session_id) of the record
         self.unacked: dict[Key, int] = {}  # local ops not acknowledged, per record
         self.sealed: dict[str, Key] = {}  # local ops that never leave -> their record
+        self.deleted_heads: dict[Key, set[str]] = {}  # labelled records: versions of
+        self.deleted_replaced: dict[Key, set[str]] = {}  # ``deleted`` not replaced / replaced
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -134,6 +136,15 @@ class Labels:
             self.sealed[raw["op_id"]] = key
         if local:
             self.unacked[key] = self.unacked.get(key, 0) + 1
+        if field == "deleted" and key[0] in LABELLED_KINDS:
+            # every version of ``deleted`` this laptop knows and nothing replaced: what a
+            # withdrawal replaces, so no earlier delete, restore or conflict outlives it
+            replaced = self.deleted_replaced.setdefault(key, set())
+            replaced.update(raw.get("base", ()))
+            heads = self.deleted_heads.setdefault(key, set())
+            if hlc not in replaced:
+                heads.add(hlc)
+            heads -= replaced
         if key in self.ever_red:
             fields = self.latest.setdefault(key, {})
             old = fields.get(field)
@@ -221,6 +232,8 @@ class Labels:
         event_id, session_id = self.events[key]
         shared = self.shared_hlc.get((key, field))
         base = {h for h in (seen, shared) if h and h < hlc}
+        if field == "deleted":  # a withdrawal, or its undoing: replaces every version known
+            base.update(h for h in self.deleted_heads.get(key, ()) if h < hlc)
         return Op(
             op_id=op_id,
             event_id=event_id,
@@ -231,11 +244,13 @@ class Labels:
             value=value,
             hlc=hlc,
             device=Hlc.parse(hlc).device,
-            base=tuple(sorted(base)),
+            base=tuple(sorted(base)[-MAX_BASE:]),
         )
 
 
 def synthetic_id(what: str, key: Key, hlc: str, field: str = "deleted") -> str:
+    if what == "withdraw":  # the secretariat and other laptops recognise it (issue 19)
+        return withdrawal_op_id(key[0], key[1], hlc)
     return stable_id("tlp-" + what, key[0], key[1], hlc, field)
 
 

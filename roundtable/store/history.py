@@ -15,6 +15,7 @@ that, including when the history is read in slices after the open).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -85,6 +86,8 @@ class Labels:
         self.events: dict[Key, tuple[str, str]] = {}  # (event_id, session_id) of the record
         self.unacked: dict[Key, int] = {}  # local ops not acknowledged, per record
         self.sealed: dict[str, Key] = {}  # local ops that never leave -> their record
+        self.seen: dict[tuple[Key, str], set[str]] = {}  # ever-RED records: versions the
+        # laptop's own writes replaced, per field (a restore replaces them too)
         self.deleted_heads: dict[Key, set[str]] = {}  # labelled records: versions of
         self.deleted_replaced: dict[Key, set[str]] = {}  # ``deleted`` not replaced / replaced
 
@@ -146,6 +149,8 @@ class Labels:
                 heads.add(hlc)
             heads -= replaced
         if key in self.ever_red:
+            if local and raw.get("base"):
+                self.seen.setdefault((key, field), set()).update(raw["base"])
             fields = self.latest.setdefault(key, {})
             old = fields.get(field)
             if old is None or hlc > old[0]:
@@ -192,6 +197,20 @@ class Labels:
         """Must this local op stay on the laptop now?"""
         return raw["op_id"] in self.sealed or (raw["kind"], raw["record_id"]) in self.red_keys
 
+    def outgoing(self, raw: Mapping[str, Any]) -> Op:
+        """A local op as it is pushed.  Of a record once RED, its base also lists what the
+        laptop's sealed writes of the field replaced: those never leave, so without this the
+        versions they replaced would stay heads elsewhere (a conflict bringing back what the
+        record said before it was withdrawn, issue 19)."""
+        op = Op.from_dict(raw)
+        key = (op.kind, op.record_id)
+        extra = self.seen.get((key, op.field)) if key in self.ever_red else None
+        if extra:
+            base = set(op.base) | {h for h in extra if h < op.hlc}
+            if len(base) > len(op.base):
+                op = dataclasses.replace(op, base=tuple(sorted(base)[-MAX_BASE:]))
+        return op
+
     def held_count(self) -> int:
         """Local unacknowledged ops that stay on the laptop now."""
         held = sum(self.unacked.get(key, 0) for key in self.red_keys)
@@ -232,6 +251,7 @@ class Labels:
         event_id, session_id = self.events[key]
         shared = self.shared_hlc.get((key, field))
         base = {h for h in (seen, shared) if h and h < hlc}
+        base.update(h for h in self.seen.get((key, field), ()) if h < hlc)
         if field == "deleted":  # a withdrawal, or its undoing: replaces every version known
             base.update(h for h in self.deleted_heads.get(key, ()) if h < hlc)
         return Op(
@@ -343,7 +363,7 @@ class History:
                 break
             op_id = raw["op_id"]
             if op_id not in self.acked and op_id not in skip and not held(raw):
-                out.append(Op.from_dict(raw))
+                out.append(self.labels.outgoing(raw))
         return out
 
     def unacked(self, op_ids: Iterable[str]) -> list[str]:
@@ -438,7 +458,7 @@ class OutboxHistory:
             if limit is not None and len(out) >= limit:
                 break
             if op_id not in skip and not held(raw):
-                out.append(Op.from_dict(raw))
+                out.append(self.labels.outgoing(raw))
         return out
 
     def unacked(self, op_ids: Iterable[str]) -> list[str]:

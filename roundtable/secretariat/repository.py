@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from roundtable.errors import RoundtableError
-from roundtable.protocol import is_withdrawal
 from roundtable.model import (
     LABELLED_KINDS,
     TOKEN_CEILING_DEFAULT,
@@ -36,6 +35,7 @@ from roundtable.model import (
     record_tlp,
     within,
 )
+from roundtable.protocol import is_withdrawal
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"

@@ -77,7 +77,7 @@ def upgrade_unit(unit: Path, journal: Path, view: Path) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None  # damaged: the store reports it, moves it aside and keeps the good lines
     backup = unit / f"{BACKUP_PREFIX}{version}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}"
-    backup.mkdir()
+    backup.mkdir(mode=0o700)
     for source in (journal, view):
         if source.exists():
             target = backup / source.name

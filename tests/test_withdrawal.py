@@ -166,3 +166,55 @@ def test_relabelling_lower_again_brings_back_current_values_only(withdrawn, tmp_
     ops = pulled(server, token, event_id)
     assert "MARKER-FIRST" not in ops and "MARKER-EDITED-ON-B" not in ops
     assert "MARKER-RED" not in json.dumps(server.query("SELECT * FROM ops"))
+
+
+def test_a_withdrawal_merges_the_same_in_any_order() -> None:
+    """The merge rule with withdrawals (``protocol.withdrawn``) is a function of the set of
+    ops: every order of delivery gives the same document, withdrawn while no newer label op
+    is there, back with the newer label's values once it is."""
+    import itertools
+
+    from roundtable import protocol
+    from roundtable.model import Op
+
+    ev, sid, rid = (f"01a2509b-0000-7000-8000-00000000000{n}" for n in range(3))
+
+    def op(n: int, field: str, value, wall: int, device: str, base=(), op_id=None) -> Op:
+        hlc = f"{wall:015d}-000000-{device}"
+        return Op(op_id=op_id or f"01a2509b-0000-7000-8000-0000000001{n:02d}", event_id=ev,
+                  session_id=sid, record_id=rid, kind="entry", field=field, value=value,
+                  hlc=hlc, device=device, base=tuple(base))  # fmt: skip
+
+    def h(wall: int, device: str) -> str:
+        return f"{wall:015d}-000000-{device}"
+
+    w_hlc = h(1_000_050, "lap-a")
+    ops = [
+        op(1, "text", "first", 1_000_000, "lap-a"),
+        op(2, "tlp", "amber", 1_000_000, "lap-a"),
+        op(3, "deleted", True, 1_000_010, "lap-a", [h(1_000_000, "lap-a")]),
+        op(4, "text", "edited on b", 1_000_020, "lap-b", [h(1_000_000, "lap-a")]),
+        op(5, "deleted", False, 1_000_030, "lap-b", [h(1_000_010, "lap-a")]),
+        op(6, "deleted", True, 1_000_050, "lap-a", [h(1_000_030, "lap-b")],
+           op_id=protocol.withdrawal_op_id("entry", rid, w_hlc)),
+        op(7, "text", "edited later on c", 1_000_060, "lap-c", [h(1_000_020, "lap-b")]),
+    ]  # fmt: skip
+    assert protocol.is_withdrawal(ops[5]) and not protocol.is_withdrawal(ops[2])
+    docs = set()
+    for order in itertools.permutations(ops):
+        doc = protocol.merge_ops(order)[("entry", rid)]
+        assert protocol.withdrawn(doc) and doc["fields"]["deleted"] is True
+        assert protocol.delete_conflict(doc) is None and protocol.conflicts(doc) == {}
+        docs.add(json.dumps(doc, sort_keys=True))
+    assert len(docs) == 1
+    back = [
+        *ops,
+        op(8, "tlp", "green", 1_000_070, "lap-a", [h(1_000_000, "lap-a")]),
+        op(9, "deleted", False, 1_000_070, "lap-a", [w_hlc]),
+    ]
+    docs.clear()
+    for order in itertools.islice(itertools.permutations(back), 0, None, 211):
+        doc = protocol.merge_ops(order)[("entry", rid)]
+        assert not protocol.withdrawn(doc) and doc["fields"]["deleted"] is False
+        docs.add(json.dumps(doc, sort_keys=True))
+    assert len(docs) == 1

@@ -171,33 +171,29 @@ def not_private(*paths: Path) -> bool:
 
 
 def tighten_tree(root: Path) -> int:
-    """Take the group's and others' access away from ``root`` and everything under it (0700
-    for directories, 0600 for files), without following symbolic links; returns how many
-    entries changed.  A no-op on Windows (see the module docstring)."""
+    """Take the group's and others' access away from ``root`` and everything under it (a
+    0755 directory becomes 0700, a 0644 file 0600; the owner's bits are left as they are),
+    without following symbolic links; returns how many entries changed.  A no-op on Windows (see the module docstring)."""
     if is_windows() or not root.is_dir():
         return 0
     changed = 0
 
-    def tighten(path: str, want: int) -> None:
+    def tighten(path: str) -> None:
         nonlocal changed
         try:
             mode = stat.S_IMODE(os.lstat(path).st_mode)
-            if mode & 0o077 or mode & want != want:
-                os.chmod(path, (mode & 0o700) | want)
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)  # the owner's own bits (read-only stays so)
                 changed += 1
         except OSError:
             pass  # gone meanwhile, or not ours: nothing to tighten
 
-    tighten(str(root), PRIVATE_DIR)
+    tighten(str(root))
     for top, dirs, files in os.walk(root):
-        for name in dirs:
+        for name in [*dirs, *files]:
             full = os.path.join(top, name)
             if not os.path.islink(full):
-                tighten(full, PRIVATE_DIR)
-        for name in files:
-            full = os.path.join(top, name)
-            if not os.path.islink(full):
-                tighten(full, PRIVATE_FILE)
+                tighten(full)
     return changed
 
 

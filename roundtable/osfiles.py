@@ -173,7 +173,8 @@ def not_private(*paths: Path) -> bool:
 def tighten_tree(root: Path) -> int:
     """Take the group's and others' access away from ``root`` and everything under it (a
     0755 directory becomes 0700, a 0644 file 0600; the owner's bits are left as they are),
-    without following symbolic links; returns how many entries changed.  A no-op on Windows (see the module docstring)."""
+    without following symbolic links; returns how many entries changed.  A no-op on Windows
+    (see the module docstring)."""
     if is_windows() or not root.is_dir():
         return 0
     changed = 0

@@ -15,7 +15,7 @@ import pytest
 from fixtures_server import LiveServer
 
 from roundtable import cli
-from roundtable.store import LocalStore
+from roundtable.store import LocalStore, StoreError
 from roundtable.sync import SyncClient
 
 AGENDA = [{"title": "Needs", "item_kind": "needs"}]
@@ -111,12 +111,21 @@ def test_relabelling_red_withdraws_an_entry_another_laptop_edited_and_restored(w
         assert ss.conflicted_entries() == {}
         snap = ss.snapshot({"FR": "France", "DE": "Germany"})
         assert [e.text for e in snap.entries] == ["Forensic kits MARKER-KEPT"]
+    with b.open_session(sid) as ss:  # only the room that labelled it RED can release it
+        with pytest.raises(StoreError, match="withdrawn"):
+            ss.restore("entry", eid)
     # laptop A keeps its RED entry
     assert "Training MARKER-RED names a source" in shown(a, sid)
-    # an edit B makes later without having seen the withdrawal does not bring it back
-    # (B saw it withdrawn; a third view: the server's documents after one more round)
+    # an edit written after the withdrawal (as a laptop that had not pulled it yet would)
+    # does not bring it back: not on the server, not on the laptop
+    with b.open_session(sid) as ss:
+        ss.update("entry", eid, text="Training MARKER-LATE-ON-B")
+    sync(b, server, token)
     sync(a, server, token)
-    assert "MARKER-EDITED-ON-B" not in get(server, token, f"/v1/sessions/{sid}/minutes").text
+    minutes = get(server, token, f"/v1/sessions/{sid}/minutes").text
+    assert "MARKER-LATE-ON-B" not in minutes and "MARKER-EDITED-ON-B" not in minutes
+    assert shown(b, sid) == ["Forensic kits MARKER-KEPT"]
+    assert "MARKER-LATE-ON-B" not in pulled(server, token, event_id)
 
 
 def test_a_withdrawn_entrys_earlier_values_are_never_served(withdrawn, tmp_path: Path):

@@ -105,6 +105,13 @@ def test_relabelling_red_withdraws_an_entry_another_laptop_edited_and_restored(w
     assert "MARKER-KEPT" in r.text
     assert "MARKER-FIRST" not in r.text and "MARKER-EDITED-ON-B" not in r.text
     assert "MARKER-RED" not in json.dumps(server.query("SELECT * FROM ops"))
+    # nor does the web console
+    with httpx.Client(base_url=server.url, timeout=10, headers={"Origin": server.url}) as web:
+        assert web.post("/sign-in", data={"token": token, "next": "/"}).status_code == 303
+        for page in (f"/sessions/{sid}", f"/sessions/{sid}/minutes.md"):
+            r = web.get(page)
+            assert r.status_code == 200 and "MARKER-KEPT" in r.text, (page, r.status_code)
+            assert "MARKER-FIRST" not in r.text and "MARKER-EDITED-ON-B" not in r.text
     # laptop B drops it from its views, conflicts and documents
     assert shown(b, sid) == ["Forensic kits MARKER-KEPT"]
     with b.open_session(sid, read_only=True) as ss:

@@ -120,3 +120,12 @@ def test_plan_loading_keeps_direction_marks(tmp_path: Path) -> None:
     title = "Réunion \u061c\u200e\u200f العربية"
     path.write_text(PLAN.format(title=title), "utf-8")
     assert load_plan(path).title == title
+
+
+def test_names_on_the_command_line_refuse_a_bidi_control(home: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main(["new", "--region", "europe", "--room", "Room \u202eB"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --room: character 6: bidirectional control U+202E" in err
+    assert not (home / "sessions").exists()

@@ -86,13 +86,13 @@ def _write_output(text: str, output: str | None) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
         return
-    from roundtable.osfiles import atomic_write_text
+    from roundtable.osfiles import SHARED_FILE, atomic_write_text
 
     path = Path(output)
     if path.is_dir():
         raise CliError(f"{path}: is a directory; give a file name")
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, mode=SHARED_FILE)  # a file the user named: not private
     except OSError as exc:
         raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
@@ -786,11 +786,12 @@ def _log_crash(exc: BaseException) -> Path | None:
     from roundtable.config import log_dir
 
     try:
+        from roundtable.osfiles import atomic_write_text
+
         directory = log_dir()
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         path = directory / f"crash-{stamp}-{os.getpid()}.log"
-        path.write_text(_crash_report(exc), encoding="utf-8")
+        atomic_write_text(path, _crash_report(exc))  # private, as the whole home (issue 19)
         return path
     except OSError:
         return None

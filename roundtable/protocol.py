@@ -24,6 +24,7 @@ from roundtable.model import (
     Hlc,
     Op,
     is_id,
+    stable_id,
 )
 
 PROTOCOL_VERSION = 1
@@ -144,6 +145,39 @@ def carries_red(kind: str, field: str, value: Any) -> bool:
     """Does this op label its record TLP:RED?  Such an op never leaves the laptop: the store
     keeps it out of the outbox and the secretariat refuses it (``parse_op``)."""
     return field == "tlp" and value == "red"
+
+
+# ---------------------------------------------------------------------------------------------
+# Withdrawal (issue 19): a record relabelled TLP:RED after the secretariat had it
+# ---------------------------------------------------------------------------------------------
+
+
+def withdrawal_op_id(kind: str, record_id: str, hlc: str) -> str:
+    """The op id of the tombstone a laptop sends when a record it pushed becomes TLP:RED
+    (``store.history.Labels``): derived from the record and the RED label's HLC, so every side
+    recognises a withdrawal without a new field on the wire."""
+    return stable_id("tlp-withdraw", kind, record_id, hlc, "deleted")
+
+
+def is_withdrawal(op: Op) -> bool:
+    """Is this op a withdrawal tombstone (``withdrawal_op_id``)?"""
+    return (
+        op.field == "deleted"
+        and op.value is True
+        and op.op_id == withdrawal_op_id(op.kind, op.record_id, op.hlc)
+    )
+
+
+def withdrawn(doc: Mapping[str, Any] | None) -> bool:
+    """Is this merged record withdrawn now?  A withdrawal outranks every version written
+    before it and every edit made after it on a laptop that had not seen it: the record stays
+    withdrawn until a label op newer than the withdrawal (the record relabelled lower: its
+    laptop then sends the record's current values again).  A function of the set of ops, like
+    the rest of the merge."""
+    if doc is None or not doc.get("withdrawn"):
+        return False
+    label = doc["heads"].get("tlp")
+    return not (label and label[0][1] > doc["withdrawn"][-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,6 +348,9 @@ def apply_op(doc: dict[str, Any], op: Op) -> bool:
     if op.hlc not in replaced_set and op.hlc not in head_hlcs:
         heads.append([op.value, op.hlc])
         changed = True
+    if is_withdrawal(op) and op.hlc not in doc.get("withdrawn", ()):
+        doc["withdrawn"] = sorted([*doc.get("withdrawn", ()), op.hlc])
+        changed = True
     if not changed:
         return False
     heads = [h for h in heads if h[1] not in replaced_set]
@@ -324,6 +361,13 @@ def apply_op(doc: dict[str, Any], op: Op) -> bool:
         doc["replaced"][field] = replaced
     if heads:
         doc["fields"][field] = heads[0][0]
+    if doc.get("withdrawn"):
+        # a withdrawn record reads as deleted whatever its ``deleted`` heads say (issue 19)
+        dheads = doc["heads"].get("deleted")
+        if withdrawn(doc):
+            doc["fields"]["deleted"] = True
+        elif dheads:
+            doc["fields"]["deleted"] = dheads[0][0]
     return True
 
 
@@ -371,8 +415,8 @@ def delete_conflict(doc: Mapping[str, Any] | None) -> DeleteConflict | None:
     wrote it earlier itself (a device always saw its own writes; this also covers deletes
     written before deletes listed what they saw).  A function of the merged document, hence of
     the set of ops: every replica finds the same conflict whatever the order of delivery."""
-    if doc is None or doc["fields"].get("deleted") is not True:
-        return None
+    if doc is None or doc["fields"].get("deleted") is not True or withdrawn(doc):
+        return None  # a withdrawal is never a conflict: it outranks every edit (issue 19)
     dheads = doc["heads"].get("deleted", [])
     deletes = [Hlc.parse(h) for v, h in dheads if v is True]
     if not deletes:
@@ -409,6 +453,8 @@ def conflicts(doc: Mapping[str, Any]) -> dict[str, list[tuple[Any, Hlc]]]:
     not see (choosing it restores the record; writing ``deleted`` again confirms the delete).
     """
     out: dict[str, list[tuple[Any, Hlc]]] = {}
+    if withdrawn(doc):
+        return out
     for field, heads in doc["heads"].items():
         if len(heads) > 1 and field != "deleted":
             out[field] = [(v, Hlc.parse(h)) for v, h in heads[1:]]
@@ -435,6 +481,8 @@ def conflict_devices(doc: Mapping[str, Any], own_device: str = "") -> list[str]:
     (winning or losing) but ``own_device``, so the laptop whose edit lost names the other
     laptop, never itself."""
     devices: set[str] = set()
+    if withdrawn(doc):
+        return []
     for field, heads in doc["heads"].items():
         if len(heads) > 1 and field != "deleted":
             devices.update(Hlc.parse(h).device for _v, h in heads)

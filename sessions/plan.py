@@ -15,7 +15,7 @@ from typing import Any
 
 from roundtable.errors import RoundtableError
 from roundtable.model import AGENDA_KINDS, REGIONS
-from roundtable.text import TextFileError, quote, read_text_file
+from roundtable.text import TextFileError, bidi_control, quote, read_text_file
 
 BUILTIN_DIR = Path(__file__).parent / "plans"
 BUILTIN_SOURCE = "built-in"
@@ -35,7 +35,7 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
 _ITEMS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*items[ \t]*\]\]", re.MULTILINE)
 _ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
-_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f"}  # joiners and direction marks of names
+_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}  # joiners, direction marks
 
 
 class PlanError(RoundtableError, ValueError):
@@ -146,6 +146,9 @@ def _text_problem(value: Any, limit: int) -> str | None:
         return f"expected a non-empty text, got {quote(value)}"
     if len(value) > limit:
         return f"longer than {limit} characters"
+    bidi = bidi_control(value)
+    if bidi is not None:
+        return f"column {bidi[0] + 1}: {bidi[1]}"
     flat = " ".join(value.split())
     bad = next((c for c in flat if not c.isprintable() and c not in _FORMAT_OK), None)
     if bad is not None:

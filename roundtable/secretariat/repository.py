@@ -35,6 +35,7 @@ from roundtable.model import (
     record_tlp,
     within,
 )
+from roundtable.protocol import is_withdrawal
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"
@@ -329,12 +330,13 @@ class Repository(ABC):
         return [r[1:] for r in rows]
 
     def event_ops(self, event_id: str, where: str = "TRUE", args: Sequence[Any] = ()) -> list[Op]:
-        """The event's ops (``where`` narrows them, e.g. ``scope_clause``), oldest first."""
+        """The event's ops (``where`` narrows them, e.g. ``scope_clause``), oldest first, less
+        the versions of withdrawn records (``cut_withdrawn``)."""
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND {where} ORDER BY seq",
             (event_id, *args),
         )
-        return [row_to_op(r) for r in rows]
+        return cut_withdrawn([row_to_op(r) for r in rows])
 
     def last_received(
         self, event_id: str, where: str = "TRUE", args: Sequence[Any] = ()
@@ -396,7 +398,63 @@ class Repository(ABC):
                         out += self._current_fields(event_id, r, ceiling, found.prior(r[8]))
             if record_id not in hidden:
                 out.append(row_to_dict(r))
-        return out, cursor, more
+        return self._cut_page(event_id, out), cursor, more
+
+    def _withdrawals(self, event_id: str, record_ids: Iterable[str]) -> dict[str, Withdrawal]:
+        """record_id -> ``Withdrawal`` of those of these records ever withdrawn: one indexed
+        query for their ``deleted = true`` ops, and their ops only where one is a
+        withdrawal."""
+        ids = sorted(set(record_ids))
+        if not ids:
+            return {}
+        rows = self._in_chunks(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND field = 'deleted' "
+            "AND value = 'true' AND record_id IN ({marks})",
+            ids,
+            (event_id,),
+        )
+        hit = sorted({r[4] for r in rows if is_withdrawal(row_to_op(r))})
+        if not hit:
+            return {}
+        ops: dict[str, list[tuple]] = {}
+        for r in self._in_chunks(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id IN ({{marks}})",
+            hit,
+            (event_id,),
+        ):
+            ops.setdefault(r[4], []).append(r)
+        out = {}
+        for rid, found in ops.items():
+            found.sort(key=lambda r: r[0])
+            gone = Withdrawal.of([row_to_op(r) for r in found])
+            if gone is not None:
+                out[rid] = gone
+                gone.rows.update({r[1]: r for r in found})
+        return out
+
+    def _cut_page(self, event_id: str, page: list[dict]) -> list[dict]:
+        """A pull page less the versions of withdrawn records no reader may have (issue 19):
+        a record withdrawn now leaves only as its withdrawal; one relabelled lower since
+        leaves as its current values, which the page also carries where it holds the label op
+        that brought the record back (a laptop that pulled only the withdrawal gets the
+        record whole again).  Ops the secretariat derives (ceilings) pass."""
+        gone = self._withdrawals(
+            event_id, (o["record_id"] for o in page if o["kind"] in LABELLED_KINDS)
+        )
+        if not gone:
+            return page
+        out: list[dict] = []
+        for op in page:
+            found = gone.get(op["record_id"])
+            if found is None:
+                out.append(op)
+                continue
+            if op["op_id"] in found.rows and op["op_id"] not in found.served:
+                continue
+            if op["field"] == "tlp" and op["hlc"] == found.back_at:
+                out += [row_to_dict(found.rows[i]) | {"seq": op["seq"]} for i in found.current]
+            out.append(op)
+        return out
 
     def _labels(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> dict:
         """(kind, record_id, session_id) -> ``_Labels`` of the labelled records
@@ -469,12 +527,16 @@ class Repository(ABC):
         return {device: label for device, label in rows}
 
     def history(self, event_id: str, record_id: str) -> list[dict]:
-        """Every stored op of a record, oldest first, with ``received_at``."""
+        """Every stored op of a record, oldest first, with ``received_at``; of a withdrawn
+        record only what ``Withdrawal`` serves (issue 19)."""
         rows = self._rows(
             f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE event_id = ? AND record_id = ? "
             "ORDER BY seq",
             (event_id, record_id),
         )
+        gone = Withdrawal.of([row_to_op(r) for r in rows])
+        if gone is not None:
+            rows = [r for r in rows if r[1] in gone.served]
         return [row_to_dict(r) | {"received_at": r[11]} for r in rows]
 
     def region_action_ops(self, region: str, up_to: str) -> list[Op]:
@@ -492,7 +554,7 @@ class Repository(ABC):
             f"AND a.session_id IN ({sessions})))))) ORDER BY event_id, seq",
             (up_to, region, up_to, json.dumps("action"), region, up_to),
         )
-        return [row_to_op(r) for r in rows]
+        return cut_withdrawn([row_to_op(r) for r in rows])
 
     # idempotency
 
@@ -601,6 +663,63 @@ def op_row(op: Op, received_at: float) -> tuple:
     return (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
             json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
             json.dumps(list(op.base)), received_at)  # fmt: skip
+
+
+@dataclass
+class Withdrawal:
+    """What the secretariat may serve of a record withdrawn at least once (issue 19): a
+    laptop withdraws a record it pushed by relabelling it TLP:RED (``protocol.is_withdrawal``),
+    and the op table keeps every version, so the cut is made when they are read.
+
+    * Withdrawn now (no label op newer than the latest withdrawal): only its withdrawals.
+    * Relabelled lower since: its withdrawals, what was written after the latest one, and of
+      older versions only each field's latest (its current value); never the versions in
+      between."""
+
+    at: str  # HLC of the latest withdrawal
+    now: bool  # still withdrawn
+    back_at: str  # HLC of the first label op after ``at`` ("" while withdrawn)
+    served: set[str]  # op ids that may leave
+    current: list[str]  # op ids of each field's latest version older than ``at``
+    rows: dict[str, Any]  # op id -> stored row (filled by the repository when it has them)
+
+    @classmethod
+    def of(cls, ops: Sequence[Op]) -> Withdrawal | None:
+        """From every stored op of one record; None if it was never withdrawn."""
+        marks = [op for op in ops if is_withdrawal(op)]
+        if not marks:
+            return None
+        at = max(op.hlc for op in marks)
+        later_labels = sorted(op.hlc for op in ops if op.field == "tlp" and op.hlc > at)
+        served = {op.op_id for op in marks}
+        current: list[str] = []
+        if later_labels:
+            latest: dict[str, Op] = {}
+            for op in ops:
+                if op.field not in latest or op.hlc > latest[op.field].hlc:
+                    latest[op.field] = op
+            served |= {op.op_id for op in ops if op.hlc > at}
+            current = [op.op_id for _f, op in sorted(latest.items()) if op.hlc < at]
+            served |= set(current)
+        back_at = later_labels[0] if later_labels else ""
+        return cls(at, not later_labels, back_at, served, current, {})
+
+
+def cut_withdrawn(ops: list[Op]) -> list[Op]:
+    """``ops`` (oldest first) less what ``Withdrawal`` keeps from leaving the secretariat."""
+    hit = {op.record_id for op in ops if is_withdrawal(op)}
+    if not hit:
+        return ops
+    by_record: dict[str, list[Op]] = {}
+    for op in ops:
+        if op.record_id in hit:
+            by_record.setdefault(op.record_id, []).append(op)
+    served: set[str] = set()
+    for found in by_record.values():
+        gone = Withdrawal.of(found)
+        if gone is not None:
+            served |= gone.served
+    return [op for op in ops if op.record_id not in hit or op.op_id in served]
 
 
 @dataclass(frozen=True)

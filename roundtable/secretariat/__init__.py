@@ -8,7 +8,6 @@ Imports nothing of the client but model, protocol, minutes and report.  The admi
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,7 +36,6 @@ __all__ = [
 
 DB_ENV = "ROUNDTABLE_DB_URL"
 DAYS_ENV = "ROUNDTABLE_IDEMPOTENCY_DAYS"
-CONSOLE_SECRET_ENV = "ROUNDTABLE_CONSOLE_SECRET"  # signs the web console's sessions
 
 
 def create_app(target: Path | str, **kwargs) -> FastAPI:
@@ -75,8 +73,6 @@ def serve(
     open_ready(target).close()  # migrate once, before the workers start
     os.environ[DB_ENV] = str(target)
     os.environ[DAYS_ENV] = str(idempotency_days)
-    # one secret for every worker, so a console session signed by one is good on the others
-    os.environ.setdefault(CONSOLE_SECRET_ENV, secrets.token_urlsafe(32))
     uvicorn.run(
         "roundtable.secretariat:app_from_env",
         factory=True,

@@ -2,7 +2,8 @@
 PostgreSQL (several workers).  Installed with the `server` extra.
 
 Imports nothing of the client but model, protocol, minutes and report.  The admin functions
-(create_event, issue_token) work on the database directly and need no running server.
+(create_event, issue_token, revoke_token, ...) work on the database directly and need no
+running server.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from roundtable.secretariat.db import (
     create_event,
     issue_token,
     list_events,
+    list_tokens,
+    parse_expiry,
+    revoke_token,
     trim_idempotency,
 )
 from roundtable.secretariat.repository import is_url
@@ -30,6 +34,9 @@ __all__ = [
     "is_url",
     "issue_token",
     "list_events",
+    "list_tokens",
+    "parse_expiry",
+    "revoke_token",
     "serve",
     "trim_idempotency",
 ]

@@ -162,6 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             idempotency_days=args.idempotency_days,
+            docs=args.docs,
         )
     except Exception as exc:  # the database cannot be reached or opened: one line, no trace
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
@@ -375,6 +376,12 @@ def add_commands(sub, command) -> None:
         type=float,
         default=7.0,
         help="forget saved push answers (Idempotency-Key) after this many days (default 7)",
+    )
+    p.add_argument(
+        "--docs",
+        action="store_true",
+        help="also serve the interactive API pages /docs and /redoc (they load their scripts "
+        "from a CDN; off by default, /openapi.json is always served)",
     )
 
     events = command("events", _show_help, "secretariat: manage events")

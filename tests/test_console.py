@@ -474,3 +474,23 @@ def test_pages_stop_updating_once_the_conference_is_over(live_server: LiveServer
         assert 'data-refresh="0"' in page
         assert "http-equiv" not in page
         assert "no longer updates itself" in page
+
+
+def test_the_api_docs_serve_no_third_party_script_unless_asked_for(seeded, tmp_path) -> None:
+    """Issue 19, finding 8: /docs and /redoc load Swagger's and ReDoc's scripts from a CDN;
+    they are off unless ``serve --docs``; /openapi.json stays."""
+    from fastapi.testclient import TestClient
+
+    from roundtable.secretariat import create_app
+
+    url = seeded.server.url
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        answer = httpx.get(f"{url}{path}")
+        assert answer.status_code in (303, 404), path  # not a page of scripts from elsewhere
+        assert "cdn" not in answer.text.lower()
+    assert httpx.get(f"{url}/openapi.json").status_code == 200
+    app = create_app(tmp_path / "docs.db", docs=True)
+    try:
+        assert TestClient(app).get("/docs").status_code == 200
+    finally:
+        app.state.database.close()

@@ -43,6 +43,7 @@ __all__ = [
 
 DB_ENV = "ROUNDTABLE_DB_URL"
 DAYS_ENV = "ROUNDTABLE_IDEMPOTENCY_DAYS"
+DOCS_ENV = "ROUNDTABLE_SERVE_DOCS"  # "1": the workers serve /docs and /redoc
 
 
 def create_app(target: Path | str, **kwargs) -> FastAPI:
@@ -54,7 +55,11 @@ def create_app(target: Path | str, **kwargs) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app of one uvicorn worker process, configured by ``serve`` through the environment."""
-    return create_app(os.environ[DB_ENV], idempotency_days=float(os.environ.get(DAYS_ENV, "7")))
+    return create_app(
+        os.environ[DB_ENV],
+        idempotency_days=float(os.environ.get(DAYS_ENV, "7")),
+        docs=os.environ.get(DOCS_ENV) == "1",
+    )
 
 
 def serve(
@@ -64,6 +69,7 @@ def serve(
     *,
     workers: int = 1,
     idempotency_days: float = 7.0,
+    docs: bool = False,
 ) -> None:
     """Run the API with uvicorn until interrupted.  Binds loopback unless told otherwise.
     Several workers need PostgreSQL (SQLite has one writer; the caller checks)."""
@@ -72,7 +78,7 @@ def serve(
     from roundtable.secretariat.middleware import log_config
 
     if workers <= 1:
-        app = create_app(target, idempotency_days=idempotency_days)
+        app = create_app(target, idempotency_days=idempotency_days, docs=docs)
         uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config())
         return
     from roundtable.secretariat.db import open_ready
@@ -80,6 +86,7 @@ def serve(
     open_ready(target).close()  # migrate once, before the workers start
     os.environ[DB_ENV] = str(target)
     os.environ[DAYS_ENV] = str(idempotency_days)
+    os.environ[DOCS_ENV] = "1" if docs else "0"
     uvicorn.run(
         "roundtable.secretariat:app_from_env",
         factory=True,

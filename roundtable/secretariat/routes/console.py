@@ -28,6 +28,7 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from roundtable.documents import LANGUAGES
 from roundtable.model import REGIONS, SessionSnapshot
@@ -56,6 +57,15 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
+
+
+def _bdi(value: object) -> Markup:
+    """A captured string (a session's title, a room, a label) isolated from the page's
+    direction: escaped, in ``<bdi>`` (issue 19)."""
+    return Markup("<bdi>%s</bdi>") % str(value)
+
+
+templates.env.filters["bdi"] = _bdi
 
 # Pages answer with these.  The documents embedded in a page (``srcdoc``) carry their own
 # <style>, hence 'unsafe-inline' for styles only; no inline script anywhere.

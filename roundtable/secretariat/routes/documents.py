@@ -52,7 +52,7 @@ def minutes(
     event_id, region = found
     if event_id != scope.event_id or not scope.allows_region(region):
         raise HTTPException(403, f"session {session_id}: outside this token's scope")
-    view = gate.read(repo, scope, now(), session_id=session_id)
+    view: gate.View = gate.read(repo, scope, now(), session_id=session_id)
     if not view.snaps:
         raise HTTPException(404, f"session {session_id}: its session record has not arrived")
     return _text(view.minutes(view.snaps[0], format, lang), format)

@@ -322,3 +322,21 @@ def test_no_route_gives_a_reader_what_is_above_its_ceiling_or_of_another_region(
     minutes = f"/sessions/{world.sessions[region]}/minutes.md"
     assert minutes in pages and marker("ENTRY", ceiling, region) in answers[minutes][1]
     assert len(answers) > 100
+
+
+def test_routes_read_records_and_render_documents_only_through_the_gate() -> None:
+    """No route reads ops or renders a document itself: those calls take the reader in
+    ``secretariat/gate.py`` alone."""
+    routes = Path(__file__).resolve().parent.parent / "roundtable" / "secretariat" / "routes"
+    reads = re.compile(
+        r"(?<!gate)\.(event_ops|pull_page|pull|history|region_action_ops|labels|last_received)\(|"
+        r"\b(render|render_markdown|minutes_text|brief_text|report_text|build_report|"
+        r"snapshots_from_docs|merge_ops)\("
+    )
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted(routes.glob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if reads.search(line)
+    ]
+    assert found == [], found

@@ -180,6 +180,35 @@ def read(
 # -- records ------------------------------------------------------------------------------------
 
 
+def stamp(repo: Repository, reader: Reader) -> str:
+    """A short digest that changes whenever ops arrive for a session the reader sees (the
+    console's pages poll it to reload)."""
+    import hashlib
+
+    received = repo.last_received(reader.event_id, *scope_clause(reader))
+    text = ";".join(f"{sid}={at!r}" for sid, at in sorted(received.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def event_fields(repo: Repository, reader: Reader) -> tuple[str, dict[str, Any]] | None:
+    """(name, current fields) of the reader's event, or None when it is not on the server."""
+    found = repo.find_event(reader.event_id)
+    if found is None:
+        return None
+    docs = protocol.merge_ops(repo.event_ops(reader.event_id, "kind = 'event'"))
+    return found[1], docs.get(("event", reader.event_id), {}).get("fields", {})
+
+
+def sessions(repo: Repository, reader: Reader) -> list[tuple[str, dict[str, Any]]]:
+    """(session id, current fields) of the live sessions in the reader's regions."""
+    clause, args = scope_clause(reader)
+    docs = protocol.merge_ops(
+        repo.event_ops(reader.event_id, f"kind = 'session' AND {clause}", args)
+    )
+    return [(sid, doc["fields"]) for (_, sid), doc in sorted(docs.items())
+            if not doc["fields"].get("deleted")]  # fmt: skip
+
+
 def pull_page(
     repo: Repository, reader: Reader, since: int, limit: int, exclude: str = ""
 ) -> dict[str, Any]:

@@ -15,7 +15,6 @@ Pages refresh themselves while the conference runs: a few lines of script poll `
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -42,7 +41,7 @@ from roundtable.secretariat.deps import (
     new_sign_in,
     sign_in_hash,
 )
-from roundtable.secretariat.repository import Repository, TokenScope, scope_clause
+from roundtable.secretariat.repository import Repository, TokenScope
 
 REFRESH_SECONDS = 30
 HERE = Path(__file__).resolve().parent.parent
@@ -157,9 +156,7 @@ def load(repo: Repository, scope: TokenScope, now: float) -> Conference:
 
 def stamp(repo: Repository, scope: TokenScope) -> str:
     """Changes whenever ops arrive for a session the token sees (the pages poll it)."""
-    received = repo.last_received(scope.event_id, *scope_clause(scope))
-    text = ";".join(f"{sid}={at!r}" for sid, at in sorted(received.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return gate.stamp(repo, scope)
 
 
 def _lang(value: str) -> str:

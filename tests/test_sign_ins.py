@@ -203,3 +203,17 @@ def test_an_old_database_is_migrated_with_its_tokens_kept(tmp_path: Path) -> Non
     with open_ready(path) as database, database.repository() as repo:
         scope = repo.lookup_token(token)
         assert scope is not None and scope.expires is None
+
+
+def test_ended_sign_ins_are_forgotten_with_the_saved_push_answers(workers, db, capsys) -> None:
+    from roundtable.secretariat.app import IdempotencyTrim
+    from roundtable.secretariat.db import open_ready
+
+    (a, _b), _clock = workers
+    browser = _sign_in(a, _issue(db, "--label", "Trimmed", capsys=capsys))
+    assert browser.post("/sign-out", headers=ORIGIN).status_code == 303
+    with open_ready(db) as database, database.repository() as repo:
+        count = "SELECT COUNT(*) FROM sign_ins WHERE ended IS NOT NULL"
+        assert repo.rows(count)[0][0] >= 1
+        IdempotencyTrim(days=1).run(repo, T0 + 2 * 86400)
+        assert repo.rows(count)[0][0] == 0

@@ -64,7 +64,9 @@ class IdempotencyTrim:
             return True
 
     def run(self, repo: Repository, now: float) -> int:
+        """Also forgets the console's sign-ins that ended or expired as long ago (issue 19)."""
         with repo.write_transaction():
+            repo.trim_sign_ins(now - self.days * 86400)
             return repo.trim_idempotency(now - self.days * 86400)
 
 

@@ -367,6 +367,14 @@ class Repository(ABC):
         ).fetchone()
         return self.token_by_hash(row[0], now) if row else None
 
+    def trim_sign_ins(self, before: float) -> int:
+        """Forget sign-ins that expired or ended before ``before``; returns how many."""
+        cur = self._execute(
+            "DELETE FROM sign_ins WHERE expires < ? OR (ended IS NOT NULL AND ended < ?)",
+            (before, before),
+        )
+        return max(0, cur.rowcount)
+
     def end_sign_in(self, sign_in_hash: str, now: float) -> None:
         self._execute(
             "UPDATE sign_ins SET ended = ? WHERE hash = ? AND ended IS NULL", (now, sign_in_hash)

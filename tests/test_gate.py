@@ -137,7 +137,7 @@ def seed(db: str | Path) -> World:
                 session_id=s.id,
                 entry_kind=kind,
                 text=f"{marker('ENTRY', label, region)} {kind}",
-                delegations=list(codes),
+                delegations=[*codes, "JP"] if label == "amber+strict" else list(codes),
                 owner=codes[0] if kind == "action" else "",
                 due="2026-12-15" if kind == "action" else "",
                 status="open" if kind == "action" else "",
@@ -322,6 +322,9 @@ def test_no_route_gives_a_reader_what_is_above_its_ceiling_or_of_another_region(
     minutes = f"/sessions/{world.sessions[region]}/minutes.md"
     assert minutes in pages and marker("ENTRY", ceiling, region) in answers[minutes][1]
     assert len(answers) > 100
+    if reader != "europe":  # Japan is named in the AMBER+STRICT entries alone
+        region_page = answers["/regions/africa"][1]
+        assert "Ghana" in region_page and "/delegations/JP" not in region_page
 
 
 def test_routes_read_records_and_render_documents_only_through_the_gate() -> None:

@@ -13,6 +13,7 @@ Routes never call ``repo.event_ops`` or ``minutes.render`` themselves; the route
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -139,6 +140,19 @@ class View:
 V = TypeVar("V", bound=View)
 
 
+def _named_within(snap: SessionSnapshot) -> SessionSnapshot:
+    """The cut snapshot naming only the delegations its kept records name: a delegation named
+    in a withheld entry alone is not listed to this reader (the console's delegations)."""
+    if not (snap.withheld or snap.withheld_speeches):
+        return snap
+    codes = {a.country for a in snap.attendance} | {sp.country for sp in snap.speeches}
+    for e in snap.entries:
+        codes.update(e.delegations)
+        codes.add(e.owner)
+    countries = {c: n for c, n in snap.countries.items() if c in codes}
+    return dataclasses.replace(snap, countries=countries)
+
+
 def read(
     repo: Repository,
     reader: Reader,
@@ -169,7 +183,7 @@ def read(
     return into(
         reader=reader,
         event=event,
-        snaps=cut_all(snaps, reader.max_tlp),
+        snaps=[_named_within(snap) for snap in cut_all(snaps, reader.max_tlp)],
         docs=within_ceiling(docs, reader.max_tlp),
         last_sync=last_sync,
         countries=known,

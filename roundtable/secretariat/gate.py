@@ -149,6 +149,7 @@ def _named_within(snap: SessionSnapshot) -> SessionSnapshot:
     for e in snap.entries:
         codes.update(e.delegations)
         codes.add(e.owner)
+    codes |= {r.owner for r in snap.action_reviews}
     countries = {c: n for c, n in snap.countries.items() if c in codes}
     return dataclasses.replace(snap, countries=countries)
 

@@ -84,9 +84,9 @@ def build_brief(
                 (
                     text(nowrap(refs.get(e.id, ""))),
                     text(strong(c.sentence(e.text))) if mine else text(c.said(e.text)),
-                    text(c.owner_name(L, e.owner, names)),
+                    text(c.owner_span(L, e.owner, names)),
                     text(due, " — ", strong(L.t("OVERDUE"))) if overdue else due,
-                    text(c.session_label(L, snap)),
+                    c.session_label_inline(L, snap),
                 )
             )
     if rows:
@@ -110,7 +110,7 @@ def build_brief(
 
 
 def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -> list[Node]:
-    out: list[Node] = [Heading(2, text(c.session_label(L, snap)))]
+    out: list[Node] = [Heading(2, c.session_label_inline(L, snap))]
     numbering = Numbering(snap)
     ref = numbering.ref
     attendance = next((a for a in snap.attendance if a.country == code), None)

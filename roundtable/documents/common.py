@@ -196,6 +196,15 @@ def owner_name(lang: Lang, owner: str, names: Mapping[str, str]) -> str:
     return lang.country(owner, names)
 
 
+def owner_span(lang: Lang, owner: str, names: Mapping[str, str]) -> Span:
+    """The owner's name as a span: a delegation or the region in the document's words, an
+    owner typed as free text (a secretariat unit) marked as captured (isolated in HTML)."""
+    shown = owner_name(lang, owner, names)
+    if not owner or owner == "region" or owner in names:
+        return Span(shown)
+    return user(shown)
+
+
 def names(lang: Lang, codes: Iterable[str], countries: Mapping[str, str]) -> list[str]:
     return [lang.country(c, countries) for c in codes]
 
@@ -239,12 +248,15 @@ def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inl
             parts.append(lang.semicolon)
         current = _value(getattr(entry, field_name, ""))
         word = lang.t("or")
-        others = f" {word} ".join(
-            lang.t("“{value}” ({device})", value=_value(v), device=d) for v, d in versions
-        )
-        parts.append(
-            lang.t("{field}: “{value}” or {others}", field=field_name, value=current, others=others)
-        )
+        others: list[Span] = []
+        for k, (v, d) in enumerate(versions):
+            if k:
+                others.append(Span(f" {word} "))
+            others += lang.tx("“{value}” ({device})", value=user(_value(v)), device=user(d))
+        for span in lang.tx(
+            "{field}: “{value}” or {others}", field=field_name, value=user(current), others="\0"
+        ):
+            parts.extend(others if span.text == "\0" else (span,))
     return text(*parts)
 
 
@@ -262,7 +274,7 @@ def details(lang: Lang, e: Entry, countries: Mapping[str, str], *, by: str) -> I
     if who:
         bits.append(text(lang.t(by, names=lang.join(who))))
     if e.entry_kind == "action":
-        bits.append(text(lang.t("owner: {owner}", owner=owner_name(lang, e.owner, countries))))
+        bits.append(lang.tx("owner: {owner}", owner=owner_span(lang, e.owner, countries)))
         due = (
             text(lang.t("due:"), " ", nowrap(lang.date(e.due)))
             if e.due
@@ -298,6 +310,21 @@ def entry_line(
         details(lang, e, countries, by=by_phrase(e.entry_kind)),
         conflict_marks(lang, e, conflicts),
     )
+
+
+def session_label_inline(lang: Lang, snap: SessionSnapshot) -> Inline:
+    """``session_label`` as inline text, its title marked as captured (isolated in HTML)."""
+    s = snap.session
+    parts: list[Span] = [user(s.title) if s.title else Span(lang.t("Round table"))]
+    parts.append(Span(region_name(lang, s.region)))
+    if s.date:
+        parts.append(Span(lang.date(s.date)))
+    out: list[Span] = []
+    for n, part in enumerate(parts):
+        if n:
+            out.append(Span(lang.comma))
+        out.append(part)
+    return tuple(out)
 
 
 def session_label(lang: Lang, snap: SessionSnapshot) -> str:

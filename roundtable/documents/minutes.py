@@ -283,7 +283,7 @@ def build_minutes(
         if "" in owners:
             order.append("")
         for owner in order:
-            body.append(Heading(3, text(c.owner_name(L, owner, countries))))
+            body.append(Heading(3, text(c.owner_span(L, owner, countries))))
             body.append(BulletList(tuple(_by_owner_line(L, e, ref[e.id]) for e in owners[owner])))
     else:
         body.append(Paragraph(text(L.t("No action items were recorded."))))
@@ -352,7 +352,7 @@ def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, co
         text(nowrap(ref)),
         text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
         text(L.number(int(numbering.item_of(e)))),
-        text(c.owner_name(L, e.owner, countries)),
+        text(c.owner_span(L, e.owner, countries)),
         text(nowrap(L.date(e.due))) if e.due else text("—"),
         text(c.priority_word(L, e.priority)) if e.priority else text("—"),
         text(c.status_word(L, e.status)),
@@ -507,7 +507,7 @@ def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
                 text(L.number(n)),
                 text(c.said(r.text)),
                 text(origin),
-                text(c.owner_name(L, r.owner, countries)),
+                text(c.owner_span(L, r.owner, countries)),
                 text(nowrap(L.date(r.due))) if r.due else text("—"),
                 text(c.status_word(L, r.status)),
                 text(c.said(r.note)) if r.note else text("—"),

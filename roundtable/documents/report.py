@@ -27,6 +27,7 @@ from roundtable.documents.tree import (
     nowrap,
     strong,
     text,
+    user,
 )
 from roundtable.model import (
     OPEN_ACTION_STATUSES,
@@ -286,7 +287,7 @@ def build_report_document(
     body.append(
         Metadata(
             (
-                (L.t("Event"), text(event.name or "—")),
+                (L.t("Event"), text(user(event.name) if event.name else "—")),
                 (L.t("As of"), text(nowrap(L.datetime(as_of)))),
                 (L.t("Sessions"), text(L.number(len(data.snapshots)))),
                 (
@@ -351,8 +352,8 @@ def build_report_document(
             rooms.append(
                 (
                     text(c.region_name(L, s.region)),
-                    text(s.title or "—"),
-                    text(s.room or "—"),
+                    text(user(s.title) if s.title else "—"),
+                    text(user(s.room) if s.room else "—"),
                     text(nowrap(L.date(s.date))) if s.date else text("—"),
                     text(c.session_word(L, s, False)),
                     text(nowrap(L.datetime(synced))) if synced else text(never),
@@ -396,7 +397,7 @@ def build_report_document(
                         " ",
                         c.said(e.text),
                         " (",
-                        snap.session.title or L.t("Round table"),
+                        user(snap.session.title) if snap.session.title else L.t("Round table"),
                         ")",
                         c.conflict_marks(L, e, conflicts),
                     )
@@ -418,7 +419,7 @@ def build_report_document(
             order.append("")
         overdue = L.t("OVERDUE")
         for owner in order:
-            body.append(Heading(3, text(c.owner_name(L, owner, names))))
+            body.append(Heading(3, text(c.owner_span(L, owner, names))))
             items = sorted(owners[owner], key=lambda a: (a.entry.due or "9999", a.entry.text))
             body.append(
                 Table(
@@ -489,7 +490,7 @@ def _carried_section(
             (
                 text(c.said(a.text)),
                 text(c.region_name(L, a.region)),
-                text(c.owner_name(L, a.owner, names)),
+                text(c.owner_span(L, a.owner, names)),
                 text(nowrap(L.date(a.due))) if a.due else text(L.t("no due date")),
                 text(c.status_word(L, a.status)),
                 text(L.semicolon.join(steps)),

@@ -62,6 +62,9 @@ class TokenScope:
     max_tlp: str = TOKEN_CEILING_DEFAULT
     """The reader's ceiling (issue 14): no entry or speech labelled above it is ever in an
     answer to this token (pull, history, minutes, report, the console)."""
+    expires: float | None = None
+    """When the token stops working (epoch seconds), None for never (issue 19)."""
+    last_used: float | None = None
 
     def allows_region(self, region: str) -> bool:
         return ALL_REGIONS in self.regions or region in self.regions
@@ -162,11 +165,44 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 """
 
+# issue 19: tokens that expire or are revoked, sign-ins of the web console held here (so that
+# signing out, a revocation or an expiry ends them at once on every worker), and the region
+# scope each laptop's device id belongs to within an event.
+_SIGN_INS = """
+ALTER TABLE tokens ADD COLUMN expires {real};
+ALTER TABLE tokens ADD COLUMN revoked {real};
+ALTER TABLE tokens ADD COLUMN last_used {real};
+CREATE TABLE IF NOT EXISTS sign_ins (
+    hash TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    created {real} NOT NULL,
+    expires {real} NOT NULL,
+    ended {real}
+);
+CREATE INDEX IF NOT EXISTS sign_ins_token ON sign_ins (token_hash);
+CREATE TABLE IF NOT EXISTS device_scopes (
+    event_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    regions TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    PRIMARY KEY (event_id, device)
+)
+"""
+
+LAST_USED_EVERY_S = 60.0
+"""A token's ``last_used`` is written at most this often (one write a minute, not a request)."""
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
     (3, "each laptop's label, for conflicts named by people", _DEVICES, _DEVICES),
     (4, "a TLP ceiling per token; labels found by field", _TOKEN_CEILING, _TOKEN_CEILING),
+    (
+        5,
+        "token expiry and revocation, console sign-ins, each device's region scope",
+        _SIGN_INS.format(real="REAL"),
+        _SIGN_INS.format(real="DOUBLE PRECISION"),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -228,33 +264,142 @@ class Repository(ABC):
 
     # tokens and events
 
-    def lookup_token(self, token: str) -> TokenScope | None:
-        """The token's scope, or None.  Every stored hash is compared in constant time, so the
-        answer time does not tell how much of a guess was right."""
+    _TOKEN_COLUMNS = "hash, event_id, regions, label, max_tlp, expires, revoked, last_used"
+
+    @staticmethod
+    def _scope(row: Sequence[Any], now: float) -> TokenScope | None:
+        """The scope of a token row, or None when it is revoked or expired at ``now``."""
+        h, event_id, regions, label, max_tlp, expires, revoked, last_used = row
+        if revoked is not None or (expires is not None and float(expires) <= now):
+            return None
+        return TokenScope(
+            h,
+            event_id,
+            tuple(json.loads(regions)),
+            label,
+            max_tlp,
+            None if expires is None else float(expires),
+            None if last_used is None else float(last_used),
+        )
+
+    def lookup_token(self, token: str, now: float | None = None) -> TokenScope | None:
+        """The token's scope, or None (unknown, revoked, or expired at ``now``).  Every stored
+        hash is compared in constant time, so the answer time does not tell how much of a
+        guess was right."""
+        import time
+
         wanted = hash_token(token)
         found = None
-        for h, event_id, regions, label, max_tlp in self._rows(
-            "SELECT hash, event_id, regions, label, max_tlp FROM tokens"
-        ):
-            if hmac.compare_digest(h, wanted):
-                found = TokenScope(h, event_id, tuple(json.loads(regions)), label, max_tlp)
-        return found
+        for row in self._rows(f"SELECT {self._TOKEN_COLUMNS} FROM tokens"):
+            if hmac.compare_digest(row[0], wanted):
+                found = row
+        if found is None:
+            return None
+        return self._scope(found, time.time() if now is None else now)
 
-    def token_by_hash(self, token_hash: str) -> TokenScope | None:
-        """The scope of a stored token hash (the web console's signed session names one), or
-        None once the token is gone."""
-        for h, event_id, regions, label in self._rows(
-            "SELECT hash, event_id, regions, label FROM tokens WHERE hash = ?", (token_hash,)
+    def token_by_hash(self, token_hash: str, now: float) -> TokenScope | None:
+        """The scope of a stored token hash, or None once it is gone, revoked or expired."""
+        for row in self._rows(
+            f"SELECT {self._TOKEN_COLUMNS} FROM tokens WHERE hash = ?", (token_hash,)
         ):
-            return TokenScope(h, event_id, tuple(json.loads(regions)), label)
+            return self._scope(row, now)
         return None
 
     def add_token(self, token_hash: str, event_id: str, regions: list[str], label: str,
-                  created: float, max_tlp: str = TOKEN_CEILING_DEFAULT) -> None:  # fmt: skip
+                  created: float, max_tlp: str = TOKEN_CEILING_DEFAULT,
+                  expires: float | None = None) -> None:  # fmt: skip
         self._execute(
-            "INSERT INTO tokens (hash, event_id, regions, label, created, max_tlp) "
-            "VALUES (?,?,?,?,?,?)",
-            (token_hash, event_id, json.dumps(regions), label, created, max_tlp),
+            "INSERT INTO tokens (hash, event_id, regions, label, created, max_tlp, expires) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (token_hash, event_id, json.dumps(regions), label, created, max_tlp, expires),
+        )
+
+    def used(self, scope: TokenScope, now: float) -> None:
+        """Note that the token was used at ``now``: written at most once a minute."""
+        last = scope.last_used
+        if last is not None and now - last < LAST_USED_EVERY_S:
+            return
+        self._execute(
+            "UPDATE tokens SET last_used = ? WHERE hash = ? "
+            "AND (last_used IS NULL OR last_used <= ?)",
+            (now, scope.token_hash, now - LAST_USED_EVERY_S),
+        )
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Every token's row but the hash's secret part: oldest first (the admin's list)."""
+        rows = self._rows(
+            "SELECT t.hash, e.name, t.event_id, t.regions, t.label, t.max_tlp, t.created, "
+            "t.expires, t.revoked, t.last_used FROM tokens t LEFT JOIN events e "
+            "ON e.event_id = t.event_id ORDER BY t.created, t.hash"
+        )
+        keys = ("hash", "event", "event_id", "regions", "label", "max_tlp", "created",
+                "expires", "revoked", "last_used")  # fmt: skip
+        out = []
+        for row in rows:
+            d = dict(zip(keys, row, strict=True))
+            d["regions"] = json.loads(d["regions"])
+            out.append(d)
+        return out
+
+    def revoke_token(self, token_hash: str, now: float) -> None:
+        """Revoke a token: its bearer requests get 401 and its console sign-ins end."""
+        self._execute(
+            "UPDATE tokens SET revoked = ? WHERE hash = ? AND revoked IS NULL", (now, token_hash)
+        )
+        self._execute(
+            "UPDATE sign_ins SET ended = ? WHERE token_hash = ? AND ended IS NULL",
+            (now, token_hash),
+        )
+
+    # the web console's sign-ins (issue 19): the cookie holds a random value, this table its
+    # sha256; signing out, revoking the token or its expiry ends it for every worker at once
+
+    def add_sign_in(self, sign_in_hash: str, token_hash: str, now: float, expires: float) -> None:
+        self._execute(
+            "INSERT INTO sign_ins (hash, token_hash, created, expires) VALUES (?,?,?,?)",
+            (sign_in_hash, token_hash, now, expires),
+        )
+
+    def sign_in_scope(self, sign_in_hash: str, now: float) -> TokenScope | None:
+        """The token scope of a live sign-in (not ended, not expired, its token valid)."""
+        row = self._execute(
+            "SELECT token_hash FROM sign_ins WHERE hash = ? AND ended IS NULL AND expires > ?",
+            (sign_in_hash, now),
+        ).fetchone()
+        return self.token_by_hash(row[0], now) if row else None
+
+    def trim_sign_ins(self, before: float) -> int:
+        """Forget sign-ins that expired or ended before ``before``; returns how many."""
+        cur = self._execute(
+            "DELETE FROM sign_ins WHERE expires < ? OR (ended IS NOT NULL AND ended < ?)",
+            (before, before),
+        )
+        return max(0, cur.rowcount)
+
+    def end_sign_in(self, sign_in_hash: str, now: float) -> None:
+        self._execute(
+            "UPDATE sign_ins SET ended = ? WHERE hash = ? AND ended IS NULL", (now, sign_in_hash)
+        )
+
+    # each laptop's device id within an event belongs to the region scope of the first token
+    # that pushed under it (issue 19)
+
+    def device_scopes(self, event_id: str, devices: Sequence[str]) -> dict[str, str]:
+        """device -> the region scope (JSON list) it belongs to, for those already bound."""
+        rows = self._in_chunks(
+            "SELECT device, regions FROM device_scopes WHERE event_id = ? AND device IN ({marks})",
+            sorted(set(devices)),
+            (event_id,),
+        )
+        return {device: regions for device, regions in rows}
+
+    def bind_devices(
+        self, event_id: str, devices: Sequence[str], regions: str, token_hash: str
+    ) -> None:
+        self._executemany(
+            "INSERT INTO device_scopes (event_id, device, regions, token_hash) VALUES (?,?,?,?) "
+            "ON CONFLICT DO NOTHING",
+            [(event_id, d, regions, token_hash) for d in sorted(set(devices))],
         )
 
     def find_event(self, name_or_id: str) -> tuple[str, str] | None:
@@ -520,11 +665,24 @@ class Repository(ABC):
             (event_id, device, label),
         )
 
-    def labels(self, event_id: str) -> dict[str, str]:
+    def labels(self, event_id: str, reader: TokenScope) -> dict[str, str]:
         """device -> the label its laptop gave (``roundtable connect --label``, else its
-        token's label)."""
-        rows = self._rows("SELECT device, label FROM devices WHERE event_id = ?", (event_id,))
-        return {device: label for device, label in rows}
+        token's label), of the devices whose region scope ``reader``'s regions cover (all of
+        them for a token of every region; a device of no known scope only for that one)."""
+        rows = self._rows(
+            "SELECT d.device, d.label, s.regions FROM devices d LEFT JOIN device_scopes s "
+            "ON s.event_id = d.event_id AND s.device = d.device WHERE d.event_id = ?",
+            (event_id,),
+        )
+        out = {}
+        for device, label, regions in rows:
+            if reader.all_regions or (
+                regions is not None
+                and all(reader.allows_region(r) for r in json.loads(regions))
+                and ALL_REGIONS not in json.loads(regions)
+            ):
+                out[device] = label
+        return out
 
     def history(self, event_id: str, record_id: str) -> list[dict]:
         """Every stored op of a record, oldest first, with ``received_at``; of a withdrawn

@@ -42,6 +42,9 @@ class WhoAmI(BaseModel):
     regions: list[str]
     label: str
     max_tlp: str = "amber+strict"  # the highest TLP label this token reads (issue 14)
+    expires_at: str | None = Field(
+        None, description="when the token stops working (ISO 8601, UTC); null: never"
+    )
 
 
 class EventOut(BaseModel):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter
 
 from roundtable import protocol
@@ -26,4 +28,9 @@ def whoami(scope: Scope, repo: Repo) -> WhoAmI:
         regions=list(scope.regions),
         label=scope.label,
         max_tlp=scope.max_tlp,
+        expires_at=(
+            None
+            if scope.expires is None
+            else dt.datetime.fromtimestamp(scope.expires, dt.UTC).isoformat()
+        ),
     )

@@ -128,6 +128,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     import sessions as plans
+    from roundtable.zones import check_zone, laptop_zone
+
+    if args.tz is not None:
+        check_zone(args.tz, "--tz")  # before anything is created or a passphrase asked
 
     if args.plan:
         plan = plans.load_plan(Path(args.plan))
@@ -151,7 +155,17 @@ def cmd_new(args: argparse.Namespace) -> int:
                 + ("" if args.encrypt else " (encrypt_new_sessions is on in the settings)")
             )
     store = _store()
-    event = _event_for(store, args.event, create=True)
+    name = args.event or _default_event_name()
+    is_new = store.find_event(name) is None
+    tz = args.tz or plan.tz or laptop_zone()
+    where = "--tz" if args.tz else f"{args.plan}: tz"
+    event = store.event_in_zone(name, tz, chosen=bool(args.tz or plan.tz), where=where)
+    if is_new and not (args.tz or plan.tz):
+        print(
+            f"roundtable: note: event {quote(name)} is held in {tz} (this laptop's zone); "
+            "give --tz to choose the venue's",
+            file=sys.stderr,
+        )
     session = store.create_session(
         event.id,
         region,
@@ -647,6 +661,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_iso_date, help="YYYY-MM-DD (default: today)")
     p.add_argument("--facilitator", type=name_arg)
     p.add_argument("--rapporteur", type=name_arg)
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the venue's IANA time zone of a new event, e.g. Europe/Paris (default: the "
+        "plan's tz, else this laptop's zone); times people read are shown in it",
+    )
     p.add_argument(
         "--encrypt",
         action=argparse.BooleanOptionalAction,

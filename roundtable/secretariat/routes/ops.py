@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from roundtable import protocol
 from roundtable.secretariat import service
 from roundtable.secretariat.deps import Clock, Repo, Scope, check_event
+from roundtable.secretariat.routes.meta import SpokenProtocol
 from roundtable.secretariat.schemas import (
     AUTH_ERRORS,
     History,
@@ -79,9 +80,12 @@ def pull(
             description="a device whose ops to leave out",
         ),
     ] = "",
+    asked: SpokenProtocol = 1,
 ) -> PullPage:
     """Ops after ``since`` in the token's scope, oldest first, one page; ``exclude`` leaves
-    out the asking laptop's own ops, and ``labels`` names the event's laptops."""
+    out the asking laptop's own ops, and ``labels`` names the event's laptops.  A laptop of an
+    older protocol is not sent the ops of fields it does not know (``protocol.FIELDS_SINCE``);
+    the cursor still moves past them."""
     check_event(scope, event_id)
     top = repo.last_seq(event_id) if exclude else 0
     # ops of entries and speeches labelled above the token's ceiling are left out; the cursor
@@ -91,7 +95,10 @@ def pull(
         # every other op up to ``top`` is in this page: skip past our own ones for good
         next_ = max(next_, top)
     # already in the documented shape: skip re-validating up to 1,000 ops per page
-    page: dict = {"ops": ops, "next": next_, "more": more}
+    version = protocol.spoken(asked)
+    if version < protocol.PROTOCOL_VERSION:
+        ops = [o for o in ops if protocol.field_version(o["kind"], o["field"]) <= version]
+    page: dict = {"protocol": version, "ops": ops, "next": next_, "more": more}
     if exclude:  # a laptop asking: tell it who the event's laptops are
         page["labels"] = repo.labels(event_id)
     return JSONResponse(page)  # type: ignore[return-value]

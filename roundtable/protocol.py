@@ -58,6 +58,8 @@ def spoken(asked: object) -> int:
     if isinstance(asked, int) and not isinstance(asked, bool) and asked >= 1:
         return min(asked, PROTOCOL_VERSION)
     return 1
+
+
 PROTOCOL_REFUSAL = "body: protocol "
 """How a refusal of a body's protocol version begins (a client told this by the server stops
 the round instead of putting the batch in its rejected list)."""

@@ -150,7 +150,7 @@ class Lang:
     def datetime(self, value: dt.datetime, clock: VenueClock | None = None) -> str:
         """A date and time at the venue (``clock``: the document's, whose header names the
         zone): the date as :meth:`date`, the time as HH:MM.  Without a clock: in UTC, said."""
-        if clock is None:
+        if clock is None or clock.is_utc:
             value = value.astimezone(dt.UTC)
             return self.t(
                 "{date}, {time} UTC",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from roundtable.zones import VenueClock
 from roundtable.documents import common as c
 from roundtable.documents.audience import reviews_withheld_line
 from roundtable.documents.i18n import Lang
@@ -28,6 +27,7 @@ from roundtable.documents.tree import (
 from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
 from roundtable.model import Entry, SessionSnapshot
 from roundtable.text import mmss
+from roundtable.zones import VenueClock
 
 
 def version_label(lang: Lang, version: Version) -> str:
@@ -346,9 +346,7 @@ def build_minutes(
         )
 
     body.append(_participants(L, snap))
-    body.append(
-        _capture_times(L, snap, numbering, _note_paragraphs(snap, numbering), clock)
-    )
+    body.append(_capture_times(L, snap, numbering, _note_paragraphs(snap, numbering), clock))
     return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
 
 

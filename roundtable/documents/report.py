@@ -285,7 +285,9 @@ def build_report_document(
     by_region: dict[str, list[SessionSnapshot]] = {}
     for snap in data.snapshots:
         by_region.setdefault(snap.session.region, []).append(snap)
-    synced_at = {s.session.id: c.parse_time(last_sync.get(s.session.id, "")) for s in data.snapshots}
+    synced_at = {
+        s.session.id: c.parse_time(last_sync.get(s.session.id, "")) for s in data.snapshots
+    }
     clock = c.venue_clock(data.snapshots, event, extra=[as_of, *synced_at.values()])
     body.append(
         Metadata(

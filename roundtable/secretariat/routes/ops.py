@@ -98,7 +98,9 @@ def pull(
     version = protocol.spoken(asked)
     if version < protocol.PROTOCOL_VERSION:
         ops = [o for o in ops if protocol.field_version(o["kind"], o["field"]) <= version]
-    page: dict = {"protocol": version, "ops": ops, "next": next_, "more": more}
+    page: dict = {"ops": ops, "next": next_, "more": more}
+    if version > 1:  # a first-version page named none: the same bytes for those laptops
+        page = {"protocol": version, **page}
     if exclude:  # a laptop asking: tell it who the event's laptops are
         page["labels"] = repo.labels(event_id)
     return JSONResponse(page)  # type: ignore[return-value]

@@ -526,8 +526,9 @@ def parse_push_body(
         raise ProtocolError("body: expected an object")
     version = data.get("protocol")
     if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= speaks:
+        spoken_here = "1" if speaks == 1 else f"1-{speaks}"
         raise ProtocolError(
-            f"{PROTOCOL_REFUSAL}{version!r} is not supported (this side speaks 1-{speaks})"
+            f"{PROTOCOL_REFUSAL}{version!r} is not supported (this side speaks {spoken_here})"
         )
     ops = data.get("ops")
     if not isinstance(ops, list) or not (MIN_BATCH <= len(ops) <= MAX_BATCH):

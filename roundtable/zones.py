@@ -41,13 +41,13 @@ def suggest(name: str) -> str | None:
     names = zone_names()
     folded = name.strip().casefold().replace(" ", "_")
     by_fold = {n.casefold(): n for n in names}
+    by_city: dict[str, str] = {}
+    for n in sorted(names, key=lambda n: ("/" not in n, n)):  # Area/City before old aliases
+        by_city.setdefault(n.rsplit("/", 1)[-1].casefold(), n)
+    if "/" not in folded and folded in by_city:
+        return by_city[folded]
     if folded in by_fold:
         return by_fold[folded]
-    by_city: dict[str, str] = {}
-    for n in sorted(names):
-        by_city.setdefault(n.rsplit("/", 1)[-1].casefold(), n)
-    if folded in by_city:
-        return by_city[folded]
     close = difflib.get_close_matches(folded, list(by_fold), n=1, cutoff=0.75)
     if close:
         return by_fold[close[0]]

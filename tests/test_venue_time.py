@@ -18,7 +18,7 @@ import pytest
 from roundtable import cli, protocol
 from roundtable.documents import minutes_text, report_text
 from roundtable.store import LocalStore
-from roundtable.zones import ZoneError, VenueClock, check_zone, laptop_zone
+from roundtable.zones import VenueClock, ZoneError, check_zone, laptop_zone
 from sessions import PlanError, load_plan, load_roster
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -30,7 +30,7 @@ class StatusLine(Horizontal):
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; }
     StatusLine > .status-session { width: 1fr; padding: 0 1; }
-    StatusLine > .status-clock { width: 7; }
+    StatusLine > .status-clock { width: auto; padding: 0 1; }  /* "09:30 CEST": the venue's */
     """
 
     def compose(self) -> ComposeResult:

@@ -406,6 +406,8 @@ class RoundtableApp(App[int]):
             self.set_sync_state(state, "synced" if pending == 0 else f"{pending} pending")
         if result.pulled:
             self.session_changed()
+        if result.notice:  # an older secretariat: what stays on this laptop, said once
+            self.notify(result.notice, title="Sync", severity="warning", timeout=15)
         if result.rejected:
             self.notify(
                 f"{result.rejected} changes were rejected by the secretariat; "

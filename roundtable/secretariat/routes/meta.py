@@ -30,7 +30,7 @@ def health() -> Health:
     return Health(status="ok", protocol=protocol.PROTOCOL_VERSION)
 
 
-@router.get("/whoami", response_model=WhoAmI, responses=errors(401))
+@router.get("/whoami", response_model=WhoAmI, responses=errors(401, 422))
 def whoami(scope: Scope, repo: Repo, asked: SpokenProtocol = 1) -> WhoAmI:
     """The token's event and scope, in the protocol the laptop names (at most ours; 1 when
     it names none, as the first laptops expect)."""

@@ -98,6 +98,13 @@ def _write_output(text: str, output: str | None) -> None:
     print(f"wrote {path}", file=sys.stderr)
 
 
+def _venue_today(tz: str) -> dt.date:
+    """Today at the venue (issue 24): what a relative due date counts from."""
+    from roundtable.zones import zone
+
+    return dt.datetime.now(zone(tz)).date()
+
+
 def _iso_date(text: str) -> str:
     try:
         return dt.date.fromisoformat(text).isoformat()
@@ -228,6 +235,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     with store.open_session(session_id, read_only=True) as ro:
         ro.check_open()  # a closed session takes no capture: the error says how to reopen
         session = ro.session
+        today = _venue_today(ro.event.tz)  # due:+3d counts from the venue's date, as the app
     roster = regional_roster(_roster(), session.region, session.observers)
     if args.line == "-":
         data = sys.stdin.buffer.read()
@@ -238,11 +246,11 @@ def cmd_add(args: argparse.Namespace) -> int:
         captured = []
         for n, line in numbered:
             try:
-                captured.append(parse_line(line, roster))
+                captured.append(parse_line(line, roster, today=today))
             except CaptureError as exc:
                 raise CliError(f"stdin:{n}: {exc}") from None
     else:
-        captured = [parse_line(args.line, roster)]
+        captured = [parse_line(args.line, roster, today=today)]
     with store.open_session(session_id) as ss:
         ss.check_open()
         for c in captured:

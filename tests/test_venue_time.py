@@ -507,3 +507,18 @@ class FakeNow:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.mark.parametrize("tz", ["Pacific/Kiritimati", "Pacific/Pago_Pago"])
+def test_a_relative_due_date_counts_from_the_venues_day(tz: str, capsys) -> None:
+    """UTC+14 and UTC-11 are never on the same date: `roundtable add` counts `due:+1d` from
+    the venue's, as the app does, whatever this laptop's date."""
+    import os
+
+    assert cli.main(["new", "--region", "europe", "--event", tz, "--tz", tz]) == 0
+    sid = capsys.readouterr().out.strip()
+    assert cli.main(["add", sid, "/action Send the list owner:@FR due:+1d"]) == 0
+    with LocalStore(Path(os.environ["ROUNDTABLE_HOME"])).open_session(sid) as ss:
+        (entry,) = ss.records("entry")
+    venue_today = dt.datetime.now(ZoneInfo(tz)).date()
+    assert entry.due == (venue_today + dt.timedelta(days=1)).isoformat()

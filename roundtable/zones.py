@@ -12,7 +12,6 @@ resolves on every laptop.  Pure: no I/O but reading the zone database.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 from collections.abc import Iterable
 from functools import lru_cache
@@ -38,6 +37,8 @@ def zone_names() -> frozenset[str]:
 def suggest(name: str) -> str | None:
     """The known zone nearest to a mistyped one: same name in another case, a city's name
     alone ("paris"), else the closest spelling."""
+    import difflib
+
     names = zone_names()
     folded = name.strip().casefold().replace(" ", "_")
     by_fold = {n.casefold(): n for n in names}
@@ -73,12 +74,17 @@ def check_zone(name: str, where: str = "") -> str:
 @lru_cache(maxsize=64)
 def zone(name: str) -> dt.tzinfo:
     """The tzinfo of a stored zone name; UTC for "" (an event older than zones) or for a name
-    this machine's database does not know (a newer one wrote it)."""
-    if not name or name == UTC_NAME or name not in zone_names():
+    this machine's database does not know (a newer one wrote it).  Loads the one zone, never
+    the list of all (``zone_names`` takes ~70 ms: only a name a person types is checked
+    against it)."""
+    if not name or name == UTC_NAME or name.startswith(("/", ".")) or "\\" in name:
         return dt.UTC
     import zoneinfo
 
-    return zoneinfo.ZoneInfo(name)
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
+        return dt.UTC
 
 
 def laptop_zone() -> str:
@@ -166,8 +172,8 @@ class VenueClock:
         days: Iterable[str] = (),
         venue: str = "",
     ) -> None:
-        self.name = tz if tz and tz in zone_names() else UTC_NAME
-        self.zone = zone(self.name)
+        self.zone = zone(tz)
+        self.name = tz if self.zone is not dt.UTC else UTC_NAME
         self.venue = venue
         seen = [i for i in instants if i is not None]
         for day in days:

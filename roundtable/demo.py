@@ -168,6 +168,8 @@ def create_demo(store, roster: Mapping[str, Country]) -> str:
     event = store.find_event(DEMO_EVENT) or store.create_event(
         DEMO_EVENT, venue="Lyon", starts="2026-11-24", ends="2026-11-26", tz=DEMO_TZ
     )
+    if not event.tz:  # a demo event made before zones: held in Lyon all the same
+        store.set_event_zone(event.id, DEMO_TZ)
     plan = plans.plan_for_region("africa")
     session = store.create_session(
         event.id,

@@ -172,6 +172,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_events_create(args: argparse.Namespace) -> int:
+    from roundtable.zones import check_zone
+
+    if args.tz is not None:
+        check_zone(args.tz, "--tz")  # before the database is opened: nothing is created
     secretariat = _server()
     event_id = secretariat.create_event(
         _db(args.db),
@@ -179,7 +183,14 @@ def cmd_events_create(args: argparse.Namespace) -> int:
         venue=args.venue or "",
         starts=args.starts or "",
         ends=args.ends or "",
+        tz=args.tz or "",
     )
+    if args.tz is None:
+        print(
+            "roundtable: note: no --tz given: the event's times are read in UTC; give the "
+            "venue's zone when creating an event (--tz Europe/Paris)",
+            file=sys.stderr,
+        )
     print(event_id)
     return 0
 
@@ -394,6 +405,12 @@ def add_commands(sub, command) -> None:
     p.add_argument("--venue", type=name_arg)
     p.add_argument("--starts")
     p.add_argument("--ends")
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the venue's IANA time zone, e.g. Europe/Paris: every time people read is shown "
+        "in it (default: UTC)",
+    )
     p = esub.add_parser("list", help="list the server's events: id and name")
     p.set_defaults(func=cmd_events_list)
     p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")

@@ -26,7 +26,7 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp"}
+_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp", "tz"}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
@@ -64,6 +64,7 @@ class Plan:
     source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
     language: str = ""  # default language of the session's documents ("" = the setting's)
     tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
+    tz: str = ""  # the venue's IANA time zone of a new event ("" = the laptop's; issue 24)
 
     @property
     def total_minutes(self) -> int:
@@ -214,6 +215,17 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         raise fail(where.top("tlp"), "tlp",
                    f"expected one of {', '.join(TLP_LABELS)}, got {quote(tlp)}")  # fmt: skip
 
+    tz = data.get("tz", "")
+    if tz != "":
+        from roundtable.zones import ZoneError, check_zone
+
+        if not isinstance(tz, str):
+            raise fail(where.top("tz"), "tz", f"expected an IANA time zone name, got {quote(tz)}")
+        try:
+            check_zone(tz)
+        except ZoneError as exc:
+            raise fail(where.top("tz"), "tz", str(exc)) from None
+
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
         tour = data["tour"]
@@ -311,6 +323,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         source=BUILTIN_SOURCE if builtin else source,
         language=language,
         tlp=tlp,
+        tz=tz,
     )
 
 

@@ -54,12 +54,14 @@ def build_brief(
     else:
         covered = [s for s in snaps if _concerns(s, code)]
     event = snaps[0].event.name if snaps else ""
+    clock = c.venue_clock(snaps, extra=[as_of])
     body: list[Node] = [
         Metadata(
             (
                 (L.t("Delegation"), text(who, " (", nowrap(code), ")")),
                 (L.t("Event"), text(event or "—")),
-                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("As of"), text(nowrap(L.datetime(as_of, clock)))),
+                c.zone_row(L, clock),
                 (L.t("Sessions covered"), text(L.number(len(covered)))),
             )
         )
@@ -71,7 +73,7 @@ def build_brief(
 
     body.append(Heading(2, text(L.t("Open actions across the event"))))
     rows = []
-    today = as_of.date().isoformat()
+    today = clock.day(as_of)  # the venue's date: what "overdue" means in the room
     for snap in snaps:
         refs = Numbering(snap).ref
         for e in sorted(snap.entries, key=lambda e: (e.created_at, e.id)):

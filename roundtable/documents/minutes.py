@@ -27,6 +27,7 @@ from roundtable.documents.tree import (
 from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
 from roundtable.model import Entry, SessionSnapshot
 from roundtable.text import mmss
+from roundtable.zones import VenueClock
 
 
 def version_label(lang: Lang, version: Version) -> str:
@@ -92,6 +93,7 @@ def build_minutes(
     ref = numbering.ref
     body: list[Node] = []
     label = version_label(L, version)
+    clock = c.venue_clock([snap])
 
     body.append(
         Paragraph(text(strong(label), " — ", L.t("Summary record of the regional round table.")))
@@ -110,6 +112,7 @@ def build_minutes(
                 (L.t("Facilitator"), text(user(s.facilitator) if s.facilitator else not_recorded)),
                 (L.t("Rapporteur"), text(user(s.rapporteur) if s.rapporteur else not_recorded)),
                 (L.t("Session"), text(c.session_word(L, s, was_reopened(snap)))),
+                c.zone_row(L, clock),
                 (L.t("Document"), text(label)),
             )
         )
@@ -150,7 +153,7 @@ def build_minutes(
     if snap.agenda:
         rows = []
         for n, item in enumerate(snap.agenda, start=1):
-            start, end, seconds = c.item_time(item, snap.clock_events)
+            start, end, seconds = c.item_time(item, snap.clock_events, clock)
             span = f"{start}–{end}" if start and end else (start or "—")
             rows.append(
                 (
@@ -168,7 +171,7 @@ def build_minutes(
                     text(L.t("Item")),
                     text(L.t("Planned")),
                     text(L.t("Actual")),
-                    text(L.t("Time (UTC)")),
+                    text(L.t("Time")),
                 ),
                 tuple(rows),
                 (True, False, True, True, False),
@@ -343,7 +346,7 @@ def build_minutes(
         )
 
     body.append(_participants(L, snap))
-    body.append(_capture_times(L, snap, numbering, paragraphs=_note_paragraphs(snap, numbering)))
+    body.append(_capture_times(L, snap, numbering, _note_paragraphs(snap, numbering), clock))
     return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
 
 
@@ -430,7 +433,11 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
 
 
 def _capture_times(
-    L: Lang, snap: SessionSnapshot, numbering: Numbering, paragraphs: Mapping[str, int]
+    L: Lang,
+    snap: SessionSnapshot,
+    numbering: Numbering,
+    paragraphs: Mapping[str, int],
+    clock: VenueClock,
 ) -> Annex:
     entries = sorted(snap.entries, key=lambda e: (e.created_at, e.id))
     if not entries:
@@ -455,8 +462,8 @@ def _capture_times(
         when = c.parse_time(e.created_at)
         captured = "—"
         if when is not None:
-            day = when.date().isoformat()
-            captured = when.strftime("%H:%M:%S")
+            day = clock.day(when)
+            captured = clock.hms(when)
             if day != snap.session.date:
                 captured = f"{L.date(day)} {captured}"
         rows.append(
@@ -470,11 +477,11 @@ def _capture_times(
     return Annex(
         text(L.t("Annex B: capture times")),
         (
-            Paragraph(text(L.t("Each entry as captured, in order, with its time (UTC)."))),
+            Paragraph(text(L.t("Each entry as captured, in order, with its time."))),
             Table(
                 (
                     text(L.t("Reference")),
-                    text(L.t("Captured (UTC)")),
+                    text(L.t("Captured")),
                     text(L.t("Kind")),
                     text(L.t("Agenda item")),
                 ),

@@ -202,7 +202,9 @@ def build_report_data(
             s.session.id,
         ),
     )
-    today = as_of.date().isoformat()
+    from roundtable.zones import VenueClock
+
+    today = VenueClock(event.tz).day(as_of)  # the venue's date: what "overdue" means there
     actions = []
     for snap in snaps:
         for e in distinct(snap, "action"):
@@ -284,11 +286,16 @@ def build_report_document(
     by_region: dict[str, list[SessionSnapshot]] = {}
     for snap in data.snapshots:
         by_region.setdefault(snap.session.region, []).append(snap)
+    synced_at = {
+        s.session.id: c.parse_time(last_sync.get(s.session.id, "")) for s in data.snapshots
+    }
+    clock = c.venue_clock(data.snapshots, event, extra=[as_of, *synced_at.values()])
     body.append(
         Metadata(
             (
                 (L.t("Event"), text(user(event.name) if event.name else "—")),
-                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("As of"), text(nowrap(L.datetime(as_of, clock)))),
+                c.zone_row(L, clock),
                 (L.t("Sessions"), text(L.number(len(data.snapshots)))),
                 (
                     L.t("Regions with a session"),
@@ -348,7 +355,7 @@ def build_report_document(
         rooms = []
         for snap in data.snapshots:
             s = snap.session
-            synced = c.parse_time(last_sync.get(s.id, ""))
+            synced = synced_at.get(s.id)
             rooms.append(
                 (
                     text(c.region_name(L, s.region)),
@@ -356,7 +363,7 @@ def build_report_document(
                     text(user(s.room) if s.room else "—"),
                     text(nowrap(L.date(s.date))) if s.date else text("—"),
                     text(c.session_word(L, s, False)),
-                    text(nowrap(L.datetime(synced))) if synced else text(never),
+                    text(nowrap(L.datetime(synced, clock))) if synced else text(never),
                 )
             )
         body.append(

@@ -50,13 +50,23 @@ def open_ready(target: Path | str) -> Database:
 
 
 def create_event(
-    target: Path | str, name: str, venue: str = "", starts: str = "", ends: str = ""
+    target: Path | str,
+    name: str,
+    venue: str = "",
+    starts: str = "",
+    ends: str = "",
+    tz: str = "",
 ) -> str:
-    """Create an event on the server, as ops from device "secretariat"; returns its id."""
+    """Create an event on the server, as ops from device "secretariat"; returns its id.
+    ``tz``: the venue's IANA time zone ("" = UTC), checked (``--tz: ...`` when unknown)."""
+    from roundtable.zones import check_zone
+
     name = name.strip()
     if not name:
         raise AdminError("an event needs a name")
-    event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends)
+    if tz:
+        check_zone(tz, "--tz")
+    event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends, tz=tz)
     clock = HlcClock(SECRETARIAT_DEVICE)
     ops = [
         Op(

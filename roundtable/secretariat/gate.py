@@ -225,18 +225,28 @@ def sessions(repo: Repository, reader: Reader) -> list[tuple[str, dict[str, Any]
 
 
 def pull_page(
-    repo: Repository, reader: Reader, since: int, limit: int, exclude: str = ""
+    repo: Repository,
+    reader: Reader,
+    since: int,
+    limit: int,
+    exclude: str = "",
+    version: int = protocol.PROTOCOL_VERSION,
 ) -> dict[str, Any]:
     """A page of ops for the reader (its regions, its ceiling: ``Repository.pull_page``),
-    and, for a laptop asking (``exclude`` = its device), the labels of the devices in its
-    scope."""
+    in the protocol ``version`` the laptop speaks (ops of fields it does not know are left
+    out, the cursor still moves past them), and, for a laptop asking (``exclude`` = its
+    device), the labels of the devices in its scope."""
     event_id = reader.event_id
     top = repo.last_seq(event_id) if exclude else 0
     ops, next_, more = repo.pull_page(event_id, since, limit, reader, exclude)
     if exclude and not more:
         # every other op up to ``top`` is in this page: skip past our own ones for good
         next_ = max(next_, top)
+    if version < protocol.PROTOCOL_VERSION:
+        ops = [o for o in ops if protocol.field_version(o["kind"], o["field"]) <= version]
     page: dict[str, Any] = {"ops": ops, "next": next_, "more": more}
+    if version > 1:  # a first-version page named none: the same bytes for those laptops
+        page = {"protocol": version, **page}
     if exclude:
         page["labels"] = labels(repo, reader)
     return page

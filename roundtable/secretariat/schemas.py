@@ -53,6 +53,7 @@ class EventOut(BaseModel):
     venue: str
     starts: str
     ends: str
+    tz: str = Field("", description="the venue's IANA time zone; '' = UTC (issue 24)")
 
 
 class EventList(BaseModel):

@@ -77,7 +77,7 @@ def push(
         fresh = set(accepted)
         duplicates = list(dict.fromkeys(o.op_id for o in ops if o.op_id not in fresh))
         answer = {
-            "protocol": protocol.PROTOCOL_VERSION,
+            "protocol": data["protocol"],  # the body's: checked by parse_push_body
             "accepted": accepted,
             "duplicates": duplicates,
         }

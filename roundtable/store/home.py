@@ -255,13 +255,15 @@ class LocalStore:
 
     # -- events ----------------------------------------------------------------------------
 
-    def create_event(self, name: str, venue: str = "", starts: str = "", ends: str = "") -> Event:
+    def create_event(
+        self, name: str, venue: str = "", starts: str = "", ends: str = "", tz: str = ""
+    ) -> Event:
         name = name.strip()
         if not name:
             raise StoreError("an event needs a name")
         if self.find_event(name) is not None:
             raise StoreError(f"an event named {name!r} already exists")
-        event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends)
+        event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends, tz=tz)
         unit = self._unit(self._event_path(event.id), create=True)
         try:
             unit.write("create event", [_creation(event)], event_id=event.id, session_id="")
@@ -269,6 +271,40 @@ class LocalStore:
             self._forget(unit)
             unit.close()
         return event
+
+    def event_in_zone(self, name: str, tz: str, *, chosen: bool, where: str = "--tz") -> Event:
+        """The event a new session goes in (issue 24), created in the venue's zone ``tz`` when
+        it is new.  An event keeps its zone: one older than zones takes ``tz``; a zone the user
+        ``chosen`` (``--tz``, a plan's ``tz``, the dialog) that differs from the event's is
+        refused in one line naming ``where``, and nothing is created."""
+        from roundtable.zones import check_zone
+
+        check_zone(tz, where)
+        event = self.find_event(name)
+        if event is None:
+            return self.create_event(name, tz=tz)
+        if not event.tz:
+            self.set_event_zone(event.id, tz)
+            return self.event(event.id)
+        if chosen and event.tz != tz:
+            raise StoreError(
+                f"{where}: event {event.name!r} is held in {event.tz}, not {tz}; leave the zone "
+                f"as it is or name another event"
+            )
+        return event
+
+    def set_event_zone(self, event_id: str, tz: str) -> None:
+        """Write the venue's zone of an event (an op on the event record: it syncs)."""
+        path = self._event_path(event_id)
+        held = self._open.get(path)
+        unit = self._unit(path)
+        try:
+            unit.write("set the venue's time zone", [("event", event_id, {"tz": tz})],
+                       event_id=event_id, session_id="")  # fmt: skip
+        finally:
+            if held is None or held.closed:  # opened here: closed here
+                self._forget(unit)
+                unit.close()
 
     def event(self, event_id: str) -> Event:
         path = self._event_path(event_id)

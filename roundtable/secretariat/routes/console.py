@@ -42,6 +42,7 @@ from roundtable.secretariat.deps import (
     sign_in_hash,
 )
 from roundtable.secretariat.repository import Repository, TokenScope
+from roundtable.zones import VenueClock, abbreviation
 
 REFRESH_SECONDS = 30
 HERE = Path(__file__).resolve().parent.parent
@@ -135,10 +136,29 @@ class Conference(gate.View):
         out.sort(key=lambda r: (r.session.date, r.session.title.casefold(), r.session.id))
         return out
 
+    @property
+    def clock(self) -> VenueClock:
+        """The venue's clock (issue 24): every time the console shows is read in it."""
+        return VenueClock(self.event.tz, venue=self.event.venue)
+
+    def local_time(self, value: dt.datetime | None) -> str:
+        """A time as the venue reads it, with its abbreviation: ``2026-11-26 19:00 CET``."""
+        if value is None:
+            return ""
+        local = self.clock.local(value)
+        return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
+
+    def zone_words(self) -> str:
+        """The footer's name of the zone: ``Lyon time, Europe/Paris``."""
+        clock = self.clock
+        if clock.is_utc or not clock.place():
+            return "UTC"
+        return f"{clock.place()} time, {clock.name}"
+
     def running(self) -> bool:
         """The conference runs until its last day has passed and every session is closed."""
         ends = self.event.ends
-        today = self.now.date().isoformat()
+        today = self.clock.day(self.now)  # the venue's date
         if not ends or ends >= today:
             return True
         return any(s.session.status != "closed" for s in self.snaps)
@@ -194,7 +214,7 @@ def _page(request: Request, template: str, conf: Conference | None, status: int 
         "region_names": REGIONS,
         "languages": LANGUAGE_NAMES,
         "ago": (lambda t: _ago(conf.now, t)) if conf else None,
-        "utc": lambda t: t.strftime("%Y-%m-%d %H:%M UTC") if t else "",
+        "local_time": conf.local_time if conf else (lambda t: ""),
         "refresh": request.app.state.console_refresh if conf and conf.running() else 0,
         "stamp": context.pop("stamp", ""),
         **context,

@@ -24,6 +24,7 @@ def events(scope: Scope, repo: Repo) -> EventList:
         venue=fields.get("venue", ""),
         starts=fields.get("starts", ""),
         ends=fields.get("ends", ""),
+        tz=fields.get("tz", ""),
     )
     return EventList(events=[out])
 

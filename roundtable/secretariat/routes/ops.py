@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from roundtable import protocol
 from roundtable.secretariat import gate, service
 from roundtable.secretariat.deps import Clock, Repo, Scope, check_event
+from roundtable.secretariat.routes.meta import SpokenProtocol
 from roundtable.secretariat.schemas import (
     AUTH_ERRORS,
     History,
@@ -79,14 +80,18 @@ def pull(
             description="a device whose ops to leave out",
         ),
     ] = "",
+    asked: SpokenProtocol = 1,
 ) -> PullPage:
     """Ops after ``since`` in the token's scope, oldest first, one page; ``exclude`` leaves
-    out the asking laptop's own ops, and ``labels`` names the laptops of the token's regions."""
+    out the asking laptop's own ops, and ``labels`` names the laptops of the token's regions.
+    A laptop of an older protocol is not sent the ops of fields it does not know
+    (``protocol.FIELDS_SINCE``); the cursor still moves past them."""
     check_event(scope, event_id)
     # ops of entries and speeches labelled above the token's ceiling are left out; the cursor
     # still moves past them (issue 14).  Already in the documented shape: skip re-validating
     # up to 1,000 ops per page
-    return JSONResponse(gate.pull_page(repo, scope, since, limit, exclude))  # type: ignore[return-value]
+    page = gate.pull_page(repo, scope, since, limit, exclude, protocol.spoken(asked))
+    return JSONResponse(page)  # type: ignore[return-value]
 
 
 @router.get(

@@ -482,7 +482,9 @@ async def test_the_app_the_cli_the_api_and_the_console_agree(live_server, capsys
         api = await client.get(
             f"/v1/sessions/{sid}/minutes", headers={"Authorization": f"Bearer {token}"}
         )
-        signed = await client.post("/sign-in", data={"token": token, "next": "/"})
+        signed = await client.post(
+            "/sign-in", data={"token": token, "next": "/"}, headers={"Origin": live_server.url}
+        )
         assert signed.status_code == 303
         console = await client.get(f"/sessions/{sid}")
     assert api.status_code == 200 and console.status_code == 200

@@ -21,6 +21,7 @@ from roundtable.documents.audience import (
     ceiling_of,
     check_audience,
     cut,
+    hides_people,
 )
 from roundtable.documents.common import Conflicts, conflicts_from_docs
 from roundtable.documents.i18n import LANGUAGES, Lang, LanguageError, check_language
@@ -83,6 +84,27 @@ def reader_ceiling(audience: str = DEFAULT_AUDIENCE, ceiling: str | None = None)
     return ceiling_of(audience)
 
 
+def _people(
+    snaps: Sequence[SessionSnapshot],
+    conflicts: Conflicts | None,
+    lang: Lang,
+    top: str,
+    known: Mapping[str, object] | None = None,
+) -> tuple[list[SessionSnapshot], Conflicts | None]:
+    """Public and community documents name delegations, never people (issue 23)."""
+    if not hides_people(top):
+        return list(snaps), conflicts
+    from roundtable.documents.audience import depersonalise, depersonalise_conflicts
+
+    codes = set(known or ())
+    for snap in snaps:
+        codes |= set(snap.countries)
+    return (
+        [depersonalise(s, lang, codes) for s in snaps],
+        depersonalise_conflicts(conflicts, lang, codes),
+    )
+
+
 def minutes_text(
     snap: SessionSnapshot,
     *,
@@ -102,6 +124,8 @@ def minutes_text(
     top = reader_ceiling(audience, ceiling)
     snap = cut(snap, top)
     L = Lang(lang)
+    snap, conflicts = _people([snap], conflicts, L, top)
+    snap = snap[0]
     return render(mark(build_minutes(snap, L, version, conflicts), L, [snap], top), fmt)
 
 
@@ -125,6 +149,7 @@ def brief_text(
     top = reader_ceiling(audience, ceiling)
     snapshots = cut_all(snapshots, top)
     L = Lang(lang)
+    snapshots, conflicts = _people(snapshots, conflicts, L, top, countries or {})
     doc = build_brief(
         delegation,
         snapshots,
@@ -172,6 +197,11 @@ def report_text(
 
         carried = cut_carried(carried, top)
     L = Lang(lang)
+    snapshots, conflicts = _people(snapshots, conflicts, L, top, countries)
+    if carried is not None and hides_people(top):
+        from roundtable.documents.audience import depersonalise_carried
+
+        carried = depersonalise_carried(carried, L, countries)
     doc = build_report_document(
         event,
         snapshots,

@@ -14,7 +14,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from roundtable.documents.i18n import N_, Lang
-from roundtable.documents.tree import Document, Metadata, Node, Paragraph, strong, text
+from roundtable.documents.tree import Document, Inline, Metadata, Node, Paragraph, strong, text
 from roundtable.errors import RoundtableError
 from roundtable.model import (
     AUDIENCES,
@@ -188,6 +188,8 @@ def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: s
         rows.append((lang.t("Withheld"), text(lang.semicolon.join(parts))))
     else:
         rows.append((lang.t("Withheld"), text(lang.t("nothing"))))
+    if hides_people(ceiling):
+        rows.append(people_row(lang))
     children: list[Node] = list(doc.children)
     at = next((n for n, node in enumerate(children) if isinstance(node, Metadata)), None)
     if at is None:
@@ -199,3 +201,88 @@ def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: s
     marking = text(strong(top), " — ", audience_words(lang, ceiling))
     children.append(Paragraph(marking))
     return dataclasses.replace(doc, children=tuple(children), marking=marking)
+
+
+# -- people in public (issue 23) -------------------------------------------------------------
+
+PEOPLE_UP_TO = "green"
+"""Documents for readers up to this label (public, community) name delegations, never people."""
+
+NAMED_ELSEWHERE = N_("(named in the participants' version)")
+_PEOPLE_ROW = N_(
+    "delegations are named, not individuals: the names of delegates, of the facilitator and "
+    "rapporteur, and owners given as free text are in the participants' version"
+)
+_ANOTHER_LAPTOP = N_("another laptop")
+
+
+def hides_people(ceiling: str) -> bool:
+    """Whether a document for readers up to ``ceiling`` leaves people's names out."""
+    return TLP_RANK.get(ceiling, TLP_RANK["red"]) <= TLP_RANK[PEOPLE_UP_TO]
+
+
+def is_delegation(owner: str, known: Iterable[str] = ()) -> bool:
+    """An owner that is a delegation (an ISO code of the roster or CLDR) or the region."""
+    if owner in ("", "region") or owner in known:
+        return True
+    return len(owner) == 2 and owner.isascii() and owner.isalpha() and owner.isupper()
+
+
+def _owner(owner: str, known: Iterable[str], hidden: str) -> str:
+    return owner if is_delegation(owner, known) else hidden
+
+
+def depersonalise(snap: SessionSnapshot, lang: Lang, known: Iterable[str] = ()) -> SessionSnapshot:
+    """The snapshot without people's names: facilitator and rapporteur, delegates, owners
+    given as free text (a unit, a person) replaced by "(named in the participants' version)";
+    delegations and the region stay.  Text typed inside an entry is left as typed."""
+    hidden = lang.t(NAMED_ELSEWHERE)
+    codes = set(known) | set(snap.countries)
+    session = dataclasses.replace(
+        snap.session,
+        facilitator=hidden if snap.session.facilitator else "",
+        rapporteur=hidden if snap.session.rapporteur else "",
+    )
+    attendance = [dataclasses.replace(a, delegates=[]) for a in snap.attendance]
+    entries = [
+        dataclasses.replace(e, owner=_owner(e.owner, codes, hidden))
+        if e.entry_kind == "action"
+        else e
+        for e in snap.entries
+    ]
+    reviews = [
+        dataclasses.replace(r, owner=_owner(r.owner, codes, hidden)) for r in snap.action_reviews
+    ]
+    return dataclasses.replace(
+        snap, session=session, attendance=attendance, entries=entries, action_reviews=reviews
+    )
+
+
+def depersonalise_carried(actions: Iterable, lang: Lang, known: Iterable[str] = ()) -> list:
+    hidden = lang.t(NAMED_ELSEWHERE)
+    codes = set(known)
+    return [dataclasses.replace(a, owner=_owner(a.owner, codes, hidden)) for a in actions]
+
+
+def depersonalise_conflicts(conflicts, lang: Lang, known: Iterable[str] = ()):
+    """Conflicts without the laptops' names (a device is named after its user) nor owners
+    given as free text."""
+    if not conflicts:
+        return conflicts
+    hidden = lang.t(NAMED_ELSEWHERE)
+    laptop = lang.t(_ANOTHER_LAPTOP)
+    codes = set(known)
+    out: dict = {}
+    for record, fields in conflicts.items():
+        out[record] = {
+            name: [
+                (_owner(str(v), codes, hidden) if name == "owner" else v, laptop)
+                for v, _device in versions
+            ]
+            for name, versions in fields.items()
+        }
+    return out
+
+
+def people_row(lang: Lang) -> tuple[str, Inline]:
+    return (lang.t("People"), text(lang.t(_PEOPLE_ROW)))

@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from roundtable.documents import common as c
+from roundtable.documents.audience import NAMED_ELSEWHERE, hides_people
 from roundtable.documents.common import statement
 from roundtable.documents.i18n import Lang
 from roundtable.documents.minutes import Numbering
@@ -118,6 +119,8 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
     attendance = next((a for a in snap.attendance if a.country == code), None)
     status = c.delegation_attendance(L, attendance.status if attendance else "")
     delegates = L.comma.join(attendance.delegates) if attendance and attendance.delegates else "—"
+    if hides_people(snap.ceiling):  # public and community: delegations, never people
+        delegates = L.t(NAMED_ELSEWHERE)
     spoken = [sp for sp in snap.speeches if sp.country == code and not sp.passed]
     seconds = sum(sp.seconds for sp in spoken)
     out.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from roundtable.documents import common as c
-from roundtable.documents.audience import reviews_withheld_line
+from roundtable.documents.audience import hides_people, reviews_withheld_line
 from roundtable.documents.i18n import Lang
 from roundtable.documents.tree import (
     Annex,
@@ -389,6 +389,7 @@ def _note_paragraphs(snap: SessionSnapshot, numbering: Numbering) -> dict[str, i
 
 def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
     countries = snap.countries
+    people_hidden = hides_people(snap.ceiling)  # public and community: no delegates' names
     speeches: dict[str, list] = {}
     for sp in snap.speeches:
         speeches.setdefault(sp.country, []).append(sp)
@@ -407,26 +408,24 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
             count = L.number(len(spoken))
             if passed:
                 count = L.t("{count} (passed {passed})", count=count, passed=L.number(passed))
-            rows.append(
-                (
-                    text(L.country(code, countries)),
-                    text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"),
-                    text(c.delegation_attendance(L, a.status if a else "")),
-                    text(count),
-                    text(nowrap(mmss(sum(sp.seconds for sp in spoken)))),
-                )
-            )
+            row = [text(L.country(code, countries))]
+            if not people_hidden:
+                row.append(text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"))
+            row += [
+                text(c.delegation_attendance(L, a.status if a else "")),
+                text(count),
+                text(nowrap(mmss(sum(sp.seconds for sp in spoken)))),
+            ]
+            rows.append(tuple(row))
+        header = [text(L.t("Delegation"))]
+        if not people_hidden:
+            header.append(text(L.t("Delegates")))
+        header += [text(L.t("Attendance")), text(L.t("Speeches")), text(L.t("Speaking time"))]
         children = (
             Table(
-                (
-                    text(L.t("Delegation")),
-                    text(L.t("Delegates")),
-                    text(L.t("Attendance")),
-                    text(L.t("Speeches")),
-                    text(L.t("Speaking time")),
-                ),
+                tuple(header),
                 tuple(rows),
-                (False, False, False, True, True),
+                (False, *([False] * (not people_hidden)), False, True, True),
             ),
         )
     return Annex(text(L.t("Annex A: participants")), children)

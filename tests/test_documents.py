@@ -279,6 +279,21 @@ def boilerplate() -> list[str]:
     return sorted(set(ids) | set(REGIONS.values()))
 
 
+def plural_boilerplate() -> list[tuple[str, str]]:
+    """Every count-dependent msgid (singular, plural): Lang.tn, Lang.tnx and N2_ calls."""
+    ids: set[tuple[str, str]] = set()
+    for path in sorted((ROOT / "roundtable" / "documents").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and len(node.args) >= 2
+                    and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                            for a in node.args[:2])):  # fmt: skip
+                f = node.func
+                name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                if name in ("tn", "tnx", "N2_"):
+                    ids.add((node.args[0].value, node.args[1].value))
+    return sorted(ids)
+
+
 def test_the_catalog_template_is_what_pybabel_extracts(tmp_path: Path) -> None:
     """`pybabel extract` (the translators' tool) finds every string the documents use."""
     from roundtable.documents.common import REGION_MSGIDS
@@ -287,6 +302,7 @@ def test_the_catalog_template_is_what_pybabel_extracts(tmp_path: Path) -> None:
     pot = tmp_path / "x.pot"
     subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract",
                     "--no-default-keywords", "-k", "t", "-k", "tx", "-k", "N_",
+                    "-k", "tn:1,2", "-k", "tnx:1,2", "-k", "N2_:1,2",
                     "--no-location", "-o", str(pot), "roundtable/documents"],
                    cwd=ROOT, check=True, capture_output=True)  # fmt: skip
     from babel.messages.pofile import read_po
@@ -295,7 +311,7 @@ def test_the_catalog_template_is_what_pybabel_extracts(tmp_path: Path) -> None:
         extracted = {m.id for m in read_po(fh) if m.id}
     with (ROOT / "roundtable" / "locale" / "roundtable.pot").open("rb") as fh:
         template = {m.id for m in read_po(fh) if m.id}
-    assert extracted == template == set(boilerplate())
+    assert extracted == template == set(boilerplate()) | set(plural_boilerplate())
 
 
 @pytest.mark.parametrize("lang", ["fr", "es", "ar"])
@@ -532,7 +548,7 @@ def test_cli_brief_language_and_no_silent_overwrite(tmp_path: Path) -> None:
     sid = create_demo(LocalStore(home), load_roster())
     brief = cli(home, "export", sid, "--for", "GH", "--lang", "es")
     assert brief.returncode == 0, brief.stderr
-    assert brief.stdout.startswith("# Nota informativa para la delegación de Ghana")
+    assert brief.stdout.startswith("# Nota informativa para la delegación: Ghana")
     across = cli(home, "report", "--for", "gh", "--format", "html", "--lang", "ar")
     assert across.returncode == 0 and '<html lang="ar" dir="rtl">' in across.stdout
     bad = cli(home, "export", sid, "--for", "XQ")

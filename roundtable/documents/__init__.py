@@ -124,8 +124,8 @@ def minutes_text(
     top = reader_ceiling(audience, ceiling)
     snap = cut(snap, top)
     L = Lang(lang)
-    snap, conflicts = _people([snap], conflicts, L, top)
-    snap = snap[0]
+    people, conflicts = _people([snap], conflicts, L, top)
+    snap = people[0]
     return render(mark(build_minutes(snap, L, version, conflicts), L, [snap], top), fmt)
 
 

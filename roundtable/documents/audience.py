@@ -286,3 +286,55 @@ def depersonalise_conflicts(conflicts, lang: Lang, known: Iterable[str] = ()):
 
 def people_row(lang: Lang) -> tuple[str, Inline]:
     return (lang.t("People"), text(lang.t(_PEOPLE_ROW)))
+
+
+# -- withheld shown as withheld (issue 23) ---------------------------------------------------
+
+_WITHHELD_ONLY = N_("withheld ({label}): {count}")
+_WITHHELD_MORE = N_("{shown}; withheld ({label}): {count}")
+_TIME_WITHHELD_ONLY = N_("withheld ({label})")
+_TIME_WITHHELD_MORE = N_("{shown} + withheld ({label})")
+_NOT_SHOWN = N_("Not shown in this version; withheld ({label}): {count}.")
+
+
+def withheld_labels(snap: SessionSnapshot, records: Iterable[object]) -> dict[str, int]:
+    """Withheld records (of ``snap``) per label."""
+    out: dict[str, int] = {}
+    for record in records:
+        label = label_of(record, snap)
+        out[label] = out.get(label, 0) + 1
+    return out
+
+
+def _top(counts: dict[str, int]) -> tuple[str, int]:
+    label = max(counts, key=TLP_RANK.__getitem__)
+    return tlp_name(label), sum(counts.values())
+
+
+def count_cell(lang: Lang, shown: int, counts: dict[str, int]) -> str:
+    """A count that never reads as zero when something was withheld: "2; withheld
+    (TLP:AMBER): 1", "withheld (TLP:AMBER): 3"."""
+    if not counts:
+        return lang.number(shown)
+    label, n = _top(counts)
+    if shown:
+        return lang.t(_WITHHELD_MORE, shown=lang.number(shown), label=label, count=lang.number(n))
+    return lang.t(_WITHHELD_ONLY, label=label, count=lang.number(n))
+
+
+def time_cell(lang: Lang, shown: str, seconds: int, counts: dict[str, int]) -> str:
+    """A speaking time that never reads as 00:00 when speeches were withheld."""
+    if not counts:
+        return shown
+    label, _ = _top(counts)
+    if seconds:
+        return lang.t(_TIME_WITHHELD_MORE, shown=shown, label=label)
+    return lang.t(_TIME_WITHHELD_ONLY, label=label)
+
+
+def not_shown(lang: Lang, counts: dict[str, int]) -> str:
+    """What a section says when everything in it was withheld ("" when nothing was)."""
+    if not counts:
+        return ""
+    label, n = _top(counts)
+    return lang.t(_NOT_SHOWN, label=label, count=lang.number(n))

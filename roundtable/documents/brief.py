@@ -8,7 +8,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from roundtable.documents import common as c
-from roundtable.documents.audience import NAMED_ELSEWHERE, hides_people
+from roundtable.documents.audience import (
+    NAMED_ELSEWHERE,
+    count_cell,
+    hides_people,
+    not_shown,
+    time_cell,
+    withheld_labels,
+)
 from roundtable.documents.common import statement
 from roundtable.documents.i18n import Lang
 from roundtable.documents.minutes import Numbering
@@ -25,6 +32,7 @@ from roundtable.documents.tree import (
     text,
 )
 from roundtable.model import OPEN_ACTION_STATUSES, SessionSnapshot
+from roundtable.text import mmss
 
 
 def _concerns(snap: SessionSnapshot, code: str) -> bool:
@@ -123,6 +131,7 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
         delegates = L.t(NAMED_ELSEWHERE)
     spoken = [sp for sp in snap.speeches if sp.country == code and not sp.passed]
     seconds = sum(sp.seconds for sp in spoken)
+    hidden = withheld_labels(snap, [sp for sp in snap.withheld_speeches if sp.country == code])
     out.append(
         Metadata(
             (
@@ -131,9 +140,9 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
                 (
                     L.t("Speeches"),
                     text(
-                        L.number(len(spoken)),
+                        count_cell(L, len(spoken), hidden),
                         " (",
-                        nowrap(f"{seconds // 60:02d}:{seconds % 60:02d}"),
+                        nowrap(time_cell(L, mmss(seconds), seconds, hidden)),
                         ")",
                     ),
                 ),
@@ -151,14 +160,16 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
             )
         )
     else:
-        out.append(Paragraph(text(L.t("No statement was recorded."))))
+        withheld = [e for e in snap.withheld if e.entry_kind == "note" and code in e.delegations]
+        hidden_notes = not_shown(L, withheld_labels(snap, withheld))
+        out.append(Paragraph(text(hidden_notes or L.t("No statement was recorded."))))
     for kinds, heading, empty in (
         (
             ("issue", "need"),
             L.t("Issues and needs it raised or joined"),
-            L.t("None were recorded."),
+            L.t("No issue or need was recorded."),
         ),
-        (("action",), L.t("Actions it owns or is named in"), L.t("None were recorded.")),
+        (("action",), L.t("Actions it owns or is named in"), L.t("No action was recorded.")),
     ):
         mine = [
             e
@@ -171,7 +182,12 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
                 BulletList(tuple(c.entry_line(L, e, ref[e.id], names, conflicts) for e in mine))
             )
         else:
-            out.append(Paragraph(text(empty)))
+            withheld = [
+                e
+                for e in snap.withheld
+                if e.entry_kind in kinds and (code in e.delegations or e.owner == code)
+            ]
+            out.append(Paragraph(text(not_shown(L, withheld_labels(snap, withheld)) or empty)))
     decisions = [e for e in entries if e.entry_kind == "decision"]
     out.append(Heading(3, text(L.t("Decisions and recommendations"))))
     if decisions:
@@ -179,5 +195,11 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
             BulletList(tuple(c.entry_line(L, e, ref[e.id], names, conflicts) for e in decisions))
         )
     else:
-        out.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+        withheld = [e for e in snap.withheld if e.entry_kind == "decision"]
+        hidden_decisions = not_shown(L, withheld_labels(snap, withheld))
+        out.append(
+            Paragraph(
+                text(hidden_decisions or L.t("No decisions or recommendations were recorded."))
+            )
+        )
     return out

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from roundtable.documents.i18n import N_, Lang
+from roundtable.documents.i18n import N2_, N_, Lang
 from roundtable.documents.tree import Inline, Span, nowrap, strong, text, user
 from roundtable.model import (
     REGIONS,
@@ -202,7 +202,7 @@ def zone_row(lang: Lang, clock: VenueClock) -> tuple[str, Inline]:
 def minutes_word(lang: Lang, seconds: int | None) -> str:
     if seconds is None:
         return "—"
-    return lang.t("{n} min", n=lang.number(round(seconds / 60)))
+    return lang.tn("{n} min", "{n} min", round(seconds / 60))
 
 
 def status_word(lang: Lang, status: str) -> str:
@@ -326,13 +326,16 @@ def _value(value: Any) -> str:
     return str(value)
 
 
-def details(lang: Lang, e: Entry, countries: Mapping[str, str], *, by: str) -> Inline:
+def details(
+    lang: Lang, e: Entry, countries: Mapping[str, str], *, by: tuple[str, str] | None = None
+) -> Inline:
     """What an entry carries besides its text: delegations, owner, due date, status,
     priority, crime areas, in that order."""
     bits: list[Inline] = []
     who = names(lang, e.delegations, countries)
     if who:
-        bits.append(text(lang.t(by, names=lang.join(who))))
+        singular, plural = by_phrase(e.entry_kind) if by is None else by
+        bits.append(text(lang.tn(singular, plural, len(who), names=lang.join(who))))
     if e.entry_kind == "action":
         bits.append(lang.tx("owner: {owner}", owner=owner_span(lang, e.owner, countries)))
         due = (
@@ -352,12 +355,15 @@ def details(lang: Lang, e: Entry, countries: Mapping[str, str], *, by: str) -> I
     return text(*out)
 
 
-def by_phrase(kind: str) -> str:
+def by_phrase(kind: str) -> tuple[str, str]:
+    """Who an entry is from, by the number of delegations: the translations introduce the
+    names with a noun ("délégations : Ghana et Nigeria"), so a country never needs an article
+    or an agreement (issue 23)."""
     if kind == "decision":
-        return N_("proposed by {names}")
+        return N2_("proposed by {names}", "proposed by {names}")
     if kind == "action":
-        return N_("concerns {names}")
-    return N_("raised by {names}")
+        return N2_("concerns {names}", "concerns {names}")
+    return N2_("raised by {names}", "raised by {names}")
 
 
 def entry_line(

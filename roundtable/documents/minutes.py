@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from roundtable.documents import common as c
-from roundtable.documents.audience import hides_people, reviews_withheld_line
+from roundtable.documents.audience import (
+    count_cell,
+    hides_people,
+    not_shown,
+    reviews_withheld_line,
+    time_cell,
+    withheld_labels,
+)
 from roundtable.documents.i18n import Lang
 from roundtable.documents.tree import (
     Annex,
@@ -220,7 +227,10 @@ def build_minutes(
                     )
                 )
         if not summary and not mine:
-            body.append(Paragraph(text(L.t("Nothing was recorded under this item."))))
+            hidden = not_shown(
+                L, _withheld(snap, lambda e, at=item_id: not e.parked and _here(e, known) == at)
+            )
+            body.append(Paragraph(text(hidden or L.t("Nothing was recorded under this item."))))
 
     # 4. decisions
     decisions = [e for e in numbering.ordered if e.entry_kind == "decision"]
@@ -247,10 +257,15 @@ def build_minutes(
             )
         )
     else:
-        body.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+        hidden = not_shown(L, _withheld(snap, lambda e: e.entry_kind == "decision"))
+        empty = L.t("No decisions or recommendations were recorded.")
+        body.append(Paragraph(text(hidden or empty)))
 
     # 5. actions
     actions = [e for e in numbering.ordered if e.entry_kind == "action"]
+    no_actions = not_shown(L, _withheld(snap, lambda e: e.entry_kind == "action")) or L.t(
+        "No action items were recorded."
+    )
     body.append(Heading(2, text(L.t("5. Action items"))))
     if actions:
         body.append(
@@ -271,7 +286,7 @@ def build_minutes(
             )
         )
     else:
-        body.append(Paragraph(text(L.t("No action items were recorded."))))
+        body.append(Paragraph(text(no_actions)))
     body += _earlier_actions(L, snap, countries)
 
     # 6. by owner
@@ -289,7 +304,7 @@ def build_minutes(
             body.append(Heading(3, text(c.owner_span(L, owner, countries))))
             body.append(BulletList(tuple(_by_owner_line(L, e, ref[e.id]) for e in owners[owner])))
     else:
-        body.append(Paragraph(text(L.t("No action items were recorded."))))
+        body.append(Paragraph(text(no_actions)))
 
     # 7. parking lot
     body.append(Heading(2, text(L.t("7. Parking lot"))))
@@ -300,7 +315,8 @@ def build_minutes(
             )
         )
     else:
-        body.append(Paragraph(text(L.t("Nothing was deferred."))))
+        hidden = not_shown(L, _withheld(snap, lambda e: e.parked))
+        body.append(Paragraph(text(hidden or L.t("Nothing was deferred."))))
 
     # unresolved conflicts, when there are any
     marked = [e for e in [*numbering.ordered, *numbering.parked] if (conflicts or {}).get(e.id)]
@@ -350,6 +366,16 @@ def build_minutes(
     return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
 
 
+def _here(e: Entry, known: set[str]) -> str:
+    return e.agenda_item if e.agenda_item in known else ""
+
+
+def _withheld(snap: SessionSnapshot, keep) -> dict[str, int]:
+    """The entries an audience's cut withheld that ``keep`` selects, per label (issue 23:
+    a section they would fill says so rather than "nothing")."""
+    return withheld_labels(snap, [e for e in snap.withheld if keep(e)])
+
+
 def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, conflicts):
     return (
         text(nowrap(ref)),
@@ -393,9 +419,13 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
     speeches: dict[str, list] = {}
     for sp in snap.speeches:
         speeches.setdefault(sp.country, []).append(sp)
+    withheld: dict[str, list] = {}  # speeches above the audience's ceiling (issue 23)
+    for sp in snap.withheld_speeches:
+        withheld.setdefault(sp.country, []).append(sp)
     attendance = {a.country: a for a in snap.attendance}
     codes = sorted(
-        set(attendance) | set(speeches), key=lambda code: L.sort_key(L.country(code, countries))
+        set(attendance) | set(speeches) | set(withheld),
+        key=lambda code: L.sort_key(L.country(code, countries)),
     )
     if not codes:
         children: tuple[Node, ...] = (Paragraph(text(L.t("No participants were recorded."))),)
@@ -405,16 +435,18 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
             a = attendance.get(code)
             spoken = [sp for sp in speeches.get(code, []) if not sp.passed]
             passed = len(speeches.get(code, [])) - len(spoken)
-            count = L.number(len(spoken))
+            hidden = withheld_labels(snap, withheld.get(code, []))
+            count = count_cell(L, len(spoken), hidden)
             if passed:
-                count = L.t("{count} (passed {passed})", count=count, passed=L.number(passed))
+                count = L.tn("{count} (passed {n})", "{count} (passed {n})", passed, count=count)
+            seconds = sum(sp.seconds for sp in spoken)
             row = [text(L.country(code, countries))]
             if not people_hidden:
                 row.append(text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"))
             row += [
                 text(c.delegation_attendance(L, a.status if a else "")),
                 text(count),
-                text(nowrap(mmss(sum(sp.seconds for sp in spoken)))),
+                text(nowrap(time_cell(L, mmss(seconds), seconds, hidden))),
             ]
             rows.append(tuple(row))
         header = [text(L.t("Delegation"))]
@@ -440,8 +472,10 @@ def _capture_times(
 ) -> Annex:
     entries = sorted(snap.entries, key=lambda e: (e.created_at, e.id))
     if not entries:
+        hidden = not_shown(L, withheld_labels(snap, snap.withheld))
         return Annex(
-            text(L.t("Annex B: capture times")), (Paragraph(text(L.t("Nothing was captured."))),)
+            text(L.t("Annex B: capture times")),
+            (Paragraph(text(hidden or L.t("Nothing was captured."))),),
         )
     kinds = {
         "issue": L.t("issue"),

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roundtable.documents import common as c
+from roundtable.documents.audience import count_cell
 from roundtable.documents.i18n import N_, Lang
 from roundtable.documents.minutes import Numbering
 from roundtable.documents.tree import (
@@ -225,6 +226,20 @@ def build_report_data(
     )
 
 
+def _open_action(e: Entry) -> bool:
+    return e.entry_kind == "action" and e.status in ("", *OPEN_ACTION_STATUSES)
+
+
+def _add(into: dict[str, int], snap: SessionSnapshot, keep) -> None:
+    """Adds the session's withheld entries that ``keep`` selects (live, not parked), per
+    label."""
+    from roundtable.documents.audience import withheld_labels
+
+    found = withheld_labels(snap, [e for e in snap.withheld if not e.parked and keep(e)])
+    for label, n in found.items():
+        into[label] = into.get(label, 0) + n
+
+
 def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) -> Table:
     header = [text("#"), text(L.t("Need") if need else L.t("Issue"))]
     if need:
@@ -247,10 +262,18 @@ def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) ->
     return Table(tuple(header), tuple(rows), numeric)
 
 
-def _areas_section(L: Lang, title: str, areas: list[Area], names, *, need: bool) -> list[Node]:
+def _areas_section(
+    L: Lang, title: str, areas: list[Area], names, *, need: bool, snaps: Sequence[SessionSnapshot]
+) -> list[Node]:
     out: list[Node] = [Heading(2, text(title))]
     if not areas:
-        return out + [Paragraph(text(L.t("None were recorded.")))]
+        from roundtable.documents.audience import not_shown
+
+        hidden: dict[str, int] = {}
+        for snap in snaps:
+            _add(hidden, snap, lambda e: e.entry_kind == ("need" if need else "issue"))
+        empty = L.t("No need was recorded.") if need else L.t("No issue was recorded.")
+        return out + [Paragraph(text(not_shown(L, hidden) or empty))]
     for n, area in enumerate(areas, start=1):
         name = area.area or L.t(NO_AREA)
         summary = L.t(
@@ -318,9 +341,12 @@ def build_report_document(
             )
             continue
         kinds: dict[str, int] = {}
+        hidden: dict[str, dict[str, int]] = {}  # withheld per kind, per label (issue 23)
         for snap in snaps:
             for kind in ("issue", "need", "action", "decision"):
                 kinds[kind] = kinds.get(kind, 0) + len(distinct(snap, kind))
+                _add(hidden.setdefault(kind, {}), snap, lambda e, k=kind: e.entry_kind == k)
+            _add(hidden.setdefault("open", {}), snap, _open_action)
         present = sum(a.status == "present" for s in snaps for a in s.attendance)
         open_ = sum(a.region == region for a in data.actions)
         rows.append(
@@ -328,8 +354,11 @@ def build_report_document(
                 text(c.region_name(L, region)),
                 text(L.number(len(snaps))),
                 text(L.number(present)),
-                *[text(L.number(kinds[k])) for k in ("issue", "need", "action", "decision")],
-                text(L.number(open_)),
+                *[
+                    text(count_cell(L, kinds[k], hidden[k]))
+                    for k in ("issue", "need", "action", "decision")
+                ],
+                text(count_cell(L, open_, hidden["open"])),
             )
         )
     body.append(
@@ -382,9 +411,16 @@ def build_report_document(
     else:
         body.append(Paragraph(text(L.t("No session has been held yet."))))
 
-    body += _areas_section(L, L.t("3. Regional needs, ranked"), data.needs, names, need=True)
     body += _areas_section(
-        L, L.t("4. Issues raised, by crime area"), data.issues, names, need=False
+        L, L.t("3. Regional needs, ranked"), data.needs, names, need=True, snaps=data.snapshots
+    )
+    body += _areas_section(
+        L,
+        L.t("4. Issues raised, by crime area"),
+        data.issues,
+        names,
+        need=False,
+        snaps=data.snapshots,
     )
 
     body.append(Heading(2, text(L.t("5. Decisions and recommendations, by region"))))
@@ -412,7 +448,13 @@ def build_report_document(
         if lines:
             body.append(BulletList(tuple(lines)))
         else:
-            body.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+            from roundtable.documents.audience import not_shown
+
+            hidden_decisions: dict[str, int] = {}
+            for snap in snaps:
+                _add(hidden_decisions, snap, lambda e: e.entry_kind == "decision")
+            empty = L.t("No decisions or recommendations were recorded.")
+            body.append(Paragraph(text(not_shown(L, hidden_decisions) or empty)))
 
     body.append(Heading(2, text(L.t("6. Open actions, by owner"))))
     if data.actions:
@@ -452,7 +494,12 @@ def build_report_document(
                 )
             )
     else:
-        body.append(Paragraph(text(L.t("No open actions."))))
+        from roundtable.documents.audience import not_shown
+
+        hidden_open: dict[str, int] = {}
+        for snap in data.snapshots:
+            _add(hidden_open, snap, _open_action)
+        body.append(Paragraph(text(not_shown(L, hidden_open) or L.t("No open actions."))))
     body += _carried_section(L, data.snapshots, carried or (), names)
     title = L.t("Consolidated report — {event}", event=event.name or L.t("Round tables"))
     return Document(title=title, lang=L.code, direction=L.direction, children=tuple(body))

@@ -26,10 +26,11 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp", "tz"}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
+_TOP_KEYS = {"name", "region", "title", "titles", "tour", "items", "language", "tlp", "tz"}
 _REQUIRED_TOP = ("name", "region", "title", "items")
-_ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
+_ITEM_KEYS = {"title", "minutes", "kind", "prompts", *LANGUAGES}
+_TRANSLATION_KEYS = {"title", "prompts"}
 _REQUIRED_ITEM = ("title", "minutes", "kind")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
@@ -50,6 +51,18 @@ class PlanItem:
     minutes: int
     kind: str  # one of model.AGENDA_KINDS
     prompts: tuple[str, ...] = ()
+    # issue 23: the title and prompts in other languages: (language, title, prompts); a
+    # language whose prompts were not given reads the plan's own
+    translations: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The item's title in ``lang``, or the plan's own when it has none."""
+        return next((t for code, t, _ in self.translations if code == lang), self.title)
+
+    def prompts_in(self, lang: str) -> tuple[str, ...]:
+        """The item's prompts in ``lang``, or the plan's own when it has none."""
+        found = next((p for code, _, p in self.translations if code == lang), ())
+        return found or self.prompts
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,26 @@ class Plan:
     language: str = ""  # default language of the session's documents ("" = the setting's)
     tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
     tz: str = ""  # the venue's IANA time zone of a new event ("" = the laptop's; issue 24)
+    titles: tuple[tuple[str, str], ...] = ()  # issue 23: (language, title) in other languages
+
+    def title_in(self, lang: str) -> str:
+        """The plan's title in ``lang``, or its own when it has none."""
+        return next((t for code, t in self.titles if code == lang), self.title)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages every title of the plan is given in (its own counts as English,
+        or as its ``language``)."""
+        own = self.language or "en"
+        found = [own]
+        for lang in LANGUAGES:
+            if lang == own:
+                continue
+            if any(code == lang for code, _ in self.titles) and all(
+                any(code == lang for code, _, _ in i.translations) for i in self.items
+            ):
+                found.append(lang)
+        return tuple(found)
 
     @property
     def total_minutes(self) -> int:
@@ -133,6 +166,12 @@ class _Locator:
             found = self._find_key(key, start, end)
             if found is not None:
                 return found
+            if key in LANGUAGES:  # a translation's own [items.<lang>] table
+                following = self.items[index + 1] if index + 1 < len(self.items) else None
+                header = re.compile(rf"^[ \t]*\[[ \t]*items\.{key}[ \t]*\]", re.MULTILINE)
+                m = header.search(self.text, start, following or len(self.text))
+                if m:
+                    return self._line_at(m.start())
         return self._line_at(start)
 
 
@@ -203,6 +242,20 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     problem = _text_problem(title, MAX_TITLE)
     if problem:
         raise fail(where.top("title"), "title", problem)
+    titles: list[tuple[str, str]] = []
+    if "titles" in data:
+        raw_titles = data["titles"]
+        if not isinstance(raw_titles, dict):
+            raise fail(where.top("titles"), "titles",
+                       'expected a table of languages, e.g. titles = { fr = "…" }')  # fmt: skip
+        for lang, value in raw_titles.items():
+            if lang not in LANGUAGES:
+                raise fail(where.top("titles"), f"titles.{_key(lang)}",
+                           f"unknown language (allowed: {', '.join(LANGUAGES)})")  # fmt: skip
+            problem = _text_problem(value, MAX_TITLE)
+            if problem:
+                raise fail(where.top("titles"), f"titles.{lang}", problem)
+            titles.append((lang, " ".join(value.split())))
 
     language = data.get("language", "")
     if language not in ("", *LANGUAGES):
@@ -306,12 +359,50 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             problem = _text_problem(prompt, MAX_PROMPT)
             if problem:
                 raise fail(where.item(n, "prompts"), f"{label}.prompts[{p_n + 1}]", problem)
+        translations = []
+        for lang in LANGUAGES:
+            if lang not in raw:
+                continue
+            tr = raw[lang]
+            field = f"{label}.{lang}"
+            if not isinstance(tr, dict):
+                raise fail(where.item(n, lang), field,
+                           f"expected a table with title and prompts ([items.{lang}])")  # fmt: skip
+            for key in tr:
+                if key not in _TRANSLATION_KEYS:
+                    raise fail(where.item(n, lang), f"{field}.{_key(key)}",
+                               "unknown key (allowed: prompts, title)")  # fmt: skip
+            if "title" not in tr:
+                raise fail(where.item(n, lang), f"{field}.title", "missing")
+            problem = _text_problem(tr["title"], MAX_TITLE)
+            if problem:
+                raise fail(where.item(n, lang), f"{field}.title", problem)
+            tr_prompts = tr.get("prompts", [])
+            if not isinstance(tr_prompts, list):
+                raise fail(where.item(n, lang), f"{field}.prompts",
+                           f"expected a list of texts, got {quote(tr_prompts)}")  # fmt: skip
+            if tr_prompts and len(tr_prompts) != len(prompts):
+                raise fail(where.item(n, lang), f"{field}.prompts",
+                           f"{len(tr_prompts)} prompts for the item's {len(prompts)}: "
+                           "give each prompt, in the same order")  # fmt: skip
+            for p_n, prompt in enumerate(tr_prompts):
+                problem = _text_problem(prompt, MAX_PROMPT)
+                if problem:
+                    raise fail(where.item(n, lang), f"{field}.prompts[{p_n + 1}]", problem)
+            translations.append(
+                (
+                    lang,
+                    " ".join(tr["title"].split()),
+                    tuple(" ".join(p.split()) for p in tr_prompts),
+                )
+            )
         items.append(
             PlanItem(
                 title=item_title,
                 minutes=minutes,
                 kind=kind,
                 prompts=tuple(" ".join(p.split()) for p in prompts),
+                translations=tuple(translations),
             )
         )
     return Plan(
@@ -324,6 +415,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         language=language,
         tlp=tlp,
         tz=tz,
+        titles=tuple(titles),
     )
 
 

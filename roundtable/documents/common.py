@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from roundtable.documents.i18n import N2_, N_, Lang
@@ -88,6 +89,42 @@ def conflicts_from_docs(
                 for field, versions in sorted(found.items())
             }
     return out
+
+
+@lru_cache(maxsize=1)
+def _plan_index() -> dict[str, dict[str, str]]:
+    """Every title of the built-in plans (a plan's and its items') -> that title in each
+    language the plan gives it in (issue 23)."""
+    import sessions
+
+    index: dict[str, dict[str, str]] = {}
+    for plan in sessions.builtin_plans().values():
+        own = plan.language or "en"
+        found = [{own: plan.title, **dict(plan.titles)}]
+        found += [{own: i.title, **{c: t for c, t, _ in i.translations}} for i in plan.items]
+        for forms in found:
+            for value in forms.values():
+                index.setdefault(value, forms)
+    return index
+
+
+def plan_text(lang: Lang, value: str) -> str:
+    """A title that came from a built-in plan (a session's or an agenda item's), in the
+    document's language; any other title (one the facilitator typed or edited) as typed."""
+    forms = _plan_index().get(" ".join(value.split())) if value else None
+    return forms.get(lang.code, value) if forms else value
+
+
+def crime_area(lang: Lang, tag: str) -> str:
+    """A crime-area tag as the vocabulary names it in the document's language; a tag of
+    one's own as typed (``sessions.crime_areas``)."""
+    from sessions.crime_areas import label
+
+    return label(tag, lang.code)
+
+
+def crime_areas(lang: Lang, tags: Sequence[str]) -> str:
+    return lang.comma.join(crime_area(lang, t) for t in tags)
 
 
 def region_name(lang: Lang, key: str) -> str:
@@ -348,7 +385,7 @@ def details(
     if e.priority:
         bits.append(text(lang.t("priority: {priority}", priority=priority_word(lang, e.priority))))
     if e.crime_areas:
-        bits.append(text(lang.t("crime areas: {areas}", areas=lang.comma.join(e.crime_areas))))
+        bits.append(text(lang.t("crime areas: {areas}", areas=crime_areas(lang, e.crime_areas))))
     out: list[Span | str | Inline] = []
     for n, bit in enumerate(bits):
         out += [" — " if n == 0 else lang.semicolon, bit]
@@ -381,7 +418,7 @@ def entry_line(
 def session_label_inline(lang: Lang, snap: SessionSnapshot) -> Inline:
     """``session_label`` as inline text, its title marked as captured (isolated in HTML)."""
     s = snap.session
-    parts: list[Span] = [user(s.title) if s.title else Span(lang.t("Round table"))]
+    parts: list[Span] = [user(plan_text(lang, s.title)) if s.title else Span(lang.t("Round table"))]
     parts.append(Span(region_name(lang, s.region)))
     if s.date:
         parts.append(Span(lang.date(s.date)))
@@ -395,7 +432,7 @@ def session_label_inline(lang: Lang, snap: SessionSnapshot) -> Inline:
 
 def session_label(lang: Lang, snap: SessionSnapshot) -> str:
     s = snap.session
-    parts = [s.title or lang.t("Round table"), region_name(lang, s.region)]
+    parts = [plan_text(lang, s.title) or lang.t("Round table"), region_name(lang, s.region)]
     if s.date:
         parts.append(lang.date(s.date))
     return lang.comma.join(parts)

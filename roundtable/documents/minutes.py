@@ -165,7 +165,7 @@ def build_minutes(
             rows.append(
                 (
                     text(L.number(n)),
-                    text(user(item.title)),
+                    text(user(c.plan_text(L, item.title))),
                     text(nowrap(c.minutes_word(L, item.minutes * 60))),
                     text(nowrap(c.minutes_word(L, seconds))),
                     text(nowrap(span)),
@@ -199,7 +199,7 @@ def build_minutes(
         by_item.setdefault(e.agenda_item if e.agenda_item in known else "", []).append(e)
     for n, (item_id, item_title, summary) in enumerate(sections, start=1):
         mine = by_item.get(item_id, [])
-        body.append(Heading(3, text(f"3.{n}. ", user(item_title))))
+        body.append(Heading(3, text(f"3.{n}. ", user(c.plan_text(L, item_title)))))
         if summary:
             paragraph += 1
             body.append(NumberedParagraph(paragraph, text(c.said(summary))))

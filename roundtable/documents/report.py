@@ -161,13 +161,20 @@ def distinct(snap: SessionSnapshot, kind: str) -> list[Entry]:
     return out
 
 
+def crime_term(tag: str) -> str:
+    """A tag's term in the vocabulary (aliases merged), or the tag as typed."""
+    from sessions.crime_areas import term
+
+    return term(tag) or tag
+
+
 def _areas(kind: str, snaps: Sequence[SessionSnapshot]) -> list[Area]:
     areas: dict[str, Area] = {}
     for snap in snaps:
         region = snap.session.region
         for e in distinct(snap, kind):
             category = need_category(e) if kind == "need" else ""
-            for name in e.crime_areas or [""]:
+            for name in dict.fromkeys(crime_term(t) for t in e.crime_areas) or [""]:
                 a = areas.setdefault(name, Area(name))
                 a.items.append(Item(e, region, snap.session.title, category))
                 a.delegations.update(e.delegations)
@@ -275,7 +282,7 @@ def _areas_section(
         empty = L.t("No need was recorded.") if need else L.t("No issue was recorded.")
         return out + [Paragraph(text(not_shown(L, hidden) or empty))]
     for n, area in enumerate(areas, start=1):
-        name = area.area or L.t(NO_AREA)
+        name = c.crime_area(L, area.area) if area.area else L.t(NO_AREA)
         summary = L.t(
             "Regions: {regions}; delegations: {delegations}; high priority: {high}",
             regions=L.number(len(area.regions)),
@@ -388,7 +395,7 @@ def build_report_document(
             rooms.append(
                 (
                     text(c.region_name(L, s.region)),
-                    text(user(s.title) if s.title else "—"),
+                    text(user(c.plan_text(L, s.title)) if s.title else "—"),
                     text(user(s.room) if s.room else "—"),
                     text(nowrap(L.date(s.date))) if s.date else text("—"),
                     text(c.session_word(L, s, False)),
@@ -440,7 +447,9 @@ def build_report_document(
                         " ",
                         c.said(e.text),
                         " (",
-                        user(snap.session.title) if snap.session.title else L.t("Round table"),
+                        user(c.plan_text(L, snap.session.title))
+                        if snap.session.title
+                        else L.t("Round table"),
                         ")",
                         c.conflict_marks(L, e, conflicts),
                     )
@@ -486,7 +495,7 @@ def build_report_document(
                             if a.entry.due
                             else text(L.t("no due date")),
                             text(c.region_name(L, a.region)),
-                            text(a.session_title or "—"),
+                            text(c.plan_text(L, a.session_title) or "—"),
                             text(strong(overdue)) if a.overdue else text("—"),
                         )
                         for a in items

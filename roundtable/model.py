@@ -371,6 +371,8 @@ class Session(Record):
     observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
     reopened_at: str = ""  # ISO datetime of the last reopening after a close
     default_tlp: str = ""  # label of new entries and speeches; "" = TLP_DEFAULT (issue 14)
+    number: int = 0  # issue 23: n of the symbol RT/<REGION>/<YEAR>/<n>, fixed at creation
+    # (0: a session made before symbols; documents.symbol gives it a fallback)
 
 
 @dataclass

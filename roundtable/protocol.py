@@ -28,14 +28,15 @@ from roundtable.model import (
     stable_id,
 )
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
 store's schema.  A body of a newer version is refused with a 4xx naming both versions; every
 older version is accepted (DESIGN.md's wire rule), its ops checked against what that version
 knew (``FIELDS_SINCE``).
 
-1: the first.  2: an event's venue time zone, ``event.tz`` (issue 24)."""
-FIELDS_SINCE: dict[tuple[str, str], int] = {("event", "tz"): 2}
+1: the first.  2: an event's venue time zone, ``event.tz`` (issue 24).  3: a session's number
+in its event and region, ``session.number``, of its document symbol (issue 23)."""
+FIELDS_SINCE: dict[tuple[str, str], int] = {("event", "tz"): 2, ("session", "number"): 3}
 """``(record kind, field)`` -> the protocol version that added it; a field not listed is of
 version 1.  A laptop talking to an older secretariat keeps the ops of newer fields local."""
 PROTOCOL_PARAM = "protocol"

@@ -361,7 +361,10 @@ def test_the_new_field_is_refused_by_the_previous_validator_and_kept_local(
               if (o.kind, o.field) == ("event", "tz")]  # fmt: skip
     (tz_op,) = tz_ops
     # the previous version's validator refuses the field, in a body of either version
-    with pytest.raises(protocol.ProtocolError, match=r"protocol 2 is not supported .*speaks 1\)"):
+    with pytest.raises(
+        protocol.ProtocolError,
+        match=rf"protocol {protocol.PROTOCOL_VERSION} is not supported .*speaks 1\)",
+    ):
         protocol.parse_push_body(protocol.push_body([tz_op], "lap"), speaks=1)
     with pytest.raises(protocol.ProtocolError, match=r"ops\[0\]: unknown field 'tz' for event"):
         protocol.parse_push_body(protocol.push_body([tz_op], "lap", version=1), speaks=1)
@@ -386,13 +389,14 @@ def test_the_new_field_is_refused_by_the_previous_validator_and_kept_local(
     assert first.ok and second.ok, (first.error, second.error)
     # everything else went, in version 1; the zone stayed on the laptop, pending, not rejected
     assert app.refusals == []
-    assert first.pushed == pending - 1 and tz_op.op_id not in app.ops
-    assert store.pending_count() == 1 and first.kept_local == 1 == second.kept_local
+    # (and the session's number, issue 23's field of version 3)
+    assert first.pushed == pending - 2 and tz_op.op_id not in app.ops
+    assert store.pending_count() == 2 and first.kept_local == 2 == second.kept_local
     assert not (store.home / REJECTED_FILE).exists() and first.rejected == 0
     # said once
     assert first.notice == (
-        "1 change kept on this laptop: the secretariat speaks sync protocol 1, which does not "
-        "know event.tz; they go once it is upgraded"
+        "2 changes kept on this laptop: the secretariat speaks sync protocol 1, which does not "
+        "know event.tz, session.number; they go once it is upgraded"
     )
     assert first.notice in first.summary()
     assert second.notice is None
@@ -418,7 +422,9 @@ def test_a_first_version_laptop_is_answered_in_its_version(live_server) -> None:
     with httpx.Client(base_url=live_server.url, headers=auth, timeout=10) as client:
         assert client.get("/v1/whoami").json()["protocol"] == 1
         assert client.get("/v1/whoami", params={"protocol": 2}).json()["protocol"] == 2
-        assert client.get("/v1/whoami", params={"protocol": 9}).json()["protocol"] == 2
+        assert client.get("/v1/whoami", params={"protocol": 9}).json()["protocol"] == (
+            protocol.PROTOCOL_VERSION
+        )
         old = client.get(f"/v1/events/{event_id}/ops").json()
         new = client.get(f"/v1/events/{event_id}/ops", params={"protocol": 2}).json()
         assert "protocol" not in old and new["protocol"] == 2

@@ -126,7 +126,10 @@ def minutes_text(
     L = Lang(lang)
     people, conflicts = _people([snap], conflicts, L, top)
     snap = people[0]
-    return render(mark(build_minutes(snap, L, version, conflicts), L, [snap], top), fmt)
+    from roundtable.documents.common import session_symbol
+
+    doc = build_minutes(snap, L, version, conflicts)
+    return render(mark(doc, L, [snap], top, session_symbol(snap)), fmt)
 
 
 def brief_text(
@@ -159,7 +162,11 @@ def brief_text(
         countries=countries or {},
         conflicts=conflicts,
     )
-    return render(mark(doc, L, snapshots, top), fmt)
+    from roundtable.documents.common import brief_symbol
+
+    return render(
+        mark(doc, L, snapshots, top, brief_symbol(delegation, snapshots, focus, as_of)), fmt
+    )
 
 
 def report_text(
@@ -213,4 +220,6 @@ def report_text(
         regions=regions,
         carried=carried,
     )
-    return render(mark(doc, L, snapshots, top), fmt)
+    from roundtable.documents.common import report_symbol
+
+    return render(mark(doc, L, snapshots, top, report_symbol(event, as_of)), fmt)

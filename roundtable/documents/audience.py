@@ -14,7 +14,16 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from roundtable.documents.i18n import N_, Lang
-from roundtable.documents.tree import Document, Inline, Metadata, Node, Paragraph, strong, text
+from roundtable.documents.tree import (
+    Document,
+    Inline,
+    Metadata,
+    Node,
+    Paragraph,
+    nowrap,
+    strong,
+    text,
+)
 from roundtable.errors import RoundtableError
 from roundtable.model import (
     AUDIENCES,
@@ -166,12 +175,21 @@ def audience_words(lang: Lang, ceiling: str) -> str:
     return lang.t(_AUDIENCE_WORDS[name])
 
 
-def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: str) -> Document:
+def mark(
+    doc: Document,
+    lang: Lang,
+    snaps: Sequence[SessionSnapshot],
+    ceiling: str,
+    symbol: str = "",
+) -> Document:
     """The document with its audience, its highest label and what was withheld in its header
-    (after the identification block), and its label first and last (the marking)."""
-    top = tlp_name(highest(snaps))
+    (after the identification block), and its label and symbol first and last (the marking);
+    the label, the symbol and the page words are also kept for every printed page."""
+    label = highest(snaps)
+    top = tlp_name(label)
     entries, speeches, reviews = withheld_counts(snaps)
     rows = [
+        *([(lang.t("Symbol"), text(nowrap(symbol)))] if symbol else []),
         (lang.t("Audience"), text(audience_words(lang, ceiling))),
         (lang.t("Sensitivity"), text(strong(top), " ", lang.t("(the highest label it contains)"))),
     ]
@@ -199,8 +217,17 @@ def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: s
         assert isinstance(first, Metadata)
         children[at] = Metadata((*first.rows, *rows))
     marking = text(strong(top), " — ", audience_words(lang, ceiling))
+    if symbol:
+        marking = text(strong(top), " — ", nowrap(symbol), " — ", audience_words(lang, ceiling))
     children.append(Paragraph(marking))
-    return dataclasses.replace(doc, children=tuple(children), marking=marking)
+    return dataclasses.replace(
+        doc,
+        children=tuple(children),
+        marking=marking,
+        tlp=label,
+        symbol=symbol,
+        page_words=lang.t("Page {page} of {pages}"),
+    )
 
 
 # -- people in public (issue 23) -------------------------------------------------------------

@@ -127,6 +127,52 @@ def crime_areas(lang: Lang, tags: Sequence[str]) -> str:
     return lang.comma.join(crime_area(lang, t) for t in tags)
 
 
+def _year(snap: SessionSnapshot) -> str:
+    """The year of a session: its date's, else its event's start, else its id's (a UUIDv7
+    holds the time it was made)."""
+    for value in (snap.session.date, snap.event.starts):
+        if len(value) >= 4 and value[:4].isdigit():
+            return value[:4]
+    return _id_year(snap.session.id)
+
+
+def _id_year(record_id: str) -> str:
+    try:
+        ms = int(record_id.replace("-", "")[:12], 16)
+        return str(dt.datetime.fromtimestamp(ms / 1000, dt.UTC).year)
+    except (ValueError, OverflowError, OSError):
+        return "0000"
+
+
+def session_symbol(snap: SessionSnapshot) -> str:
+    """The session's document symbol, ``RT/<REGION>/<YEAR>/<n>`` (issue 23): the same on
+    every face (app, CLI, server) and in every version, language and audience.  ``n`` is the
+    session's number in its event and region, fixed when it was created; a session made
+    before numbers (``number`` 0) has the first 8 characters of its id instead."""
+    s = snap.session
+    n = str(s.number) if s.number > 0 else s.id.replace("-", "")[:8]
+    return f"RT/{(s.region or 'none').upper()}/{_year(snap)}/{n}"
+
+
+def report_symbol(event: Event, as_of: dt.datetime) -> str:
+    """The consolidated report's symbol: ``RT/<YEAR>/REPORT``."""
+    year = event.starts[:4] if event.starts[:4].isdigit() else str(as_of.year)
+    return f"RT/{year}/REPORT"
+
+
+def brief_symbol(
+    code: str, snaps: Sequence[SessionSnapshot], focus: str | None, as_of: dt.datetime
+) -> str:
+    """A brief's symbol: the session's symbol and the delegation (a brief on one session),
+    else ``RT/<YEAR>/BRIEF/<code>``."""
+    for snap in snaps:
+        if focus is not None and snap.session.id == focus:
+            return f"{session_symbol(snap)}/{code}"
+    starts = snaps[0].event.starts if snaps else ""
+    year = starts[:4] if starts[:4].isdigit() else str(as_of.year)
+    return f"RT/{year}/BRIEF/{code}"
+
+
 def region_name(lang: Lang, key: str) -> str:
     return lang.t(REGIONS[key]) if key in REGIONS else key
 

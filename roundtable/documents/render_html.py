@@ -10,6 +10,7 @@ rows and headings kept whole, dates and references in no-break spans.
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from roundtable.documents.render_md import clean, clean_span
@@ -49,7 +50,70 @@ p.para .n { display: inline-block; width: 2.2em; text-indent: 0; }
 .nw { white-space: nowrap; }
 section.annex { break-before: page; page-break-before: always; }
 @media print { body { margin: 0; max-width: none; font-size: 10.5pt; } }
+.tlp-label { font-family: 'DejaVu Sans Mono', monospace; font-weight: bold; background: #000;
+             padding: .1em .45em; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 """
+
+TLP_COLOURS = {
+    "clear": "#FFFFFF",
+    "green": "#33FF00",
+    "amber": "#FFC000",
+    "amber+strict": "#FFC000",
+    "red": "#FF2B2B",
+}
+"""FIRST's TLP 2.0: each label in its colour on black (#000)."""
+
+
+def _css_string(value: str) -> str:
+    """Text as a CSS string: quotes, backslashes and line breaks escaped; ``<`` too, so that
+    nothing in it can close the ``<style>`` element."""
+    out = []
+    for ch in value:  # spaces kept as given (clean() would trim them)
+        if ch in '"\\<>' or ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0:
+            out.append(f"\\{ord(ch):x} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def page_css(doc: Document) -> str:
+    """Every printed page's margins (CSS paged media): the TLP label in its colours on black
+    at the top and the bottom, the document symbol at the top, and "Page x of y" at the
+    bottom (issue 23)."""
+    if not doc.tlp:
+        return ""
+    from roundtable.model import tlp_name
+
+    colour = TLP_COLOURS.get(doc.tlp, "#FFC000")
+    name = tlp_name(doc.tlp)
+    label = _css_string(name)
+    box = (
+        f"content: {label}; color: {colour}; background: #000; width: {len(name) + 2}ch; "
+        "text-align: center; "
+        "font: bold 9pt 'DejaVu Sans Mono', monospace; padding: 0 2.5mm; "
+        "print-color-adjust: exact; -webkit-print-color-adjust: exact; "
+    )
+    small = "font: 9pt 'DejaVu Sans', sans-serif; color: #111; "
+    parts = [f"@top-left {{ {box} margin: 7mm 0 5mm 0; }}",
+             f"@bottom-left {{ {box} margin: 6mm 0 6mm 0; }}"]  # fmt: skip
+    if doc.symbol:
+        parts.append(f"@top-right {{ content: {_css_string(doc.symbol)}; {small}}}")
+    if doc.page_words:
+        pieces = []
+        for n, piece in enumerate(re.split(r"\{(page|pages)\}", doc.page_words)):
+            if n % 2:
+                pieces.append(f"counter({piece})")
+            elif piece:
+                pieces.append(_css_string(piece))
+        parts.append(f"@bottom-right {{ content: {' '.join(pieces)}; {small}}}")
+    return "@page { " + " ".join(parts) + " }"
+
+
+def _badge(doc: Document) -> str:
+    from roundtable.model import tlp_name
+
+    colour = TLP_COLOURS.get(doc.tlp, "#FFC000")
+    return f'<span class="tlp-label" style="color: {colour}">{_text(tlp_name(doc.tlp))}</span>'
 
 
 def _text(value: str) -> str:
@@ -124,14 +188,18 @@ def render_html(doc: Document) -> str:
         "<head>",
         '<meta charset="utf-8">',
         f"<title>{_text(doc.title)}</title>",
-        f"<style>{CSS}</style>",
+        f"<style>{CSS}{page_css(doc)}</style>",
         "</head>",
         "<body>",
         # the title holds captured text (a session's or an event's name): isolated whole
         f"<h1><bdi>{_text(doc.title)}</bdi></h1>",
     ]
     if doc.marking:  # the TLP label under the title (issue 14); the footer is the last node
-        out.append(f'<p class="tlp">{inline(doc.marking)}</p>')
+        marking = doc.marking
+        if doc.tlp and marking and marking[0].style == STRONG:  # in its colours (issue 23)
+            out.append(f'<p class="tlp">{_badge(doc)}{inline(marking[1:])}</p>')
+        else:
+            out.append(f'<p class="tlp">{inline(marking)}</p>')
     for node in doc.children:
         _node(node, out)
     out += ["</body>", "</html>", ""]

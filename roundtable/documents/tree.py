@@ -116,3 +116,9 @@ class Document:
     direction: str  # ltr or rtl
     children: tuple[Node, ...] = field(default_factory=tuple)
     marking: Inline = ()  # the TLP label and audience, printed first (issue 14)
+    # issue 23: printed on every page (HTML's @page margin boxes): the highest label's key
+    # (clear, green, amber, amber+strict, red), the document symbol, and "Page {page} of
+    # {pages}" in the document's language
+    tlp: str = ""
+    symbol: str = ""
+    page_words: str = ""

@@ -352,6 +352,8 @@ class LocalStore:
             raise StoreError(f"unknown region {region!r} (one of {', '.join(REGIONS)})")
         if not self._event_path(event_id).is_dir():
             raise StoreError(f"no event {event_id} on this laptop")
+        # the session's number in its event and region, for its document symbol (issue 23)
+        number = 1 + sum(s.region == region for s in self.sessions(event_id))
         session = Session(
             id=new_id(),
             event_id=event_id,
@@ -362,6 +364,7 @@ class LocalStore:
             facilitator=facilitator,
             rapporteur=rapporteur,
             plan=plan,
+            number=number,
         )
         changes = [_creation(session)]
         for n, item in enumerate(agenda):

@@ -540,6 +540,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         as_of = _now()
     lang = _language(args)
+    if args.format == "csv":
+        from roundtable.documents import report_csv
+
+        if args.for_:
+            raise CliError("--format csv is the report's rows (needs, actions, decisions); "
+                           "a brief (--for) is md or html")  # fmt: skip
+        text = report_csv(snaps, roster, lang=lang, audience=args.audience)
+        _write_new(text, args.output, args.force)
+        return 0
     if args.for_:
         code = _delegation(args.for_, roster)
         text = brief_text(
@@ -753,7 +762,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("report", cmd_report, "consolidated report of an event across all regions")
     p.add_argument("--event", help="event name or id (default: the only event)", type=name_arg)
-    p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument(
+        "--format",
+        choices=("md", "html", "csv"),
+        default="md",
+        help="md, html (with the needs chart), or csv: one row per need, action and decision",
+    )
     p.add_argument(
         "--lang",
         choices=languages,

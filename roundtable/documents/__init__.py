@@ -54,6 +54,7 @@ __all__ = [
     "minutes_text",
     "reader_ceiling",
     "render",
+    "report_csv",
     "report_text",
     "version_for",
     "was_reopened",
@@ -167,6 +168,32 @@ def brief_text(
     return render(
         mark(doc, L, snapshots, top, brief_symbol(delegation, snapshots, focus, as_of)), fmt
     )
+
+
+def report_csv(
+    snapshots: Sequence[SessionSnapshot],
+    countries: Mapping[str, Country],
+    *,
+    lang: str = "en",
+    regions: Sequence[str] | None = None,
+    audience: str = DEFAULT_AUDIENCE,
+    ceiling: str | None = None,
+) -> str:
+    """The consolidated report's needs, actions and decisions as CSV, one row each (issue 23),
+    for the analysts' spreadsheets: cut to the audience like every document (what is above
+    it is left out; public and community rows name no person)."""
+    from roundtable.documents.audience import cut_all
+    from roundtable.documents.report import build_csv
+
+    top = reader_ceiling(audience, ceiling)
+    if top == "red":
+        raise AudienceError(
+            "the consolidated report is never for the room: TLP:RED stays out of it "
+            "(use --audience participants, community or public)"
+        )
+    L = Lang(lang)
+    snapshots, _ = _people(cut_all(snapshots, top), None, L, top, countries)
+    return build_csv(snapshots, countries, L, regions=regions)
 
 
 def report_text(

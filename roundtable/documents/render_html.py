@@ -11,6 +11,7 @@ rows and headings kept whole, dates and references in no-break spans.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import escape
 
 from roundtable.documents.render_md import clean, clean_span
@@ -20,6 +21,7 @@ from roundtable.documents.tree import (
     USER,
     Annex,
     BulletList,
+    Chart,
     Document,
     Heading,
     Inline,
@@ -27,6 +29,7 @@ from roundtable.documents.tree import (
     Node,
     NumberedParagraph,
     Paragraph,
+    Span,
     Table,
 )
 
@@ -50,6 +53,12 @@ p.para .n { display: inline-block; width: 2.2em; text-indent: 0; }
 .nw { white-space: nowrap; }
 section.annex { break-before: page; page-break-before: always; }
 @media print { body { margin: 0; max-width: none; font-size: 10.5pt; } }
+figure.chart { display: flex; flex-wrap: wrap; gap: 1em; align-items: flex-start; margin: .8em 0;
+               break-inside: avoid; page-break-inside: avoid; }
+figure.chart .chart-svg { flex: 0 0 auto; max-width: 100%; }
+figure.chart svg { max-width: 100%; height: auto; }
+figure.chart .chart-table { flex: 1 1 16em; }
+figure.chart figcaption { flex-basis: 100%; font-size: .9em; color: #333; }
 .tlp-label { font-family: 'DejaVu Sans Mono', monospace; font-weight: bold; background: #000;
              padding: .1em .45em; print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 """
@@ -121,20 +130,23 @@ def _text(value: str) -> str:
 
 
 def inline(content: Inline) -> str:
-    out = []
-    for span in content:
-        value = escape(clean_span(span.text), quote=True)
-        if span.style == STRONG:
-            out.append(f"<strong>{value}</strong>")
-        elif span.style == NOWRAP:
-            out.append(f'<span class="nw">{value}</span>')
-        elif span.style == USER and value.strip():
-            # isolated: English text in an Arabic page keeps its full stop at its end
-            lead, trail = value[: len(value) - len(value.lstrip())], value[len(value.rstrip()) :]
-            out.append(f"{lead}<bdi>{value.strip()}</bdi>{trail}")
-        else:
-            out.append(value)
-    return "".join(out)
+    return "".join([_span(span) for span in content])
+
+
+@lru_cache(maxsize=16384)
+def _span(span: Span) -> str:
+    """One span as HTML; a report repeats the same names, words and dates thousands of times
+    (issue 23's 5,000-entry report), hence the cache."""
+    value = escape(clean_span(span.text), quote=True)
+    if span.style == STRONG:
+        return f"<strong>{value}</strong>"
+    if span.style == NOWRAP:
+        return f'<span class="nw">{value}</span>'
+    if span.style == USER and value.strip():
+        # isolated: English text in an Arabic page keeps its full stop at its end
+        lead, trail = value[: len(value) - len(value.lstrip())], value[len(value.rstrip()) :]
+        return f"{lead}<bdi>{value.strip()}</bdi>{trail}"
+    return value
 
 
 def _cell(tag: str, content: Inline, numeric: bool) -> str:
@@ -142,7 +154,7 @@ def _cell(tag: str, content: Inline, numeric: bool) -> str:
     return f"<{tag}{cls}>{inline(content) or '—'}</{tag}>"
 
 
-def _node(node: Node, out: list[str]) -> None:
+def _node(node: Node, out: list[str], direction: str = "ltr") -> None:
     if isinstance(node, Heading):
         out.append(f"<h{node.level}>{inline(node.content)}</h{node.level}>")
     elif isinstance(node, Paragraph):
@@ -166,6 +178,16 @@ def _node(node: Node, out: list[str]) -> None:
                 "<tr>" + "".join(_cell("td", c, numeric[i]) for i, c in enumerate(row)) + "</tr>"
             )
         out.append("</tbody></table>")
+    elif isinstance(node, Chart):  # the SVG chart, the same numbers in a table beside it
+        from roundtable.documents.chart import chart_svg
+
+        out.append('<figure class="chart">')
+        out.append(f'<div class="chart-svg">{chart_svg(node, direction)}</div>')
+        out.append('<div class="chart-table">')
+        _node(node.table(), out, direction)
+        out.append("</div>")
+        out.append(f"<figcaption>{_text(node.description)}</figcaption>")
+        out.append("</figure>")
     elif isinstance(node, Metadata):
         out.append('<table class="meta"><tbody>')
         for label, value in node.rows:
@@ -175,7 +197,7 @@ def _node(node: Node, out: list[str]) -> None:
         out.append('<section class="annex">')
         out.append(f"<h2>{inline(node.title)}</h2>")
         for child in node.children:
-            _node(child, out)
+            _node(child, out, direction)
         out.append("</section>")
     else:  # pragma: no cover - the tree has no other node
         raise TypeError(f"unknown node {type(node).__name__}")
@@ -201,6 +223,6 @@ def render_html(doc: Document) -> str:
         else:
             out.append(f'<p class="tlp">{inline(marking)}</p>')
     for node in doc.children:
-        _node(node, out)
+        _node(node, out, doc.direction)
     out += ["</body>", "</html>", ""]
     return "\n".join(out)

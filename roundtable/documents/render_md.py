@@ -13,6 +13,7 @@ from roundtable.documents.tree import (
     STRONG,
     Annex,
     BulletList,
+    Chart,
     Document,
     Heading,
     Inline,
@@ -96,7 +97,10 @@ def _table(node: Table) -> list[str]:
 
 
 def _node(node: Node, out: list[str], colon: str = ":") -> None:
-    if isinstance(node, Heading):
+    if isinstance(node, Chart):  # Markdown has the chart's numbers as its table
+        out += _table(node.table())
+        out.append("")
+    elif isinstance(node, Heading):
         out += ["#" * node.level + " " + inline(node.content), ""]
     elif isinstance(node, Paragraph):
         out += [inline(node.content, block_start=True), ""]

@@ -19,8 +19,10 @@ from roundtable.documents.i18n import N_, Lang
 from roundtable.documents.minutes import Numbering
 from roundtable.documents.tree import (
     BulletList,
+    Chart,
     Document,
     Heading,
+    Inline,
     Metadata,
     Node,
     Paragraph,
@@ -233,6 +235,94 @@ def build_report_data(
     )
 
 
+CSV_KINDS = ("need", "action", "decision")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading '."""
+    value = " ".join(str(value).split())
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def build_csv(
+    snapshots: Sequence[SessionSnapshot],
+    countries: Mapping[str, Country],
+    L: Lang,
+    *,
+    regions: Sequence[str] | None = None,
+) -> str:
+    """One row per need, action and decision (live, not parked; the same need captured on
+    two laptops of a room once), regions in the report's order; a UTF-8 byte-order mark
+    first so that spreadsheets read the names in every script."""
+    import csv
+    import io
+
+    from roundtable.documents.audience import label_of
+    from roundtable.model import tlp_name
+
+    names = {code: country.name for code, country in countries.items()}
+    order = list(REGIONS)
+    snaps = sorted(
+        (s for s in snapshots if regions is None or s.session.region in regions),
+        key=lambda s: (
+            order.index(s.session.region) if s.session.region in order else len(order),
+            s.session.date,
+            s.session.id,
+        ),
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([
+        "symbol", "reference", "kind", "region", "region_name", "session", "date", "text",
+        "delegations", "delegation_names", "crime_areas", "crime_area_names", "priority",
+        "owner", "due", "status", "label",
+    ])  # fmt: skip
+    for snap in snaps:
+        refs = Numbering(snap).ref
+        symbol = c.session_symbol(snap)
+        s = snap.session
+        for kind in CSV_KINDS:
+            for e in distinct(snap, kind):
+                terms = [crime_term(t) for t in e.crime_areas]
+                writer.writerow([_cell(v) for v in (
+                    symbol, refs.get(e.id, ""), kind, s.region, c.region_name(L, s.region),
+                    c.plan_text(L, s.title), s.date, e.text,
+                    ";".join(e.delegations),
+                    ";".join(L.country(code, names) for code in e.delegations),
+                    ";".join(terms), ";".join(c.crime_area(L, t) for t in terms),
+                    e.priority, c.owner_name(L, e.owner, names) if kind == "action" else "",
+                    e.due if kind == "action" else "", e.status if kind == "action" else "",
+                    tlp_name(label_of(e, snap)),
+                )])  # fmt: skip
+    return "\ufeff" + out.getvalue()
+
+
+def needs_chart(L: Lang, areas: Sequence[Area], regions: Sequence[str]) -> Chart:
+    """Needs by crime area (ranked as in the report) and region: how many distinct needs each
+    region raised in each area."""
+    rows, values = [], []
+    for area in areas:
+        counts = dict.fromkeys(regions, 0)
+        for item in area.items:
+            if item.region in counts:
+                counts[item.region] += 1
+        rows.append(c.crime_area(L, area.area) if area.area else L.t(NO_AREA))
+        values.append(tuple(counts.values()))
+    return Chart(
+        description=L.t(
+            "Needs by crime area and region: how many needs each region raised in each crime "
+            "area (a need with two crime areas counts in both)."
+        ),
+        corner=L.t("Crime area"),
+        rows=tuple(rows),
+        columns=tuple(c.region_name(L, r) for r in regions),
+        values=tuple(values),
+        total=L.t("Total"),
+        numbers=tuple(tuple(L.number(n) for n in (*row, sum(row))) for row in values),
+    )
+
+
 def _open_action(e: Entry) -> bool:
     return e.entry_kind == "action" and e.status in ("", *OPEN_ACTION_STATUSES)
 
@@ -253,17 +343,21 @@ def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) ->
         header.append(text(L.t("Category")))
     header += [text(L.t("Region")), text(L.t("Delegations")), text(L.t("Priority"))]
     rows = []
+    words: dict[tuple[str, str], Inline] = {}  # regions, priorities, categories: few words
     for n, item in enumerate(area.items, start=1):
         e = item.entry
         row = [text(L.number(n)), text(c.said(e.text))]
         if need:
-            row.append(text(L.t(item.category)))
+            key = ("c", item.category)
+            if key not in words:
+                words[key] = text(L.t(item.category))
+            row.append(words[key])
         who = sorted(c.names(L, e.delegations, names), key=L.sort_key)
-        row += [
-            text(c.region_name(L, item.region)),
-            text(L.comma.join(who) or "—"),
-            text(c.priority_word(L, e.priority) if e.priority else "—"),
-        ]
+        if ("r", item.region) not in words:
+            words["r", item.region] = text(c.region_name(L, item.region))
+        if ("p", e.priority) not in words:
+            words["p", e.priority] = text(c.priority_word(L, e.priority) if e.priority else "—")
+        row += [words["r", item.region], text(L.comma.join(who) or "—"), words["p", e.priority]]
         rows.append(tuple(row))
     numeric = (True, False, *([False] * (len(header) - 2)))
     return Table(tuple(header), tuple(rows), numeric)
@@ -421,6 +515,12 @@ def build_report_document(
     body += _areas_section(
         L, L.t("3. Regional needs, ranked"), data.needs, names, need=True, snaps=data.snapshots
     )
+    if data.needs:  # issue 23: needs by crime area × region, drawn, with its table
+        at = next(
+            n for n, node in enumerate(body)
+            if isinstance(node, Heading) and node.content == text(L.t("3. Regional needs, ranked"))
+        )  # fmt: skip
+        body.insert(at + 1, needs_chart(L, data.needs, shown))
     body += _areas_section(
         L,
         L.t("4. Issues raised, by crime area"),

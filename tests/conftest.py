@@ -22,9 +22,21 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+E2E_ENGINES = {"postgresql-2-workers"}
+"""Engines whose point is a real external process: ``roundtable serve --workers 2`` (two uvicorn
+processes over PostgreSQL).  A test run on one of them is an ``e2e`` test (`make e2e`) wherever
+it is parametrized; its SQLite and PostgreSQL cases stay in `make test`."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long trials (marked ``slow``) first, in their own order, then the rest: under
-    pytest-xdist the workers start on them together and fill the time after with the short
-    tests, instead of one worker running a long trial alone at the end.  Nothing depends on
-    the order: every test sets up its own home, server and ports."""
+    """The multi-worker cases are marked ``e2e`` (see E2E_ENGINES).  Then the long trials
+    (marked ``slow``) first, in their own order, then the rest: under pytest-xdist the workers
+    start on them together and fill the time after with the short tests, instead of one worker
+    running a long trial alone at the end.  Nothing depends on the order: every test sets up
+    its own home, server and ports (or its own event on a module's shared server)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("engine") in E2E_ENGINES:
+            item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

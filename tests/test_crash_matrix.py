@@ -275,7 +275,7 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_se
     rng = random.Random(seed)
     acknowledged: list[str] = []
     rounds_seen = 0
-    for _ in range(count(3, soak=12)):
+    for trial in range(count(3, soak=12)):
         proc = subprocess.Popen(
             [sys.executable, str(SYNC_WRITER), str(home), sid, live_server.url, token],
             env=cli_env(home),
@@ -285,9 +285,18 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_se
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        time.sleep(rng.uniform(0.05, 1.0))
+        early = ""
+        if trial == 0:  # the first kill after a round was acknowledged, however slow the machine
+            while not (line := proc.stdout.readline()).startswith("synced"):
+                assert line, proc.stderr.read()
+                early += line
+            early += line
+            time.sleep(rng.uniform(0.0, 0.3))
+        else:
+            time.sleep(rng.uniform(0.05, 1.0))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
+        out = early + out
         acknowledged += [line for line in out.splitlines() if len(line) == 36]
         rounds_seen += sum(1 for line in out.splitlines() if line.startswith("synced"))
     assert acknowledged and rounds_seen, f"the trials captured and synced (seed {seed})"

@@ -72,14 +72,18 @@ format: $(STAMP_DEV)
 bench: $(STAMP_DEV)
 	$(BIN)/python bench/run_all.py
 
-# Long runs, bounded in time (not part of `make test`), spread over the cores like it:
+# Long runs, bounded in time (not part of `make test`, not run by CI), spread over the cores:
 #  soak: 50 laptops syncing against the reference server for 60 s, then the crash and network-
-#        fault tests with three times the trials (RT_SCALE=3: ~600 capture, 90 export and 36
-#        sync kill trials; the capture trials come in parts of 25, one test each, so the
-#        workers share them).  At most 30 minutes.
+#        fault tests with the volume (RT_SCALE=3): ~600 capture kill -9 trials (in parts of 25,
+#        one test each, so the workers share them), the encrypted trials at the production
+#        scrypt cost, 36 sync kill trials, and the fault proxy on all three engines (SQLite,
+#        PostgreSQL, PostgreSQL behind 2 workers).  `make test` runs the same promises step by
+#        step (a crash at every disk step and sync stage, tests/killpoints.py) with a small real
+#        kill -9 set.  At most 30 minutes.
 #  fuzz: the hypothesis and schemathesis tests with twenty times the examples (RT_SCALE=20).
 #        At most 25 minutes.
-SOAK_TESTS = tests/test_crash.py tests/test_fault_sync.py $(wildcard tests/test_crash_matrix.py)
+SOAK_TESTS = tests/test_crash.py tests/test_crash_encrypted.py tests/test_fault_sync.py \
+	$(wildcard tests/test_crash_matrix.py)
 FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.py \
 	tests/test_schemathesis.py $(wildcard tests/test_bad_input.py tests/test_store_files.py \
 	tests/test_server_bad_input.py)

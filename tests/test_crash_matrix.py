@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _cli import rt
 from budget import count
 from killpoints import Outcome, every_kill_point
 
@@ -62,6 +63,13 @@ def roundtable(home: Path, *args: str, **kw) -> subprocess.CompletedProcess:
         timeout=120,
         **kw,
     )
+
+
+def in_process(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """``roundtable ARGS`` through cli.main in this process (tests/_cli.py): for the tests here
+    whose point is the store's answer, not the process (those that need a resource limit or
+    dropped capabilities run ``roundtable`` in a process)."""
+    return rt(*args, home=home)
 
 
 def one_line(err: str) -> str:
@@ -378,7 +386,7 @@ def test_disk_full_on_a_tiny_tmpfs(tmp_path: Path) -> None:
         os.truncate(filler, max(0, filler.stat().st_size - 16384))
         refused = None
         for n in range(40):  # fill up what is left: the capture that does not fit is refused
-            out = roundtable(home, "add", sid, f"/need Need {n} " + "padding " * 120)
+            out = in_process(home, "add", sid, f"/need Need {n} " + "padding " * 120)
             if out.returncode != 0:
                 refused = out
                 break
@@ -390,7 +398,7 @@ def test_disk_full_on_a_tiny_tmpfs(tmp_path: Path) -> None:
             texts = [e.text for e in ss.records("entry")]
         assert len(texts) == 2 + n  # every acknowledged capture is there
         filler.unlink()  # room again
-        again = roundtable(home, "add", sid, "/note After the disk was freed")
+        again = in_process(home, "add", sid, "/note After the disk was freed")
         assert again.returncode == 0, again.stderr
         with LocalStore(home).open_session(sid, read_only=True) as ss:
             assert ss.records("entry")[-1].text == "After the disk was freed"
@@ -425,13 +433,13 @@ def test_read_only_home_reads_and_refuses_writes_clearly(tmp_path: Path) -> None
     sid = new_session(home, entries=2)
     before = digest(home)
     with read_only(home):
-        listed = roundtable(home, "sessions")
+        listed = in_process(home, "sessions")
         assert listed.returncode == 0 and sid in listed.stdout, listed.stderr
-        exported = roundtable(home, "export", sid, "-o", str(tmp_path / "minutes.md"))
+        exported = in_process(home, "export", sid, "-o", str(tmp_path / "minutes.md"))
         assert exported.returncode == 0, exported.stderr
         assert "Need number 1" in (tmp_path / "minutes.md").read_text(encoding="utf-8")
         for args in (("add", sid, "/note Not possible"), ("new", "--region", "europe")):
-            out = roundtable(home, *args)
+            out = in_process(home, *args)
             assert out.returncode == 1, (args, out.stderr)
             err = one_line(out.stderr)
             assert str(home) in err and ("Read-only" in err or "Permission denied" in err), err
@@ -444,17 +452,17 @@ def test_second_process_on_an_open_session_is_refused(tmp_path: Path) -> None:
     holder = hold_session(home, sid)
     try:
         before = digest(home)
-        out = roundtable(home, "add", sid, "/note From a second laptop window")
+        out = in_process(home, "add", sid, "/note From a second laptop window")
         assert out.returncode == 1
         err = one_line(out.stderr)
         assert sid in err and str(holder.pid) in err, err
         assert digest(home) == before
-        listed = roundtable(home, "sessions")  # reading beside the writer is fine
+        listed = in_process(home, "sessions")  # reading beside the writer is fine
         assert listed.returncode == 0 and sid in listed.stdout
     finally:
         holder.kill()
         holder.wait()
-    after = roundtable(home, "add", sid, "/note Once the other one is gone")
+    after = in_process(home, "add", sid, "/note Once the other one is gone")
     assert after.returncode == 0, after.stderr
 
 
@@ -474,7 +482,7 @@ def test_checkpoint_that_does_not_fit_is_a_note_and_the_capture_is_kept(tmp_path
                 pass
         os.truncate(filler, filler.stat().st_size - 12288)  # 12 kB: the line fits, the view not
         view = (unit / "view.json").read_bytes()
-        out = roundtable(home, "add", sid, "/note Fits in the journal")
+        out = in_process(home, "add", sid, "/note Fits in the journal")
         assert out.returncode == 0, out.stderr
         err = one_line(out.stderr)
         assert err.startswith("roundtable: note: ") and "view.json" in err, err

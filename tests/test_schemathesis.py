@@ -20,6 +20,12 @@ from schemathesis.specs.openapi.checks import (
 EXAMPLES = count(10, "ROUNDTABLE_FUZZ_EXAMPLES", soak=30)
 
 
+@pytest.fixture(scope="module")
+def live_server(shared_server):
+    """One server for every operation's test (each fuzzes its own event)."""
+    return shared_server
+
+
 @pytest.fixture
 def fuzz_scope(live_server):
     event_id = live_server.create_event("Fuzzed conference")

@@ -171,8 +171,8 @@ def _pg_query(url: str, sql: str, args: tuple = ()) -> list[tuple]:
 class PgLiveServer(LiveServer):
     """The secretariat over PostgreSQL, uvicorn in a thread of this process."""
 
-    def stop(self) -> None:
-        super().stop()
+    def stop(self, wait: bool = True) -> None:
+        super().stop()  # always waits: the database is closed after the server has stopped
         app = getattr(self, "app", None)
         if app is not None:
             app.state.database.close()
@@ -208,7 +208,7 @@ class WorkersServer(PgLiveServer):
                 time.sleep(0.1)
         raise RuntimeError("roundtable serve --workers did not answer within 60 s")
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         if self.proc is not None:
             self.proc.terminate()
             try:

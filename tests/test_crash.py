@@ -153,5 +153,6 @@ def kill_point_trials(tmp_path: Path, passphrase: str | None = None) -> list[Out
     return outcomes
 
 
+@pytest.mark.slow
 def test_a_crash_at_every_step_of_captures_and_checkpoints_loses_nothing(tmp_path: Path) -> None:
     kill_point_trials(tmp_path)

@@ -67,6 +67,7 @@ def test_an_installed_laptop_creates_sessions_at_the_production_cost(
     assert costs == [2**15, 2**15]
 
 
+@pytest.mark.slow
 def test_a_crash_at_every_step_of_encrypted_captures_loses_nothing(
     tmp_path: Path, cheap_scrypt: int
 ) -> None:

@@ -118,6 +118,7 @@ def digest(home: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_a_crash_at_every_step_of_an_export_leaves_no_half_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -166,6 +167,7 @@ def test_a_crash_at_every_step_of_an_export_leaves_no_half_file(
         assert len(ss.records("entry")) == 300
 
 
+@pytest.mark.slow
 def test_a_crash_at_every_stage_of_a_sync_round_loses_and_duplicates_nothing(
     tmp_path: Path,
 ) -> None:
@@ -213,7 +215,7 @@ def test_a_crash_at_every_stage_of_a_sync_round_loses_and_duplicates_nothing(
 
     def reset() -> None:
         if trial.get("server"):
-            trial["server"].stop()
+            trial["server"].stop(wait=False)  # its database is never read again
         shutil.rmtree(home, ignore_errors=True)
         shutil.copytree(base_home, home)
         db = tmp_path / f"trial-{len(trial)}.db"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,37 @@ import pytest
 _HERE = Path(__file__).parent
 pytest_plugins = ["fixtures_server"] if (_HERE / "fixtures_server.py").exists() else []
 pytest_plugins += ["fixtures_pg"] if (_HERE / "fixtures_pg.py").exists() else []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_default_tls_context():
+    """Test-only: every httpx client made with the default verification (``verify=True``, no
+    client certificate) shares one verifying SSL context per trust store (certifi's, or the
+    SSL_CERT_FILE / SSL_CERT_DIR the environment names) instead of loading the bundle again
+    (~25 ms of CPU per client, and the tests make thousands: each ``httpx.get``, each sync
+    round).  A context is made to be shared; one made from a CA file (the TLS tests) or
+    ``verify=False`` is never cached, so what verifies stays the same."""
+    try:
+        from httpx import _config
+        from httpx._transports import default
+    except ImportError:
+        yield
+        return
+    real = _config.create_ssl_context
+    shared: dict[tuple, object] = {}
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert is not None:
+            return real(verify=verify, cert=cert, trust_env=trust_env)
+        env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        key = (trust_env, *(env if trust_env else (None, None)))
+        if key not in shared:
+            shared[key] = real(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    default.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+    yield
+    default.create_ssl_context = real
 
 
 @pytest.fixture(autouse=True)

@@ -17,9 +17,10 @@ def _one_default_tls_context():
     """Test-only: every httpx client made with the default verification (``verify=True``, no
     client certificate) shares one verifying SSL context per trust store (certifi's, or the
     SSL_CERT_FILE / SSL_CERT_DIR the environment names) instead of loading the bundle again
-    (~25 ms of CPU per client, and the tests make thousands: each ``httpx.get``, each sync
-    round).  A context is made to be shared; one made from a CA file (the TLS tests) or
-    ``verify=False`` is never cached, so what verifies stays the same."""
+    (~25 ms of CPU per client, and the tests make thousands: each top-level ``httpx.get`` or
+    ``httpx.post``; the product's sync client already shares its own, ``sync._tls_context``).
+    A context is made to be shared; one made from a CA file (the TLS tests) or ``verify=False``
+    is never cached, so what verifies stays the same."""
     try:
         from httpx import _config
         from httpx._transports import default

@@ -22,6 +22,7 @@ from fixtures_server import LiveServer
 from test_secretariat import entry_ops, get, push, session_ops
 
 from roundtable.model import HlcClock
+from roundtable.protocol import PROTOCOL_VERSION
 from roundtable.secretariat.db import open_ready
 from roundtable.secretariat.repository import MIGRATIONS, SCHEMA_VERSION
 
@@ -110,7 +111,13 @@ def test_a_puller_following_concurrent_pushes_misses_nothing(live_server):
         while True:
             finished = done.is_set()
             while True:
-                page = get(server.url, f"/v1/events/{event_id}/ops", token, since=cursor).json()
+                page = get(
+                    server.url,
+                    f"/v1/events/{event_id}/ops",
+                    token,
+                    since=cursor,
+                    protocol=PROTOCOL_VERSION,  # the event's own tz op is of version 2
+                ).json()
                 seen.extend(o["op_id"] for o in page["ops"])
                 seqs.extend(o["seq"] for o in page["ops"])
                 cursor = page["next"]

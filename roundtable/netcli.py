@@ -155,6 +155,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "front of it",
             file=sys.stderr,
         )
+    from roundtable.secretariat.middleware import trusted_peers
+
+    try:
+        trusted_peers(args.forwarded_allow_ips)
+    except ValueError as exc:
+        _fail(f"--{exc}")
+    root_path = args.root_path.rstrip("/")
+    if root_path and (not root_path.startswith("/") or "//" in root_path or "?" in root_path):
+        _fail(f"--root-path {args.root_path}: expected a path such as /roundtable")
+    if not 1 <= args.pool_size <= 1000:
+        _fail(f"--pool-size {args.pool_size}: expected 1-1000")
+    if args.debug_log:
+        debug = Path(args.debug_log)
+        if not debug.parent.is_dir():
+            _fail(f"--debug-log {args.debug_log}: directory {debug.parent} does not exist")
+    if args.console_secret_file:
+        os.environ[secretariat.CONSOLE_SECRET_ENV] = _console_secret(args.console_secret_file)
     try:
         secretariat.serve(
             db,
@@ -162,12 +179,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             idempotency_days=args.idempotency_days,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            root_path=root_path,
+            log_level=args.log_level,
+            pool_size=args.pool_size,
+            debug_log=args.debug_log,
         )
     except Exception as exc:  # the database cannot be reached or opened: one line, no trace
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
             raise
         _fail(f"--db: cannot open the database: {str(exc).strip().splitlines()[0][:300]}")
     return 0
+
+
+def _console_secret(name: str) -> str:
+    """The console's signing secret from a file (first line; at least 32 characters), so it
+    is in neither the command line nor the environment of the service manager."""
+    path = Path(name)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"--console-secret-file {name}: cannot read it ({exc.__class__.__name__})")
+    lines = text.strip().splitlines()
+    secret = lines[0].strip() if lines else ""
+    if len(secret) < 32:
+        _fail(
+            f"--console-secret-file {name}: the secret must be at least 32 characters "
+            "(make one: python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        print(f"warning: {name}: readable by others; chmod 600 it", file=sys.stderr)
+    return secret
 
 
 def cmd_events_create(args: argparse.Namespace) -> int:
@@ -321,6 +363,40 @@ def add_commands(sub, command) -> None:
         type=float,
         default=7.0,
         help="forget saved push answers (Idempotency-Key) after this many days (default 7)",
+    )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("ROUNDTABLE_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="the reverse proxies whose X-Forwarded-Proto/-For/-Host are believed: addresses "
+        "or networks, comma-separated, or * (default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--root-path",
+        default="",
+        help="the path prefix the proxy serves the secretariat under, e.g. /roundtable",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+        help="info: one line per request; warning: errors only (default info)",
+    )
+    p.add_argument(
+        "--debug-log",
+        help="a file for tracebacks of server errors (the main log gets one line each)",
+    )
+    p.add_argument(
+        "--console-secret-file",
+        help="a file holding the secret that signs console sessions (one line, 32+ "
+        "characters), so that they survive a restart; default: $ROUNDTABLE_CONSOLE_SECRET, "
+        "else random at each start",
+    )
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=10,
+        help="PostgreSQL connections per worker (default 10); workers x pool size must stay "
+        "under the server's max_connections",
     )
 
     events = command("events", _show_help, "secretariat: manage events")

@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from roundtable.secretariat.middleware import Guard
+from roundtable.secretariat.middleware import AccessLog, Forwarded, Guard, trusted_peers
 from roundtable.secretariat.repository import Database, Repository, open_database
 from roundtable.secretariat.routes import ROUTERS, console
 from roundtable.secretariat.service import Refusal
@@ -93,6 +93,7 @@ def create_app(
     idempotency_days: float = DEFAULT_IDEMPOTENCY_DAYS,
     pool_size: int = 10,
     console_refresh: float = console.REFRESH_SECONDS,
+    forwarded_allow_ips: str = "127.0.0.1",
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
     ``postgresql://`` URL, or an open Database.  The schema is migrated first."""
@@ -134,4 +135,7 @@ def create_app(
     # the routers' own routes: newer FastAPI wraps an included router in one opaque route
     routes = [*app.router.routes, *(r for router in (*ROUTERS, web) for r in router.routes)]
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, routes=lambda: routes)
+    app.add_middleware(AccessLog)
+    # outermost: the proxy's X-Forwarded-* are read first, and only from a trusted proxy
+    app.add_middleware(Forwarded, trusted=trusted_peers(forwarded_allow_ips))
     return app

@@ -10,6 +10,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from roundtable.secretariat.middleware import note_token
 from roundtable.secretariat.repository import Repository, TokenScope
 
 
@@ -46,6 +47,7 @@ def authorize(
     scope = repo.lookup_token(creds.credentials)
     if scope is None:
         raise HTTPException(401, "Authorization: the token is not valid", unauthorized)
+    note_token(scope.label)
     return scope
 
 
@@ -123,6 +125,7 @@ def console_authorize(
         if token_hash is not None:
             scope = repo.token_by_hash(token_hash)
             if scope is not None:
+                note_token(scope.label)
                 return scope
     raise SignInRequired()
 

@@ -42,6 +42,7 @@ from roundtable.secretariat.deps import (
     SignInRequired,
     sign_session,
 )
+from roundtable.secretariat.middleware import same_origin
 from roundtable.secretariat.records import snapshots_from_docs
 from roundtable.secretariat.repository import Repository, TokenScope, scope_clause
 from roundtable.secretariat.routes.documents import _countries, _entry_conflicts
@@ -218,9 +219,16 @@ def _ago(now: dt.datetime, then: dt.datetime | None) -> str:
     return f"{seconds // 86400} d ago"
 
 
+def root_of(request: Request) -> str:
+    """The path prefix the site is served under (``serve --root-path``), "" at the root: every
+    link, form and redirect of the console starts with it."""
+    return str(request.scope.get("app_root_path", request.scope.get("root_path", ""))).rstrip("/")
+
+
 def _page(request: Request, template: str, conf: Conference | None, status: int = 200, **context):
     context.setdefault("lang", "en")
     values = {
+        "root": root_of(request),
         "conf": conf,
         "scope": conf.scope if conf else None,
         "region_names": REGIONS,
@@ -281,8 +289,9 @@ DownloadArgs = Annotated[_DownloadArgs, Depends(_download_args)]
 # -- signing in and out -----------------------------------------------------------------------
 
 
-def _safe_next(value: str) -> str:
-    """Only a path of this site: never another site, never a scheme or host."""
+def _safe_next(value: str, root: str = "") -> str:
+    """Only a path of this site (under its root path): never another site, never a scheme or
+    host."""
     parts = urlsplit(value)
     if (
         not value.startswith("/")
@@ -290,8 +299,9 @@ def _safe_next(value: str) -> str:
         or "\\" in value
         or parts.scheme
         or parts.netloc
+        or (root and not value.startswith(f"{root}/"))
     ):
-        return "/"
+        return f"{root}/"
     return value
 
 
@@ -301,14 +311,13 @@ def _same_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
         return
-    host = request.headers.get("host", "")
-    if urlsplit(origin).netloc != host:
+    if not same_origin(origin, request.scope):
         raise PageError(403, "Refused", "This form was sent from another site.")
 
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/") -> Response:
-    return _page(request, "sign_in.html", None, next=_safe_next(next), error="")
+    return _page(request, "sign_in.html", None, next=_safe_next(next, root_of(request)), error="")
 
 
 def _session_cookie_flags(request: Request) -> dict[str, Any]:
@@ -330,7 +339,7 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     _same_origin(request)
-    target = _safe_next(next)
+    target = _safe_next(next, root_of(request))
     scope = repo.lookup_token(token.strip()) if token.strip() else None
     if scope is None:
         error = "This token is not valid on this server." if token.strip() else "Enter a token."
@@ -347,7 +356,7 @@ def sign_in(
 @router.post("/sign-out")
 def sign_out(request: Request) -> Response:
     _same_origin(request)
-    answer = RedirectResponse("/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
+    answer = RedirectResponse(f"{root_of(request)}/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
     answer.delete_cookie(SESSION_COOKIE, **_session_cookie_flags(request))
     return answer
 
@@ -615,7 +624,10 @@ def install(app: FastAPI, *, refresh: float = REFRESH_SECONDS) -> APIRouter:
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
         if request.method == "GET" and request.url.path != "/changes":
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            location = "/sign-in" if here == "/" else f"/sign-in?next={quote(here, safe='')}"
+            root = root_of(request)
+            location = f"{root}/sign-in"
+            if here not in (f"{root}/", root):
+                location += f"?next={quote(here, safe='')}"
             return RedirectResponse(
                 location, status_code=303, headers={"Cache-Control": "no-store"}
             )

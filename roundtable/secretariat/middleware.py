@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 from starlette.routing import Match
 
@@ -117,6 +117,9 @@ def _utc_now() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"  # a path is one word: spaces and controls percent-encoded
+
+
 def _quoted(value: str) -> str:
     """Quoted, with every control character escaped: one request is one line."""
     return json.dumps(value)
@@ -178,7 +181,7 @@ class AccessLog:
         path = scope.get("path", "")  # uvicorn's path starts with the root path already
         line = (
             f"{_utc_now()} {logging.getLevelName(level)} {client[0] if client else '-'} "
-            f"{scope['method']} {_quoted(path)} {status} {ms:.1f}ms "
+            f"{scope['method']} {quote(path, safe=_PATH_SAFE)} {status} {ms:.1f}ms "
             f"token={_quoted(note.get('token', '-'))}"
         )
         ACCESS.log(level, f"{line} {extra}".rstrip())

@@ -20,8 +20,8 @@ import os
 import shlex
 import shutil
 import socket
-import ssl
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from roundtable.secretariat.db import (
     AdminError,
@@ -85,7 +85,7 @@ def serve(
 
     from roundtable.secretariat.middleware import log_config
 
-    common = {
+    common: dict[str, Any] = {
         "host": host,
         "port": port,
         "log_level": log_level,

@@ -34,6 +34,7 @@ from roundtable.secretariat.service import Refusal
 API_VERSION = "v1"
 DEFAULT_IDEMPOTENCY_DAYS = 7.0
 TRIM_EVERY_S = 3600.0
+RETRY_AFTER_S = 2
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -122,6 +123,20 @@ def create_app(
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _one_line(exc)}, status_code=422)
+
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the database cannot be reached (PostgreSQL restarting, SQLite locked too long): 503
+        # with Retry-After, which a laptop retries; anything else is the server's fault
+        if not database.is_unavailable(exc):
+            raise exc
+        return JSONResponse(
+            {"detail": "the database cannot be reached just now; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for kind in database.unavailable:
+        app.add_exception_handler(kind, _unavailable)
 
     @app.exception_handler(Refusal)
     async def _refused(request: Request, exc: Refusal) -> JSONResponse:

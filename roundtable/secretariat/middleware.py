@@ -8,7 +8,7 @@ import contextvars
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -87,6 +87,8 @@ def log_config(level: str = "info", debug_log: str | None = None) -> dict[str, A
         "propagate": False,
     }
     loggers["roundtable.debug"] = {"handlers": ["debug"], "level": "DEBUG", "propagate": False}
+    # the pool's reconnection notes are multi-line: debug log only (the main log shows 503s)
+    loggers["psycopg"] = {"handlers": ["debug"], "level": "INFO", "propagate": False}
     return config
 
 
@@ -219,7 +221,7 @@ def trusted_peers(value: str) -> Callable[[str | None], bool]:
 FORWARDED_HOST = "roundtable.forwarded_host"
 
 
-def _header(scope: dict, name: bytes) -> str | None:
+def _header(scope: Mapping[str, Any], name: bytes) -> str | None:
     for key, value in scope.get("headers") or ():
         if key == name:
             return value.decode("latin-1")
@@ -274,7 +276,7 @@ def _origin(scheme: str, netloc: str) -> str:
     return f"{scheme}://{netloc}"
 
 
-def browser_origin(scope: dict) -> str:
+def browser_origin(scope: Mapping[str, Any]) -> str:
     """The origin (``scheme://host[:port]``) the browser addressed: the forwarded host and
     scheme when a trusted proxy gave them (``Forwarded``), else the Host header and the
     connection's scheme.  The console compares a form's ``Origin`` header with this."""
@@ -282,7 +284,7 @@ def browser_origin(scope: dict) -> str:
     return _origin(scope.get("scheme", "http"), host)
 
 
-def same_origin(origin: str, scope: dict) -> bool:
+def same_origin(origin: str, scope: Mapping[str, Any]) -> bool:
     """Whether an ``Origin`` header names the origin the browser addressed."""
     from urllib.parse import urlsplit
 

@@ -8,6 +8,7 @@ and the idempotency constraints hold under concurrent workers: see ``repository`
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -107,6 +108,9 @@ class PostgresDatabase(Database):
         self.pool_size = self.max_connections = pool_size
         self.pooled = pooled
         self._pool: Any = None
+        self._purging = threading.Lock()
+        self._opening = threading.Lock()
+        self._purge_running = False
 
     def _connect(self) -> Any:
         import psycopg
@@ -114,20 +118,83 @@ class PostgresDatabase(Database):
         return psycopg.connect(self.target, autocommit=True, connect_timeout=10)
 
     @property
-    def pool(self) -> Any:
-        if self._pool is None:
-            from psycopg_pool import ConnectionPool
+    def unavailable(self) -> tuple[type[Exception], ...]:  # type: ignore[override]
+        import psycopg
+        from psycopg_pool import PoolTimeout
 
-            self._pool = ConnectionPool(
-                self.target,
-                min_size=1,
-                max_size=self.pool_size,
-                kwargs={"autocommit": True, "connect_timeout": 10},
-                timeout=30,
-                open=True,
-                name="secretariat",
-            )
+        return (psycopg.OperationalError, PoolTimeout)
+
+    @property
+    def pool(self) -> Any:
+        with self._opening:  # the first requests arrive together: one pool, not one each
+            if self._pool is None:
+                self._pool = self._open_pool()
         return self._pool
+
+    def _open_pool(self) -> Any:
+        from psycopg_pool import ConnectionPool
+
+        return ConnectionPool(
+            self.target,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={"autocommit": True, "connect_timeout": 5},
+            # a pooled connection is checked before it is lent: after a restart of
+            # PostgreSQL the stale ones are dropped here, not in the middle of a request
+            check=self._check,
+            # a request never waits behind others for a slot (deps.get_repo), only for a
+            # connection being made: past this, 503 + Retry-After and the laptop retries
+            timeout=8,
+            # a refill that keeps failing gives up soon, so that the next request starts a
+            # new one at once instead of waiting out a long backoff once PostgreSQL is back
+            reconnect_timeout=5,
+            max_lifetime=3600,
+            open=True,
+            name="secretariat",
+        )
+
+    def _check(self, conn: Any) -> None:
+        """``ConnectionPool.check_connection``; on the first stale connection, every idle one
+        is checked at once (a restart leaves all of them stale; one by one, the pool would
+        pause between them and a request could time out)."""
+        from psycopg_pool import ConnectionPool
+
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            self._purge()
+            raise
+
+    def _purge(self) -> None:
+        with self._purging:
+            if self._purge_running:
+                return
+            self._purge_running = True
+
+        def run() -> None:
+            try:
+                pool = self._pool
+                if pool is not None:
+                    pool.check()
+            except Exception:  # the pool closed meanwhile, or the server is down: next time
+                pass
+            finally:
+                with self._purging:
+                    self._purge_running = False
+
+        threading.Thread(target=run, name="pool-check", daemon=True).start()
+
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        import psycopg
+
+        try:
+            # a connection of its own: readiness is not queued behind the requests' pool
+            wait = max(1, int(timeout))
+            with psycopg.connect(self.target, autocommit=True, connect_timeout=wait) as conn:
+                return self._readiness(PostgresRepository(conn))
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return False, f"database: {first[:200]}", 0
 
     @contextmanager
     def repository(self) -> Iterator[PostgresRepository]:

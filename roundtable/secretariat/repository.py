@@ -514,6 +514,16 @@ class Repository(ABC):
         cur = self._execute("DELETE FROM idempotency WHERE created < ?", (before,))
         return max(0, cur.rowcount)
 
+    def schema_version(self) -> int:
+        """The last migration recorded (0 when none ran)."""
+        try:
+            row = self._execute("SELECT MAX(version) FROM schema_version").fetchone()
+        except Exception as exc:  # no table yet: nothing ran
+            if "schema_version" not in str(exc):
+                raise
+            return 0
+        return int(row[0] or 0) if row else 0
+
 
 class Database(ABC):
     """One per process: where the data lives, and how a request gets its connection."""
@@ -543,6 +553,27 @@ class Database(ABC):
 
     def close(self) -> None:  # noqa: B027 - engines with nothing to release keep this
         """Release what the process holds (a pool's connections)."""
+
+    unavailable: tuple[type[Exception], ...] = ()
+    """The errors that mean "the database cannot be reached now" (answered 503 + Retry-After,
+    so that a laptop retries), as opposed to a fault of the server (500)."""
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.unavailable)
+
+    @abstractmethod
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        """Whether requests can be served now: (ready, why not, schema version found).  Reaches
+        the database within ``timeout`` seconds, without waiting behind the requests."""
+
+    def _readiness(self, repo: Repository) -> tuple[bool, str, int]:
+        found = repo.schema_version()
+        if found < SCHEMA_VERSION:
+            why = f"schema {found} is older than {SCHEMA_VERSION}: run roundtable migrate"
+            return False, why, found
+        if found > SCHEMA_VERSION:
+            return False, f"schema {found} is newer than this server ({SCHEMA_VERSION})", found
+        return True, "", found
 
     def __enter__(self) -> Database:
         return self

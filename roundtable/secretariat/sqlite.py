@@ -75,6 +75,27 @@ class SqliteDatabase(Database):
         self.path = Path(path)
         self.target = str(self.path)
 
+    unavailable = (sqlite3.OperationalError,)
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        # a file locked past busy_timeout, or one that cannot be opened; not an SQL mistake
+        text = str(exc).lower()
+        return isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in text or "unable to open" in text or "disk i/o" in text
+        )
+
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=timeout)
+        except sqlite3.Error as exc:
+            return False, f"database: {exc}", 0
+        try:
+            return self._readiness(SqliteRepository(conn))
+        except sqlite3.Error as exc:
+            return False, f"database: {exc}", 0
+        finally:
+            conn.close()
+
     @contextmanager
     def repository(self) -> Iterator[SqliteRepository]:
         conn = connect(self.path)

@@ -356,7 +356,9 @@ def sign_in(
 @router.post("/sign-out")
 def sign_out(request: Request) -> Response:
     _same_origin(request)
-    answer = RedirectResponse(f"{root_of(request)}/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
+    answer = RedirectResponse(
+        f"{root_of(request)}/sign-in", status_code=303, headers={"Cache-Control": "no-store"}
+    )
     answer.delete_cookie(SESSION_COOKIE, **_session_cookie_flags(request))
     return answer
 

@@ -106,7 +106,8 @@ class PgCluster:
     def options(self) -> str:
         return (
             f"-p {self.port} -k {self.dir} -c listen_addresses='' "
-            f"-c max_connections={self.max_connections} -c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            f"-c max_connections={self.max_connections} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off "
             "-c shared_buffers=32MB"
         )
 

@@ -44,6 +44,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
         ca_file=ca_file or None,
         round_deadline=config.load_settings().sync_deadline,
         label=label or None,
+        detect_tls_port=True,
     )
     who = asyncio.run(client.whoami())
     config.save_token(args.token)
@@ -86,6 +87,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ca_file=settings.ca_file or None,
         round_deadline=settings.sync_deadline,
         label=settings.label or None,
+        detect_tls_port=True,
     )
     progress = None if args.quiet else _progress_printer()
     result = asyncio.run(client.sync_once(progress=progress))

@@ -126,6 +126,14 @@ def _db(value: str | None) -> Path | str:
         _fail("--db: give the database (an SQLite file or a postgresql:// URL), or set "
               "ROUNDTABLE_DB_URL")  # fmt: skip
     if value.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit
+
+        if urlsplit(value).password:
+            print(
+                "warning: --db: a password in the URL shows in `ps` and in shell history; "
+                "put it in ~/.pgpass or PGPASSWORD instead",
+                file=sys.stderr,
+            )
         return value
     if "://" in value:
         _fail(f"--db {value.split('://')[0]}://...: expected a postgresql:// URL or a file")
@@ -212,6 +220,74 @@ def _console_secret(name: str) -> str:
     if os.name == "posix" and path.stat().st_mode & 0o077:
         print(f"warning: {name}: readable by others; chmod 600 it", file=sys.stderr)
     return secret
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    _server()
+    from roundtable.secretariat.backup import backup
+    from roundtable.secretariat.repository import AdminError
+
+    db = _db(args.db)
+    try:
+        print(backup(db, Path(args.output), force=args.force), file=sys.stderr)
+    except AdminError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def cmd_restore_db(args: argparse.Namespace) -> int:
+    """``roundtable restore --db DB BACKUP_FILE`` (the command is shared with restoring a
+    deleted entry: cli.cmd_restore sends the ``--db`` form here)."""
+    _server()
+    from roundtable.secretariat.backup import restore
+    from roundtable.secretariat.repository import AdminError
+
+    db = _db(args.db)
+    try:
+        print(restore(Path(args.session), db, force=args.force), file=sys.stderr)
+    except AdminError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    secretariat = _server()
+    from roundtable.secretariat.backup import pending_migrations, schema_found
+    from roundtable.secretariat.repository import SCHEMA_VERSION, AdminError, open_database
+
+    db = _db(args.db)
+    try:
+        found = schema_found(db)
+    except AdminError as exc:
+        _fail(str(exc))
+    if found is not None and found > SCHEMA_VERSION:
+        _fail(f"--db: schema {found} is newer than this roundtable ({SCHEMA_VERSION}); upgrade it")
+    todo = pending_migrations(found or 0)
+    where = "new database" if found is None else f"schema {found}"
+    if not todo:
+        print(f"{where}: up to date (schema {SCHEMA_VERSION})", file=sys.stderr)
+        return 0
+    steps = "; ".join(f"{v}: {what}" for v, what in todo)
+    if args.dry_run:
+        print(f"{where}: would migrate to {SCHEMA_VERSION} ({steps}); nothing changed",
+              file=sys.stderr)  # fmt: skip
+        return 0
+    if secretariat.is_url(db):
+        print("PostgreSQL: take a backup first (roundtable backup --db ... -o FILE)",
+              file=sys.stderr)  # fmt: skip
+    database = open_database(db, pooled=False)
+    try:
+        database.migrate()
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
+            raise
+        _fail(f"--db: migration failed, nothing changed: {str(exc).strip().splitlines()[0][:300]}")
+    finally:
+        database.close()
+    kept = getattr(database, "migration_backup", None)
+    print(f"{where}: migrated to {SCHEMA_VERSION} ({steps})"
+          + (f"; the file before is kept as {kept}" if kept else ""), file=sys.stderr)  # fmt: skip
+    return 0
 
 
 def cmd_events_create(args: argparse.Namespace) -> int:
@@ -400,6 +476,15 @@ def add_commands(sub, command) -> None:
         help="PostgreSQL connections per worker (default 10); workers x pool size must stay "
         "under the server's max_connections",
     )
+
+    p = command("backup", cmd_backup, "secretariat: write a backup of the server's database")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p.add_argument("-o", "--output", required=True, help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="overwrite the output file")
+
+    p = command("migrate", cmd_migrate, "secretariat: bring the database's schema up to date")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
 
     events = command("events", _show_help, "secretariat: manage events")
     events.set_defaults(parser=events)

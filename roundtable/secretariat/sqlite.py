@@ -74,6 +74,8 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.target = str(self.path)
+        self.migration_backup: Path | None = None
+        """Where ``migrate`` copied the file before changing it (None: nothing to keep)."""
 
     unavailable = (sqlite3.OperationalError,)
 
@@ -115,6 +117,10 @@ class SqliteDatabase(Database):
             found = found or 0
             if found >= SCHEMA_VERSION:
                 return found
+            # a file that holds data is copied aside before anything of it changes
+            from roundtable.secretariat.backup import backup_before_migration
+
+            self.migration_backup = backup_before_migration(self.path, found)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 # read again under the writer lock: another process may have just migrated

@@ -195,6 +195,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             pool_size=args.pool_size,
             debug_log=args.debug_log,
         )
+    except secretariat.AdminError as exc:
+        _fail(str(exc))
     except Exception as exc:  # the database cannot be reached or opened: one line, no trace
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
             raise

@@ -188,3 +188,18 @@ def test_postgresql_restarts_under_the_server(tmp_path: Path) -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
         cluster.stop()
+
+
+def test_serve_refuses_more_connections_than_postgresql_allows(pg_cluster, capsys) -> None:
+    from roundtable import cli
+    from roundtable.secretariat.postgres import check_capacity
+
+    url = pg_cluster.new_database()
+    limit = pg_cluster.max_connections
+    workers = limit // 10  # x (10 pooled + 1) each: over the limit
+    code = cli.main(["serve", "--db", url, "--workers", str(workers), "--pool-size", "10"])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert f"max_connections {limit}" in err and "lower --pool-size or --workers" in err
+    assert len(err.strip().splitlines()) == 1
+    assert "leaves" in check_capacity(url, 2, 10)  # 22 of 300: fine

@@ -94,6 +94,10 @@ def serve(
         "root_path": root_path.rstrip("/"),
         "access_log": False,  # middleware.AccessLog writes one line per request
     }
+    if is_url(target):
+        from roundtable.secretariat.postgres import check_capacity
+
+        check_capacity(str(target), workers, pool_size)  # AdminError: one line, nothing started
     if workers <= 1:
         app = create_app(
             target,

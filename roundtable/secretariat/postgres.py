@@ -100,6 +100,38 @@ class PostgresRepository(Repository):
         return inserted
 
 
+def check_capacity(url: str, workers: int, pool_size: int) -> str:
+    """Whether ``workers`` processes of ``pool_size`` connections each (and one more each, for
+    ``/v1/ready``) fit in the server's ``max_connections`` less its reserved slots; AdminError
+    naming the numbers and what to change when they do not.  Returns the figures."""
+    import psycopg
+
+    from roundtable.secretariat.repository import AdminError
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        limit = int(conn.execute("SHOW max_connections").fetchone()[0])
+        reserved = int(conn.execute("SHOW superuser_reserved_connections").fetchone()[0])
+        others = int(
+            conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                "AND pid <> pg_backend_pid()"
+            ).fetchone()[0]
+        )
+    need = workers * (pool_size + 1)
+    room = limit - reserved - others
+    figures = (
+        f"{workers} worker{'s' if workers != 1 else ''} x ({pool_size} pooled + 1) = {need} "
+        f"connections; PostgreSQL's max_connections {limit} less {reserved} reserved and "
+        f"{others} in use leaves {room}"
+    )
+    if need > room:
+        raise AdminError(
+            f"--workers/--pool-size: {figures}; lower --pool-size or --workers, or raise "
+            "max_connections in postgresql.conf"
+        )
+    return figures
+
+
 class PostgresDatabase(Database):
     """A PostgreSQL database named by a ``postgresql://`` URL, behind a connection pool."""
 

@@ -108,14 +108,17 @@ def check_capacity(url: str, workers: int, pool_size: int) -> str:
 
     from roundtable.secretariat.repository import AdminError
 
+    def one(conn: Any, sql: str) -> int:
+        row = conn.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
     with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
-        limit = int(conn.execute("SHOW max_connections").fetchone()[0])
-        reserved = int(conn.execute("SHOW superuser_reserved_connections").fetchone()[0])
-        others = int(
-            conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                "AND pid <> pg_backend_pid()"
-            ).fetchone()[0]
+        limit = one(conn, "SHOW max_connections")
+        reserved = one(conn, "SHOW superuser_reserved_connections")
+        others = one(
+            conn,
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()",
         )
     need = workers * (pool_size + 1)
     room = limit - reserved - others

@@ -36,12 +36,22 @@ def _sql(sql: str) -> str:
     return out
 
 
+SEQ_POSITION_BITS = 20
+SEQ_ROWS_PER_TRANSACTION = 1 << SEQ_POSITION_BITS
+# Rows whose seq lies below this were written by transactions that have all ended: a pull
+# returns no other (the pull rule, ``repository``'s docstring).  Evaluated in the statement's
+# own snapshot (pg_current_snapshot() is the active snapshot).
+FINAL_ROWS = f"seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {SEQ_POSITION_BITS})"
+
+
 class PostgresRepository(Repository):
     dialect = "postgresql"
+    final_rows = FINAL_ROWS
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self._last_seq: dict[str, int] = {}
+        self._xid: int | None = None  # this push transaction's id
+        self._pos = 0  # rows numbered in this transaction so far
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         return self.conn.execute(_sql(sql), tuple(args))
@@ -54,50 +64,50 @@ class PostgresRepository(Repository):
 
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
-        self._last_seq = {}
+        self._xid, self._pos = None, 0
         try:
             with self.conn.transaction():
                 yield
         finally:
-            self._last_seq = {}
+            self._xid, self._pos = None, 0
 
-    def lock_event(self, event_id: str) -> None:
-        """Lock the event's row until commit and read its counter.  A push of another event
-        goes on in parallel; a second push of this one waits here, before reading anything."""
-        if event_id in self._last_seq:
-            return
-        row = self.conn.execute(
-            "SELECT last_seq FROM events WHERE event_id = %s FOR UPDATE", (event_id,)
-        ).fetchone()
-        self._last_seq[event_id] = row[0] if row else 0
+    def lock_batch(self, key: str, token_hash: str) -> None:
+        """Two tries of one batch (same Idempotency-Key and token) wait for each other, so the
+        second replays the first's answer; other pushes, of any event, go on in parallel."""
+        self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{token_hash}:{key}",)
+        )
+
+    def _numbers(self, n: int) -> list[int]:
+        """``n`` seq values for rows of this transaction: its transaction id, shifted, plus the
+        row's position in it (the pull rule: ``repository``'s docstring)."""
+        if self._xid is None:
+            row = self.conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+            self._xid = int(row[0])
+        if self._pos + n > SEQ_ROWS_PER_TRANSACTION:
+            raise RuntimeError(
+                f"one transaction may number {SEQ_ROWS_PER_TRANSACTION} ops; push smaller batches"
+            )
+        start = (self._xid << SEQ_POSITION_BITS) + self._pos
+        self._pos += n
+        return list(range(start, start + n))
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
-        inserted: set[str] = set()
-        by_event: dict[str, list[Op]] = {}
-        for op in ops:
-            by_event.setdefault(op.event_id, []).append(op)
-        for event_id, event_ops in by_event.items():
-            self.lock_event(event_id)
-            seq = self._last_seq[event_id]
-            rows: list[Any] = []
-            for op in event_ops:
-                seq += 1
-                row = op_row(op, received_at)  # op_id, event_id, session_id, ...
-                rows += (event_id, seq, row[0], *row[2:])
-            marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(event_ops))
-            cur = self.conn.execute(
-                "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
-                f" hlc, device, base, received_at) VALUES {marks} "
-                "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
-                rows,
-            )
-            inserted |= {r[0] for r in cur.fetchall()}
-            # gaps (an op id that lost a race) are harmless: the cursor skips no row, only numbers
-            self.conn.execute(
-                "UPDATE events SET last_seq = %s WHERE event_id = %s", (seq, event_id)
-            )
-            self._last_seq[event_id] = seq
-        return inserted
+        numbers = self._numbers(len(ops))
+        rows: list[Any] = []
+        for seq, op in zip(numbers, ops, strict=True):
+            row = op_row(op, received_at)  # op_id, event_id, session_id, ...
+            rows += (op.event_id, seq, row[0], *row[2:])
+        marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(ops))
+        cur = self.conn.execute(
+            "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
+            f" hlc, device, base, received_at) VALUES {marks} "
+            "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+            rows,
+        )
+        # numbers of rows that lost a race on op_id are gaps: the cursor skips no row, only
+        # numbers
+        return {r[0] for r in cur.fetchall()}
 
 
 def check_capacity(url: str, workers: int, pool_size: int) -> str:

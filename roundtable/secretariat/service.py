@@ -46,7 +46,7 @@ def push(
     """Store a batch all or nothing; replaying ``key`` returns the stored answer.  Returns
     ``{"protocol", "accepted", "duplicates"}``."""
     with repo.write_transaction():
-        repo.lock_event(event_id)
+        repo.lock_batch(key, scope.token_hash)
         digests = (digest,) if isinstance(digest, str) else tuple(digest)
         digest = digests[0]
         saved = repo.saved_answer(key, scope.token_hash)

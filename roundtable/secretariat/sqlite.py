@@ -55,7 +55,7 @@ class SqliteRepository(Repository):
             raise
         self.conn.execute("COMMIT")
 
-    def lock_event(self, event_id: str) -> None:
+    def lock_batch(self, key: str, token_hash: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the file's only writer lock."""
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:

@@ -103,6 +103,7 @@ async def test_root_path_prefixes_links_redirects_and_the_sign_in(server) -> Non
         assert 'action="/rt/sign-in"' in page.text
         assert 'href="/rt/static/console.css"' in page.text
         assert (await web.get("/rt/static/console.css")).status_code == 200
+        assert (await web.get("/rt/changes")).status_code == 401  # the poll: no redirect
         signed = await web.post("/rt/sign-in", data={"token": token, "next": "/elsewhere"})
         assert signed.status_code == 303
         assert signed.headers["location"] == "/rt/"  # never outside the prefix

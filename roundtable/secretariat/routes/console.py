@@ -624,9 +624,9 @@ def install(app: FastAPI, *, refresh: float = REFRESH_SECONDS) -> APIRouter:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        if request.method == "GET" and request.url.path != "/changes":
+        root = root_of(request)
+        if request.method == "GET" and request.url.path not in ("/changes", f"{root}/changes"):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            root = root_of(request)
             location = f"{root}/sign-in"
             if here not in (f"{root}/", root):
                 location += f"?next={quote(here, safe='')}"

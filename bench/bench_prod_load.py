@@ -289,9 +289,11 @@ def run_once(url: str, workers: int, laptops: int, seconds: float, every: float,
     def ok(kind: str) -> list[float]:
         return [t for t, status in samples.get(kind, []) if status == "200"]
 
-    failed = {
-        kind: sum(1 for _, status in values if status != "200") for kind, values in samples.items()
-    }
+    failed: dict[str, dict[str, int]] = {}
+    for kind, values in samples.items():
+        for _, status in values:
+            if status != "200":
+                failed.setdefault(kind, {})[status] = failed.get(kind, {}).get(status, 0) + 1
     return {
         "workers": workers,
         "laptops": laptops,
@@ -362,7 +364,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     bad = False
     for r in results:
-        failed = sum(r["failed"].values())
+        failed = sum(sum(by.values()) for by in r["failed"].values())
         print(f"| {r['workers']} | {r['push_per_s']} | {r['ops_per_s']} | {r['requests_per_s']} "
               f"| {r['push_p50']:.0f} / {r['push_p99']:.0f} | {r['pull_p50']:.0f} / "
               f"{r['pull_p99']:.0f} | {r['whoami_p50']:.0f} / {r['whoami_p99']:.0f} | {failed} "

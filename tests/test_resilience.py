@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -72,6 +73,22 @@ async def test_a_database_that_cannot_be_reached_is_503_with_retry_after(tmp_pat
 
 
 # -- e2e: a real PostgreSQL restarted under the server -------------------------------------------
+
+
+def _workers(parent: int) -> list[int]:
+    """The uvicorn worker processes of ``serve`` (spawned children running spawn_main)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
 
 
 def _free_port() -> int:
@@ -146,6 +163,11 @@ def test_postgresql_restarts_under_the_server(tmp_path: Path) -> None:
         for text in ("Training on container profiling @GH", "Database access @NG"):
             assert rt("add", sid, f"/need {text}", home=home).returncode == 0
         cluster.pause()
+        # a worker that dies now is restarted by uvicorn while PostgreSQL is away: it must
+        # start (and answer 503 until the database is back), not die again at start
+        workers = _workers(server.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)
         assert httpx.get(f"{base}/v1/health", timeout=5).status_code == 200
         down = httpx.get(f"{base}/v1/ready", timeout=10)
         assert down.status_code == 503 and down.json()["detail"].startswith("database:")
@@ -178,6 +200,9 @@ def test_postgresql_restarts_under_the_server(tmp_path: Path) -> None:
             ]
         assert len(texts) == 2
         assert httpx.get(f"{base}/v1/ready", timeout=10).status_code == 200
+        assert len(_workers(server.pid)) == 2  # the killed one was replaced
+        again = asyncio.run(_burst(base, token, event_id, 60))
+        assert again.count(200) == 60, again
         other = [x for x in log.read_text().splitlines() if not x[:2].isdigit()]
         assert not any("Traceback" in x for x in other), "\n".join(other)  # the debug log
     finally:

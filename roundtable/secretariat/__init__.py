@@ -59,6 +59,7 @@ def app_from_env() -> FastAPI:
         idempotency_days=float(os.environ.get(DAYS_ENV, "7")),
         forwarded_allow_ips=os.environ.get(FORWARDED_ENV, "127.0.0.1"),
         pool_size=int(os.environ.get(POOL_ENV, "10")),
+        migrate=False,  # serve migrated before starting the workers
     )
 
 

@@ -95,14 +95,19 @@ def create_app(
     pool_size: int = 10,
     console_refresh: float = console.REFRESH_SECONDS,
     forwarded_allow_ips: str = "127.0.0.1",
+    migrate: bool = True,
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
-    ``postgresql://`` URL, or an open Database.  The schema is migrated first."""
+    ``postgresql://`` URL, or an open Database.  The schema is migrated first, unless
+    ``migrate`` is false (the workers of ``serve --workers N``: the parent migrated, and a
+    worker restarted while PostgreSQL is away must start anyway and answer 503 until it is
+    back, not die at start)."""
     if isinstance(target, Database):
         database = target
     else:
         database = open_database(target, pool_size=pool_size)
-    database.migrate()
+    if migrate:
+        database.migrate()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -178,3 +178,27 @@ def test_serve_refuses_a_short_console_secret_file(tmp_path, capsys, monkeypatch
     code = cli.main(["serve", "--db", str(tmp_path / "s.db"), "--console-secret-file", str(secret)])
     err = capsys.readouterr().err
     assert code != 0 and "at least 32 characters" in err and "tiny-Qx7" not in err
+
+
+async def test_the_console_secret_file_signs_sessions_every_worker_accepts(
+    server, tmp_path, monkeypatch
+) -> None:
+    """Two processes given the same --console-secret-file (as serve's workers, or a server
+    before and after a restart): a sign-in on one is good on the other."""
+    from roundtable import netcli
+    from roundtable.secretariat import CONSOLE_SECRET_ENV
+
+    db, token = server
+    secret = tmp_path / "console-secret"
+    secret.write_text("s" * 24 + "-Secret-Line-0123456789\n")
+    secret.chmod(0o600)
+    monkeypatch.setenv(CONSOLE_SECRET_ENV, netcli._console_secret(str(secret)))
+    async with await aclient(db) as one, await aclient(db) as two:
+        signed = await one.post("/sign-in", data={"token": token})
+        assert signed.status_code == 303
+        two.cookies.set(SESSION_COOKIE, signed.cookies[SESSION_COOKIE])
+        assert (await two.get("/")).status_code == 200
+    monkeypatch.setenv(CONSOLE_SECRET_ENV, "another secret altogether, 32+ chars")
+    async with await aclient(db) as other:
+        other.cookies.set(SESSION_COOKIE, signed.cookies[SESSION_COOKIE])
+        assert (await other.get("/")).status_code == 303  # not signed by this secret

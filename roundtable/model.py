@@ -346,6 +346,7 @@ class Event(Record):
     venue: str = ""
     starts: str = ""  # ISO date
     ends: str = ""
+    tz: str = ""  # the venue's IANA time zone ("" = UTC: an event older than zones; issue 24)
 
 
 @dataclass

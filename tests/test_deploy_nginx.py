@@ -59,7 +59,7 @@ def wait_port(port: int, proc: subprocess.Popen, what: str, log: Path) -> None:
     raise AssertionError(f"{what} did not start: {log.read_text(errors='replace')[-2000:]}")
 
 
-def serve_args(db: Path, port: int, secret: Path, debug_log: Path) -> list[str]:
+def serve_args(db: Path, port: int, debug_log: Path) -> list[str]:
     """The unit file's ExecStart with this test's database, port and files (and one worker:
     the test runs SQLite; the unit's PostgreSQL URL and workers are the README's case)."""
     unit = (DEPLOY / "roundtable.service").read_text()
@@ -70,7 +70,6 @@ def serve_args(db: Path, port: int, secret: Path, debug_log: Path) -> list[str]:
         "--db": str(db),
         "--port": str(port),
         "--workers": "1",
-        "--console-secret-file": str(secret),
         "--debug-log": str(debug_log),
     }
     out = []
@@ -79,7 +78,7 @@ def serve_args(db: Path, port: int, secret: Path, debug_log: Path) -> list[str]:
         value = next(it)
         assert arg.startswith("--"), line
         out += [arg, swap.get(arg, value)]
-    for needed in ("--forwarded-allow-ips", "--console-secret-file", "--debug-log"):
+    for needed in ("--forwarded-allow-ips", "--debug-log"):
         assert needed in out, f"the unit no longer sets {needed}"
     return out
 
@@ -135,13 +134,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     db = where / "secretariat.db"
     event_id = create_event(db, "Heads of Bureau Conference 2026", ends="2999-12-31")
     token = issue_token(db, event_id, ["*"], label="Secretariat desk")
-    secret = where / "console-secret"
-    secret.write_text("k" * 40 + "\n")
-    secret.chmod(0o600)
     upstream, http, https = free_port(), free_port(), free_port()
     serve_log, debug_log = where / "serve.log", where / "debug.log"
     server = subprocess.Popen(
-        [sys.executable, "-m", "roundtable", "serve", *serve_args(db, upstream, secret, debug_log)],
+        [sys.executable, "-m", "roundtable", "serve", *serve_args(db, upstream, debug_log)],
         stdout=serve_log.open("wb"),
         stderr=subprocess.STDOUT,
     )

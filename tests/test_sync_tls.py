@@ -77,7 +77,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("ROUNDTABLE_PASSPHRASE", raising=False)
     monkeypatch.delenv("ROUNDTABLE_API_URL", raising=False)
     monkeypatch.delenv("ROUNDTABLE_TOKEN", raising=False)
-    (tmp_path / "home").mkdir()
+    (tmp_path / "home").mkdir(mode=0o700)  # a home roundtable made is private (issue 19)
     return tmp_path / "home"
 
 

@@ -2,13 +2,13 @@
 PostgreSQL (several workers).  Installed with the `server` extra.
 
 Imports nothing of the client but model, protocol, minutes and report.  The admin functions
-(create_event, issue_token) work on the database directly and need no running server.
+(create_event, issue_token, revoke_token, ...) work on the database directly and need no
+running server.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +17,9 @@ from roundtable.secretariat.db import (
     create_event,
     issue_token,
     list_events,
+    list_tokens,
+    parse_expiry,
+    revoke_token,
     trim_idempotency,
 )
 from roundtable.secretariat.repository import is_url
@@ -31,13 +34,16 @@ __all__ = [
     "is_url",
     "issue_token",
     "list_events",
+    "list_tokens",
+    "parse_expiry",
+    "revoke_token",
     "serve",
     "trim_idempotency",
 ]
 
 DB_ENV = "ROUNDTABLE_DB_URL"
 DAYS_ENV = "ROUNDTABLE_IDEMPOTENCY_DAYS"
-CONSOLE_SECRET_ENV = "ROUNDTABLE_CONSOLE_SECRET"  # signs the web console's sessions
+DOCS_ENV = "ROUNDTABLE_SERVE_DOCS"  # "1": the workers serve /docs and /redoc
 
 
 def create_app(target: Path | str, **kwargs) -> FastAPI:
@@ -60,6 +66,7 @@ def app_from_env() -> FastAPI:
         forwarded_allow_ips=os.environ.get(FORWARDED_ENV, "127.0.0.1"),
         pool_size=int(os.environ.get(POOL_ENV, "10")),
         migrate=False,  # serve migrated before starting the workers
+        docs=os.environ.get(DOCS_ENV) == "1",
     )
 
 
@@ -75,6 +82,7 @@ def serve(
     log_level: str = "info",
     pool_size: int = 10,
     debug_log: str | None = None,
+    docs: bool = False,
 ) -> None:
     """Run the API with uvicorn until interrupted.  Binds loopback unless told otherwise.
     Several workers need PostgreSQL (SQLite has one writer; the caller checks).
@@ -105,6 +113,7 @@ def serve(
             idempotency_days=idempotency_days,
             forwarded_allow_ips=forwarded_allow_ips,
             pool_size=pool_size,
+            docs=docs,
         )
         uvicorn.run(app, **common)
         return
@@ -115,6 +124,5 @@ def serve(
     os.environ[DAYS_ENV] = str(idempotency_days)
     os.environ[FORWARDED_ENV] = forwarded_allow_ips
     os.environ[POOL_ENV] = str(pool_size)
-    # one secret for every worker, so a console session signed by one is good on the others
-    os.environ.setdefault(CONSOLE_SECRET_ENV, secrets.token_urlsafe(32))
+    os.environ[DOCS_ENV] = "1" if docs else "0"
     uvicorn.run("roundtable.secretariat:app_from_env", factory=True, workers=workers, **common)

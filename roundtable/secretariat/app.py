@@ -65,7 +65,9 @@ class IdempotencyTrim:
             return True
 
     def run(self, repo: Repository, now: float) -> int:
+        """Also forgets the console's sign-ins that ended or expired as long ago (issue 19)."""
         with repo.write_transaction():
+            repo.trim_sign_ins(now - self.days * 86400)
             return repo.trim_idempotency(now - self.days * 86400)
 
 
@@ -96,12 +98,18 @@ def create_app(
     console_refresh: float = console.REFRESH_SECONDS,
     forwarded_allow_ips: str = "127.0.0.1",
     migrate: bool = True,
+    docs: bool = False,
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
     ``postgresql://`` URL, or an open Database.  The schema is migrated first, unless
     ``migrate`` is false (the workers of ``serve --workers N``: the parent migrated, and a
     worker restarted while PostgreSQL is away must start anyway and answer 503 until it is
-    back, not die at start)."""
+    back, not die at start).
+
+    ``docs``: serve the interactive API pages (``/docs``, ``/redoc``).  They load Swagger's
+    and ReDoc's scripts from a CDN, so they are off unless asked for (``serve --docs``): a
+    secretariat serves no third-party script by default (issue 19).  ``/openapi.json`` is
+    always served."""
     if isinstance(target, Database):
         database = target
     else:
@@ -116,6 +124,8 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
         title="roundtable secretariat",
         version="1.0",
         description="Central API of the regional round tables: push and pull ops, minutes, "

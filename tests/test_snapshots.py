@@ -42,10 +42,11 @@ SCREENS = {
     "run": [],
     "home": ["escape", "escape"],
     "setup": ["escape", "a"],
-    "tour": ["escape", "t"],
     "close": ["escape", "x"],
     "help": ["f1"],
 }
+"""The tour screen is in LIVE_SCREENS only: at 80x24 and 120x40 its picture here was the same,
+byte for byte, as test_live_screen's (same keys, nothing focused)."""
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")

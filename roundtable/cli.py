@@ -329,7 +329,18 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Bring back a deleted entry (resolves a delete conflict by keeping the edit)."""
+    """Bring back a deleted entry (resolves a delete conflict by keeping the edit); with
+    ``--db``, the secretariat's database from a backup file (``netcli.cmd_restore_db``)."""
+    if args.db is not None:
+        if args.entry is not None:
+            raise CliError("restore --db DB BACKUP_FILE: one file, the backup to restore")
+        from roundtable import netcli  # lazily: the offline commands never import the server
+
+        return netcli.cmd_restore_db(args)
+    if args.entry is None:
+        raise CliError("restore SESSION ENTRY: give the deleted entry's id")
+    if args.force:
+        raise CliError("--force: only with --db (restoring the secretariat's database)")
     store = _store()
     session_id = store.resolve_session(args.session)
     with store.open_session(session_id) as ss:
@@ -717,9 +728,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", help="session id or unique id prefix")
     p.add_argument("entry", help="entry id or unique id prefix")
 
-    p = command("restore", cmd_restore, "bring back a deleted entry")
-    p.add_argument("session", help="session id or unique id prefix")
-    p.add_argument("entry", help="entry id or unique id prefix")
+    p = command(
+        "restore",
+        cmd_restore,
+        "bring back a deleted entry; with --db, restore the secretariat's database from a "
+        "backup (server stopped)",
+    )
+    p.add_argument("session", help="session id or unique id prefix (with --db: the backup file)")
+    p.add_argument("entry", nargs="?", help="entry id or unique id prefix")
+    p.add_argument("--db", help="the secretariat's database to restore the backup into")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --db: replace an existing database (an SQLite file is kept aside first)",
+    )
 
     p = command("conflicts", cmd_conflicts, "list entries with unresolved conflicts, one a line")
     p.add_argument("session", nargs="?", help="only this session (id or unique id prefix)")

@@ -73,8 +73,9 @@ def _run_as() -> dict:
 class PgCluster:
     """A throwaway PostgreSQL cluster: data and socket in one temporary directory."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, max_connections: int = 300) -> None:
         self.bindir = bindir
+        self.max_connections = max_connections
         self.dir = Path(tempfile.mkdtemp(prefix="rt-pg-"))
         self.data = self.dir / "data"
         self.port = _free_port()
@@ -101,14 +102,29 @@ class PgCluster:
         )  # fmt: skip
         if out.returncode != 0:
             raise RuntimeError(f"initdb failed: {(out.stderr or out.stdout).strip()[-400:]}")
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses='' -c max_connections=300 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        self.resume()
+        return self
+
+    @property
+    def options(self) -> str:
+        return (
+            f"-p {self.port} -k {self.dir} -c listen_addresses='' "
+            f"-c max_connections={self.max_connections} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off "
             "-c shared_buffers=32MB"
         )
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: every connection is cut), keeping its data."""
+        out = self._pg("pg_ctl", "stop", "-w", "-D", str(self.data), "-m", "fast", timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {(out.stderr or out.stdout).strip()[-400:]}")
+
+    def resume(self) -> None:
+        """Start the server on its data (after ``initdb`` or ``pause``)."""
         out = self._pg(
             "pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.dir / "log"),
-            "-o", options,
+            "-o", self.options,
         )  # fmt: skip
         if out.returncode != 0:
             log = (
@@ -117,7 +133,6 @@ class PgCluster:
                 else ""
             )
             raise RuntimeError(f"pg_ctl start failed: {(out.stderr + log).strip()[-400:]}")
-        return self
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.user}@/{dbname}?host={self.dir}&port={self.port}"

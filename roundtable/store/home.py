@@ -607,6 +607,17 @@ class LocalStore:
             )
         return False
 
+    def held_back(self, event_id: str) -> list[str]:
+        """The sessions of the event whose changes wait because they are encrypted and this
+        process has not their key (see ``_can_sync``): what a sync could not send."""
+        held = []
+        for ev, sid, path in self.units():
+            if ev != event_id or not sid or not crypto.is_encrypted(path):
+                continue
+            if self._ciphers.get(path) is None and read_pending(path) != 0:
+                held.append(sid)
+        return held
+
     def puller(self) -> Puller:
         """Applies pulled ops to their units; close it when the pull is over."""
         return Puller(self)

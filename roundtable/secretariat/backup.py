@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+from roundtable import osfiles
 from roundtable.secretariat.repository import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -35,18 +36,14 @@ def _stamp() -> str:
 
 
 def _flush(path: Path) -> None:
+    """A copied database file made durable, with its directory entry (``osfiles``: the one
+    place that knows each platform's way)."""
     with open(path, "rb+") as f:
-        os.fsync(f.fileno())
+        osfiles.flush_file(f.fileno())
     try:
-        fd = os.open(path.parent, os.O_RDONLY)
+        osfiles.flush_dir(path.parent)
     except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        pass  # a directory that cannot be opened for flushing: the file itself is durable
 
 
 def sqlite_copy(source: Path, target: Path) -> None:

@@ -19,6 +19,10 @@ _FIELDS = ("facilitator", "rapporteur", "room")
 class SetupScreen(SessionScreen):
     """Who runs the room and who is in it.  Every change is saved as it is made."""
 
+    AUTO_FOCUS = "#roll-filter"
+    """The roll call's filter, where its hint says typing goes (issue 22, finding 1): the
+    facilitator's name is never the target of the first keystroke."""
+
     BINDINGS = [
         Binding(
             "ctrl+s",

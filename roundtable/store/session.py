@@ -37,6 +37,10 @@ from roundtable.store.unit import Unit, _utc_now_iso, shown
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
 
+SPOKEN_AFTER = 10
+"""Seconds on the floor after which a delegation has spoken (it can no longer pass), even
+before a note is captured for it."""
+
 
 class SessionStore:
     """One session's records.  Every write is durable when the method returns."""
@@ -377,10 +381,14 @@ class SessionStore:
         item = self._record("agenda_item", item_id)
         if item is None or item.deleted or getattr(item, "session_id", "") != self.session_id:
             raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
-        changes = (
-            [] if self.session_closed else self._clock_writes(item_id, "start", self._now_ms())
-        )
+        at = self._now_ms()
+        changes = [] if self.session_closed else self._clock_writes(item_id, "start", at)
         if self.session.current_item != item_id:
+            # the turn in progress ends with its item (issue 22, finding 4): the next item's
+            # first note is never the previous speaker's, and no turn spans two items
+            floor = self.floor()
+            if floor is not None and floor.agenda_item != item_id:
+                changes += self._end_floor_writes(at)
             changes.append(("session", self.session_id, {"current_item": item_id}))
         if changes:
             self._write(f"go to item {item.position + 1}", changes)
@@ -657,14 +665,41 @@ class SessionStore:
             return None
         return self.give_floor(pending[0].id)
 
+    def has_spoken(self, country: str, item_id: str) -> bool:
+        """Whether ``country`` has spoken on ``item_id``: a finished turn (a pass is not one),
+        or, on the floor now, a capture attributed to it on this item or a turn longer than
+        ``SPOKEN_AFTER`` seconds."""
+        from roundtable import meeting
+
+        floor = self.floor()
+        speeches = [s for s in self.speeches() if floor is None or s.id != floor.id]
+        if country in meeting.heard_on(speeches, item_id):
+            return True
+        if floor is None or floor.country != country or floor.agenda_item != item_id:
+            return False
+        started = meeting.iso_ms(floor.started_at) or self._now_ms()
+        if self._now_ms() - started > SPOKEN_AFTER * 1000:
+            return True
+        return any(
+            country in e.delegations and e.agenda_item == item_id and e.created_at >= floor.started_at
+            for e in self.records("entry")
+        )
+
     def tour_pass(self, item_id: str | None = None) -> str | None:
-        """The speaking (or next) delegation passes: marked passed, recorded as a passed turn,
-        and the floor goes to the next one.  Returns the code that passed."""
+        """The delegation with the floor, if it has not spoken yet, else the next of the tour
+        that has not spoken on this item, passes: marked passed, recorded as a passed turn, and
+        the floor goes to the next one.  Returns the code that passed.  StoreError, in one line,
+        when the delegation with the floor has already spoken (issue 22, finding 3)."""
         item = self.current_item_id() if item_id is None else item_id
         speaker = self._tour_target(item)
         if speaker is None:
             return None
         self.check_open()
+        if self.has_spoken(speaker.country, item):
+            raise StoreError(
+                f"{speaker.country} has already spoken on this item: it cannot pass "
+                "(Enter ends its turn)"
+            )
         at = self._now_ms()
         changes = self._end_floor_writes(at, keep=False)
         passed = Speech(

@@ -1,0 +1,161 @@
+"""The room as a facilitator lives it (issue 22): each numbered finding, driven through the
+app with Pilot on a real store in a temporary home, asserting on the stored records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_live_run import FakeClock, new_session
+
+from roundtable.app import RoundtableApp
+from roundtable.config import Settings
+from roundtable.store import LocalStore
+
+
+def make_app(home: Path, clock: FakeClock, session_id: str | None) -> RoundtableApp:
+    return RoundtableApp(
+        home=home, session_id=session_id, clock=clock, settings=Settings(), sync_enabled=False
+    )
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def planned_session(home: Path, region: str = "americas", facilitator: str = "Ana Souza") -> str:
+    """A session nobody has started: opening it shows the set-up and roll call."""
+    local = LocalStore(home)
+    event = local.create_event("Conference 2026")
+    session = local.create_session(
+        event.id, region, "Round table", agenda=[{"title": "Opening", "minutes": 5}]
+    )
+    with local.open_session(session.id) as ss:
+        ss.update("session", session.id, facilitator=facilitator)
+    local.close()
+    return session.id
+
+
+def statuses(app) -> dict[str, str]:
+    return {a.country: a.status for a in app.session_store.records("attendance")}
+
+
+async def capture(pilot, text: str) -> None:
+    bar = pilot.app.screen.query_one("#capture")
+    bar.focus_input()
+    bar.input.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+# -- finding 1: the set-up screen's focus starts where its hint says ---------------------------
+
+
+async def test_setup_opens_on_the_roll_call_filter_and_down_p_marks_present(home: Path) -> None:
+    from roundtable.screens.setup import SetupScreen
+
+    sid = planned_session(home)
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        assert app.focused is app.screen.query_one("#roll-filter")
+        await pilot.press("down", "p")
+        await pilot.pause()
+        assert app.session_store.session.facilitator == "Ana Souza"  # never replaced by "p"
+        first = app.screen.query_one("#roll-table").get_row_at(0)[0]
+        assert statuses(app) == {first: "present"}
+
+
+# -- finding 2: ↑ returns to the filter; typing on the list filters, never marks ----------------
+
+
+async def test_typing_on_the_roll_call_list_filters_and_up_returns_to_the_filter(
+    home: Path,
+) -> None:
+    sid = planned_session(home)
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        field = app.screen.query_one("#roll-filter")
+        table = app.screen.query_one("#roll-table")
+        await pilot.press("down")  # on the list, Antigua/Argentina first
+        assert app.focused is table
+        await pilot.press("b", "r", "a")  # "bra" to find Brazil: no "apologies" for anyone
+        await pilot.pause()
+        assert statuses(app) == {}
+        assert app.focused is field and field.value == "bra"
+        await pilot.press("down", "p")
+        await pilot.pause()
+        assert statuses(app) == {"BR": "present"}
+        await pilot.press("up")  # from the first row, back to the filter
+        assert app.focused is field
+
+
+# -- finding 3: p passes only for a delegation that has not spoken on this item ---------------
+
+
+async def test_pass_is_refused_for_the_delegation_that_has_spoken(home: Path) -> None:
+    from roundtable.screens.tour import TourScreen
+
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    clock = FakeClock()
+    app = make_app(home, clock, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("escape", "t")
+        await pilot.pause()
+        assert isinstance(app.screen, TourScreen)
+        await pilot.press("enter")  # Argentina has the floor
+        await pilot.pause()
+        await capture(pilot, "Routes through the river ports")  # Argentina's statement
+        app.screen.query_one("#tour").focus()
+        await pilot.press("p")
+        await pilot.pause()
+        store = app.session_store
+        marks = {s.country: s.status for s in store.speakers(mode="tour")}
+        assert marks == {"AR": "speaking", "BR": "waiting", "CA": "waiting"}  # refused
+        assert not [s for s in store.speeches() if s.passed]
+        assert any("already spoken" in n.message for n in app._notifications)
+        # ended its turn, Brazil has the floor without saying anything yet: it may pass
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        marks = {s.country: s.status for s in store.speakers(mode="tour")}
+        assert marks == {"AR": "done", "BR": "passed", "CA": "speaking"}
+        # and the minutes count Argentina's turn, Brazil's pass
+        heard = [s.country for s in store.speeches() if not s.passed and s.ended_at]
+        assert heard == ["AR"]
+        # after ten seconds on the floor, Canada has spoken even without a note
+        clock.now += 11
+        await pilot.press("p")
+        await pilot.pause()
+        assert {s.country: s.status for s in store.speakers(mode="tour")}["CA"] == "speaking"
+
+
+# -- finding 4: the floor ends with its item ---------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["ctrl+n", "ctrl+b"])
+async def test_the_floor_ends_with_its_item(home: Path, key: str) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    clock = FakeClock()
+    app = make_app(home, clock, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        store = app.session_store
+        if key == "ctrl+b":
+            store.go_to_item(store.records("agenda_item")[1].id)
+        store.tour_start(["AR", "BR"], 120)
+        store.tour_next()  # Argentina has the floor on this item
+        first_item = store.current_item_id()
+        clock.now += 30
+        await pilot.press(key)
+        await pilot.pause()
+        assert store.current_item_id() != first_item
+        assert store.floor() is None
+        speech = next(s for s in store.speeches() if s.country == "AR")
+        assert speech.ended_at and speech.seconds == 30 and speech.agenda_item == first_item
+        await capture(pilot, "A note on the new item")
+        note = next(e for e in store.records("entry") if e.text == "A note on the new item")
+        assert note.delegations == [] and note.agenda_item == store.current_item_id()

@@ -159,3 +159,29 @@ async def test_the_floor_ends_with_its_item(home: Path, key: str) -> None:
         await capture(pilot, "A note on the new item")
         note = next(e for e in store.records("entry") if e.text == "A note on the new item")
         assert note.delegations == [] and note.agenda_item == store.current_item_id()
+
+
+def screen_lines(app) -> list[str]:
+    """The screen as the terminal shows it, line by line."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+# -- finding 5: the floor holder's name is always in the header ---------------------------------
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)])
+async def test_the_header_names_the_floor_whatever_the_item_title(
+    home: Path, size: tuple[int, int]
+) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=size) as pilot:
+        store = app.session_store
+        item = store.current_item_id()
+        long_title = "Drug trafficking routes through ports and transshipment hubs of the region"
+        store.update("agenda_item", item, title=long_title)
+        store.add_speaker("BR")
+        store.next_speaker()
+        await pilot.pause()
+        head = next(line for line in screen_lines(app) if " left" in line)
+        assert "1. Drug traffick" in head and "floor: Brazil" in head

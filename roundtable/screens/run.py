@@ -117,6 +117,7 @@ class RunScreen(SessionScreen):
             with Vertical(id="run-main"):
                 with Horizontal(id="item-head"):
                     yield Static("", id="item-title")
+                    yield Static("", id="item-floor")
                     yield TimeBoxTimer(clock=self.app.clock, id="timer")
                 yield Static("", id="prompts")
                 yield CarriedActions(id="carried")  # issue 12: shown on the review item
@@ -201,10 +202,12 @@ class RunScreen(SessionScreen):
             self._set_text("#prompts", "")
             return
         floor = self.store.floor()
-        title = f"{item.position + 1}. {item.title}"
-        if floor is not None:
-            title += f" · floor: {self.country_name(floor.country)}"
-        self._set_text("#item-title", title)
+        # the floor has its own label beside the timer: a long item title is cut, never the
+        # name of the delegation speaking (issue 22, finding 5)
+        self._set_text("#item-title", f"{item.position + 1}. {item.title}")
+        who = f"floor: {self.country_name(floor.country)}" if floor is not None else ""
+        self._set_text("#item-floor", who)
+        self.query_one("#item-floor").display = bool(who)
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
         self._set_text("#prompts", "\n".join(lines))
         self._show_carried(item)

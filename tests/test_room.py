@@ -185,3 +185,83 @@ async def test_the_header_names_the_floor_whatever_the_item_title(
         await pilot.pause()
         head = next(line for line in screen_lines(app) if " left" in line)
         assert "1. Drug traffick" in head and "floor: Brazil" in head
+
+
+async def open_tour(pilot):
+    from roundtable.screens.tour import TourScreen
+
+    await pilot.press("escape", "t")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, TourScreen)
+    return pilot.app.screen
+
+
+async def add_speaker(pilot, text: str) -> None:
+    field = pilot.app.screen.query_one("#queue-add")
+    field.focus()
+    field.value = text
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+# -- finding 6: a point of order from a delegation already on the list -------------------------
+
+
+async def test_a_point_of_order_takes_precedence_over_the_list(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR", "US"))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tour(pilot)
+        for text in ("AR", "BR", "US", "!US"):
+            await add_speaker(pilot, text)
+        store = app.session_store
+        waiting = [(s.country, s.point_of_order) for s in store.waiting_speakers()]
+        assert waiting == [("US", True), ("AR", False), ("BR", False), ("US", False)]
+        await add_speaker(pilot, "!US")  # a second one while the first waits: refused
+        assert len(store.waiting_speakers()) == 4
+        assert any("already waiting with a point of order" in n.message for n in app._notifications)
+        await pilot.press("ctrl+e")  # the point of order has the floor; its place stays
+        await pilot.pause()
+        assert store.floor().country == "US"
+        assert [s.country for s in store.waiting_speakers()] == ["AR", "BR", "US"]
+
+
+# -- finding 7: the highlight follows the moved speaker ----------------------------------------
+
+
+async def test_the_highlight_follows_the_moved_speaker(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tour(pilot)
+        for text in ("AR", "BR", "CA"):
+            await add_speaker(pilot, text)
+        queue = app.screen.query_one("#queue")
+        queue.focus()
+        await pilot.press("down", "down")  # Canada
+        await pilot.press("shift+up")
+        await pilot.pause()
+        store = app.session_store
+        assert [s.country for s in store.waiting_speakers()] == ["AR", "CA", "BR"]
+        await pilot.press("r")  # removes Canada, the speaker moved, not Brazil
+        await pilot.pause()
+        assert [s.country for s in store.waiting_speakers()] == ["AR", "BR"]
+
+
+# -- finding 12: the floor line adds up --------------------------------------------------------
+
+
+async def test_the_floor_line_adds_up(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    clock = FakeClock()
+    app = make_app(home, clock, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_tour(pilot)
+        await add_speaker(pilot, "AR")
+        app.session_store.set_speaker_limit(app.session_store.waiting_speakers()[0].id, 120)
+        await pilot.press("ctrl+e")
+        await pilot.pause()
+        clock.now += 4.6
+        queue = app.screen.query_one("#queue")
+        queue.refresh_view()
+        assert "00:04 / 02:00  (01:56 left)" in str(queue.query_one(".queue-current").render())

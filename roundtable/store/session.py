@@ -529,8 +529,17 @@ class SessionStore:
         self.check_open()
         item = self.current_item_id() if item_id is None else item_id
         rows = self.speakers(item, mode)
-        if any(s.country == country and s.status in ("waiting", "speaking") for s in rows):
-            raise StoreError(f"{country} is already on the list of speakers")
+        # a point of order takes precedence whatever the list holds (issue 22, finding 6): the
+        # delegation keeps its place on the list too; only a second point of order waiting
+        # from it is refused
+        if any(
+            s.country == country
+            and s.status in ("waiting", "speaking")
+            and (not point_of_order or (s.point_of_order and s.status == "waiting"))
+            for s in rows
+        ):
+            what = "a point of order" if point_of_order else "on the list of speakers"
+            raise StoreError(f"{country} is already {'waiting with ' if point_of_order else ''}{what}")
         if limit_seconds < 0:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
         waiting = [s for s in rows if s.status == "waiting"]

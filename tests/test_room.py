@@ -265,3 +265,31 @@ async def test_the_floor_line_adds_up(home: Path) -> None:
         queue = app.screen.query_one("#queue")
         queue.refresh_view()
         assert "00:04 / 02:00  (01:56 left)" in str(queue.query_one(".queue-current").render())
+
+
+# -- finding 8: undo never crosses a close; reopening is its own recorded command ---------------
+
+
+async def test_undo_after_close_keeps_the_session_closed(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    clock = FakeClock()
+    app = make_app(home, clock, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        store = app.session_store
+        await capture(pilot, "A note before the close")
+        store.close_session(accept=["attendance-unknown"])
+        await pilot.pause()
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert store.session.status == "closed" and store.session.closed_at
+        status = app.screen.query_one("#capture").query_one(".capture-status")
+        assert "undo stops at the close" in str(status.render())
+        assert [e.text for e in store.records("entry")] == ["A note before the close"]
+        # reopening is its own command, recorded; undo does not close again either
+        clock.now += 60
+        app.screen.action_reopen()
+        await pilot.pause()
+        assert store.session.status == "running" and store.session.reopened_at
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert store.session.status == "running"

@@ -320,7 +320,14 @@ class RunScreen(SessionScreen):
         )
 
     def action_undo(self) -> None:
-        label = self.store.undo()
+        from roundtable.store import StoreError
+
+        try:
+            label = self.store.undo()
+        except StoreError as exc:
+            self.query_one(CaptureBar).show_error(f"Not undone: {exc}")
+            self.notify(str(exc), title="Not undone", severity="warning", timeout=8)
+            return
         if label is None:
             self.query_one(CaptureBar).clear_submitted()
             self.notify("Nothing to undo.", severity="warning")

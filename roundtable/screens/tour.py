@@ -312,7 +312,11 @@ class TourScreen(SessionScreen):
 
         bar = self.query_one(CaptureBar)
         if event.captured == UNDO:
-            label = self.store.undo()
+            try:
+                label = self.store.undo()
+            except StoreError as exc:
+                bar.show_error(f"Not undone: {exc}")
+                return
             bar.show_saved(f"Undone: {label}" if label else "Nothing to undo")
             return
         try:

@@ -41,6 +41,10 @@ SPOKEN_AFTER = 10
 """Seconds on the floor after which a delegation has spoken (it can no longer pass), even
 before a note is captured for it."""
 
+CLOSE, REOPEN = "close session", "reopen session"
+UNDO_BARRIERS = (CLOSE, REOPEN)
+"""Changes undo never goes past: closing and reopening are each their own command."""
+
 
 class SessionStore:
     """One session's records.  Every write is durable when the method returns."""
@@ -219,7 +223,20 @@ class SessionStore:
         return out
 
     def undo(self) -> str | None:
+        """Undo this laptop's last change; None when there is nothing to undo.  Undo never
+        crosses a close or a reopening (issue 22, finding 8): each is its own recorded
+        command, so StoreError says how to go the other way."""
         self.unit._ensure_history()
+        plan = self.unit.history.undo_plan()
+        if plan is not None and plan[0]["label"] in UNDO_BARRIERS:
+            if self.session_closed:
+                raise StoreError(
+                    "the session is closed: undo stops at the close (reopen it with "
+                    '"session: reopen" or `roundtable reopen`)'
+                )
+            raise StoreError(
+                "the session was reopened: undo stops there (close it again with x)"
+            )
         labels = self.unit.history.labels
         red_before = set(labels.red_keys)
         label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
@@ -765,13 +782,14 @@ class SessionStore:
         if accepted != session.accepted_gaps:
             fields["accepted_gaps"] = accepted
         changes.append(("session", self.session_id, fields))
-        self._write("close session", changes)
+        self._write(CLOSE, changes)
 
     def reopen(self) -> None:
         """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
         if not self.session_closed:
             raise StoreError(f"session {self.session_id[:8]} is not closed")
-        self.update("session", self.session_id, status="running", reopened_at=self._now())
+        fields = {"status": "running", "reopened_at": self._now()}
+        self._write(REOPEN, [("session", self.session_id, fields)])
 
     def add_observer(self, country: str) -> None:
         """Confirm a delegation from another region as an observer of this session."""

@@ -180,7 +180,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         if event is None:
             raise CliError(f"no event named {quote(args.event)}")
         event_id = event.id
-    rows = store.sessions(event_id)
+    rows = store.sessions(event_id, include_archived=args.archived)
     for line in store.skipped:  # unreadable sessions are named, never hidden
         print(f"roundtable: note: {line}", file=sys.stderr)
     if args.ids:
@@ -367,6 +367,30 @@ def cmd_reopen(args: argparse.Namespace) -> int:
     with store.open_session(session_id) as ss:
         ss.reopen()
         print(f"reopened {ss.session.title or session_id}: captures are accepted again")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Archive a session: hidden from lists, briefs and reports, kept on disk, synced as its
+    status; `roundtable unarchive` restores it."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id) as ss:
+        ss.archive()
+        title = ss.session.title or session_id
+    print(f"archived {title}: hidden from lists, briefs and reports (`roundtable unarchive "
+          f"{session_id[:8]}` restores it)")  # fmt: skip
+    return 0
+
+
+def cmd_unarchive(args: argparse.Namespace) -> int:
+    """Restore an archived session, with the status it had."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id) as ss:
+        status = ss.unarchive()
+        title = ss.session.title or session_id
+    print(f"unarchived {title}: {status} again")
     return 0
 
 
@@ -664,6 +688,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sessions", cmd_sessions, "list sessions: id, event, region, title, entries")
     p.add_argument("--event", help="only this event (name or id)", type=name_arg)
     p.add_argument("--ids", action="store_true", help="print session ids only")
+    p.add_argument("--archived", action="store_true", help="list archived sessions too")
 
     p = command("add", cmd_add, "store one quick-capture line and print the entry id")
     p.add_argument("session", help="session id or unique id prefix")
@@ -690,6 +715,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", nargs="?", help="only this session (id or unique id prefix)")
 
     p = command("reopen", cmd_reopen, "reopen a closed session so it accepts captures again")
+    p.add_argument("session", help="session id or unique id prefix")
+
+    p = command("archive", cmd_archive, "archive a session: hidden from lists, kept on disk")
+    p.add_argument("session", help="session id or unique id prefix")
+
+    p = command("unarchive", cmd_unarchive, "restore an archived session")
     p.add_argument("session", help="session id or unique id prefix")
 
     languages = ("en", "fr", "es", "ar")

@@ -26,9 +26,15 @@ from roundtable.model import (
     is_id,
 )
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
-store's schema.  A body of another version is refused with a 4xx naming both versions."""
+store's schema.  A body of a version not in ``ACCEPTED_PROTOCOLS`` is refused with a 4xx
+naming both versions.  2 (issue 22): the session status ``archived``."""
+ACCEPTED_PROTOCOLS = (1, 2)
+"""Every version a server takes pushes of (the wire rule: every older one)."""
+SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 2}
+"""(record kind, field, value) -> the first protocol version that carries it: a body of an
+older version naming it is refused (its writer's version has no such value)."""
 PROTOCOL_REFUSAL = "body: protocol "
 """How a refusal of a body's protocol version begins (a client told this by the server stops
 the round instead of putting the batch in its rejected list)."""
@@ -196,7 +202,7 @@ def push_json_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["protocol", "ops"],
         "properties": {
-            "protocol": {"type": "integer", "enum": [PROTOCOL_VERSION]},
+            "protocol": {"type": "integer", "enum": list(ACCEPTED_PROTOCOLS)},
             "device": {"type": "string"},
             "label": {"type": "string", "maxLength": MAX_LABEL},
             "ops": {
@@ -475,12 +481,29 @@ def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:
     """Validate a push body.  Every op must be valid or the whole batch is rejected."""
     if not isinstance(data, Mapping):
         raise ProtocolError("body: expected an object")
-    if data.get("protocol") != PROTOCOL_VERSION:
+    version = data.get("protocol")
+    if isinstance(version, bool) or version not in ACCEPTED_PROTOCOLS:
         raise ProtocolError(
-            f"{PROTOCOL_REFUSAL}{data.get('protocol')!r} is not supported (this side speaks "
-            f"{PROTOCOL_VERSION})"
+            f"{PROTOCOL_REFUSAL}{version!r} is not supported (this side speaks "
+            f"{', '.join(map(str, ACCEPTED_PROTOCOLS))})"
         )
     ops = data.get("ops")
     if not isinstance(ops, list) or not (MIN_BATCH <= len(ops) <= MAX_BATCH):
         raise ProtocolError(f"body: ops must be a list of {MIN_BATCH}-{MAX_BATCH} ops")
-    return [parse_op(o, where=f"ops[{i}]", now_ms=now_ms) for i, o in enumerate(ops)]
+    parsed = [parse_op(o, where=f"ops[{i}]", now_ms=now_ms) for i, o in enumerate(ops)]
+    for i, op in enumerate(parsed):
+        since = op_protocol(op)
+        if since > version:
+            raise ProtocolError(
+                f"ops[{i}]: {op.kind}.{op.field} {str(op.value)[:30]!r} needs protocol {since} "
+                f"(the body says {version})"
+            )
+    return parsed
+
+
+def op_protocol(op: Op) -> int:
+    """The first protocol version that carries ``op`` (1 for everything but ``SINCE``)."""
+    value = op.value if isinstance(op.value, str) else None
+    if value is None:
+        return 1
+    return SINCE.get((op.kind, op.field, value), 1)

@@ -67,6 +67,7 @@ class SyncResult:
     rejected_total: int = 0
     skipped: list[str] = field(default_factory=list)  # units open in another roundtable
     rejections: list[str] = field(default_factory=list)  # one line per batch refused this round
+    held: int = 0  # changes kept here: the secretariat speaks an older protocol (wire rule)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +82,11 @@ class SyncResult:
         line = "sync: " + ", ".join(parts)
         if self.rejected_total:
             line += f" ({self.rejected_total} changes in the rejected list: {REJECTED_FILE})"
+        if self.held:
+            line += (
+                f"; {self.held} change{'s' if self.held != 1 else ''} kept on this laptop: the "
+                "secretariat speaks an older sync protocol (e.g. a session archived)"
+            )
         if self.auth_error:
             return f"sync refused: {self.error or 'the token was not accepted'}"
         if self.error:
@@ -261,6 +267,8 @@ class SyncClient:
         self._attempts = 0
         self.label = label  # who this laptop is, shown in conflicts (else the token's label)
         self._label_sent = ""
+        self.server_protocol = protocol.PROTOCOL_VERSION  # what whoami says the server speaks
+        self.held: dict[str, int] = {}  # op ids kept here for a newer server -> their version
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncClient({self.base_url!r})"
@@ -331,7 +339,7 @@ class SyncClient:
         data = _json(resp)
         if not isinstance(data, dict) or not isinstance(data.get("event_id"), str):
             raise SyncError(f"{self.base_url}/v1/whoami: not a secretariat answer")
-        _check_protocol(data, f"{self.base_url}/v1/whoami")
+        self.server_protocol = _check_protocol(data, f"{self.base_url}/v1/whoami")
         if not self.label and isinstance(data.get("label"), str) and data["label"].strip():
             self.label = data["label"][: protocol.MAX_LABEL]
         return data
@@ -378,6 +386,16 @@ class SyncClient:
                         break
                     if not window:
                         break
+                    # the wire rule: an older server gets no op of a newer version (it would
+                    # misread it); those stay pending here, said once (``held_notice``)
+                    newer = [o for o in window if protocol.op_protocol(o) > self.server_protocol]
+                    if newer:
+                        for o in newer:
+                            self.held[o.op_id] = protocol.op_protocol(o)
+                        stuck.update(o.op_id for o in newer)
+                        window = [o for o in window if o.op_id not in stuck]
+                        if not window:
+                            continue
                     # a session's region goes first: the server scopes every later op by it
                     window.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
                     batch = window[:size]
@@ -417,9 +435,12 @@ class SyncClient:
             finally:
                 await _file_work(outbox.shared, outbox.close)  # a checkpoint, off the loop
         result.rejected_total = len(rejected)
+        if self.held:
+            result.held = len(self.held)
 
     async def _push_batch(self, client, event_id: str, batch: list[Op]) -> tuple[int, Any]:
         body = protocol.push_body(batch, self.store.device, self.label)
+        body["protocol"] = min(self.server_protocol, protocol.PROTOCOL_VERSION)
         key = batch_key(event_id, (o.op_id for o in batch))
         resp = await self._request(
             client,
@@ -568,10 +589,13 @@ async def _file_work(shared: bool, fn: Callable[..., Any], *args: Any) -> Any:
     return await asyncio.to_thread(fn, *args)
 
 
-def _check_protocol(data: dict[str, Any], where: str) -> None:
-    """An answer that names a protocol other than ours is refused before anything of it is
-    used (an answer without one is of protocol 1, the first)."""
+def _check_protocol(data: dict[str, Any], where: str) -> int:
+    """The protocol an answer names (an answer without one is of protocol 1, the first); one
+    this laptop does not speak (newer, or unknown) is refused before anything of it is used.
+    An older one is spoken: the ops it cannot carry stay here (``SyncClient._push``)."""
     theirs = data.get("protocol", 1)
+    if isinstance(theirs, int) and theirs in protocol.ACCEPTED_PROTOCOLS:
+        return theirs
     if theirs != protocol.PROTOCOL_VERSION:
         raise SyncError(
             f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this roundtable "
@@ -580,6 +604,7 @@ def _check_protocol(data: dict[str, Any], where: str) -> None:
             else f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this "
             f"roundtable speaks {protocol.PROTOCOL_VERSION}"
         )
+    return protocol.PROTOCOL_VERSION
 
 
 def _json(resp) -> Any:

@@ -343,7 +343,7 @@ async def _open_each_screen(pilot) -> list:
     await keys("f1")
     await back()
     await keys("escape")  # the session list
-    await keys("n")
+    await keys("ctrl+n")
     await back()
     return opened
 

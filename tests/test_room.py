@@ -293,3 +293,68 @@ async def test_undo_after_close_keeps_the_session_closed(home: Path) -> None:
         await pilot.press("ctrl+z")
         await pilot.pause()
         assert store.session.status == "running"
+
+
+# -- finding 9: typing on the sessions list; n never creates; archive asks ---------------------
+
+
+async def test_typing_on_the_sessions_list_filters_and_never_creates(home: Path) -> None:
+    from roundtable.screens.common import ConfirmModal
+    from roundtable.screens.home import HomeScreen, NewSessionModal
+
+    americas = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("n", "o", "p", "e", "enter")  # typing, then Enter
+        await pilot.pause()
+        assert not isinstance(app.screen, NewSessionModal)
+        assert app.screen.query_one("#sessions-filter").value == "nope"
+        assert len(LocalStore(home).sessions()) == 1  # nothing created
+        # ctrl+n is the key: the region comes from the selected session, never Africa
+        app.screen.query_one("#sessions-filter").value = ""
+        await pilot.pause()
+        app.screen.query_one("#sessions").focus()
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert isinstance(app.screen, NewSessionModal)
+        assert app.screen.query_one("#new-region").value == "americas"
+        assert app.screen.query_one("#new-event").value == "Conference 2026"
+        await pilot.press("escape")
+        await pilot.pause()
+        # delete archives, after asking; ctrl+a lists it, delete there restores it
+        await pilot.press("delete")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.press("escape")  # no: nothing changes
+        await pilot.pause()
+        assert [s.id for s in LocalStore(home).sessions()] == [americas]
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert LocalStore(home).sessions() == []
+        assert app.screen.query_one("#sessions").row_count == 0
+        await pilot.press("ctrl+a")
+        await pilot.pause()
+        assert app.screen.query_one("#sessions").row_count == 1
+        await pilot.press("delete")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert [s.status for s in LocalStore(home).sessions()] == ["running"]
+
+
+async def test_the_sessions_list_names_no_session_after_one_was_open(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        from roundtable.screens.home import HomeScreen
+
+        await pilot.pause()
+        await pilot.press("escape", "escape")  # out of the capture line, then to the list
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        status = str(app.screen.query_one(".status-session").render())
+        assert "Round table" not in status and "sessions on this laptop" in status

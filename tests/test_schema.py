@@ -197,9 +197,9 @@ def test_damaged_middle_line_is_named_by_its_checksum(tmp_path: Path) -> None:
 
 
 def test_protocol_version_is_its_own_and_refused_when_different() -> None:
-    assert protocol.PROTOCOL_VERSION == 1
+    assert protocol.PROTOCOL_VERSION == 2 and protocol.ACCEPTED_PROTOCOLS == (1, 2)
     body = {"protocol": protocol.PROTOCOL_VERSION + 1, "device": "lap-a", "ops": []}
-    with pytest.raises(protocol.ProtocolError, match="protocol 2 is not supported.*speaks 1"):
+    with pytest.raises(protocol.ProtocolError, match="protocol 3 is not supported.*speaks 1, 2"):
         protocol.parse_push_body(body)
 
 
@@ -207,8 +207,8 @@ def test_protocol_version_is_its_own_and_refused_when_different() -> None:
 
 
 class FutureSecretariat:
-    """A real uvicorn on 127.0.0.1 answering as a secretariat of protocol 2 would: its answers
-    name their protocol, and it refuses protocol-1 pushes with the refusal ``parse_push_body``
+    """A real uvicorn on 127.0.0.1 answering as a secretariat of protocol 3 would: its answers
+    name their protocol, and it refuses protocol-2 pushes with the refusal ``parse_push_body``
     gives."""
 
     def __init__(self, event_id: str, whoami_protocol: int) -> None:
@@ -235,9 +235,9 @@ class FutureSecretariat:
         elif scope["path"].endswith("/ops") and scope["method"] == "POST":
             self.pushes += 1
             status = 422
-            body = {"detail": "body: protocol 1 is not supported (this side speaks 2)"}
+            body = {"detail": "body: protocol 2 is not supported (this side speaks 3)"}
         elif scope["path"].endswith("/ops"):
-            status, body = 200, {"ops": [], "next": 0, "more": False, "protocol": 2}
+            status, body = 200, {"ops": [], "next": 0, "more": False, "protocol": 3}
         raw = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -252,7 +252,7 @@ def future_server(tmp_path: Path):
 
     store = LocalStore(tmp_path / "laptop")
     event = store.create_event("Conference")
-    app = FutureSecretariat(event.id, whoami_protocol=1)
+    app = FutureSecretariat(event.id, whoami_protocol=2)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -276,7 +276,7 @@ def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where:
 
     store, event, app, url = future_server
     if where == "whoami":
-        app.whoami_protocol = 2
+        app.whoami_protocol = 3
     elif where == "pull":
         for _, _, path in store.units():  # nothing pending: the round goes on to the pull
             unit, opened = store.with_unit(path)
@@ -287,11 +287,11 @@ def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where:
     result = asyncio.run(SyncClient(store, url, "token", read_timeout=5).sync_once())
     assert result.error is not None and "\n" not in result.error and not result.pulled
     expected = {
-        "whoami": "/v1/whoami: the secretariat speaks sync protocol 2, this roundtable speaks "
-        "1; upgrade roundtable",
+        "whoami": "/v1/whoami: the secretariat speaks sync protocol 3, this roundtable speaks "
+        "2; upgrade roundtable",
         "push": "push: the secretariat refused this roundtable's sync protocol (body: protocol "
-        "1 is not supported (this side speaks 2)); upgrade roundtable or the secretariat",
-        "pull": "pull since 0: the secretariat speaks sync protocol 2, this roundtable speaks 1; "
+        "2 is not supported (this side speaks 3)); upgrade roundtable or the secretariat",
+        "pull": "pull since 0: the secretariat speaks sync protocol 3, this roundtable speaks 2; "
         "upgrade roundtable",
     }[where]
     assert result.error.endswith(expected), result.error

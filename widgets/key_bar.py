@@ -56,7 +56,8 @@ KEY_ORDER: tuple[str, ...] = (
     # the session list, the minutes, the help
     "home.open",
     "home.new",
-    "home.demo",
+    "home.archive",
+    "home.archived",
     "home.reload",
     "minutes.refresh",
     "minutes.md",

@@ -33,6 +33,10 @@ class StatusLine(Horizontal):
     StatusLine > .status-clock { width: 7; }
     """
 
+    def __init__(self, *, show_session: bool = True) -> None:
+        super().__init__()
+        self.show_session = show_session  # the sessions list names no session (issue 22)
+
     def compose(self) -> ComposeResult:
         yield Static("", classes="status-session")
         yield SyncBadge()
@@ -46,7 +50,9 @@ class StatusLine(Horizontal):
         app = self.app
         parts = []
         store = getattr(app, "session_store", None)
-        if store is not None and not store.closed:
+        if not self.show_session:
+            parts.append("roundtable · sessions on this laptop")
+        elif store is not None and not store.closed:
             s = store.session
             parts.append(s.title or "Untitled session")
             parts.append(REGIONS.get(s.region, s.region))

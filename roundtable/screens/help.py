@@ -49,7 +49,7 @@ def _screens() -> list[tuple[str, type, list[type]]]:
     from widgets.carried_actions import CarriedActions
 
     return [
-        ("Sessions", HomeScreen, [DataTable]),
+        ("Sessions", HomeScreen, [Input, DataTable]),
         ("New session (dialog)", NewSessionModal, [Input, Select, Button]),
         ("Set-up and roll call", SetupScreen, [Input, RollCall, RosterTable]),
         (

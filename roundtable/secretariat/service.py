@@ -73,7 +73,7 @@ def push(
         fresh = set(accepted)
         duplicates = list(dict.fromkeys(o.op_id for o in ops if o.op_id not in fresh))
         answer = {
-            "protocol": protocol.PROTOCOL_VERSION,
+            "protocol": data["protocol"],  # an older client reads the answer of its version
             "accepted": accepted,
             "duplicates": duplicates,
         }

@@ -42,8 +42,16 @@ SPOKEN_AFTER = 10
 before a note is captured for it."""
 
 CLOSE, REOPEN = "close session", "reopen session"
-UNDO_BARRIERS = (CLOSE, REOPEN)
-"""Changes undo never goes past: closing and reopening are each their own command."""
+UNDO_BARRIERS = {
+    CLOSE: "the session is closed: undo stops at the close (reopen it with "
+    '"session: reopen" or `roundtable reopen`)',
+    REOPEN: "the session was reopened: undo stops there (close it again with x)",
+    "archive session": "the session is archived: undo stops there "
+    "(`roundtable unarchive` brings it back)",
+    "unarchive session": "the session was unarchived: undo stops there",
+}
+"""Changes undo never goes past, and why: closing, reopening, archiving and unarchiving are
+each their own recorded command."""
 
 
 class SessionStore:
@@ -229,14 +237,7 @@ class SessionStore:
         self.unit._ensure_history()
         plan = self.unit.history.undo_plan()
         if plan is not None and plan[0]["label"] in UNDO_BARRIERS:
-            if self.session_closed:
-                raise StoreError(
-                    "the session is closed: undo stops at the close (reopen it with "
-                    '"session: reopen" or `roundtable reopen`)'
-                )
-            raise StoreError(
-                "the session was reopened: undo stops there (close it again with x)"
-            )
+            raise StoreError(UNDO_BARRIERS[plan[0]["label"]])
         labels = self.unit.history.labels
         red_before = set(labels.red_keys)
         label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
@@ -556,7 +557,9 @@ class SessionStore:
             for s in rows
         ):
             what = "a point of order" if point_of_order else "on the list of speakers"
-            raise StoreError(f"{country} is already {'waiting with ' if point_of_order else ''}{what}")
+            raise StoreError(
+                f"{country} is already {'waiting with ' if point_of_order else ''}{what}"
+            )
         if limit_seconds < 0:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
         waiting = [s for s in rows if s.status == "waiting"]
@@ -707,7 +710,9 @@ class SessionStore:
         if self._now_ms() - started > SPOKEN_AFTER * 1000:
             return True
         return any(
-            country in e.delegations and e.agenda_item == item_id and e.created_at >= floor.started_at
+            country in e.delegations
+            and e.agenda_item == item_id
+            and e.created_at >= floor.started_at
             for e in self.records("entry")
         )
 
@@ -790,6 +795,32 @@ class SessionStore:
             raise StoreError(f"session {self.session_id[:8]} is not closed")
         fields = {"status": "running", "reopened_at": self._now()}
         self._write(REOPEN, [("session", self.session_id, fields)])
+
+    def archive(self) -> None:
+        """Archive the session (issue 22): its status becomes ``archived``, so the sessions
+        list, the briefs and the reports leave it out; nothing is deleted, the turn in
+        progress and the clocks stop as at a close, and ``unarchive`` restores it."""
+        if self.session.status == "archived":
+            raise StoreError(f"session {self.session_id[:8]} is already archived")
+        at = self._now_ms()
+        changes = self._clock_writes("", "stop", at) + self._end_floor_writes(at)
+        changes.append(("session", self.session_id, {"status": "archived"}))
+        self._write("archive session", changes)
+
+    def unarchive(self) -> str:
+        """Bring an archived session back, with the status its dates say; returns it."""
+        session = self.session
+        if session.status != "archived":
+            raise StoreError(f"session {self.session_id[:8]} is not archived")
+        reopened = bool(session.reopened_at) and session.reopened_at >= session.closed_at
+        if session.closed_at and not reopened:
+            status = "closed"
+        elif session.opened_at or session.closed_at or session.attendance_confirmed:
+            status = "running"
+        else:
+            status = "planned"
+        self._write("unarchive session", [("session", self.session_id, {"status": status})])
+        return status
 
     def add_observer(self, country: str) -> None:
         """Confirm a delegation from another region as an observer of this session."""

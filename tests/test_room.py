@@ -358,3 +358,41 @@ async def test_the_sessions_list_names_no_session_after_one_was_open(home: Path)
         assert isinstance(app.screen, HomeScreen)
         status = str(app.screen.query_one(".status-session").render())
         assert "Round table" not in status and "sessions on this laptop" in status
+
+
+# -- findings 10 and 11: the attendance and Annex A say who attended, all of the region -------
+
+
+async def test_a_delegation_only_named_is_no_observer_and_annex_a_lists_the_whole_region(
+    home: Path,
+) -> None:
+    from roundtable.minutes import render_markdown
+    from roundtable.screens.common import ConfirmModal
+    from sessions import countries_in
+
+    sid = new_session(home, region="americas", present=("AR", "BR", "CA"))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        bar = app.screen.query_one("#capture")
+        bar.focus_input()
+        bar.input.value = "/note Spain offered places on its cyber course @ES"
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.click("#yes")
+        await pilot.pause()
+        bar.focus_input()
+        await pilot.press("enter")
+        await pilot.pause()
+        store = app.session_store
+        assert [e.delegations for e in store.records("entry")] == [["ES"]]
+        store.set_attendance("US", "present")
+        store.set_attendance("US", "unknown")  # toggled and back
+        minutes = render_markdown(store.snapshot(app.country_names()))
+    attendance = minutes.split("## 2.")[0]
+    assert "Observers" not in attendance and "Spain" not in attendance
+    annex = minutes.split("Annex A")[1].split("Annex B")[0]
+    rows = [line for line in annex.splitlines() if line.startswith("| ")][1:]  # no header
+    assert len(rows) == len(countries_in("americas"))  # every member, recorded or not
+    assert "| Brazil |" in annex and "| Spain |" not in annex
+    assert annex.count("| not recorded |") == len(countries_in("americas")) - 3

@@ -284,7 +284,8 @@ class SessionScreen(AppScreen):
         self.app.push_screen(
             ConfirmModal(
                 f"{name} is not a delegation of the {region} round table. Record it as an "
-                "observer of this session (the minutes will say so)?",
+                "observer of this session, so that lines can name it? (The minutes list it "
+                "among the observers once it is heard.)",
                 "Observer",
             ),
             done,

@@ -214,7 +214,16 @@ def cmd_add(args: argparse.Namespace) -> int:
     with store.open_session(session_id, read_only=True) as ro:
         ro.check_open()  # a closed session takes no capture: the error says how to reopen
         session = ro.session
-    roster = regional_roster(_roster(), session.region, session.observers)
+    full = _roster()
+    observers = []
+    for given in args.observer or ():  # issue 22: the CLI confirms an observer as the app does
+        country = full.find(given) if hasattr(full, "find") else full.get(given.upper())
+        if country is None:
+            raise CliError(f"--observer {quote(given)}: no member country by that code or name")
+        if country.region == session.region:
+            raise CliError(f"--observer {country.code}: a member of this round table already")
+        observers.append(country.code)
+    roster = regional_roster(full, session.region, [*session.observers, *observers])
     if args.line == "-":
         data = sys.stdin.buffer.read()
         text = data.decode("utf-8", "surrogateescape")
@@ -228,9 +237,16 @@ def cmd_add(args: argparse.Namespace) -> int:
             except CaptureError as exc:
                 raise CliError(f"stdin:{n}: {exc}") from None
     else:
-        captured = [parse_line(args.line, roster)]
+        try:
+            captured = [parse_line(args.line, roster)]
+        except CaptureError as exc:
+            code = getattr(exc, "observer", None)
+            hint = f" (--observer {code} confirms it)" if code else ""
+            raise CliError(f"{exc}{hint}") from None
     with store.open_session(session_id) as ss:
         ss.check_open()
+        for code in observers:
+            ss.add_observer(code)
         for c in captured:
             print(ss.add_entry(**c.entry_fields()).id)
     return 0
@@ -692,6 +708,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("add", cmd_add, "store one quick-capture line and print the entry id")
     p.add_argument("session", help="session id or unique id prefix")
+    p.add_argument(
+        "--observer",
+        action="append",
+        metavar="CODE",
+        help="confirm a delegation of another region as an observer of the session first "
+        "(repeatable)",
+    )
     p.add_argument(
         "line",
         help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"; '

@@ -396,3 +396,91 @@ async def test_a_delegation_only_named_is_no_observer_and_annex_a_lists_the_whol
     assert len(rows) == len(countries_in("americas"))  # every member, recorded or not
     assert "| Brazil |" in annex and "| Spain |" not in annex
     assert annex.count("| not recorded |") == len(countries_in("americas")) - 3
+
+
+# -- finding 12: the minor points --------------------------------------------------------------
+
+
+async def test_deleting_the_saved_note_replaces_the_saved_line(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await capture(pilot, "A note soon deleted")
+        status = app.screen.query_one("#capture").query_one(".capture-status")
+        assert "Saved note" in str(status.render())
+        app.screen.query_one("#entries").focus()
+        await pilot.press("d")
+        await pilot.pause()
+        await pilot.click("#yes")
+        await pilot.pause()
+        assert app.session_store.records("entry") == []
+        assert "Saved" not in str(status.render()) and "Deleted note" in str(status.render())
+
+
+async def test_the_roll_call_mid_session_offers_confirm_not_start(home: Path) -> None:
+    from roundtable.screens.setup import SetupScreen
+
+    sid = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("escape", "a")
+        await pilot.pause()
+        assert isinstance(app.screen, SetupScreen)
+        shown = {b.binding.description for b in app.active_bindings.values()}
+        assert "Confirm" in shown and "Confirm & start" not in shown
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert not isinstance(app.screen, SetupScreen)
+    planned = planned_session(home.parent / "other")
+    app = make_app(home.parent / "other", FakeClock(), planned)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        shown = {b.binding.description for b in app.active_bindings.values()}
+        assert "Confirm & start" in shown and "Confirm" not in shown
+
+
+async def test_the_detail_pane_says_the_label_in_words(home: Path) -> None:
+    sid = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await capture(pilot, "/issue Routes through the river ports @AR ~red")
+        await pilot.pause(0.2)
+        detail = app.screen.query_one("#entry-detail").text()
+        assert "Label: TLP:RED — the people in the room only" in detail
+
+
+async def test_help_examples_use_the_session_region(home: Path) -> None:
+    from roundtable.capture import parse_line, regional_roster
+    from sessions import load_roster
+
+    sid = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        text = app.screen.query_one("#help").source
+        examples = text.split("Examples:")[1].split("```")[1].strip().splitlines()
+        assert "@GH" not in text and "@ZM" not in text and "owner:@JO" not in text
+        roster = regional_roster(load_roster(), "americas")
+        for line in examples:  # each example is a line an Americas session takes
+            parse_line(line, roster)
+
+
+def test_roundtable_add_confirms_an_observer_and_owner_says_another_region(
+    home: Path, capsys, monkeypatch
+) -> None:
+    from roundtable import cli
+
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    sid = new_session(home, region="africa", present=("GH",))
+    code = cli.main(["add", sid, "/action Share the watch list owner:@JO"])
+    err = capsys.readouterr().err
+    assert code != 0 and "Jordan (@JO) is not a delegation of the Africa round table" in err
+    assert "--observer JO" in err and len(err.strip().splitlines()) == 1
+    code = cli.main(["add", sid, "/action Share the watch list owner:@JO", "--observer", "JO"])
+    assert code == 0, capsys.readouterr().err
+    with LocalStore(home).open_session(sid) as ss:
+        assert ss.session.observers == ["JO"]
+        assert [e.owner for e in ss.records("entry")] == ["JO"]
+    code = cli.main(["add", sid, "/note x", "--observer", "GH"])
+    assert code != 0 and "a member of this round table" in capsys.readouterr().err

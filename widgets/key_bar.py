@@ -47,6 +47,7 @@ KEY_ORDER: tuple[str, ...] = (
     "roll.unknown",
     "roll.delegates",
     "setup.start",
+    "setup.confirm",
     "setup.back",
     # the completeness check
     "close.fix",

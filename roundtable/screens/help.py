@@ -239,11 +239,49 @@ class HelpScreen(Screen):
                     yield Static(_table(rows, widths), classes="help-keys")
                 else:
                     yield Static("No keys of its own: see the keys everywhere.", classes="hint")
-            yield Markdown(PALETTE_NOTE + "\n\n" + GRAMMAR_HELP, id="help")
+            yield Markdown(PALETTE_NOTE + "\n\n" + self.grammar_help(GRAMMAR_HELP), id="help")
         yield KeyBar()
+
+    def grammar_help(self, text: str) -> str:
+        """The capture grammar with the open session's region in its examples (issue 22: an
+        Americas facilitator read Ghana, Nigeria and Zambia), or as written with none open."""
+        store = getattr(self.app, "session_store", None)
+        if store is None or store.closed:
+            return text
+        return regional_examples(text, store.session.region)
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+def regional_examples(text: str, region: str) -> str:
+    """``text`` with its African example delegations replaced by members of ``region``."""
+    from sessions import countries_in
+
+    try:
+        members = countries_in(region)
+    except ValueError:
+        return text
+    if region == "africa" or len(members) < 4:
+        return text
+    first, second, third, fourth = members[0], members[1], members[2], members[3]
+    spaced = next((c for c in members if " " in c.name and "'" not in c.name), first)
+    single = next((c for c in members if " " not in c.name and "-" not in c.name), first)
+    swaps = [
+        ("@GH @NG", f"@{first.code} @{second.code}"),
+        ("@GH", f"@{first.code}"),
+        ("@Ghana", f"@{single.name}"),
+        ("@Sierra_Leone", f"@{spaced.name.replace(' ', '_')}"),
+        ('@"Côte d\'Ivoire"', f'@"{spaced.name}"'),
+        ("@ZM", f"@{third.code}"),
+        ("owner:@JO", f"owner:@{fourth.code}"),
+        ("via West African ports", "via the region's ports"),
+        ("Delegation of Bhutan", f"Delegation of {second.name}"),
+        ("@BT", f"@{second.code}"),
+    ]
+    for old, new in swaps:
+        text = text.replace(old, new)
+    return text

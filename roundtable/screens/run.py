@@ -169,6 +169,9 @@ class RunScreen(SessionScreen):
         )
 
     def refresh_all(self) -> None:
+        label = self.store.default_tlp
+        self.query_one(EntryTable).default_tlp = label
+        self.query_one(EntryDetail).default_tlp = label
         agenda = self._agenda()
         self._counts = self.store.entry_counts()
         self._appended.clear()
@@ -312,7 +315,10 @@ class RunScreen(SessionScreen):
         def done(yes: bool | None) -> None:
             if yes:
                 self.store.delete("entry", entry.id)
-                self.notify(f"Deleted {entry.entry_kind}: {_clip(entry.text, 50)} (ctrl+z undoes)")
+                said = f"Deleted {entry.entry_kind}: {_clip(entry.text, 50)} (ctrl+z undoes)"
+                self.notify(said)
+                # the line under the capture bar no longer says "Saved" of it (issue 22)
+                self.query_one(CaptureBar).show_info(said)
 
         self.app.push_screen(
             ConfirmModal(f"Delete this {entry.entry_kind}?\n\n{_clip(entry.text, 200)}", "Delete"),

@@ -32,8 +32,27 @@ class SetupScreen(SessionScreen):
             priority=True,
             tooltip="Confirm the attendance and go to the agenda",
         ),
+        Binding(
+            "ctrl+s",
+            "confirm",
+            "Confirm",
+            id="setup.confirm",
+            priority=True,
+            tooltip="Confirm the attendance and go back to the meeting",
+        ),
         Binding("escape", "back", "Back", id="setup.back", tooltip="Back without confirming"),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+s says "Confirm & start" before the session starts, "Confirm" once it runs
+        (issue 22: mid-session the roll call offered to start the meeting)."""
+        if action in ("start", "confirm"):
+            started = self.store.session.status != "planned"
+            return started if action == "confirm" else not started
+        return True
+
+    def action_confirm(self) -> None:
+        self.action_start()
 
     def compose(self) -> ComposeResult:
         store = self.store

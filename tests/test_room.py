@@ -484,3 +484,98 @@ def test_roundtable_add_confirms_an_observer_and_owner_says_another_region(
         assert [e.owner for e in ss.records("entry")] == ["JO"]
     code = cli.main(["add", sid, "/note x", "--observer", "GH"])
     assert code != 0 and "a member of this round table" in capsys.readouterr().err
+
+
+# -- findings 13 and 14: usable at 80x24, 120x40 and 200x50 ------------------------------------
+
+SIZES = [(80, 24), (120, 40), (200, 50)]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> tuple[Path, str]:
+    from _app import demo_home
+
+    return demo_home(tmp_path)
+
+
+def demo_app(demo):
+    from _app import make_app as make_demo_app
+
+    return make_demo_app(*demo)
+
+
+def on_screen(app, widget) -> bool:
+    region = widget.region
+    return (
+        region.height > 0
+        and region.y >= 0
+        and region.bottom <= app.size.height
+        and region.right <= app.size.width
+    )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("escape", "escape", "ctrl+n"),
+        ("escape", "e"),
+        ("escape", "d"),
+        ("escape", "escape", "delete"),
+    ],
+    ids=["new-session", "edit", "delete", "archive"],
+)
+async def test_every_dialog_button_is_on_screen(demo, size, keys) -> None:
+    from textual.widgets import Button
+
+    app = demo_app(demo)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press(*keys)
+        await pilot.pause()
+        buttons = list(app.screen.query(Button))
+        assert buttons
+        for button in buttons:
+            assert on_screen(app, button), (button.id, button.region)
+        if keys[-1] == "ctrl+n":
+            encrypt = app.screen.query_one("#new-encrypt")
+            assert on_screen(app, encrypt)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_text_gets_half_the_table_and_a_new_capture_is_in_view(demo, size) -> None:
+    from widgets import EntryTable
+    from widgets.entry_table import BADGE_WIDTH, column_widths
+
+    app = demo_app(demo)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(EntryTable)
+        assert BADGE_WIDTH <= 2
+        for n in range(3):
+            await capture(pilot, f"/note Fresh capture number {n}")
+        shown = screen_lines(app)
+        assert any("Fresh capture number 2" in line for line in shown)  # scrolled to it
+        width = table.scrollable_content_region.width
+        _, text, _, _ = column_widths(width - BADGE_WIDTH, table._need, (table.size.width + 1) // 2)
+        assert text >= table.size.width / 2
+        assert table.row_count > 8  # the entries get the rows at 80x24 too
+        header = table.render_line(0).text
+        assert header.index("Delegations") - header.index("Text") >= table.size.width / 2
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_sessions_list_and_the_findings_fit(demo, size) -> None:
+    app = demo_app(demo)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await pilot.press("escape", "x")
+        await pilot.pause()
+        text = "\n".join(screen_lines(app))
+        for finding in app.screen.findings():  # whole, wrapped if need be
+            assert " ".join(finding.message.split()[-3:]) in " ".join(text.split()), finding
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        header = next(line for line in screen_lines(app) if "Session" in line and "Date" in line)
+        for column in ("Region", "Date", "Status", "Entries", "To sync"):
+            assert column in header

@@ -19,7 +19,7 @@ from widgets import KeyBar
 WIDE = 110
 """From this many columns the sessions list shows the event's name too (one event a laptop is
 the common case: narrower, its columns go to the date, status and counts)."""
-FIXED = {"Region": 14, "Date": 10, "Status": 8, "Entries": 7, "To sync": 9}
+FIXED = {"Region": 12, "Date": 10, "Status": 8, "Entries": 7, "To sync": 9}
 
 
 def _cut(text: str, width: int) -> str:

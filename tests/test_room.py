@@ -579,3 +579,23 @@ async def test_the_sessions_list_and_the_findings_fit(demo, size) -> None:
         header = next(line for line in screen_lines(app) if "Session" in line and "Date" in line)
         for column in ("Region", "Date", "Status", "Entries", "To sync"):
             assert column in header
+
+
+async def test_f1_lists_the_new_keys(home: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    sid = new_session(home, region="americas", present=("AR",))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("f1")
+        await pilot.pause()
+        console = Console(width=160, record=True, file=io.StringIO())
+        for widget in app.screen.query(".help-keys"):
+            console.print(widget.content)
+        keys = console.export_text()
+        for binding_id in ("home.new", "home.archive", "home.archived", "setup.confirm"):
+            assert binding_id in keys
+        note = app.screen.query_one("#help").source
+        assert "typing goes to the filter" in note and "never crosses a close" in note

@@ -209,7 +209,14 @@ def _widget_title(cls: type) -> str:
 PALETTE_NOTE = (
     'Ctrl+P opens the command palette: every action is there by name ("session: close", '
     '"export: minutes as HTML", "sync: now").  Keys can be changed in the settings file '
-    "(`roundtable locate`) under `[keymap]`, by binding id."
+    "(`roundtable locate`) under `[keymap]`, by binding id.\n\n"
+    "Where a list has a filter above it (the sessions list, the roll call), typing goes to the "
+    "filter and never fires a key: on the sessions list `ctrl+n` creates, `delete` archives "
+    "(it asks first; `ctrl+a` shows the archived, `delete` there restores one), `f5` "
+    "refreshes; on the roll call only `p` `a` `x` `u` act, any other character filters, and "
+    "`↑` from the first row goes back to the filter.  In the tour, `p` passes for a delegation "
+    "that has not spoken on the item (it is refused for one that has); `ctrl+n` and `ctrl+b` "
+    "end the floor with its item; `ctrl+z` never crosses a close or a reopening."
 )
 
 

@@ -52,6 +52,9 @@ def test_archive_hides_a_session_from_lists_and_reports_and_unarchive_restores_i
     _, report, _ = run(capsys, "report")
     assert "| Americas | **no session yet** |" in report and "| Europe | 1 |" in report
     assert (home / "sessions" / americas / "journal.jsonl").exists()  # kept on disk
+    # an archived session takes no capture until restored
+    code, _, err = run(capsys, "add", americas, "/note Late line")
+    assert code != 0 and "is archived" in err and "unarchive" in err
     # archived twice: one line, non-zero, nothing changed
     code, _, err = run(capsys, "archive", americas)
     assert code != 0 and "already archived" in err and len(err.strip().splitlines()) == 1

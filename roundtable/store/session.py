@@ -352,6 +352,11 @@ class SessionStore:
     def check_open(self) -> None:
         """Raise StoreError, naming how to reopen, when the session is closed (a capture or a
         new turn must not land silently in closed minutes)."""
+        if self.session.status == "archived":
+            raise StoreError(
+                f"session {self.session_id[:8]} is archived: restore it with "
+                f"`roundtable unarchive {self.session_id[:8]}` or delete on the archived list"
+            )
         if self.session_closed:
             raise StoreError(
                 f"session {self.session_id[:8]} is closed: reopen it with "

@@ -599,3 +599,29 @@ async def test_f1_lists_the_new_keys(home: Path) -> None:
             assert binding_id in keys
         note = app.screen.query_one("#help").source
         assert "typing goes to the filter" in note and "never crosses a close" in note
+
+
+async def test_ctrl_z_undoes_a_status_on_the_roll_call_and_a_removal_on_the_list(
+    home: Path,
+) -> None:
+    sid = new_session(home, region="americas", present=("AR", "BR"))
+    app = make_app(home, FakeClock(), sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("escape", "a")
+        await pilot.pause()
+        await pilot.press("down", "x")  # Antigua and Barbuda "absent" by mistake
+        await pilot.pause()
+        assert statuses(app).get("AG") == "absent"
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert statuses(app).get("AG") in (None, "unknown")
+        await pilot.press("escape", "t")  # back to the agenda (the list focused), the tour
+        await pilot.pause()
+        await add_speaker(pilot, "AR")
+        app.screen.query_one("#queue").focus()
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.session_store.waiting_speakers() == []
+        await pilot.press("ctrl+z")
+        await pilot.pause()
+        assert [s.country for s in app.session_store.waiting_speakers()] == ["AR"]

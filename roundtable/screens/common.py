@@ -200,6 +200,21 @@ class SessionScreen(AppScreen):
         country = self.app.roster.get(code)
         return country.name if country is not None else code
 
+    def action_undo_last(self) -> None:
+        """ctrl+z where a list's keys change records (the roll call, the list of speakers):
+        every such key is undoable (issue 22); never past a close (one line says why)."""
+        from roundtable.store import StoreError
+
+        try:
+            label = self.store.undo()
+        except StoreError as exc:
+            self.notify(str(exc), title="Not undone", severity="warning", timeout=8)
+            return
+        if label is None:
+            self.notify("Nothing to undo.", severity="warning")
+        else:
+            self.notify(f"Undone: {label}")
+
     def today(self) -> dt.date:
         return dt.datetime.fromtimestamp(self.app.clock()).date()
 

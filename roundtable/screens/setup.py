@@ -41,11 +41,21 @@ class SetupScreen(SessionScreen):
             tooltip="Confirm the attendance and go back to the meeting",
         ),
         Binding("escape", "back", "Back", id="setup.back", tooltip="Back without confirming"),
+        Binding(
+            "ctrl+z",
+            "undo_last",
+            "Undo",
+            id="setup.undo",
+            priority=True,
+            tooltip="Undo the last change (a status set by mistake)",
+        ),
     ]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """ctrl+s says "Confirm & start" before the session starts, "Confirm" once it runs
         (issue 22: mid-session the roll call offered to start the meeting)."""
+        if action == "undo_last":
+            return True
         if action in ("start", "confirm"):
             started = self.store.session.status != "planned"
             return started if action == "confirm" else not started

@@ -71,6 +71,14 @@ class TourScreen(SessionScreen):
         ),
         Binding("c", "focus_capture", "Capture", id="tour.capture", tooltip="Type a note"),
         Binding(
+            "ctrl+z",
+            "undo_last",
+            "Undo",
+            id="tour.undo",
+            priority=True,
+            tooltip="Undo the last change (a speaker removed or moved, a pass, a skip)",
+        ),
+        Binding(
             "ctrl+o",
             "confirm_observer",
             "Observer",

@@ -216,7 +216,8 @@ PALETTE_NOTE = (
     "refreshes; on the roll call only `p` `a` `x` `u` act, any other character filters, and "
     "`↑` from the first row goes back to the filter.  In the tour, `p` passes for a delegation "
     "that has not spoken on the item (it is refused for one that has); `ctrl+n` and `ctrl+b` "
-    "end the floor with its item; `ctrl+z` never crosses a close or a reopening."
+    "end the floor with its item; `ctrl+z` (also on the roll call and the tour) undoes the last "
+    "change, and never crosses a close or a reopening."
 )
 
 

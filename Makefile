@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: run test e2e quick lint typecheck format bench soak fuzz clean
+.PHONY: run test e2e quick lint typecheck format bench soak fuzz bundle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,12 @@ soak: $(STAMP_DEV)
 
 fuzz: $(STAMP_DEV)
 	RT_SCALE=20 timeout 25m $(BIN)/python -m pytest -q -p no:cacheprovider -o timeout=1200 $(PYTEST_XDIST) $(FUZZ_TESTS)
+
+# The offline installation bundle (roundtable/bundle.py): roundtable's wheel and every wheel the
+# laptop side needs for Windows, macOS (arm64, x86_64) and Linux x86_64, CPython 3.11-3.13, with
+# install.ps1 and install.sh, in dist/roundtable-<version>-offline/ and its .zip.  Needs the index.
+bundle: $(STAMP_DEV)
+	$(BIN)/python -m roundtable.bundle --source . --out dist
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .grimp_cache .import_linter_cache build dist

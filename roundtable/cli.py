@@ -86,16 +86,23 @@ def _write_output(text: str, output: str | None) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
         return
-    from roundtable.osfiles import atomic_write_text
+    from roundtable.osfiles import SHARED_FILE, atomic_write_text
 
     path = Path(output)
     if path.is_dir():
         raise CliError(f"{path}: is a directory; give a file name")
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, mode=SHARED_FILE)  # a file the user named: not private
     except OSError as exc:
         raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+def _venue_today(tz: str) -> dt.date:
+    """Today at the venue (issue 24): what a relative due date counts from."""
+    from roundtable.zones import zone
+
+    return dt.datetime.now(zone(tz)).date()
 
 
 def _iso_date(text: str) -> str:
@@ -128,6 +135,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     import sessions as plans
+    from roundtable.zones import check_zone, laptop_zone
+
+    if args.tz is not None:
+        check_zone(args.tz, "--tz")  # before anything is created or a passphrase asked
 
     if args.plan:
         plan = plans.load_plan(Path(args.plan))
@@ -151,7 +162,17 @@ def cmd_new(args: argparse.Namespace) -> int:
                 + ("" if args.encrypt else " (encrypt_new_sessions is on in the settings)")
             )
     store = _store()
-    event = _event_for(store, args.event, create=True)
+    name = args.event or _default_event_name()
+    is_new = store.find_event(name) is None
+    tz = args.tz or plan.tz or laptop_zone()
+    where = "--tz" if args.tz else f"{args.plan}: tz"
+    event = store.event_in_zone(name, tz, chosen=bool(args.tz or plan.tz), where=where)
+    if is_new and not (args.tz or plan.tz):
+        print(
+            f"roundtable: note: event {quote(name)} is held in {tz} (this laptop's zone); "
+            "give --tz to choose the venue's",
+            file=sys.stderr,
+        )
     session = store.create_session(
         event.id,
         region,
@@ -214,6 +235,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     with store.open_session(session_id, read_only=True) as ro:
         ro.check_open()  # a closed session takes no capture: the error says how to reopen
         session = ro.session
+        today = _venue_today(ro.event.tz)  # due:+3d counts from the venue's date, as the app
     full = _roster()
     observers = []
     for given in args.observer or ():  # issue 22: the CLI confirms an observer as the app does
@@ -233,12 +255,12 @@ def cmd_add(args: argparse.Namespace) -> int:
         captured = []
         for n, line in numbered:
             try:
-                captured.append(parse_line(line, roster))
+                captured.append(parse_line(line, roster, today=today))
             except CaptureError as exc:
                 raise CliError(f"stdin:{n}: {exc}") from None
     else:
         try:
-            captured = [parse_line(args.line, roster)]
+            captured = [parse_line(args.line, roster, today=today)]
         except CaptureError as exc:
             code = getattr(exc, "observer", None)
             hint = f" (--observer {code} confirms it)" if code else ""
@@ -644,6 +666,13 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check this laptop's set-up, one line a check with its fix (roundtable/doctor.py)."""
+    from roundtable import doctor
+
+    return doctor.main()
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser
 # ---------------------------------------------------------------------------------------------
@@ -687,6 +716,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_iso_date, help="YYYY-MM-DD (default: today)")
     p.add_argument("--facilitator", type=name_arg)
     p.add_argument("--rapporteur", type=name_arg)
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the venue's IANA time zone of a new event, e.g. Europe/Paris (default: the "
+        "plan's tz, else this laptop's zone); times people read are shown in it",
+    )
     p.add_argument(
         "--encrypt",
         action=argparse.BooleanOptionalAction,
@@ -791,6 +826,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("plans", cmd_plans, "list the built-in and your own session plans")
     command("locate", cmd_locate, "print where the stores, settings, token and logs live")
+    command(
+        "doctor",
+        cmd_doctor,
+        "check this laptop's set-up (Python, home, sessions, settings, token, CA file, "
+        "secretariat, clock, disk), one line each with its fix; exit 1 if any check fails",
+    )
 
     _add_sync_commands(sub, command)
     return parser
@@ -827,11 +868,12 @@ def _log_crash(exc: BaseException) -> Path | None:
     from roundtable.config import log_dir
 
     try:
+        from roundtable.osfiles import atomic_write_text
+
         directory = log_dir()
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         path = directory / f"crash-{stamp}-{os.getpid()}.log"
-        path.write_text(_crash_report(exc), encoding="utf-8")
+        atomic_write_text(path, _crash_report(exc))  # private, as the whole home (issue 19)
         return path
     except OSError:
         return None

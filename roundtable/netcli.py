@@ -162,6 +162,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             idempotency_days=args.idempotency_days,
+            docs=args.docs,
         )
     except Exception as exc:  # the database cannot be reached or opened: one line, no trace
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
@@ -171,6 +172,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_events_create(args: argparse.Namespace) -> int:
+    from roundtable.zones import check_zone
+
+    if args.tz is not None:
+        check_zone(args.tz, "--tz")  # before the database is opened: nothing is created
     secretariat = _server()
     event_id = secretariat.create_event(
         _db(args.db),
@@ -178,7 +183,14 @@ def cmd_events_create(args: argparse.Namespace) -> int:
         venue=args.venue or "",
         starts=args.starts or "",
         ends=args.ends or "",
+        tz=args.tz or "",
     )
+    if args.tz is None:
+        print(
+            "roundtable: note: no --tz given: the event's times are read in UTC; give the "
+            "venue's zone when creating an event (--tz Europe/Paris)",
+            file=sys.stderr,
+        )
     print(event_id)
     return 0
 
@@ -196,13 +208,67 @@ def cmd_events_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
+    import time
+
     secretariat = _server()
     regions = args.region or []
+    expires = None if args.expires is None else secretariat.parse_expiry(args.expires, time.time())
     token = secretariat.issue_token(
-        _db(args.db), args.event, regions, label=args.label or "", max_tlp=args.max_tlp
+        _db(args.db),
+        args.event,
+        regions,
+        label=args.label or "",
+        max_tlp=args.max_tlp,
+        expires=expires,
     )
     print(token)
-    print("this token is shown once; only its hash is stored", file=sys.stderr)
+    until = f"; it works until {_utc(expires)}" if expires is not None else ""
+    print(f"this token is shown once; only its hash is stored{until}", file=sys.stderr)
+    return 0
+
+
+def _utc(at: float | None, never: str = "never") -> str:
+    import datetime as dt
+
+    if at is None:
+        return never
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    """One token a line: id, event, label, regions, ceiling, created, last used, expiry,
+    state.  Never the token (only its hash is stored)."""
+    import time
+
+    rows = _server().list_tokens(_db(args.db))
+    if not rows:
+        print("no tokens yet: issue one with `roundtable tokens issue`", file=sys.stderr)
+        return 0
+    now = time.time()
+    print("id\tevent\tlabel\tregions\tceiling\tcreated\tlast used\texpires\tstate")
+    for t in rows:
+        if t["revoked"] is not None:
+            state = f"revoked {_utc(t['revoked'])}"
+        elif t["expires"] is not None and t["expires"] <= now:
+            state = "expired"
+        else:
+            state = "active"
+        cells = [t["id"], t["event"] or t["event_id"], t["label"] or "-", ",".join(t["regions"]),
+                 t["max_tlp"], _utc(t["created"]), _utc(t["last_used"]),
+                 _utc(t["expires"]), state]  # fmt: skip
+        print("\t".join(cells))
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    row = _server().revoke_token(_db(args.db), args.id)
+    if row["already"]:
+        print(f"token {row['id']} ({row['label'] or 'no label'}) was already revoked")
+        return 0
+    print(
+        f"revoked token {row['id']} ({row['label'] or 'no label'}): its requests get 401 and "
+        "its console sign-ins end now"
+    )
     return 0
 
 
@@ -322,6 +388,12 @@ def add_commands(sub, command) -> None:
         default=7.0,
         help="forget saved push answers (Idempotency-Key) after this many days (default 7)",
     )
+    p.add_argument(
+        "--docs",
+        action="store_true",
+        help="also serve the interactive API pages /docs and /redoc (they load their scripts "
+        "from a CDN; off by default, /openapi.json is always served)",
+    )
 
     events = command("events", _show_help, "secretariat: manage events")
     events.set_defaults(parser=events)
@@ -333,6 +405,12 @@ def add_commands(sub, command) -> None:
     p.add_argument("--venue", type=name_arg)
     p.add_argument("--starts")
     p.add_argument("--ends")
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the venue's IANA time zone, e.g. Europe/Paris: every time people read is shown "
+        "in it (default: UTC)",
+    )
     p = esub.add_parser("list", help="list the server's events: id and name")
     p.set_defaults(func=cmd_events_list)
     p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
@@ -359,6 +437,21 @@ def add_commands(sub, command) -> None:
         "console); default amber+strict: a room laptop or the secretariat sees all that is "
         "pushed (TLP:RED never is)",
     )
+    p.add_argument(
+        "--expires",
+        metavar="DATE|Nd",
+        help="when the token stops working: a date (2027-01-31: it works through that day, "
+        "UTC) or a number of days (30d); default: until revoked",
+    )
+    p = tsub.add_parser("list", help="list the tokens: id, label, regions, ceiling, use, expiry")
+    p.set_defaults(func=cmd_tokens_list)
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p = tsub.add_parser(
+        "revoke", help="revoke a token now: 401 on the API, its console sign-ins end"
+    )
+    p.set_defaults(func=cmd_tokens_revoke)
+    p.add_argument("id", help="the token's id, as `roundtable tokens list` shows it")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
 
     p = command("actions", cmd_actions, "list actions carried from the region's earlier events")
     p.add_argument("--region", choices=sorted(REGIONS), help="one region (default: all you see)")

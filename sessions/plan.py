@@ -15,7 +15,7 @@ from typing import Any
 
 from roundtable.errors import RoundtableError
 from roundtable.model import AGENDA_KINDS, REGIONS
-from roundtable.text import TextFileError, quote, read_text_file
+from roundtable.text import TextFileError, bidi_control, quote, read_text_file
 
 BUILTIN_DIR = Path(__file__).parent / "plans"
 BUILTIN_SOURCE = "built-in"
@@ -26,7 +26,7 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp"}
+_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp", "tz"}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
@@ -35,7 +35,7 @@ _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
 _ITEMS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*items[ \t]*\]\]", re.MULTILINE)
 _ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
-_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f"}  # joiners and direction marks of names
+_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}  # joiners, direction marks
 
 
 class PlanError(RoundtableError, ValueError):
@@ -64,6 +64,7 @@ class Plan:
     source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
     language: str = ""  # default language of the session's documents ("" = the setting's)
     tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
+    tz: str = ""  # the venue's IANA time zone of a new event ("" = the laptop's; issue 24)
 
     @property
     def total_minutes(self) -> int:
@@ -146,6 +147,9 @@ def _text_problem(value: Any, limit: int) -> str | None:
         return f"expected a non-empty text, got {quote(value)}"
     if len(value) > limit:
         return f"longer than {limit} characters"
+    bidi = bidi_control(value)
+    if bidi is not None:
+        return f"column {bidi[0] + 1}: {bidi[1]}"
     flat = " ".join(value.split())
     bad = next((c for c in flat if not c.isprintable() and c not in _FORMAT_OK), None)
     if bad is not None:
@@ -210,6 +214,17 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     if tlp not in ("", *TLP_LABELS):
         raise fail(where.top("tlp"), "tlp",
                    f"expected one of {', '.join(TLP_LABELS)}, got {quote(tlp)}")  # fmt: skip
+
+    tz = data.get("tz", "")
+    if tz != "":
+        from roundtable.zones import ZoneError, check_zone
+
+        if not isinstance(tz, str):
+            raise fail(where.top("tz"), "tz", f"expected an IANA time zone name, got {quote(tz)}")
+        try:
+            check_zone(tz)
+        except ZoneError as exc:
+            raise fail(where.top("tz"), "tz", str(exc)) from None
 
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
@@ -308,6 +323,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         source=BUILTIN_SOURCE if builtin else source,
         language=language,
         tlp=tlp,
+        tz=tz,
     )
 
 

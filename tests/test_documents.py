@@ -689,7 +689,8 @@ def test_cli_saves_a_brief_beside_the_minutes(tmp_path: Path) -> None:
     assert saved.returncode == 0, saved.stderr
     path = Path(saved.stdout.strip())
     assert path.parent == home / "exports" and path.name.endswith("-brief-KE-en.html")
-    assert "<h1>Brief for the delegation of Kenya</h1>" in path.read_text(encoding="utf-8")
+    page = path.read_text(encoding="utf-8")
+    assert "<h1><bdi>Brief for the delegation of Kenya</bdi></h1>" in page
 
 
 def test_the_server_serves_the_bytes_a_laptop_exports(live_server, tmp_path) -> None:

@@ -58,12 +58,14 @@ def build_brief(
     else:
         covered = [s for s in snaps if _concerns(s, code)]
     event = snaps[0].event.name if snaps else ""
+    clock = c.venue_clock(snaps, extra=[as_of])
     body: list[Node] = [
         Metadata(
             (
                 (L.t("Delegation"), text(who, " (", nowrap(code), ")")),
                 (L.t("Event"), text(event or "—")),
-                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("As of"), text(nowrap(L.datetime(as_of, clock)))),
+                c.zone_row(L, clock),
                 (L.t("Sessions covered"), text(L.number(len(covered)))),
             )
         )
@@ -75,7 +77,7 @@ def build_brief(
 
     body.append(Heading(2, text(L.t("Open actions across the event"))))
     rows = []
-    today = as_of.date().isoformat()
+    today = clock.day(as_of)  # the venue's date: what "overdue" means in the room
     for snap in snaps:
         refs = Numbering(snap).ref
         for e in sorted(snap.entries, key=lambda e: (e.created_at, e.id)):
@@ -88,9 +90,9 @@ def build_brief(
                 (
                     text(nowrap(refs.get(e.id, ""))),
                     text(strong(c.sentence(e.text))) if mine else text(c.said(e.text)),
-                    text(c.owner_name(L, e.owner, names)),
+                    text(c.owner_span(L, e.owner, names)),
                     text(due, " — ", strong(L.t("OVERDUE"))) if overdue else due,
-                    text(c.session_label(L, snap)),
+                    c.session_label_inline(L, snap),
                 )
             )
     if rows:
@@ -114,7 +116,7 @@ def build_brief(
 
 
 def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -> list[Node]:
-    out: list[Node] = [Heading(2, text(c.session_label(L, snap)))]
+    out: list[Node] = [Heading(2, c.session_label_inline(L, snap))]
     numbering = Numbering(snap)
     ref = numbering.ref
     attendance = next((a for a in snap.attendance if a.country == code), None)

@@ -16,8 +16,12 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roundtable.errors import RoundtableError
+
+if TYPE_CHECKING:
+    from roundtable.zones import VenueClock
 
 LANGUAGES = ("en", "fr", "es", "ar")
 RTL = frozenset({"ar"})
@@ -143,14 +147,17 @@ class Lang:
             self._memo[("date", iso)] = found
         return found  # type: ignore[return-value]
 
-    def datetime(self, value: dt.datetime) -> str:
-        """A UTC date and time: the date as :meth:`date`, the time as HH:MM UTC."""
-        value = value.astimezone(dt.UTC)
-        return self.t(
-            "{date}, {time} UTC",
-            date=self.date(value.date().isoformat()),
-            time=value.strftime("%H:%M"),
-        )
+    def datetime(self, value: dt.datetime, clock: VenueClock | None = None) -> str:
+        """A date and time at the venue (``clock``: the document's, whose header names the
+        zone): the date as :meth:`date`, the time as HH:MM.  Without a clock: in UTC, said."""
+        if clock is None or clock.is_utc:
+            value = value.astimezone(dt.UTC)
+            return self.t(
+                "{date}, {time} UTC",
+                date=self.date(value.date().isoformat()),
+                time=value.strftime("%H:%M"),
+            )
+        return self.t("{date}, {time}", date=self.date(clock.day(value)), time=clock.hm(value))
 
     def number(self, value: int) -> str:
         found = self._memo.get(("number", value))

@@ -27,6 +27,7 @@ from roundtable.documents.tree import (
 from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
 from roundtable.model import Entry, SessionSnapshot
 from roundtable.text import mmss
+from roundtable.zones import VenueClock
 
 
 def version_label(lang: Lang, version: Version) -> str:
@@ -92,6 +93,7 @@ def build_minutes(
     ref = numbering.ref
     body: list[Node] = []
     label = version_label(L, version)
+    clock = c.venue_clock([snap])
 
     body.append(
         Paragraph(text(strong(label), " — ", L.t("Summary record of the regional round table.")))
@@ -110,6 +112,7 @@ def build_minutes(
                 (L.t("Facilitator"), text(user(s.facilitator) if s.facilitator else not_recorded)),
                 (L.t("Rapporteur"), text(user(s.rapporteur) if s.rapporteur else not_recorded)),
                 (L.t("Session"), text(c.session_word(L, s, was_reopened(snap)))),
+                c.zone_row(L, clock),
                 (L.t("Document"), text(label)),
             )
         )
@@ -150,7 +153,7 @@ def build_minutes(
     if snap.agenda:
         rows = []
         for n, item in enumerate(snap.agenda, start=1):
-            start, end, seconds = c.item_time(item, snap.clock_events)
+            start, end, seconds = c.item_time(item, snap.clock_events, clock)
             span = f"{start}–{end}" if start and end else (start or "—")
             rows.append(
                 (
@@ -168,7 +171,7 @@ def build_minutes(
                     text(L.t("Item")),
                     text(L.t("Planned")),
                     text(L.t("Actual")),
-                    text(L.t("Time (UTC)")),
+                    text(L.t("Time")),
                 ),
                 tuple(rows),
                 (True, False, True, True, False),
@@ -283,7 +286,7 @@ def build_minutes(
         if "" in owners:
             order.append("")
         for owner in order:
-            body.append(Heading(3, text(c.owner_name(L, owner, countries))))
+            body.append(Heading(3, text(c.owner_span(L, owner, countries))))
             body.append(BulletList(tuple(_by_owner_line(L, e, ref[e.id]) for e in owners[owner])))
     else:
         body.append(Paragraph(text(L.t("No action items were recorded."))))
@@ -343,7 +346,7 @@ def build_minutes(
         )
 
     body.append(_participants(L, snap))
-    body.append(_capture_times(L, snap, numbering, paragraphs=_note_paragraphs(snap, numbering)))
+    body.append(_capture_times(L, snap, numbering, _note_paragraphs(snap, numbering), clock))
     return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
 
 
@@ -352,7 +355,7 @@ def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, co
         text(nowrap(ref)),
         text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
         text(L.number(int(numbering.item_of(e)))),
-        text(c.owner_name(L, e.owner, countries)),
+        text(c.owner_span(L, e.owner, countries)),
         text(nowrap(L.date(e.due))) if e.due else text("—"),
         text(c.priority_word(L, e.priority)) if e.priority else text("—"),
         text(c.status_word(L, e.status)),
@@ -454,7 +457,11 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
 
 
 def _capture_times(
-    L: Lang, snap: SessionSnapshot, numbering: Numbering, paragraphs: Mapping[str, int]
+    L: Lang,
+    snap: SessionSnapshot,
+    numbering: Numbering,
+    paragraphs: Mapping[str, int],
+    clock: VenueClock,
 ) -> Annex:
     entries = sorted(snap.entries, key=lambda e: (e.created_at, e.id))
     if not entries:
@@ -479,8 +486,8 @@ def _capture_times(
         when = c.parse_time(e.created_at)
         captured = "—"
         if when is not None:
-            day = when.date().isoformat()
-            captured = when.strftime("%H:%M:%S")
+            day = clock.day(when)
+            captured = clock.hms(when)
             if day != snap.session.date:
                 captured = f"{L.date(day)} {captured}"
         rows.append(
@@ -494,11 +501,11 @@ def _capture_times(
     return Annex(
         text(L.t("Annex B: capture times")),
         (
-            Paragraph(text(L.t("Each entry as captured, in order, with its time (UTC)."))),
+            Paragraph(text(L.t("Each entry as captured, in order, with its time."))),
             Table(
                 (
                     text(L.t("Reference")),
-                    text(L.t("Captured (UTC)")),
+                    text(L.t("Captured")),
                     text(L.t("Kind")),
                     text(L.t("Agenda item")),
                 ),
@@ -531,7 +538,7 @@ def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
                 text(L.number(n)),
                 text(c.said(r.text)),
                 text(origin),
-                text(c.owner_name(L, r.owner, countries)),
+                text(c.owner_span(L, r.owner, countries)),
                 text(nowrap(L.date(r.due))) if r.due else text("—"),
                 text(c.status_word(L, r.status)),
                 text(c.said(r.note)) if r.note else text("—"),

@@ -1,6 +1,8 @@
 """Document tree -> a complete, self-contained HTML page that prints well on A4.  Pure.
 
-Every text is HTML-escaped here (quotes too), there are no scripts, links or external
+Every text is HTML-escaped here (quotes too), every captured string (``tree.USER`` spans, and
+the title, which names the session or event) is isolated in ``<bdi>`` so that no typed text
+can turn the direction of what follows it (issue 19), there are no scripts, links or external
 resources, and the page carries its language and direction (``lang="ar" dir="rtl"``).
 Printing: ``@page`` A4 with margins, table headers in ``<thead>`` (repeated on every page),
 rows and headings kept whole, dates and references in no-break spans.
@@ -125,7 +127,8 @@ def render_html(doc: Document) -> str:
         f"<style>{CSS}</style>",
         "</head>",
         "<body>",
-        f"<h1>{_text(doc.title)}</h1>",
+        # the title holds captured text (a session's or an event's name): isolated whole
+        f"<h1><bdi>{_text(doc.title)}</bdi></h1>",
     ]
     if doc.marking:  # the TLP label under the title (issue 14); the footer is the last node
         out.append(f'<p class="tlp">{inline(doc.marking)}</p>')

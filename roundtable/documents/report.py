@@ -27,6 +27,7 @@ from roundtable.documents.tree import (
     nowrap,
     strong,
     text,
+    user,
 )
 from roundtable.model import (
     OPEN_ACTION_STATUSES,
@@ -201,7 +202,9 @@ def build_report_data(
             s.session.id,
         ),
     )
-    today = as_of.date().isoformat()
+    from roundtable.zones import VenueClock
+
+    today = VenueClock(event.tz).day(as_of)  # the venue's date: what "overdue" means there
     actions = []
     for snap in snaps:
         for e in distinct(snap, "action"):
@@ -283,11 +286,16 @@ def build_report_document(
     by_region: dict[str, list[SessionSnapshot]] = {}
     for snap in data.snapshots:
         by_region.setdefault(snap.session.region, []).append(snap)
+    synced_at = {
+        s.session.id: c.parse_time(last_sync.get(s.session.id, "")) for s in data.snapshots
+    }
+    clock = c.venue_clock(data.snapshots, event, extra=[as_of, *synced_at.values()])
     body.append(
         Metadata(
             (
-                (L.t("Event"), text(event.name or "—")),
-                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("Event"), text(user(event.name) if event.name else "—")),
+                (L.t("As of"), text(nowrap(L.datetime(as_of, clock)))),
+                c.zone_row(L, clock),
                 (L.t("Sessions"), text(L.number(len(data.snapshots)))),
                 (
                     L.t("Regions with a session"),
@@ -347,15 +355,15 @@ def build_report_document(
         rooms = []
         for snap in data.snapshots:
             s = snap.session
-            synced = c.parse_time(last_sync.get(s.id, ""))
+            synced = synced_at.get(s.id)
             rooms.append(
                 (
                     text(c.region_name(L, s.region)),
-                    text(s.title or "—"),
-                    text(s.room or "—"),
+                    text(user(s.title) if s.title else "—"),
+                    text(user(s.room) if s.room else "—"),
                     text(nowrap(L.date(s.date))) if s.date else text("—"),
                     text(c.session_word(L, s, False)),
-                    text(nowrap(L.datetime(synced))) if synced else text(never),
+                    text(nowrap(L.datetime(synced, clock))) if synced else text(never),
                 )
             )
         body.append(
@@ -396,7 +404,7 @@ def build_report_document(
                         " ",
                         c.said(e.text),
                         " (",
-                        snap.session.title or L.t("Round table"),
+                        user(snap.session.title) if snap.session.title else L.t("Round table"),
                         ")",
                         c.conflict_marks(L, e, conflicts),
                     )
@@ -418,7 +426,7 @@ def build_report_document(
             order.append("")
         overdue = L.t("OVERDUE")
         for owner in order:
-            body.append(Heading(3, text(c.owner_name(L, owner, names))))
+            body.append(Heading(3, text(c.owner_span(L, owner, names))))
             items = sorted(owners[owner], key=lambda a: (a.entry.due or "9999", a.entry.text))
             body.append(
                 Table(
@@ -489,7 +497,7 @@ def _carried_section(
             (
                 text(c.said(a.text)),
                 text(c.region_name(L, a.region)),
-                text(c.owner_name(L, a.owner, names)),
+                text(c.owner_span(L, a.owner, names)),
                 text(nowrap(L.date(a.due))) if a.due else text(L.t("no due date")),
                 text(c.status_word(L, a.status)),
                 text(L.semicolon.join(steps)),

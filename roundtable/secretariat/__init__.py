@@ -2,13 +2,13 @@
 PostgreSQL (several workers).  Installed with the `server` extra.
 
 Imports nothing of the client but model, protocol, minutes and report.  The admin functions
-(create_event, issue_token) work on the database directly and need no running server.
+(create_event, issue_token, revoke_token, ...) work on the database directly and need no
+running server.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +17,9 @@ from roundtable.secretariat.db import (
     create_event,
     issue_token,
     list_events,
+    list_tokens,
+    parse_expiry,
+    revoke_token,
     trim_idempotency,
 )
 from roundtable.secretariat.repository import is_url
@@ -31,13 +34,16 @@ __all__ = [
     "is_url",
     "issue_token",
     "list_events",
+    "list_tokens",
+    "parse_expiry",
+    "revoke_token",
     "serve",
     "trim_idempotency",
 ]
 
 DB_ENV = "ROUNDTABLE_DB_URL"
 DAYS_ENV = "ROUNDTABLE_IDEMPOTENCY_DAYS"
-CONSOLE_SECRET_ENV = "ROUNDTABLE_CONSOLE_SECRET"  # signs the web console's sessions
+DOCS_ENV = "ROUNDTABLE_SERVE_DOCS"  # "1": the workers serve /docs and /redoc
 
 
 def create_app(target: Path | str, **kwargs) -> FastAPI:
@@ -49,7 +55,11 @@ def create_app(target: Path | str, **kwargs) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app of one uvicorn worker process, configured by ``serve`` through the environment."""
-    return create_app(os.environ[DB_ENV], idempotency_days=float(os.environ.get(DAYS_ENV, "7")))
+    return create_app(
+        os.environ[DB_ENV],
+        idempotency_days=float(os.environ.get(DAYS_ENV, "7")),
+        docs=os.environ.get(DOCS_ENV) == "1",
+    )
 
 
 def serve(
@@ -59,6 +69,7 @@ def serve(
     *,
     workers: int = 1,
     idempotency_days: float = 7.0,
+    docs: bool = False,
 ) -> None:
     """Run the API with uvicorn until interrupted.  Binds loopback unless told otherwise.
     Several workers need PostgreSQL (SQLite has one writer; the caller checks)."""
@@ -67,7 +78,7 @@ def serve(
     from roundtable.secretariat.middleware import log_config
 
     if workers <= 1:
-        app = create_app(target, idempotency_days=idempotency_days)
+        app = create_app(target, idempotency_days=idempotency_days, docs=docs)
         uvicorn.run(app, host=host, port=port, log_level="info", log_config=log_config())
         return
     from roundtable.secretariat.db import open_ready
@@ -75,8 +86,7 @@ def serve(
     open_ready(target).close()  # migrate once, before the workers start
     os.environ[DB_ENV] = str(target)
     os.environ[DAYS_ENV] = str(idempotency_days)
-    # one secret for every worker, so a console session signed by one is good on the others
-    os.environ.setdefault(CONSOLE_SECRET_ENV, secrets.token_urlsafe(32))
+    os.environ[DOCS_ENV] = "1" if docs else "0"
     uvicorn.run(
         "roundtable.secretariat:app_from_env",
         factory=True,

@@ -64,7 +64,9 @@ class IdempotencyTrim:
             return True
 
     def run(self, repo: Repository, now: float) -> int:
+        """Also forgets the console's sign-ins that ended or expired as long ago (issue 19)."""
         with repo.write_transaction():
+            repo.trim_sign_ins(now - self.days * 86400)
             return repo.trim_idempotency(now - self.days * 86400)
 
 
@@ -93,9 +95,15 @@ def create_app(
     idempotency_days: float = DEFAULT_IDEMPOTENCY_DAYS,
     pool_size: int = 10,
     console_refresh: float = console.REFRESH_SECONDS,
+    docs: bool = False,
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
-    ``postgresql://`` URL, or an open Database.  The schema is migrated first."""
+    ``postgresql://`` URL, or an open Database.  The schema is migrated first.
+
+    ``docs``: serve the interactive API pages (``/docs``, ``/redoc``).  They load Swagger's
+    and ReDoc's scripts from a CDN, so they are off unless asked for (``serve --docs``): a
+    secretariat serves no third-party script by default (issue 19).  ``/openapi.json`` is
+    always served."""
     if isinstance(target, Database):
         database = target
     else:
@@ -109,6 +117,8 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
         title="roundtable secretariat",
         version="1.0",
         description="Central API of the regional round tables: push and pull ops, minutes, "

@@ -42,6 +42,9 @@ class WhoAmI(BaseModel):
     regions: list[str]
     label: str
     max_tlp: str = "amber+strict"  # the highest TLP label this token reads (issue 14)
+    expires_at: str | None = Field(
+        None, description="when the token stops working (ISO 8601, UTC); null: never"
+    )
 
 
 class EventOut(BaseModel):
@@ -50,6 +53,7 @@ class EventOut(BaseModel):
     venue: str
     starts: str
     ends: str
+    tz: str = Field("", description="the venue's IANA time zone; '' = UTC (issue 24)")
 
 
 class EventList(BaseModel):

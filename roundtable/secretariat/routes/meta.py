@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from roundtable import protocol
 from roundtable.secretariat.deps import Repo, Scope
 from roundtable.secretariat.schemas import Health, WhoAmI, errors
 
 router = APIRouter(prefix="/v1", tags=["meta"])
+
+SpokenProtocol = Annotated[
+    int,
+    Query(
+        alias=protocol.PROTOCOL_PARAM,
+        ge=1,
+        le=2**31,
+        description="the sync protocol the laptop speaks; the answer is in it, or in ours "
+        "when older (default 1: the first laptops)",
+    ),
+]
 
 
 @router.get("/health", response_model=Health)
@@ -17,13 +31,21 @@ def health() -> Health:
     return Health(status="ok", protocol=protocol.PROTOCOL_VERSION)
 
 
-@router.get("/whoami", response_model=WhoAmI, responses=errors(401))
-def whoami(scope: Scope, repo: Repo) -> WhoAmI:
+@router.get("/whoami", response_model=WhoAmI, responses=errors(401, 422))
+def whoami(scope: Scope, repo: Repo, asked: SpokenProtocol = 1) -> WhoAmI:
+    """The token's event and scope, in the protocol the laptop names (at most ours; 1 when
+    it names none, as the first laptops expect)."""
     found = repo.find_event(scope.event_id)
     return WhoAmI(
+        protocol=protocol.spoken(asked),
         event_id=scope.event_id,
         event_name=found[1] if found else "",
         regions=list(scope.regions),
         label=scope.label,
         max_tlp=scope.max_tlp,
+        expires_at=(
+            None
+            if scope.expires is None
+            else dt.datetime.fromtimestamp(scope.expires, dt.UTC).isoformat()
+        ),
     )

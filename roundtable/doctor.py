@@ -512,7 +512,8 @@ def _reachable(url: str, answer: httpx.Response) -> Finding:
         return Finding(
             "secretariat",
             "warn",
-            f"{detail} (this laptop speaks {PROTOCOL_VERSION}): newer fields stay on this laptop",
+            f"{detail} (this laptop speaks {PROTOCOL_VERSION}): newer fields and values stay on "
+            "this laptop",
             "ask the secretariat to upgrade its server",
         )
     return Finding("secretariat", "ok", detail)

@@ -12,9 +12,10 @@
   answers in it, or in its own older one.  An answer naming a newer protocol stops the round
   with a SyncError before anything of it is used; a push the server refuses for its protocol
   stops the round too, and its ops stay pending (not in the rejected list).  With an older
-  secretariat the round goes on in its version: the ops of fields it does not know
-  (``protocol.FIELDS_SINCE``) stay in the journal, pending, never rejected or dropped, and the
-  laptop says so once (``SyncResult.notice``, remembered in ``sync.json``).
+  secretariat the round goes on in its version: the ops of fields or values it does not know
+  (``protocol.FIELDS_SINCE``, ``protocol.VALUES_SINCE``) stay in the journal, pending, never
+  rejected or dropped, and the laptop says so once (``SyncResult.notice``, remembered in
+  ``sync.json``).
 * Network: explicit timeouts; transport errors and 408/425/429/5xx are retried with full-jitter
   exponential backoff that honours Retry-After, within the round's deadline.  TLS is always
   verified.  The token is never logged or put in a message.
@@ -419,6 +420,7 @@ class SyncClient:
         rejected = RejectedList(self.store.home)
         version = self.server_protocol
         local_only: set[str] = set()  # ops an older secretariat cannot take: they stay here
+        unknown: set[str] = set()  # what of theirs it does not know (``protocol.novelty``)
         # listing and counting read a few small files per unit and open none of them
         outboxes = await asyncio.to_thread(self.store.outboxes, event_id)
         total = sum(ob.count for ob in outboxes)
@@ -448,6 +450,9 @@ class SyncClient:
                         kept = {o.op_id for o in window if not protocol.fits(o, version)}
                         if kept:
                             local_only |= kept
+                            unknown.update(
+                                protocol.novelty(o, version) for o in window if o.op_id in kept
+                            )
                             window = [o for o in window if o.op_id not in kept]
                             if not window:
                                 continue
@@ -496,7 +501,7 @@ class SyncClient:
             result.notice = (
                 f"{len(local_only)} change{'s' if len(local_only) != 1 else ''} kept on this "
                 f"laptop: the secretariat speaks sync protocol {version}, which does not know "
-                f"{_fields_after(version)}; they go once it is upgraded"
+                f"{', '.join(sorted(unknown))}; they go once it is upgraded"
             )
 
     async def _push_batch(
@@ -654,12 +659,6 @@ async def _file_work(shared: bool, fn: Callable[..., Any], *args: Any) -> Any:
     if shared:
         return fn(*args)
     return await asyncio.to_thread(fn, *args)
-
-
-def _fields_after(version: int) -> str:
-    """The fields added to the wire after ``version``, as people read them."""
-    names = sorted(f"{k}.{f}" for (k, f), v in protocol.FIELDS_SINCE.items() if v > version)
-    return ", ".join(names) or "newer fields"
 
 
 def _check_protocol(data: dict[str, Any], where: str) -> int:

@@ -205,7 +205,9 @@ FUTURE = V + 1
 
 
 def test_protocol_version_is_its_own_and_a_newer_one_is_refused() -> None:
-    assert protocol.PROTOCOL_VERSION == 2  # 2: event.tz (issue 24)
+    # 2: event.tz (issue 24); 3: the session status "archived" (issue 22)
+    assert protocol.PROTOCOL_VERSION == 3
+    assert protocol.push_json_schema()["properties"]["protocol"]["enum"] == [1, 2, 3]
     body = {"protocol": FUTURE, "device": "lap-a", "ops": []}
     with pytest.raises(
         protocol.ProtocolError, match=f"protocol {FUTURE} is not supported.*speaks 1-{V}"

@@ -456,8 +456,18 @@ class LocalStore:
                 time.sleep(0.01)
         return SessionStore(self, unit, session_id)
 
-    def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
-        """The readable sessions; those that cannot be read are named in ``skipped``."""
+    def sessions(
+        self, event_id: str | None = None, *, include_archived: bool = False
+    ) -> list[SessionSummary]:
+        """The readable sessions; those that cannot be read are named in ``skipped``.  An
+        archived session is left out (lists, briefs, reports) unless ``include_archived``: it
+        is kept on disk, and ``SessionStore.unarchive`` brings it back."""
+        found = self._sessions(event_id)
+        if include_archived:
+            return found
+        return [s for s in found if s.status != "archived"]
+
+    def _sessions(self, event_id: str | None) -> list[SessionSummary]:
         self.skipped.clear()
         out = []
         names: dict[str, str] = {}

@@ -11,6 +11,13 @@ Cases: a bare App (Header, Static, Footer); ``roundtable`` with no argument, who
 is the session list, on the demo event and on an event whose session has 5,000 entries; and
 opened on a session (``--session``), whose first screen is the run screen, for the same two.
 Prints a Markdown table with medians and the ratio to the bare app.
+
+First (issue 22), when tmux is installed: the same start-ups in a real terminal, as a
+facilitator waits for them -- each started in a tmux session of 120x40 and timed until
+``tmux capture-pane`` first shows the screen's own marker text (the session list's title; the
+run screen's "Captured —" heading; the bare app's one table row), polled every 10 ms, median of
+``--runs``, beside a bare Textual app (Header, a one-row DataTable, Footer) measured the same way
+in the same run.  ``--terminal-only`` runs just that.
 """
 
 from __future__ import annotations
@@ -108,10 +115,144 @@ def _make_home(base: Path, entries: int) -> tuple[Path, str]:
     return home, session_id
 
 
+# -- in a real terminal (issue 22): tmux 120x40, until the screen shows its marker ---------------
+
+BARE_TABLE = textwrap.dedent(
+    """
+    from textual.app import App
+    from textual.widgets import DataTable, Footer, Header
+
+    class Bare(App):
+        def compose(self):
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self):
+            table = self.query_one(DataTable)
+            table.add_columns("Event", "Session")
+            table.add_row("Bare marker row", "one row")
+
+    Bare().run()
+    """
+)
+POLL = 0.010
+"""Seconds between two looks at the terminal (``tmux capture-pane``)."""
+TERMINAL_TIMEOUT = 60.0
+
+
+def _terminal_once(command: list[str], marker: str, env: dict[str, str]) -> float:
+    """Seconds from starting ``command`` in a new tmux session of 120x40 until the pane first
+    shows ``marker`` (polled every 10 ms); the session is killed after."""
+    import shlex
+
+    name = f"rt-bench-{os.getpid()}-{time.monotonic_ns()}"
+    line = " ".join(
+        [*(f"{k}={shlex.quote(v)}" for k, v in env.items()), *map(shlex.quote, command)]
+    )
+    t0 = time.perf_counter()
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", f"env {line}"],
+        check=True,
+    )
+    try:
+        while True:
+            shown = subprocess.run(
+                ["tmux", "capture-pane", "-p", "-t", name], capture_output=True, text=True
+            ).stdout
+            if marker in shown:
+                return time.perf_counter() - t0
+            if time.perf_counter() - t0 > TERMINAL_TIMEOUT:
+                raise RuntimeError(f"{marker!r} never showed; the pane held:\n{shown}")
+            time.sleep(POLL)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def terminal(
+    runs: int, homes: dict[str, tuple[Path, str]]
+) -> list[tuple[str, float, float, float]]:
+    """The issue's harness: each case started in tmux 120x40, timed until its own marker text
+    is on screen; the cases take turns within each of ``runs`` rounds (a load peak on this
+    shared machine then falls on every case alike); medians, minimum, maximum."""
+    python = sys.executable
+    base = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
+    base.pop("PYTHONDONTWRITEBYTECODE", None)
+
+    def home_env(home: Path) -> dict[str, str]:
+        return base | {
+            "ROUNDTABLE_HOME": str(home),
+            "ROUNDTABLE_CONFIG": str(home / "settings.toml"),
+        }
+
+    demo_home, demo_sid = homes["demo"]
+    big_home, big_sid = homes["big"]
+    app = [python, "-m", "roundtable"]
+    cases = [
+        ("bare Textual app (Header, one-row DataTable, Footer)",
+         [python, "-c", BARE_TABLE], "Bare marker row", base),
+        ("`roundtable`: the session list, demo event",
+         app, "Sessions on this laptop", home_env(demo_home)),
+        ("`roundtable`: the session list, 5,000-entry event",
+         app, "Sessions on this laptop", home_env(big_home)),
+        ("`roundtable --session`: run screen, demo",
+         [*app, "--session", demo_sid], "Captured —", home_env(demo_home)),
+        ("`roundtable --session`: run screen, 5,000 entries",
+         [*app, "--session", big_sid], "Captured —", home_env(big_home)),
+    ]  # fmt: skip
+    for _name, command, marker, env in cases:  # warm the caches, as on a laptop
+        _terminal_once(command, marker, env)
+    times: dict[str, list[float]] = {name: [] for name, *_ in cases}
+    for _ in range(runs):
+        for name, command, marker, env in cases:
+            times[name].append(_terminal_once(command, marker, env))
+    return [(n, statistics.median(t), min(t), max(t)) for n, t in times.items()]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument(
+        "--terminal-only",
+        action="store_true",
+        help="only the tmux harness (start-up until the screen shows in a real terminal)",
+    )
     args = parser.parse_args()
+    import shutil
+
+    if args.terminal_only or shutil.which("tmux"):
+        with tempfile.TemporaryDirectory() as tmp:
+            homes = {
+                "demo": _make_home(Path(tmp), 0),
+                "big": _make_home(Path(tmp), 5000),
+            }
+            found = terminal(args.runs, homes)
+        bare_t = found[0][1]
+        from _figures import record
+
+        record(
+            "startup_terminal",
+            bare_s=bare_t,
+            demo_home_s=found[1][1],
+            big_home_s=found[2][1],
+            demo_s=found[3][1],
+            big_s=found[4][1],
+            runs=args.runs,
+        )
+        print(
+            f"start-up in a real terminal: tmux 120x40, from process start until "
+            f"`capture-pane` first shows the screen's marker text (polled every "
+            f"{POLL * 1000:.0f} ms), median of {args.runs}, cases taking turns\n"
+        )
+        print("| case | median s | min s | max s | ratio to bare | target |")
+        print("|---|---:|---:|---:|---:|---|")
+        targets = {1: 1.3, 2: 1.3, 4: 1.5}
+        for n, (name, med, lo, hi) in enumerate(found):
+            target = f"≤ {targets[n]}x" if n in targets else ""
+            print(f"| {name} | {med:.3f} | {lo:.3f} | {hi:.3f} | {med / bare_t:.2f}x | {target} |")
+        print()
+        if args.terminal_only:
+            return
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         demo_home, demo_sid = _make_home(Path(tmp), 0)

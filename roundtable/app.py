@@ -38,6 +38,11 @@ class RoundtableApp(App[int]):
     """Run a regional round table: pick a session, roll call, agenda, capture, close, minutes."""
 
     CSS_PATH = Path(__file__).with_name("app.tcss")
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (32, "-tall")]
+    """Screen classes by terminal size (issue 22): under 100 columns the run screen drops its
+    agenda pane (the item's title and number stay above the entries), under 32 rows dialogs
+    take one row a field and the run screen gives its rows to the entries."""
     TITLE = "roundtable"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [

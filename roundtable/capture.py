@@ -524,6 +524,9 @@ def _owner(roster: Mapping[str, Country], raw: str, quoted: str | None, start: i
             return "region"
         name = value[1:] if value.startswith("@") else value
     code = _resolve(roster, name)
+    if code is None and isinstance(roster, RegionalRoster) and roster.outsider(name) is not None:
+        # another region's delegation: the same precise error as @XX (issue 22)
+        raise _unknown_delegation(roster, value, start, name)
     if code is None:
         example, _ = _example(roster)
         raise CaptureError(

@@ -201,7 +201,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
         if event is None:
             raise CliError(f"no event named {quote(args.event)}")
         event_id = event.id
-    rows = store.sessions(event_id)
+    rows = store.sessions(event_id, include_archived=args.archived)
     for line in store.skipped:  # unreadable sessions are named, never hidden
         print(f"roundtable: note: {line}", file=sys.stderr)
     if args.ids:
@@ -236,7 +236,16 @@ def cmd_add(args: argparse.Namespace) -> int:
         ro.check_open()  # a closed session takes no capture: the error says how to reopen
         session = ro.session
         today = _venue_today(ro.event.tz)  # due:+3d counts from the venue's date, as the app
-    roster = regional_roster(_roster(), session.region, session.observers)
+    full = _roster()
+    observers = []
+    for given in args.observer or ():  # issue 22: the CLI confirms an observer as the app does
+        country = full.find(given) if hasattr(full, "find") else full.get(given.upper())
+        if country is None:
+            raise CliError(f"--observer {quote(given)}: no member country by that code or name")
+        if country.region == session.region:
+            raise CliError(f"--observer {country.code}: a member of this round table already")
+        observers.append(country.code)
+    roster = regional_roster(full, session.region, [*session.observers, *observers])
     if args.line == "-":
         data = sys.stdin.buffer.read()
         text = data.decode("utf-8", "surrogateescape")
@@ -250,9 +259,16 @@ def cmd_add(args: argparse.Namespace) -> int:
             except CaptureError as exc:
                 raise CliError(f"stdin:{n}: {exc}") from None
     else:
-        captured = [parse_line(args.line, roster, today=today)]
+        try:
+            captured = [parse_line(args.line, roster, today=today)]
+        except CaptureError as exc:
+            code = getattr(exc, "observer", None)
+            hint = f" (--observer {code} confirms it)" if code else ""
+            raise CliError(f"{exc}{hint}") from None
     with store.open_session(session_id) as ss:
         ss.check_open()
+        for code in observers:
+            ss.add_observer(code)
         for c in captured:
             print(ss.add_entry(**c.entry_fields()).id)
     return 0
@@ -329,7 +345,18 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Bring back a deleted entry (resolves a delete conflict by keeping the edit)."""
+    """Bring back a deleted entry (resolves a delete conflict by keeping the edit); with
+    ``--db``, the secretariat's database from a backup file (``netcli.cmd_restore_db``)."""
+    if args.db is not None:
+        if args.entry is not None:
+            raise CliError("restore --db DB BACKUP_FILE: one file, the backup to restore")
+        from roundtable import netcli  # lazily: the offline commands never import the server
+
+        return netcli.cmd_restore_db(args)
+    if args.entry is None:
+        raise CliError("restore SESSION ENTRY: give the deleted entry's id")
+    if args.force:
+        raise CliError("--force: only with --db (restoring the secretariat's database)")
     store = _store()
     session_id = store.resolve_session(args.session)
     with store.open_session(session_id) as ss:
@@ -389,6 +416,30 @@ def cmd_reopen(args: argparse.Namespace) -> int:
     with store.open_session(session_id) as ss:
         ss.reopen()
         print(f"reopened {ss.session.title or session_id}: captures are accepted again")
+    return 0
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    """Archive a session: hidden from lists, briefs and reports, kept on disk, synced as its
+    status; `roundtable unarchive` restores it."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id) as ss:
+        ss.archive()
+        title = ss.session.title or session_id
+    print(f"archived {title}: hidden from lists, briefs and reports (`roundtable unarchive "
+          f"{session_id[:8]}` restores it)")  # fmt: skip
+    return 0
+
+
+def cmd_unarchive(args: argparse.Namespace) -> int:
+    """Restore an archived session, with the status it had."""
+    store = _store()
+    session_id = store.resolve_session(args.session)
+    with store.open_session(session_id) as ss:
+        status = ss.unarchive()
+        title = ss.session.title or session_id
+    print(f"unarchived {title}: {status} again")
     return 0
 
 
@@ -708,9 +759,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sessions", cmd_sessions, "list sessions: id, event, region, title, entries")
     p.add_argument("--event", help="only this event (name or id)", type=name_arg)
     p.add_argument("--ids", action="store_true", help="print session ids only")
+    p.add_argument("--archived", action="store_true", help="list archived sessions too")
 
     p = command("add", cmd_add, "store one quick-capture line and print the entry id")
     p.add_argument("session", help="session id or unique id prefix")
+    p.add_argument(
+        "--observer",
+        action="append",
+        metavar="CODE",
+        help="confirm a delegation of another region as an observer of the session first "
+        "(repeatable)",
+    )
     p.add_argument(
         "line",
         help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"; '
@@ -726,14 +785,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", help="session id or unique id prefix")
     p.add_argument("entry", help="entry id or unique id prefix")
 
-    p = command("restore", cmd_restore, "bring back a deleted entry")
-    p.add_argument("session", help="session id or unique id prefix")
-    p.add_argument("entry", help="entry id or unique id prefix")
+    p = command(
+        "restore",
+        cmd_restore,
+        "bring back a deleted entry; with --db, restore the secretariat's database from a "
+        "backup (server stopped)",
+    )
+    p.add_argument("session", help="session id or unique id prefix (with --db: the backup file)")
+    p.add_argument("entry", nargs="?", help="entry id or unique id prefix")
+    p.add_argument("--db", help="the secretariat's database to restore the backup into")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --db: replace an existing database (an SQLite file is kept aside first)",
+    )
 
     p = command("conflicts", cmd_conflicts, "list entries with unresolved conflicts, one a line")
     p.add_argument("session", nargs="?", help="only this session (id or unique id prefix)")
 
     p = command("reopen", cmd_reopen, "reopen a closed session so it accepts captures again")
+    p.add_argument("session", help="session id or unique id prefix")
+
+    p = command("archive", cmd_archive, "archive a session: hidden from lists, kept on disk")
+    p.add_argument("session", help="session id or unique id prefix")
+
+    p = command("unarchive", cmd_unarchive, "restore an archived session")
     p.add_argument("session", help="session id or unique id prefix")
 
     languages = ("en", "fr", "es", "ar")

@@ -166,7 +166,7 @@ def check_home(home: Path) -> Finding:
         )
         return Finding("home", "fail", f"{home}: cannot write here: {exc.strerror or exc}", fix)
     if not osfiles.is_windows():
-        mode = stat.S_IMODE(home.stat().st_mode)
+        mode = osfiles.permission_bits(home)
         if mode & (stat.S_IWGRP | stat.S_IWOTH):
             return Finding(
                 "home",
@@ -512,7 +512,8 @@ def _reachable(url: str, answer: httpx.Response) -> Finding:
         return Finding(
             "secretariat",
             "warn",
-            f"{detail} (this laptop speaks {PROTOCOL_VERSION}): newer fields stay on this laptop",
+            f"{detail} (this laptop speaks {PROTOCOL_VERSION}): newer fields and values stay on "
+            "this laptop",
             "ask the secretariat to upgrade its server",
         )
     return Finding("secretariat", "ok", detail)

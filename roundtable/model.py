@@ -42,7 +42,9 @@ OPEN_ACTION_STATUSES = ("open", "in_progress", "carried")
 next round table ("Actions carried forward", issue 12)."""
 REVIEW_STATUSES = ("done", "in_progress", "dropped", "carried")
 """What a review of an earlier conference's action may mark it (``ActionReview.status``)."""
-SESSION_STATUSES = ("planned", "running", "closed")
+SESSION_STATUSES = ("planned", "running", "closed", "archived")
+"""``archived`` (issue 22, protocol 3): hidden from lists, briefs and reports, kept on disk;
+unarchiving brings back the status its dates say (closed, running or planned)."""
 ATTENDANCE_STATUSES = ("unknown", "present", "apologies", "absent")
 AGENDA_KINDS = ("opening", "discussion", "tour", "needs", "actions", "close")
 SPEECH_MODES = ("tour", "queue")

@@ -44,6 +44,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
         ca_file=ca_file or None,
         round_deadline=config.load_settings().sync_deadline,
         label=label or None,
+        detect_tls_port=True,
     )
     who = asyncio.run(client.whoami())
     config.save_token(args.token)
@@ -86,6 +87,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ca_file=settings.ca_file or None,
         round_deadline=settings.sync_deadline,
         label=settings.label or None,
+        detect_tls_port=True,
     )
     progress = None if args.quiet else _progress_printer()
     result = asyncio.run(client.sync_once(progress=progress))
@@ -124,6 +126,14 @@ def _db(value: str | None) -> Path | str:
         _fail("--db: give the database (an SQLite file or a postgresql:// URL), or set "
               "ROUNDTABLE_DB_URL")  # fmt: skip
     if value.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit
+
+        if urlsplit(value).password:
+            print(
+                "warning: --db: a password in the URL shows in `ps` and in shell history; "
+                "put it in ~/.pgpass or PGPASSWORD instead",
+                file=sys.stderr,
+            )
         return value
     if "://" in value:
         _fail(f"--db {value.split('://')[0]}://...: expected a postgresql:// URL or a file")
@@ -155,6 +165,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "front of it",
             file=sys.stderr,
         )
+    from roundtable.secretariat.middleware import trusted_peers
+
+    try:
+        trusted_peers(args.forwarded_allow_ips)
+    except ValueError as exc:
+        _fail(f"--{exc}")
+    root_path = args.root_path.rstrip("/")
+    if root_path and (not root_path.startswith("/") or "//" in root_path or "?" in root_path):
+        _fail(f"--root-path {args.root_path}: expected a path such as /roundtable")
+    if not 1 <= args.pool_size <= 1000:
+        _fail(f"--pool-size {args.pool_size}: expected 1-1000")
+    if args.debug_log:
+        debug = Path(args.debug_log)
+        if not debug.parent.is_dir():
+            _fail(f"--debug-log {args.debug_log}: directory {debug.parent} does not exist")
     try:
         secretariat.serve(
             db,
@@ -162,12 +187,87 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             idempotency_days=args.idempotency_days,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            root_path=root_path,
+            log_level=args.log_level,
+            pool_size=args.pool_size,
+            debug_log=args.debug_log,
             docs=args.docs,
         )
+    except secretariat.AdminError as exc:
+        _fail(str(exc))
     except Exception as exc:  # the database cannot be reached or opened: one line, no trace
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
             raise
         _fail(f"--db: cannot open the database: {str(exc).strip().splitlines()[0][:300]}")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    _server()
+    from roundtable.secretariat.backup import backup
+    from roundtable.secretariat.repository import AdminError
+
+    db = _db(args.db)
+    try:
+        print(backup(db, Path(args.output), force=args.force), file=sys.stderr)
+    except AdminError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def cmd_restore_db(args: argparse.Namespace) -> int:
+    """``roundtable restore --db DB BACKUP_FILE`` (the command is shared with restoring a
+    deleted entry: cli.cmd_restore sends the ``--db`` form here)."""
+    _server()
+    from roundtable.secretariat.backup import restore
+    from roundtable.secretariat.repository import AdminError
+
+    db = _db(args.db)
+    try:
+        print(restore(Path(args.session), db, force=args.force), file=sys.stderr)
+    except AdminError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    secretariat = _server()
+    from roundtable.secretariat.backup import pending_migrations, schema_found
+    from roundtable.secretariat.repository import SCHEMA_VERSION, AdminError, open_database
+
+    db = _db(args.db)
+    try:
+        found = schema_found(db)
+    except AdminError as exc:
+        _fail(str(exc))
+    if found is not None and found > SCHEMA_VERSION:
+        _fail(f"--db: schema {found} is newer than this roundtable ({SCHEMA_VERSION}); upgrade it")
+    todo = pending_migrations(found or 0)
+    where = "new database" if found is None else f"schema {found}"
+    if not todo:
+        print(f"{where}: up to date (schema {SCHEMA_VERSION})", file=sys.stderr)
+        return 0
+    steps = "; ".join(f"{v}: {what}" for v, what in todo)
+    if args.dry_run:
+        print(f"{where}: would migrate to {SCHEMA_VERSION} ({steps}); nothing changed",
+              file=sys.stderr)  # fmt: skip
+        return 0
+    if secretariat.is_url(db):
+        print("PostgreSQL: take a backup first (roundtable backup --db ... -o FILE)",
+              file=sys.stderr)  # fmt: skip
+    database = open_database(db, pooled=False)
+    try:
+        database.migrate()
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
+            raise
+        _fail(f"--db: migration failed, nothing changed: {str(exc).strip().splitlines()[0][:300]}")
+    finally:
+        database.close()
+    kept = getattr(database, "migration_backup", None)
+    print(f"{where}: migrated to {SCHEMA_VERSION} ({steps})"
+          + (f"; the file before is kept as {kept}" if kept else ""), file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -389,11 +489,48 @@ def add_commands(sub, command) -> None:
         help="forget saved push answers (Idempotency-Key) after this many days (default 7)",
     )
     p.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("ROUNDTABLE_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="the reverse proxies whose X-Forwarded-Proto/-For/-Host are believed: addresses "
+        "or networks, comma-separated, or * (default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--root-path",
+        default="",
+        help="the path prefix the proxy serves the secretariat under, e.g. /roundtable",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+        help="info: one line per request; warning: errors only (default info)",
+    )
+    p.add_argument(
+        "--debug-log",
+        help="a file for tracebacks of server errors (the main log gets one line each)",
+    )
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=10,
+        help="PostgreSQL connections per worker (default 10); workers x pool size must stay "
+        "under the server's max_connections",
+    )
+    p.add_argument(
         "--docs",
         action="store_true",
         help="also serve the interactive API pages /docs and /redoc (they load their scripts "
         "from a CDN; off by default, /openapi.json is always served)",
     )
+
+    p = command("backup", cmd_backup, "secretariat: write a backup of the server's database")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p.add_argument("-o", "--output", required=True, help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="overwrite the output file")
+
+    p = command("migrate", cmd_migrate, "secretariat: bring the database's schema up to date")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
 
     events = command("events", _show_help, "secretariat: manage events")
     events.set_defaults(parser=events)

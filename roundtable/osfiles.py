@@ -170,6 +170,11 @@ def not_private(*paths: Path) -> bool:
     return False
 
 
+def permission_bits(path: Path) -> int:
+    """The permission bits of ``path`` (``0o700``...): what ``roundtable doctor`` reports."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 def tighten_tree(root: Path) -> int:
     """Take the group's and others' access away from ``root`` and everything under it (a
     0755 directory becomes 0700, a 0644 file 0600; the owner's bits are left as they are),

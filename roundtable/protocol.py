@@ -28,17 +28,23 @@ from roundtable.model import (
     stable_id,
 )
 
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
 store's schema.  A body of a newer version is refused with a 4xx naming both versions; every
 older version is accepted (DESIGN.md's wire rule), its ops checked against what that version
-knew (``FIELDS_SINCE``).
+knew (``FIELDS_SINCE`` and ``VALUES_SINCE``).
 
-1: the first.  2: an event's venue time zone, ``event.tz`` (issue 24).  3: a session's number
-in its event and region, ``session.number``, of its document symbol (issue 23)."""
-FIELDS_SINCE: dict[tuple[str, str], int] = {("event", "tz"): 2, ("session", "number"): 3}
+1: the first.  2: an event's venue time zone, ``event.tz`` (issue 24).  3: the session status
+``archived`` (issue 22).  4: a session's number in its event and region, ``session.number``, of
+its document symbol (issue 23)."""
+FIELDS_SINCE: dict[tuple[str, str], int] = {("event", "tz"): 2, ("session", "number"): 4}
 """``(record kind, field)`` -> the protocol version that added it; a field not listed is of
 version 1.  A laptop talking to an older secretariat keeps the ops of newer fields local."""
+VALUES_SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 3}
+"""``(record kind, field, value)`` -> the protocol version that added this value of a field
+the wire already carried; a value not listed is as old as its field.  Same rule as
+``FIELDS_SINCE``: a body of an older version naming it is refused, and a laptop talking to an
+older secretariat keeps such ops local."""
 PROTOCOL_PARAM = "protocol"
 """The query parameter by which a laptop names the version it speaks (``/v1/whoami``, a pull);
 without it the secretariat answers in version 1, as the first laptops expect."""
@@ -49,9 +55,31 @@ def field_version(kind: str, field: str) -> int:
     return FIELDS_SINCE.get((kind, field), 1)
 
 
+def value_version(kind: str, field: str, value: Any) -> int:
+    """The protocol version that can carry ``value`` in this field: the field's own, or the
+    later one that added this value (``VALUES_SINCE``)."""
+    since = field_version(kind, field)
+    if isinstance(value, str):
+        since = max(since, VALUES_SINCE.get((kind, field, value), 1))
+    return since
+
+
+def op_version(op: Op) -> int:
+    """The first protocol version that carries ``op``."""
+    return value_version(op.kind, op.field, op.value)
+
+
 def fits(op: Op, version: int) -> bool:
     """Can this op travel to a side speaking ``version``?"""
-    return field_version(op.kind, op.field) <= version
+    return op_version(op) <= version
+
+
+def novelty(op: Op, version: int) -> str:
+    """What of ``op`` a side speaking ``version`` does not know, as people read it: its field
+    (``event.tz``) or, in a field it knows, its value (``session.status 'archived'``)."""
+    if field_version(op.kind, op.field) > version:
+        return f"{op.kind}.{op.field}"
+    return f"{op.kind}.{op.field} {str(op.value)[:30]!r}"
 
 
 def spoken(asked: object) -> int:
@@ -169,6 +197,11 @@ def check_value(kind: str, field: str, value: Any, version: int = PROTOCOL_VERSI
     if field in TLP_FIELDS and value not in TLP_LABELS and value != "":
         raise ProtocolError(
             f"{kind}.{field}: unknown label {str(value)[:30]!r}; use one of {', '.join(TLP_LABELS)}"
+        )
+    since = value_version(kind, field, value)
+    if since > version:
+        raise ProtocolError(
+            f"{kind}.{field} {str(value)[:30]!r} needs protocol {since} (the body says {version})"
         )
 
 

@@ -66,8 +66,9 @@ async def test_full_session_walkthrough(home: Path, tmp_path: Path) -> None:
     app = make_app(home, clock)
     async with app.run_test(size=(120, 40)) as pilot:
         # 1. create a session from the Africa plan
-        await pilot.press("n")
+        await pilot.press("ctrl+n")
         await pilot.pause()
+        app.screen.query_one("#new-region").value = "africa"  # nothing to preset it from
         assert isinstance(app.screen, NewSessionModal)
         app.screen.query_one("#new-event").value = "Conference 2026"
         app.screen.query_one("#new-room").value = "Room 3"

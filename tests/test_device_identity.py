@@ -5,6 +5,7 @@ a laptop learns the labels of the devices in its own scope only.  In process (AS
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -108,3 +109,50 @@ def test_a_laptop_learns_the_labels_of_its_own_regions_laptops_only(world) -> No
     assert _labels(client, event, tokens["africa"]) == {"lap-af": "Africa room"}
     assert _labels(client, event, tokens["europe"]) == {"lap-eu": "Room B"}
     assert _labels(client, event, tokens["all"]) == {"lap-af": "Africa room", "lap-eu": "Room B"}
+
+
+def test_two_scopes_racing_for_one_device_id_on_postgresql(pg_cluster) -> None:
+    """Pushes to one event run in parallel on PostgreSQL (issue 25).  A push of another region
+    that reaches the device check while the first binding of the id is still uncommitted waits
+    for it and is then refused, rather than reading the id as unbound and being accepted."""
+    import threading
+
+    from fixtures_pg import _pg_query
+
+    from roundtable.secretariat import create_event, issue_token
+    from roundtable.secretariat.repository import open_database
+    from roundtable.secretariat.service import Refusal, check_devices
+
+    url = pg_cluster.new_database()
+    event = create_event(url, "Conference")
+    africa = issue_token(url, event, ["africa"], "Africa room")
+    europe = issue_token(url, event, ["europe"], "Room B")
+    database = open_database(url, pool_size=3)
+    outcome: list[object] = []
+    try:
+        with database.repository() as first, database.repository() as second:
+            first_scope, second_scope = first.lookup_token(africa), second.lookup_token(europe)
+            assert first_scope is not None and second_scope is not None
+
+            def other_room() -> None:
+                try:
+                    with second.write_transaction():
+                        check_devices(second, second_scope, event, {"lap-x"})
+                    outcome.append("accepted")
+                except Refusal as exc:
+                    outcome.append(exc.status)
+
+            with first.write_transaction():
+                check_devices(first, first_scope, event, {"lap-x"})
+                racer = threading.Thread(target=other_room)
+                racer.start()
+                deadline = time.monotonic() + 20
+                while not _pg_query(url, "SELECT 1 FROM pg_locks WHERE NOT granted"):
+                    assert racer.is_alive() and time.monotonic() < deadline, outcome
+                    time.sleep(0.01)  # until the other push waits on this one's binding
+            racer.join(20)
+        bound = _pg_query(url, "SELECT regions FROM device_scopes WHERE device = 'lap-x'")
+    finally:
+        database.close()
+    assert outcome == [403]
+    assert bound == [('["africa"]',)]

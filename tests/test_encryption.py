@@ -392,8 +392,9 @@ async def test_app_creates_an_encrypted_session_from_the_dialog(tmp_path: Path) 
     home = tmp_path / "home"
     app = _app(home, encrypt_new_sessions=True)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("n")
+        await pilot.press("ctrl+n")
         await pilot.pause()
+        app.screen.query_one("#new-region").value = "africa"  # nothing to preset it from
         modal = app.screen
         assert isinstance(modal, NewSessionModal)
         assert modal.query_one("#new-encrypt", Checkbox).value  # the setting's default

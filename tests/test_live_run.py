@@ -197,7 +197,7 @@ async def test_a_line_is_attributed_to_the_delegation_with_the_floor(home: Path)
         store.add_speaker("KE")
         store.next_speaker()
         await pilot.pause()
-        assert "floor: Kenya" in str(app.screen.query_one("#item-title").render())
+        assert "floor: Kenya" in str(app.screen.query_one("#item-floor").render())
         await enter_line(pilot, app, "/issue Fraud by phone")
         await enter_line(pilot, app, "/decide Set up a working group")
         by_text = {e.text: e.delegations for e in store.records("entry")}

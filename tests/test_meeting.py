@@ -261,6 +261,8 @@ def test_minutes_show_item_clocks_observers_and_the_reopening(world) -> None:
         ss.go_to_item(second)
         clock.now += 25 * 60
         ss.add_observer("FR")
+        # an observer is listed once heard (issue 22: confirmed only to be named, it is not)
+        ss.add_speech("FR", "queue", 60, "2026-11-25T09:30:00+00:00", agenda_item=second)
         ss.close_session()
         ss.reopen()
         markdown = render_markdown(ss.snapshot({"FR": "France"}))

@@ -99,7 +99,7 @@ def test_push_then_pull_in_pages(setup):
     r = push(server.url, event_id, token, ops)
     assert r.status_code == 200, r.text
     assert r.json() == {
-        "protocol": PROTOCOL_VERSION,
+        "protocol": PROTOCOL_VERSION,  # the body's: an older client reads its own version
         "accepted": [o.op_id for o in ops],
         "duplicates": [],
     }

@@ -43,10 +43,11 @@ async def test_the_entry_list_shows_each_label(tmp_path: Path) -> None:
         await pilot.pause()
         lines = {table.entry_at(i).id: table.render_line(i + 1).text for i in range(3)}
         header = table.render_line(0).text
-    assert lines[ids["clear"]].startswith(" CLEAR")
-    assert lines[ids["amber"]].startswith(" AMBER")
-    assert lines[ids["red"]].startswith(" RED")
-    assert header.startswith(" TLP")
+    # issue 22: a one-cell badge with the label's initial (the detail pane says it in words)
+    assert lines[ids["clear"]].startswith(" C ")
+    assert lines[ids["amber"]].startswith(" A ")
+    assert lines[ids["red"]].startswith(" R ")
+    assert header.startswith("   Kind")
 
 
 async def test_the_edit_dialog_relabels_and_says_a_pushed_entry_is_withdrawn(

@@ -184,13 +184,14 @@ async def test_the_new_session_dialog_shows_the_zone_and_refuses_a_bad_one(tmp_p
     home = tmp_path / "home"
     app = RoundtableApp(home=home, settings=Settings(), sync_enabled=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("n")
+        await pilot.press("ctrl+n")
         await pilot.pause()
         modal = app.screen
         assert isinstance(modal, NewSessionModal)
         tz = modal.query_one("#new-tz")
         assert tz.value == laptop_zone()  # shown, changeable
         modal.query_one("#new-event").value = "Conference 2026"
+        modal.query_one("#new-region").value = "asia-pacific"  # no region is preset (issue 22)
         tz.value = "Europe/Pari"
         await pilot.click("#create")
         await pilot.pause()
@@ -361,11 +362,8 @@ def test_the_new_field_is_refused_by_the_previous_validator_and_kept_local(
               if (o.kind, o.field) == ("event", "tz")]  # fmt: skip
     (tz_op,) = tz_ops
     # the previous version's validator refuses the field, in a body of either version
-    with pytest.raises(
-        protocol.ProtocolError,
-        match=rf"protocol {protocol.PROTOCOL_VERSION} is not supported .*speaks 1\)",
-    ):
-        protocol.parse_push_body(protocol.push_body([tz_op], "lap"), speaks=1)
+    with pytest.raises(protocol.ProtocolError, match=r"protocol 2 is not supported .*speaks 1\)"):
+        protocol.parse_push_body(protocol.push_body([tz_op], "lap", version=2), speaks=1)
     with pytest.raises(protocol.ProtocolError, match=r"ops\[0\]: unknown field 'tz' for event"):
         protocol.parse_push_body(protocol.push_body([tz_op], "lap", version=1), speaks=1)
 
@@ -389,7 +387,7 @@ def test_the_new_field_is_refused_by_the_previous_validator_and_kept_local(
     assert first.ok and second.ok, (first.error, second.error)
     # everything else went, in version 1; the zone stayed on the laptop, pending, not rejected
     assert app.refusals == []
-    # (and the session's number, issue 23's field of version 3)
+    # (and the session's number, issue 23's field of version 4)
     assert first.pushed == pending - 2 and tz_op.op_id not in app.ops
     assert store.pending_count() == 2 and first.kept_local == 2 == second.kept_local
     assert not (store.home / REJECTED_FILE).exists() and first.rejected == 0
@@ -422,9 +420,9 @@ def test_a_first_version_laptop_is_answered_in_its_version(live_server) -> None:
     with httpx.Client(base_url=live_server.url, headers=auth, timeout=10) as client:
         assert client.get("/v1/whoami").json()["protocol"] == 1
         assert client.get("/v1/whoami", params={"protocol": 2}).json()["protocol"] == 2
-        assert client.get("/v1/whoami", params={"protocol": 9}).json()["protocol"] == (
-            protocol.PROTOCOL_VERSION
-        )
+        assert client.get("/v1/whoami", params={"protocol": 3}).json()["protocol"] == 3
+        assert client.get("/v1/whoami", params={"protocol": 4}).json()["protocol"] == 4
+        assert client.get("/v1/whoami", params={"protocol": 9}).json()["protocol"] == 4
         old = client.get(f"/v1/events/{event_id}/ops").json()
         new = client.get(f"/v1/events/{event_id}/ops", params={"protocol": 2}).json()
         assert "protocol" not in old and new["protocol"] == 2

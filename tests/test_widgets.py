@@ -249,7 +249,8 @@ async def test_speaker_queue_shows_countdown_and_stats_and_posts_requests() -> N
         await pilot.press("down", "shift+up", "r", "l")
         await pilot.pause()
         got = [(type(m).__name__, m.speaker_id) for m in app.messages]
-        assert got == [("MoveRequested", "s2"), ("RemoveRequested", "s1"), ("LimitRequested", "s1")]
+        # the highlight stays with the speaker moved (issue 22, finding 7), never its old row
+        assert got == [("MoveRequested", "s2"), ("RemoveRequested", "s2"), ("LimitRequested", "s2")]
 
 
 async def test_agenda_list_marks_current_and_selects() -> None:

@@ -147,6 +147,11 @@ class CaptureBar(Vertical):
         self._status(f"✓ {message}", "saved")
         self.clear_submitted()
 
+    def show_info(self, message: str) -> None:
+        """Say what just happened elsewhere (an entry deleted), leaving the input as it is:
+        the line never keeps "Saved" about an entry that is gone."""
+        self._status(message, "info")
+
     def clear_submitted(self) -> None:
         """Remove the last submitted line from the input (it was handled)."""
         line, self._pending = self._pending, ""

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from roundtable.model import Entry
+from roundtable.model import Entry, effective_tlp, tlp_name
 
 DELAY = 0.05
 """Seconds between the cursor reaching an entry and the pane showing it."""
@@ -28,6 +28,16 @@ KIND_TITLES = {
     "decision": "Decision / recommendation",
     "note": "Note",
 }
+
+
+TLP_WORDS = {
+    "clear": "no limit on disclosure",
+    "green": "the community, not public",
+    "amber": "the recipients' organisations, on a need-to-know basis",
+    "amber+strict": "the recipients' own organisation only",
+    "red": "the people in the room only; never sent to the secretariat",
+}
+"""What each label allows, in words: the table's badge is one coloured cell (issue 22)."""
 
 
 def _clean(text: str) -> str:
@@ -63,6 +73,7 @@ def describe(
     names: Mapping[str, str] | None = None,
     item_title: str = "",
     conflict: str = "",
+    default_tlp: str = "",
     tz: str = "",
 ) -> Text:
     """The whole entry as lines of text: kind and status, the full text, then one line per
@@ -95,7 +106,9 @@ def describe(
         if not owner:
             owner_text = "UNASSIGNED"
         fields += [("Owner", owner_text), ("Due", entry.due or "—")]
+    label = effective_tlp(entry.tlp, default_tlp)
     fields += [
+        ("Label", f"{tlp_name(label)} — {TLP_WORDS.get(label, '')}".rstrip(" —")),
         ("Agenda item", item_title or "—"),
         ("Captured", _when(entry.created_at, tz)),
     ]
@@ -137,6 +150,7 @@ class EntryDetail(VerticalScroll, can_focus=False):
         self.item_titles = item_titles
         self.entry: Entry | None = None
         self.conflict = ""
+        self.default_tlp = ""  # the session's label, for entries written before labels
         self._pending = False
 
     def compose(self) -> ComposeResult:
@@ -162,6 +176,7 @@ class EntryDetail(VerticalScroll, can_focus=False):
             names=self.names,
             item_title=titles.get(self.entry.agenda_item, ""),
             conflict=self.conflict,
+            default_tlp=self.default_tlp,
             tz=self.zone() if self.zone else "",
         )
 

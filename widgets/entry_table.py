@@ -34,14 +34,16 @@ KIND_BADGES = {
     "note": "note",
 }
 TLP_BADGES = {
-    "clear": "CLEAR",
-    "green": "GREEN",
-    "amber": "AMBER",
-    "amber+strict": "AMBER+S",
-    "red": "RED",
+    "clear": "C",
+    "green": "G",
+    "amber": "A",
+    "amber+strict": "S",
+    "red": "R",
 }
-"""The entry's TLP label, first on its row, coloured by its component class (issue 14)."""
-BADGE_WIDTH = 8  # a space and the widest badge
+"""The entry's TLP label, first on its row: one cell, coloured by its component class, with
+the label's initial for who does not see colours (issue 22: the words people said get the
+width; the detail pane says the label in words)."""
+BADGE_WIDTH = 2  # a space and the one-cell badge
 COLUMNS = ("kind", "text", "delegations", "details")
 HEADERS = ("Kind", "Text", "Delegations", "Details")
 KIND_WIDTH = 8
@@ -111,7 +113,9 @@ def row_need(e: Entry, row: Row) -> Need:
     return (cell_len(row[2]), cell_len(_printable(_essentials(e))), cell_len(row[3]))
 
 
-def column_widths(width: int, need: Need = (0, 0, 0)) -> tuple[int, int, int, int]:
+def column_widths(
+    width: int, need: Need = (0, 0, 0), text_floor: int = TEXT_MIN
+) -> tuple[int, int, int, int]:
     """Cell widths for a table ``width`` cells wide whose rows need ``need`` (the widest
     delegations, details essentials and whole details of the rows shown).
 
@@ -120,18 +124,23 @@ def column_widths(width: int, need: Need = (0, 0, 0)) -> tuple[int, int, int, in
     cells), then tags once the text has 40; the text takes the rest.  The four columns always
     fit ``width``: no horizontal scrolling at 80 columns.  Where the essentials are wider
     than their column (narrow terminals, a long unit as owner) a row drops the words "owner"
-    and "due" and then cuts the owner, never the due date (``_fit_details``)."""
+    and "due" and then cuts the owner, never the due date (``_fit_details``).
+
+    ``text_floor`` is the least the text gets while the other columns can give way (the
+    table passes half its width: issue 22, the words people said come first)."""
+    floor = max(TEXT_MIN, text_floor)
     avail = max(0, width - (1 + KIND_WIDTH + 3))  # a leading space and three separators
     delegations = min(DELEGATIONS_MAX, max(DELEGATIONS_MIN, need[0]))
     cap = max(DETAILS_CAP_MIN, avail * DETAILS_SHARE // 100)
     details = max(len(HEADERS[3]), min(cap, need[1]))
-    if avail - delegations - details < TEXT_MIN:  # narrow: delegations give way first
-        delegations = max(DELEGATIONS_MIN, min(delegations, avail - details - TEXT_MIN))
-    if avail - delegations - details < TEXT_MIN:  # too narrow: the essentials are cut
-        details = max(len(HEADERS[3]), avail - delegations - TEXT_MIN)
+    if avail - delegations - details < floor:  # narrow: delegations give way first
+        delegations = max(DELEGATIONS_MIN, min(delegations, avail - details - floor))
+    if avail - delegations - details < floor:  # too narrow: the essentials are cut
+        details = max(len(HEADERS[3]), avail - delegations - floor)
     text = avail - delegations - details
-    if text > TEXT_COMFORT and need[2] > details:  # room for the tags
-        extra = min(need[2] - details, text - TEXT_COMFORT)
+    comfort = max(TEXT_COMFORT, floor)
+    if text > comfort and need[2] > details:  # room for the tags
+        extra = min(need[2] - details, text - comfort)
         details += extra
         text -= extra
     return (KIND_WIDTH, max(1, text), delegations, details)
@@ -166,6 +175,9 @@ def _fit_details(text: str, essentials: int, width: int) -> str:
     room = width - cell_len(f"{pre} {due}{tail}")
     if room >= 2:
         return set_cell_size(f"{pre}{_fit(owner, room)} {due}{tail}", width)
+    without_owner = f"{pre}{due}{tail}"  # the detail pane names the owner
+    if cell_len(without_owner) <= width:
+        return set_cell_size(without_owner, width)
     return _fit(compact, width)
 
 
@@ -206,10 +218,12 @@ class EntryTable(ScrollView, can_focus=True):
         color: $block-cursor-foreground;
         text-style: $block-cursor-text-style;
     }
-    EntryTable > .entry-table--tlp-clear { color: $foreground; text-style: bold; }
-    EntryTable > .entry-table--tlp-green { color: $success; text-style: bold; }
-    EntryTable > .entry-table--tlp-amber { color: $warning; text-style: bold; }
-    EntryTable > .entry-table--tlp-amber-strict { color: $warning; text-style: bold reverse; }
+    EntryTable > .entry-table--tlp-clear { color: $foreground-muted; text-style: bold reverse; }
+    EntryTable > .entry-table--tlp-green { color: $success; text-style: bold reverse; }
+    EntryTable > .entry-table--tlp-amber { color: $warning; text-style: bold reverse; }
+    EntryTable > .entry-table--tlp-amber-strict {
+        color: $warning; text-style: bold reverse underline;
+    }
     EntryTable > .entry-table--tlp-red { color: $error; text-style: bold reverse; }
     """
 
@@ -511,9 +525,11 @@ class EntryTable(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        widths = column_widths(max(width - BADGE_WIDTH, 0), self._need)
+        # the text gets at least half the table (issue 22, finding 14)
+        half = (self.size.width + 1) // 2
+        widths = column_widths(max(width - BADGE_WIDTH, 0), self._need, half)
         if y == 0:
-            key = ("header", "TLP", width, widths, self.has_focus)
+            key = ("header", "", width, widths, self.has_focus)
             return self._line(key, HEADERS, 0, "entry-table--header")
         index = round(self.scroll_y) + y - 1
         if index >= len(self._order):
@@ -541,9 +557,8 @@ class EntryTable(ScrollView, can_focus=True):
             if label in TLP_BADGES:
                 part = "tlp-" + label.replace("+", "-")
                 badge_style = style + self.get_component_rich_style(f"entry-table--{part}")
-            badge = " " + TLP_BADGES.get(label, label)
-            badge = set_cell_size(badge, min(BADGE_WIDTH, width))
-            width -= cell_len(badge)
+            badge = set_cell_size(TLP_BADGES.get(label, label), min(BADGE_WIDTH - 1, width))
+            width -= 1 + cell_len(badge)
             kind, text, delegations, details = cells
             text = " " + " ".join(
                 (
@@ -554,8 +569,12 @@ class EntryTable(ScrollView, can_focus=True):
                 )
             )
             strip = Strip(
-                [Segment(badge, badge_style), Segment(set_cell_size(text, width), style)],
-                width + cell_len(badge),
+                [
+                    Segment(" ", style),
+                    Segment(badge, badge_style),
+                    Segment(set_cell_size(text, width), style),
+                ],
+                width + 1 + cell_len(badge),
             )
             self._lines[key] = strip
         return strip

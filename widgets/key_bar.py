@@ -47,6 +47,7 @@ KEY_ORDER: tuple[str, ...] = (
     "roll.unknown",
     "roll.delegates",
     "setup.start",
+    "setup.confirm",
     "setup.back",
     # the completeness check
     "close.fix",
@@ -56,7 +57,8 @@ KEY_ORDER: tuple[str, ...] = (
     # the session list, the minutes, the help
     "home.open",
     "home.new",
-    "home.demo",
+    "home.archive",
+    "home.archived",
     "home.reload",
     "minutes.refresh",
     "minutes.md",

@@ -25,7 +25,8 @@ STATUS_LABELS = {
 
 
 class RosterTable(DataTable):
-    """The roster rows; p / a / x / u set the status, Enter asks for delegate names."""
+    """The roster rows; p / a / x / u set the status, Enter asks for delegate names; any other
+    character is typing, and goes to the filter above (``RollCall.on_key``)."""
 
     BINDINGS = [
         Binding("p", "set('present')", "Present", id="roll.present", tooltip="Mark present"),
@@ -88,7 +89,11 @@ class RollCall(Vertical):
         self.filter_text = ""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder="Type to filter by name or code; ↓ to the list", id="roll-filter")
+        yield Input(
+            placeholder="Type to filter by name or code; ↓ to the list",
+            id="roll-filter",
+            select_on_focus=False,  # typing from the list goes on where it was
+        )
         yield Static("", classes="roll-counts")
         yield RosterTable(cursor_type="row", zebra_stripes=True, id="roll-table")
 
@@ -181,6 +186,25 @@ class RollCall(Vertical):
         self.query_one(RosterTable).focus()
 
     def on_key(self, event: events.Key) -> None:
-        if event.key == "down" and self.query_one("#roll-filter", Input).has_focus:
-            self.query_one(RosterTable).focus()
+        """↓ from the filter goes to the list, ↑ from the list's first row back to it; a
+        character the list has no key for is typing: it goes to the filter (issue 22, finding
+        2: "bra" typed on the list finds Brazil, it never fires a status key)."""
+        field = self.query_one("#roll-filter", Input)
+        table = self.query_one(RosterTable)
+        if event.key == "down" and field.has_focus:
+            table.focus()
             event.stop()
+        elif event.key == "up" and table.has_focus and table.cursor_row <= 0:
+            field.focus()
+            event.stop()
+        elif (
+            table.has_focus
+            and event.is_printable
+            and event.character
+            and event.key not in table._bindings.key_to_bindings  # p a x u: the status keys
+        ):
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+            field.cursor_position = len(field.value)

@@ -90,6 +90,7 @@ class SpeakerQueue(Vertical, can_focus=True):
         self.floor: FloorView | None = None
         self.balanced = False
         self.cursor = 0
+        self._follow: str | None = None  # the speaker just moved: the cursor goes with it
 
     def compose(self) -> ComposeResult:
         yield Static("", classes="queue-current")
@@ -104,7 +105,8 @@ class SpeakerQueue(Vertical, can_focus=True):
         self, waiting: Sequence[WaitingSpeaker], floor: FloorView | None, balanced: bool = False
     ) -> None:
         """The list as stored, in speaking order, and whoever has the floor."""
-        selected = self.selected()
+        selected = self._follow or self.selected()
+        self._follow = None
         self.waiting = list(waiting)
         self.floor = floor
         self.balanced = balanced
@@ -127,7 +129,9 @@ class SpeakerQueue(Vertical, can_focus=True):
     def action_move(self, step: int) -> None:
         selected = self.selected()
         if selected is not None:
-            self.cursor = max(0, min(self.cursor + step, len(self.waiting) - 1))
+            # the highlight follows the moved speaker, whatever row it lands on (issue 22,
+            # finding 7: the next r removed the delegation that took its row)
+            self._follow = selected
             self.post_message(self.MoveRequested(selected, step))
 
     def action_remove(self) -> None:
@@ -146,7 +150,7 @@ class SpeakerQueue(Vertical, can_focus=True):
         current = self.query_one(".queue-current", Static)
         over = False
         if self.floor is not None:
-            elapsed = self.clock() - self.floor.started
+            elapsed = int(self.clock() - self.floor.started)  # whole seconds: they add up
             text = f"Floor: {name(self.floor.code, self.floor.code)}  {mmss(elapsed)}"
             if self.floor.limit:
                 left = self.floor.limit - elapsed

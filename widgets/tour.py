@@ -140,7 +140,7 @@ class TourDeTable(Vertical, can_focus=True):
         pending = self.not_yet_heard()
         over = False
         if self.floor is not None:
-            elapsed = self.clock() - self.floor.started
+            elapsed = int(self.clock() - self.floor.started)  # whole seconds: they add up
             limit = self.floor.limit or self.budget
             over = elapsed > limit
             current.update(

@@ -57,7 +57,11 @@ def build_brief(
     for snap in snapshots:
         names.update(snap.countries)
     who = L.country(code, names)
-    snaps = sorted(snapshots, key=lambda s: (s.session.date, s.session.region, s.session.id))
+    snaps = sorted(
+        # an archived session is in no brief (issue 22), unless it is the one asked for
+        (s for s in snapshots if s.session.status != "archived" or s.session.id == focus),
+        key=lambda s: (s.session.date, s.session.region, s.session.id),
+    )
     if focus is not None:
         covered = [s for s in snaps if s.session.id == focus]
     else:

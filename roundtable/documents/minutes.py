@@ -149,7 +149,7 @@ def build_minutes(
         )
         body.append(Paragraph(text(strong(head), " ", L.semicolon.join(listed) + ".")))
     observers = sorted(
-        (L.country(code, countries) for code in snap.session.observers), key=L.sort_key
+        (L.country(code, countries) for code in attended_observers(snap)), key=L.sort_key
     )
     if observers:
         head = L.t("Observers from other regions ({count}):", count=L.number(len(observers)))
@@ -413,6 +413,26 @@ def _note_paragraphs(snap: SessionSnapshot, numbering: Numbering) -> dict[str, i
     return out
 
 
+def attended_observers(snap: SessionSnapshot) -> list[str]:
+    """Observers from other regions who attended: recorded present, or heard.  A delegation
+    confirmed as an observer only so that a capture could name it is not one (issue 22,
+    finding 10)."""
+    present = {a.country for a in snap.attendance if a.status == "present"}
+    # a speech withheld above the audience's ceiling was still heard (shown as withheld)
+    heard = {sp.country for sp in (*snap.speeches, *snap.withheld_speeches)}
+    return [code for code in snap.session.observers if code in present or code in heard]
+
+
+def _roster_codes(region: str) -> set[str]:
+    """Every member delegation of the region (empty for a region the roster does not know)."""
+    try:
+        from sessions import countries_in
+
+        return {country.code for country in countries_in(region)}
+    except (ImportError, ValueError):
+        return set()
+
+
 def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
     countries = snap.countries
     people_hidden = hides_people(snap.ceiling)  # public and community: no delegates' names
@@ -423,8 +443,12 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
     for sp in snap.withheld_speeches:
         withheld.setdefault(sp.country, []).append(sp)
     attendance = {a.country: a for a in snap.attendance}
+    # every member of the region, recorded or not (issue 22, finding 11: a delegation toggled
+    # back to "not recorded" was listed, the never-touched were not), and whoever else took part
+    recorded = {code for code, a in attendance.items() if a.status != "unknown"}
+    members = _roster_codes(snap.session.region) if recorded or speeches or withheld else set()
     codes = sorted(
-        set(attendance) | set(speeches) | set(withheld),
+        members | recorded | set(speeches) | set(withheld) | set(attended_observers(snap)),
         key=lambda code: L.sort_key(L.country(code, countries)),
     )
     if not codes:

@@ -205,7 +205,7 @@ def build_report_data(
 ) -> ReportData:
     order = list(REGIONS)
     snaps = sorted(
-        snapshots,
+        (s for s in snapshots if s.session.status != "archived"),  # issue 22: never reported
         key=lambda s: (
             order.index(s.session.region) if s.session.region in order else len(order),
             s.session.date,

@@ -49,9 +49,12 @@ class CloseScreen(SessionScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#findings", DataTable)
-        table.add_columns("", "Finding")
         self.refresh_findings()
         table.focus()
+
+    def on_resize(self) -> None:
+        if self.is_mounted:
+            self.refresh_findings()
 
     def findings(self):
         from roundtable.checks import completeness
@@ -63,12 +66,19 @@ class CloseScreen(SessionScreen):
         return completeness(snap, codes, session_conflicts(self.store))
 
     def refresh_findings(self) -> None:
+        from rich.text import Text
+
         table = self.query_one("#findings", DataTable)
         row = table.cursor_row
-        table.clear()
+        # a finding wraps within the screen's width, never cut (issue 22, finding 13)
+        width = max(20, (self.size.width or 80) - len("accepted") - 2 * 2 - 2)
+        table.clear(columns=True)
+        table.add_column("", key="state", width=len("accepted"))
+        table.add_column("Finding", key="finding", width=width)
         found = self.findings()
         for f in found:
-            table.add_row("accepted" if f.accepted else "open", f.message, key=f.code)
+            state = "accepted" if f.accepted else "open"
+            table.add_row(state, Text(f.message), key=f.code, height=None)
         if found:
             table.move_cursor(row=min(row, len(found) - 1))
         remaining = sum(not f.accepted for f in found)

@@ -33,6 +33,10 @@ class StatusLine(Horizontal):
     StatusLine > .status-clock { width: auto; padding: 0 1; }  /* "09:30 CEST": the venue's */
     """
 
+    def __init__(self, *, show_session: bool = True) -> None:
+        super().__init__()
+        self.show_session = show_session  # the sessions list names no session (issue 22)
+
     def compose(self) -> ComposeResult:
         yield Static("", classes="status-session")
         yield SyncBadge()
@@ -46,7 +50,9 @@ class StatusLine(Horizontal):
         app = self.app
         parts = []
         store = getattr(app, "session_store", None)
-        if store is not None and not store.closed:
+        if not self.show_session:
+            parts.append("roundtable · sessions on this laptop")
+        elif store is not None and not store.closed:
             s = store.session
             parts.append(s.title or "Untitled session")
             parts.append(REGIONS.get(s.region, s.region))
@@ -193,6 +199,21 @@ class SessionScreen(AppScreen):
         country = self.app.roster.get(code)
         return country.name if country is not None else code
 
+    def action_undo_last(self) -> None:
+        """ctrl+z where a list's keys change records (the roll call, the list of speakers):
+        every such key is undoable (issue 22); never past a close (one line says why)."""
+        from roundtable.store import StoreError
+
+        try:
+            label = self.store.undo()
+        except StoreError as exc:
+            self.notify(str(exc), title="Not undone", severity="warning", timeout=8)
+            return
+        if label is None:
+            self.notify("Nothing to undo.", severity="warning")
+        else:
+            self.notify(f"Undone: {label}")
+
     def today(self) -> dt.date:
         """The venue's date (``due:+3d`` counts from it), not this laptop's."""
         from roundtable.zones import zone
@@ -280,7 +301,8 @@ class SessionScreen(AppScreen):
         self.app.push_screen(
             ConfirmModal(
                 f"{name} is not a delegation of the {region} round table. Record it as an "
-                "observer of this session (the minutes will say so)?",
+                "observer of this session, so that lines can name it? (The minutes list it "
+                "among the observers once it is heard.)",
                 "Observer",
             ),
             done,

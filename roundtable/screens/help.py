@@ -49,7 +49,7 @@ def _screens() -> list[tuple[str, type, list[type]]]:
     from widgets.carried_actions import CarriedActions
 
     return [
-        ("Sessions", HomeScreen, [DataTable]),
+        ("Sessions", HomeScreen, [Input, DataTable]),
         ("New session (dialog)", NewSessionModal, [Input, Select, Button]),
         ("Set-up and roll call", SetupScreen, [Input, RollCall, RosterTable]),
         (
@@ -209,7 +209,15 @@ def _widget_title(cls: type) -> str:
 PALETTE_NOTE = (
     'Ctrl+P opens the command palette: every action is there by name ("session: close", '
     '"export: minutes as HTML", "sync: now").  Keys can be changed in the settings file '
-    "(`roundtable locate`) under `[keymap]`, by binding id."
+    "(`roundtable locate`) under `[keymap]`, by binding id.\n\n"
+    "Where a list has a filter above it (the sessions list, the roll call), typing goes to the "
+    "filter and never fires a key: on the sessions list `ctrl+n` creates, `delete` archives "
+    "(it asks first; `ctrl+a` shows the archived, `delete` there restores one), `f5` "
+    "refreshes; on the roll call only `p` `a` `x` `u` act, any other character filters, and "
+    "`↑` from the first row goes back to the filter.  In the tour, `p` passes for a delegation "
+    "that has not spoken on the item (it is refused for one that has); `ctrl+n` and `ctrl+b` "
+    "end the floor with its item; `ctrl+z` (also on the roll call and the tour) undoes the last "
+    "change, and never crosses a close or a reopening."
 )
 
 
@@ -239,11 +247,49 @@ class HelpScreen(Screen):
                     yield Static(_table(rows, widths), classes="help-keys")
                 else:
                     yield Static("No keys of its own: see the keys everywhere.", classes="hint")
-            yield Markdown(PALETTE_NOTE + "\n\n" + GRAMMAR_HELP, id="help")
+            yield Markdown(PALETTE_NOTE + "\n\n" + self.grammar_help(GRAMMAR_HELP), id="help")
         yield KeyBar()
+
+    def grammar_help(self, text: str) -> str:
+        """The capture grammar with the open session's region in its examples (issue 22: an
+        Americas facilitator read Ghana, Nigeria and Zambia), or as written with none open."""
+        store = getattr(self.app, "session_store", None)
+        if store is None or store.closed:
+            return text
+        return regional_examples(text, store.session.region)
 
     def on_mount(self) -> None:
         self.query_one("#help-scroll").focus()
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+def regional_examples(text: str, region: str) -> str:
+    """``text`` with its African example delegations replaced by members of ``region``."""
+    from sessions import countries_in
+
+    try:
+        members = countries_in(region)
+    except ValueError:
+        return text
+    if region == "africa" or len(members) < 4:
+        return text
+    first, second, third, fourth = members[0], members[1], members[2], members[3]
+    spaced = next((c for c in members if " " in c.name and "'" not in c.name), first)
+    single = next((c for c in members if " " not in c.name and "-" not in c.name), first)
+    swaps = [
+        ("@GH @NG", f"@{first.code} @{second.code}"),
+        ("@GH", f"@{first.code}"),
+        ("@Ghana", f"@{single.name}"),
+        ("@Sierra_Leone", f"@{spaced.name.replace(' ', '_')}"),
+        ('@"Côte d\'Ivoire"', f'@"{spaced.name}"'),
+        ("@ZM", f"@{third.code}"),
+        ("owner:@JO", f"owner:@{fourth.code}"),
+        ("via West African ports", "via the region's ports"),
+        ("Delegation of Bhutan", f"Delegation of {second.name}"),
+        ("@BT", f"@{second.code}"),
+    ]
+    for old, new in swaps:
+        text = text.replace(old, new)
+    return text

@@ -5,79 +5,212 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
+from roundtable.errors import RoundtableError
 from roundtable.model import REGIONS
-from roundtable.screens.common import AppModal, AppScreen, StatusLine
+from roundtable.screens.common import AppModal, AppScreen, ConfirmModal, StatusLine
 from widgets import KeyBar
+
+WIDE = 110
+"""From this many columns the sessions list shows the event's name too (one event a laptop is
+the common case: narrower, its columns go to the date, status and counts)."""
+FIXED = {"Region": 12, "Date": 10, "Status": 8, "Entries": 7, "To sync": 9}
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
 class HomeScreen(AppScreen):
-    """Every session on this laptop, newest event first."""
+    """Every session on this laptop, newest event first; type to filter.  Letters are typing
+    here (issue 22, finding 9): the keys that create, archive or refresh are not letters, and
+    each one that creates or archives asks first."""
 
     BINDINGS = [
         Binding("enter", "open", "Open", id="home.open", tooltip="Open the selected session"),
-        Binding("n", "new", "New session", id="home.new", tooltip="Create a session from a plan"),
-        Binding("D", "demo", "Demo", id="home.demo", tooltip="Create the demo Africa session"),
-        Binding("r", "reload", "Refresh", id="home.reload", tooltip="Re-read the session list"),
+        Binding(
+            "ctrl+n",
+            "new",
+            "New session",
+            id="home.new",
+            tooltip="Create a session from a plan (asks for its event, region, date)",
+        ),
+        Binding(
+            "delete",
+            "archive",
+            "Archive",
+            id="home.archive",
+            tooltip="Archive the selected session (asks first; kept on disk, restorable)",
+        ),
+        Binding(
+            "ctrl+a",
+            "toggle_archived",
+            "Archived",
+            id="home.archived",
+            tooltip="Show the archived sessions (delete restores one)",
+        ),
+        Binding("f5", "reload", "Refresh", id="home.reload", tooltip="Re-read the session list"),
     ]
 
+    AUTO_FOCUS = "#sessions"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.show_archived = False
+        self._rows: list = []
+        self._width = 0
+
     def compose(self) -> ComposeResult:
-        yield StatusLine()
-        yield Static("Sessions on this laptop", classes="screen-title")
+        yield StatusLine(show_session=False)
+        yield Static("Sessions on this laptop", classes="screen-title", id="home-title")
+        yield Input(
+            placeholder="Type to filter by event, region or title; ↓ to the list",
+            id="sessions-filter",
+            select_on_focus=False,
+        )
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Static("", id="home-empty", classes="hint")
         yield KeyBar()
 
     def on_mount(self) -> None:
-        table = self.query_one("#sessions", DataTable)
-        table.add_columns("Event", "Region", "Session", "Date", "Status", "Entries", "Pending")
         self.action_reload()
 
+    def on_resize(self) -> None:
+        if self.size.width != self._width:
+            self._fill()
+
+    def _columns(self, width: int) -> list[tuple[str, int]]:
+        """The columns at ``width`` cells: the fixed ones whole, the title (and the event,
+        when wide) sharing the rest (a column's padding is 2 cells)."""
+        names = ["Session", *FIXED]
+        wide = width >= WIDE
+        if wide:
+            names.insert(0, "Event")
+        room = width - 2 * len(names) - sum(FIXED.values()) - 2  # and the scrollbar
+        if wide:
+            event = max(12, room * 2 // 5)
+            return [("Event", event), ("Session", max(12, room - event)), *FIXED.items()]
+        return [("Session", max(12, room)), *FIXED.items()]
+
     def action_reload(self) -> None:
-        table = self.query_one("#sessions", DataTable)
-        table.clear()
-        rows = self.app.local.sessions()
+        rows = self.app.local.sessions(include_archived=self.show_archived)
+        if self.show_archived:
+            rows = [s for s in rows if s.status == "archived"]
         rows.sort(key=lambda s: (s.event_name, s.date, s.title), reverse=False)
-        for s in rows:
-            table.add_row(
-                s.event_name,
-                REGIONS.get(s.region, s.region),
-                s.title,
-                s.date,
-                s.status,
-                str(s.entries),
-                str(s.pending),
-                key=s.id,
-            )
+        self._rows = rows
+        self._fill()
+
+    def _matches(self, s) -> bool:
+        from roundtable.text import fold
+
+        needle = fold(self.query_one("#sessions-filter", Input).value.strip())
+        if not needle:
+            return True
+        hay = fold(" ".join((s.event_name, REGIONS.get(s.region, s.region), s.title, s.date)))
+        return all(word in hay for word in needle.split())
+
+    def _fill(self) -> None:
+        table = self.query_one("#sessions", DataTable)
+        selected = self.selected_session_id()
+        self._width = self.size.width
+        columns = self._columns(self.size.width or 80)
+        table.clear(columns=True)
+        for name, width in columns:
+            table.add_column(name, width=width, key=name)
+        shown = [s for s in self._rows if self._matches(s)]
+        for s in shown:
+            pending = "—" if not s.pending else f"{s.pending} ops"
+            cells = {
+                "Event": s.event_name,
+                "Session": s.title,
+                "Region": REGIONS.get(s.region, s.region),
+                "Date": s.date,
+                "Status": s.status,
+                "Entries": str(s.entries),
+                "To sync": pending,
+            }
+            table.add_row(*(_cut(cells[name], width) for name, width in columns), key=s.id)
+        if selected is not None and selected in {s.id for s in shown}:
+            table.move_cursor(row=table.get_row_index(selected), animate=False)
+        title = (
+            "Archived sessions (ctrl+a: back to the list)"
+            if self.show_archived
+            else ("Sessions on this laptop")
+        )
+        self.query_one("#home-title", Static).update(title)
         hint = self.query_one("#home-empty", Static)
-        if rows:
-            hint.update("Enter opens a session · n creates one · F1 help")
-            table.focus()
+        if shown:
+            hint.update(
+                "Enter opens · delete restores it (asks)"
+                if self.show_archived
+                else "Enter opens a session · ctrl+n creates one · delete archives (asks) · F1 help"
+            )
+            if not self.query_one("#sessions-filter", Input).has_focus:
+                table.focus()
+        elif self._rows:
+            hint.update("No session matches the filter.")
+        elif self.show_archived:
+            hint.update("No archived session. ctrl+a: back to the list.")
         else:
             hint.update(
-                "No session yet. Press n to create one from your region's plan, "
-                "or D for a realistic demo."
+                "No session yet. Press ctrl+n to create one from your region's plan, "
+                'or run the palette\'s "session: create demo" (ctrl+p) for a realistic demo.'
             )
+
+    def selected_session_id(self) -> str | None:
+        table = self.query_one("#sessions", DataTable)
+        if table.row_count == 0:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def selected_summary(self):
+        sid = self.selected_session_id()
+        return next((s for s in self._rows if s.id == sid), None)
 
     def on_roundtable_app_session_changed(self) -> None:
         self.action_reload()
+
+    @on(Input.Changed, "#sessions-filter")
+    def _filter(self) -> None:
+        self._fill()
+
+    @on(Input.Submitted, "#sessions-filter")
+    def _to_table(self) -> None:
+        self.query_one("#sessions", DataTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        """↓ from the filter to the list, ↑ from the list's first row back; a character on the
+        list is typing: it goes to the filter, it never fires a key."""
+        field = self.query_one("#sessions-filter", Input)
+        table = self.query_one("#sessions", DataTable)
+        if event.key == "down" and field.has_focus:
+            table.focus()
+            event.stop()
+        elif event.key == "up" and table.has_focus and table.cursor_row <= 0:
+            field.focus()
+            event.stop()
+        elif table.has_focus and event.is_printable and event.character:
+            event.stop()
+            event.prevent_default()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+            field.cursor_position = len(field.value)
 
     @on(DataTable.RowSelected, "#sessions")
     def _selected(self, event: DataTable.RowSelected) -> None:
         self.app.open_session(str(event.row_key.value))
 
     def action_open(self) -> None:
-        table = self.query_one("#sessions", DataTable)
-        if table.row_count == 0:
-            self.notify("No session to open: press n to create one.", severity="warning")
+        sid = self.selected_session_id()
+        if sid is None:
+            self.notify("No session to open: press ctrl+n to create one.", severity="warning")
             return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
-        self.app.open_session(str(key.value))
+        self.app.open_session(sid)
 
     def action_new(self) -> None:
         def created(session_id: str | None) -> None:
@@ -85,7 +218,56 @@ class HomeScreen(AppScreen):
                 self.action_reload()
                 self.app.open_session(session_id)
 
-        self.app.push_screen(NewSessionModal(), created)
+        chosen = self.selected_summary()
+        self.app.push_screen(
+            NewSessionModal(
+                region=chosen.region if chosen else None,
+                event=chosen.event_name if chosen else None,
+            ),
+            created,
+        )
+
+    def action_toggle_archived(self) -> None:
+        self.show_archived = not self.show_archived
+        self.action_reload()
+
+    def action_archive(self) -> None:
+        """Archive the selected session (or, in the archived list, restore it); asks first."""
+        chosen = self.selected_summary()
+        if chosen is None:
+            return
+        restoring = chosen.status == "archived"
+        if restoring:
+            question = f"Restore {chosen.title!r}? It comes back to the list, briefs and reports."
+        else:
+            question = (
+                f"Archive {chosen.title!r}?\n\nIt leaves the sessions list, the briefs and the "
+                "reports; nothing is deleted (ctrl+a shows the archived sessions, delete there "
+                "restores it; or `roundtable unarchive`)."
+            )
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._archive(chosen.id, restoring)
+
+        self.app.push_screen(ConfirmModal(question, "Restore" if restoring else "Archive"), done)
+
+    def _archive(self, session_id: str, restoring: bool) -> None:
+        from roundtable.store import StoreError
+
+        app = self.app
+        held = app.session_store
+        try:
+            if held is not None and held.session_id == session_id:
+                held.unarchive() if restoring else held.archive()
+            else:
+                with app.local.open_session(session_id) as ss:
+                    ss.unarchive() if restoring else ss.archive()
+        except (StoreError, RoundtableError) as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.notify("Session restored." if restoring else "Session archived (ctrl+a lists it).")
+        self.action_reload()
 
     def action_demo(self) -> None:
         from roundtable.demo import create_demo
@@ -98,6 +280,12 @@ class HomeScreen(AppScreen):
     def palette_commands(self):
         yield ("session: new", "Create a session from a regional plan", self.action_new)
         yield ("session: open", "Open the selected session", self.action_open)
+        yield (
+            "session: archive",
+            "Hide the selected session (kept, restorable)",
+            self.action_archive,
+        )
+        yield ("session: show archived", "List the archived sessions", self.action_toggle_archived)
         yield ("session: create demo", "A realistic half-run Africa session", self.action_demo)
 
 
@@ -106,10 +294,15 @@ class NewSessionModal(AppModal[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="new.cancel", tooltip="Create nothing")]
 
+    def __init__(self, region: str | None = None, event: str | None = None) -> None:
+        super().__init__()
+        self.preset_region = region if region in REGIONS else None
+        self.preset_event = event
+
     def compose(self) -> ComposeResult:
         app = self.app
-        events = [e.name for e in app.local.events()]
-        default_event = app.settings.conference or (events[0] if events else "")
+        known = [e.name for e in app.local.events()]
+        default_event = self.preset_event or app.settings.conference or (known[0] if known else "")
         if not default_event:
             default_event = f"Regional round tables {dt.date.today().year}"
         with Vertical(classes="dialog wide"):
@@ -120,8 +313,11 @@ class NewSessionModal(AppModal[str | None]):
             yield Select(
                 [(name, key) for key, name in REGIONS.items()],
                 id="new-region",
-                allow_blank=False,
-                value="africa",
+                # the selected session's region (issue 22, finding 9: never Africa by default
+                # in an Americas event); with nothing to go by, the facilitator chooses
+                allow_blank=self.preset_region is None,
+                value=self.preset_region or Select.NULL,
+                prompt="Choose the region",
             )
             yield Label("Plan file (optional: empty = the region's built-in plan)")
             yield Input("", placeholder="path/to/plan.toml", id="new-plan")
@@ -186,7 +382,8 @@ class NewSessionModal(AppModal[str | None]):
 
         error = self.query_one("#new-error", Label)
         name = self.query_one("#new-event", Input).value.strip()
-        region = str(self.query_one("#new-region", Select).value)
+        chosen = self.query_one("#new-region", Select).value
+        region = "" if chosen is Select.NULL else str(chosen)
         plan_path = self.query_one("#new-plan", Input).value.strip()
         title = self.query_one("#new-title", Input).value.strip()
         room = self.query_one("#new-room", Input).value.strip()
@@ -211,6 +408,9 @@ class NewSessionModal(AppModal[str | None]):
             if passphrase != self.query_one("#new-pass2", Input).value:
                 error.update("Passphrase: the two passphrases differ")
                 return
+        if not region and not plan_path:
+            error.update("Region: choose the region of the round table (or give a plan file)")
+            return
         try:
             dt.date.fromisoformat(date)
         except ValueError:

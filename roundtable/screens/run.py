@@ -117,6 +117,7 @@ class RunScreen(SessionScreen):
             with Vertical(id="run-main"):
                 with Horizontal(id="item-head"):
                     yield Static("", id="item-title")
+                    yield Static("", id="item-floor")
                     yield TimeBoxTimer(clock=self.app.clock, id="timer")
                 yield Static("", id="prompts")
                 yield CarriedActions(id="carried")  # issue 12: shown on the review item
@@ -173,6 +174,9 @@ class RunScreen(SessionScreen):
         )
 
     def refresh_all(self) -> None:
+        label = self.store.default_tlp
+        self.query_one(EntryTable).default_tlp = label
+        self.query_one(EntryDetail).default_tlp = label
         agenda = self._agenda()
         self._counts = self.store.entry_counts()
         self._appended.clear()
@@ -206,10 +210,12 @@ class RunScreen(SessionScreen):
             self._set_text("#prompts", "")
             return
         floor = self.store.floor()
-        title = f"{item.position + 1}. {item.title}"
-        if floor is not None:
-            title += f" · floor: {self.country_name(floor.country)}"
-        self._set_text("#item-title", title)
+        # the floor has its own label beside the timer: a long item title is cut, never the
+        # name of the delegation speaking (issue 22, finding 5)
+        self._set_text("#item-title", f"{item.position + 1}. {item.title}")
+        who = f"floor: {self.country_name(floor.country)}" if floor is not None else ""
+        self._set_text("#item-floor", who)
+        self.query_one("#item-floor").display = bool(who)
         lines = [f"• {p}" for p in item.prompts] or ["(no prompts for this item)"]
         self._set_text("#prompts", "\n".join(lines))
         self._show_carried(item)
@@ -314,7 +320,10 @@ class RunScreen(SessionScreen):
         def done(yes: bool | None) -> None:
             if yes:
                 self.store.delete("entry", entry.id)
-                self.notify(f"Deleted {entry.entry_kind}: {_clip(entry.text, 50)} (ctrl+z undoes)")
+                said = f"Deleted {entry.entry_kind}: {_clip(entry.text, 50)} (ctrl+z undoes)"
+                self.notify(said)
+                # the line under the capture bar no longer says "Saved" of it (issue 22)
+                self.query_one(CaptureBar).show_info(said)
 
         self.app.push_screen(
             ConfirmModal(f"Delete this {entry.entry_kind}?\n\n{_clip(entry.text, 200)}", "Delete"),
@@ -322,7 +331,14 @@ class RunScreen(SessionScreen):
         )
 
     def action_undo(self) -> None:
-        label = self.store.undo()
+        from roundtable.store import StoreError
+
+        try:
+            label = self.store.undo()
+        except StoreError as exc:
+            self.query_one(CaptureBar).show_error(f"Not undone: {exc}")
+            self.notify(str(exc), title="Not undone", severity="warning", timeout=8)
+            return
         if label is None:
             self.query_one(CaptureBar).clear_submitted()
             self.notify("Nothing to undo.", severity="warning")

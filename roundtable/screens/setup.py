@@ -19,6 +19,10 @@ _FIELDS = ("facilitator", "rapporteur", "room")
 class SetupScreen(SessionScreen):
     """Who runs the room and who is in it.  Every change is saved as it is made."""
 
+    AUTO_FOCUS = "#roll-filter"
+    """The roll call's filter, where its hint says typing goes (issue 22, finding 1): the
+    facilitator's name is never the target of the first keystroke."""
+
     BINDINGS = [
         Binding(
             "ctrl+s",
@@ -28,8 +32,37 @@ class SetupScreen(SessionScreen):
             priority=True,
             tooltip="Confirm the attendance and go to the agenda",
         ),
+        Binding(
+            "ctrl+s",
+            "confirm",
+            "Confirm",
+            id="setup.confirm",
+            priority=True,
+            tooltip="Confirm the attendance and go back to the meeting",
+        ),
         Binding("escape", "back", "Back", id="setup.back", tooltip="Back without confirming"),
+        Binding(
+            "ctrl+z",
+            "undo_last",
+            "Undo",
+            id="setup.undo",
+            priority=True,
+            tooltip="Undo the last change (a status set by mistake)",
+        ),
     ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """ctrl+s says "Confirm & start" before the session starts, "Confirm" once it runs
+        (issue 22: mid-session the roll call offered to start the meeting)."""
+        if action == "undo_last":
+            return True
+        if action in ("start", "confirm"):
+            started = self.store.session.status != "planned"
+            return started if action == "confirm" else not started
+        return True
+
+    def action_confirm(self) -> None:
+        self.action_start()
 
     def compose(self) -> ComposeResult:
         store = self.store

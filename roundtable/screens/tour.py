@@ -71,6 +71,14 @@ class TourScreen(SessionScreen):
         ),
         Binding("c", "focus_capture", "Capture", id="tour.capture", tooltip="Type a note"),
         Binding(
+            "ctrl+z",
+            "undo_last",
+            "Undo",
+            id="tour.undo",
+            priority=True,
+            tooltip="Undo the last change (a speaker removed or moved, a pass, a skip)",
+        ),
+        Binding(
             "ctrl+o",
             "confirm_observer",
             "Observer",
@@ -312,7 +320,11 @@ class TourScreen(SessionScreen):
 
         bar = self.query_one(CaptureBar)
         if event.captured == UNDO:
-            label = self.store.undo()
+            try:
+                label = self.store.undo()
+            except StoreError as exc:
+                bar.show_error(f"Not undone: {exc}")
+                return
             bar.show_saved(f"Undone: {label}" if label else "Nothing to undo")
             return
         try:

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from roundtable.secretariat.middleware import note_token
 from roundtable.secretariat.repository import Repository, TokenScope
 
 
@@ -51,6 +52,7 @@ def authorize(
     scope = repo.lookup_token(creds.credentials, now)
     if scope is None:
         raise HTTPException(401, "Authorization: the token is not valid", unauthorized)
+    note_token(scope.label)
     repo.used(scope, now)
     return scope
 
@@ -112,6 +114,7 @@ def console_authorize(
         now = request.app.state.now()
         scope = repo.sign_in_scope(sign_in_hash(value), now)
         if scope is not None:
+            note_token(scope.label)
             repo.used(scope, now)
             return scope
     raise SignInRequired()

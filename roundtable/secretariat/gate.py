@@ -102,6 +102,11 @@ class View:
             snap, fmt, lang=lang, conflicts=self.conflicts(), ceiling=self.reader.max_tlp
         )
 
+    def reported(self, focus: str | None = None) -> list[SessionSnapshot]:
+        """The snapshots a report or a brief covers: an archived session (issue 22) is in
+        none, unless it is the session a brief is asked for by id."""
+        return [s for s in self.snaps if s.session.status != "archived" or s.session.id == focus]
+
     def report(self, repo: Repository, fmt: str, lang: str) -> str:
         from roundtable import report
 
@@ -110,7 +115,7 @@ class View:
         }
         rep = report.build_report(
             self.event,
-            self.snaps,
+            self.reported(),
             self.countries,
             lang=lang,
             last_sync=last_sync,
@@ -126,7 +131,7 @@ class View:
 
         return brief_text(
             code,
-            self.snaps,
+            self.reported(focus),
             focus=focus,
             fmt=fmt,
             lang=lang,
@@ -233,8 +238,8 @@ def pull_page(
     version: int = protocol.PROTOCOL_VERSION,
 ) -> dict[str, Any]:
     """A page of ops for the reader (its regions, its ceiling: ``Repository.pull_page``),
-    in the protocol ``version`` the laptop speaks (ops of fields it does not know are left
-    out, the cursor still moves past them), and, for a laptop asking (``exclude`` = its
+    in the protocol ``version`` the laptop speaks (ops of fields or values it does not know
+    are left out, the cursor still moves past them), and, for a laptop asking (``exclude`` = its
     device), the labels of the devices in its scope."""
     event_id = reader.event_id
     top = repo.last_seq(event_id) if exclude else 0
@@ -243,7 +248,10 @@ def pull_page(
         # every other op up to ``top`` is in this page: skip past our own ones for good
         next_ = max(next_, top)
     if version < protocol.PROTOCOL_VERSION:
-        ops = [o for o in ops if protocol.field_version(o["kind"], o["field"]) <= version]
+        # ops of fields, or of values (``session.status`` "archived"), it does not know
+        ops = [
+            o for o in ops if protocol.value_version(o["kind"], o["field"], o["value"]) <= version
+        ]
     page: dict[str, Any] = {"ops": ops, "next": next_, "more": more}
     if version > 1:  # a first-version page named none: the same bytes for those laptops
         page = {"protocol": version, **page}

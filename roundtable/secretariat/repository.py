@@ -7,12 +7,28 @@ Both engines share the SQL below (``?`` placeholders; the PostgreSQL repository 
 
 * SQLite: one writer.  A push runs in ``BEGIN IMMEDIATE``, which serializes every write, and the
   global ``seq`` (INTEGER PRIMARY KEY) is the pull cursor: rows become visible in seq order.
-* PostgreSQL: many writers (several uvicorn workers).  Sequence values commit out of order, so a
-  ``seq > cursor`` pull could skip a row that commits late.  Each event keeps its own counter
-  (``events.last_seq``); a push locks its event's row first (``SELECT ... FOR UPDATE``) and
-  numbers its ops from it, so within an event seq values commit in order.  The lock also
-  serializes pushes of one event as SQLite's writer lock does, and ``op_id UNIQUE`` /
-  the idempotency primary key with ``ON CONFLICT DO NOTHING`` hold under any interleaving.
+* PostgreSQL: many writers (several uvicorn workers), and pushes to one event run in parallel
+  (issue 25).  A counter taken in the transaction would commit out of order, so a ``seq >
+  cursor`` pull could skip a row that commits late.  The pull rule instead:
+
+  - a row's ``seq`` is ``(xid << 20) + position``: the 64-bit id of the transaction that wrote
+    it (``pg_current_xact_id()``), then the row's position within that transaction;
+  - a pull returns only rows with ``seq < pg_snapshot_xmin(pg_current_snapshot()) << 20``,
+    evaluated in the pull statement's own snapshot: rows of transactions older than every
+    transaction still running;
+  - why no cursor can skip: every transaction whose id is below the snapshot's ``xmin`` has
+    ended, so its committed rows are all visible to the pull, and no transaction will ever
+    again write a row numbered below the horizon (a new transaction gets an id above every
+    ended one).  A pull reads, in ``seq`` order, every row between its cursor and the horizon
+    (or the first ``limit`` of them); so everything up to the new cursor was returned, and
+    nothing can appear there later.  ``xmin`` never moves back, so neither can the horizon.
+  - the price: a row becomes pullable once every older transaction (in the whole cluster) has
+    ended: a push that runs long holds back what later pushes wrote until it ends, never
+    longer.
+  ``op_id UNIQUE`` with ``ON CONFLICT DO NOTHING`` has the last word on what is new, and two
+  tries of one batch (same Idempotency-Key and token) wait on an advisory lock, so the second
+  replays the first's answer.  Rows written before issue 25 kept their per-event numbers
+  (small, below every new one), so laptops' saved cursors stay valid.
 """
 
 from __future__ import annotations
@@ -236,9 +252,13 @@ class Repository(ABC):
     def write_transaction(self) -> AbstractContextManager[None]:
         """All or nothing: committed when the block ends, rolled back if it raises."""
 
+    final_rows = "TRUE"
+    """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
+
     @abstractmethod
-    def lock_event(self, event_id: str) -> None:
-        """Serialize the pushes of one event until the transaction ends (see the module doc)."""
+    def lock_batch(self, key: str, token_hash: str) -> None:
+        """Until the transaction ends, make a second push of the same batch (Idempotency-Key
+        and token) wait, so that it replays this one's answer (see the module doc)."""
 
     @abstractmethod
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
@@ -451,7 +471,7 @@ class Repository(ABC):
 
     def insert_ops(self, ops: Iterable[Op], received_at: float) -> list[str]:
         """Insert the ops not stored yet; returns their op_ids (the rest are duplicates, also
-        within the batch).  The caller holds the write transaction (and the event's lock)."""
+        within the batch).  The caller holds the write transaction."""
         ops = list(ops)
         existing = self.existing_op_ids([o.op_id for o in ops])
         fresh: dict[str, Op] = {}
@@ -518,7 +538,7 @@ class Repository(ABC):
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
-            "AND device <> ? ORDER BY seq LIMIT ?",
+            f"AND device <> ? AND {self.final_rows} ORDER BY seq LIMIT ?",
             (event_id, since, *args, exclude, limit + 1),
         )
         more = len(rows) > limit
@@ -655,7 +675,9 @@ class Repository(ABC):
         """The event's highest stored seq (0 when none): where a pull that found nothing more
         (its own ops being left out) may move its cursor.  Read *before* the page, so a row
         committed in between lies above it and is pulled next time."""
-        row = self._execute("SELECT MAX(seq) FROM ops WHERE event_id = ?", (event_id,)).fetchone()
+        row = self._execute(
+            f"SELECT MAX(seq) FROM ops WHERE event_id = ? AND {self.final_rows}", (event_id,)
+        ).fetchone()
         return int(row[0] or 0) if row else 0
 
     def set_label(self, event_id: str, device: str, label: str) -> None:
@@ -734,6 +756,16 @@ class Repository(ABC):
         cur = self._execute("DELETE FROM idempotency WHERE created < ?", (before,))
         return max(0, cur.rowcount)
 
+    def schema_version(self) -> int:
+        """The last migration recorded (0 when none ran)."""
+        try:
+            row = self._execute("SELECT MAX(version) FROM schema_version").fetchone()
+        except Exception as exc:  # no table yet: nothing ran
+            if "schema_version" not in str(exc):
+                raise
+            return 0
+        return int(row[0] or 0) if row else 0
+
 
 class Database(ABC):
     """One per process: where the data lives, and how a request gets its connection."""
@@ -763,6 +795,27 @@ class Database(ABC):
 
     def close(self) -> None:  # noqa: B027 - engines with nothing to release keep this
         """Release what the process holds (a pool's connections)."""
+
+    unavailable: tuple[type[Exception], ...] = ()
+    """The errors that mean "the database cannot be reached now" (answered 503 + Retry-After,
+    so that a laptop retries), as opposed to a fault of the server (500)."""
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.unavailable)
+
+    @abstractmethod
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        """Whether requests can be served now: (ready, why not, schema version found).  Reaches
+        the database within ``timeout`` seconds, without waiting behind the requests."""
+
+    def _readiness(self, repo: Repository) -> tuple[bool, str, int]:
+        found = repo.schema_version()
+        if found < SCHEMA_VERSION:
+            why = f"schema {found} is older than {SCHEMA_VERSION}: run roundtable migrate"
+            return False, why, found
+        if found > SCHEMA_VERSION:
+            return False, f"schema {found} is newer than this server ({SCHEMA_VERSION})", found
+        return True, "", found
 
     def __enter__(self) -> Database:
         return self

@@ -35,6 +35,12 @@ class Health(BaseModel):
     protocol: int
 
 
+class Ready(BaseModel):
+    status: Literal["ready", "unavailable"]
+    schema_version: int
+    detail: str = ""
+
+
 class WhoAmI(BaseModel):
     protocol: int = protocol.PROTOCOL_VERSION
     event_id: str

@@ -47,7 +47,7 @@ def push(
     """Store a batch all or nothing; replaying ``key`` returns the stored answer.  Returns
     ``{"protocol", "accepted", "duplicates"}``."""
     with repo.write_transaction():
-        repo.lock_event(event_id)
+        repo.lock_batch(key, scope.token_hash)
         digests = (digest,) if isinstance(digest, str) else tuple(digest)
         digest = digests[0]
         saved = repo.saved_answer(key, scope.token_hash)
@@ -123,15 +123,19 @@ def check_devices(repo: Repository, scope: TokenScope, event_id: str, devices: s
     under it (issue 19): a token reissued for the same regions keeps it, a token of other
     regions is refused (403), so no laptop can write under another room's name."""
     mine = json.dumps(sorted(scope.regions))
+    # bind first, then read: pushes to one event run in parallel on PostgreSQL (issue 25), so
+    # "read, then bind" could let two pushes of other scopes each see a device unbound.  The
+    # insert (ON CONFLICT DO NOTHING) waits for a concurrent push binding the same id to end,
+    # and the read that follows sees whichever binding came first; a refusal rolls ours back.
+    repo.bind_devices(event_id, sorted(devices), mine, scope.token_hash)
     bound = repo.device_scopes(event_id, sorted(devices))
     for device in sorted(devices):
-        if device in bound and bound[device] != mine:
+        if bound.get(device, mine) != mine:
             raise Refusal(
                 403,
                 f"device {device[:64]}: this device id belongs to a laptop of other regions "
                 "in this event; a laptop pushes under its own id",
             )
-    repo.bind_devices(event_id, [d for d in devices if d not in bound], mine, scope.token_hash)
 
 
 def body_digests(data: Any, raw: bytes) -> tuple[str, str]:

@@ -459,8 +459,18 @@ class LocalStore:
                 time.sleep(0.01)
         return SessionStore(self, unit, session_id)
 
-    def sessions(self, event_id: str | None = None) -> list[SessionSummary]:
-        """The readable sessions; those that cannot be read are named in ``skipped``."""
+    def sessions(
+        self, event_id: str | None = None, *, include_archived: bool = False
+    ) -> list[SessionSummary]:
+        """The readable sessions; those that cannot be read are named in ``skipped``.  An
+        archived session is left out (lists, briefs, reports) unless ``include_archived``: it
+        is kept on disk, and ``SessionStore.unarchive`` brings it back."""
+        found = self._sessions(event_id)
+        if include_archived:
+            return found
+        return [s for s in found if s.status != "archived"]
+
+    def _sessions(self, event_id: str | None) -> list[SessionSummary]:
         self.skipped.clear()
         out = []
         names: dict[str, str] = {}
@@ -609,6 +619,17 @@ class LocalStore:
                 f"{reason}; its changes are not synced until it is opened with its passphrase"
             )
         return False
+
+    def held_back(self, event_id: str) -> list[str]:
+        """The sessions of the event whose changes wait because they are encrypted and this
+        process has not their key (see ``_can_sync``): what a sync could not send."""
+        held = []
+        for ev, sid, path in self.units():
+            if ev != event_id or not sid or not crypto.is_encrypted(path):
+                continue
+            if self._ciphers.get(path) is None and read_pending(path) != 0:
+                held.append(sid)
+        return held
 
     def puller(self) -> Puller:
         """Applies pulled ops to their units; close it when the pull is over."""

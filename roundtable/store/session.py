@@ -37,6 +37,22 @@ from roundtable.store.unit import Unit, _utc_now_iso, shown
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
 
+SPOKEN_AFTER = 10
+"""Seconds on the floor after which a delegation has spoken (it can no longer pass), even
+before a note is captured for it."""
+
+CLOSE, REOPEN = "close session", "reopen session"
+UNDO_BARRIERS = {
+    CLOSE: "the session is closed: undo stops at the close (reopen it with "
+    '"session: reopen" or `roundtable reopen`)',
+    REOPEN: "the session was reopened: undo stops there (close it again with x)",
+    "archive session": "the session is archived: undo stops there "
+    "(`roundtable unarchive` brings it back)",
+    "unarchive session": "the session was unarchived: undo stops there",
+}
+"""Changes undo never goes past, and why: closing, reopening, archiving and unarchiving are
+each their own recorded command."""
+
 
 class SessionStore:
     """One session's records.  Every write is durable when the method returns."""
@@ -222,7 +238,13 @@ class SessionStore:
         return out
 
     def undo(self) -> str | None:
+        """Undo this laptop's last change; None when there is nothing to undo.  Undo never
+        crosses a close or a reopening (issue 22, finding 8): each is its own recorded
+        command, so StoreError says how to go the other way."""
         self.unit._ensure_history()
+        plan = self.unit.history.undo_plan()
+        if plan is not None and plan[0]["label"] in UNDO_BARRIERS:
+            raise StoreError(UNDO_BARRIERS[plan[0]["label"]])
         labels = self.unit.history.labels
         red_before = set(labels.red_keys)
         label = self.unit.undo(event_id=self.event_id, session_id=self.session_id)
@@ -337,6 +359,11 @@ class SessionStore:
     def check_open(self) -> None:
         """Raise StoreError, naming how to reopen, when the session is closed (a capture or a
         new turn must not land silently in closed minutes)."""
+        if self.session.status == "archived":
+            raise StoreError(
+                f"session {self.session_id[:8]} is archived: restore it with "
+                f"`roundtable unarchive {self.session_id[:8]}` or delete on the archived list"
+            )
         if self.session_closed:
             raise StoreError(
                 f"session {self.session_id[:8]} is closed: reopen it with "
@@ -384,10 +411,14 @@ class SessionStore:
         item = self._record("agenda_item", item_id)
         if item is None or item.deleted or getattr(item, "session_id", "") != self.session_id:
             raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
-        changes = (
-            [] if self.session_closed else self._clock_writes(item_id, "start", self._now_ms())
-        )
+        at = self._now_ms()
+        changes = [] if self.session_closed else self._clock_writes(item_id, "start", at)
         if self.session.current_item != item_id:
+            # the turn in progress ends with its item (issue 22, finding 4): the next item's
+            # first note is never the previous speaker's, and no turn spans two items
+            floor = self.floor()
+            if floor is not None and floor.agenda_item != item_id:
+                changes += self._end_floor_writes(at)
             changes.append(("session", self.session_id, {"current_item": item_id}))
         if changes:
             self._write(f"go to item {item.position + 1}", changes)
@@ -528,8 +559,19 @@ class SessionStore:
         self.check_open()
         item = self.current_item_id() if item_id is None else item_id
         rows = self.speakers(item, mode)
-        if any(s.country == country and s.status in ("waiting", "speaking") for s in rows):
-            raise StoreError(f"{country} is already on the list of speakers")
+        # a point of order takes precedence whatever the list holds (issue 22, finding 6): the
+        # delegation keeps its place on the list too; only a second point of order waiting
+        # from it is refused
+        if any(
+            s.country == country
+            and s.status in ("waiting", "speaking")
+            and (not point_of_order or (s.point_of_order and s.status == "waiting"))
+            for s in rows
+        ):
+            what = "a point of order" if point_of_order else "on the list of speakers"
+            raise StoreError(
+                f"{country} is already {'waiting with ' if point_of_order else ''}{what}"
+            )
         if limit_seconds < 0:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
         waiting = [s for s in rows if s.status == "waiting"]
@@ -664,14 +706,43 @@ class SessionStore:
             return None
         return self.give_floor(pending[0].id)
 
+    def has_spoken(self, country: str, item_id: str) -> bool:
+        """Whether ``country`` has spoken on ``item_id``: a finished turn (a pass is not one),
+        or, on the floor now, a capture attributed to it on this item or a turn longer than
+        ``SPOKEN_AFTER`` seconds."""
+        from roundtable import meeting
+
+        floor = self.floor()
+        speeches = [s for s in self.speeches() if floor is None or s.id != floor.id]
+        if country in meeting.heard_on(speeches, item_id):
+            return True
+        if floor is None or floor.country != country or floor.agenda_item != item_id:
+            return False
+        started = meeting.iso_ms(floor.started_at) or self._now_ms()
+        if self._now_ms() - started > SPOKEN_AFTER * 1000:
+            return True
+        return any(
+            country in e.delegations
+            and e.agenda_item == item_id
+            and e.created_at >= floor.started_at
+            for e in self.records("entry")
+        )
+
     def tour_pass(self, item_id: str | None = None) -> str | None:
-        """The speaking (or next) delegation passes: marked passed, recorded as a passed turn,
-        and the floor goes to the next one.  Returns the code that passed."""
+        """The delegation with the floor, if it has not spoken yet, else the next of the tour
+        that has not spoken on this item, passes: marked passed, recorded as a passed turn, and
+        the floor goes to the next one.  Returns the code that passed.  StoreError, in one line,
+        when the delegation with the floor has already spoken (issue 22, finding 3)."""
         item = self.current_item_id() if item_id is None else item_id
         speaker = self._tour_target(item)
         if speaker is None:
             return None
         self.check_open()
+        if self.has_spoken(speaker.country, item):
+            raise StoreError(
+                f"{speaker.country} has already spoken on this item: it cannot pass "
+                "(Enter ends its turn)"
+            )
         at = self._now_ms()
         changes = self._end_floor_writes(at, keep=False)
         passed = Speech(
@@ -728,13 +799,40 @@ class SessionStore:
         if accepted != session.accepted_gaps:
             fields["accepted_gaps"] = accepted
         changes.append(("session", self.session_id, fields))
-        self._write("close session", changes)
+        self._write(CLOSE, changes)
 
     def reopen(self) -> None:
         """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
         if not self.session_closed:
             raise StoreError(f"session {self.session_id[:8]} is not closed")
-        self.update("session", self.session_id, status="running", reopened_at=self._now())
+        fields = {"status": "running", "reopened_at": self._now()}
+        self._write(REOPEN, [("session", self.session_id, fields)])
+
+    def archive(self) -> None:
+        """Archive the session (issue 22): its status becomes ``archived``, so the sessions
+        list, the briefs and the reports leave it out; nothing is deleted, the turn in
+        progress and the clocks stop as at a close, and ``unarchive`` restores it."""
+        if self.session.status == "archived":
+            raise StoreError(f"session {self.session_id[:8]} is already archived")
+        at = self._now_ms()
+        changes = self._clock_writes("", "stop", at) + self._end_floor_writes(at)
+        changes.append(("session", self.session_id, {"status": "archived"}))
+        self._write("archive session", changes)
+
+    def unarchive(self) -> str:
+        """Bring an archived session back, with the status its dates say; returns it."""
+        session = self.session
+        if session.status != "archived":
+            raise StoreError(f"session {self.session_id[:8]} is not archived")
+        reopened = bool(session.reopened_at) and session.reopened_at >= session.closed_at
+        if session.closed_at and not reopened:
+            status = "closed"
+        elif session.opened_at or session.closed_at or session.attendance_confirmed:
+            status = "running"
+        else:
+            status = "planned"
+        self._write("unarchive session", [("session", self.session_id, {"status": status})])
+        return status
 
     def add_observer(self, country: str) -> None:
         """Confirm a delegation from another region as an observer of this session."""

@@ -41,6 +41,7 @@ from roundtable.secretariat.deps import (
     new_sign_in,
     sign_in_hash,
 )
+from roundtable.secretariat.middleware import same_origin
 from roundtable.secretariat.repository import Repository, TokenScope
 from roundtable.zones import VenueClock, abbreviation
 
@@ -206,9 +207,16 @@ def _ago(now: dt.datetime, then: dt.datetime | None) -> str:
     return f"{seconds // 86400} d ago"
 
 
+def root_of(request: Request) -> str:
+    """The path prefix the site is served under (``serve --root-path``), "" at the root: every
+    link, form and redirect of the console starts with it."""
+    return str(request.scope.get("app_root_path", request.scope.get("root_path", ""))).rstrip("/")
+
+
 def _page(request: Request, template: str, conf: Conference | None, status: int = 200, **context):
     context.setdefault("lang", "en")
     values = {
+        "root": root_of(request),
         "conf": conf,
         "scope": conf.reader if conf else None,
         "region_names": REGIONS,
@@ -269,8 +277,9 @@ DownloadArgs = Annotated[_DownloadArgs, Depends(_download_args)]
 # -- signing in and out -----------------------------------------------------------------------
 
 
-def _safe_next(value: str) -> str:
-    """Only a path of this site: never another site, never a scheme or host."""
+def _safe_next(value: str, root: str = "") -> str:
+    """Only a path of this site (under its root path): never another site, never a scheme or
+    host."""
     parts = urlsplit(value)
     if (
         not value.startswith("/")
@@ -278,8 +287,9 @@ def _safe_next(value: str) -> str:
         or "\\" in value
         or parts.scheme
         or parts.netloc
+        or (root and not value.startswith(f"{root}/"))
     ):
-        return "/"
+        return f"{root}/"
     return value
 
 
@@ -289,14 +299,13 @@ def _same_origin(request: Request) -> None:
     post without an Origin, or with ``Origin: null`` (a sandboxed frame, a file), is refused
     too: every browser that can show the console sends one (issue 19)."""
     origin = request.headers.get("origin")
-    host = request.headers.get("host", "")
-    if not origin or origin == "null" or urlsplit(origin).netloc != host:
+    if not origin or origin == "null" or not same_origin(origin, request.scope):
         raise PageError(403, "Refused", "This form was not sent from this site.")
 
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/") -> Response:
-    return _page(request, "sign_in.html", None, next=_safe_next(next), error="")
+    return _page(request, "sign_in.html", None, next=_safe_next(next, root_of(request)), error="")
 
 
 def _session_cookie_flags(request: Request) -> dict[str, Any]:
@@ -318,7 +327,7 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     _same_origin(request)
-    target = _safe_next(next)
+    target = _safe_next(next, root_of(request))
     now = _now(request)
     scope = repo.lookup_token(token.strip(), now) if token.strip() else None
     if scope is None:
@@ -349,7 +358,9 @@ def sign_out(request: Request, repo: Repo) -> Response:
     value = request.cookies.get(SESSION_COOKIE, "")
     if value:
         repo.end_sign_in(sign_in_hash(value), _now(request))
-    answer = RedirectResponse("/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
+    answer = RedirectResponse(
+        f"{root_of(request)}/sign-in", status_code=303, headers={"Cache-Control": "no-store"}
+    )
     answer.delete_cookie(SESSION_COOKIE, **_session_cookie_flags(request))
     return answer
 
@@ -580,9 +591,12 @@ def install(app: FastAPI, *, refresh: float = REFRESH_SECONDS) -> APIRouter:
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        if request.method == "GET" and request.url.path != "/changes":
+        root = root_of(request)
+        if request.method == "GET" and request.url.path not in ("/changes", f"{root}/changes"):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            location = "/sign-in" if here == "/" else f"/sign-in?next={quote(here, safe='')}"
+            location = f"{root}/sign-in"
+            if here not in (f"{root}/", root):
+                location += f"?next={quote(here, safe='')}"
             return RedirectResponse(
                 location, status_code=303, headers={"Cache-Control": "no-store"}
             )

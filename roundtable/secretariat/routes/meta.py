@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
 from roundtable import protocol
 from roundtable.secretariat.deps import Repo, Scope
-from roundtable.secretariat.schemas import Health, WhoAmI, errors
+from roundtable.secretariat.schemas import Health, Ready, WhoAmI, errors
 
 router = APIRouter(prefix="/v1", tags=["meta"])
 
@@ -27,8 +28,19 @@ SpokenProtocol = Annotated[
 
 @router.get("/health", response_model=Health)
 def health() -> Health:
-    """Liveness, without auth: the client uses it to tell offline from refused."""
+    """Liveness, without auth: the process answers (it does not touch the database, so a
+    service manager does not restart a server whose database is away).  The client uses it to
+    tell offline from refused.  Whether requests can be served: ``/v1/ready``."""
     return Health(status="ok", protocol=protocol.PROTOCOL_VERSION)
+
+
+@router.get("/ready", response_model=Ready, responses={503: {"model": Ready}})
+def ready(request: Request) -> Response:
+    """Readiness, without auth: the database answers within 3 s and its schema is the one this
+    server runs (200), else 503 with the reason (a load balancer sends no traffic here)."""
+    ok, why, schema = request.app.state.database.readiness(timeout=3.0)
+    answer = Ready(status="ready" if ok else "unavailable", schema_version=schema, detail=why)
+    return JSONResponse(answer.model_dump(), status_code=200 if ok else 503)
 
 
 @router.get("/whoami", response_model=WhoAmI, responses=errors(401, 422))

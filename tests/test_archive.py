@@ -107,8 +107,14 @@ def test_the_server_takes_older_bodies_and_refuses_archived_in_them(home: Path, 
         ):
             protocol.parse_push_body(dict(v3, protocol=older_version))
     with store.open_session(americas) as ss:
-        older = [o for o in ss.outbox() if o.op_id != op.op_id]
-    for older_version in (1, 2):
+        others = [o for o in ss.outbox() if o.op_id != op.op_id]
+    # the session's number is of protocol 4 (issue 23): older bodies cannot carry it either
+    (number,) = [o for o in others if (o.kind, o.field) == ("session", "number")]
+    older = [o for o in others if o is not number]
+    assert protocol.parse_push_body(protocol.push_body(older + [op], "lap-a", version=3))
+    for older_version in (1, 2, 3):
+        with pytest.raises(protocol.ProtocolError, match=r"unknown field 'number' for session"):
+            protocol.parse_push_body(protocol.push_body([number], "lap-a", version=older_version))
         body = protocol.push_body(older, "lap-a", version=older_version)
         assert protocol.parse_push_body(body) == older
 
@@ -184,19 +190,23 @@ def test_an_older_server_gets_everything_but_the_archive_which_stays_here(
         "parse_push_body",
         _older_validator(protocol.parse_push_body, older),
     )
+    numbers = {}  # each session's number (protocol 4, issue 23) waits too
+    for session_id in (americas, europe):
+        with store.open_session(session_id) as ss:
+            (numbers[session_id],) = [o.op_id for o in ss.outbox() if o.field == "number"]
     result = _sync(store, live_server.url, token)
     assert result.ok and result.rejected == 0, result
-    assert result.kept_local == 1 and "kept on this laptop" in result.summary()
+    assert result.kept_local == 3 and "kept on this laptop" in result.summary()
     assert result.notice == (
-        f"1 change kept on this laptop: the secretariat speaks sync protocol {older}, which does "
-        "not know session.status 'archived'; they go once it is upgraded"
+        f"3 changes kept on this laptop: the secretariat speaks sync protocol {older}, which does "
+        "not know session.number, session.status 'archived'; they go once it is upgraded"
     )
     again = _sync(store, live_server.url, token)  # said once
-    assert again.ok and again.kept_local == 1 and again.notice is None, again
-    with store.open_session(americas) as ss:
-        assert [o.op_id for o in ss.outbox()] == [op.op_id]  # only the archive waits
+    assert again.ok and again.kept_local == 3 and again.notice is None, again
+    with store.open_session(americas) as ss:  # only the archive and the number wait
+        assert {o.op_id for o in ss.outbox()} == {op.op_id, numbers[americas]}
     with store.open_session(europe) as ss:
-        assert ss.pending_count() == 0
+        assert [o.op_id for o in ss.outbox()] == [numbers[europe]]
     rows = live_server.query("SELECT value FROM ops WHERE kind = 'session' AND field = 'status'")
     assert all(json.loads(value) != "archived" for (value,) in rows)
 

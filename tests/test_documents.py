@@ -436,7 +436,7 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 def server_side(home: Path, session_id: str):
     """What the secretariat holds after a push of every op: merged docs -> snapshot."""
     from roundtable.protocol import merge_ops
-    from roundtable.secretariat.records import snapshots_from_docs
+    from roundtable.snapshot import snapshots_from_docs
     from roundtable.store import LocalStore
 
     with LocalStore(home).open_session(session_id, read_only=True) as ss:

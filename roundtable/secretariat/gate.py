@@ -28,13 +28,13 @@ from roundtable.model import (
     record_tlp,
     within,
 )
-from roundtable.secretariat.records import snapshots_from_docs
 from roundtable.secretariat.repository import (
     Repository,
     TokenScope,
     in_session,
     scope_clause,
 )
+from roundtable.snapshot import snapshots_from_docs
 
 Reader = TokenScope
 """Who an answer is for: one event, some regions, a ceiling (a bearer token's scope)."""
@@ -308,7 +308,7 @@ def carried_for(repo: Repository, region: str, before: str, *, only_open: bool =
     """The region's actions of events before ``before`` with their history, uncut (only the
     functions above hand them out)."""
     from roundtable.actions import carried_actions, sources_from_records
-    from roundtable.secretariat.records import record_from_doc
+    from roundtable.snapshot import record_from_doc
 
     docs = protocol.merge_ops(repo.region_action_ops(region, before))
     records = [record_from_doc(d) for d in docs.values()]

@@ -30,9 +30,10 @@ from roundtable.model import (
     stable_id,
     tlp_name,
 )
+from roundtable.snapshot import shown
 from roundtable.store.errors import StoreError, UnknownSessionError
 from roundtable.store.history import default_of
-from roundtable.store.unit import Unit, _utc_now_iso, shown
+from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
@@ -821,18 +822,9 @@ class SessionStore:
         return self.unit.docs.get((kind, record_id))
 
     def records(self, kind: str, include_deleted: bool = False) -> list[Any]:
-        items: list[Any] = list(self.unit.iter_records(kind, include_deleted))
-        if kind == "agenda_item":
-            items.sort(key=lambda r: (r.position, r.id))
-        elif kind == "entry":
-            items.sort(key=lambda r: (r.created_at, r.id))
-        elif kind == "speech":
-            items.sort(key=lambda r: (r.started_at, r.id))
-        elif kind == "attendance":
-            items.sort(key=lambda r: r.country)
-        else:
-            items.sort(key=lambda r: r.id)
-        return items
+        from roundtable.snapshot import display_order
+
+        return display_order(kind, self.unit.iter_records(kind, include_deleted))
 
     def entry_counts(self) -> dict[str, int]:
         """Entries (not deleted) per agenda item id, counted on the view: building 5,000
@@ -867,25 +859,12 @@ class SessionStore:
         return len(keys), [cast(Entry, self.unit.get("entry", rid)) for _created, rid in latest]
 
     def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
-        attendance = self.records("attendance")
-        entries = self.records("entry")
-        speeches = self.records("speech")
-        codes: set[str] = {a.country for a in attendance} | {s.country for s in speeches}
-        for e in entries:
-            codes.update(e.delegations)
-            if e.owner in countries:
-                codes.add(e.owner)
-        return SessionSnapshot(
-            event=self.event,
-            session=self.session,
-            agenda=self.records("agenda_item"),
-            attendance=attendance,
-            entries=entries,
-            speeches=speeches,
-            countries={c: countries[c] for c in sorted(codes) if c in countries},
-            clock_events=self.clock_events(),
-            action_reviews=self.action_reviews(),
-        )
+        """The session's snapshot, built by ``roundtable.snapshot.build`` as the server's is."""
+        from roundtable import snapshot
+
+        kinds = ("agenda_item", "attendance", "entry", "speech", "clock_event", "action_review")
+        records = {kind: list(self.unit.iter_records(kind)) for kind in kinds}
+        return snapshot.build(self.event, self.session, records, countries)
 
     # -- sync and life cycle -----------------------------------------------------------------
 

@@ -1,0 +1,130 @@
+"""Issue 21: one core, every face.  The laptop and the secretariat build a session's snapshot
+with one function (``roundtable.snapshot``), so a rich session (item clocks, speeches, the floor,
+reviews of an earlier event's actions) gives the same minutes bytes from the laptop's export,
+``/v1`` and the console's download."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+import pytest
+from fixtures_server import LiveServer
+
+from roundtable import carry, cli
+from roundtable.store import LocalStore
+from roundtable.sync import SyncClient
+
+AGENDA = [
+    {"title": "Opening", "item_kind": "opening", "minutes": 10},
+    {"title": "Regional challenges", "item_kind": "discussion", "minutes": 30},
+]
+T0 = 1_795_000_000.0  # 2026-11-18, a fixed wall clock for the laptops
+
+
+class Wall:
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __call__(self) -> float:
+        return self.at
+
+
+def sync(store: LocalStore, server: LiveServer, token: str) -> None:
+    client = SyncClient(store, server.url, token, backoff_base=0.01, backoff_cap=0.05)
+    result = asyncio.run(client.sync_once())
+    assert result.ok, result.summary()
+
+
+class Rich:
+    """A 2025 event with actions, and a 2026 session with clocks, speeches, the floor and
+    reviews of the 2025 actions, all synced to a real secretariat."""
+
+    def __init__(self, server: LiveServer, home: Path) -> None:
+        self.server = server
+        first = server.create_event("Conference 2025", starts="2025-10-01")
+        old = LocalStore(home.parent / "laptop-2025", wall=Wall(T0 - 400 * 86400))
+        first_token = server.token(first, ["europe"])
+        sync(old, server, first_token)
+        s = old.create_session(first, "europe", "Europe round table", AGENDA)
+        with old.open_session(s.id) as ss:
+            ss.add_entry("action", "Share the watch list", owner="FR", tlp="green")
+            ss.add_entry("action", "Map the firearms routes", owner="DE")
+        sync(old, server, first_token)
+        self.event = server.create_event("Conference 2026", starts="2026-11-18")
+        self.token = server.token(self.event, ["europe"])
+        self.wall = wall = Wall(T0)
+        self.home = home
+        store = LocalStore(home, wall=wall)
+        sync(store, server, self.token)
+        self.session = sid = store.create_session(
+            self.event, "europe", "Europe round table", AGENDA, date="2026-11-18"
+        ).id
+        found, problem = asyncio.run(
+            carry.find(store, "europe", self.event, url=server.url, token=self.token)
+        )
+        assert problem is None and len(found.actions) == 2, problem
+        with store.open_session(sid) as ss:
+            opening, cases = (i.id for i in ss.records("agenda_item"))
+            ss.set_attendance("FR", "present", ["Cdt. Martin"])
+            ss.set_attendance("DE", "present")
+            ss.clock("start", opening)
+            wall.at += 75
+            ss.clock("stop", opening)
+            ss.clock("start", cases)
+            speaker = ss.add_speaker("FR", item_id=cases)
+            ss.give_floor(speaker.id)
+            wall.at += 95
+            ss.end_floor()
+            ss.add_entry("issue", "Firearms on the Balkan route", delegations=["DE", "FR"],
+                         agenda_item=cases)  # fmt: skip
+            ss.add_entry("action", "Draft the terms", owner="DE", due="2026-12-15",
+                         agenda_item=cases)  # fmt: skip
+            wall.at += 600
+            ss.clock("stop", cases)
+            for action in found.actions:
+                ss.review_action(action, "carried", "Owner changed", agenda_item=cases)
+        sync(store, server, self.token)
+
+    def laptop_minutes(self, capsys: pytest.CaptureFixture[str], monkeypatch) -> str:
+        monkeypatch.setenv("ROUNDTABLE_HOME", str(self.home))
+        capsys.readouterr()
+        assert cli.main(["export", self.session, "--format", "md", "--lang", "en"]) == 0
+        return capsys.readouterr().out
+
+    def api_minutes(self) -> str:
+        answer = httpx.get(
+            f"{self.server.url}/v1/sessions/{self.session}/minutes",
+            params={"format": "md", "lang": "en"},
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.text
+
+    def console_minutes(self) -> str:
+        url = self.server.url
+        with httpx.Client(base_url=url, timeout=10, headers={"Origin": url}) as client:
+            signed = client.post("/sign-in", data={"token": self.token, "next": "/"})
+            assert signed.status_code == 303, signed.text
+            answer = client.get(f"/sessions/{self.session}/minutes.md", params={"lang": "en"})
+            assert answer.status_code == 200, answer.text
+            return answer.text
+
+
+@pytest.fixture
+def rich(live_server: LiveServer, tmp_path: Path) -> Rich:
+    return Rich(live_server, tmp_path / "home")
+
+
+def test_a_synced_session_with_clocks_gives_the_same_minutes_on_every_face(
+    rich: Rich, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    laptop = rich.laptop_minutes(capsys, monkeypatch)
+    assert "| 10 min | 1 min |" in laptop  # the opening's clock ran 75 s
+    assert "Share the watch list" in laptop and "Firearms on the Balkan route" in laptop
+    assert "**Draft 1**" in laptop  # the laptop numbers its exports; the server does not
+    laptop = laptop.replace("**Draft 1**", "**Draft**", 1).replace(":** Draft 1\n", ":** Draft\n")
+    assert rich.api_minutes() == laptop
+    assert rich.console_minutes() == laptop

@@ -600,7 +600,7 @@ def test_cli_export_marks_a_conflict_pulled_from_another_laptop(tmp_path: Path) 
     sid, _ = conflicted_session(home)
     result = cli(home, "export", sid)
     assert result.returncode == 0, result.stderr
-    assert "**Unresolved conflict:** owner: “GH” or “NG” (laptop-2)" in result.stdout
+    assert "**Unresolved conflict:** owner: “GH” or “NG” (an unlabelled laptop)" in result.stdout
     assert "## Unresolved conflicts" in result.stdout
 
 

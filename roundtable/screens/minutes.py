@@ -17,11 +17,13 @@ from widgets import KeyBar
 
 
 def session_conflicts(store) -> dict:
-    """Unresolved conflicts of the session's entries, for the documents."""
-    from roundtable.documents import conflicts_from_docs
+    """Unresolved conflicts of the session's entries, for the documents: the use case every
+    face calls (``roundtable.conflicts``), people named by their laptops' labels."""
+    from roundtable import conflicts
 
     docs = (store.doc("entry", e.id) for e in store.records("entry"))
-    return conflicts_from_docs(d for d in docs if d is not None)
+    name = conflicts.on_laptop(store.local.device_labels(), store.local.device)
+    return conflicts.gather((d for d in docs if d is not None), name)
 
 
 def document_language(app) -> str:

@@ -413,7 +413,7 @@ def _language(args: argparse.Namespace, plan_name: str = "") -> str:
     if getattr(args, "lang", None):
         return args.lang
     from roundtable.config import load_settings
-    from roundtable.documents.exports import default_language
+    from roundtable.exports import default_language
 
     return default_language(load_settings().language, plan_name)
 
@@ -460,8 +460,9 @@ def _now() -> dt.datetime:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from roundtable import exports
     from roundtable.config import home_dir
-    from roundtable.documents import brief_text, exports, minutes_text
+    from roundtable.documents import brief_text
 
     store = _store()
     roster = _roster()
@@ -499,25 +500,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         _write_new(text, args.output, args.force)
         return 0
     directory = home_dir() / "exports"
-    version, print_ = exports.next_version(directory, snap, conflicts)
-    text = minutes_text(
-        snap,
-        fmt=args.format,
-        lang=lang,
-        version=version,
-        conflicts=conflicts,
-        audience=args.audience,
+    export = exports.minutes_export(
+        directory, snap, conflicts, fmt=args.format, lang=lang, audience=args.audience
     )
     if args.save:
         try:
-            path = exports.save(
-                directory, snap, version, print_, lang, args.format, text, args.audience
-            )
+            path = exports.save_minutes(directory, export)
         except OSError as exc:
             raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
         print(path)
         return 0
-    _write_new(text, args.output, args.force)
+    _write_new(export.text, args.output, args.force)
     return 0
 
 

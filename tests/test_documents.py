@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from roundtable import exports
 from roundtable.checks import completeness, may_close
 from roundtable.documents import (
     LANGUAGES,
     brief_text,
     conflicts_from_docs,
-    exports,
     minutes_text,
     report_text,
 )

@@ -128,3 +128,44 @@ def test_a_synced_session_with_clocks_gives_the_same_minutes_on_every_face(
     laptop = laptop.replace("**Draft 1**", "**Draft**", 1).replace(":** Draft 1\n", ":** Draft\n")
     assert rich.api_minutes() == laptop
     assert rich.console_minutes() == laptop
+
+
+# -- export: one orchestration, one numbering rule --------------------------------------------
+
+
+def _close(home: Path, sid: str) -> None:
+    with LocalStore(home).open_session(sid) as ss:
+        ss.close_session(accept=["all"])
+
+
+async def test_a_reissued_final_is_reissued_on_the_app_and_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After close, reopen, close: the app wrote ``-final-reissued`` and ``export --save`` of
+    the same records wrote "Final" (the same records as the history's first final)."""
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.demo import create_demo
+    from roundtable.screens.minutes import export_minutes
+    from sessions.roster import load_roster
+
+    home = tmp_path / "home"
+    sid = create_demo(LocalStore(home), load_roster())
+    _close(home, sid)
+    with LocalStore(home).open_session(sid) as ss:
+        ss.reopen()
+    _close(home, sid)
+    app = RoundtableApp(home=home, session_id=sid, settings=Settings(language="en"),
+                        sync_enabled=False)  # fmt: skip
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        from_app = export_minutes(app, "md")
+    assert from_app is not None and from_app.name.endswith("-en-final-reissued.md")
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    capsys.readouterr()
+    assert cli.main(["export", sid, "--save", "--lang", "en"]) == 0
+    from_cli = Path(capsys.readouterr().out.strip())
+    assert from_cli == from_app  # the same name, the same bytes: one file
+    text = from_cli.read_text(encoding="utf-8")
+    assert "- **Document:** Final, reissued" in text
+    assert not list(from_cli.parent.glob("*-en-final.md"))

@@ -27,7 +27,7 @@ def session_conflicts(store) -> dict:
 
 
 def document_language(app) -> str:
-    from roundtable.documents.exports import default_language
+    from roundtable.exports import default_language
 
     return default_language(app.settings.language, app.session_store.session.plan)
 
@@ -72,25 +72,29 @@ class AudienceModal(ModalScreen[str | None]):
             self.dismiss(None)
 
 
+def minutes_export(app, fmt: str = "md", audience: str = "participants"):
+    """The minutes as the export would write them now, from one snapshot
+    (``roundtable.exports.minutes_export``, as the command line's)."""
+    from roundtable import exports
+
+    store = app.session_store
+    snap = store.snapshot(app.country_names())
+    return exports.minutes_export(
+        export_dir(app),
+        snap,
+        session_conflicts(store),
+        fmt=fmt,
+        lang=document_language(app),
+        audience=audience,
+    )
+
+
 def minutes_document(
     app, fmt: str = "md", audience: str = "participants"
 ) -> tuple[str, object, str]:
     """The minutes as the export would write them now: (text, version, fingerprint)."""
-    from roundtable.documents import exports, minutes_text
-
-    store = app.session_store
-    snap = store.snapshot(app.country_names())
-    conflicts = session_conflicts(store)
-    version, print_ = exports.next_version(export_dir(app), snap, conflicts)
-    text = minutes_text(
-        snap,
-        fmt=fmt,
-        lang=document_language(app),
-        version=version,
-        conflicts=conflicts,
-        audience=audience,
-    )
-    return text, version, print_
+    export = minutes_export(app, fmt, audience)
+    return export.text, export.version, export.fingerprint
 
 
 def minutes_markdown(app) -> str:
@@ -117,18 +121,14 @@ def encrypted_export_refused(app) -> bool:
 
 
 def export_minutes(app, fmt: str, audience: str = "participants") -> Path | None:
-    """Save the minutes for ``audience`` under their numbered name in the exports directory."""
-    from roundtable.documents import exports
-
+    """Save the minutes for ``audience`` under their numbered name in the exports directory:
+    one snapshot, one version (the command line's rule)."""
     if encrypted_export_refused(app):
         return None
-    text, version, print_ = minutes_document(app, fmt, audience)
-    snap = app.session_store.snapshot(app.country_names())
-    assert isinstance(version, exports.Version)  # minutes_document's is next_version's
+    from roundtable import exports
+
     try:
-        path = exports.save(
-            export_dir(app), snap, version, print_, document_language(app), fmt, text, audience
-        )
+        path = exports.save_minutes(export_dir(app), minutes_export(app, fmt, audience))
     except OSError as exc:
         app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
@@ -142,7 +142,8 @@ def export_brief(
     """Save the brief of one delegation for this session (with the event's open actions)."""
     import datetime as dt
 
-    from roundtable.documents import brief_text, exports
+    from roundtable import exports
+    from roundtable.documents import brief_text
 
     if encrypted_export_refused(app):
         return None

@@ -120,7 +120,7 @@ def brief_text(
 ) -> str:
     """What concerns one delegation: in one session (``focus``: its id) or in all of them."""
     from roundtable.documents.audience import cut_all, mark
-    from roundtable.documents.brief import build_brief
+    from roundtable.documents.brief import build_brief, withheld_of_brief
 
     top = reader_ceiling(audience, ceiling)
     snapshots = cut_all(snapshots, top)
@@ -134,7 +134,7 @@ def brief_text(
         countries=countries or {},
         conflicts=conflicts,
     )
-    return render(mark(doc, L, snapshots, top), fmt)
+    return render(mark(doc, L, withheld_of_brief(delegation, snapshots, focus), top), fmt)
 
 
 def report_text(

@@ -369,6 +369,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     """Every entry with an unresolved conflict, one a line: session, entry, what, who, text
     (``roundtable.conflicts.listing``: labels, values in words, unique id tails)."""
     from roundtable import conflicts
+    from roundtable.model import Entry
 
     store = _store()
     if args.session:
@@ -379,7 +380,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
     found = 0
     for session_id in ids:
         with store.open_session(session_id, read_only=True) as ss:
-            entries = ss.records("entry")
+            entries = ss.records(Entry)
             docs = {e.id: ss.doc("entry", e.id) for e in entries}
             short = conflicts.short_ids(docs)
             short[session_id] = session_id[:8]  # sessions: the prefix `resolve_session` takes

@@ -54,7 +54,8 @@ def shown(kind: str, doc: Mapping[str, Any] | None) -> bool:
 
 def record_from_doc(doc: Mapping[str, Any]) -> Record:
     """The model object for one merged view document (fields this version lacks ignored)."""
-    return RECORD_TYPES[doc["kind"]].from_fields(doc["id"], doc["fields"])
+    record: Record = RECORD_TYPES[doc["kind"]].from_fields(doc["id"], doc["fields"])
+    return record
 
 
 def build(

@@ -20,6 +20,7 @@ AGENDA = [
     {"title": "Opening", "item_kind": "opening", "minutes": 10},
     {"title": "Regional challenges", "item_kind": "discussion", "minutes": 30},
 ]
+ROOM_A, ROOM_B = "Room A rapporteur", "Room A assistant"
 T0 = 1_795_000_000.0  # 2026-11-18, a fixed wall clock for the laptops
 
 
@@ -31,8 +32,8 @@ class Wall:
         return self.at
 
 
-def sync(store: LocalStore, server: LiveServer, token: str) -> None:
-    client = SyncClient(store, server.url, token, backoff_base=0.01, backoff_cap=0.05)
+def sync(store: LocalStore, server: LiveServer, token: str, label: str | None = None) -> None:
+    client = SyncClient(store, server.url, token, backoff_base=0.01, backoff_cap=0.05, label=label)
     result = asyncio.run(client.sync_once())
     assert result.ok, result.summary()
 
@@ -79,13 +80,25 @@ class Rich:
             ss.end_floor()
             ss.add_entry("issue", "Firearms on the Balkan route", delegations=["DE", "FR"],
                          agenda_item=cases)  # fmt: skip
-            ss.add_entry("action", "Draft the terms", owner="DE", due="2026-12-15",
-                         agenda_item=cases)  # fmt: skip
+            terms = ss.add_entry("action", "Draft the terms", owner="DE", due="2026-12-15",
+                                 agenda_item=cases).id  # fmt: skip
             wall.at += 600
             ss.clock("stop", cases)
             for action in found.actions:
                 ss.review_action(action, "carried", "Owner changed", agenda_item=cases)
-        sync(store, server, self.token)
+        sync(store, server, self.token, ROOM_A)
+        # a second laptop of the room edits the action's owner while this one edits it too
+        other = LocalStore(home.parent / "laptop-b", wall=Wall(T0 + 900))
+        sync(other, server, self.token, ROOM_B)
+        with other.open_session(sid) as ss:
+            ss.update("entry", terms, owner="FR")
+        with store.open_session(sid) as ss:
+            wall.at += 1
+            ss.update("entry", terms, owner="IT")
+        sync(other, server, self.token, ROOM_B)
+        sync(store, server, self.token, ROOM_A)
+        sync(other, server, self.token, ROOM_B)
+        sync(store, server, self.token, ROOM_A)
 
     def laptop_minutes(self, capsys: pytest.CaptureFixture[str], monkeypatch) -> str:
         monkeypatch.setenv("ROUNDTABLE_HOME", str(self.home))
@@ -124,6 +137,8 @@ def test_a_synced_session_with_clocks_gives_the_same_minutes_on_every_face(
     laptop = rich.laptop_minutes(capsys, monkeypatch)
     assert "| 10 min | 1 min |" in laptop  # the opening's clock ran 75 s
     assert "Share the watch list" in laptop and "Firearms on the Balkan route" in laptop
+    assert "## Unresolved conflicts" in laptop, laptop
+    assert f"“IT” ({ROOM_A})" in laptop or f"“FR” ({ROOM_B})" in laptop, laptop  # who loses
     assert "**Draft 1**" in laptop  # the laptop numbers its exports; the server does not
     laptop = laptop.replace("**Draft 1**", "**Draft**", 1).replace(":** Draft 1\n", ":** Draft\n")
     assert rich.api_minutes() == laptop
@@ -169,3 +184,34 @@ async def test_a_reissued_final_is_reissued_on_the_app_and_the_command_line(
     text = from_cli.read_text(encoding="utf-8")
     assert "- **Document:** Final, reissued" in text
     assert not list(from_cli.parent.glob("*-en-final.md"))
+
+
+async def test_one_rich_session_gives_the_same_bytes_on_every_face(
+    rich: Rich, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fixed rich session (clocks, speeches, the floor, reviews, a conflict between two
+    labelled laptops) through the app (Pilot), `cli.main`, `/v1` and the console."""
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.screens.minutes import minutes_document
+
+    from_cli = rich.laptop_minutes(capsys, monkeypatch)
+    app = RoundtableApp(home=rich.home, session_id=rich.session,
+                        settings=Settings(language="en"), sync_enabled=False)  # fmt: skip
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        from_app = minutes_document(app, "md")[0]
+    assert from_app == from_cli
+    assert "Room A" in from_cli and "lap-" not in from_cli and "True" not in from_cli
+    numbered = from_cli.replace("**Draft 1**", "**Draft**", 1)
+    numbered = numbered.replace(":** Draft 1\n", ":** Draft\n")
+    assert rich.api_minutes() == numbered == rich.console_minutes()
+
+
+def test_records_by_class_are_typed_reads(rich: Rich) -> None:
+    from roundtable.model import ClockEvent, Entry
+
+    with LocalStore(rich.home).open_session(rich.session, read_only=True) as ss:
+        entries = ss.records(Entry)
+        assert entries == ss.records("entry") and all(isinstance(e, Entry) for e in entries)
+        assert len(ss.records(ClockEvent)) == len(ss.clock_events()) >= 4

@@ -20,8 +20,9 @@ def session_conflicts(store) -> dict:
     """Unresolved conflicts of the session's entries, for the documents: the use case every
     face calls (``roundtable.conflicts``), people named by their laptops' labels."""
     from roundtable import conflicts
+    from roundtable.model import Entry
 
-    docs = (store.doc("entry", e.id) for e in store.records("entry"))
+    docs = (store.doc("entry", e.id) for e in store.records(Entry))
     name = conflicts.on_laptop(store.local.device_labels(), store.local.device)
     return conflicts.gather((d for d in docs if d is not None), name)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from roundtable.model import (
     ACTION_STATUSES,
@@ -37,6 +37,8 @@ from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
+
+R = TypeVar("R", bound=Record)
 
 
 class SessionStore:
@@ -821,10 +823,19 @@ class SessionStore:
     def doc(self, kind: str, record_id: str) -> dict[str, Any] | None:
         return self.unit.docs.get((kind, record_id))
 
-    def records(self, kind: str, include_deleted: bool = False) -> list[Any]:
+    @overload
+    def records(self, kind: type[R], include_deleted: bool = False) -> list[R]: ...
+
+    @overload
+    def records(self, kind: str, include_deleted: bool = False) -> list[Any]: ...
+
+    def records(self, kind: type[Record] | str, include_deleted: bool = False) -> list[Any]:
+        """The session's shown records of one kind in display order: by record class
+        (``records(Entry) -> list[Entry]``) or by kind name."""
         from roundtable.snapshot import display_order
 
-        return display_order(kind, self.unit.iter_records(kind, include_deleted))
+        name = kind if isinstance(kind, str) else kind.KIND
+        return display_order(name, self.unit.iter_records(name, include_deleted))
 
     def entry_counts(self) -> dict[str, int]:
         """Entries (not deleted) per agenda item id, counted on the view: building 5,000

@@ -215,3 +215,77 @@ def test_records_by_class_are_typed_reads(rich: Rich) -> None:
         entries = ss.records(Entry)
         assert entries == ss.records("entry") and all(isinstance(e, Entry) for e in entries)
         assert len(ss.records(ClockEvent)) == len(ss.clock_events()) >= 4
+
+
+# -- property: the laptop's snapshot is the server's, whatever the session ---------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+STEPS = st.lists(
+    st.one_of(
+        st.tuples(st.just("entry"), st.sampled_from(("issue", "need", "action", "note")),
+                  st.sampled_from(("FR", "DE", "IT")),
+                  st.sampled_from(("", "clear", "green", "amber"))),
+        st.tuples(st.just("clock"), st.sampled_from(("start", "pause", "resume", "stop")),
+                  st.integers(0, 1), st.integers(1, 900)),
+        st.tuples(st.just("floor"), st.sampled_from(("FR", "DE", "IT")), st.integers(5, 300)),
+        st.tuples(st.just("attend"), st.sampled_from(("FR", "DE", "IT")),
+                  st.sampled_from(("present", "absent"))),
+    ),
+    max_size=12,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(steps=STEPS, closed=st.booleans())
+def test_generated_sessions_give_one_document_on_the_laptop_and_the_server(
+    tmp_path_factory: pytest.TempPathFactory, steps: list, closed: bool
+) -> None:
+    """Sessions with clocks, speeches, the floor, labels and attendance: the laptop's store
+    and the secretariat (merged ops -> ``snapshot.snapshots_from_docs``) give the same
+    snapshot, so the same minutes per audience and language.  (TLP:RED never leaves the
+    laptop, so the server cannot count it withheld: labels up to AMBER here.)"""
+    from roundtable.documents import minutes_text
+    from roundtable.protocol import merge_ops
+    from roundtable.snapshot import snapshots_from_docs
+
+    names = {"FR": "France", "DE": "Germany", "IT": "Italy"}
+    wall = Wall(T0)
+    store = LocalStore(tmp_path_factory.mktemp("gen") / "home", wall=wall)
+    event = store.create_event("Conference 2026", starts="2026-11-18", tz="Europe/Paris")
+    session = store.create_session(event.id, "europe", "Europe RT", AGENDA, date="2026-11-18")
+    with store.open_session(session.id) as ss:
+        items = [i.id for i in ss.records("agenda_item")]
+        for n, step in enumerate(steps):
+            wall.at += 7
+            if step[0] == "entry":
+                _, kind, code, tlp = step
+                owner = code if kind == "action" else ""
+                ss.add_entry(kind, f"Entry {n}", delegations=[code], owner=owner, tlp=tlp)
+            elif step[0] == "clock":
+                _, action, item, seconds = step
+                ss.clock(action, items[item])
+                wall.at += seconds
+            elif step[0] == "floor":
+                _, code, seconds = step
+                ss.give_floor(ss.add_speaker(code, item_id=items[1]).id)
+                wall.at += seconds
+                ss.end_floor()
+            else:
+                ss.set_attendance(step[1], step[2])
+        if closed:
+            ss.close_session(accept=["all"])
+        laptop = ss.snapshot(names)
+        docs = merge_ops(ss.outbox())
+    _, snaps = snapshots_from_docs(docs.values(), names)
+    server = snaps[0]
+    server.event = laptop.event  # the event record travels in its own unit's ops
+    for lang, audience in (("en", "participants"), ("ar", "public"), ("fr", "community")):
+        assert minutes_text(server, lang=lang, audience=audience) == minutes_text(
+            laptop, lang=lang, audience=audience
+        )

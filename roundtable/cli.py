@@ -274,6 +274,12 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+def id_matches(text: str, rid: str) -> bool:
+    from roundtable.conflicts import matches
+
+    return matches(text, rid)
+
+
 def _entry_id(ss, text: str) -> str:
     """An entry of the session by id or unique id prefix (at least 4 characters): a shown one
     (not deleted, or deleted while someone edited it: a delete conflict)."""
@@ -281,7 +287,7 @@ def _entry_id(ss, text: str) -> str:
     ids = [e.id for e in ss.records("entry")]
     if text in ids:
         return text
-    matches = [i for i in ids if len(text) >= 4 and i.startswith(text)]
+    matches = [i for i in ids if len(text) >= 4 and id_matches(text, i)]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
@@ -363,7 +369,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         ss.check_open()
         text = args.entry.strip().lower()
         ids = [e.id for e in ss.records("entry", include_deleted=True) if e.deleted]
-        matches = [i for i in ids if i == text or (len(text) >= 4 and i.startswith(text))]
+        matches = [i for i in ids if i == text or (len(text) >= 4 and id_matches(text, i))]
         if len(matches) != 1:
             raise CliError(
                 f"no deleted entry {quote(text)} in session {session_id[:8]}"
@@ -376,7 +382,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
-    """Every entry with an unresolved conflict, one a line: session, entry, what, who, text."""
+    """Every entry with an unresolved conflict, one a line: session, entry, what, who, text
+    (``roundtable.conflicts.listing``: labels, values in words, unique id tails)."""
+    from roundtable import conflicts
     from roundtable.model import Entry
 
     store = _store()
@@ -384,26 +392,24 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         ids = [store.resolve_session(args.session)]
     else:
         ids = [s.id for s in store.sessions()]
-    name = store.name
+    name = conflicts.on_laptop(store.device_labels(), store.device)
     found = 0
     for session_id in ids:
         with store.open_session(session_id, read_only=True) as ss:
-            for entry_id, fields in sorted(ss.conflicted_entries().items()):
-                entry = ss.get("entry", entry_id)
-                gone = ss.delete_conflict("entry", entry_id)
-                parts = []
-                if gone is not None:
-                    parts.append(
-                        f"deleted by {', '.join(map(name, gone.deleted_by))}, "
-                        f"edited by {', '.join(map(name, gone.edited_by))}"
-                    )
-                others = sorted(f for f in fields if not (f == "deleted" and gone is not None))
-                for field in others:
-                    who = sorted({name(h.device) for _v, h in fields[field]})
-                    parts.append(f"{field} also edited by {', '.join(who)}")
-                text = " ".join(entry.text.split())[:60] if isinstance(entry, Entry) else ""
-                print("\t".join((session_id[:8], entry_id[:8], "; ".join(parts), text)))
-                found += 1
+            entries = ss.records(Entry)
+            docs = {e.id: ss.doc("entry", e.id) for e in entries}
+            short = conflicts.short_ids(docs)
+            short[session_id] = session_id[:8]  # sessions: the prefix `resolve_session` takes
+            listed = conflicts.listing(
+                session_id,
+                {k: d for k, d in docs.items() if d is not None},
+                {e.id: e.text for e in entries},
+                name,
+                short,
+            )
+        for item in listed:
+            print(item.line())
+        found += len(listed)
     if not found:
         print("no conflicts", file=sys.stderr)
     return 0
@@ -448,19 +454,21 @@ def _language(args: argparse.Namespace, plan_name: str = "") -> str:
     if getattr(args, "lang", None):
         return args.lang
     from roundtable.config import load_settings
-    from roundtable.documents.exports import default_language
+    from roundtable.exports import default_language
 
     return default_language(load_settings().language, plan_name)
 
 
 def _session_docs(store, session_id: str, roster):
     """The snapshot and its entries' unresolved conflicts, read at one moment."""
-    from roundtable.documents import conflicts_from_docs
+    from roundtable import conflicts
 
     with store.open_session(session_id, read_only=True) as ss:
         snap = ss.snapshot(_country_names(roster))
         docs = [ss.doc("entry", e.id) for e in snap.entries]
-    return snap, conflicts_from_docs((d for d in docs if d is not None), store.name)
+    return snap, conflicts.gather(
+        (d for d in docs if d is not None), conflicts.on_laptop(store.device_labels(), store.device)
+    )
 
 
 def _write_new(text: str, output: str | None, force: bool) -> None:
@@ -493,8 +501,9 @@ def _now() -> dt.datetime:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from roundtable import exports
     from roundtable.config import home_dir
-    from roundtable.documents import brief_text, exports, minutes_text
+    from roundtable.documents import brief_text
 
     store = _store()
     roster = _roster()
@@ -532,25 +541,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         _write_new(text, args.output, args.force)
         return 0
     directory = home_dir() / "exports"
-    version, print_ = exports.next_version(directory, snap, conflicts)
-    text = minutes_text(
-        snap,
-        fmt=args.format,
-        lang=lang,
-        version=version,
-        conflicts=conflicts,
-        audience=args.audience,
+    export = exports.minutes_export(
+        directory, snap, conflicts, fmt=args.format, lang=lang, audience=args.audience
     )
     if args.save:
         try:
-            path = exports.save(
-                directory, snap, version, print_, lang, args.format, text, args.audience
-            )
+            path = exports.save_minutes(directory, export)
         except OSError as exc:
             raise CliError(f"{directory}: cannot write: {exc.strerror or exc}") from None
         print(path)
         return 0
-    _write_new(text, args.output, args.force)
+    _write_new(export.text, args.output, args.force)
     return 0
 
 

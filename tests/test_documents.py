@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
+from roundtable import exports
 from roundtable.checks import completeness, may_close
 from roundtable.documents import (
     LANGUAGES,
     brief_text,
     conflicts_from_docs,
-    exports,
     minutes_text,
     report_text,
 )
@@ -462,7 +462,7 @@ def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
 def server_side(home: Path, session_id: str):
     """What the secretariat holds after a push of every op: merged docs -> snapshot."""
     from roundtable.protocol import merge_ops
-    from roundtable.secretariat.records import snapshots_from_docs
+    from roundtable.snapshot import snapshots_from_docs
     from roundtable.store import LocalStore
 
     with LocalStore(home).open_session(session_id, read_only=True) as ss:
@@ -517,9 +517,33 @@ def test_brief_has_what_concerns_one_delegation() -> None:
     assert "**A1.** Share the watch list." in text.split("### Actions it owns")[1]
     assert "**D1.** Recommend a working group" in text
     opened = text.split("## Open actions across the event")[1]
-    assert "| A1 | **Share the watch list.** | Jordan |" in opened  # its own, in bold
-    assert "| A1 | Draft the terms. | Egypt | 1 November 2026 — **OVERDUE** |" in opened
+    # issue 21: two sessions' A1s were both "A1"; the number now says whose
+    assert "| 2.A1 | **Share the watch list.** | Jordan |" in opened  # its own, in bold
+    assert "| 1.A1 | Draft the terms. | Egypt | 1 November 2026 — **OVERDUE** |" in opened
+    assert "| 1. Africa RT, Africa, 25 November 2026 |" in opened
     assert "Africa RT" not in text.split("## Open actions")[0]  # not a session of Jordan's
+
+
+def test_a_brief_counts_only_what_it_withheld_of_its_own_session() -> None:
+    """Issue 21: another session's RED entry was counted in a session's brief's withheld
+    line; each session's withheld count is its own (another session's open actions, which
+    the brief's table lists, still count)."""
+    snap = snapshot(issue_cases())
+    other = snapshot([
+        entry(40, "issue", "Names of informants", delegations=["JO"], tlp="red"),
+        entry(41, "action", "Protect the informants", owner="EG", tlp="red"),
+        entry(42, "action", "Share the terms", owner="EG", due="2026-12-01"),
+    ])  # fmt: skip
+    other.session.id, other.session.region, other.session.title = "s2", "africa", "Africa RT"
+    focused = brief_text("JO", [snap, other], focus=snap.session.id, lang="en", as_of=AS_OF,
+                         countries=NAMES)  # fmt: skip
+    assert "- **Withheld:** Entries withheld (TLP:RED): 1\n" in focused  # the open action
+    assert "Names of informants" not in focused and "Protect the informants" not in focused
+    alone = brief_text("JO", [snap], focus=snap.session.id, lang="en", as_of=AS_OF,
+                       countries=NAMES)  # fmt: skip
+    assert "- **Withheld:** nothing\n" in alone
+    both = brief_text("JO", [snap, other], lang="en", as_of=AS_OF, countries=NAMES)
+    assert "- **Withheld:** Entries withheld (TLP:RED): 2\n" in both  # JO is in both sessions
 
 
 def test_report_counts_a_need_captured_on_two_laptops_once_and_keeps_distinct_ones() -> None:
@@ -626,7 +650,7 @@ def test_cli_export_marks_a_conflict_pulled_from_another_laptop(tmp_path: Path) 
     sid, _ = conflicted_session(home)
     result = cli(home, "export", sid)
     assert result.returncode == 0, result.stderr
-    assert "**Unresolved conflict:** owner: “GH” or “NG” (laptop-2)" in result.stdout
+    assert "**Unresolved conflict:** owner: “GH” or “NG” (an unlabelled laptop)" in result.stdout
     assert "## Unresolved conflicts" in result.stdout
 
 

@@ -90,10 +90,11 @@ def test_roundtable_conflicts_lists_them_one_a_line(laptops, monkeypatch, capsys
     monkeypatch.setenv("ROUNDTABLE_HOME", str(b.home))
     assert cli.main(["conflicts"]) == 0
     lines = capsys.readouterr().out.splitlines()
+    tail = eid.replace("-", "")[-6:]  # issue 21: the random tail, not the UUIDv7's timestamp
     assert lines == [
-        f"{sid[:8]}\t{eid[:8]}\tdeleted by Room B facilitator, edited by this laptop\t"
+        f"{sid[:8]}\t{tail}\tdeleted by Room B facilitator, edited by test\t"
         "Training on cyber forensics for NCB staff"
-    ]
+    ]  # every face names laptops by their labels, this one too (issue 21)
     assert cli.main(["conflicts", sid[:8]]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1
 
@@ -220,3 +221,69 @@ def test_connect_label_is_kept_and_reaches_the_other_laptops(
     sync(other, live_server, token)
     assert other.name(b.device) == "Room B rapporteur"
     assert b.name(b.device) == "this laptop"
+
+
+# -- issue 21: one wording of conflicts on every face -------------------------------------------
+
+
+def _v1_minutes(server: LiveServer, token: str, sid: str) -> str:
+    import httpx
+
+    answer = httpx.get(f"{server.url}/v1/sessions/{sid}/minutes", params={"lang": "en"},
+                       headers={"Authorization": f"Bearer {token}"}, timeout=10)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    return answer.text
+
+
+def _conflict_section(md: str) -> str:
+    return md.split("## Unresolved conflicts", 1)[1].split("\n## ", 1)[0]
+
+
+def test_every_face_names_people_and_values_in_words(laptops, monkeypatch, capsys):
+    """The server's minutes named devices and printed "True"/"False"; the laptop named
+    people.  Now the CLI export, the app's use case and /v1 give one conflicts section."""
+    from roundtable.screens.minutes import session_conflicts
+
+    server, token, a, b, sid, eid = laptops
+    delete_on_a_edit_on_b(laptops)
+    sync(b, server, token)  # B learns every label, its own included
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(b.home))
+    capsys.readouterr()
+    assert cli.main(["export", sid, "--lang", "en"]) == 0
+    laptop = _conflict_section(capsys.readouterr().out)
+    assert "| deleted | yes | “no” (test) |" in laptop, laptop
+    assert "True" not in laptop and "False" not in laptop
+    assert a.device not in laptop and b.device not in laptop
+    assert _conflict_section(_v1_minutes(server, token, sid)) == laptop
+    with b.open_session(sid, read_only=True) as ss:
+        assert session_conflicts(ss) == {eid: {"deleted": [(False, "test")]}}
+
+
+def test_roundtable_conflicts_gives_each_entry_its_own_id(laptops, monkeypatch, capsys):
+    """Ids were cut to their first 8 characters, the UUIDv7's timestamp: every entry of the
+    same minute showed the same id.  Now the shortest unique tail (6 characters at least),
+    which `restore` and `delete` take."""
+    server, token, a, b, sid, eid = laptops
+    with a.open_session(sid) as ss:
+        other = ss.add_entry("need", "Training on ports", delegations=["FR"]).id
+    sync(a, server, token, "Room B facilitator")
+    sync(b, server, token)
+    for store, word in ((a, "A"), (b, "B")):
+        with store.open_session(sid) as ss:
+            ss.update("entry", eid, text=f"{word}'s wording")
+            ss.update("entry", other, priority="high" if word == "A" else "low")
+    sync(a, server, token, "Room B facilitator")
+    sync(b, server, token)
+    sync(a, server, token, "Room B facilitator")
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(a.home))
+    capsys.readouterr()
+    assert cli.main(["conflicts", sid[:8]]) == 0
+    lines = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 2
+    ids = [cols[1] for cols in lines]
+    assert len(set(ids)) == 2 and all(len(i) >= 6 for i in ids), ids
+    assert {i for i in ids} == {eid.replace("-", "")[-6:], other.replace("-", "")[-6:]}
+    assert lines[0][2] == "text also edited: “A's wording” by Room B facilitator" or lines[1][
+        2
+    ] == ("text also edited: “A's wording” by Room B facilitator"), lines
+    assert all(a.device not in cols[2] and b.device not in cols[2] for cols in lines)

@@ -148,7 +148,7 @@ def brief_text(
 ) -> str:
     """What concerns one delegation: in one session (``focus``: its id) or in all of them."""
     from roundtable.documents.audience import cut_all, mark
-    from roundtable.documents.brief import build_brief
+    from roundtable.documents.brief import build_brief, withheld_of_brief
 
     top = reader_ceiling(audience, ceiling)
     snapshots = cut_all(snapshots, top)
@@ -166,7 +166,14 @@ def brief_text(
     from roundtable.documents.common import brief_symbol
 
     return render(
-        mark(doc, L, snapshots, top, brief_symbol(delegation, snapshots, focus, as_of)), fmt
+        mark(
+            doc,
+            L,
+            withheld_of_brief(delegation, snapshots, focus),
+            top,
+            brief_symbol(delegation, snapshots, focus, as_of),
+        ),
+        fmt,
     )
 
 

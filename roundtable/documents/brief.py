@@ -4,6 +4,7 @@ actions it owns or is named in, the decisions, and the open actions across the e
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
@@ -31,7 +32,7 @@ from roundtable.documents.tree import (
     strong,
     text,
 )
-from roundtable.model import OPEN_ACTION_STATUSES, SessionSnapshot
+from roundtable.model import OPEN_ACTION_STATUSES, Entry, SessionSnapshot
 from roundtable.text import mmss
 
 
@@ -41,6 +42,51 @@ def _concerns(snap: SessionSnapshot, code: str) -> bool:
         or any(code in e.delegations or e.owner == code for e in snap.entries)
         or any(sp.country == code for sp in snap.speeches)
     )
+
+
+def _in_order(
+    snapshots: Sequence[SessionSnapshot], focus: str | None = None
+) -> list[SessionSnapshot]:
+    """The sessions in date order; an archived session is in no brief (issue 22), unless it is
+    the one asked for."""
+    return sorted(
+        (s for s in snapshots if s.session.status != "archived" or s.session.id == focus),
+        key=lambda s: (s.session.date, s.session.region, s.session.id),
+    )
+
+
+def _open_action(e: Entry) -> bool:
+    return e.entry_kind == "action" and e.status in ("", *OPEN_ACTION_STATUSES) and not e.parked
+
+
+def covered_sessions(
+    code: str, snapshots: Sequence[SessionSnapshot], focus: str | None
+) -> list[SessionSnapshot]:
+    """The sessions a brief has a part for: ``focus`` alone, else those concerning ``code``."""
+    snaps = _in_order(snapshots, focus)
+    if focus is not None:
+        return [s for s in snaps if s.session.id == focus]
+    return [s for s in snaps if _concerns(s, code)]
+
+
+def withheld_of_brief(
+    code: str, snapshots: Sequence[SessionSnapshot], focus: str | None
+) -> list[SessionSnapshot]:
+    """The (cut) snapshots with what the brief withheld, for its marking: a covered session's
+    withheld records; of another session, only its withheld open actions (what its table of
+    open actions would have listed), never its other withheld entries (issue 21)."""
+    covered = {s.session.id for s in covered_sessions(code, snapshots, focus)}
+    out = []
+    for snap in snapshots:
+        if snap.session.id not in covered:
+            snap = dataclasses.replace(
+                snap,
+                withheld=[e for e in snap.withheld if _open_action(e)],
+                withheld_speeches=[],
+                withheld_reviews=[],
+            )
+        out.append(snap)
+    return out
 
 
 def build_brief(
@@ -57,15 +103,8 @@ def build_brief(
     for snap in snapshots:
         names.update(snap.countries)
     who = L.country(code, names)
-    snaps = sorted(
-        # an archived session is in no brief (issue 22), unless it is the one asked for
-        (s for s in snapshots if s.session.status != "archived" or s.session.id == focus),
-        key=lambda s: (s.session.date, s.session.region, s.session.id),
-    )
-    if focus is not None:
-        covered = [s for s in snaps if s.session.id == focus]
-    else:
-        covered = [s for s in snaps if _concerns(s, code)]
+    snaps = _in_order(snapshots, focus)
+    covered = covered_sessions(code, snaps, focus)
     event = snaps[0].event.name if snaps else ""
     clock = c.venue_clock(snaps, extra=[as_of])
     body: list[Node] = [
@@ -85,25 +124,31 @@ def build_brief(
         body += _session_part(L, snap, code, names, conflicts)
 
     body.append(Heading(2, text(L.t("Open actions across the event"))))
-    rows = []
+    found = []
     today = clock.day(as_of)  # the venue's date: what "overdue" means in the room
-    for snap in snaps:
+    for number, snap in enumerate(snaps, 1):
         refs = Numbering(snap).ref
         for e in sorted(snap.entries, key=lambda e: (e.created_at, e.id)):
-            if e.entry_kind != "action" or e.status not in ("", *OPEN_ACTION_STATUSES) or e.parked:
-                continue
-            mine = e.owner == code or code in e.delegations
-            due = text(nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))
-            overdue = bool(e.due) and e.due < today
-            rows.append(
-                (
-                    text(nowrap(refs.get(e.id, ""))),
-                    text(strong(c.sentence(e.text))) if mine else text(c.said(e.text)),
-                    text(c.owner_span(L, e.owner, names)),
-                    text(due, " — ", strong(L.t("OVERDUE"))) if overdue else due,
-                    c.session_label_inline(L, snap),
-                )
+            if _open_action(e):
+                found.append((number, snap, refs.get(e.id, ""), e))
+    # issue 21: each session numbers its actions A1, A2…; across sessions the number says
+    # whose (``2.A1``: the second session's A1, its session named beside it)
+    several = len({number for number, *_ in found}) > 1
+    rows = []
+    for number, snap, ref, e in found:
+        mine = e.owner == code or code in e.delegations
+        due = text(nowrap(L.date(e.due))) if e.due else text(L.t("no due date"))
+        overdue = bool(e.due) and e.due < today
+        session = c.session_label_inline(L, snap)
+        rows.append(
+            (
+                text(nowrap(f"{number}.{ref}" if several and ref else ref)),
+                text(strong(c.sentence(e.text))) if mine else text(c.said(e.text)),
+                text(c.owner_span(L, e.owner, names)),
+                text(due, " — ", strong(L.t("OVERDUE"))) if overdue else due,
+                text(f"{number}. ", *session) if several else session,
             )
+        )
     if rows:
         body.append(Paragraph(text(L.t("Actions the delegation owns or is named in are in bold."))))
         body.append(

@@ -77,18 +77,9 @@ def conflicts_from_docs(
     (``LocalStore.name``); without it the device id is shown.  An entry deleted on one laptop
     while edited on another (``protocol.delete_conflict``) is the field ``deleted``: shown as
     deleted, with "not deleted" by whoever edited it."""
-    from roundtable.protocol import conflicts
+    from roundtable.conflicts import gather
 
-    name = name or (lambda device: device)
-    out: dict[str, dict[str, list]] = {}
-    for doc in docs:
-        found = conflicts(doc)
-        if found:
-            out[doc["id"]] = {
-                field: [(value, name(hlc.device)) for value, hlc in versions]
-                for field, versions in sorted(found.items())
-            }
-    return out
+    return gather(docs, name or (lambda device: device))
 
 
 @lru_cache(maxsize=1)
@@ -389,13 +380,13 @@ def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inl
     for n, (field_name, versions) in enumerate(sorted(found.items())):
         if n:
             parts.append(lang.semicolon)
-        current = _value(getattr(entry, field_name, ""))
+        current = _value(getattr(entry, field_name, ""), lang)
         word = lang.t("or")
         others: list[Span] = []
         for k, (v, d) in enumerate(versions):
             if k:
                 others.append(Span(f" {word} "))
-            others += lang.tx("“{value}” ({device})", value=user(_value(v)), device=user(d))
+            others += lang.tx("“{value}” ({device})", value=user(_value(v, lang)), device=user(d))
         for span in lang.tx(
             "{field}: “{value}” or {others}", field=field_name, value=user(current), others="\0"
         ):
@@ -403,10 +394,11 @@ def conflict_marks(lang: Lang, entry: Entry, conflicts: Conflicts | None) -> Inl
     return text(*parts)
 
 
-def _value(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+def _value(value: Any, lang: Lang) -> str:
+    """A conflicting value in words (``conflicts.words``): never "True" or "False"."""
+    from roundtable.conflicts import words
+
+    return words(value, yes=lang.t("yes"), no=lang.t("no"))
 
 
 def details(

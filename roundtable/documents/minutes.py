@@ -340,10 +340,10 @@ def build_minutes(
                     (
                         text(nowrap(label_)),
                         text(field_name),
-                        text(c._value(getattr(e, field_name, ""))),
+                        text(c._value(getattr(e, field_name, ""), L)),
                         text(
                             L.semicolon.join(
-                                L.t("“{value}” ({device})", value=c._value(v), device=d)
+                                L.t("“{value}” ({device})", value=c._value(v, L), device=d)
                                 for v, d in versions
                             )
                         ),

@@ -3,13 +3,13 @@
 A draft's number counts the distinct states of the records that were saved as minutes: the same
 records exported again (as Markdown or HTML, in any language) keep their number; changed
 records take the next one.  The history of those states is kept beside the exported files by
-``roundtable.documents.exports``; here it is only an input.
+``roundtable.exports``; here it is only an input.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,7 @@ def fingerprint(snap: SessionSnapshot, conflicts: Mapping[str, Any] | None = Non
 
 def version_for(
     snap: SessionSnapshot,
-    history: Mapping[str, Sequence[str]] | None = None,
+    history: Mapping[str, Any] | None = None,
     print_: str = "",
 ) -> Version:
     """The version of a document of these records, given what was saved before.
@@ -63,11 +63,43 @@ def version_for(
     drafts = list(history.get("drafts", ()))
     finals = list(history.get("finals", ()))
     if snap.session.status == "closed":
-        if not finals:
-            return Version(REISSUED, 1) if was_reopened(snap) else Version(FINAL)
-        if print_ == finals[0]:
-            return Version(FINAL)
-        return Version(REISSUED, finals.index(print_) if print_ in finals else len(finals))
+        # one rule for every face (issue 21): the n-th distinct closed state is Final (n = 0)
+        # or Final, reissued n; when the first one saved was already a reissue (closed again
+        # after a reopening), every state counts one further, the same records never "Final"
+        first_reissued = bool(history.get("first_final_reissued")) if finals else None
+        if first_reissued is None:
+            first_reissued = was_reopened(snap)
+        n = finals.index(print_) if print_ in finals else len(finals)
+        n += 1 if first_reissued else 0
+        return Version(FINAL) if n == 0 else Version(REISSUED, n)
     if not drafts and not print_:
         return Version(DRAFT)
     return Version(DRAFT, drafts.index(print_) + 1 if print_ in drafts else len(drafts) + 1)
+
+
+# -- names of saved documents (pure: the secretariat's downloads take them too) ----------------
+
+
+def stem(snap: SessionSnapshot) -> str:
+    s = snap.session
+    return f"{s.date or 'undated'}-{s.region}-{s.id[:8]}-minutes"
+
+
+def _for(audience: str) -> str:
+    """The audience in a file name; the default audience's files keep their plain names."""
+    from roundtable.documents.audience import DEFAULT_AUDIENCE, check_audience
+
+    return "" if check_audience(audience) == DEFAULT_AUDIENCE else f"-{audience}"
+
+
+def file_name(
+    snap: SessionSnapshot, version: Version, lang: str, fmt: str, audience: str = "participants"
+) -> str:
+    return f"{stem(snap)}-{lang}{_for(audience)}-{version.file_suffix()}.{fmt}"
+
+
+def brief_name(
+    snap: SessionSnapshot, delegation: str, lang: str, fmt: str, audience: str = "participants"
+) -> str:
+    base = stem(snap).removesuffix("-minutes")
+    return f"{base}-brief-{delegation}-{lang}{_for(audience)}.{fmt}"

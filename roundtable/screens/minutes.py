@@ -17,15 +17,18 @@ from widgets import KeyBar
 
 
 def session_conflicts(store) -> dict:
-    """Unresolved conflicts of the session's entries, for the documents."""
-    from roundtable.documents import conflicts_from_docs
+    """Unresolved conflicts of the session's entries, for the documents: the use case every
+    face calls (``roundtable.conflicts``), people named by their laptops' labels."""
+    from roundtable import conflicts
+    from roundtable.model import Entry
 
-    docs = (store.doc("entry", e.id) for e in store.records("entry"))
-    return conflicts_from_docs(d for d in docs if d is not None)
+    docs = (store.doc("entry", e.id) for e in store.records(Entry))
+    name = conflicts.on_laptop(store.local.device_labels(), store.local.device)
+    return conflicts.gather((d for d in docs if d is not None), name)
 
 
 def document_language(app) -> str:
-    from roundtable.documents.exports import default_language
+    from roundtable.exports import default_language
 
     return default_language(app.settings.language, app.session_store.session.plan)
 
@@ -144,25 +147,29 @@ def export_choice(app, choice: ExportChoice) -> Path | None:
     return export_brief(app, choice.document, choice.fmt, choice.audience, lang=choice.lang)
 
 
+def minutes_export(app, fmt: str = "md", audience: str = "participants", lang: str | None = None):
+    """The minutes as the export would write them now, from one snapshot
+    (``roundtable.exports.minutes_export``, as the command line's)."""
+    from roundtable import exports
+
+    store = app.session_store
+    snap = store.snapshot(app.country_names())
+    return exports.minutes_export(
+        export_dir(app),
+        snap,
+        session_conflicts(store),
+        fmt=fmt,
+        lang=lang or document_language(app),
+        audience=audience,
+    )
+
+
 def minutes_document(
     app, fmt: str = "md", audience: str = "participants", lang: str | None = None
 ) -> tuple[str, object, str]:
     """The minutes as the export would write them now: (text, version, fingerprint)."""
-    from roundtable.documents import exports, minutes_text
-
-    store = app.session_store
-    snap = store.snapshot(app.country_names())
-    conflicts = session_conflicts(store)
-    version, print_ = exports.next_version(export_dir(app), snap, conflicts)
-    text = minutes_text(
-        snap,
-        fmt=fmt,
-        lang=lang or document_language(app),
-        version=version,
-        conflicts=conflicts,
-        audience=audience,
-    )
-    return text, version, print_
+    export = minutes_export(app, fmt, audience, lang)
+    return export.text, export.version, export.fingerprint
 
 
 def minutes_markdown(app) -> str:
@@ -192,17 +199,14 @@ def export_minutes(
     app, fmt: str, audience: str = "participants", lang: str | None = None
 ) -> Path | None:
     """Save the minutes for ``audience`` (in ``lang``, else the session's language) under
-    their numbered name in the exports directory."""
-    from roundtable.documents import exports
-
+    their numbered name in the exports directory: one snapshot, one version (the command
+    line's rule)."""
     if encrypted_export_refused(app):
         return None
-    lang = lang or document_language(app)
-    text, version, print_ = minutes_document(app, fmt, audience, lang)
-    snap = app.session_store.snapshot(app.country_names())
-    assert isinstance(version, exports.Version)  # minutes_document's is next_version's
+    from roundtable import exports
+
     try:
-        path = exports.save(export_dir(app), snap, version, print_, lang, fmt, text, audience)
+        path = exports.save_minutes(export_dir(app), minutes_export(app, fmt, audience, lang))
     except OSError as exc:
         app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
@@ -220,7 +224,8 @@ def export_brief(
     """Save the brief of one delegation for this session (with the event's open actions)."""
     import datetime as dt
 
-    from roundtable.documents import brief_text, exports
+    from roundtable import exports
+    from roundtable.documents import brief_text
 
     if encrypted_export_refused(app):
         return None

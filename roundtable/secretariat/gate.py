@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from roundtable import protocol
@@ -28,13 +28,13 @@ from roundtable.model import (
     record_tlp,
     within,
 )
-from roundtable.secretariat.records import snapshots_from_docs
 from roundtable.secretariat.repository import (
     Repository,
     TokenScope,
     in_session,
     scope_clause,
 )
+from roundtable.snapshot import snapshots_from_docs
 
 Reader = TokenScope
 """Who an answer is for: one event, some regions, a ceiling (a bearer token's scope)."""
@@ -81,6 +81,7 @@ class View:
     last_sync: dict[str, dt.datetime]
     countries: dict[str, Any]
     now: dt.datetime
+    labels: dict[str, str] = field(default_factory=dict)  # device -> its laptop's label
 
     @property
     def names(self) -> dict[str, str]:
@@ -91,9 +92,12 @@ class View:
         return [r for r in REGIONS if self.reader.allows_region(r)]
 
     def conflicts(self) -> dict[str, Any]:
-        from roundtable.documents import conflicts_from_docs
+        """The entries' conflicts as every face words them (``roundtable.conflicts``): people
+        named by their laptop's label, as the laptops name them."""
+        from roundtable import conflicts
 
-        return conflicts_from_docs(d for d in self.docs.values() if d.get("kind") == "entry")
+        entries = (d for d in self.docs.values() if d.get("kind") == "entry")
+        return conflicts.gather(entries, conflicts.labelled(self.labels))
 
     def minutes(self, snap: SessionSnapshot, fmt: str, lang: str) -> str:
         from roundtable import minutes
@@ -194,6 +198,7 @@ def read(
         last_sync=last_sync,
         countries=known,
         now=dt.datetime.fromtimestamp(now, dt.UTC),
+        labels=labels(repo, reader),
     )
 
 
@@ -316,7 +321,7 @@ def carried_for(repo: Repository, region: str, before: str, *, only_open: bool =
     """The region's actions of events before ``before`` with their history, uncut (only the
     functions above hand them out)."""
     from roundtable.actions import carried_actions, sources_from_records
-    from roundtable.secretariat.records import record_from_doc
+    from roundtable.snapshot import record_from_doc
 
     docs = protocol.merge_ops(repo.region_action_ops(region, before))
     records = [record_from_doc(d) for d in docs.values()]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from roundtable.model import (
     ACTION_STATUSES,
@@ -30,9 +30,10 @@ from roundtable.model import (
     stable_id,
     tlp_name,
 )
+from roundtable.snapshot import shown
 from roundtable.store.errors import StoreError, UnknownSessionError
 from roundtable.store.history import default_of
-from roundtable.store.unit import Unit, _utc_now_iso, shown
+from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
     from roundtable.store.home import LocalStore
@@ -52,6 +53,8 @@ UNDO_BARRIERS = {
 }
 """Changes undo never goes past, and why: closing, reopening, archiving and unarchiving are
 each their own recorded command."""
+
+R = TypeVar("R", bound=Record)
 
 
 class SessionStore:
@@ -918,19 +921,19 @@ class SessionStore:
     def doc(self, kind: str, record_id: str) -> dict[str, Any] | None:
         return self.unit.docs.get((kind, record_id))
 
-    def records(self, kind: str, include_deleted: bool = False) -> list[Any]:
-        items: list[Any] = list(self.unit.iter_records(kind, include_deleted))
-        if kind == "agenda_item":
-            items.sort(key=lambda r: (r.position, r.id))
-        elif kind == "entry":
-            items.sort(key=lambda r: (r.created_at, r.id))
-        elif kind == "speech":
-            items.sort(key=lambda r: (r.started_at, r.id))
-        elif kind == "attendance":
-            items.sort(key=lambda r: r.country)
-        else:
-            items.sort(key=lambda r: r.id)
-        return items
+    @overload
+    def records(self, kind: type[R], include_deleted: bool = False) -> list[R]: ...
+
+    @overload
+    def records(self, kind: str, include_deleted: bool = False) -> list[Any]: ...
+
+    def records(self, kind: type[Record] | str, include_deleted: bool = False) -> list[Any]:
+        """The session's shown records of one kind in display order: by record class
+        (``records(Entry) -> list[Entry]``) or by kind name."""
+        from roundtable.snapshot import display_order
+
+        name = kind if isinstance(kind, str) else kind.KIND
+        return display_order(name, self.unit.iter_records(name, include_deleted))
 
     def entry_counts(self) -> dict[str, int]:
         """Entries (not deleted) per agenda item id, counted on the view: building 5,000
@@ -965,25 +968,12 @@ class SessionStore:
         return len(keys), [cast(Entry, self.unit.get("entry", rid)) for _created, rid in latest]
 
     def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
-        attendance = self.records("attendance")
-        entries = self.records("entry")
-        speeches = self.records("speech")
-        codes: set[str] = {a.country for a in attendance} | {s.country for s in speeches}
-        for e in entries:
-            codes.update(e.delegations)
-            if e.owner in countries:
-                codes.add(e.owner)
-        return SessionSnapshot(
-            event=self.event,
-            session=self.session,
-            agenda=self.records("agenda_item"),
-            attendance=attendance,
-            entries=entries,
-            speeches=speeches,
-            countries={c: countries[c] for c in sorted(codes) if c in countries},
-            clock_events=self.clock_events(),
-            action_reviews=self.action_reviews(),
-        )
+        """The session's snapshot, built by ``roundtable.snapshot.build`` as the server's is."""
+        from roundtable import snapshot
+
+        kinds = ("agenda_item", "attendance", "entry", "speech", "clock_event", "action_review")
+        records = {kind: list(self.unit.iter_records(kind)) for kind in kinds}
+        return snapshot.build(self.event, self.session, records, countries)
 
     # -- sync and life cycle -----------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from roundtable import protocol
 from roundtable.model import RECORD_TYPES, STORE_SCHEMA, Hlc, HlcClock, Op, Record, Session, new_id
 from roundtable.osfiles import flush_dir, private_dirs
+from roundtable.snapshot import shown
 from roundtable.store import checkpoint as view_file
 from roundtable.store import crypto, migrate, recovery
 from roundtable.store.errors import (
@@ -685,16 +686,6 @@ def check_cipher(path: Path, cipher: SessionCipher | None, what: str) -> Session
             "file (nothing was changed)"
         )
     return None
-
-
-def shown(kind: str, doc: Mapping[str, Any] | None) -> bool:
-    """Whether a record is shown: not deleted, or an entry deleted while someone edited it
-    without seeing the delete (``protocol.delete_conflict``): that edit is never hidden."""
-    if doc is None:
-        return False
-    if not doc["fields"].get("deleted", False):
-        return True
-    return kind == "entry" and protocol.delete_conflict(doc) is not None
 
 
 def _dumps(value: Any) -> str:

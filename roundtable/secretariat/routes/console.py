@@ -489,8 +489,7 @@ def session_page(
 
 @router.get("/sessions/{session_id}/minutes.{fmt}")
 def session_download(session_id: str, args: DownloadArgs) -> Response:
-    from roundtable.documents.exports import file_name
-    from roundtable.documents.versions import version_for
+    from roundtable.documents.versions import file_name, version_for
 
     snap = _session_for(args.conf, args.repo, session_id)
     name = file_name(snap, version_for(snap), args.lang, args.fmt)
@@ -569,7 +568,7 @@ def brief_page(
 
 @router.get("/delegations/{code}/brief.{fmt}")
 def brief_download(code: str, args: DownloadArgs, session: str = "") -> Response:
-    from roundtable.documents.exports import brief_name
+    from roundtable.documents.versions import brief_name
 
     conf, fmt, lang = args.conf, args.fmt, args.lang
     code, focus = _brief_subject(conf, code, session)

@@ -372,6 +372,7 @@ class Session(Record):
     observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
     reopened_at: str = ""  # ISO datetime of the last reopening after a close
     default_tlp: str = ""  # label of new entries and speeches; "" = TLP_DEFAULT (issue 14)
+    projected: str = ""  # the TLP:CLEAR message on the room's projector; "" = none (issue 26)
 
 
 @dataclass

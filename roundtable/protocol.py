@@ -26,15 +26,20 @@ from roundtable.model import (
     is_id,
 )
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 4
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
 store's schema.  A body of a version not in ``ACCEPTED_PROTOCOLS`` is refused with a 4xx
-naming both versions.  2 (issue 22): the session status ``archived``."""
-ACCEPTED_PROTOCOLS = (1, 2)
+naming both versions.  2 (issue 22): the session status ``archived``.  3: reserved (the venue's
+time zone and the archive on main).  4 (issue 26): the session field ``projected``."""
+ACCEPTED_PROTOCOLS = (1, 2, 3, 4)
 """Every version a server takes pushes of (the wire rule: every older one)."""
 SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 2}
 """(record kind, field, value) -> the first protocol version that carries it: a body of an
 older version naming it is refused (its writer's version has no such value)."""
+FIELD_SINCE: dict[tuple[str, str], int] = {("session", "projected"): 4}
+"""(record kind, field) -> the first protocol version that carries the field at all (any
+value): a body of an older version naming it is refused, and a client holds such ops for an
+older server."""
 PROTOCOL_REFUSAL = "body: protocol "
 """How a refusal of a body's protocol version begins (a client told this by the server stops
 the round instead of putting the batch in its rejected list)."""
@@ -503,6 +508,9 @@ def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:
 
 def op_protocol(op: Op) -> int:
     """The first protocol version that carries ``op`` (1 for everything but ``SINCE``)."""
+    field_since = FIELD_SINCE.get((op.kind, op.field))
+    if field_since is not None:
+        return field_since
     value = op.value if isinstance(op.value, str) else None
     if value is None:
         return 1

@@ -197,18 +197,23 @@ def test_damaged_middle_line_is_named_by_its_checksum(tmp_path: Path) -> None:
 
 
 def test_protocol_version_is_its_own_and_refused_when_different() -> None:
-    assert protocol.PROTOCOL_VERSION == 2 and protocol.ACCEPTED_PROTOCOLS == (1, 2)
+    # 2 (issue 22): archived; 3: main's; 4 (issue 26): the projector's message
+    assert protocol.PROTOCOL_VERSION == 4 and protocol.ACCEPTED_PROTOCOLS == (1, 2, 3, 4)
     body = {"protocol": protocol.PROTOCOL_VERSION + 1, "device": "lap-a", "ops": []}
-    with pytest.raises(protocol.ProtocolError, match="protocol 3 is not supported.*speaks 1, 2"):
+    with pytest.raises(protocol.ProtocolError, match="protocol 5 is not supported.*speaks 1, 2"):
         protocol.parse_push_body(body)
 
 
 # -- the wire protocol ---------------------------------------------------------------------------
 
 
+NOW = protocol.PROTOCOL_VERSION
+FUTURE = NOW + 1
+
+
 class FutureSecretariat:
-    """A real uvicorn on 127.0.0.1 answering as a secretariat of protocol 3 would: its answers
-    name their protocol, and it refuses protocol-2 pushes with the refusal ``parse_push_body``
+    """A real uvicorn on 127.0.0.1 answering as a secretariat of the next protocol (``FUTURE``)
+    would: its answers name their protocol, and it refuses this version's pushes with the refusal ``parse_push_body``
     gives."""
 
     def __init__(self, event_id: str, whoami_protocol: int) -> None:
@@ -235,9 +240,9 @@ class FutureSecretariat:
         elif scope["path"].endswith("/ops") and scope["method"] == "POST":
             self.pushes += 1
             status = 422
-            body = {"detail": "body: protocol 2 is not supported (this side speaks 3)"}
+            body = {"detail": f"body: protocol {NOW} is not supported (this side speaks {FUTURE})"}
         elif scope["path"].endswith("/ops"):
-            status, body = 200, {"ops": [], "next": 0, "more": False, "protocol": 3}
+            status, body = 200, {"ops": [], "next": 0, "more": False, "protocol": FUTURE}
         raw = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(raw))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
@@ -252,7 +257,7 @@ def future_server(tmp_path: Path):
 
     store = LocalStore(tmp_path / "laptop")
     event = store.create_event("Conference")
-    app = FutureSecretariat(event.id, whoami_protocol=2)
+    app = FutureSecretariat(event.id, whoami_protocol=NOW)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -276,7 +281,7 @@ def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where:
 
     store, event, app, url = future_server
     if where == "whoami":
-        app.whoami_protocol = 3
+        app.whoami_protocol = FUTURE
     elif where == "pull":
         for _, _, path in store.units():  # nothing pending: the round goes on to the pull
             unit, opened = store.with_unit(path)
@@ -287,12 +292,13 @@ def test_client_stops_at_a_secretariat_of_another_protocol(future_server, where:
     result = asyncio.run(SyncClient(store, url, "token", read_timeout=5).sync_once())
     assert result.error is not None and "\n" not in result.error and not result.pulled
     expected = {
-        "whoami": "/v1/whoami: the secretariat speaks sync protocol 3, this roundtable speaks "
-        "2; upgrade roundtable",
+        "whoami": f"/v1/whoami: the secretariat speaks sync protocol {FUTURE}, this roundtable "
+        f"speaks {NOW}; upgrade roundtable",
         "push": "push: the secretariat refused this roundtable's sync protocol (body: protocol "
-        "2 is not supported (this side speaks 3)); upgrade roundtable or the secretariat",
-        "pull": "pull since 0: the secretariat speaks sync protocol 3, this roundtable speaks 2; "
-        "upgrade roundtable",
+        f"{NOW} is not supported (this side speaks {FUTURE})); upgrade roundtable or the "
+        "secretariat",
+        "pull": f"pull since 0: the secretariat speaks sync protocol {FUTURE}, this roundtable "
+        f"speaks {NOW}; upgrade roundtable",
     }[where]
     assert result.error.endswith(expected), result.error
     assert app.pushes == (1 if where == "push" else 0)

@@ -11,7 +11,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from roundtable.model import ENTRY_KINDS, Entry
-from roundtable.screens.common import UNDO, ChoiceModal, ConfirmModal, SessionScreen, StatusLine
+from roundtable.screens.common import (
+    UNDO,
+    ChoiceModal,
+    ConfirmModal,
+    Project,
+    SessionScreen,
+    StatusLine,
+)
 from widgets import AgendaList, CaptureBar, EntryDetail, EntryTable, KeyBar, TimeBoxTimer
 from widgets.carried_actions import CarriedActions
 
@@ -81,6 +88,14 @@ class RunScreen(SessionScreen):
             priority=True,
             id="run.observer",
             tooltip="Confirm the other region's delegation in the capture line as an observer",
+        ),
+        Binding(
+            "P",
+            "project_entry",
+            "Project",
+            show=False,
+            id="run.project",
+            tooltip="Put the selected TLP:CLEAR entry on the room's projector",
         ),
         Binding("t", "tour", "Tour", id="run.tour", tooltip="Tour de table and speaker queue"),
         Binding("a", "attendance", "Roll call", id="run.attendance", tooltip="Set-up, roll call"),
@@ -280,6 +295,9 @@ class RunScreen(SessionScreen):
         if event.captured == UNDO:
             self.action_undo()
             return
+        if isinstance(event.captured, Project):
+            self._project(event.captured.text)
+            return
         try:
             entry = self.store_capture(event.captured, event.context)
         except StoreError as exc:
@@ -290,6 +308,37 @@ class RunScreen(SessionScreen):
         bar.show_saved(f"Saved {label}: {_clip(entry.text, 60)}")
         self._show_captured(entry)
         self.query_one(EntryTable).select_entry(entry.id)
+
+    def _project(self, text: str) -> None:
+        """Put a TLP:CLEAR message up on the projector (``roundtable projector``), or take it
+        down (an empty ``text``)."""
+        from roundtable.store import StoreError
+
+        bar = self.query_one(CaptureBar)
+        try:
+            shown = self.store.project(text) if text else ""
+            if not text:
+                self.store.clear_projection()
+        except StoreError as exc:
+            bar.show_error(f"Not projected: {exc}")
+            return
+        bar.show_saved(f"Projected: {_clip(shown, 60)}" if text else "Projector message taken down")
+
+    def action_project_entry(self) -> None:
+        """Put the selected entry's text on the projector: TLP:CLEAR entries only."""
+        entry_id = self.query_one(EntryTable).selected_entry_id()
+        entry = self.store.get("entry", entry_id) if entry_id else None
+        if not isinstance(entry, Entry):
+            self.notify("Select an entry to project", severity="warning")
+            return
+        label = self.store.label_of(entry)
+        if label != "TLP:CLEAR":
+            self.notify(
+                f"Not projected: only TLP:CLEAR may be projected; this entry is {label}",
+                severity="error",
+            )
+            return
+        self._project(entry.text)
 
     def action_focus_capture(self, prefix: str = "") -> None:
         self.query_one(CaptureBar).focus_input(prefix)

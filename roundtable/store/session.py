@@ -794,6 +794,26 @@ class SessionStore:
         changes.append(("session", self.session_id, fields))
         self._write(CLOSE, changes)
 
+    def project(self, text: str, tlp: str = "clear") -> str:
+        """Put a message up on the room's projector (issue 26): only TLP:CLEAR, at most
+        ``projection.PROJECT_MAX`` characters; an empty ``text`` with ``tlp`` "clear" is refused,
+        use ``clear_projection``.  Returns the text as projected."""
+        from roundtable.projection import check_projectable
+
+        try:
+            shown = check_projectable(text, tlp)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        self._write("project", [("session", self.session_id, {"projected": shown})])
+        return shown
+
+    def clear_projection(self) -> bool:
+        """Take the projected message down; False when none was up."""
+        if not self.session.projected:
+            return False
+        self._write("clear projection", [("session", self.session_id, {"projected": ""})])
+        return True
+
     def reopen(self) -> None:
         """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
         if not self.session_closed:

@@ -213,8 +213,8 @@ FUTURE = NOW + 1
 
 class FutureSecretariat:
     """A real uvicorn on 127.0.0.1 answering as a secretariat of the next protocol (``FUTURE``)
-    would: its answers name their protocol, and it refuses this version's pushes with the refusal ``parse_push_body``
-    gives."""
+    would: its answers name their protocol, and it refuses this version's pushes with the
+    refusal ``parse_push_body`` gives."""
 
     def __init__(self, event_id: str, whoami_protocol: int) -> None:
         self.event_id = event_id

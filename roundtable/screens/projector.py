@@ -217,6 +217,7 @@ class ProjectorApp(App[int]):
         status = self.query_one("#status", Static)
         if view is None:
             status.update(self.problem or "opening the session…")
+            status.display = True
             return
         banner = f"{view.event} · {view.region}"
         self.query_one("#banner", Static).update(banner)
@@ -228,6 +229,7 @@ class ProjectorApp(App[int]):
         if self.problem:
             notes.append(self.problem)
         status.update(" · ".join(notes))
+        status.display = bool(notes)
         message = self.query_one("#message", Static)
         message.update(view.projected)
         message.set_class(bool(view.projected), "-shown")

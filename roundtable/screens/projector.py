@@ -213,14 +213,19 @@ class ProjectorApp(App[int]):
     # -- drawing ---------------------------------------------------------------------------
 
     def render_view(self) -> None:
+        from textual.css.query import NoMatches
+
         view = self.view = self.current_view()
-        status = self.query_one("#status", Static)
+        try:
+            status = self.screen.query_one("#status", Static)
+        except NoMatches:  # the passphrase dialog is up, or the app is closing
+            return
         if view is None:
             status.update(self.problem or "opening the session…")
             status.display = True
             return
         banner = f"{view.event} · {view.region}"
-        self.query_one("#banner", Static).update(banner)
+        self.screen.query_one("#banner", Static).update(banner)
         notes = []
         if view.closed:
             notes.append("Session closed")
@@ -230,7 +235,7 @@ class ProjectorApp(App[int]):
             notes.append(self.problem)
         status.update(" · ".join(notes))
         status.display = bool(notes)
-        message = self.query_one("#message", Static)
+        message = self.screen.query_one("#message", Static)
         message.update(view.projected)
         message.set_class(bool(view.projected), "-shown")
         self._draw_item(view)
@@ -238,9 +243,9 @@ class ProjectorApp(App[int]):
         self._draw_lists(view)
 
     def _draw_item(self, view: ProjectorView) -> None:
-        title = self.query_one("#item-title", Static)
-        digits = self.query_one("#item-time", Digits)
-        caption = self.query_one("#item-caption", Static)
+        title = self.screen.query_one("#item-title", Static)
+        digits = self.screen.query_one("#item-time", Digits)
+        caption = self.screen.query_one("#item-caption", Static)
         if not view.item_number:
             title.update("No agenda item")
             digits.update("")
@@ -260,8 +265,8 @@ class ProjectorApp(App[int]):
         )
 
     def _draw_floor(self, view: ProjectorView) -> None:
-        name = self.query_one("#floor-name", Static)
-        digits = self.query_one("#floor-time", Digits)
+        name = self.screen.query_one("#floor-name", Static)
+        digits = self.screen.query_one("#floor-time", Digits)
         if not view.floor_name:
             name.update("The floor is free")
             digits.update("")
@@ -273,9 +278,9 @@ class ProjectorApp(App[int]):
         _state_class(digits, view.floor_state)
 
     def _draw_lists(self, view: ProjectorView) -> None:
-        queue = self.query_one("#queue", Static)
-        tour = self.query_one("#tour", Static)
-        agenda = self.query_one("#agenda", Static)
+        queue = self.screen.query_one("#queue", Static)
+        tour = self.screen.query_one("#tour", Static)
+        agenda = self.screen.query_one("#agenda", Static)
         if view.between_items or view.closed:
             queue.display = tour.display = False
             agenda.add_class("-shown")

@@ -163,6 +163,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         rapporteur=args.rapporteur or "",
         plan=plan.name,
         passphrase=passphrase,
+        quorum=plan.quorum,
     )
     label = args.tlp or plan.tlp
     if label:

@@ -372,6 +372,7 @@ class Session(Record):
     observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
     reopened_at: str = ""  # ISO datetime of the last reopening after a close
     default_tlp: str = ""  # label of new entries and speeches; "" = TLP_DEFAULT (issue 14)
+    quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
     projected: str = ""  # the TLP:CLEAR message on the room's projector; "" = none (issue 26)
 
 
@@ -456,6 +457,7 @@ class Speaker(Record):
     status: str = "waiting"  # one of SPEAKER_STATUSES
     limit_seconds: int = 0  # speaking-time limit, 0 = none
     skips: int = 0  # tour: times skipped (once: moved to the end; twice: out)
+    reply: bool = False  # right of reply: right after the current speaker, marked (issue 26)
 
 
 @dataclass
@@ -531,3 +533,4 @@ class SessionSnapshot:
     withheld_speeches: list[Speech] = field(default_factory=list)
     withheld_reviews: list[ActionReview] = field(default_factory=list)
     ceiling: str = "red"  # the highest label the snapshot may hold (red: not cut)
+    speakers: list[Speaker] = field(default_factory=list)  # lists and tours: procedure (issue 26)

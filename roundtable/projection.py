@@ -133,7 +133,7 @@ def _mark(speaker: Speaker | None) -> str:
         return ""
     if speaker.point_of_order:
         return "point of order"
-    if getattr(speaker, "reply", False):
+    if speaker.reply:
         return "reply"
     return ""
 

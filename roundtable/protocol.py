@@ -36,7 +36,11 @@ ACCEPTED_PROTOCOLS = (1, 2, 3, 4)
 SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 2}
 """(record kind, field, value) -> the first protocol version that carries it: a body of an
 older version naming it is refused (its writer's version has no such value)."""
-FIELD_SINCE: dict[tuple[str, str], int] = {("session", "projected"): 4}
+FIELD_SINCE: dict[tuple[str, str], int] = {
+    ("session", "projected"): 4,
+    ("session", "quorum"): 4,
+    ("speaker", "reply"): 4,
+}
 """(record kind, field) -> the first protocol version that carries the field at all (any
 value): a body of an older version naming it is refused, and a client holds such ops for an
 older server."""

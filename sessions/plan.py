@@ -26,7 +26,7 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp"}
+_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp", "quorum"}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
@@ -64,6 +64,7 @@ class Plan:
     source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
     language: str = ""  # default language of the session's documents ("" = the setting's)
     tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
+    quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
 
     @property
     def total_minutes(self) -> int:
@@ -211,6 +212,11 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         raise fail(where.top("tlp"), "tlp",
                    f"expected one of {', '.join(TLP_LABELS)}, got {quote(tlp)}")  # fmt: skip
 
+    quorum = data.get("quorum", 0)
+    if type(quorum) is not int or not 0 <= quorum <= 200:
+        raise fail(where.top("quorum"), "quorum",
+                   f"expected whole delegations 0-200, got {quote(quorum)}")  # fmt: skip
+
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
         tour = data["tour"]
@@ -308,6 +314,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         source=BUILTIN_SOURCE if builtin else source,
         language=language,
         tlp=tlp,
+        quorum=quorum,
     )
 
 

@@ -402,6 +402,7 @@ class NewSessionModal(AppModal[str | None]):
                 date=date,
                 plan=plan.name,
                 passphrase=passphrase,
+                quorum=plan.quorum,
             )
         except (plans.PlanError, StoreError, OSError) as exc:
             error.update(str(exc))

@@ -172,6 +172,7 @@ class TourScreen(SessionScreen):
                 s.limit_seconds,
                 said.get(s.country, meeting.DelegationTime()).interventions,
                 said.get(s.country, meeting.DelegationTime()).seconds,
+                s.reply,
             )
             for s in store.waiting_speakers(item_id)
         ]
@@ -227,7 +228,8 @@ class TourScreen(SessionScreen):
     def _queue_add(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         point_of_order = text.startswith("!")
-        text = text.lstrip("!@ ").strip()
+        reply = text.startswith("^")  # right of reply (issue 26)
+        text = text.lstrip("!^@ ").strip()
         if not text:
             return
         roster = self.capture_roster()
@@ -249,7 +251,10 @@ class TourScreen(SessionScreen):
 
         def add() -> None:
             self.store.add_speaker(
-                country.code, point_of_order=point_of_order, limit_seconds=self._budget()
+                country.code,
+                point_of_order=point_of_order,
+                reply=reply,
+                limit_seconds=self._budget(),
             )
             event.input.value = ""
 
@@ -264,6 +269,9 @@ class TourScreen(SessionScreen):
 
     def action_point_of_order(self) -> None:
         self.action_queue_focus("!")
+
+    def action_reply(self) -> None:
+        self.action_queue_focus("^")
 
     def action_queue_next(self) -> None:
         self.after_typed_keys(lambda: self._act(self.store.next_speaker))
@@ -353,6 +361,7 @@ class TourScreen(SessionScreen):
         yield ("tour: rotate start", "Start one delegation later", self.action_rotate)
         yield ("speakers: add delegation", "Add to the list of speakers", self.action_queue_focus)
         yield ("speakers: point of order", "At the top of the list", self.action_point_of_order)
+        yield ("speakers: right of reply", "Right after the current speaker", self.action_reply)
         yield ("speakers: next speaker", "Give the floor to the next", self.action_queue_next)
         yield ("speakers: end turn", "Nobody has the floor", self.action_end_turn)
         yield ("speakers: balanced order", "Not yet heard first", self.action_balanced)

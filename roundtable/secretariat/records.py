@@ -70,6 +70,7 @@ def snapshots_from_docs(
                 action_reviews=sorted(
                     kinds.get("action_review", []), key=lambda r: (r.reviewed_at, r.id)
                 ),
+                speakers=list(kinds.get("speaker", [])),
             )
         )
     return event, snaps

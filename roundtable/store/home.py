@@ -286,6 +286,7 @@ class LocalStore:
         rapporteur: str = "",
         plan: str = "",
         passphrase: str | None = None,
+        quorum: int = 0,
     ) -> Session:
         """A new session; with a ``passphrase``, encrypted at rest (``roundtable.store.crypto``)
         from its first line, and unlocked in this process."""
@@ -305,6 +306,7 @@ class LocalStore:
             facilitator=facilitator,
             rapporteur=rapporteur,
             plan=plan,
+            quorum=quorum,
         )
         changes = [_creation(session)]
         for n, item in enumerate(agenda):

@@ -276,6 +276,27 @@ class SessionStore:
             self._write(f"attendance {country}", [("attendance", record_id, fields)])
         return self.unit.get("attendance", record_id)  # type: ignore[return-value]
 
+    def mark_rest_absent(self, members: Sequence[str]) -> list[str]:
+        """The roll call's "mark the rest absent" (issue 26): every member delegation not yet
+        recorded is marked absent, in one change (one ctrl+z).  Returns the codes marked."""
+        from roundtable.procedure import rest_absent
+
+        self.check_open()
+        codes = rest_absent(self.records("attendance", include_deleted=False), members)
+        changes = []
+        for code in codes:
+            record_id = stable_id(self.session_id, code)
+            current = cast("Attendance | None", self.unit.get("attendance", record_id))
+            fields: dict[str, Any] = {"status": "absent"}
+            if current is None or current.deleted:
+                fields |= {"session_id": self.session_id, "country": code}
+                if current is not None:
+                    fields["deleted"] = False
+            changes.append(("attendance", record_id, fields))
+        if changes:
+            self._write(f"mark the rest absent ({len(codes)})", changes)
+        return codes
+
     def add_speech(
         self,
         country: str,
@@ -544,8 +565,11 @@ class SessionStore:
         point_of_order: bool = False,
         limit_seconds: int = 0,
         mode: str = "queue",
+        reply: bool = False,
     ) -> Any:
-        """Put a delegation on an item's list of speakers (a point of order goes to the top)."""
+        """Put a delegation on an item's list of speakers (a point of order goes to the top; a
+        right of ``reply`` right after the current speaker: before everyone waiting but points
+        of order and earlier replies, issue 26)."""
         from roundtable import meeting
         from roundtable.model import Speaker
 
@@ -567,8 +591,19 @@ class SessionStore:
             )
         if limit_seconds < 0:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
+        if reply and point_of_order:
+            raise StoreError("a right of reply is not a point of order: give one or the other")
+        if reply and mode != "queue":
+            raise StoreError("a right of reply goes on the list of speakers, not the tour")
         waiting = [s for s in rows if s.status == "waiting"]
-        order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
+        if reply:  # after the replies already waiting, before everyone else
+            replies = [s for s in waiting if s.reply and not s.point_of_order]
+            rest = [s for s in waiting if not s.reply and not s.point_of_order]
+            order = (
+                meeting.order_after(replies) if replies else meeting.order_before(rest or waiting)
+            )
+        else:
+            order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
         speaker = Speaker(
             id=new_id(),
             session_id=self.session_id,
@@ -578,8 +613,9 @@ class SessionStore:
             order=order,
             point_of_order=point_of_order,
             limit_seconds=limit_seconds,
+            reply=reply,
         )
-        label = "point of order" if point_of_order else "add speaker"
+        label = "point of order" if point_of_order else "right of reply" if reply else "add speaker"
         self._write(f"{label} {country}", [_creation(speaker)])
         return self._record("speaker", speaker.id)
 
@@ -996,6 +1032,7 @@ class SessionStore:
             countries={c: countries[c] for c in sorted(codes) if c in countries},
             clock_events=self.clock_events(),
             action_reviews=self.action_reviews(),
+            speakers=self.records("speaker"),
         )
 
     # -- sync and life cycle -----------------------------------------------------------------

@@ -1,0 +1,149 @@
+"""The room's procedure (issue 26): the quorum, "mark the rest absent", the right of reply, one
+warning threshold for every countdown, and the procedural record in the minutes' annex."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _app import FIXED_NOW, demo_home
+
+from roundtable import protocol
+from roundtable.minutes import render_markdown
+from roundtable.model import Op
+from roundtable.procedure import Quorum, quorum_needed
+from roundtable.projection import build_view
+from roundtable.store import LocalStore
+from sessions import countries_in, load_roster
+
+ROSTER = load_roster()
+NAMES = {code: c.name for code, c in ROSTER.items()}
+AFRICA = [c.code for c in countries_in("africa")]
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> tuple[LocalStore, str]:
+    home, sid = demo_home(tmp_path)
+    return LocalStore(home, wall=lambda: FIXED_NOW), sid
+
+
+def _minutes(ss) -> str:
+    return render_markdown(ss.snapshot(NAMES))
+
+
+def test_the_quorum_line_and_its_default() -> None:
+    assert quorum_needed(47) == 24 and quorum_needed(48) == 25 and quorum_needed(47, 30) == 30
+    assert Quorum(17, 47, 24).line == "present 17 of 47 — quorum 24 not reached"
+    assert Quorum(24, 47, 24).line == "present 24 of 47 — quorum 24 reached"
+
+
+def test_mark_the_rest_absent_is_one_change_and_the_minutes_say_the_quorum(demo) -> None:
+    store, sid = demo
+    with store.open_session(sid) as ss:
+        present = {a.country for a in ss.records("attendance") if a.status == "present"}
+        recorded = {a.country for a in ss.records("attendance") if a.status != "unknown"}
+        marked = ss.mark_rest_absent(AFRICA)
+        assert marked and set(marked) == set(AFRICA) - recorded
+        statuses = {a.country: a.status for a in ss.records("attendance")}
+        assert all(statuses[code] == "absent" for code in marked)
+        assert all(statuses[code] != "unknown" for code in AFRICA)
+        assert ss.mark_rest_absent(AFRICA) == []  # nothing left: nothing written
+        minutes = _minutes(ss)
+        needed = len(AFRICA) // 2 + 1
+        attendance = minutes.split("## 2.")[0]
+        state = "was reached" if len(present) >= needed else "was not reached"
+        assert (
+            f"**Quorum:** Present {len(present)} of {len(AFRICA)}: the quorum of {needed} {state}."
+        ) in attendance
+        ss.undo()  # one ctrl+z brings every one back
+        after = {a.country: a.status for a in ss.records("attendance")}
+        assert all(after.get(code, "unknown") == "unknown" for code in marked)
+
+
+def test_the_plans_quorum_reaches_the_minutes(tmp_path: Path) -> None:
+    from sessions.plan import PlanError, parse_plan
+
+    text = (
+        'name = "t"\nregion = "africa"\ntitle = "T"\nquorum = 3\n'
+        '[[items]]\ntitle = "Opening"\nminutes = 5\nkind = "opening"\n'
+    )
+    plan = parse_plan(text, "plan.toml")
+    assert plan.quorum == 3
+    with pytest.raises(PlanError, match=r"quorum.*expected whole delegations 0-200"):
+        parse_plan(text.replace("quorum = 3", 'quorum = "most"'), "plan.toml")
+    store = LocalStore(tmp_path / "home", wall=lambda: FIXED_NOW)
+    event = store.create_event("Conference")
+    session = store.create_session(
+        event.id, "africa", plan.title, plan.to_agenda(), quorum=plan.quorum
+    )
+    with store.open_session(session.id) as ss:
+        for code in ("GH", "NG", "KE"):
+            ss.set_attendance(code, "present")
+        assert "Present 3 of 47: the quorum of 3 was reached." in _minutes(ss)
+
+
+def test_a_right_of_reply_comes_right_after_the_current_speaker_marked(demo) -> None:
+    store, sid = demo
+    with store.open_session(sid) as ss:
+        item = ss.records("agenda_item")[2]
+        ss.go_to_item(item.id)
+        first = ss.add_speaker("GH")
+        ss.add_speaker("NG")
+        ss.add_speaker("CI")
+        ss.give_floor(first.id)
+        ss.add_speaker("KE", reply=True)
+        ss.add_speaker("SN", point_of_order=True)
+        ss.add_speaker("ZA", reply=True)
+        order = [(s.country, s.reply, s.point_of_order) for s in ss.waiting_speakers()]
+        assert order == [
+            ("SN", False, True),
+            ("KE", True, False),
+            ("ZA", True, False),
+            ("NG", False, False),
+            ("CI", False, False),
+        ]
+        with pytest.raises(Exception, match="not a point of order"):
+            ss.add_speaker("EG", reply=True, point_of_order=True)
+        view = build_view(
+            event=ss.event,
+            session=ss.session,
+            agenda=ss.records("agenda_item"),
+            clock_events=ss.clock_events(),
+            speeches=ss.speeches(),
+            speakers=ss.records("speaker"),
+            names=NAMES,
+            now_ms=int(FIXED_NOW * 1000),
+        )
+        assert [(s.name, s.mark) for s in view.next_speakers][:3] == [
+            ("Senegal", "point of order"),
+            ("Kenya", "reply"),
+            ("South Africa", "reply"),
+        ]
+        annex = _minutes(ss).split("Annex C: procedure")[1]
+        assert "| Kenya | right of reply |" in annex
+        assert "| Senegal | point of order |" in annex
+
+
+def test_the_tours_record_in_the_minutes_annex(demo) -> None:
+    store, sid = demo
+    with store.open_session(sid) as ss:
+        item = ss.records("agenda_item")[4]  # no speech in the demo yet
+        ss.go_to_item(item.id)
+        ss.tour_start(["GH", "TG", "ML"], 120)
+        ss.tour_next()  # GH speaks
+        ss.tour_next()  # GH done, TG has the floor
+        ss.tour_pass()  # TG passes
+        ss.tour_skip()  # ML out of the room once: to the end
+        ss.tour_skip()  # and again: out
+        minutes = _minutes(ss)
+        assert "## Annex C: procedure" in minutes or "Annex C: procedure" in minutes
+        annex = minutes.split("Annex C: procedure")[1]
+        assert "| Ghana | spoke (tour) |" in annex
+        assert "| Togo | passed (tour) |" in annex
+        assert "| Mali | out of the room (tour) |" in annex
+
+
+def test_procedure_fields_are_protocol_4() -> None:
+    for kind, field, value in (("speaker", "reply", True), ("session", "quorum", 24)):
+        op = Op("o", "e", "s", "r", kind, field, value, "h", "d")
+        assert protocol.op_protocol(op) == 4

@@ -164,6 +164,9 @@ def cmd_new(args: argparse.Namespace) -> int:
         plan=plan.name,
         passphrase=passphrase,
         quorum=plan.quorum,
+        speaking_seconds=plan.speaking_seconds,
+        warning_percent=plan.warning_percent,
+        warning_seconds=plan.warning_seconds,
     )
     label = args.tlp or plan.tlp
     if label:

@@ -372,6 +372,9 @@ class Session(Record):
     observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
     reopened_at: str = ""  # ISO datetime of the last reopening after a close
     default_tlp: str = ""  # label of new entries and speeches; "" = TLP_DEFAULT (issue 14)
+    speaking_seconds: int = 0  # the list of speakers' time limit; 0 = the plan's tour time
+    warning_percent: int = 0  # countdowns warn in the last N % ... (0 = 20; issue 26)
+    warning_seconds: int = 0  # ... or the last N s, whichever is shorter (0 = 30)
     quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
     projected: str = ""  # the TLP:CLEAR message on the room's projector; "" = none (issue 26)
 

@@ -25,20 +25,23 @@ PROJECT_MAX = 200
 """The longest message the facilitator may put up (characters): a decision or a short notice."""
 
 
-def warning_seconds(total: int) -> int:
-    """The warning threshold of a countdown of ``total`` seconds: the last 20% or 30 s,
-    whichever is shorter."""
-    return int(min(total * WARNING_SHARE, WARNING_CAP_SECONDS)) if total > 0 else 0
+def warning_seconds(total: float, percent: int = 0, cap: int = 0) -> float:
+    """The warning threshold of a countdown of ``total`` seconds, the same for every countdown
+    (item time boxes, speaking times): the last ``percent`` % (default 20) or ``cap`` seconds
+    (default 30), whichever is shorter; the plan may set both (``warning_percent``,
+    ``warning_seconds``, copied to the session)."""
+    share = (percent or WARNING_SHARE * 100) / 100
+    return min(total * share, cap or WARNING_CAP_SECONDS) if total > 0 else 0
 
 
-def time_state(left: int | None, total: int) -> str:
+def time_state(left: int | None, total: int, percent: int = 0, cap: int = 0) -> str:
     """``ok``, ``warning`` (within the threshold) or ``over`` (past zero); ``ok`` without a
     limit."""
     if left is None or total <= 0:
         return "ok"
     if left < 0:
         return "over"
-    if left <= warning_seconds(total):
+    if left <= warning_seconds(total, percent, cap):
         return "warning"
     return "ok"
 
@@ -186,7 +189,7 @@ def build_view(
         item_title=current.title,
         item_total=total,
         item_left=left,
-        item_state=time_state(left, total),
+        item_state=time_state(left, total, session.warning_percent, session.warning_seconds),
         item_clock=state,
         between_items=state in ("idle", "stopped") or not session.current_item,
         agenda=lines,
@@ -204,7 +207,9 @@ def build_view(
             floor_total=limit,
             floor_left=left_floor,
             floor_elapsed=meeting.speech_seconds(speech, now_ms),
-            floor_state=time_state(left_floor, limit),
+            floor_state=time_state(
+                left_floor, limit, session.warning_percent, session.warning_seconds
+            ),
             floor_mark=_mark(speaker),
         )
     heard = meeting.heard_on(speeches, current.id)

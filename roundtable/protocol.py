@@ -39,6 +39,9 @@ older version naming it is refused (its writer's version has no such value)."""
 FIELD_SINCE: dict[tuple[str, str], int] = {
     ("session", "projected"): 4,
     ("session", "quorum"): 4,
+    ("session", "speaking_seconds"): 4,
+    ("session", "warning_percent"): 4,
+    ("session", "warning_seconds"): 4,
     ("speaker", "reply"): 4,
 }
 """(record kind, field) -> the first protocol version that carries the field at all (any

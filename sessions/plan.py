@@ -26,7 +26,16 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
-_TOP_KEYS = {"name", "region", "title", "tour", "items", "language", "tlp", "quorum"}
+_TOP_KEYS = {
+    "name", "region", "title", "tour", "items", "language", "tlp", "quorum",
+    "speaking_seconds", "warning_percent", "warning_seconds",
+}  # fmt: skip
+_PROCEDURE_KEYS = {  # issue 26: key -> (low, high, what)
+    "quorum": (0, 200, "delegations"),
+    "speaking_seconds": (0, 1800, "seconds"),
+    "warning_percent": (0, 100, "percent"),
+    "warning_seconds": (0, 600, "seconds"),
+}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
@@ -65,11 +74,23 @@ class Plan:
     language: str = ""  # default language of the session's documents ("" = the setting's)
     tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
     quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
+    speaking_seconds: int = 0  # the list of speakers' time limit; 0 = tour_seconds
+    warning_percent: int = 0  # every countdown warns in the last N % (0 = 20) ...
+    warning_seconds: int = 0  # ... or the last N s (0 = 30), whichever is shorter
 
     @property
     def total_minutes(self) -> int:
         """The planned length of the session, for the set-up screen."""
         return sum(i.minutes for i in self.items)
+
+    def procedure(self) -> dict[str, int]:
+        """The session fields a new session takes from the plan (issue 26)."""
+        return {
+            "quorum": self.quorum,
+            "speaking_seconds": self.speaking_seconds,
+            "warning_percent": self.warning_percent,
+            "warning_seconds": self.warning_seconds,
+        }
 
     def to_agenda(self) -> list[dict[str, Any]]:
         """The agenda rows ``LocalStore.create_session`` takes."""
@@ -212,10 +233,13 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         raise fail(where.top("tlp"), "tlp",
                    f"expected one of {', '.join(TLP_LABELS)}, got {quote(tlp)}")  # fmt: skip
 
-    quorum = data.get("quorum", 0)
-    if type(quorum) is not int or not 0 <= quorum <= 200:
-        raise fail(where.top("quorum"), "quorum",
-                   f"expected whole delegations 0-200, got {quote(quorum)}")  # fmt: skip
+    procedure: dict[str, int] = {}
+    for key, (low, high, what) in _PROCEDURE_KEYS.items():
+        value = data.get(key, 0)
+        if type(value) is not int or not low <= value <= high:
+            raise fail(where.top(key), key,
+                       f"expected whole {what} {low}-{high}, got {quote(value)}")  # fmt: skip
+        procedure[key] = value
 
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
@@ -314,7 +338,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         source=BUILTIN_SOURCE if builtin else source,
         language=language,
         tlp=tlp,
-        quorum=quorum,
+        **procedure,
     )
 
 

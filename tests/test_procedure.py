@@ -147,3 +147,48 @@ def test_procedure_fields_are_protocol_4() -> None:
     for kind, field, value in (("speaker", "reply", True), ("session", "quorum", 24)):
         op = Op("o", "e", "s", "r", kind, field, value, "h", "d")
         assert protocol.op_protocol(op) == 4
+
+
+def test_a_list_wide_speaking_time_from_the_plan_changeable(tmp_path: Path) -> None:
+    from sessions.plan import parse_plan
+
+    text = (
+        'name = "t"\nregion = "africa"\ntitle = "T"\nspeaking_seconds = 90\n'
+        "warning_percent = 10\nwarning_seconds = 20\n"
+        '[[items]]\ntitle = "Debate"\nminutes = 20\nkind = "discussion"\n'
+    )
+    plan = parse_plan(text, "plan.toml")
+    store = LocalStore(tmp_path / "home", wall=lambda: FIXED_NOW)
+    event = store.create_event("Conference")
+    session = store.create_session(
+        event.id, "africa", plan.title, plan.to_agenda(), **plan.procedure()
+    )
+    with store.open_session(session.id) as ss:
+        s = ss.session
+        assert (s.speaking_seconds, s.warning_percent, s.warning_seconds) == (90, 10, 20)
+        ss.go_to_item(ss.records("agenda_item")[0].id)
+        a = ss.add_speaker("GH", limit_seconds=ss.session.speaking_seconds)
+        b = ss.add_speaker("NG", limit_seconds=ss.session.speaking_seconds)
+        assert ss.set_speaking_time(60) == 2  # both waiting speakers
+        assert ss.session.speaking_seconds == 60
+        assert {ss.get("speaker", x.id).limit_seconds for x in (a, b)} == {60}
+        ss.undo()  # one change
+        assert ss.session.speaking_seconds == 90
+        assert {ss.get("speaker", x.id).limit_seconds for x in (a, b)} == {90}
+        ss.give_floor(a.id)
+        view = lambda now: build_view(  # noqa: E731
+            event=ss.event,
+            session=ss.session,
+            agenda=ss.records("agenda_item"),
+            clock_events=ss.clock_events(),
+            speeches=ss.speeches(),
+            speakers=ss.records("speaker"),
+            names=NAMES,
+            now_ms=int(now * 1000),
+        )
+        # the plan's threshold: 10 % of 90 s = 9 s (shorter than its 20 s)
+        assert view(FIXED_NOW + 80).floor_state == "ok"
+        assert view(FIXED_NOW + 81).floor_state == "warning"
+        assert view(FIXED_NOW + 91).floor_state == "over"
+    with pytest.raises(Exception, match="warning_percent.*expected whole percent 0-100"):
+        parse_plan(text.replace("warning_percent = 10", "warning_percent = 150"), "plan.toml")

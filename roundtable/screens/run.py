@@ -231,6 +231,8 @@ class RunScreen(SessionScreen):
         self._show_carried(item)
         state = "closed" if self.store.session_closed else self.store.clock_state(item.id)
         used = self.store.item_elapsed(item.id, int(self.app.clock() * 1000))
+        session = self.store.session
+        timer.warning_percent, timer.warning_cap = session.warning_percent, session.warning_seconds
         timer.show(item.id, item.minutes * 60, used, state)
 
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:

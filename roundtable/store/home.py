@@ -287,6 +287,9 @@ class LocalStore:
         plan: str = "",
         passphrase: str | None = None,
         quorum: int = 0,
+        speaking_seconds: int = 0,
+        warning_percent: int = 0,
+        warning_seconds: int = 0,
     ) -> Session:
         """A new session; with a ``passphrase``, encrypted at rest (``roundtable.store.crypto``)
         from its first line, and unlocked in this process."""
@@ -307,6 +310,9 @@ class LocalStore:
             rapporteur=rapporteur,
             plan=plan,
             quorum=quorum,
+            speaking_seconds=speaking_seconds,
+            warning_percent=warning_percent,
+            warning_seconds=warning_seconds,
         )
         changes = [_creation(session)]
         for n, item in enumerate(agenda):

@@ -653,6 +653,24 @@ class SessionStore:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {seconds}")
         self.update("speaker", speaker_id, limit_seconds=int(seconds))
 
+    def set_speaking_time(self, seconds: int, item_id: str | None = None) -> int:
+        """The list-wide speaking time (issue 26): the session's ``speaking_seconds`` (new
+        speakers get it) and the limit of everyone waiting on the item's list of speakers, in
+        one change.  Returns how many waiting speakers it changed."""
+        if not 0 <= int(seconds) <= 1800:
+            raise StoreError(f"speaking time must be 0-1800 seconds, got {seconds}")
+        self.check_open()
+        seconds = int(seconds)
+        changes: list[tuple[str, str, dict[str, Any]]] = []
+        if self.session.speaking_seconds != seconds:
+            changes.append(("session", self.session_id, {"speaking_seconds": seconds}))
+        waiting = [s for s in self.speakers(item_id, "queue") if s.status == "waiting"]
+        changed = [s for s in waiting if s.limit_seconds != seconds]
+        changes += [("speaker", s.id, {"limit_seconds": seconds}) for s in changed]
+        if changes:
+            self._write(f"speaking time {seconds} s", changes)
+        return len(changed)
+
     def set_balanced_order(self, on: bool) -> None:
         self.update("session", self.session_id, balanced_order=bool(on))
 

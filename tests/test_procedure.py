@@ -192,3 +192,23 @@ def test_a_list_wide_speaking_time_from_the_plan_changeable(tmp_path: Path) -> N
         assert view(FIXED_NOW + 91).floor_state == "over"
     with pytest.raises(Exception, match="warning_percent.*expected whole percent 0-100"):
         parse_plan(text.replace("warning_percent = 10", "warning_percent = 150"), "plan.toml")
+
+
+async def test_the_review_item_lists_this_sessions_actions_for_the_read_back(demo) -> None:
+    from _app import make_app
+
+    store, sid = demo
+    with store.open_session(sid) as ss:
+        review = next(a for a in ss.records("agenda_item") if a.item_kind == "actions")
+        ss.go_to_item(review.id)
+        own = [e for e in ss.records("entry") if e.entry_kind == "action" and not e.parked]
+    assert own  # the demo session agreed actions earlier in the meeting
+    app = make_app(store.home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        text = str(app.screen.query_one("#own-actions").render())
+        assert f"This session's actions for the read-back ({len(own)}):" in text
+        assert own[0].text[:20] in text and f"owner {own[0].owner}" in text
+        # beside the earlier conferences' list (none on this laptop's demo)
+        caption = str(app.screen.query_one("#carried-caption").render())
+        assert "earlier conferences" in caption.lower()

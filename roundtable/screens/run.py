@@ -571,6 +571,12 @@ class RunScreen(SessionScreen):
             sources, session.region, session.event_id, known=self._carried_remote
         )
         widget.show(merged, session.id, self._carried_source)
+        own = [
+            (e.text, e.owner, e.due)
+            for e in self.store.records("entry")
+            if e.entry_kind == "action" and not e.parked
+        ]
+        widget.show_own(own)
 
     @work(exclusive=True, group="carried", exit_on_error=False)
     async def _fetch_carried(self) -> None:

@@ -237,3 +237,46 @@ def test_the_projected_field_is_protocol_4() -> None:
     op = Op("o", "e", "s", "s", "session", "projected", "Coffee", "h", "d")
     assert protocol.op_protocol(op) == 4
     assert protocol.PROTOCOL_VERSION >= 4 and 4 in protocol.ACCEPTED_PROTOCOLS
+
+
+WRITER = """
+import sys, time
+from roundtable.store import LocalStore
+home, sid = sys.argv[1], sys.argv[2]
+ss = LocalStore(home).open_session(sid)
+item = sorted(ss.records("agenda_item"), key=lambda a: a.position)[5]
+ss.go_to_item(item.id)
+ss.clock("start", item.id)
+print("ready", flush=True)
+time.sleep(60)
+"""
+
+
+async def test_survives_the_writer_process_being_killed_and_restarted(demo) -> None:
+    """The app's process killed (SIGKILL, its lock left behind) and started again."""
+    import subprocess
+    import sys
+
+    home, sid = demo
+    app = _projector(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(WAIT)
+        child = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(home), sid],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        try:
+            assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+            await pilot.pause(WAIT)
+            assert app.view.item_number == 6 and app.view.item_clock == "running"
+        finally:
+            child.kill()
+            child.wait()
+        await pilot.pause(WAIT)
+        assert app.view.item_number == 6 and not app.problem  # still showing
+        with LocalStore(home).open_session(sid) as again:  # the app restarted
+            again.go_to_item(_items(again)[6].id)
+        await pilot.pause(WAIT)
+        assert app.view.item_number == 7

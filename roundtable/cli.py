@@ -233,7 +233,7 @@ def _poll_seconds(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
     if not 0.05 <= value <= 0.5:
-        raise argparse.ArgumentTypeError(f"--poll: between 0.05 and 0.5 seconds, got {text}")
+        raise argparse.ArgumentTypeError(f"between 0.05 and 0.5 seconds, got {text}")
     return value
 
 

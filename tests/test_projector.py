@@ -280,3 +280,24 @@ async def test_survives_the_writer_process_being_killed_and_restarted(demo) -> N
             again.go_to_item(_items(again)[6].id)
         await pilot.pause(WAIT)
         assert app.view.item_number == 7
+
+
+def test_the_command_refuses_bad_input_in_one_line(demo, tmp_path, monkeypatch, capsys) -> None:
+    from roundtable import cli
+
+    home, _sid = demo
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    before = _files(home)
+    assert cli.main(["projector", "zzz"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("roundtable: no session 'zzz'") and "\n" not in err
+    empty = tmp_path / "empty"
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(empty))
+    assert cli.main(["projector"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "no sessions in" in err and "\n" not in err and not empty.exists()
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["projector", "--poll", "2"])
+    assert exit_.value.code == 2
+    assert "--poll: between 0.05 and 0.5 seconds, got 2" in capsys.readouterr().err
+    assert _files(home) == before

@@ -212,3 +212,24 @@ async def test_the_review_item_lists_this_sessions_actions_for_the_read_back(dem
         # beside the earlier conferences' list (none on this laptop's demo)
         caption = str(app.screen.query_one("#carried-caption").render())
         assert "earlier conferences" in caption.lower()
+
+
+def test_the_procedure_ops_pass_the_servers_validation_under_protocol_4(demo) -> None:
+    store, sid = demo
+    with store.open_session(sid) as ss:
+        ss.go_to_item(ss.records("agenda_item")[2].id)
+        ss.add_speaker("KE", reply=True)
+        ss.set_speaking_time(75)
+        ss.project("Coffee break until 11:00")
+        ops = [
+            o
+            for o in ss.outbox()
+            if (o.kind, o.field) in protocol.FIELD_SINCE
+            or (o.kind == "speaker" and o.field == "reply")
+        ]
+    fields = {(o.kind, o.field) for o in ops}
+    assert {("session", "projected"), ("session", "speaking_seconds")} <= fields
+    body = protocol.push_body(ops, "lap-a")
+    assert body["protocol"] == 4 and protocol.parse_push_body(body) == ops
+    with pytest.raises(protocol.ProtocolError, match="needs protocol 4"):
+        protocol.parse_push_body(dict(body, protocol=2))

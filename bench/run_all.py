@@ -40,8 +40,12 @@ BENCHES = [
      ["--scale-only", "--captures", "300"]),
     ("load", "Load: 50 laptops syncing for 60 s", "bench/bench_load.py", [],
      ["--clients", "4", "--seconds", "3", "--procs", "2"]),
+    ("prod_load", "Production load: 100 laptops on PostgreSQL, 1/2/4 workers",
+     "bench/bench_prod_load.py", [], ["--laptops", "10", "--seconds", "3", "--workers", "1"]),
     ("export", "Export of a 1,000-entry session", "bench/bench_export.py", [],
      ["--entries", "200", "--runs", "3"]),
+    ("report", "The report with its chart: 5,000 entries", "bench/bench_report.py", [],
+     ["--entries", "500", "--runs", "2"]),
     ("projector", "Projector lag", "bench/bench_projector.py", [], ["--rounds", "5"]),
 ]  # fmt: skip
 
@@ -194,12 +198,37 @@ def ratios(figures: dict) -> list[str]:
             f"{ld['error_rate']:.3%}, {ld['p99_ms']:.0f} ms ({ld['requests']:,} requests) | | "
             f"lost {ld['lost']}, duplicated {ld['duplicated']} |"
         )
+    pl = figures.get("prod_load")
+    if pl:
+        for w in (1, 2, 4):
+            if f"w{w}_push_p99" not in pl:
+                continue
+            met = (
+                pl[f"w{w}_push_p99"] <= 500
+                and pl[f"w{w}_pull_p99"] <= 200
+                and pl[f"w{w}_whoami_p99"] <= 200
+                and pl[f"w{w}_lost"] == 0
+                and pl[f"w{w}_duplicated"] == 0
+            )
+            rows.append(
+                f"| {pl['laptops']} laptops, a round every 2 s, {w} worker(s): push / pull / "
+                f"whoami p99 | {pl[f'w{w}_push_p99']:.0f} / {pl[f'w{w}_pull_p99']:.0f} / "
+                f"{pl[f'w{w}_whoami_p99']:.0f} ms, {pl[f'w{w}_push_per_s']} pushes/s | | "
+                f"≤ 500 / 200 / 200 ms, 0 lost, 0 duplicated: {'met' if met else 'NOT met'} |"
+            )
     x = figures.get("export")
     if x:
         rows.append(
             f"| export of a {x['entries']:,}-entry session, slowest language: Markdown, HTML "
             f"(CPU time) | {x['markdown_ms']:.0f} ms, {x['html_ms']:.0f} ms | | ≤ 100 ms, "
             f"≤ 300 ms: {'met' if x['markdown_ms'] <= 100 and x['html_ms'] <= 300 else 'NOT met'} |"
+        )
+    rp = figures.get("report")
+    if rp:
+        rows.append(
+            f"| the report with its chart, {rp['entries']:,} entries, slowest language (HTML, "
+            f"CPU time) | {rp['html_cpu_ms']:.0f} ms | | ≤ 300 ms: "
+            f"{'met' if rp['html_cpu_ms'] <= 300 else 'NOT met'} |"
         )
     return rows
 

@@ -80,6 +80,7 @@ class RoundtableApp(App[int]):
         self.home = home or config.home_dir()
         self.settings = settings or config.load_settings()
         self.clock = clock or time.time
+        self._venue: tuple[str, str] | None = None  # (session id, its event's zone)
         # checkpoints normally happen when idle (below); ``checkpoint_every`` changes is the
         # backstop for a facilitator who never stops typing
         self.local = LocalStore(
@@ -302,9 +303,37 @@ class RoundtableApp(App[int]):
         for screen in self.screen_stack:
             screen.post_message(self.SessionChanged(message_keys))
 
+    def venue_zone(self) -> str:
+        """The open session's venue time zone (its event's ``tz``, issue 24): the app's clock
+        and capture times are read in it, not in this laptop's zone.  "" (UTC) when no session
+        is open.  Read once per session, again after a pull (``session_changed``)."""
+        store = self.session_store
+        if store is None or store.closed:
+            return ""
+        cached = self._venue
+        if cached is None or cached[0] != store.session_id:
+            try:
+                tz = store.event.tz
+            except RoundtableError:
+                tz = ""
+            cached = self._venue = (store.session_id, tz)
+        return cached[1]
+
+    def venue_time(self, when: float | None = None) -> str:
+        """HH:MM and the zone's abbreviation at the venue, now or at ``when`` (seconds)."""
+        import datetime as dt
+
+        from roundtable.zones import VenueClock, abbreviation
+
+        local = VenueClock(self.venue_zone()).local(
+            dt.datetime.fromtimestamp(self.clock() if when is None else when, dt.UTC)
+        )
+        return f"{local:%H:%M} {abbreviation(local)}"
+
     def session_changed(self) -> None:
         """Tell every screen on the stack that anything of the open session may have changed
         (a pull, a recovery, a screen coming back)."""
+        self._venue = None  # a pull may have brought the event's zone
         self._changed_keys = None
         if not self._change_posted:
             self._change_posted = True
@@ -373,7 +402,7 @@ class RoundtableApp(App[int]):
         elif result.error:
             if self._offline_since is None:
                 self._offline_since = self.clock()
-            since = time.strftime("%H:%M", time.localtime(self._offline_since))
+            since = self.venue_time(self._offline_since)
             self.set_sync_state("offline", f"offline since {since} · {pending} pending")
         else:
             self._offline_since = None
@@ -382,6 +411,8 @@ class RoundtableApp(App[int]):
             self.set_sync_state(state, "synced" if pending == 0 else f"{pending} pending")
         if result.pulled:
             self.session_changed()
+        if result.notice:  # an older secretariat: what stays on this laptop, said once
+            self.notify(result.notice, title="Sync", severity="warning", timeout=15)
         if result.rejected:
             self.notify(
                 f"{result.rejected} changes were rejected by the secretariat; "

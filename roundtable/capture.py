@@ -22,7 +22,7 @@ from typing import Any
 
 from roundtable.errors import RoundtableError
 from roundtable.model import REGIONS, TLP_LABELS, Country, Entry, tlp_name
-from roundtable.text import fold
+from roundtable.text import bidi_control, fold
 
 MAX_LINE = 8_000
 """Longest line looked at; longer input is refused before any other work (pasted documents)."""
@@ -227,6 +227,9 @@ def parse_line(
     if bad:
         at, what = bad
         raise CaptureError(what if what.startswith("byte") else f"{what} in a capture line", at)
+    bidi = bidi_control(line)
+    if bidi:
+        raise CaptureError(bidi[1], bidi[0])
     line = line.replace("\t", " ")
 
     kind = "note"

@@ -86,16 +86,23 @@ def _write_output(text: str, output: str | None) -> None:
     if output in (None, "-"):
         sys.stdout.write(text)
         return
-    from roundtable.osfiles import atomic_write_text
+    from roundtable.osfiles import SHARED_FILE, atomic_write_text
 
     path = Path(output)
     if path.is_dir():
         raise CliError(f"{path}: is a directory; give a file name")
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(path, text, mode=SHARED_FILE)  # a file the user named: not private
     except OSError as exc:
         raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {path}", file=sys.stderr)
+
+
+def _venue_today(tz: str) -> dt.date:
+    """Today at the venue (issue 24): what a relative due date counts from."""
+    from roundtable.zones import zone
+
+    return dt.datetime.now(zone(tz)).date()
 
 
 def _iso_date(text: str) -> str:
@@ -128,6 +135,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_new(args: argparse.Namespace) -> int:
     import sessions as plans
+    from roundtable.zones import check_zone, laptop_zone
+
+    if args.tz is not None:
+        check_zone(args.tz, "--tz")  # before anything is created or a passphrase asked
 
     if args.plan:
         plan = plans.load_plan(Path(args.plan))
@@ -151,7 +162,17 @@ def cmd_new(args: argparse.Namespace) -> int:
                 + ("" if args.encrypt else " (encrypt_new_sessions is on in the settings)")
             )
     store = _store()
-    event = _event_for(store, args.event, create=True)
+    name = args.event or _default_event_name()
+    is_new = store.find_event(name) is None
+    tz = args.tz or plan.tz or laptop_zone()
+    where = "--tz" if args.tz else f"{args.plan}: tz"
+    event = store.event_in_zone(name, tz, chosen=bool(args.tz or plan.tz), where=where)
+    if is_new and not (args.tz or plan.tz):
+        print(
+            f"roundtable: note: event {quote(name)} is held in {tz} (this laptop's zone); "
+            "give --tz to choose the venue's",
+            file=sys.stderr,
+        )
     session = store.create_session(
         event.id,
         region,
@@ -247,6 +268,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     with store.open_session(session_id, read_only=True) as ro:
         ro.check_open()  # a closed session takes no capture: the error says how to reopen
         session = ro.session
+        today = _venue_today(ro.event.tz)  # due:+3d counts from the venue's date, as the app
     full = _roster()
     observers = []
     for given in args.observer or ():  # issue 22: the CLI confirms an observer as the app does
@@ -266,12 +288,12 @@ def cmd_add(args: argparse.Namespace) -> int:
         captured = []
         for n, line in numbered:
             try:
-                captured.append(parse_line(line, roster))
+                captured.append(parse_line(line, roster, today=today))
             except CaptureError as exc:
                 raise CliError(f"stdin:{n}: {exc}") from None
     else:
         try:
-            captured = [parse_line(args.line, roster)]
+            captured = [parse_line(args.line, roster, today=today)]
         except CaptureError as exc:
             code = getattr(exc, "observer", None)
             hint = f" (--observer {code} confirms it)" if code else ""
@@ -356,7 +378,18 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    """Bring back a deleted entry (resolves a delete conflict by keeping the edit)."""
+    """Bring back a deleted entry (resolves a delete conflict by keeping the edit); with
+    ``--db``, the secretariat's database from a backup file (``netcli.cmd_restore_db``)."""
+    if args.db is not None:
+        if args.entry is not None:
+            raise CliError("restore --db DB BACKUP_FILE: one file, the backup to restore")
+        from roundtable import netcli  # lazily: the offline commands never import the server
+
+        return netcli.cmd_restore_db(args)
+    if args.entry is None:
+        raise CliError("restore SESSION ENTRY: give the deleted entry's id")
+    if args.force:
+        raise CliError("--force: only with --db (restoring the secretariat's database)")
     store = _store()
     session_id = store.resolve_session(args.session)
     with store.open_session(session_id) as ss:
@@ -591,6 +624,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         as_of = _now()
     lang = _language(args)
+    if args.format == "csv":
+        from roundtable.documents import report_csv
+
+        if args.for_:
+            raise CliError("--format csv is the report's rows (needs, actions, decisions); "
+                           "a brief (--for) is md or html")  # fmt: skip
+        text = report_csv(snaps, roster, lang=lang, audience=args.audience)
+        _write_new(text, args.output, args.force)
+        return 0
     if args.for_:
         code = _delegation(args.for_, roster)
         text = brief_text(
@@ -677,6 +719,13 @@ def cmd_locate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check this laptop's set-up, one line a check with its fix (roundtable/doctor.py)."""
+    from roundtable import doctor
+
+    return doctor.main()
+
+
 # ---------------------------------------------------------------------------------------------
 # Parser
 # ---------------------------------------------------------------------------------------------
@@ -720,6 +769,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_iso_date, help="YYYY-MM-DD (default: today)")
     p.add_argument("--facilitator", type=name_arg)
     p.add_argument("--rapporteur", type=name_arg)
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the venue's IANA time zone of a new event, e.g. Europe/Paris (default: the "
+        "plan's tz, else this laptop's zone); times people read are shown in it",
+    )
     p.add_argument(
         "--encrypt",
         action=argparse.BooleanOptionalAction,
@@ -779,9 +834,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", help="session id or unique id prefix")
     p.add_argument("entry", help="entry id or unique id prefix")
 
-    p = command("restore", cmd_restore, "bring back a deleted entry")
-    p.add_argument("session", help="session id or unique id prefix")
-    p.add_argument("entry", help="entry id or unique id prefix")
+    p = command(
+        "restore",
+        cmd_restore,
+        "bring back a deleted entry; with --db, restore the secretariat's database from a "
+        "backup (server stopped)",
+    )
+    p.add_argument("session", help="session id or unique id prefix (with --db: the backup file)")
+    p.add_argument("entry", nargs="?", help="entry id or unique id prefix")
+    p.add_argument("--db", help="the secretariat's database to restore the backup into")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="with --db: replace an existing database (an SQLite file is kept aside first)",
+    )
 
     p = command("conflicts", cmd_conflicts, "list entries with unresolved conflicts, one a line")
     p.add_argument("session", nargs="?", help="only this session (id or unique id prefix)")
@@ -821,7 +887,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("report", cmd_report, "consolidated report of an event across all regions")
     p.add_argument("--event", help="event name or id (default: the only event)", type=name_arg)
-    p.add_argument("--format", choices=("md", "html"), default="md")
+    p.add_argument(
+        "--format",
+        choices=("md", "html", "csv"),
+        default="md",
+        help="md, html (with the needs chart), or csv: one row per need, action and decision",
+    )
     p.add_argument(
         "--lang",
         choices=languages,
@@ -840,6 +911,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("plans", cmd_plans, "list the built-in and your own session plans")
     command("locate", cmd_locate, "print where the stores, settings, token and logs live")
+    command(
+        "doctor",
+        cmd_doctor,
+        "check this laptop's set-up (Python, home, sessions, settings, token, CA file, "
+        "secretariat, clock, disk), one line each with its fix; exit 1 if any check fails",
+    )
 
     _add_sync_commands(sub, command)
     return parser
@@ -876,11 +953,12 @@ def _log_crash(exc: BaseException) -> Path | None:
     from roundtable.config import log_dir
 
     try:
+        from roundtable.osfiles import atomic_write_text
+
         directory = log_dir()
-        directory.mkdir(parents=True, exist_ok=True)
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         path = directory / f"crash-{stamp}-{os.getpid()}.log"
-        path.write_text(_crash_report(exc), encoding="utf-8")
+        atomic_write_text(path, _crash_report(exc))  # private, as the whole home (issue 19)
         return path
     except OSError:
         return None

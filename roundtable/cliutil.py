@@ -78,6 +78,7 @@ def name_arg(text: str) -> str:
     """argparse type for a name: at most NAME_LIMIT characters, none that the capture grammar
     refuses (and no tab)."""
     from roundtable.capture import bad_character
+    from roundtable.text import bidi_control
 
     if len(text) > NAME_LIMIT:
         raise argparse.ArgumentTypeError(f"{len(text):,} characters; the limit is {NAME_LIMIT}")
@@ -85,7 +86,7 @@ def name_arg(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"character {text.index(chr(9)) + 1}: control character U+0009 is not allowed"
         )
-    bad = bad_character(text)
+    bad = bad_character(text) or bidi_control(text)
     if bad:
         raise argparse.ArgumentTypeError(f"character {bad[0] + 1}: {bad[1]}")
     return text

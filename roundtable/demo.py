@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from roundtable.model import Country
 
 DEMO_EVENT = "Heads of National Bureaux Conference 2026 (demo)"
+DEMO_TZ = "Europe/Paris"  # the venue, Lyon (issue 24)
 
 PRESENT = [
     "GH", "NG", "KE", "ZA", "SN", "CI", "CM", "ET", "TZ", "UG",
@@ -165,8 +166,10 @@ def create_demo(store, roster: Mapping[str, Country]) -> str:
     from roundtable.capture import parse_line
 
     event = store.find_event(DEMO_EVENT) or store.create_event(
-        DEMO_EVENT, venue="Lyon", starts="2026-11-24", ends="2026-11-26"
+        DEMO_EVENT, venue="Lyon", starts="2026-11-24", ends="2026-11-26", tz=DEMO_TZ
     )
+    if not event.tz:  # a demo event made before zones: held in Lyon all the same
+        store.set_event_zone(event.id, DEMO_TZ)
     plan = plans.plan_for_region("africa")
     session = store.create_session(
         event.id,

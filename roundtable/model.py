@@ -43,7 +43,7 @@ next round table ("Actions carried forward", issue 12)."""
 REVIEW_STATUSES = ("done", "in_progress", "dropped", "carried")
 """What a review of an earlier conference's action may mark it (``ActionReview.status``)."""
 SESSION_STATUSES = ("planned", "running", "closed", "archived")
-"""``archived`` (issue 22, protocol 2): hidden from lists, briefs and reports, kept on disk;
+"""``archived`` (issue 22, protocol 3): hidden from lists, briefs and reports, kept on disk;
 unarchiving brings back the status its dates say (closed, running or planned)."""
 ATTENDANCE_STATUSES = ("unknown", "present", "apologies", "absent")
 AGENDA_KINDS = ("opening", "discussion", "tour", "needs", "actions", "close")
@@ -348,6 +348,7 @@ class Event(Record):
     venue: str = ""
     starts: str = ""  # ISO date
     ends: str = ""
+    tz: str = ""  # the venue's IANA time zone ("" = UTC: an event older than zones; issue 24)
 
 
 @dataclass
@@ -377,6 +378,8 @@ class Session(Record):
     warning_seconds: int = 0  # ... or the last N s, whichever is shorter (0 = 30)
     quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
     projected: str = ""  # the TLP:CLEAR message on the room's projector; "" = none (issue 26)
+    number: int = 0  # issue 23: n of the symbol RT/<REGION>/<YEAR>/<n>, fixed at creation
+    # (0: a session made before symbols; documents.symbol gives it a fallback)
 
 
 @dataclass

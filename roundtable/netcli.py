@@ -44,6 +44,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
         ca_file=ca_file or None,
         round_deadline=config.load_settings().sync_deadline,
         label=label or None,
+        detect_tls_port=True,
     )
     who = asyncio.run(client.whoami())
     config.save_token(args.token)
@@ -86,6 +87,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         ca_file=settings.ca_file or None,
         round_deadline=settings.sync_deadline,
         label=settings.label or None,
+        detect_tls_port=True,
     )
     progress = None if args.quiet else _progress_printer()
     result = asyncio.run(client.sync_once(progress=progress))
@@ -124,6 +126,14 @@ def _db(value: str | None) -> Path | str:
         _fail("--db: give the database (an SQLite file or a postgresql:// URL), or set "
               "ROUNDTABLE_DB_URL")  # fmt: skip
     if value.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit
+
+        if urlsplit(value).password:
+            print(
+                "warning: --db: a password in the URL shows in `ps` and in shell history; "
+                "put it in ~/.pgpass or PGPASSWORD instead",
+                file=sys.stderr,
+            )
         return value
     if "://" in value:
         _fail(f"--db {value.split('://')[0]}://...: expected a postgresql:// URL or a file")
@@ -155,6 +165,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "front of it",
             file=sys.stderr,
         )
+    from roundtable.secretariat.middleware import trusted_peers
+
+    try:
+        trusted_peers(args.forwarded_allow_ips)
+    except ValueError as exc:
+        _fail(f"--{exc}")
+    root_path = args.root_path.rstrip("/")
+    if root_path and (not root_path.startswith("/") or "//" in root_path or "?" in root_path):
+        _fail(f"--root-path {args.root_path}: expected a path such as /roundtable")
+    if not 1 <= args.pool_size <= 1000:
+        _fail(f"--pool-size {args.pool_size}: expected 1-1000")
+    if args.debug_log:
+        debug = Path(args.debug_log)
+        if not debug.parent.is_dir():
+            _fail(f"--debug-log {args.debug_log}: directory {debug.parent} does not exist")
     try:
         secretariat.serve(
             db,
@@ -162,7 +187,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             idempotency_days=args.idempotency_days,
+            forwarded_allow_ips=args.forwarded_allow_ips,
+            root_path=root_path,
+            log_level=args.log_level,
+            pool_size=args.pool_size,
+            debug_log=args.debug_log,
+            docs=args.docs,
         )
+    except secretariat.AdminError as exc:
+        _fail(str(exc))
     except Exception as exc:  # the database cannot be reached or opened: one line, no trace
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
             raise
@@ -170,7 +203,79 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    _server()
+    from roundtable.secretariat.backup import backup
+    from roundtable.secretariat.repository import AdminError
+
+    db = _db(args.db)
+    try:
+        print(backup(db, Path(args.output), force=args.force), file=sys.stderr)
+    except AdminError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def cmd_restore_db(args: argparse.Namespace) -> int:
+    """``roundtable restore --db DB BACKUP_FILE`` (the command is shared with restoring a
+    deleted entry: cli.cmd_restore sends the ``--db`` form here)."""
+    _server()
+    from roundtable.secretariat.backup import restore
+    from roundtable.secretariat.repository import AdminError
+
+    db = _db(args.db)
+    try:
+        print(restore(Path(args.session), db, force=args.force), file=sys.stderr)
+    except AdminError as exc:
+        _fail(str(exc))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    secretariat = _server()
+    from roundtable.secretariat.backup import pending_migrations, schema_found
+    from roundtable.secretariat.repository import SCHEMA_VERSION, AdminError, open_database
+
+    db = _db(args.db)
+    try:
+        found = schema_found(db)
+    except AdminError as exc:
+        _fail(str(exc))
+    if found is not None and found > SCHEMA_VERSION:
+        _fail(f"--db: schema {found} is newer than this roundtable ({SCHEMA_VERSION}); upgrade it")
+    todo = pending_migrations(found or 0)
+    where = "new database" if found is None else f"schema {found}"
+    if not todo:
+        print(f"{where}: up to date (schema {SCHEMA_VERSION})", file=sys.stderr)
+        return 0
+    steps = "; ".join(f"{v}: {what}" for v, what in todo)
+    if args.dry_run:
+        print(f"{where}: would migrate to {SCHEMA_VERSION} ({steps}); nothing changed",
+              file=sys.stderr)  # fmt: skip
+        return 0
+    if secretariat.is_url(db):
+        print("PostgreSQL: take a backup first (roundtable backup --db ... -o FILE)",
+              file=sys.stderr)  # fmt: skip
+    database = open_database(db, pooled=False)
+    try:
+        database.migrate()
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
+            raise
+        _fail(f"--db: migration failed, nothing changed: {str(exc).strip().splitlines()[0][:300]}")
+    finally:
+        database.close()
+    kept = getattr(database, "migration_backup", None)
+    print(f"{where}: migrated to {SCHEMA_VERSION} ({steps})"
+          + (f"; the file before is kept as {kept}" if kept else ""), file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def cmd_events_create(args: argparse.Namespace) -> int:
+    from roundtable.zones import check_zone
+
+    if args.tz is not None:
+        check_zone(args.tz, "--tz")  # before the database is opened: nothing is created
     secretariat = _server()
     event_id = secretariat.create_event(
         _db(args.db),
@@ -178,7 +283,14 @@ def cmd_events_create(args: argparse.Namespace) -> int:
         venue=args.venue or "",
         starts=args.starts or "",
         ends=args.ends or "",
+        tz=args.tz or "",
     )
+    if args.tz is None:
+        print(
+            "roundtable: note: no --tz given: the event's times are read in UTC; give the "
+            "venue's zone when creating an event (--tz Europe/Paris)",
+            file=sys.stderr,
+        )
     print(event_id)
     return 0
 
@@ -196,13 +308,67 @@ def cmd_events_list(args: argparse.Namespace) -> int:
 
 
 def cmd_tokens_issue(args: argparse.Namespace) -> int:
+    import time
+
     secretariat = _server()
     regions = args.region or []
+    expires = None if args.expires is None else secretariat.parse_expiry(args.expires, time.time())
     token = secretariat.issue_token(
-        _db(args.db), args.event, regions, label=args.label or "", max_tlp=args.max_tlp
+        _db(args.db),
+        args.event,
+        regions,
+        label=args.label or "",
+        max_tlp=args.max_tlp,
+        expires=expires,
     )
     print(token)
-    print("this token is shown once; only its hash is stored", file=sys.stderr)
+    until = f"; it works until {_utc(expires)}" if expires is not None else ""
+    print(f"this token is shown once; only its hash is stored{until}", file=sys.stderr)
+    return 0
+
+
+def _utc(at: float | None, never: str = "never") -> str:
+    import datetime as dt
+
+    if at is None:
+        return never
+    return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    """One token a line: id, event, label, regions, ceiling, created, last used, expiry,
+    state.  Never the token (only its hash is stored)."""
+    import time
+
+    rows = _server().list_tokens(_db(args.db))
+    if not rows:
+        print("no tokens yet: issue one with `roundtable tokens issue`", file=sys.stderr)
+        return 0
+    now = time.time()
+    print("id\tevent\tlabel\tregions\tceiling\tcreated\tlast used\texpires\tstate")
+    for t in rows:
+        if t["revoked"] is not None:
+            state = f"revoked {_utc(t['revoked'])}"
+        elif t["expires"] is not None and t["expires"] <= now:
+            state = "expired"
+        else:
+            state = "active"
+        cells = [t["id"], t["event"] or t["event_id"], t["label"] or "-", ",".join(t["regions"]),
+                 t["max_tlp"], _utc(t["created"]), _utc(t["last_used"]),
+                 _utc(t["expires"]), state]  # fmt: skip
+        print("\t".join(cells))
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    row = _server().revoke_token(_db(args.db), args.id)
+    if row["already"]:
+        print(f"token {row['id']} ({row['label'] or 'no label'}) was already revoked")
+        return 0
+    print(
+        f"revoked token {row['id']} ({row['label'] or 'no label'}): its requests get 401 and "
+        "its console sign-ins end now"
+    )
     return 0
 
 
@@ -322,6 +488,49 @@ def add_commands(sub, command) -> None:
         default=7.0,
         help="forget saved push answers (Idempotency-Key) after this many days (default 7)",
     )
+    p.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("ROUNDTABLE_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        help="the reverse proxies whose X-Forwarded-Proto/-For/-Host are believed: addresses "
+        "or networks, comma-separated, or * (default 127.0.0.1)",
+    )
+    p.add_argument(
+        "--root-path",
+        default="",
+        help="the path prefix the proxy serves the secretariat under, e.g. /roundtable",
+    )
+    p.add_argument(
+        "--log-level",
+        choices=("critical", "error", "warning", "info", "debug"),
+        default="info",
+        help="info: one line per request; warning: errors only (default info)",
+    )
+    p.add_argument(
+        "--debug-log",
+        help="a file for tracebacks of server errors (the main log gets one line each)",
+    )
+    p.add_argument(
+        "--pool-size",
+        type=int,
+        default=10,
+        help="PostgreSQL connections per worker (default 10); workers x pool size must stay "
+        "under the server's max_connections",
+    )
+    p.add_argument(
+        "--docs",
+        action="store_true",
+        help="also serve the interactive API pages /docs and /redoc (they load their scripts "
+        "from a CDN; off by default, /openapi.json is always served)",
+    )
+
+    p = command("backup", cmd_backup, "secretariat: write a backup of the server's database")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p.add_argument("-o", "--output", required=True, help="the backup file to write")
+    p.add_argument("--force", action="store_true", help="overwrite the output file")
+
+    p = command("migrate", cmd_migrate, "secretariat: bring the database's schema up to date")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p.add_argument("--dry-run", action="store_true", help="say what would change; change nothing")
 
     events = command("events", _show_help, "secretariat: manage events")
     events.set_defaults(parser=events)
@@ -333,6 +542,12 @@ def add_commands(sub, command) -> None:
     p.add_argument("--venue", type=name_arg)
     p.add_argument("--starts")
     p.add_argument("--ends")
+    p.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="the venue's IANA time zone, e.g. Europe/Paris: every time people read is shown "
+        "in it (default: UTC)",
+    )
     p = esub.add_parser("list", help="list the server's events: id and name")
     p.set_defaults(func=cmd_events_list)
     p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
@@ -359,6 +574,21 @@ def add_commands(sub, command) -> None:
         "console); default amber+strict: a room laptop or the secretariat sees all that is "
         "pushed (TLP:RED never is)",
     )
+    p.add_argument(
+        "--expires",
+        metavar="DATE|Nd",
+        help="when the token stops working: a date (2027-01-31: it works through that day, "
+        "UTC) or a number of days (30d); default: until revoked",
+    )
+    p = tsub.add_parser("list", help="list the tokens: id, label, regions, ceiling, use, expiry")
+    p.set_defaults(func=cmd_tokens_list)
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
+    p = tsub.add_parser(
+        "revoke", help="revoke a token now: 401 on the API, its console sign-ins end"
+    )
+    p.set_defaults(func=cmd_tokens_revoke)
+    p.add_argument("id", help="the token's id, as `roundtable tokens list` shows it")
+    p.add_argument("--db", help="the server's database (default: $ROUNDTABLE_DB_URL)")
 
     p = command("actions", cmd_actions, "list actions carried from the region's earlier events")
     p.add_argument("--region", choices=sorted(REGIONS), help="one region (default: all you see)")

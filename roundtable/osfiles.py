@@ -22,10 +22,16 @@ Windows         ``msvcrt.locking`` of one    ``os.fsync`` (FlushFileBuffers ``sk
 Replacing a file: ``os.replace`` everywhere; Windows refuses it while another process has the
 file open, so there it is retried for up to ~1 s.
 
-Private files (the sync token): on POSIX created with mode 0600 and refused when the group or
-others may read them.  On Windows mode bits mean nothing (every file reports 0666): the file is
-created in the user's profile, which only the account can read by default, and its access list
-is not checked; ``roundtable locate`` says so (``private_file_note``).
+Private files (issue 19): on POSIX every file the laptop writes under its home (journals,
+checkpoints, summaries, device and label files, settings, the sync token, logs, exports) is
+created 0600 and every directory 0700 (``PRIVATE_FILE``, ``PRIVATE_DIR``: the atomic writer's
+default, ``private_dirs``), so a session's TLP:RED text is not readable by the laptop's other
+accounts; ``tighten_tree`` brings an existing home to that on its first open.  Only a file the
+user names with ``--output`` is written 0644 (``SHARED_FILE``): it was asked for outside the
+home.  The sync token is also refused when the group or others may read it.  On Windows mode
+bits mean nothing (every file reports 0666): the home is in the user's profile, which only the
+account can read by default, and access lists are not checked or changed; ``roundtable
+locate`` says so (``private_file_note``).
 
 The OS's calls are reached through :func:`_os_module`, so tests run each platform's branch with
 the calls substituted (``tests/test_platform.py``).
@@ -126,9 +132,81 @@ def flush_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
+SHARED_FILE = 0o644
+
+
+def private_dirs(path: Path) -> None:
+    """``path`` and every missing directory above it, created 0700 on POSIX (``Path.mkdir``
+    gives the parents it creates the default mode, whatever ``mode`` says)."""
+    missing: list[Path] = []
+    at = path
+    while not at.exists():
+        missing.append(at)
+        if at.parent == at:
+            break
+        at = at.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            pass  # made in between (another process): its mode is left to ``tighten_tree``
+    if not path.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
+
+
+def not_private(*paths: Path) -> bool:
+    """Does the group or do others have any access to one of ``paths`` (those that exist)?
+    Always False on Windows (see the module docstring)."""
+    if is_windows():
+        return False
+    for path in paths:
+        try:
+            if os.lstat(path).st_mode & 0o077:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def permission_bits(path: Path) -> int:
+    """The permission bits of ``path`` (``0o700``...): what ``roundtable doctor`` reports."""
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def tighten_tree(root: Path) -> int:
+    """Take the group's and others' access away from ``root`` and everything under it (a
+    0755 directory becomes 0700, a 0644 file 0600; the owner's bits are left as they are),
+    without following symbolic links; returns how many entries changed.  A no-op on Windows
+    (see the module docstring)."""
+    if is_windows() or not root.is_dir():
+        return 0
+    changed = 0
+
+    def tighten(path: str) -> None:
+        nonlocal changed
+        try:
+            mode = stat.S_IMODE(os.lstat(path).st_mode)
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)  # the owner's own bits (read-only stays so)
+                changed += 1
+        except OSError:
+            pass  # gone meanwhile, or not ours: nothing to tighten
+
+    tighten(str(root))
+    for top, dirs, files in os.walk(root):
+        for name in [*dirs, *files]:
+            full = os.path.join(top, name)
+            if not os.path.islink(full):
+                tighten(full)
+    return changed
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE) -> None:
     """Replace ``path`` with ``data`` so that a crash leaves the old or the new content, never
-    half: a temp file beside it, flushed, renamed over it, and the directory flushed."""
+    half: a temp file beside it, flushed, renamed over it, and the directory flushed.  The
+    file gets ``mode`` (owner-only unless told otherwise; see the module docstring)."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
     fd = os.open(tmp, flags, mode)
@@ -144,8 +222,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644) -> None:
         raise
     os.close(fd)
     try:
-        if not is_windows() and not mode & 0o077:
-            os.chmod(tmp, mode)  # a private file stays private even if the temp file existed
+        if not is_windows():
+            os.chmod(tmp, mode)  # whatever the umask, or a temp file left by a crash, said
         replace_file(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -170,15 +248,19 @@ def replace_file(tmp: Path, path: Path) -> None:
             time.sleep(0.05)
 
 
-def atomic_write_text(path: Path, text: str, *, mode: int = 0o644) -> None:
-    """:func:`atomic_write_bytes` of UTF-8 text, creating the parent directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write_text(path: Path, text: str, *, mode: int = PRIVATE_FILE) -> None:
+    """:func:`atomic_write_bytes` of UTF-8 text, creating the parent directory (0700 when the
+    file is private)."""
+    if mode & 0o077:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        private_dirs(path.parent)
     atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
 
 
 def write_private_text(path: Path, text: str) -> None:
     """A file only its owner may read (mode 0600 on POSIX; see the module docstring)."""
-    atomic_write_text(path, text, mode=0o600)
+    atomic_write_text(path, text, mode=PRIVATE_FILE)
 
 
 def private_file_problem(path: Path) -> str | None:

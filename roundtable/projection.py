@@ -55,7 +55,14 @@ def countdown_text(left: int) -> str:
 
 def check_projectable(text: str, tlp: str = "clear") -> str:
     """The message to put up, cleaned; ValueError (one line) when it may not be projected:
-    empty, too long, or labelled above TLP:CLEAR."""
+    a character the capture grammar refuses (control characters, bidirectional controls:
+    issue 19), empty, too long, or labelled above TLP:CLEAR."""
+    from roundtable.capture import bad_character
+    from roundtable.text import bidi_control
+
+    bad = bad_character(text.replace("\t", " ")) or bidi_control(text)
+    if bad:
+        raise ValueError(f"character {bad[0] + 1}: {bad[1]}")
     label = (tlp or "").strip().lower()
     if label != "clear":
         raise ValueError(f"only TLP:CLEAR may be projected; this is TLP:{label.upper() or 'AMBER'}")

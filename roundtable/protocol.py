@@ -13,6 +13,7 @@ Merge rule (per field, last writer wins by HLC, with every concurrent version ke
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -24,29 +25,82 @@ from roundtable.model import (
     Hlc,
     Op,
     is_id,
+    stable_id,
 )
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
-store's schema.  A body of a version not in ``ACCEPTED_PROTOCOLS`` is refused with a 4xx
-naming both versions.  2 (issue 22): the session status ``archived``.  3: reserved (the venue's
-time zone and the archive on main).  4 (issue 26): the session field ``projected``."""
-ACCEPTED_PROTOCOLS = (1, 2, 3, 4)
-"""Every version a server takes pushes of (the wire rule: every older one)."""
-SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 2}
-"""(record kind, field, value) -> the first protocol version that carries it: a body of an
-older version naming it is refused (its writer's version has no such value)."""
-FIELD_SINCE: dict[tuple[str, str], int] = {
-    ("session", "projected"): 4,
-    ("session", "quorum"): 4,
-    ("session", "speaking_seconds"): 4,
-    ("session", "warning_percent"): 4,
-    ("session", "warning_seconds"): 4,
-    ("speaker", "reply"): 4,
+store's schema.  A body of a newer version is refused with a 4xx naming both versions; every
+older version is accepted (DESIGN.md's wire rule), its ops checked against what that version
+knew (``FIELDS_SINCE`` and ``VALUES_SINCE``).
+
+1: the first.  2: an event's venue time zone, ``event.tz`` (issue 24).  3: the session status
+``archived`` (issue 22).  4: a session's number in its event and region, ``session.number``, of
+its document symbol (issue 23).  5: the room's procedure (issue 26): the session's
+``projected`` message, ``quorum``, ``speaking_seconds``, ``warning_percent`` and
+``warning_seconds``, and a speaker's right of ``reply``."""
+FIELDS_SINCE: dict[tuple[str, str], int] = {
+    ("event", "tz"): 2,
+    ("session", "number"): 4,
+    ("session", "projected"): 5,
+    ("session", "quorum"): 5,
+    ("session", "speaking_seconds"): 5,
+    ("session", "warning_percent"): 5,
+    ("session", "warning_seconds"): 5,
+    ("speaker", "reply"): 5,
 }
-"""(record kind, field) -> the first protocol version that carries the field at all (any
-value): a body of an older version naming it is refused, and a client holds such ops for an
-older server."""
+"""``(record kind, field)`` -> the protocol version that added it; a field not listed is of
+version 1.  A laptop talking to an older secretariat keeps the ops of newer fields local."""
+VALUES_SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 3}
+"""``(record kind, field, value)`` -> the protocol version that added this value of a field
+the wire already carried; a value not listed is as old as its field.  Same rule as
+``FIELDS_SINCE``: a body of an older version naming it is refused, and a laptop talking to an
+older secretariat keeps such ops local."""
+PROTOCOL_PARAM = "protocol"
+"""The query parameter by which a laptop names the version it speaks (``/v1/whoami``, a pull);
+without it the secretariat answers in version 1, as the first laptops expect."""
+
+
+def field_version(kind: str, field: str) -> int:
+    """The protocol version that added a field to the wire."""
+    return FIELDS_SINCE.get((kind, field), 1)
+
+
+def value_version(kind: str, field: str, value: Any) -> int:
+    """The protocol version that can carry ``value`` in this field: the field's own, or the
+    later one that added this value (``VALUES_SINCE``)."""
+    since = field_version(kind, field)
+    if isinstance(value, str):
+        since = max(since, VALUES_SINCE.get((kind, field, value), 1))
+    return since
+
+
+def op_version(op: Op) -> int:
+    """The first protocol version that carries ``op``."""
+    return value_version(op.kind, op.field, op.value)
+
+
+def fits(op: Op, version: int) -> bool:
+    """Can this op travel to a side speaking ``version``?"""
+    return op_version(op) <= version
+
+
+def novelty(op: Op, version: int) -> str:
+    """What of ``op`` a side speaking ``version`` does not know, as people read it: its field
+    (``event.tz``) or, in a field it knows, its value (``session.status 'archived'``)."""
+    if field_version(op.kind, op.field) > version:
+        return f"{op.kind}.{op.field}"
+    return f"{op.kind}.{op.field} {str(op.value)[:30]!r}"
+
+
+def spoken(asked: object) -> int:
+    """The version to answer a request in: the one it names, at most ours; 1 when it names
+    none (a laptop of the first version)."""
+    if isinstance(asked, int) and not isinstance(asked, bool) and asked >= 1:
+        return min(asked, PROTOCOL_VERSION)
+    return 1
+
+
 PROTOCOL_REFUSAL = "body: protocol "
 """How a refusal of a body's protocol version begins (a client told this by the server stops
 the round instead of putting the batch in its rejected list)."""
@@ -116,13 +170,14 @@ def parse_hlc(text: Any) -> Hlc:
     return hlc
 
 
-def check_value(kind: str, field: str, value: Any) -> None:
-    """Raise ProtocolError unless ``value`` has the type and size this field takes."""
+def check_value(kind: str, field: str, value: Any, version: int = PROTOCOL_VERSION) -> None:
+    """Raise ProtocolError unless ``value`` has the type and size this field takes.
+    ``version``: the protocol the value travels in (a field it did not know is unknown)."""
     types = FIELD_TYPES.get(kind)
     if types is None:
         raise ProtocolError(f"unknown record kind {kind!r}")
     expected = types.get(field)
-    if expected is None:
+    if expected is None or field_version(kind, field) > version:
         raise ProtocolError(f"unknown field {field!r} for {kind}")
     if expected is bool:
         ok = isinstance(value, bool)
@@ -148,11 +203,22 @@ def check_value(kind: str, field: str, value: Any) -> None:
     if not ok:
         want = "list of strings" if expected is list else expected.__name__
         raise ProtocolError(f"{kind}.{field}: expected {want}, got {type(value).__name__}")
+    if (kind, field) == ("event", "tz") and value != "" and not _ZONE_RE.match(value):
+        raise ProtocolError(f"{kind}.{field}: {str(value)[:40]!r} is not an IANA time zone name")
     if field in TLP_FIELDS and value not in TLP_LABELS and value != "":
         raise ProtocolError(
             f"{kind}.{field}: unknown label {str(value)[:30]!r}; use one of {', '.join(TLP_LABELS)}"
         )
+    since = value_version(kind, field, value)
+    if since > version:
+        raise ProtocolError(
+            f"{kind}.{field} {str(value)[:30]!r} needs protocol {since} (the body says {version})"
+        )
 
+
+_ZONE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(/[A-Za-z0-9_+\-]+){0,2}$")
+"""The shape of an IANA zone name (``Europe/Paris``, ``America/Argentina/Cordoba``, ``UTC``):
+the wire checks the shape; which names exist is the zone database's, newer on some laptops."""
 
 TLP_FIELDS = ("tlp", "default_tlp")
 """Fields holding a Traffic Light Protocol label (issue 14)."""
@@ -162,6 +228,39 @@ def carries_red(kind: str, field: str, value: Any) -> bool:
     """Does this op label its record TLP:RED?  Such an op never leaves the laptop: the store
     keeps it out of the outbox and the secretariat refuses it (``parse_op``)."""
     return field == "tlp" and value == "red"
+
+
+# ---------------------------------------------------------------------------------------------
+# Withdrawal (issue 19): a record relabelled TLP:RED after the secretariat had it
+# ---------------------------------------------------------------------------------------------
+
+
+def withdrawal_op_id(kind: str, record_id: str, hlc: str) -> str:
+    """The op id of the tombstone a laptop sends when a record it pushed becomes TLP:RED
+    (``store.history.Labels``): derived from the record and the RED label's HLC, so every side
+    recognises a withdrawal without a new field on the wire."""
+    return stable_id("tlp-withdraw", kind, record_id, hlc, "deleted")
+
+
+def is_withdrawal(op: Op) -> bool:
+    """Is this op a withdrawal tombstone (``withdrawal_op_id``)?"""
+    return (
+        op.field == "deleted"
+        and op.value is True
+        and op.op_id == withdrawal_op_id(op.kind, op.record_id, op.hlc)
+    )
+
+
+def withdrawn(doc: Mapping[str, Any] | None) -> bool:
+    """Is this merged record withdrawn now?  A withdrawal outranks every version written
+    before it and every edit made after it on a laptop that had not seen it: the record stays
+    withdrawn until a label op newer than the withdrawal (the record relabelled lower: its
+    laptop then sends the record's current values again).  A function of the set of ops, like
+    the rest of the merge."""
+    if doc is None or not doc.get("withdrawn"):
+        return False
+    label = doc["heads"].get("tlp")
+    return not (label and label[0][1] > doc["withdrawn"][-1])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,7 +313,7 @@ def push_json_schema() -> dict[str, Any]:
         "type": "object",
         "required": ["protocol", "ops"],
         "properties": {
-            "protocol": {"type": "integer", "enum": list(ACCEPTED_PROTOCOLS)},
+            "protocol": {"type": "integer", "enum": list(range(1, PROTOCOL_VERSION + 1))},
             "device": {"type": "string"},
             "label": {"type": "string", "maxLength": MAX_LABEL},
             "ops": {
@@ -227,10 +326,13 @@ def push_json_schema() -> dict[str, Any]:
     }
 
 
-def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
+def parse_op(
+    data: Any, *, where: str = "op", now_ms: int | None = None, version: int = PROTOCOL_VERSION
+) -> Op:
     """Validate untrusted op data and build an Op.  ``where`` prefixes every message.
 
     With ``now_ms`` given, an op stamped more than MAX_FUTURE_SKEW_MS ahead is rejected.
+    ``version``: the protocol of the body it came in (a field added later is unknown there).
     """
     if not isinstance(data, Mapping):
         raise ProtocolError(f"{where}: expected an object, got {type(data).__name__}")
@@ -255,7 +357,7 @@ def parse_op(data: Any, *, where: str = "op", now_ms: int | None = None) -> Op:
     if not isinstance(field, str):
         raise ProtocolError(f"{where}: field must be a string")
     try:
-        check_value(kind, field, data["value"])
+        check_value(kind, field, data["value"], version)
         hlc = parse_hlc(data["hlc"])
     except (ProtocolError, ValueError) as exc:
         raise ProtocolError(f"{where}: {exc}") from None
@@ -332,6 +434,9 @@ def apply_op(doc: dict[str, Any], op: Op) -> bool:
     if op.hlc not in replaced_set and op.hlc not in head_hlcs:
         heads.append([op.value, op.hlc])
         changed = True
+    if is_withdrawal(op) and op.hlc not in doc.get("withdrawn", ()):
+        doc["withdrawn"] = sorted([*doc.get("withdrawn", ()), op.hlc])
+        changed = True
     if not changed:
         return False
     heads = [h for h in heads if h[1] not in replaced_set]
@@ -342,6 +447,13 @@ def apply_op(doc: dict[str, Any], op: Op) -> bool:
         doc["replaced"][field] = replaced
     if heads:
         doc["fields"][field] = heads[0][0]
+    if doc.get("withdrawn"):
+        # a withdrawn record reads as deleted whatever its ``deleted`` heads say (issue 19)
+        dheads = doc["heads"].get("deleted")
+        if withdrawn(doc):
+            doc["fields"]["deleted"] = True
+        elif dheads:
+            doc["fields"]["deleted"] = dheads[0][0]
     return True
 
 
@@ -389,8 +501,8 @@ def delete_conflict(doc: Mapping[str, Any] | None) -> DeleteConflict | None:
     wrote it earlier itself (a device always saw its own writes; this also covers deletes
     written before deletes listed what they saw).  A function of the merged document, hence of
     the set of ops: every replica finds the same conflict whatever the order of delivery."""
-    if doc is None or doc["fields"].get("deleted") is not True:
-        return None
+    if doc is None or doc["fields"].get("deleted") is not True or withdrawn(doc):
+        return None  # a withdrawal is never a conflict: it outranks every edit (issue 19)
     dheads = doc["heads"].get("deleted", [])
     deletes = [Hlc.parse(h) for v, h in dheads if v is True]
     if not deletes:
@@ -427,6 +539,8 @@ def conflicts(doc: Mapping[str, Any]) -> dict[str, list[tuple[Any, Hlc]]]:
     not see (choosing it restores the record; writing ``deleted`` again confirms the delete).
     """
     out: dict[str, list[tuple[Any, Hlc]]] = {}
+    if withdrawn(doc):
+        return out
     for field, heads in doc["heads"].items():
         if len(heads) > 1 and field != "deleted":
             out[field] = [(v, Hlc.parse(h)) for v, h in heads[1:]]
@@ -453,6 +567,8 @@ def conflict_devices(doc: Mapping[str, Any], own_device: str = "") -> list[str]:
     (winning or losing) but ``own_device``, so the laptop whose edit lost names the other
     laptop, never itself."""
     devices: set[str] = set()
+    if withdrawn(doc):
+        return []
     for field, heads in doc["heads"].items():
         if len(heads) > 1 and field != "deleted":
             devices.update(Hlc.parse(h).device for _v, h in heads)
@@ -481,44 +597,35 @@ def merge_ops(ops: Iterable[Op], docs: dict[tuple[str, str], dict[str, Any]] | N
 # ---------------------------------------------------------------------------------------------
 
 
-def push_body(ops: Iterable[Op], device: str, label: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"protocol": PROTOCOL_VERSION, "device": device}
+def push_body(
+    ops: Iterable[Op], device: str, label: str | None = None, version: int = PROTOCOL_VERSION
+) -> dict[str, Any]:
+    """A push body in ``version`` (the secretariat's, when older than ours: the caller sends
+    only ops that ``fits`` it)."""
+    body: dict[str, Any] = {"protocol": version, "device": device}
     if label:
         body["label"] = label
     body["ops"] = [o.to_dict() for o in ops]
     return body
 
 
-def parse_push_body(data: Any, *, now_ms: int | None = None) -> list[Op]:
-    """Validate a push body.  Every op must be valid or the whole batch is rejected."""
+def parse_push_body(
+    data: Any, *, now_ms: int | None = None, speaks: int = PROTOCOL_VERSION
+) -> list[Op]:
+    """Validate a push body.  Every op must be valid or the whole batch is rejected.
+    ``speaks``: the newest version this side accepts (every older one too); a test passes the
+    previous version to be the secretariat of before a field was added."""
     if not isinstance(data, Mapping):
         raise ProtocolError("body: expected an object")
     version = data.get("protocol")
-    if isinstance(version, bool) or version not in ACCEPTED_PROTOCOLS:
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= speaks:
+        spoken_here = "1" if speaks == 1 else f"1-{speaks}"
         raise ProtocolError(
-            f"{PROTOCOL_REFUSAL}{version!r} is not supported (this side speaks "
-            f"{', '.join(map(str, ACCEPTED_PROTOCOLS))})"
+            f"{PROTOCOL_REFUSAL}{version!r} is not supported (this side speaks {spoken_here})"
         )
     ops = data.get("ops")
     if not isinstance(ops, list) or not (MIN_BATCH <= len(ops) <= MAX_BATCH):
         raise ProtocolError(f"body: ops must be a list of {MIN_BATCH}-{MAX_BATCH} ops")
-    parsed = [parse_op(o, where=f"ops[{i}]", now_ms=now_ms) for i, o in enumerate(ops)]
-    for i, op in enumerate(parsed):
-        since = op_protocol(op)
-        if since > version:
-            raise ProtocolError(
-                f"ops[{i}]: {op.kind}.{op.field} {str(op.value)[:30]!r} needs protocol {since} "
-                f"(the body says {version})"
-            )
-    return parsed
-
-
-def op_protocol(op: Op) -> int:
-    """The first protocol version that carries ``op`` (1 for everything but ``SINCE``)."""
-    field_since = FIELD_SINCE.get((op.kind, op.field))
-    if field_since is not None:
-        return field_since
-    value = op.value if isinstance(op.value, str) else None
-    if value is None:
-        return 1
-    return SINCE.get((op.kind, op.field, value), 1)
+    return [
+        parse_op(o, where=f"ops[{i}]", now_ms=now_ms, version=version) for i, o in enumerate(ops)
+    ]

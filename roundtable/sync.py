@@ -8,9 +8,14 @@
   ops stay in the journal, are skipped by later pushes and never block the rest.
 * Pull: pages of ops since the event's cursor; the cursor is saved in ``sync.json`` after each
   page is applied (re-applying a page is harmless: ops are applied by id).
-* Protocol: an answer naming a sync protocol other than ``protocol.PROTOCOL_VERSION`` stops
-  the round with a SyncError before anything of it is used; a push the server refuses for its
-  protocol stops the round too, and its ops stay pending (not in the rejected list).
+* Protocol: every request names the version this laptop speaks (``?protocol=``); a secretariat
+  answers in it, or in its own older one.  An answer naming a newer protocol stops the round
+  with a SyncError before anything of it is used; a push the server refuses for its protocol
+  stops the round too, and its ops stay pending (not in the rejected list).  With an older
+  secretariat the round goes on in its version: the ops of fields or values it does not know
+  (``protocol.FIELDS_SINCE``, ``protocol.VALUES_SINCE``) stay in the journal, pending, never
+  rejected or dropped, and the laptop says so once (``SyncResult.notice``, remembered in
+  ``sync.json``).
 * Network: explicit timeouts; transport errors and 408/425/429/5xx are retried with full-jitter
   exponential backoff that honours Retry-After, within the round's deadline.  TLS is always
   verified.  The token is never logged or put in a message.
@@ -40,6 +45,14 @@ if TYPE_CHECKING:
     import httpx
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})
+
+
+def _plain_errors() -> tuple[type[Exception], ...]:
+    import httpx
+
+    return (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+
+
 PULL_PAGE = 1000
 REGION_WINDOW = 64  # ops read past a push batch, so that a session's region op goes first
 SYNC_FILE = "sync.json"
@@ -67,7 +80,9 @@ class SyncResult:
     rejected_total: int = 0
     skipped: list[str] = field(default_factory=list)  # units open in another roundtable
     rejections: list[str] = field(default_factory=list)  # one line per batch refused this round
-    held: int = 0  # changes kept here: the secretariat speaks an older protocol (wire rule)
+    held: list[str] = field(default_factory=list)  # encrypted sessions, locked, with changes
+    kept_local: int = 0  # ops of fields an older secretariat does not know, kept here
+    notice: str | None = None  # said once per secretariat: what stays on this laptop, and why
 
     @property
     def ok(self) -> bool:
@@ -80,29 +95,36 @@ class SyncResult:
         if self.rejected:
             parts.append(f"{self.rejected} rejected")
         line = "sync: " + ", ".join(parts)
+        if self.notice:
+            line += f"; {self.notice}"
         if self.rejected_total:
             line += f" ({self.rejected_total} changes in the rejected list: {REJECTED_FILE})"
-        if self.held:
-            line += (
-                f"; {self.held} change{'s' if self.held != 1 else ''} kept on this laptop: the "
-                "secretariat speaks an older sync protocol (e.g. a session archived)"
-            )
         if self.auth_error:
             return f"sync refused: {self.error or 'the token was not accepted'}"
         if self.error:
             return f"{line}; stopped: {self.error}"
+        if self.held:
+            names = ", ".join(self.held[:5]) + (" ..." if len(self.held) > 5 else "")
+            line += (
+                f"; not sent: {len(self.held)} encrypted session{'s' if len(self.held) > 1 else ''}"
+                f" locked with changes ({names}): set ROUNDTABLE_PASSPHRASE or open "
+                "it with its passphrase, then sync again"
+            )
         return line
 
     @property
     def exit_code(self) -> int:
         """The command's exit status: 0 all done, 1 stopped (network, server, store), 2 token
-        refused, 3 some changes rejected by the secretariat (named in ``rejections``)."""
+        refused, 3 some changes rejected by the secretariat (named in ``rejections``), 4 all
+        that could be sent was, but a locked encrypted session still holds changes (``held``)."""
         if self.auth_error:
             return 2
         if self.error:
             return 1
         if self.rejected:
             return 3
+        if self.held:
+            return 4
         return 0
 
 
@@ -188,13 +210,30 @@ class SyncState:
         self.cursors: dict[str, int] = {
             k: v for k, v in (cursors or {}).items() if isinstance(v, int) and v >= 0
         }
+        told = data.get("told_protocol") if same else None
+        self.told_protocol: int | None = told if isinstance(told, int) else None
 
     def cursor(self, event_id: str) -> int:
         return self.cursors.get(event_id, 0)
 
     def save_cursor(self, event_id: str, seq: int) -> None:
         self.cursors[event_id] = seq
-        _write_json(self.path, {"url": self.base_url, "cursors": self.cursors})
+        self._save()
+
+    def told(self, version: int) -> bool:
+        """Was this laptop already told that this secretariat speaks ``version`` (older)?
+        Remembers it from now on: the notice is said once."""
+        if self.told_protocol == version:
+            return True
+        self.told_protocol = version
+        self._save()
+        return False
+
+    def _save(self) -> None:
+        data: dict[str, Any] = {"url": self.base_url, "cursors": self.cursors}
+        if self.told_protocol is not None:
+            data["told_protocol"] = self.told_protocol
+        _write_json(self.path, data)
 
 
 class RejectedList:
@@ -245,6 +284,7 @@ class SyncClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         label: str | None = None,
+        detect_tls_port: bool = False,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise SyncError(f"API URL must start with http:// or https://, got {base_url[:80]!r}")
@@ -266,9 +306,11 @@ class SyncClient:
         self._deadline = 0.0
         self._attempts = 0
         self.label = label  # who this laptop is, shown in conflicts (else the token's label)
+        # an http:// address whose server hangs up: check once whether the port speaks TLS
+        # (the commands do; a probe would count as a connection to a test's fault proxy)
+        self.detect_tls_port = detect_tls_port
         self._label_sent = ""
-        self.server_protocol = protocol.PROTOCOL_VERSION  # what whoami says the server speaks
-        self.held: dict[str, int] = {}  # op ids kept here for a newer server -> their version
+        self.server_protocol = protocol.PROTOCOL_VERSION  # what the secretariat answered in
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncClient({self.base_url!r})"
@@ -301,9 +343,22 @@ class SyncClient:
             try:
                 resp = await client.request(method, path, **kw)
             except httpx.TransportError as exc:
+                # no retry can fix a certificate or a scheme: say so at once, with the fix
+                fatal = _certificate_problem(exc, self.base_url, self.ca_file)
+                if fatal is None and self.detect_tls_port and attempt == 0:
+                    if isinstance(exc, _plain_errors()):  # a TLS port hangs up on plain HTTP
+                        fatal = await _plain_http_to_tls(self.base_url)
+                if fatal is not None:
+                    raise SyncError(fatal) from None
                 reason = _transport_reason(exc, self.base_url)
             else:
                 code = resp.status_code
+                if code == 400 and not isinstance(_json(resp), dict):
+                    # not the secretariat's answer: nginx's "plain HTTP request was sent to
+                    # HTTPS port", or the like
+                    fatal = await _plain_http_to_tls(self.base_url)
+                    if fatal is not None:
+                        raise SyncError(fatal)
                 if code not in RETRYABLE_STATUS and code < 500:
                     return resp
                 reason = f"{method} {path}: HTTP {code}"
@@ -331,7 +386,9 @@ class SyncClient:
             return await self._whoami(client)
 
     async def _whoami(self, client) -> dict[str, Any]:
-        resp = await self._request(client, "GET", "/v1/whoami")
+        resp = await self._request(
+            client, "GET", "/v1/whoami", params={protocol.PROTOCOL_PARAM: protocol.PROTOCOL_VERSION}
+        )
         if resp.status_code == 401:
             raise _AuthError(f"{self.base_url}: the token was not accepted (401)")
         if resp.status_code != 200:
@@ -361,6 +418,9 @@ class SyncClient:
 
     async def _push(self, client, event_id: str, result: SyncResult, progress) -> None:
         rejected = RejectedList(self.store.home)
+        version = self.server_protocol
+        local_only: set[str] = set()  # ops an older secretariat cannot take: they stay here
+        unknown: set[str] = set()  # what of theirs it does not know (``protocol.novelty``)
         # listing and counting read a few small files per unit and open none of them
         outboxes = await asyncio.to_thread(self.store.outboxes, event_id)
         total = sum(ob.count for ob in outboxes)
@@ -378,7 +438,7 @@ class SyncClient:
                         # creation change, at the journal's start) always lies inside it
                         window = await _file_work(
                             outbox.shared, outbox.pending, size + REGION_WINDOW,
-                            rejected.op_ids | stuck,
+                            rejected.op_ids | stuck | local_only,
                         )  # fmt: skip
                     except StoreError as exc:
                         # open for writing in another roundtable (the app): that one pushes it
@@ -386,21 +446,21 @@ class SyncClient:
                         break
                     if not window:
                         break
-                    # the wire rule: an older server gets no op of a newer version (it would
-                    # misread it); those stay pending here, said once (``held_notice``)
-                    newer = [o for o in window if protocol.op_protocol(o) > self.server_protocol]
-                    if newer:
-                        for o in newer:
-                            self.held[o.op_id] = protocol.op_protocol(o)
-                        stuck.update(o.op_id for o in newer)
-                        window = [o for o in window if o.op_id not in stuck]
-                        if not window:
-                            continue
+                    if version < protocol.PROTOCOL_VERSION:
+                        kept = {o.op_id for o in window if not protocol.fits(o, version)}
+                        if kept:
+                            local_only |= kept
+                            unknown.update(
+                                protocol.novelty(o, version) for o in window if o.op_id in kept
+                            )
+                            window = [o for o in window if o.op_id not in kept]
+                            if not window:
+                                continue
                     # a session's region goes first: the server scopes every later op by it
                     window.sort(key=lambda o: not (o.kind == "session" and o.field == "region"))
                     batch = window[:size]
                     del window
-                    status, answer = await self._push_batch(client, event_id, batch)
+                    status, answer = await self._push_batch(client, event_id, batch, version)
                     if status == 413 and len(batch) > 1:
                         size = max(1, len(batch) // 2)
                         continue
@@ -435,12 +495,19 @@ class SyncClient:
             finally:
                 await _file_work(outbox.shared, outbox.close)  # a checkpoint, off the loop
         result.rejected_total = len(rejected)
-        if self.held:
-            result.held = len(self.held)
+        result.held = await asyncio.to_thread(self.store.held_back, event_id)
+        result.kept_local = len(local_only)
+        if local_only and not SyncState(self.store.home, self.base_url).told(version):
+            result.notice = (
+                f"{len(local_only)} change{'s' if len(local_only) != 1 else ''} kept on this "
+                f"laptop: the secretariat speaks sync protocol {version}, which does not know "
+                f"{', '.join(sorted(unknown))}; they go once it is upgraded"
+            )
 
-    async def _push_batch(self, client, event_id: str, batch: list[Op]) -> tuple[int, Any]:
-        body = protocol.push_body(batch, self.store.device, self.label)
-        body["protocol"] = min(self.server_protocol, protocol.PROTOCOL_VERSION)
+    async def _push_batch(
+        self, client, event_id: str, batch: list[Op], version: int = protocol.PROTOCOL_VERSION
+    ) -> tuple[int, Any]:
+        body = protocol.push_body(batch, self.store.device, self.label, version)
         key = batch_key(event_id, (o.op_id for o in batch))
         resp = await self._request(
             client,
@@ -493,7 +560,12 @@ class SyncClient:
                 "GET",
                 f"/v1/events/{event_id}/ops",
                 # the server leaves out our own ops: they are in our journals already
-                params={"since": cursor, "limit": PULL_PAGE, "exclude": self.store.device},
+                params={
+                    "since": cursor,
+                    "limit": PULL_PAGE,
+                    "exclude": self.store.device,
+                    protocol.PROTOCOL_PARAM: protocol.PROTOCOL_VERSION,
+                },
             )
             if resp.status_code == 401:
                 raise _AuthError(f"{self.base_url}: the token was not accepted (401)")
@@ -590,21 +662,23 @@ async def _file_work(shared: bool, fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def _check_protocol(data: dict[str, Any], where: str) -> int:
-    """The protocol an answer names (an answer without one is of protocol 1, the first); one
-    this laptop does not speak (newer, or unknown) is refused before anything of it is used.
-    An older one is spoken: the ops it cannot carry stay here (``SyncClient._push``)."""
+    """The protocol an answer is in: ours, or an older one (the secretariat is older); an
+    answer naming a newer or unknown protocol is refused before anything of it is used (an
+    answer without one is of protocol 1, the first)."""
     theirs = data.get("protocol", 1)
-    if isinstance(theirs, int) and theirs in protocol.ACCEPTED_PROTOCOLS:
+    if (
+        isinstance(theirs, int)
+        and not isinstance(theirs, bool)
+        and 1 <= theirs <= protocol.PROTOCOL_VERSION
+    ):
         return theirs
-    if theirs != protocol.PROTOCOL_VERSION:
-        raise SyncError(
-            f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this roundtable "
-            f"speaks {protocol.PROTOCOL_VERSION}; upgrade roundtable"
-            if isinstance(theirs, int) and theirs > protocol.PROTOCOL_VERSION
-            else f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this "
-            f"roundtable speaks {protocol.PROTOCOL_VERSION}"
-        )
-    return protocol.PROTOCOL_VERSION
+    raise SyncError(
+        f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this roundtable "
+        f"speaks {protocol.PROTOCOL_VERSION}; upgrade roundtable"
+        if isinstance(theirs, int) and theirs > protocol.PROTOCOL_VERSION
+        else f"{where}: the secretariat speaks sync protocol {str(theirs)[:20]}, this "
+        f"roundtable speaks {protocol.PROTOCOL_VERSION}"
+    )
 
 
 def _json(resp) -> Any:
@@ -619,6 +693,68 @@ def _detail(resp) -> str:
     if isinstance(data, dict) and isinstance(data.get("detail"), str):
         return data["detail"][:300]
     return resp.reason_phrase or f"HTTP {resp.status_code}"
+
+
+def _certificate_problem(exc: BaseException, base_url: str, ca_file: str | None) -> str | None:
+    """The one line for a TLS certificate that does not verify, with what to do; None for any
+    other transport error (those are retried)."""
+    seen: BaseException | None = exc
+    verify: BaseException | None = None
+    for _ in range(8):  # the ssl error sits a few causes down (httpx <- httpcore <- ssl)
+        if seen is None:
+            break
+        if isinstance(seen, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(
+            seen
+        ):
+            verify = seen
+            break
+        seen = seen.__cause__ or seen.__context__
+    if verify is None:
+        return None
+    why = getattr(verify, "verify_message", "") or str(verify).split("]")[-1].strip()
+    why = why.split("(_ssl")[0].strip().rstrip(".")[:160] or "certificate verify failed"
+    if ca_file:
+        fix = (
+            f"{ca_file} did not verify it: is it the CA that signed the server's certificate, "
+            "and is the address the name on that certificate?"
+        )
+    else:
+        fix = (
+            "if the secretariat uses its own certificate authority, give its CA file: "
+            f"roundtable connect {base_url} --token ... --ca-file CA.pem"
+        )
+    return f"{base_url}: the server's TLS certificate is not trusted ({why}); {fix}"
+
+
+async def _plain_http_to_tls(base_url: str) -> str | None:
+    """For an ``http://`` address whose server answered nonsense: if the port speaks TLS, the
+    line that says to use ``https://``; else None."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    if parts.scheme != "http" or not parts.hostname:
+        return None
+    port = parts.port or 80
+    if not await asyncio.to_thread(_speaks_tls, parts.hostname, port):
+        return None
+    https = base_url.replace("http://", "https://", 1)
+    return f"{base_url}: this port speaks TLS (https), not plain HTTP; use {https}"
+
+
+def _speaks_tls(host: str, port: int, timeout: float = 3.0) -> bool:
+    """Whether a TLS handshake succeeds on host:port (the certificate is not checked: this
+    only tells a TLS port from a plain one)."""
+    import socket
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as raw:
+            with context.wrap_socket(raw, server_hostname=host):
+                return True
+    except (OSError, ssl.SSLError):
+        return False
 
 
 def _transport_reason(exc: Exception, base_url: str) -> str:

@@ -52,3 +52,35 @@ def mmss(seconds: float) -> str:
     """Seconds as mm:ss (negative shown as 00:00)."""
     seconds = max(int(seconds), 0)
     return f"{seconds // 60:02d}:{seconds % 60:02d}"
+
+
+_BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+BIDI_NAMES = {
+    0x202A: "LEFT-TO-RIGHT EMBEDDING",
+    0x202B: "RIGHT-TO-LEFT EMBEDDING",
+    0x202C: "POP DIRECTIONAL FORMATTING",
+    0x202D: "LEFT-TO-RIGHT OVERRIDE",
+    0x202E: "RIGHT-TO-LEFT OVERRIDE",
+    0x2066: "LEFT-TO-RIGHT ISOLATE",
+    0x2067: "RIGHT-TO-LEFT ISOLATE",
+    0x2068: "FIRST STRONG ISOLATE",
+    0x2069: "POP DIRECTIONAL ISOLATE",
+}
+
+
+def bidi_control(text: str) -> tuple[int, str] | None:
+    """The first bidirectional embedding, override or isolate control in ``text`` (0-based
+    index, what it is), or None (issue 19).  They reorder what follows them on screen and in
+    documents ("Invoice \u202egpj.exe" shows as "Invoice exe.jpg"), so no text typed or loaded
+    on the laptop may hold one.  The marks LRM (U+200E), RLM (U+200F) and ALM (U+061C), which
+    only give a neutral character a direction, stay allowed: Arabic and Hebrew names need them.
+    The one rule for the capture bar, ``roundtable add``/``edit``, the edit dialog, names given
+    on the command line and plan loading."""
+    found = _BIDI_CONTROL.search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    return found.start(), (
+        f"bidirectional control U+{code:04X} ({BIDI_NAMES[code]}) is not allowed: it reorders "
+        "the text shown after it"
+    )

@@ -15,7 +15,7 @@ from typing import Any
 
 from roundtable.errors import RoundtableError
 from roundtable.model import AGENDA_KINDS, REGIONS
-from roundtable.text import TextFileError, quote, read_text_file
+from roundtable.text import TextFileError, bidi_control, quote, read_text_file
 
 BUILTIN_DIR = Path(__file__).parent / "plans"
 BUILTIN_SOURCE = "built-in"
@@ -27,7 +27,7 @@ MAX_TITLE = 200
 MAX_PROMPT = 500
 
 _TOP_KEYS = {
-    "name", "region", "title", "tour", "items", "language", "tlp", "quorum",
+    "name", "region", "title", "titles", "tour", "items", "language", "tlp", "tz", "quorum",
     "speaking_seconds", "warning_percent", "warning_seconds",
 }  # fmt: skip
 _PROCEDURE_KEYS = {  # issue 26: key -> (low, high, what)
@@ -38,13 +38,14 @@ _PROCEDURE_KEYS = {  # issue 26: key -> (low, high, what)
 }
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
 _REQUIRED_TOP = ("name", "region", "title", "items")
-_ITEM_KEYS = {"title", "minutes", "kind", "prompts"}
+_ITEM_KEYS = {"title", "minutes", "kind", "prompts", *LANGUAGES}
+_TRANSLATION_KEYS = {"title", "prompts"}
 _REQUIRED_ITEM = ("title", "minutes", "kind")
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)$")
 _ITEMS_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*items[ \t]*\]\]", re.MULTILINE)
 _ANY_HEADER = re.compile(r"^[ \t]*\[", re.MULTILINE)
-_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f"}  # joiners and direction marks of names
+_FORMAT_OK = {"\u200c", "\u200d", "\u200e", "\u200f", "\u061c"}  # joiners, direction marks
 
 
 class PlanError(RoundtableError, ValueError):
@@ -59,6 +60,18 @@ class PlanItem:
     minutes: int
     kind: str  # one of model.AGENDA_KINDS
     prompts: tuple[str, ...] = ()
+    # issue 23: the title and prompts in other languages: (language, title, prompts); a
+    # language whose prompts were not given reads the plan's own
+    translations: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+
+    def title_in(self, lang: str) -> str:
+        """The item's title in ``lang``, or the plan's own when it has none."""
+        return next((t for code, t, _ in self.translations if code == lang), self.title)
+
+    def prompts_in(self, lang: str) -> tuple[str, ...]:
+        """The item's prompts in ``lang``, or the plan's own when it has none."""
+        found = next((p for code, _, p in self.translations if code == lang), ())
+        return found or self.prompts
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,27 @@ class Plan:
     speaking_seconds: int = 0  # the list of speakers' time limit; 0 = tour_seconds
     warning_percent: int = 0  # every countdown warns in the last N % (0 = 20) ...
     warning_seconds: int = 0  # ... or the last N s (0 = 30), whichever is shorter
+    tz: str = ""  # the venue's IANA time zone of a new event ("" = the laptop's; issue 24)
+    titles: tuple[tuple[str, str], ...] = ()  # issue 23: (language, title) in other languages
+
+    def title_in(self, lang: str) -> str:
+        """The plan's title in ``lang``, or its own when it has none."""
+        return next((t for code, t in self.titles if code == lang), self.title)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages every title of the plan is given in (its own counts as English,
+        or as its ``language``)."""
+        own = self.language or "en"
+        found = [own]
+        for lang in LANGUAGES:
+            if lang == own:
+                continue
+            if any(code == lang for code, _ in self.titles) and all(
+                any(code == lang for code, _, _ in i.translations) for i in self.items
+            ):
+                found.append(lang)
+        return tuple(found)
 
     @property
     def total_minutes(self) -> int:
@@ -154,6 +188,12 @@ class _Locator:
             found = self._find_key(key, start, end)
             if found is not None:
                 return found
+            if key in LANGUAGES:  # a translation's own [items.<lang>] table
+                following = self.items[index + 1] if index + 1 < len(self.items) else None
+                header = re.compile(rf"^[ \t]*\[[ \t]*items\.{key}[ \t]*\]", re.MULTILINE)
+                m = header.search(self.text, start, following or len(self.text))
+                if m:
+                    return self._line_at(m.start())
         return self._line_at(start)
 
 
@@ -168,6 +208,9 @@ def _text_problem(value: Any, limit: int) -> str | None:
         return f"expected a non-empty text, got {quote(value)}"
     if len(value) > limit:
         return f"longer than {limit} characters"
+    bidi = bidi_control(value)
+    if bidi is not None:
+        return f"column {bidi[0] + 1}: {bidi[1]}"
     flat = " ".join(value.split())
     bad = next((c for c in flat if not c.isprintable() and c not in _FORMAT_OK), None)
     if bad is not None:
@@ -221,6 +264,20 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
     problem = _text_problem(title, MAX_TITLE)
     if problem:
         raise fail(where.top("title"), "title", problem)
+    titles: list[tuple[str, str]] = []
+    if "titles" in data:
+        raw_titles = data["titles"]
+        if not isinstance(raw_titles, dict):
+            raise fail(where.top("titles"), "titles",
+                       'expected a table of languages, e.g. titles = { fr = "…" }')  # fmt: skip
+        for lang, value in raw_titles.items():
+            if lang not in LANGUAGES:
+                raise fail(where.top("titles"), f"titles.{_key(lang)}",
+                           f"unknown language (allowed: {', '.join(LANGUAGES)})")  # fmt: skip
+            problem = _text_problem(value, MAX_TITLE)
+            if problem:
+                raise fail(where.top("titles"), f"titles.{lang}", problem)
+            titles.append((lang, " ".join(value.split())))
 
     language = data.get("language", "")
     if language not in ("", *LANGUAGES):
@@ -240,6 +297,17 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             raise fail(where.top(key), key,
                        f"expected whole {what} {low}-{high}, got {quote(value)}")  # fmt: skip
         procedure[key] = value
+
+    tz = data.get("tz", "")
+    if tz != "":
+        from roundtable.zones import ZoneError, check_zone
+
+        if not isinstance(tz, str):
+            raise fail(where.top("tz"), "tz", f"expected an IANA time zone name, got {quote(tz)}")
+        try:
+            check_zone(tz)
+        except ZoneError as exc:
+            raise fail(where.top("tz"), "tz", str(exc)) from None
 
     tour_seconds = DEFAULT_TOUR_SECONDS
     if "tour" in data:
@@ -321,12 +389,50 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
             problem = _text_problem(prompt, MAX_PROMPT)
             if problem:
                 raise fail(where.item(n, "prompts"), f"{label}.prompts[{p_n + 1}]", problem)
+        translations = []
+        for lang in LANGUAGES:
+            if lang not in raw:
+                continue
+            tr = raw[lang]
+            field = f"{label}.{lang}"
+            if not isinstance(tr, dict):
+                raise fail(where.item(n, lang), field,
+                           f"expected a table with title and prompts ([items.{lang}])")  # fmt: skip
+            for key in tr:
+                if key not in _TRANSLATION_KEYS:
+                    raise fail(where.item(n, lang), f"{field}.{_key(key)}",
+                               "unknown key (allowed: prompts, title)")  # fmt: skip
+            if "title" not in tr:
+                raise fail(where.item(n, lang), f"{field}.title", "missing")
+            problem = _text_problem(tr["title"], MAX_TITLE)
+            if problem:
+                raise fail(where.item(n, lang), f"{field}.title", problem)
+            tr_prompts = tr.get("prompts", [])
+            if not isinstance(tr_prompts, list):
+                raise fail(where.item(n, lang), f"{field}.prompts",
+                           f"expected a list of texts, got {quote(tr_prompts)}")  # fmt: skip
+            if tr_prompts and len(tr_prompts) != len(prompts):
+                raise fail(where.item(n, lang), f"{field}.prompts",
+                           f"{len(tr_prompts)} prompts for the item's {len(prompts)}: "
+                           "give each prompt, in the same order")  # fmt: skip
+            for p_n, prompt in enumerate(tr_prompts):
+                problem = _text_problem(prompt, MAX_PROMPT)
+                if problem:
+                    raise fail(where.item(n, lang), f"{field}.prompts[{p_n + 1}]", problem)
+            translations.append(
+                (
+                    lang,
+                    " ".join(tr["title"].split()),
+                    tuple(" ".join(p.split()) for p in tr_prompts),
+                )
+            )
         items.append(
             PlanItem(
                 title=item_title,
                 minutes=minutes,
                 kind=kind,
                 prompts=tuple(" ".join(p.split()) for p in prompts),
+                translations=tuple(translations),
             )
         )
     return Plan(
@@ -338,6 +444,8 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         source=BUILTIN_SOURCE if builtin else source,
         language=language,
         tlp=tlp,
+        tz=tz,
+        titles=tuple(titles),
         **procedure,
     )
 

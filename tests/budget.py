@@ -17,8 +17,11 @@ def scale() -> int:
         return 1
 
 
-def count(default: int, env: str | None = None) -> int:
-    """``default`` times the scale, unless ``env`` names a variable that is set."""
+def count(default: int, env: str | None = None, *, soak: int | None = None) -> int:
+    """``default`` times the scale, unless ``env`` names a variable that is set.  ``soak``, where
+    given, replaces ``default`` once the scale is above 1: `make test` runs a small set where a
+    deterministic test proves the same promise step by step, `make soak` the volume."""
     if env and os.environ.get(env):
         return int(os.environ[env])
-    return default * scale()
+    s = scale()
+    return (soak if soak is not None and s > 1 else default) * s

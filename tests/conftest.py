@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,38 @@ import pytest
 _HERE = Path(__file__).parent
 pytest_plugins = ["fixtures_server"] if (_HERE / "fixtures_server.py").exists() else []
 pytest_plugins += ["fixtures_pg"] if (_HERE / "fixtures_pg.py").exists() else []
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_default_tls_context():
+    """Test-only: every httpx client made with the default verification (``verify=True``, no
+    client certificate) shares one verifying SSL context per trust store (certifi's, or the
+    SSL_CERT_FILE / SSL_CERT_DIR the environment names) instead of loading the bundle again
+    (~25 ms of CPU per client, and the tests make thousands: each top-level ``httpx.get`` or
+    ``httpx.post``; the product's sync client already shares its own, ``sync._tls_context``).
+    A context is made to be shared; one made from a CA file (the TLS tests) or ``verify=False``
+    is never cached, so what verifies stays the same."""
+    try:
+        from httpx import _config
+        from httpx._transports import default
+    except ImportError:
+        yield
+        return
+    real = _config.create_ssl_context
+    shared: dict[tuple, object] = {}
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert is not None:
+            return real(verify=verify, cert=cert, trust_env=trust_env)
+        env = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        key = (trust_env, *(env if trust_env else (None, None)))
+        if key not in shared:
+            shared[key] = real(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    default.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+    yield
+    default.create_ssl_context = real
 
 
 @pytest.fixture(autouse=True)
@@ -22,9 +55,21 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+E2E_ENGINES = {"postgresql-2-workers"}
+"""Engines whose point is a real external process: ``roundtable serve --workers 2`` (two uvicorn
+processes over PostgreSQL).  A test run on one of them is an ``e2e`` test (`make e2e`) wherever
+it is parametrized; its SQLite and PostgreSQL cases stay in `make test`."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marker
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The long trials (marked ``slow``) first, in their own order, then the rest: under
-    pytest-xdist the workers start on them together and fill the time after with the short
-    tests, instead of one worker running a long trial alone at the end.  Nothing depends on
-    the order: every test sets up its own home, server and ports."""
+    """The multi-worker cases are marked ``e2e`` (see E2E_ENGINES).  Then the long trials
+    (marked ``slow``) first, in their own order, then the rest: under pytest-xdist the workers
+    start on them together and fill the time after with the short tests, instead of one worker
+    running a long trial alone at the end.  Nothing depends on the order: every test sets up
+    its own home, server and ports (or its own event on a module's shared server)."""
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        if params.get("engine") in E2E_ENGINES:
+            item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)

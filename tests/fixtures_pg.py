@@ -6,9 +6,12 @@ PostgreSQL refuses to run as root; when the tests run as root (CI), the cluster 
 ``postgres`` user (or ``nobody``) and its directory is handed to that user.  Where no binaries
 are found or the cluster cannot start, the PostgreSQL cases skip and say why.
 
-A test module opts in by overriding ``live_server`` with ``engine_server``; ``engine`` is
-parametrized (``sqlite``, ``postgresql``; ``postgresql-2-workers`` runs ``roundtable serve
---workers 2`` in a subprocess) and can be narrowed with ``indirect`` parametrization.
+A test module opts in by overriding ``live_server`` with ``engine_server`` (a fresh server and
+database per test) or, where each test makes its own event, with ``shared_engine_server`` (one
+server per engine for the whole module: module scope); ``engine`` is parametrized (``sqlite``,
+``postgresql``; ``postgresql-2-workers`` runs ``roundtable serve --workers 2`` in a subprocess),
+module-scoped, and can be narrowed with ``indirect`` parametrization (a test that proves
+something of the HTTP layer alone runs on ``sqlite`` only).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fixtures_server import LiveServer
+from fixtures_server import LiveServer, SharedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ENGINES = ["sqlite", "postgresql"]
@@ -70,8 +73,9 @@ def _run_as() -> dict:
 class PgCluster:
     """A throwaway PostgreSQL cluster: data and socket in one temporary directory."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, max_connections: int = 300) -> None:
         self.bindir = bindir
+        self.max_connections = max_connections
         self.dir = Path(tempfile.mkdtemp(prefix="rt-pg-"))
         self.data = self.dir / "data"
         self.port = _free_port()
@@ -98,14 +102,29 @@ class PgCluster:
         )  # fmt: skip
         if out.returncode != 0:
             raise RuntimeError(f"initdb failed: {(out.stderr or out.stdout).strip()[-400:]}")
-        options = (
-            f"-p {self.port} -k {self.dir} -c listen_addresses='' -c max_connections=300 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+        self.resume()
+        return self
+
+    @property
+    def options(self) -> str:
+        return (
+            f"-p {self.port} -k {self.dir} -c listen_addresses='' "
+            f"-c max_connections={self.max_connections} -c fsync=off -c synchronous_commit=off "
+            "-c full_page_writes=off "
             "-c shared_buffers=32MB"
         )
+
+    def pause(self) -> None:
+        """Stop the server (fast shutdown: every connection is cut), keeping its data."""
+        out = self._pg("pg_ctl", "stop", "-w", "-D", str(self.data), "-m", "fast", timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError(f"pg_ctl stop failed: {(out.stderr or out.stdout).strip()[-400:]}")
+
+    def resume(self) -> None:
+        """Start the server on its data (after ``initdb`` or ``pause``)."""
         out = self._pg(
             "pg_ctl", "start", "-w", "-D", str(self.data), "-l", str(self.dir / "log"),
-            "-o", options,
+            "-o", self.options,
         )  # fmt: skip
         if out.returncode != 0:
             log = (
@@ -114,7 +133,6 @@ class PgCluster:
                 else ""
             )
             raise RuntimeError(f"pg_ctl start failed: {(out.stderr + log).strip()[-400:]}")
-        return self
 
     def url(self, dbname: str = "postgres") -> str:
         return f"postgresql://{self.user}@/{dbname}?host={self.dir}&port={self.port}"
@@ -168,8 +186,8 @@ def _pg_query(url: str, sql: str, args: tuple = ()) -> list[tuple]:
 class PgLiveServer(LiveServer):
     """The secretariat over PostgreSQL, uvicorn in a thread of this process."""
 
-    def stop(self) -> None:
-        super().stop()
+    def stop(self, wait: bool = True) -> None:
+        super().stop()  # always waits: the database is closed after the server has stopped
         app = getattr(self, "app", None)
         if app is not None:
             app.state.database.close()
@@ -205,7 +223,7 @@ class WorkersServer(PgLiveServer):
                 time.sleep(0.1)
         raise RuntimeError("roundtable serve --workers did not answer within 60 s")
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
         if self.proc is not None:
             self.proc.terminate()
             try:
@@ -216,7 +234,11 @@ class WorkersServer(PgLiveServer):
             self.proc = None
 
 
-@pytest.fixture(params=ENGINES)
+class SharedPgServer(SharedServer, PgLiveServer):
+    """A PostgreSQL server shared by a module's tests (unique event names, see SharedServer)."""
+
+
+@pytest.fixture(scope="module", params=ENGINES)
 def engine(request: pytest.FixtureRequest) -> str:
     """The server's engine for this test: ``sqlite`` or ``postgresql`` (or
     ``postgresql-2-workers`` when a test asks for it)."""
@@ -240,6 +262,24 @@ def engine_server(engine: str, server_db: str | Path) -> Iterator[LiveServer]:
         server = PgLiveServer(server_db)  # type: ignore[arg-type]
     else:
         server = WorkersServer(str(server_db), workers=int(engine.split("-")[1]))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_engine_server(
+    engine: str, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[LiveServer]:
+    """One secretariat per engine for all the tests of a module (each makes its own event)."""
+    if engine == "sqlite":
+        server: LiveServer = SharedServer(tmp_path_factory.mktemp("shared") / "secretariat.db")
+    elif engine == "postgresql":
+        server = SharedPgServer(request.getfixturevalue("pg_cluster").new_database())  # type: ignore[arg-type]
+    else:
+        raise ValueError(f"no shared server for {engine}: use engine_server")
     server.start()
     try:
         yield server

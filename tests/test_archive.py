@@ -1,6 +1,7 @@
 """Session archive (issue 22, finding 9): hidden from lists, briefs and reports, kept on disk,
 restorable with `roundtable archive|unarchive`, and synced as a session status under the wire
-rule (protocol 2; a server of protocol 1 gets none of it, the laptop keeps it and says so)."""
+rule (protocol 3; a server of protocol 1 or 2 gets none of it, the laptop keeps it and says so
+once)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def test_unarchive_brings_back_a_closed_session_closed(home: Path, capsys) -> No
         assert ss.unarchive() == "running"
 
 
-# -- the wire: protocol 2 carries "archived"; older bodies are accepted without it -------------
+# -- the wire: protocol 3 carries "archived"; older bodies are accepted without it -------------
 
 
 def _archived_op(store: LocalStore, session_id: str):
@@ -90,18 +91,32 @@ def _archived_op(store: LocalStore, session_id: str):
         return next(o for o in ss.outbox() if o.field == "status" and o.value == "archived")
 
 
-def test_the_server_takes_protocol_1_bodies_and_refuses_archived_in_one(home: Path, capsys) -> None:
+def test_the_server_takes_older_bodies_and_refuses_archived_in_them(home: Path, capsys) -> None:
     americas, _ = two_sessions(capsys)
     store = LocalStore(home)
     op = _archived_op(store, americas)
-    v2 = protocol.push_body([op], "lap-a")
-    assert v2["protocol"] == protocol.PROTOCOL_VERSION and protocol.parse_push_body(v2) == [op]
-    v1 = dict(v2, protocol=1)
-    with pytest.raises(protocol.ProtocolError, match=r"ops\[0\]: session.status 'archived' needs"):
-        protocol.parse_push_body(v1)
+    current = protocol.push_body([op], "lap-a")
+    assert current["protocol"] == 5 and protocol.parse_push_body(current) == [op]
+    v3 = protocol.push_body([op], "lap-a", version=3)  # the version that added "archived"
+    assert v3["protocol"] == 3 and protocol.parse_push_body(v3) == [op]
+    for older_version in (1, 2):
+        with pytest.raises(
+            protocol.ProtocolError,
+            match=rf"ops\[0\]: session.status 'archived' needs protocol 3 \(the body says "
+            rf"{older_version}\)",
+        ):
+            protocol.parse_push_body(dict(v3, protocol=older_version))
     with store.open_session(americas) as ss:
-        older = [o for o in ss.outbox() if o.op_id != op.op_id]
-    assert protocol.parse_push_body(protocol.push_body(older, "lap-a") | {"protocol": 1})
+        others = [o for o in ss.outbox() if o.op_id != op.op_id]
+    # the session's number is of protocol 4 (issue 23): older bodies cannot carry it either
+    (number,) = [o for o in others if (o.kind, o.field) == ("session", "number")]
+    older = [o for o in others if o is not number]
+    assert protocol.parse_push_body(protocol.push_body(older + [op], "lap-a", version=3))
+    for older_version in (1, 2, 3):
+        with pytest.raises(protocol.ProtocolError, match=r"unknown field 'number' for session"):
+            protocol.parse_push_body(protocol.push_body([number], "lap-a", version=older_version))
+        body = protocol.push_body(older, "lap-a", version=older_version)
+        assert protocol.parse_push_body(body) == older
 
 
 def _sync(store: LocalStore, url: str, token: str):
@@ -130,7 +145,7 @@ def test_an_archived_session_syncs_as_its_status(live_server, home: Path, capsys
     americas, _ = server_sessions(store, live_server.url, token, event_id)
     _archived_op(store, americas)
     result = _sync(store, live_server.url, token)
-    assert result.ok and not result.held, result
+    assert result.ok and not result.kept_local and result.notice is None, result
     with store.open_session(americas) as ss:
         assert ss.pending_count() == 0
     # another laptop pulls it: archived there too, and out of its lists
@@ -138,13 +153,30 @@ def test_an_archived_session_syncs_as_its_status(live_server, home: Path, capsys
     assert _sync(other, live_server.url, token).ok
     assert americas not in {s.id for s in other.sessions()}
     assert americas in {s.id for s in other.sessions(include_archived=True)}
+    # the server's report and a brief, through its gate, leave the archived session out
+    import httpx
+
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=live_server.url, headers=auth, timeout=10) as http:
+        report = http.get(f"/v1/events/{event_id}/report", params={"format": "md"})
+        assert report.status_code == 200, report.text
+        assert "| Americas | **no session yet** |" in report.text, report.text
+        assert "| Europe | 1 |" in report.text
+    # a laptop of protocol 2 pulls no "archived" (the cursor moves past it all the same)
+    with httpx.Client(base_url=live_server.url, headers=auth, timeout=10) as http:
+        for version, seen in ((2, False), (3, True)):
+            page = http.get(f"/v1/events/{event_id}/ops", params={"protocol": version}).json()
+            assert page["protocol"] == version
+            statuses = [o["value"] for o in page["ops"] if o["field"] == "status"]
+            assert ("archived" in statuses) is seen, statuses
 
 
-def test_a_protocol_1_server_gets_everything_but_the_archive_which_stays_here(
-    live_server, home: Path, capsys, monkeypatch
+@pytest.mark.parametrize("older", [1, 2])
+def test_an_older_server_gets_everything_but_the_archive_which_stays_here(
+    live_server, home: Path, capsys, monkeypatch, older: int
 ) -> None:
-    """The previous version's server, emulated in front of the real one: it says protocol 1
-    and its validator refuses any other body version, as protocol 1's did."""
+    """A previous version's server (1, or 2 of issue 24), emulated in front of the real one: it
+    says its protocol and its validator refuses any newer body version, as those did."""
     event_id = live_server.create_event("Conference 2026")
     token = live_server.token(event_id, ["*"])
     store = LocalStore(home)
@@ -152,31 +184,36 @@ def test_a_protocol_1_server_gets_everything_but_the_archive_which_stays_here(
     op = _archived_op(store, americas)
     from roundtable import sync
 
-    monkeypatch.setattr(sync, "_check_protocol", lambda data, where: 1)  # the server says 1
+    monkeypatch.setattr(sync, "_check_protocol", lambda data, where: older)  # the server's
     monkeypatch.setattr(
         protocol,
         "parse_push_body",
-        _v1_validator(protocol.parse_push_body),
+        _older_validator(protocol.parse_push_body, older),
     )
+    numbers = {}  # each session's number (protocol 4, issue 23) waits too
+    for session_id in (americas, europe):
+        with store.open_session(session_id) as ss:
+            (numbers[session_id],) = [o.op_id for o in ss.outbox() if o.field == "number"]
     result = _sync(store, live_server.url, token)
     assert result.ok and result.rejected == 0, result
-    assert result.held == 1 and "kept on this laptop" in result.summary()
-    with store.open_session(americas) as ss:
-        assert [o.op_id for o in ss.outbox()] == [op.op_id]  # only the archive waits
+    assert result.kept_local == 3 and "kept on this laptop" in result.summary()
+    assert result.notice == (
+        f"3 changes kept on this laptop: the secretariat speaks sync protocol {older}, which does "
+        "not know session.number, session.status 'archived'; they go once it is upgraded"
+    )
+    again = _sync(store, live_server.url, token)  # said once
+    assert again.ok and again.kept_local == 3 and again.notice is None, again
+    with store.open_session(americas) as ss:  # only the archive and the number wait
+        assert {o.op_id for o in ss.outbox()} == {op.op_id, numbers[americas]}
     with store.open_session(europe) as ss:
-        assert ss.pending_count() == 0
+        assert [o.op_id for o in ss.outbox()] == [numbers[europe]]
     rows = live_server.query("SELECT value FROM ops WHERE kind = 'session' AND field = 'status'")
     assert all(json.loads(value) != "archived" for (value,) in rows)
 
 
-def _v1_validator(current):
+def _older_validator(current, older: int):
     def parse_push_body(data, *, now_ms=None):
-        if data.get("protocol") != 1:
-            raise protocol.ProtocolError(
-                f"{protocol.PROTOCOL_REFUSAL}{data.get('protocol')!r} is not supported (this "
-                "side speaks 1)"
-            )
-        return current(dict(data, protocol=2), now_ms=now_ms)
+        return current(data, now_ms=now_ms, speaks=older)
 
     return parse_push_body
 
@@ -185,4 +222,6 @@ def test_archived_status_is_in_the_session_statuses() -> None:
     from roundtable.model import SESSION_STATUSES
 
     assert "archived" in SESSION_STATUSES
-    assert protocol.SINCE[("session", "status", "archived")] == 2  # protocol 4 carries it too
+    assert protocol.VALUES_SINCE[("session", "status", "archived")] == 3
+    assert protocol.PROTOCOL_VERSION == 5 and protocol.FIELDS_SINCE[("event", "tz")] == 2
+    assert protocol.FIELDS_SINCE[("session", "number")] == 4  # issue 23, after "archived"

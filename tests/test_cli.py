@@ -1,4 +1,7 @@
-"""The `roundtable` command as scripts use it: a real process, a real home directory."""
+"""The `roundtable` command as scripts use it, with a real home directory: its behaviour through
+``cli.main(argv)`` in this process (tests/_cli.py), and what only a real process shows (the
+entry point, its exit status, standard input, no traceback on the terminal) in
+``test_the_real_process_*``."""
 
 from __future__ import annotations
 
@@ -134,3 +137,35 @@ def test_report_across_regions(home: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Forensics training" in result.stdout
     assert "Share the watch list" in result.stdout
+
+
+# -- what only a real process shows (python -m roundtable) --------------------------------------
+
+
+def test_the_real_process_answers_version_and_help(home: Path) -> None:
+    result = rt("--version", home=home, process=True)
+    assert result.returncode == 0 and result.stdout.startswith("roundtable "), result.stderr
+    result = rt("add", "--help", home=home, process=True)
+    assert result.returncode == 0 and "usage: roundtable" in result.stdout
+
+
+def test_the_real_process_exits_with_the_status_and_one_line(home: Path) -> None:
+    session_id = rt("new", "--region", "africa", home=home).stdout.strip()
+    refused = rt("add", session_id, "/issue Routes via ports @XQ", home=home, process=True)
+    assert refused.returncode == 1
+    one_line_error(refused, "XQ")  # no traceback reaches the terminal
+    usage = rt("new", "--region", "atlantis", home=home, process=True)
+    assert usage.returncode == 2 and "Traceback" not in usage.stderr
+    with LocalStore(home).open_session(session_id) as ss:
+        assert ss.records("entry") == []
+
+
+def test_the_real_process_reads_captures_from_standard_input(home: Path) -> None:
+    session_id = rt("new", "--region", "europe", home=home).stdout.strip()
+    lines = "/need Cyber forensics training @PL\n/note Second line from a pipe\n"
+    result = rt("add", session_id, "-", home=home, input_=lines, process=True)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.split()) == 2
+    with LocalStore(home).open_session(session_id, read_only=True) as ss:
+        texts = sorted(e.text for e in ss.records("entry"))
+    assert texts == ["Cyber forensics training", "Second line from a pipe"]

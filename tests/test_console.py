@@ -139,7 +139,10 @@ def seeded(live_server: LiveServer) -> Seeded:
 
 
 def browser(server: LiveServer) -> httpx.Client:
-    return httpx.Client(base_url=server.url, timeout=10, follow_redirects=False)
+    """A client that sends what a browser sends with a form: its page's Origin."""
+    return httpx.Client(
+        base_url=server.url, timeout=10, follow_redirects=False, headers={"Origin": server.url}
+    )
 
 
 @contextmanager
@@ -213,18 +216,20 @@ def test_a_wrong_token_shows_an_error_and_sets_no_cookie(seeded) -> None:
 
 
 def test_a_forged_or_expired_cookie_is_not_a_session(seeded) -> None:
-    from roundtable.secretariat.deps import sign_session
+    from roundtable.secretariat.deps import new_sign_in
 
-    token_hash = seeded.server.query("SELECT hash FROM tokens LIMIT 1")[0][0]
-    forged = sign_session(b"another server's secret", token_hash, 4_000_000_000)
+    forged, _stored = new_sign_in()  # well formed, but no sign-in of this server
     with browser(seeded.server) as client:
         client.cookies.set(SESSION_COOKIE, forged)
         assert client.get("/").status_code == 303
     with signed_in(seeded.server, seeded.all_token) as client:
-        value = client.cookies[SESSION_COOKIE]
-        version, expires, digest, mac = value.split(".")
-        client.cookies.set(SESSION_COOKIE, ".".join([version, "4000000000", digest, mac]))
-        assert client.get("/").status_code == 303  # a longer life is a forgery
+        assert client.get("/").status_code == 200
+        seeded.server.query("SELECT 1")  # the sign-in is a row: its expiry passed, it is over
+        conn = __import__("sqlite3").connect(seeded.server.db_path)
+        with conn:
+            conn.execute("UPDATE sign_ins SET expires = 1")
+        conn.close()
+        assert client.get("/").status_code == 303
 
 
 def test_a_removed_token_signs_its_browsers_out(seeded) -> None:
@@ -381,6 +386,18 @@ def test_a_form_posted_from_another_site_is_refused(seeded) -> None:
         assert "set-cookie" not in answer.headers
 
 
+def test_a_sign_in_without_an_origin_or_from_a_null_origin_is_refused(seeded) -> None:
+    """Issue 19, finding 8: a POST with no Origin, or ``Origin: null`` (a sandboxed frame, a
+    file:// page), signs nobody in."""
+    for origin in (None, "null"):
+        headers = {} if origin is None else {"Origin": origin}
+        with httpx.Client(base_url=seeded.server.url, timeout=10) as client:
+            answer = client.post("/sign-in", data={"token": seeded.all_token}, headers=headers)
+            assert answer.status_code == 403, origin
+            assert "set-cookie" not in answer.headers
+            assert "not sent from this site" in answer.text
+
+
 def test_console_paths_keep_the_guard_answers_and_stay_out_of_the_schema(seeded) -> None:
     url = seeded.server.url
     options = httpx.options(f"{url}/sign-in")
@@ -457,3 +474,23 @@ def test_pages_stop_updating_once_the_conference_is_over(live_server: LiveServer
         assert 'data-refresh="0"' in page
         assert "http-equiv" not in page
         assert "no longer updates itself" in page
+
+
+def test_the_api_docs_serve_no_third_party_script_unless_asked_for(seeded, tmp_path) -> None:
+    """Issue 19, finding 8: /docs and /redoc load Swagger's and ReDoc's scripts from a CDN;
+    they are off unless ``serve --docs``; /openapi.json stays."""
+    from fastapi.testclient import TestClient
+
+    from roundtable.secretariat import create_app
+
+    url = seeded.server.url
+    for path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
+        answer = httpx.get(f"{url}{path}")
+        assert answer.status_code in (303, 404), path  # not a page of scripts from elsewhere
+        assert "cdn" not in answer.text.lower()
+    assert httpx.get(f"{url}/openapi.json").status_code == 200
+    app = create_app(tmp_path / "docs.db", docs=True)
+    try:
+        assert TestClient(app).get("/docs").status_code == 200
+    finally:
+        app.state.database.close()

@@ -1,8 +1,11 @@
 """The crash-safety matrix beyond kill -9 during captures (tests/test_crash.py):
 
-* kill -9 during `roundtable export`: the minutes file is absent or complete, never half;
-* kill -9 during sync rounds (real server): after a restart and one more round, the server holds
-  every acknowledged capture exactly once;
+* a crash at each disk step of `roundtable export` (tests/killpoints.py): the minutes file is
+  absent before the rename and complete from it on, never half;
+* a crash at each stage of a sync round (each request sent, each answer received, each disk
+  step of recording it), and a few real kill -9 at random moments of a capture-and-sync loop
+  (real server): after a restart and one more round, the server holds every acknowledged
+  capture exactly once;
 * disk full: a failing write (RLIMIT_FSIZE) and, where the machine allows mounting, a store on a
   tiny tmpfs: the capture is refused with one line naming the problem, nothing acknowledged is
   lost, and the next capture works once there is room;
@@ -22,6 +25,7 @@ import hashlib
 import os
 import random
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,7 +34,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from _cli import rt
 from budget import count
+from killpoints import Outcome, every_kill_point
 
 from roundtable.store import LocalStore
 
@@ -57,6 +63,13 @@ def roundtable(home: Path, *args: str, **kw) -> subprocess.CompletedProcess:
         timeout=120,
         **kw,
     )
+
+
+def in_process(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """``roundtable ARGS`` through cli.main in this process (tests/_cli.py): for the tests here
+    whose point is the store's answer, not the process (those that need a resource limit or
+    dropped capabilities run ``roundtable`` in a process)."""
+    return rt(*args, home=home)
 
 
 def one_line(err: str) -> str:
@@ -106,39 +119,154 @@ def digest(home: Path) -> dict[str, str]:
 
 
 @pytest.mark.slow
-def test_kill_9_during_export_leaves_no_half_file(tmp_path: Path) -> None:
+def test_a_crash_at_every_step_of_an_export_leaves_no_half_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`roundtable export` (cli.main in a forked child) dies at each of its disk steps in turn
+    (tests/killpoints.py): before the rename of its temp file the minutes file is absent, from
+    the rename on it is complete (byte for byte a clean export's), never half; the store is
+    untouched and opens."""
+    from roundtable import cli
+
     home = tmp_path / "home"
-    sid = new_session(home, entries=1500)
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    sid = new_session(home, entries=300)
     clean = tmp_path / "clean.html"
-    assert roundtable(home, "export", sid, "--format", "html", "-o", str(clean)).returncode == 0
-    expected = clean.read_bytes()
-    seed = crash_seed()
-    rng = random.Random(seed)
-    outcomes = {"absent": 0, "complete": 0, "temp left": 0}
-    for trial in range(count(30)):
-        out = tmp_path / f"out-{trial}.html"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "roundtable", "export", sid, "--format", "html", "-o",
-             str(out)],
-            env=cli_env(home),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        time.sleep(rng.uniform(0.2, 0.9))  # a clean export takes ~0.8 s, written at the end
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        # a kill mid-write may leave the hidden temp file, never a half minutes file
-        for tmp in tmp_path.glob(f".out-{trial}.html.tmp-*"):
-            tmp.unlink()
-            outcomes["temp left"] += 1
-        if out.exists():
-            assert out.read_bytes() == expected, f"trial {trial} (seed {seed}): a half file"
-            outcomes["complete"] += 1
-        else:
-            outcomes["absent"] += 1
-    with LocalStore(home).open_session(sid) as ss:  # the store is untouched and opens
-        assert len(ss.records("entry")) == 1500, f"seed {seed}"
-    assert outcomes["absent"] + outcomes["complete"] == count(30), (seed, outcomes)
+    assert cli.main(["export", sid, "--format", "html", "-o", str(clean)]) == 0
+    expected, before = clean.read_bytes(), digest(home)
+    out = tmp_path / "out" / "minutes.html"
+
+    def reset() -> None:
+        shutil.rmtree(out.parent, ignore_errors=True)
+        out.parent.mkdir()
+
+    def work(ack) -> None:
+        assert cli.main(["export", sid, "--format", "html", "-o", str(out)]) == 0
+        ack("exported")
+
+    renamed = False
+
+    def check(outcome: Outcome) -> None:
+        nonlocal renamed
+        left = sorted(p.name for p in out.parent.iterdir())
+        if renamed or not outcome.killed:  # the kill came after the rename: complete
+            assert left == ["minutes.html"] and out.read_bytes() == expected, outcome
+        else:  # before it: absent, at most the hidden temp file left
+            assert "minutes.html" not in left, outcome
+            assert all(name.startswith(".minutes.html.tmp-") for name in left), (outcome, left)
+        renamed = renamed or outcome.step.endswith(" minutes.html") and "replace" in outcome.step
+        assert digest(home) == before, outcome
+
+    outcomes = every_kill_point(work, check, reset)
+    steps = [o.step for o in outcomes]
+    assert outcomes[-1].acked == ["exported"] and renamed, steps
+    rename = next(i for i, s in enumerate(steps) if s.startswith("replace"))
+    assert 0 < rename < len(steps) - 1, steps  # kills before it (absent) and after it (complete)
+    assert any("torn" in s for s in steps[:rename]), steps
+    with LocalStore(home).open_session(sid) as ss:
+        assert len(ss.records("entry")) == 300
+
+
+@pytest.mark.slow
+def test_a_crash_at_every_stage_of_a_sync_round_loses_and_duplicates_nothing(
+    tmp_path: Path,
+) -> None:
+    """A laptop's sync round (its captures pushed in two batches, another laptop's pulled) dies
+    at each stage in turn (tests/killpoints.py): each request sent, each answer received, each
+    disk step of recording acknowledgements, pulled ops and the cursor.  Each trial starts from
+    the same laptop home and server database (copies), so stage k is the same on every run.
+    After each crash, one more round from the restarted laptop leaves nothing pending, the
+    server holds every capture exactly once and the laptop every capture of both."""
+    import asyncio
+    import sqlite3
+
+    import httpx
+    from fixtures_server import LiveServer
+    from killpoints import point
+
+    from roundtable.sync import SyncClient
+
+    def sync(home: Path, url: str, token: str, batch_size: int = 200):
+        return asyncio.run(
+            SyncClient(LocalStore(home), url, token, batch_size=batch_size).sync_once()
+        )
+
+    base = LiveServer(tmp_path / "base.db").start()
+    try:
+        event_id = base.create_event("Conference")
+        token = base.token(event_id)
+        other, base_home = tmp_path / "other", tmp_path / "base-home"
+        for where in (other, base_home):
+            assert sync(where, base.url, token).ok
+        theirs = LocalStore(other).create_session(event_id, "europe", "Theirs", AGENDA).id
+        with LocalStore(other).open_session(theirs) as ss:
+            for k in range(2):
+                ss.add_entry("need", f"Their need {k}", delegations=["FR"])
+        assert sync(other, base.url, token).ok
+        mine = LocalStore(base_home).create_session(event_id, "africa", "Mine", AGENDA).id
+        with LocalStore(base_home).open_session(mine) as ss:
+            for k in range(3):
+                ss.add_entry("need", f"My need {k}", delegations=["GH"])
+            batch = (ss.pending_count() + 1) // 2  # two push batches
+    finally:
+        base.stop()
+    home = tmp_path / "home"
+    trial: dict = {}
+
+    def reset() -> None:
+        if trial.get("server"):
+            trial["server"].stop(wait=False)  # its database is never read again
+        shutil.rmtree(home, ignore_errors=True)
+        shutil.copytree(base_home, home)
+        db = tmp_path / f"trial-{len(trial)}.db"
+        with sqlite3.connect(base.db_path) as src, sqlite3.connect(db) as dst:
+            src.backup(dst)
+        trial["server"] = LiveServer(db).start()  # another port: the laptop pulls from 0 again
+        trial[db.name] = True
+
+    def work(ack) -> None:
+        real_send = httpx.AsyncClient.send
+
+        async def send(self, request, **kw):
+            point(f"send {request.method} {request.url.path}")
+            resp = await real_send(self, request, **kw)
+            point(f"answer {request.method} {request.url.path} {resp.status_code}")
+            return resp
+
+        httpx.AsyncClient.send = send  # type: ignore[method-assign]  # in the child only
+        result = sync(home, trial["server"].url, token, batch_size=batch)
+        assert result.ok, result.summary()
+        ack(f"pushed {result.pushed}")
+
+    def check(outcome: Outcome) -> None:
+        server = trial["server"]
+        result = sync(home, server.url, token)  # the laptop restarted: one more round
+        assert result.ok, (outcome, result.summary())
+        store = LocalStore(home)
+        with store.open_session(mine) as ss:
+            assert ss.pending_count() == 0, outcome
+            my_ids = {e.id for e in ss.records("entry")}
+        with store.open_session(theirs, read_only=True) as ss:
+            their_ids = {e.id for e in ss.records("entry")}
+        assert len(my_ids) == 3 and len(their_ids) == 2, outcome
+        rows = server.query(
+            "SELECT record_id, COUNT(*), COUNT(DISTINCT op_id) FROM ops "
+            "WHERE kind = 'entry' AND field = 'text' GROUP BY record_id"
+        )
+        assert {r: (n, d) for r, n, d in rows} == dict.fromkeys(my_ids | their_ids, (1, 1))
+        (total, distinct) = server.query("SELECT COUNT(*), COUNT(DISTINCT op_id) FROM ops")[0]
+        assert total == distinct, outcome
+
+    try:
+        outcomes = every_kill_point(work, check, reset)
+    finally:
+        if trial.get("server"):
+            trial["server"].stop()
+    steps = [o.step for o in outcomes if o.killed]
+    assert outcomes[-1].acked and outcomes[-1].acked[0].startswith("pushed"), steps
+    assert sum(s.startswith("answer POST") for s in steps) == 2, steps  # two push batches
+    assert any(s.startswith("answer GET") for s in steps), steps  # a pull page
+    assert any(s.startswith("replace") and s.endswith("sync.json") for s in steps), steps
 
 
 @pytest.mark.slow
@@ -157,7 +285,7 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_se
     rng = random.Random(seed)
     acknowledged: list[str] = []
     rounds_seen = 0
-    for _ in range(count(12)):
+    for trial in range(count(3, soak=12)):
         proc = subprocess.Popen(
             [sys.executable, str(SYNC_WRITER), str(home), sid, live_server.url, token],
             env=cli_env(home),
@@ -167,9 +295,18 @@ def test_kill_9_during_sync_loses_and_duplicates_nothing(tmp_path: Path, live_se
         )
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-        time.sleep(rng.uniform(0.05, 1.0))
+        early = ""
+        if trial == 0:  # the first kill after a round was acknowledged, however slow the machine
+            while not (line := proc.stdout.readline()).startswith("synced"):
+                assert line, proc.stderr.read()
+                early += line
+            early += line
+            time.sleep(rng.uniform(0.0, 0.3))
+        else:
+            time.sleep(rng.uniform(0.05, 1.0))
         proc.send_signal(signal.SIGKILL)
         out, _ = proc.communicate()
+        out = early + out
         acknowledged += [line for line in out.splitlines() if len(line) == 36]
         rounds_seen += sum(1 for line in out.splitlines() if line.startswith("synced"))
     assert acknowledged and rounds_seen, f"the trials captured and synced (seed {seed})"
@@ -251,7 +388,7 @@ def test_disk_full_on_a_tiny_tmpfs(tmp_path: Path) -> None:
         os.truncate(filler, max(0, filler.stat().st_size - 16384))
         refused = None
         for n in range(40):  # fill up what is left: the capture that does not fit is refused
-            out = roundtable(home, "add", sid, f"/need Need {n} " + "padding " * 120)
+            out = in_process(home, "add", sid, f"/need Need {n} " + "padding " * 120)
             if out.returncode != 0:
                 refused = out
                 break
@@ -263,7 +400,7 @@ def test_disk_full_on_a_tiny_tmpfs(tmp_path: Path) -> None:
             texts = [e.text for e in ss.records("entry")]
         assert len(texts) == 2 + n  # every acknowledged capture is there
         filler.unlink()  # room again
-        again = roundtable(home, "add", sid, "/note After the disk was freed")
+        again = in_process(home, "add", sid, "/note After the disk was freed")
         assert again.returncode == 0, again.stderr
         with LocalStore(home).open_session(sid, read_only=True) as ss:
             assert ss.records("entry")[-1].text == "After the disk was freed"
@@ -298,13 +435,13 @@ def test_read_only_home_reads_and_refuses_writes_clearly(tmp_path: Path) -> None
     sid = new_session(home, entries=2)
     before = digest(home)
     with read_only(home):
-        listed = roundtable(home, "sessions")
+        listed = in_process(home, "sessions")
         assert listed.returncode == 0 and sid in listed.stdout, listed.stderr
-        exported = roundtable(home, "export", sid, "-o", str(tmp_path / "minutes.md"))
+        exported = in_process(home, "export", sid, "-o", str(tmp_path / "minutes.md"))
         assert exported.returncode == 0, exported.stderr
         assert "Need number 1" in (tmp_path / "minutes.md").read_text(encoding="utf-8")
         for args in (("add", sid, "/note Not possible"), ("new", "--region", "europe")):
-            out = roundtable(home, *args)
+            out = in_process(home, *args)
             assert out.returncode == 1, (args, out.stderr)
             err = one_line(out.stderr)
             assert str(home) in err and ("Read-only" in err or "Permission denied" in err), err
@@ -317,17 +454,17 @@ def test_second_process_on_an_open_session_is_refused(tmp_path: Path) -> None:
     holder = hold_session(home, sid)
     try:
         before = digest(home)
-        out = roundtable(home, "add", sid, "/note From a second laptop window")
+        out = in_process(home, "add", sid, "/note From a second laptop window")
         assert out.returncode == 1
         err = one_line(out.stderr)
         assert sid in err and str(holder.pid) in err, err
         assert digest(home) == before
-        listed = roundtable(home, "sessions")  # reading beside the writer is fine
+        listed = in_process(home, "sessions")  # reading beside the writer is fine
         assert listed.returncode == 0 and sid in listed.stdout
     finally:
         holder.kill()
         holder.wait()
-    after = roundtable(home, "add", sid, "/note Once the other one is gone")
+    after = in_process(home, "add", sid, "/note Once the other one is gone")
     assert after.returncode == 0, after.stderr
 
 
@@ -347,7 +484,7 @@ def test_checkpoint_that_does_not_fit_is_a_note_and_the_capture_is_kept(tmp_path
                 pass
         os.truncate(filler, filler.stat().st_size - 12288)  # 12 kB: the line fits, the view not
         view = (unit / "view.json").read_bytes()
-        out = roundtable(home, "add", sid, "/note Fits in the journal")
+        out = in_process(home, "add", sid, "/note Fits in the journal")
         assert out.returncode == 0, out.stderr
         err = one_line(out.stderr)
         assert err.startswith("roundtable: note: ") and "view.json" in err, err

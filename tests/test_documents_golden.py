@@ -36,7 +36,7 @@ def demo_snapshot(tmp_path: Path) -> tuple[SessionSnapshot, dict]:
     with store.open_session(sid, read_only=True) as ss:
         snap = ss.snapshot({code: c.name for code, c in roster.items()})
     items = {item.id: f"item-{n}" for n, item in enumerate(snap.agenda, start=1)}
-    clock = dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC)
+    clock = dt.datetime(2026, 11, 25, 8, 0, tzinfo=dt.UTC)  # 09:00 in Lyon (CET)
     agenda = []
     for n, item in enumerate(snap.agenda):
         times = {}

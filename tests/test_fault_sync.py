@@ -2,7 +2,8 @@
 past the read timeout, 503 + Retry-After, chosen by a seeded rng).  At the end the server holds
 exactly the union of the laptops' ops (no loss, no duplicate) and the laptops agree.
 
-Runs on SQLite (one process), on PostgreSQL, and on PostgreSQL behind ``roundtable serve
+Network faults are the client's property: `make test` runs it on SQLite (one process); `make
+soak` (RT_SCALE > 1) on SQLite, on PostgreSQL, and on PostgreSQL behind ``roundtable serve
 --workers 2`` (two uvicorn processes taking the retried batches in any order).
 
 ``ROUNDTABLE_FAULT_ROUNDS`` (default 12) and ``ROUNDTABLE_FAULT_SEED`` (default 7) tune it."""
@@ -14,7 +15,7 @@ import os
 import random
 
 import pytest
-from budget import count
+from budget import count, scale
 from test_sync import AGENDA, local_op_ids, replica_state, server_op_ids, sync
 
 from roundtable.store import LocalStore
@@ -22,6 +23,7 @@ from roundtable.sync import SyncClient
 
 ROUNDS = count(12, "ROUNDTABLE_FAULT_ROUNDS")
 SEED = int(os.environ.get("ROUNDTABLE_FAULT_SEED", "7"))
+ENGINES = ["sqlite"] if scale() == 1 else ["sqlite", "postgresql", "postgresql-2-workers"]
 
 
 @pytest.fixture
@@ -30,7 +32,7 @@ def live_server(engine_server):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql", "postgresql-2-workers"], indirect=True)
+@pytest.mark.parametrize("engine", ENGINES, indirect=True)
 def test_randomized_faults_lose_nothing_and_duplicate_nothing(live_server, fault_proxy, tmp_path):
     server = live_server
     event_id = server.create_event("Faulty Wi-Fi conference")

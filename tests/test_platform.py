@@ -1,7 +1,9 @@
 """What differs by platform (``roundtable.osfiles``), each branch run here: Linux for real, the
 Windows and macOS branches with the OS calls substituted (``osfiles._os_module`` and
-``osfiles.SYSTEM``), the laptop side imported without ``fcntl``, mypy for win32 and darwin,
-and a wheel (or pure Python) for every runtime dependency on Windows and macOS."""
+``osfiles.SYSTEM``), the laptop side imported without ``fcntl``, and a wheel (or pure Python)
+for every runtime dependency on Windows and macOS (that one reaches the package index, so it is
+an ``e2e`` test).  mypy for win32 and darwin is not here: `make test` runs it (``make
+typecheck``: the host, ``--platform win32`` and ``--platform darwin``, side by side)."""
 
 from __future__ import annotations
 
@@ -317,38 +319,6 @@ def test_only_osfiles_reaches_for_os_specific_calls() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# Type checks for the other platforms
-# ---------------------------------------------------------------------------------------------
-
-
-def mypy_errors(platform: str, cache: Path) -> set[str]:
-    run = subprocess.run(
-        [sys.executable, "-m", "mypy", "--platform", platform, "--cache-dir", str(cache),
-         "--no-error-summary", "--hide-error-context", "--exclude", "roundtable/secretariat/",
-         "roundtable", "widgets", "sessions"],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert run.returncode in (0, 1), run.stderr[-2000:]
-    return {line for line in run.stdout.splitlines() if ": error:" in line}
-
-
-def test_mypy_finds_nothing_platform_specific_on_windows_or_macos(tmp_path: Path) -> None:
-    """The laptop side type-checks the same for win32 and darwin as for Linux, and the
-    platform, store and sync modules have no error at all."""
-    pytest.importorskip("mypy", reason="mypy is a dev dependency")
-    linux = mypy_errors("linux", tmp_path / "linux")
-    for platform in ("win32", "darwin"):
-        errors = mypy_errors(platform, tmp_path / platform)
-        assert errors - linux == set(), platform
-        mine = sorted(
-            e for e in errors
-            if e.startswith(("roundtable/osfiles.py", "roundtable/store/", "roundtable/sync.py",
-                             "roundtable/errors.py", "roundtable/text.py", "roundtable/config.py"))
-        )  # fmt: skip
-        assert mine == [], platform
-
-
-# ---------------------------------------------------------------------------------------------
 # Wheels for Windows and macOS
 # ---------------------------------------------------------------------------------------------
 
@@ -363,6 +333,7 @@ def runtime_requirements() -> list[str]:
     return list(data["project"]["dependencies"])
 
 
+@pytest.mark.e2e  # reaches the package index: `make e2e`
 @pytest.mark.parametrize("system", sorted(PLATFORMS))
 def test_every_runtime_dependency_installs_on(system: str, tmp_path: Path) -> None:
     """``pip download --only-binary=:all:`` finds a wheel (platform or pure Python) for every

@@ -143,10 +143,16 @@ def test_the_tours_record_in_the_minutes_annex(demo) -> None:
         assert "| Mali | out of the room (tour) |" in annex
 
 
-def test_procedure_fields_are_protocol_4() -> None:
+def test_procedure_fields_are_protocol_5() -> None:
+    fields = {
+        ("session", "projected"), ("session", "quorum"), ("session", "speaking_seconds"),
+        ("session", "warning_percent"), ("session", "warning_seconds"), ("speaker", "reply"),
+    }  # fmt: skip
+    assert {k for k, v in protocol.FIELDS_SINCE.items() if v == 5} == fields
     for kind, field, value in (("speaker", "reply", True), ("session", "quorum", 24)):
         op = Op("o", "e", "s", "r", kind, field, value, "h", "d")
-        assert protocol.op_protocol(op) == 4
+        assert protocol.op_version(op) == 5
+        assert protocol.fits(op, 5) and not protocol.fits(op, 4)
 
 
 def test_a_list_wide_speaking_time_from_the_plan_changeable(tmp_path: Path) -> None:
@@ -214,22 +220,18 @@ async def test_the_review_item_lists_this_sessions_actions_for_the_read_back(dem
         assert "earlier conferences" in caption.lower()
 
 
-def test_the_procedure_ops_pass_the_servers_validation_under_protocol_4(demo) -> None:
+def test_the_procedure_ops_pass_the_servers_validation_under_protocol_5(demo) -> None:
     store, sid = demo
     with store.open_session(sid) as ss:
         ss.go_to_item(ss.records("agenda_item")[2].id)
         ss.add_speaker("KE", reply=True)
         ss.set_speaking_time(75)
         ss.project("Coffee break until 11:00")
-        ops = [
-            o
-            for o in ss.outbox()
-            if (o.kind, o.field) in protocol.FIELD_SINCE
-            or (o.kind == "speaker" and o.field == "reply")
-        ]
+        ops = [o for o in ss.outbox() if protocol.FIELDS_SINCE.get((o.kind, o.field)) == 5]
     fields = {(o.kind, o.field) for o in ops}
     assert {("session", "projected"), ("session", "speaking_seconds")} <= fields
     body = protocol.push_body(ops, "lap-a")
-    assert body["protocol"] == 4 and protocol.parse_push_body(body) == ops
-    with pytest.raises(protocol.ProtocolError, match="needs protocol 4"):
-        protocol.parse_push_body(dict(body, protocol=2))
+    assert body["protocol"] == 5 and protocol.parse_push_body(body) == ops
+    for older in (1, 2, 3, 4):
+        with pytest.raises(protocol.ProtocolError, match=r"ops\[0\]: unknown field"):
+            protocol.parse_push_body(dict(body, protocol=older))

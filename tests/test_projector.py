@@ -198,6 +198,13 @@ async def test_project_in_the_capture_bar_and_on_an_entry(demo) -> None:
         status = str(bar.query_one(".capture-status").render())
         assert "only TLP:CLEAR may be projected; this is TLP:AMBER" in status
         assert app.session_store.session.projected == ""
+        # a bidirectional control is refused as in any capture line (issue 19)
+        bar.input.value = "/project Invoice \u202egpj.exe"
+        await pilot.press("enter")
+        await pilot.pause()
+        status = str(bar.query_one(".capture-status").render())
+        assert "bidirectional control U+202E" in status, status
+        assert app.session_store.session.projected == ""
         bar.input.value = "/project Coffee break until 11:00"
         await pilot.press("enter")
         await pilot.pause()
@@ -223,6 +230,12 @@ async def test_project_in_the_capture_bar_and_on_an_entry(demo) -> None:
 
 def test_projectable_and_thresholds() -> None:
     assert check_projectable("  Coffee   break ") == "Coffee break"
+    # the capture grammar's character rules (issue 19): named, refused, before anything else
+    with pytest.raises(ValueError, match="character 9: bidirectional control U[+]202E"):
+        check_projectable("Invoice \u202egpj.exe")
+    with pytest.raises(ValueError, match="character 4: control character U[+]0007"):
+        check_projectable("Tea\x07")
+    assert check_projectable("\u0645\u0631\u062d\u0628\u0627\u200f!")  # an RLM stays allowed
     for label in ("green", "amber", "amber+strict", "red"):
         with pytest.raises(ValueError, match="only TLP:CLEAR"):
             check_projectable("x", label)
@@ -233,10 +246,15 @@ def test_projectable_and_thresholds() -> None:
     assert time_state(None, 0) == "ok"
 
 
-def test_the_projected_field_is_protocol_4() -> None:
+def test_the_projected_field_is_protocol_5() -> None:
     op = Op("o", "e", "s", "s", "session", "projected", "Coffee", "h", "d")
-    assert protocol.op_protocol(op) == 4
-    assert protocol.PROTOCOL_VERSION >= 4 and 4 in protocol.ACCEPTED_PROTOCOLS
+    assert protocol.op_version(op) == 5 == protocol.field_version("session", "projected")
+    assert protocol.PROTOCOL_VERSION >= 5 and protocol.fits(op, 5)
+    assert not protocol.fits(op, 4) and protocol.novelty(op, 4) == "session.projected"
+    protocol.check_value("session", "projected", "Coffee", version=5)
+    for older in (1, 2, 3, 4):  # the field is unknown to every older version
+        with pytest.raises(protocol.ProtocolError, match="unknown field 'projected'"):
+            protocol.check_value("session", "projected", "Coffee", version=older)
 
 
 WRITER = """

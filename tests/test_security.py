@@ -243,6 +243,14 @@ async def test_server_minutes_and_report_escape_the_injection_corpus(live_server
     for page in pages:
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         lowered = page.text.lower()
+        # the report's own chart (issue 23) is its one SVG, with nothing typed as markup in it
+        charts = re.findall(r'<svg xmlns="http://www.w3.org/2000/svg" class="chart".*?</svg>',
+                            lowered, re.DOTALL)  # fmt: skip
+        assert len(charts) <= 1
+        for chart in charts:
+            assert not re.search(r"<\s*(script|img|iframe|object|embed|a|foreignobject)\b", chart)
+            assert not re.search(r"\s(on\w+|href|xlink:href|src)\s*=", chart)
+            lowered = lowered.replace(chart, "")
         assert not re.search(r"<\s*(script|img|iframe|svg|object|embed|a)\b", lowered)
         assert not re.search(r"<[^>]*\bon\w+\s*=", lowered)  # no event handler in any tag
         assert not re.search(r"<[a-z]+[^>]*\s(href|src)\s*=", lowered)

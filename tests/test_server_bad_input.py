@@ -17,10 +17,12 @@ from roundtable.model import HlcClock, Op, new_id
 from roundtable.protocol import MAX_BATCH, push_body
 
 
-@pytest.fixture
-def live_server(engine_server):
-    """Every test here runs against SQLite and against PostgreSQL (tests/fixtures_pg.py)."""
-    return engine_server
+@pytest.fixture(scope="module")
+def live_server(shared_engine_server):
+    """Every test here runs against SQLite and against PostgreSQL (tests/fixtures_pg.py): one
+    server per engine for the module, a fresh event per test (``seeded``); the tables are
+    compared before and after each refusal, so other tests' rows change nothing."""
+    return shared_engine_server
 
 
 def snapshot(server) -> list:

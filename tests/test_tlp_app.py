@@ -91,7 +91,9 @@ async def test_the_edit_dialog_relabels_and_says_a_pushed_entry_is_withdrawn(
 
 
 async def test_the_export_asks_for_the_audience(tmp_path: Path) -> None:
-    from roundtable.screens.minutes import AudienceModal, MinutesScreen
+    from textual.widgets import Select
+
+    from roundtable.screens.minutes import ExportModal, MinutesScreen
 
     home = tmp_path / "home"
     sid, _ids = make_session(home)
@@ -102,8 +104,10 @@ async def test_the_export_asks_for_the_audience(tmp_path: Path) -> None:
         await pilot.pause()
         await pilot.press("e")
         await pilot.pause()
-        assert isinstance(app.screen, AudienceModal)
-        await pilot.press("down", "down", "enter")  # participants, community, public
+        assert isinstance(app.screen, ExportModal)  # one dialog: audience, language, format
+        app.screen.query_one("#export-audience", Select).value = "public"
+        await pilot.pause()
+        await pilot.press("enter")  # the Export button has the focus
         await pilot.pause()
         assert isinstance(app.screen, MinutesScreen)
         await pilot.press("h")

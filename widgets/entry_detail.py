@@ -53,16 +53,18 @@ def _clean(text: str) -> str:
     )
 
 
-def _when(iso: str) -> str:
+def _when(iso: str, tz: str = "") -> str:
+    """A stored time (UTC) at the venue, with its zone's abbreviation (issue 24)."""
     if not iso:
         return "—"
     try:
         moment = dt.datetime.fromisoformat(iso)
     except ValueError:
         return _clean(iso)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone()
-    return moment.strftime("%Y-%m-%d %H:%M")
+    from roundtable.zones import VenueClock, abbreviation
+
+    local = VenueClock(tz).local(moment)
+    return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
 
 
 def describe(
@@ -72,6 +74,7 @@ def describe(
     item_title: str = "",
     conflict: str = "",
     default_tlp: str = "",
+    tz: str = "",
 ) -> Text:
     """The whole entry as lines of text: kind and status, the full text, then one line per
     field (delegations by name and code, tags, priority, owner, due, agenda item, captured)."""
@@ -107,7 +110,7 @@ def describe(
     fields += [
         ("Label", f"{tlp_name(label)} — {TLP_WORDS.get(label, '')}".rstrip(" —")),
         ("Agenda item", item_title or "—"),
-        ("Captured", _when(entry.created_at)),
+        ("Captured", _when(entry.created_at, tz)),
     ]
     for label, value in fields:
         out.append(f"{label}: ", style="bold")
@@ -138,9 +141,11 @@ class EntryDetail(VerticalScroll, can_focus=False):
         self,
         names: Mapping[str, str] | None = None,
         item_titles: Callable[[], Mapping[str, str]] | None = None,
+        zone: Callable[[], str] | None = None,
         **kwargs,
     ) -> None:
         super().__init__(**kwargs)
+        self.zone = zone  # the venue's time zone, asked when drawn (issue 24)
         self.names = dict(names or {})
         self.item_titles = item_titles
         self.entry: Entry | None = None
@@ -172,6 +177,7 @@ class EntryDetail(VerticalScroll, can_focus=False):
             item_title=titles.get(self.entry.agenda_item, ""),
             conflict=self.conflict,
             default_tlp=self.default_tlp,
+            tz=self.zone() if self.zone else "",
         )
 
     def _draw(self) -> None:

@@ -21,6 +21,7 @@ from roundtable.documents.audience import (
     ceiling_of,
     check_audience,
     cut,
+    hides_people,
 )
 from roundtable.documents.common import Conflicts, conflicts_from_docs
 from roundtable.documents.i18n import LANGUAGES, Lang, LanguageError, check_language
@@ -53,6 +54,7 @@ __all__ = [
     "minutes_text",
     "reader_ceiling",
     "render",
+    "report_csv",
     "report_text",
     "version_for",
     "was_reopened",
@@ -83,6 +85,27 @@ def reader_ceiling(audience: str = DEFAULT_AUDIENCE, ceiling: str | None = None)
     return ceiling_of(audience)
 
 
+def _people(
+    snaps: Sequence[SessionSnapshot],
+    conflicts: Conflicts | None,
+    lang: Lang,
+    top: str,
+    known: Mapping[str, object] | None = None,
+) -> tuple[list[SessionSnapshot], Conflicts | None]:
+    """Public and community documents name delegations, never people (issue 23)."""
+    if not hides_people(top):
+        return list(snaps), conflicts
+    from roundtable.documents.audience import depersonalise, depersonalise_conflicts
+
+    codes = set(known or ())
+    for snap in snaps:
+        codes |= set(snap.countries)
+    return (
+        [depersonalise(s, lang, codes) for s in snaps],
+        depersonalise_conflicts(conflicts, lang, codes),
+    )
+
+
 def minutes_text(
     snap: SessionSnapshot,
     *,
@@ -102,7 +125,12 @@ def minutes_text(
     top = reader_ceiling(audience, ceiling)
     snap = cut(snap, top)
     L = Lang(lang)
-    return render(mark(build_minutes(snap, L, version, conflicts), L, [snap], top), fmt)
+    people, conflicts = _people([snap], conflicts, L, top)
+    snap = people[0]
+    from roundtable.documents.common import session_symbol
+
+    doc = build_minutes(snap, L, version, conflicts)
+    return render(mark(doc, L, [snap], top, session_symbol(snap)), fmt)
 
 
 def brief_text(
@@ -125,6 +153,7 @@ def brief_text(
     top = reader_ceiling(audience, ceiling)
     snapshots = cut_all(snapshots, top)
     L = Lang(lang)
+    snapshots, conflicts = _people(snapshots, conflicts, L, top, countries or {})
     doc = build_brief(
         delegation,
         snapshots,
@@ -134,7 +163,37 @@ def brief_text(
         countries=countries or {},
         conflicts=conflicts,
     )
-    return render(mark(doc, L, snapshots, top), fmt)
+    from roundtable.documents.common import brief_symbol
+
+    return render(
+        mark(doc, L, snapshots, top, brief_symbol(delegation, snapshots, focus, as_of)), fmt
+    )
+
+
+def report_csv(
+    snapshots: Sequence[SessionSnapshot],
+    countries: Mapping[str, Country],
+    *,
+    lang: str = "en",
+    regions: Sequence[str] | None = None,
+    audience: str = DEFAULT_AUDIENCE,
+    ceiling: str | None = None,
+) -> str:
+    """The consolidated report's needs, actions and decisions as CSV, one row each (issue 23),
+    for the analysts' spreadsheets: cut to the audience like every document (what is above
+    it is left out; public and community rows name no person)."""
+    from roundtable.documents.audience import cut_all
+    from roundtable.documents.report import build_csv
+
+    top = reader_ceiling(audience, ceiling)
+    if top == "red":
+        raise AudienceError(
+            "the consolidated report is never for the room: TLP:RED stays out of it "
+            "(use --audience participants, community or public)"
+        )
+    L = Lang(lang)
+    snapshots, _ = _people(cut_all(snapshots, top), None, L, top, countries)
+    return build_csv(snapshots, countries, L, regions=regions)
 
 
 def report_text(
@@ -172,6 +231,11 @@ def report_text(
 
         carried = cut_carried(carried, top)
     L = Lang(lang)
+    snapshots, conflicts = _people(snapshots, conflicts, L, top, countries)
+    if carried is not None and hides_people(top):
+        from roundtable.documents.audience import depersonalise_carried
+
+        carried = depersonalise_carried(carried, L, countries)
     doc = build_report_document(
         event,
         snapshots,
@@ -183,4 +247,6 @@ def report_text(
         regions=regions,
         carried=carried,
     )
-    return render(mark(doc, L, snapshots, top), fmt)
+    from roundtable.documents.common import report_symbol
+
+    return render(mark(doc, L, snapshots, top, report_symbol(event, as_of)), fmt)

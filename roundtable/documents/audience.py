@@ -14,7 +14,16 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 
 from roundtable.documents.i18n import N_, Lang
-from roundtable.documents.tree import Document, Metadata, Node, Paragraph, strong, text
+from roundtable.documents.tree import (
+    Document,
+    Inline,
+    Metadata,
+    Node,
+    Paragraph,
+    nowrap,
+    strong,
+    text,
+)
 from roundtable.errors import RoundtableError
 from roundtable.model import (
     AUDIENCES,
@@ -166,12 +175,21 @@ def audience_words(lang: Lang, ceiling: str) -> str:
     return lang.t(_AUDIENCE_WORDS[name])
 
 
-def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: str) -> Document:
+def mark(
+    doc: Document,
+    lang: Lang,
+    snaps: Sequence[SessionSnapshot],
+    ceiling: str,
+    symbol: str = "",
+) -> Document:
     """The document with its audience, its highest label and what was withheld in its header
-    (after the identification block), and its label first and last (the marking)."""
-    top = tlp_name(highest(snaps))
+    (after the identification block), and its label and symbol first and last (the marking);
+    the label, the symbol and the page words are also kept for every printed page."""
+    label = highest(snaps)
+    top = tlp_name(label)
     entries, speeches, reviews = withheld_counts(snaps)
     rows = [
+        *([(lang.t("Symbol"), text(nowrap(symbol)))] if symbol else []),
         (lang.t("Audience"), text(audience_words(lang, ceiling))),
         (lang.t("Sensitivity"), text(strong(top), " ", lang.t("(the highest label it contains)"))),
     ]
@@ -188,6 +206,8 @@ def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: s
         rows.append((lang.t("Withheld"), text(lang.semicolon.join(parts))))
     else:
         rows.append((lang.t("Withheld"), text(lang.t("nothing"))))
+    if hides_people(ceiling):
+        rows.append(people_row(lang))
     children: list[Node] = list(doc.children)
     at = next((n for n, node in enumerate(children) if isinstance(node, Metadata)), None)
     if at is None:
@@ -197,5 +217,151 @@ def mark(doc: Document, lang: Lang, snaps: Sequence[SessionSnapshot], ceiling: s
         assert isinstance(first, Metadata)
         children[at] = Metadata((*first.rows, *rows))
     marking = text(strong(top), " — ", audience_words(lang, ceiling))
+    if symbol:
+        marking = text(strong(top), " — ", nowrap(symbol), " — ", audience_words(lang, ceiling))
     children.append(Paragraph(marking))
-    return dataclasses.replace(doc, children=tuple(children), marking=marking)
+    return dataclasses.replace(
+        doc,
+        children=tuple(children),
+        marking=marking,
+        tlp=label,
+        symbol=symbol,
+        page_words=lang.t("Page {page} of {pages}"),
+    )
+
+
+# -- people in public (issue 23) -------------------------------------------------------------
+
+PEOPLE_UP_TO = "green"
+"""Documents for readers up to this label (public, community) name delegations, never people."""
+
+NAMED_ELSEWHERE = N_("(named in the participants' version)")
+_PEOPLE_ROW = N_(
+    "delegations are named, not individuals: the names of delegates, of the facilitator and "
+    "rapporteur, and owners given as free text are in the participants' version"
+)
+_ANOTHER_LAPTOP = N_("another laptop")
+
+
+def hides_people(ceiling: str) -> bool:
+    """Whether a document for readers up to ``ceiling`` leaves people's names out."""
+    return TLP_RANK.get(ceiling, TLP_RANK["red"]) <= TLP_RANK[PEOPLE_UP_TO]
+
+
+def is_delegation(owner: str, known: Iterable[str] = ()) -> bool:
+    """An owner that is a delegation (an ISO code of the roster or CLDR) or the region."""
+    if owner in ("", "region") or owner in known:
+        return True
+    return len(owner) == 2 and owner.isascii() and owner.isalpha() and owner.isupper()
+
+
+def _owner(owner: str, known: Iterable[str], hidden: str) -> str:
+    return owner if is_delegation(owner, known) else hidden
+
+
+def depersonalise(snap: SessionSnapshot, lang: Lang, known: Iterable[str] = ()) -> SessionSnapshot:
+    """The snapshot without people's names: facilitator and rapporteur, delegates, owners
+    given as free text (a unit, a person) replaced by "(named in the participants' version)";
+    delegations and the region stay.  Text typed inside an entry is left as typed."""
+    hidden = lang.t(NAMED_ELSEWHERE)
+    codes = set(known) | set(snap.countries)
+    session = dataclasses.replace(
+        snap.session,
+        facilitator=hidden if snap.session.facilitator else "",
+        rapporteur=hidden if snap.session.rapporteur else "",
+    )
+    attendance = [dataclasses.replace(a, delegates=[]) for a in snap.attendance]
+    entries = [
+        dataclasses.replace(e, owner=_owner(e.owner, codes, hidden))
+        if e.entry_kind == "action"
+        else e
+        for e in snap.entries
+    ]
+    reviews = [
+        dataclasses.replace(r, owner=_owner(r.owner, codes, hidden)) for r in snap.action_reviews
+    ]
+    return dataclasses.replace(
+        snap, session=session, attendance=attendance, entries=entries, action_reviews=reviews
+    )
+
+
+def depersonalise_carried(actions: Iterable, lang: Lang, known: Iterable[str] = ()) -> list:
+    hidden = lang.t(NAMED_ELSEWHERE)
+    codes = set(known)
+    return [dataclasses.replace(a, owner=_owner(a.owner, codes, hidden)) for a in actions]
+
+
+def depersonalise_conflicts(conflicts, lang: Lang, known: Iterable[str] = ()):
+    """Conflicts without the laptops' names (a device is named after its user) nor owners
+    given as free text."""
+    if not conflicts:
+        return conflicts
+    hidden = lang.t(NAMED_ELSEWHERE)
+    laptop = lang.t(_ANOTHER_LAPTOP)
+    codes = set(known)
+    out: dict = {}
+    for record, fields in conflicts.items():
+        out[record] = {
+            name: [
+                (_owner(str(v), codes, hidden) if name == "owner" else v, laptop)
+                for v, _device in versions
+            ]
+            for name, versions in fields.items()
+        }
+    return out
+
+
+def people_row(lang: Lang) -> tuple[str, Inline]:
+    return (lang.t("People"), text(lang.t(_PEOPLE_ROW)))
+
+
+# -- withheld shown as withheld (issue 23) ---------------------------------------------------
+
+_WITHHELD_ONLY = N_("withheld ({label}): {count}")
+_WITHHELD_MORE = N_("{shown}; withheld ({label}): {count}")
+_TIME_WITHHELD_ONLY = N_("withheld ({label})")
+_TIME_WITHHELD_MORE = N_("{shown} + withheld ({label})")
+_NOT_SHOWN = N_("Not shown in this version; withheld ({label}): {count}.")
+
+
+def withheld_labels(snap: SessionSnapshot, records: Iterable[object]) -> dict[str, int]:
+    """Withheld records (of ``snap``) per label."""
+    out: dict[str, int] = {}
+    for record in records:
+        label = label_of(record, snap)
+        out[label] = out.get(label, 0) + 1
+    return out
+
+
+def _top(counts: dict[str, int]) -> tuple[str, int]:
+    label = max(counts, key=TLP_RANK.__getitem__)
+    return tlp_name(label), sum(counts.values())
+
+
+def count_cell(lang: Lang, shown: int, counts: dict[str, int]) -> str:
+    """A count that never reads as zero when something was withheld: "2; withheld
+    (TLP:AMBER): 1", "withheld (TLP:AMBER): 3"."""
+    if not counts:
+        return lang.number(shown)
+    label, n = _top(counts)
+    if shown:
+        return lang.t(_WITHHELD_MORE, shown=lang.number(shown), label=label, count=lang.number(n))
+    return lang.t(_WITHHELD_ONLY, label=label, count=lang.number(n))
+
+
+def time_cell(lang: Lang, shown: str, seconds: int, counts: dict[str, int]) -> str:
+    """A speaking time that never reads as 00:00 when speeches were withheld."""
+    if not counts:
+        return shown
+    label, _ = _top(counts)
+    if seconds:
+        return lang.t(_TIME_WITHHELD_MORE, shown=shown, label=label)
+    return lang.t(_TIME_WITHHELD_ONLY, label=label)
+
+
+def not_shown(lang: Lang, counts: dict[str, int]) -> str:
+    """What a section says when everything in it was withheld ("" when nothing was)."""
+    if not counts:
+        return ""
+    label, n = _top(counts)
+    return lang.t(_NOT_SHOWN, label=label, count=lang.number(n))

@@ -8,6 +8,14 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from roundtable.documents import common as c
+from roundtable.documents.audience import (
+    NAMED_ELSEWHERE,
+    count_cell,
+    hides_people,
+    not_shown,
+    time_cell,
+    withheld_labels,
+)
 from roundtable.documents.common import statement
 from roundtable.documents.i18n import Lang
 from roundtable.documents.minutes import Numbering
@@ -24,6 +32,7 @@ from roundtable.documents.tree import (
     text,
 )
 from roundtable.model import OPEN_ACTION_STATUSES, SessionSnapshot
+from roundtable.text import mmss
 
 
 def _concerns(snap: SessionSnapshot, code: str) -> bool:
@@ -58,12 +67,14 @@ def build_brief(
     else:
         covered = [s for s in snaps if _concerns(s, code)]
     event = snaps[0].event.name if snaps else ""
+    clock = c.venue_clock(snaps, extra=[as_of])
     body: list[Node] = [
         Metadata(
             (
                 (L.t("Delegation"), text(who, " (", nowrap(code), ")")),
                 (L.t("Event"), text(event or "—")),
-                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("As of"), text(nowrap(L.datetime(as_of, clock)))),
+                c.zone_row(L, clock),
                 (L.t("Sessions covered"), text(L.number(len(covered)))),
             )
         )
@@ -75,7 +86,7 @@ def build_brief(
 
     body.append(Heading(2, text(L.t("Open actions across the event"))))
     rows = []
-    today = as_of.date().isoformat()
+    today = clock.day(as_of)  # the venue's date: what "overdue" means in the room
     for snap in snaps:
         refs = Numbering(snap).ref
         for e in sorted(snap.entries, key=lambda e: (e.created_at, e.id)):
@@ -88,9 +99,9 @@ def build_brief(
                 (
                     text(nowrap(refs.get(e.id, ""))),
                     text(strong(c.sentence(e.text))) if mine else text(c.said(e.text)),
-                    text(c.owner_name(L, e.owner, names)),
+                    text(c.owner_span(L, e.owner, names)),
                     text(due, " — ", strong(L.t("OVERDUE"))) if overdue else due,
-                    text(c.session_label(L, snap)),
+                    c.session_label_inline(L, snap),
                 )
             )
     if rows:
@@ -114,14 +125,17 @@ def build_brief(
 
 
 def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -> list[Node]:
-    out: list[Node] = [Heading(2, text(c.session_label(L, snap)))]
+    out: list[Node] = [Heading(2, c.session_label_inline(L, snap))]
     numbering = Numbering(snap)
     ref = numbering.ref
     attendance = next((a for a in snap.attendance if a.country == code), None)
     status = c.delegation_attendance(L, attendance.status if attendance else "")
     delegates = L.comma.join(attendance.delegates) if attendance and attendance.delegates else "—"
+    if hides_people(snap.ceiling):  # public and community: delegations, never people
+        delegates = L.t(NAMED_ELSEWHERE)
     spoken = [sp for sp in snap.speeches if sp.country == code and not sp.passed]
     seconds = sum(sp.seconds for sp in spoken)
+    hidden = withheld_labels(snap, [sp for sp in snap.withheld_speeches if sp.country == code])
     out.append(
         Metadata(
             (
@@ -130,9 +144,9 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
                 (
                     L.t("Speeches"),
                     text(
-                        L.number(len(spoken)),
+                        count_cell(L, len(spoken), hidden),
                         " (",
-                        nowrap(f"{seconds // 60:02d}:{seconds % 60:02d}"),
+                        nowrap(time_cell(L, mmss(seconds), seconds, hidden)),
                         ")",
                     ),
                 ),
@@ -150,14 +164,16 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
             )
         )
     else:
-        out.append(Paragraph(text(L.t("No statement was recorded."))))
+        withheld = [e for e in snap.withheld if e.entry_kind == "note" and code in e.delegations]
+        hidden_notes = not_shown(L, withheld_labels(snap, withheld))
+        out.append(Paragraph(text(hidden_notes or L.t("No statement was recorded."))))
     for kinds, heading, empty in (
         (
             ("issue", "need"),
             L.t("Issues and needs it raised or joined"),
-            L.t("None were recorded."),
+            L.t("No issue or need was recorded."),
         ),
-        (("action",), L.t("Actions it owns or is named in"), L.t("None were recorded.")),
+        (("action",), L.t("Actions it owns or is named in"), L.t("No action was recorded.")),
     ):
         mine = [
             e
@@ -170,7 +186,12 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
                 BulletList(tuple(c.entry_line(L, e, ref[e.id], names, conflicts) for e in mine))
             )
         else:
-            out.append(Paragraph(text(empty)))
+            withheld = [
+                e
+                for e in snap.withheld
+                if e.entry_kind in kinds and (code in e.delegations or e.owner == code)
+            ]
+            out.append(Paragraph(text(not_shown(L, withheld_labels(snap, withheld)) or empty)))
     decisions = [e for e in entries if e.entry_kind == "decision"]
     out.append(Heading(3, text(L.t("Decisions and recommendations"))))
     if decisions:
@@ -178,5 +199,11 @@ def _session_part(L: Lang, snap: SessionSnapshot, code: str, names, conflicts) -
             BulletList(tuple(c.entry_line(L, e, ref[e.id], names, conflicts) for e in decisions))
         )
     else:
-        out.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+        withheld = [e for e in snap.withheld if e.entry_kind == "decision"]
+        hidden_decisions = not_shown(L, withheld_labels(snap, withheld))
+        out.append(
+            Paragraph(
+                text(hidden_decisions or L.t("No decisions or recommendations were recorded."))
+            )
+        )
     return out

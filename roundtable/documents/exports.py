@@ -61,9 +61,9 @@ def file_name(
 def write_new(directory: Path, name: str, content: str) -> Path:
     """Write ``content`` as ``name`` in ``directory``, or beside it as ``<stem>-2``, ``-3``…
     when the name holds other bytes; a file with these very bytes is left as it is."""
-    from roundtable.osfiles import atomic_write_text
+    from roundtable.osfiles import atomic_write_text, private_dirs
 
-    directory.mkdir(parents=True, exist_ok=True)
+    private_dirs(directory)  # files and directories owner-only, as the home (issue 19)
     path = directory / name
     stem, suffix = Path(name).stem, Path(name).suffix
     n = 1

@@ -16,8 +16,12 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from roundtable.errors import RoundtableError
+
+if TYPE_CHECKING:
+    from roundtable.zones import VenueClock
 
 LANGUAGES = ("en", "fr", "es", "ar")
 RTL = frozenset({"ar"})
@@ -46,20 +50,56 @@ def catalog_path(lang: str) -> Path:
     return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+def N2_(singular: str, plural: str) -> tuple[str, str]:
+    """Marks a count-dependent string (English singular and plural), translated later with
+    the language's plural rules (``Lang.tn``)."""
+    return (singular, plural)
+
+
 @lru_cache(maxsize=8)
-def catalog(lang: str) -> dict[str, str]:
-    """msgid -> translation for one language ({} for English, the source language)."""
-    if lang == "en":
-        return {}
+def _read(lang: str):
+    """The catalog of one language: plain messages, plural messages (msgid -> its forms) and
+    the catalog's plural rule (CLDR's, as Babel writes it into ``Plural-Forms``)."""
+    import gettext
+
     from babel.messages.pofile import read_po
 
     with catalog_path(lang).open("rb") as fh:
         cat = read_po(fh, locale=lang, domain=DOMAIN)
-    return {
-        m.id: m.string
-        for m in cat
-        if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string
-    }
+    plain: dict[str, str] = {}
+    plural: dict[str, tuple[str, ...]] = {}
+    for m in cat:
+        if isinstance(m.id, str):
+            if m.id and isinstance(m.string, str) and m.string:
+                plain[m.id] = m.string
+        elif m.id and m.id[0] and isinstance(m.string, (tuple, list)) and all(m.string):
+            plural[m.id[0]] = tuple(m.string)
+    return plain, plural, gettext.c2py(cat.plural_expr), cat.num_plurals
+
+
+def catalog(lang: str) -> dict[str, str]:
+    """msgid -> translation for one language ({} for English, the source language)."""
+    if lang == "en":
+        return {}
+    return _read(lang)[0]
+
+
+def plural_catalog(lang: str) -> dict[str, tuple[str, ...]]:
+    """Singular msgid -> the translation's plural forms, in the catalog's order."""
+    if lang == "en":
+        return {}
+    return _read(lang)[1]
+
+
+def plural_index(lang: str, n: int) -> int:
+    """Which of the language's plural forms a count takes (gettext's rule, from CLDR)."""
+    if lang == "en":
+        return 0 if n == 1 else 1
+    return int(_read(lang)[2](n))
+
+
+def plural_count(lang: str) -> int:
+    return 2 if lang == "en" else int(_read(lang)[3])
 
 
 @lru_cache(maxsize=8)
@@ -82,8 +122,9 @@ class Lang:
         self.direction = "rtl" if code in RTL else "ltr"
         # separators between the items of a list, as the language writes them
         self.comma = "، " if code == "ar" else ", "
-        self.semicolon = "؛ " if code == "ar" else "; "
+        self.semicolon = {"ar": "؛ ", "fr": "\u00a0; "}.get(code, "; ")  # French: space before
         self._messages = catalog(code)
+        self._plurals = plural_catalog(code)
         self._locale = _CLDR[code]
         # a 1,000-entry document asks for the same dates, numbers and names thousands of times
         self._memo: dict[tuple[str, str | int], object] = {}
@@ -95,13 +136,34 @@ class Lang:
         text = self._messages.get(msgid, msgid)
         return text.format(**values) if values else text
 
+    def tn(self, singular: str, plural: str, n: int, **values: object) -> str:
+        """A count-dependent string in the form the language's plural rules give ``n`` (six
+        forms in Arabic, three in French and Spanish, two in English); ``{n}`` is the count
+        as the language writes its numbers, unless given."""
+        values.setdefault("n", self.number(n))
+        return self._plural(singular, plural, n).format(**values)
+
+    def _plural(self, singular: str, plural: str, n: int) -> str:
+        forms = self._plurals.get(singular)
+        if forms is None:
+            return singular if n == 1 else plural
+        return forms[min(plural_index(self.code, n), len(forms) - 1)]
+
+    def tnx(self, singular: str, plural: str, n: int, **values: object):
+        """:meth:`tn` as inline text, like :meth:`tx`."""
+        values.setdefault("n", self.number(n))
+        return self._inline(self._plural(singular, plural, n), values)
+
     def tx(self, msgid: str, **values: object):
         """Like :meth:`t`, as inline text: the translation's own words plain, each value as
         given (a span keeps its style, so captured text stays marked as captured)."""
+        return self._inline(self._messages.get(msgid, msgid), values)
+
+    def _inline(self, message: str, values: Mapping[str, object]):
         from roundtable.documents.tree import Span
 
         out = []
-        for n, part in enumerate(_PLACEHOLDER.split(self._messages.get(msgid, msgid))):
+        for n, part in enumerate(_PLACEHOLDER.split(message)):
             if n % 2 == 0:
                 if part:
                     out.append(Span(part))
@@ -143,14 +205,17 @@ class Lang:
             self._memo[("date", iso)] = found
         return found  # type: ignore[return-value]
 
-    def datetime(self, value: dt.datetime) -> str:
-        """A UTC date and time: the date as :meth:`date`, the time as HH:MM UTC."""
-        value = value.astimezone(dt.UTC)
-        return self.t(
-            "{date}, {time} UTC",
-            date=self.date(value.date().isoformat()),
-            time=value.strftime("%H:%M"),
-        )
+    def datetime(self, value: dt.datetime, clock: VenueClock | None = None) -> str:
+        """A date and time at the venue (``clock``: the document's, whose header names the
+        zone): the date as :meth:`date`, the time as HH:MM.  Without a clock: in UTC, said."""
+        if clock is None or clock.is_utc:
+            value = value.astimezone(dt.UTC)
+            return self.t(
+                "{date}, {time} UTC",
+                date=self.date(value.date().isoformat()),
+                time=value.strftime("%H:%M"),
+            )
+        return self.t("{date}, {time}", date=self.date(clock.day(value)), time=clock.hm(value))
 
     def number(self, value: int) -> str:
         found = self._memo.get(("number", value))

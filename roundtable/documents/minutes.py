@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from roundtable.documents import common as c
-from roundtable.documents.audience import reviews_withheld_line
+from roundtable.documents.audience import (
+    count_cell,
+    hides_people,
+    not_shown,
+    reviews_withheld_line,
+    time_cell,
+    withheld_labels,
+)
 from roundtable.documents.i18n import Lang
 from roundtable.documents.tree import (
     Annex,
@@ -27,6 +34,7 @@ from roundtable.documents.tree import (
 from roundtable.documents.versions import DRAFT, FINAL, Version, was_reopened
 from roundtable.model import Entry, SessionSnapshot
 from roundtable.text import mmss
+from roundtable.zones import VenueClock
 
 
 def version_label(lang: Lang, version: Version) -> str:
@@ -92,6 +100,7 @@ def build_minutes(
     ref = numbering.ref
     body: list[Node] = []
     label = version_label(L, version)
+    clock = c.venue_clock([snap])
 
     body.append(
         Paragraph(text(strong(label), " — ", L.t("Summary record of the regional round table.")))
@@ -110,6 +119,7 @@ def build_minutes(
                 (L.t("Facilitator"), text(user(s.facilitator) if s.facilitator else not_recorded)),
                 (L.t("Rapporteur"), text(user(s.rapporteur) if s.rapporteur else not_recorded)),
                 (L.t("Session"), text(c.session_word(L, s, was_reopened(snap)))),
+                c.zone_row(L, clock),
                 (L.t("Document"), text(label)),
             )
         )
@@ -172,12 +182,12 @@ def build_minutes(
     if snap.agenda:
         rows = []
         for n, item in enumerate(snap.agenda, start=1):
-            start, end, seconds = c.item_time(item, snap.clock_events)
+            start, end, seconds = c.item_time(item, snap.clock_events, clock)
             span = f"{start}–{end}" if start and end else (start or "—")
             rows.append(
                 (
                     text(L.number(n)),
-                    text(user(item.title)),
+                    text(user(c.plan_text(L, item.title))),
                     text(nowrap(c.minutes_word(L, item.minutes * 60))),
                     text(nowrap(c.minutes_word(L, seconds))),
                     text(nowrap(span)),
@@ -190,7 +200,7 @@ def build_minutes(
                     text(L.t("Item")),
                     text(L.t("Planned")),
                     text(L.t("Actual")),
-                    text(L.t("Time (UTC)")),
+                    text(L.t("Time")),
                 ),
                 tuple(rows),
                 (True, False, True, True, False),
@@ -211,7 +221,7 @@ def build_minutes(
         by_item.setdefault(e.agenda_item if e.agenda_item in known else "", []).append(e)
     for n, (item_id, item_title, summary) in enumerate(sections, start=1):
         mine = by_item.get(item_id, [])
-        body.append(Heading(3, text(f"3.{n}. ", user(item_title))))
+        body.append(Heading(3, text(f"3.{n}. ", user(c.plan_text(L, item_title)))))
         if summary:
             paragraph += 1
             body.append(NumberedParagraph(paragraph, text(c.said(summary))))
@@ -239,7 +249,10 @@ def build_minutes(
                     )
                 )
         if not summary and not mine:
-            body.append(Paragraph(text(L.t("Nothing was recorded under this item."))))
+            hidden = not_shown(
+                L, _withheld(snap, lambda e, at=item_id: not e.parked and _here(e, known) == at)
+            )
+            body.append(Paragraph(text(hidden or L.t("Nothing was recorded under this item."))))
 
     # 4. decisions
     decisions = [e for e in numbering.ordered if e.entry_kind == "decision"]
@@ -266,10 +279,15 @@ def build_minutes(
             )
         )
     else:
-        body.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+        hidden = not_shown(L, _withheld(snap, lambda e: e.entry_kind == "decision"))
+        empty = L.t("No decisions or recommendations were recorded.")
+        body.append(Paragraph(text(hidden or empty)))
 
     # 5. actions
     actions = [e for e in numbering.ordered if e.entry_kind == "action"]
+    no_actions = not_shown(L, _withheld(snap, lambda e: e.entry_kind == "action")) or L.t(
+        "No action items were recorded."
+    )
     body.append(Heading(2, text(L.t("5. Action items"))))
     if actions:
         body.append(
@@ -290,7 +308,7 @@ def build_minutes(
             )
         )
     else:
-        body.append(Paragraph(text(L.t("No action items were recorded."))))
+        body.append(Paragraph(text(no_actions)))
     body += _earlier_actions(L, snap, countries)
 
     # 6. by owner
@@ -305,10 +323,10 @@ def build_minutes(
         if "" in owners:
             order.append("")
         for owner in order:
-            body.append(Heading(3, text(c.owner_name(L, owner, countries))))
+            body.append(Heading(3, text(c.owner_span(L, owner, countries))))
             body.append(BulletList(tuple(_by_owner_line(L, e, ref[e.id]) for e in owners[owner])))
     else:
-        body.append(Paragraph(text(L.t("No action items were recorded."))))
+        body.append(Paragraph(text(no_actions)))
 
     # 7. parking lot
     body.append(Heading(2, text(L.t("7. Parking lot"))))
@@ -319,7 +337,8 @@ def build_minutes(
             )
         )
     else:
-        body.append(Paragraph(text(L.t("Nothing was deferred."))))
+        hidden = not_shown(L, _withheld(snap, lambda e: e.parked))
+        body.append(Paragraph(text(hidden or L.t("Nothing was deferred."))))
 
     # unresolved conflicts, when there are any
     marked = [e for e in [*numbering.ordered, *numbering.parked] if (conflicts or {}).get(e.id)]
@@ -365,11 +384,21 @@ def build_minutes(
         )
 
     body.append(_participants(L, snap))
-    body.append(_capture_times(L, snap, numbering, paragraphs=_note_paragraphs(snap, numbering)))
+    body.append(_capture_times(L, snap, numbering, _note_paragraphs(snap, numbering), clock))
     procedure = _procedure(L, snap)
     if procedure is not None:
         body.append(procedure)
     return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
+
+
+def _here(e: Entry, known: set[str]) -> str:
+    return e.agenda_item if e.agenda_item in known else ""
+
+
+def _withheld(snap: SessionSnapshot, keep) -> dict[str, int]:
+    """The entries an audience's cut withheld that ``keep`` selects, per label (issue 23:
+    a section they would fill says so rather than "nothing")."""
+    return withheld_labels(snap, [e for e in snap.withheld if keep(e)])
 
 
 def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, conflicts):
@@ -377,7 +406,7 @@ def _action_row(L: Lang, e: Entry, ref: str, numbering: Numbering, countries, co
         text(nowrap(ref)),
         text(c.said(e.text), c.conflict_marks(L, e, conflicts)),
         text(L.number(int(numbering.item_of(e)))),
-        text(c.owner_name(L, e.owner, countries)),
+        text(c.owner_span(L, e.owner, countries)),
         text(nowrap(L.date(e.due))) if e.due else text("—"),
         text(c.priority_word(L, e.priority)) if e.priority else text("—"),
         text(c.status_word(L, e.status)),
@@ -414,7 +443,8 @@ def attended_observers(snap: SessionSnapshot) -> list[str]:
     confirmed as an observer only so that a capture could name it is not one (issue 22,
     finding 10)."""
     present = {a.country for a in snap.attendance if a.status == "present"}
-    heard = {sp.country for sp in snap.speeches}
+    # a speech withheld above the audience's ceiling was still heard (shown as withheld)
+    heard = {sp.country for sp in (*snap.speeches, *snap.withheld_speeches)}
     return [code for code in snap.session.observers if code in present or code in heard]
 
 
@@ -430,16 +460,20 @@ def _roster_codes(region: str) -> set[str]:
 
 def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
     countries = snap.countries
+    people_hidden = hides_people(snap.ceiling)  # public and community: no delegates' names
     speeches: dict[str, list] = {}
     for sp in snap.speeches:
         speeches.setdefault(sp.country, []).append(sp)
+    withheld: dict[str, list] = {}  # speeches above the audience's ceiling (issue 23)
+    for sp in snap.withheld_speeches:
+        withheld.setdefault(sp.country, []).append(sp)
     attendance = {a.country: a for a in snap.attendance}
     # every member of the region, recorded or not (issue 22, finding 11: a delegation toggled
     # back to "not recorded" was listed, the never-touched were not), and whoever else took part
     recorded = {code for code, a in attendance.items() if a.status != "unknown"}
-    members = _roster_codes(snap.session.region) if recorded or speeches else set()
+    members = _roster_codes(snap.session.region) if recorded or speeches or withheld else set()
     codes = sorted(
-        members | recorded | set(speeches) | set(attended_observers(snap)),
+        members | recorded | set(speeches) | set(withheld) | set(attended_observers(snap)),
         key=lambda code: L.sort_key(L.country(code, countries)),
     )
     if not codes:
@@ -450,29 +484,29 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
             a = attendance.get(code)
             spoken = [sp for sp in speeches.get(code, []) if not sp.passed]
             passed = len(speeches.get(code, [])) - len(spoken)
-            count = L.number(len(spoken))
+            hidden = withheld_labels(snap, withheld.get(code, []))
+            count = count_cell(L, len(spoken), hidden)
             if passed:
-                count = L.t("{count} (passed {passed})", count=count, passed=L.number(passed))
-            rows.append(
-                (
-                    text(L.country(code, countries)),
-                    text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"),
-                    text(c.delegation_attendance(L, a.status if a else "")),
-                    text(count),
-                    text(nowrap(mmss(sum(sp.seconds for sp in spoken)))),
-                )
-            )
+                count = L.tn("{count} (passed {n})", "{count} (passed {n})", passed, count=count)
+            seconds = sum(sp.seconds for sp in spoken)
+            row = [text(L.country(code, countries))]
+            if not people_hidden:
+                row.append(text(user(L.comma.join(a.delegates)) if a and a.delegates else "—"))
+            row += [
+                text(c.delegation_attendance(L, a.status if a else "")),
+                text(count),
+                text(nowrap(time_cell(L, mmss(seconds), seconds, hidden))),
+            ]
+            rows.append(tuple(row))
+        header = [text(L.t("Delegation"))]
+        if not people_hidden:
+            header.append(text(L.t("Delegates")))
+        header += [text(L.t("Attendance")), text(L.t("Speeches")), text(L.t("Speaking time"))]
         children = (
             Table(
-                (
-                    text(L.t("Delegation")),
-                    text(L.t("Delegates")),
-                    text(L.t("Attendance")),
-                    text(L.t("Speeches")),
-                    text(L.t("Speaking time")),
-                ),
+                tuple(header),
                 tuple(rows),
-                (False, False, False, True, True),
+                (False, *([False] * (not people_hidden)), False, True, True),
             ),
         )
     return Annex(text(L.t("Annex A: participants")), children)
@@ -483,7 +517,8 @@ def _procedure(L: Lang, snap: SessionSnapshot) -> Annex | None:
     passed, out), by agenda item; none when the session kept no list."""
     from roundtable.procedure import procedure_record
 
-    lines = procedure_record(snap.speakers, snap.speeches)
+    # a withheld speech still tells that its delegation spoke (what it said stays withheld)
+    lines = procedure_record(snap.speakers, [*snap.speeches, *snap.withheld_speeches])
     if not lines:
         return None
     position = {a.id: n for n, a in enumerate(snap.agenda, start=1)}
@@ -498,7 +533,10 @@ def _procedure(L: Lang, snap: SessionSnapshot) -> Annex | None:
     ordered = sorted(lines, key=lambda p: position.get(p.agenda_item, 0))
     rows = tuple(
         (
-            text(f"{L.number(position.get(p.agenda_item, 0))}. {titles.get(p.agenda_item, '')}"),
+            text(
+                f"{L.number(position.get(p.agenda_item, 0))}. ",
+                user(c.plan_text(L, titles.get(p.agenda_item, ""))),
+            ),
             text(L.country(p.country, snap.countries)),
             text(words[p.what]),
         )
@@ -517,12 +555,18 @@ def _procedure(L: Lang, snap: SessionSnapshot) -> Annex | None:
 
 
 def _capture_times(
-    L: Lang, snap: SessionSnapshot, numbering: Numbering, paragraphs: Mapping[str, int]
+    L: Lang,
+    snap: SessionSnapshot,
+    numbering: Numbering,
+    paragraphs: Mapping[str, int],
+    clock: VenueClock,
 ) -> Annex:
     entries = sorted(snap.entries, key=lambda e: (e.created_at, e.id))
     if not entries:
+        hidden = not_shown(L, withheld_labels(snap, snap.withheld))
         return Annex(
-            text(L.t("Annex B: capture times")), (Paragraph(text(L.t("Nothing was captured."))),)
+            text(L.t("Annex B: capture times")),
+            (Paragraph(text(hidden or L.t("Nothing was captured."))),),
         )
     kinds = {
         "issue": L.t("issue"),
@@ -542,8 +586,8 @@ def _capture_times(
         when = c.parse_time(e.created_at)
         captured = "—"
         if when is not None:
-            day = when.date().isoformat()
-            captured = when.strftime("%H:%M:%S")
+            day = clock.day(when)
+            captured = clock.hms(when)
             if day != snap.session.date:
                 captured = f"{L.date(day)} {captured}"
         rows.append(
@@ -557,11 +601,11 @@ def _capture_times(
     return Annex(
         text(L.t("Annex B: capture times")),
         (
-            Paragraph(text(L.t("Each entry as captured, in order, with its time (UTC)."))),
+            Paragraph(text(L.t("Each entry as captured, in order, with its time."))),
             Table(
                 (
                     text(L.t("Reference")),
-                    text(L.t("Captured (UTC)")),
+                    text(L.t("Captured")),
                     text(L.t("Kind")),
                     text(L.t("Agenda item")),
                 ),
@@ -594,7 +638,7 @@ def _earlier_actions(L: Lang, snap: SessionSnapshot, countries) -> list[Node]:
                 text(L.number(n)),
                 text(c.said(r.text)),
                 text(origin),
-                text(c.owner_name(L, r.owner, countries)),
+                text(c.owner_span(L, r.owner, countries)),
                 text(nowrap(L.date(r.due))) if r.due else text("—"),
                 text(c.status_word(L, r.status)),
                 text(c.said(r.note)) if r.note else text("—"),

@@ -13,6 +13,7 @@ from roundtable.documents.tree import (
     STRONG,
     Annex,
     BulletList,
+    Chart,
     Document,
     Heading,
     Inline,
@@ -95,8 +96,11 @@ def _table(node: Table) -> list[str]:
     return lines
 
 
-def _node(node: Node, out: list[str]) -> None:
-    if isinstance(node, Heading):
+def _node(node: Node, out: list[str], colon: str = ":") -> None:
+    if isinstance(node, Chart):  # Markdown has the chart's numbers as its table
+        out += _table(node.table())
+        out.append("")
+    elif isinstance(node, Heading):
         out += ["#" * node.level + " " + inline(node.content), ""]
     elif isinstance(node, Paragraph):
         out += [inline(node.content, block_start=True), ""]
@@ -110,14 +114,14 @@ def _node(node: Node, out: list[str]) -> None:
         out.append("")
     elif isinstance(node, Metadata):
         out += [
-            f"- **{escape_md(label, block_start=False)}:** {inline(value)}"
+            f"- **{escape_md(label, block_start=False)}{colon}** {inline(value)}"
             for label, value in node.rows
         ]
         out.append("")
     elif isinstance(node, Annex):
         out += ["## " + inline(node.title), ""]
         for child in node.children:
-            _node(child, out)
+            _node(child, out, colon)
     else:  # pragma: no cover - the tree has no other node
         raise TypeError(f"unknown node {type(node).__name__}")
 
@@ -126,6 +130,7 @@ def render_markdown(doc: Document) -> str:
     out = [f"# {escape_md(doc.title, block_start=False)}", ""]
     if doc.marking:  # the TLP label under the title (issue 14); the footer is the last node
         out += [inline(doc.marking, block_start=True), ""]
+    colon = "\u00a0:" if doc.lang == "fr" else ":"  # French sets a space before the colon
     for node in doc.children:
-        _node(node, out)
+        _node(node, out, colon)
     return "\n".join(out)

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roundtable.documents import common as c
+from roundtable.documents.audience import count_cell
 from roundtable.documents.i18n import N_, Lang
 from roundtable.documents.minutes import Numbering
 from roundtable.documents.tree import (
     BulletList,
+    Chart,
     Document,
     Heading,
+    Inline,
     Metadata,
     Node,
     Paragraph,
@@ -27,6 +30,7 @@ from roundtable.documents.tree import (
     nowrap,
     strong,
     text,
+    user,
 )
 from roundtable.model import (
     OPEN_ACTION_STATUSES,
@@ -159,13 +163,20 @@ def distinct(snap: SessionSnapshot, kind: str) -> list[Entry]:
     return out
 
 
+def crime_term(tag: str) -> str:
+    """A tag's term in the vocabulary (aliases merged), or the tag as typed."""
+    from sessions.crime_areas import term
+
+    return term(tag) or tag
+
+
 def _areas(kind: str, snaps: Sequence[SessionSnapshot]) -> list[Area]:
     areas: dict[str, Area] = {}
     for snap in snaps:
         region = snap.session.region
         for e in distinct(snap, kind):
             category = need_category(e) if kind == "need" else ""
-            for name in e.crime_areas or [""]:
+            for name in dict.fromkeys(crime_term(t) for t in e.crime_areas) or [""]:
                 a = areas.setdefault(name, Area(name))
                 a.items.append(Item(e, region, snap.session.title, category))
                 a.delegations.update(e.delegations)
@@ -201,7 +212,9 @@ def build_report_data(
             s.session.id,
         ),
     )
-    today = as_of.date().isoformat()
+    from roundtable.zones import VenueClock
+
+    today = VenueClock(event.tz).day(as_of)  # the venue's date: what "overdue" means there
     actions = []
     for snap in snaps:
         for e in distinct(snap, "action"):
@@ -222,34 +235,148 @@ def build_report_data(
     )
 
 
+CSV_KINDS = ("need", "action", "decision")
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading '."""
+    value = " ".join(str(value).split())
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def build_csv(
+    snapshots: Sequence[SessionSnapshot],
+    countries: Mapping[str, Country],
+    L: Lang,
+    *,
+    regions: Sequence[str] | None = None,
+) -> str:
+    """One row per need, action and decision (live, not parked; the same need captured on
+    two laptops of a room once), regions in the report's order; a UTF-8 byte-order mark
+    first so that spreadsheets read the names in every script."""
+    import csv
+    import io
+
+    from roundtable.documents.audience import label_of
+    from roundtable.model import tlp_name
+
+    names = {code: country.name for code, country in countries.items()}
+    order = list(REGIONS)
+    snaps = sorted(
+        (s for s in snapshots if regions is None or s.session.region in regions),
+        key=lambda s: (
+            order.index(s.session.region) if s.session.region in order else len(order),
+            s.session.date,
+            s.session.id,
+        ),
+    )
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([
+        "symbol", "reference", "kind", "region", "region_name", "session", "date", "text",
+        "delegations", "delegation_names", "crime_areas", "crime_area_names", "priority",
+        "owner", "due", "status", "label",
+    ])  # fmt: skip
+    for snap in snaps:
+        refs = Numbering(snap).ref
+        symbol = c.session_symbol(snap)
+        s = snap.session
+        for kind in CSV_KINDS:
+            for e in distinct(snap, kind):
+                terms = [crime_term(t) for t in e.crime_areas]
+                writer.writerow([_cell(v) for v in (
+                    symbol, refs.get(e.id, ""), kind, s.region, c.region_name(L, s.region),
+                    c.plan_text(L, s.title), s.date, e.text,
+                    ";".join(e.delegations),
+                    ";".join(L.country(code, names) for code in e.delegations),
+                    ";".join(terms), ";".join(c.crime_area(L, t) for t in terms),
+                    e.priority, c.owner_name(L, e.owner, names) if kind == "action" else "",
+                    e.due if kind == "action" else "", e.status if kind == "action" else "",
+                    tlp_name(label_of(e, snap)),
+                )])  # fmt: skip
+    return "\ufeff" + out.getvalue()
+
+
+def needs_chart(L: Lang, areas: Sequence[Area], regions: Sequence[str]) -> Chart:
+    """Needs by crime area (ranked as in the report) and region: how many distinct needs each
+    region raised in each area."""
+    rows, values = [], []
+    for area in areas:
+        counts = dict.fromkeys(regions, 0)
+        for item in area.items:
+            if item.region in counts:
+                counts[item.region] += 1
+        rows.append(c.crime_area(L, area.area) if area.area else L.t(NO_AREA))
+        values.append(tuple(counts.values()))
+    return Chart(
+        description=L.t(
+            "Needs by crime area and region: how many needs each region raised in each crime "
+            "area (a need with two crime areas counts in both)."
+        ),
+        corner=L.t("Crime area"),
+        rows=tuple(rows),
+        columns=tuple(c.region_name(L, r) for r in regions),
+        values=tuple(values),
+        total=L.t("Total"),
+        numbers=tuple(tuple(L.number(n) for n in (*row, sum(row))) for row in values),
+    )
+
+
+def _open_action(e: Entry) -> bool:
+    return e.entry_kind == "action" and e.status in ("", *OPEN_ACTION_STATUSES)
+
+
+def _add(into: dict[str, int], snap: SessionSnapshot, keep) -> None:
+    """Adds the session's withheld entries that ``keep`` selects (live, not parked), per
+    label."""
+    from roundtable.documents.audience import withheld_labels
+
+    found = withheld_labels(snap, [e for e in snap.withheld if not e.parked and keep(e)])
+    for label, n in found.items():
+        into[label] = into.get(label, 0) + n
+
+
 def _area_table(L: Lang, area: Area, names: Mapping[str, str], *, need: bool) -> Table:
     header = [text("#"), text(L.t("Need") if need else L.t("Issue"))]
     if need:
         header.append(text(L.t("Category")))
     header += [text(L.t("Region")), text(L.t("Delegations")), text(L.t("Priority"))]
     rows = []
+    words: dict[tuple[str, str], Inline] = {}  # regions, priorities, categories: few words
     for n, item in enumerate(area.items, start=1):
         e = item.entry
         row = [text(L.number(n)), text(c.said(e.text))]
         if need:
-            row.append(text(L.t(item.category)))
+            key = ("c", item.category)
+            if key not in words:
+                words[key] = text(L.t(item.category))
+            row.append(words[key])
         who = sorted(c.names(L, e.delegations, names), key=L.sort_key)
-        row += [
-            text(c.region_name(L, item.region)),
-            text(L.comma.join(who) or "—"),
-            text(c.priority_word(L, e.priority) if e.priority else "—"),
-        ]
+        if ("r", item.region) not in words:
+            words["r", item.region] = text(c.region_name(L, item.region))
+        if ("p", e.priority) not in words:
+            words["p", e.priority] = text(c.priority_word(L, e.priority) if e.priority else "—")
+        row += [words["r", item.region], text(L.comma.join(who) or "—"), words["p", e.priority]]
         rows.append(tuple(row))
     numeric = (True, False, *([False] * (len(header) - 2)))
     return Table(tuple(header), tuple(rows), numeric)
 
 
-def _areas_section(L: Lang, title: str, areas: list[Area], names, *, need: bool) -> list[Node]:
+def _areas_section(
+    L: Lang, title: str, areas: list[Area], names, *, need: bool, snaps: Sequence[SessionSnapshot]
+) -> list[Node]:
     out: list[Node] = [Heading(2, text(title))]
     if not areas:
-        return out + [Paragraph(text(L.t("None were recorded.")))]
+        from roundtable.documents.audience import not_shown
+
+        hidden: dict[str, int] = {}
+        for snap in snaps:
+            _add(hidden, snap, lambda e: e.entry_kind == ("need" if need else "issue"))
+        empty = L.t("No need was recorded.") if need else L.t("No issue was recorded.")
+        return out + [Paragraph(text(not_shown(L, hidden) or empty))]
     for n, area in enumerate(areas, start=1):
-        name = area.area or L.t(NO_AREA)
+        name = c.crime_area(L, area.area) if area.area else L.t(NO_AREA)
         summary = L.t(
             "Regions: {regions}; delegations: {delegations}; high priority: {high}",
             regions=L.number(len(area.regions)),
@@ -283,11 +410,16 @@ def build_report_document(
     by_region: dict[str, list[SessionSnapshot]] = {}
     for snap in data.snapshots:
         by_region.setdefault(snap.session.region, []).append(snap)
+    synced_at = {
+        s.session.id: c.parse_time(last_sync.get(s.session.id, "")) for s in data.snapshots
+    }
+    clock = c.venue_clock(data.snapshots, event, extra=[as_of, *synced_at.values()])
     body.append(
         Metadata(
             (
-                (L.t("Event"), text(event.name or "—")),
-                (L.t("As of"), text(nowrap(L.datetime(as_of)))),
+                (L.t("Event"), text(user(event.name) if event.name else "—")),
+                (L.t("As of"), text(nowrap(L.datetime(as_of, clock)))),
+                c.zone_row(L, clock),
                 (L.t("Sessions"), text(L.number(len(data.snapshots)))),
                 (
                     L.t("Regions with a session"),
@@ -310,9 +442,12 @@ def build_report_document(
             )
             continue
         kinds: dict[str, int] = {}
+        hidden: dict[str, dict[str, int]] = {}  # withheld per kind, per label (issue 23)
         for snap in snaps:
             for kind in ("issue", "need", "action", "decision"):
                 kinds[kind] = kinds.get(kind, 0) + len(distinct(snap, kind))
+                _add(hidden.setdefault(kind, {}), snap, lambda e, k=kind: e.entry_kind == k)
+            _add(hidden.setdefault("open", {}), snap, _open_action)
         present = sum(a.status == "present" for s in snaps for a in s.attendance)
         open_ = sum(a.region == region for a in data.actions)
         rows.append(
@@ -320,8 +455,11 @@ def build_report_document(
                 text(c.region_name(L, region)),
                 text(L.number(len(snaps))),
                 text(L.number(present)),
-                *[text(L.number(kinds[k])) for k in ("issue", "need", "action", "decision")],
-                text(L.number(open_)),
+                *[
+                    text(count_cell(L, kinds[k], hidden[k]))
+                    for k in ("issue", "need", "action", "decision")
+                ],
+                text(count_cell(L, open_, hidden["open"])),
             )
         )
     body.append(
@@ -347,15 +485,15 @@ def build_report_document(
         rooms = []
         for snap in data.snapshots:
             s = snap.session
-            synced = c.parse_time(last_sync.get(s.id, ""))
+            synced = synced_at.get(s.id)
             rooms.append(
                 (
                     text(c.region_name(L, s.region)),
-                    text(s.title or "—"),
-                    text(s.room or "—"),
+                    text(user(c.plan_text(L, s.title)) if s.title else "—"),
+                    text(user(s.room) if s.room else "—"),
                     text(nowrap(L.date(s.date))) if s.date else text("—"),
                     text(c.session_word(L, s, False)),
-                    text(nowrap(L.datetime(synced))) if synced else text(never),
+                    text(nowrap(L.datetime(synced, clock))) if synced else text(never),
                 )
             )
         body.append(
@@ -374,9 +512,22 @@ def build_report_document(
     else:
         body.append(Paragraph(text(L.t("No session has been held yet."))))
 
-    body += _areas_section(L, L.t("3. Regional needs, ranked"), data.needs, names, need=True)
     body += _areas_section(
-        L, L.t("4. Issues raised, by crime area"), data.issues, names, need=False
+        L, L.t("3. Regional needs, ranked"), data.needs, names, need=True, snaps=data.snapshots
+    )
+    if data.needs:  # issue 23: needs by crime area × region, drawn, with its table
+        at = next(
+            n for n, node in enumerate(body)
+            if isinstance(node, Heading) and node.content == text(L.t("3. Regional needs, ranked"))
+        )  # fmt: skip
+        body.insert(at + 1, needs_chart(L, data.needs, shown))
+    body += _areas_section(
+        L,
+        L.t("4. Issues raised, by crime area"),
+        data.issues,
+        names,
+        need=False,
+        snaps=data.snapshots,
     )
 
     body.append(Heading(2, text(L.t("5. Decisions and recommendations, by region"))))
@@ -396,7 +547,9 @@ def build_report_document(
                         " ",
                         c.said(e.text),
                         " (",
-                        snap.session.title or L.t("Round table"),
+                        user(c.plan_text(L, snap.session.title))
+                        if snap.session.title
+                        else L.t("Round table"),
                         ")",
                         c.conflict_marks(L, e, conflicts),
                     )
@@ -404,7 +557,13 @@ def build_report_document(
         if lines:
             body.append(BulletList(tuple(lines)))
         else:
-            body.append(Paragraph(text(L.t("No decisions or recommendations were recorded."))))
+            from roundtable.documents.audience import not_shown
+
+            hidden_decisions: dict[str, int] = {}
+            for snap in snaps:
+                _add(hidden_decisions, snap, lambda e: e.entry_kind == "decision")
+            empty = L.t("No decisions or recommendations were recorded.")
+            body.append(Paragraph(text(not_shown(L, hidden_decisions) or empty)))
 
     body.append(Heading(2, text(L.t("6. Open actions, by owner"))))
     if data.actions:
@@ -418,7 +577,7 @@ def build_report_document(
             order.append("")
         overdue = L.t("OVERDUE")
         for owner in order:
-            body.append(Heading(3, text(c.owner_name(L, owner, names))))
+            body.append(Heading(3, text(c.owner_span(L, owner, names))))
             items = sorted(owners[owner], key=lambda a: (a.entry.due or "9999", a.entry.text))
             body.append(
                 Table(
@@ -436,7 +595,7 @@ def build_report_document(
                             if a.entry.due
                             else text(L.t("no due date")),
                             text(c.region_name(L, a.region)),
-                            text(a.session_title or "—"),
+                            text(c.plan_text(L, a.session_title) or "—"),
                             text(strong(overdue)) if a.overdue else text("—"),
                         )
                         for a in items
@@ -444,7 +603,12 @@ def build_report_document(
                 )
             )
     else:
-        body.append(Paragraph(text(L.t("No open actions."))))
+        from roundtable.documents.audience import not_shown
+
+        hidden_open: dict[str, int] = {}
+        for snap in data.snapshots:
+            _add(hidden_open, snap, _open_action)
+        body.append(Paragraph(text(not_shown(L, hidden_open) or L.t("No open actions."))))
     body += _carried_section(L, data.snapshots, carried or (), names)
     title = L.t("Consolidated report — {event}", event=event.name or L.t("Round tables"))
     return Document(title=title, lang=L.code, direction=L.direction, children=tuple(body))
@@ -489,7 +653,7 @@ def _carried_section(
             (
                 text(c.said(a.text)),
                 text(c.region_name(L, a.region)),
-                text(c.owner_name(L, a.owner, names)),
+                text(c.owner_span(L, a.owner, names)),
                 text(nowrap(L.date(a.due))) if a.due else text(L.t("no due date")),
                 text(c.status_word(L, a.status)),
                 text(L.semicolon.join(steps)),

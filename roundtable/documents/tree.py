@@ -106,7 +106,42 @@ class Annex:
     children: tuple[Node, ...]
 
 
-Node = Union[Heading, Paragraph, NumberedParagraph, BulletList, Table, Metadata, Annex]  # noqa: UP007
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """Counts by row and column (needs by crime area × region, issue 23), with the same numbers
+    as a table: HTML draws it as an SVG chart beside the table, Markdown gives the table."""
+
+    description: str  # what the chart shows, in words (the SVG's accessible name)
+    corner: str  # the header of the rows' column
+    rows: tuple[str, ...]
+    columns: tuple[str, ...]
+    values: tuple[tuple[int, ...], ...]  # one per row, one count per column
+    total: str  # the header of the totals' column
+    numbers: tuple[tuple[str, ...], ...] = ()  # the counts as the language writes them
+
+    def __post_init__(self) -> None:
+        if len(self.values) != len(self.rows) or any(
+            len(v) != len(self.columns) for v in self.values
+        ):
+            raise ValueError("a chart has one value per row and column")
+
+    def table(self) -> Table:
+        numbers = self.numbers or tuple(tuple(str(n) for n in row) for row in self.values)
+        totals = [str(sum(row)) for row in self.values]
+        if self.numbers:  # the totals in the language's digits too
+            totals = [t[-1] for t in self.numbers]
+            numbers = tuple(row[:-1] for row in self.numbers)
+        return Table(
+            (text(self.corner), *(text(c) for c in self.columns), text(self.total)),
+            tuple(
+                (text(name), *(text(n) for n in row), text(strong(total)))
+                for name, row, total in zip(self.rows, numbers, totals, strict=True)
+            ),
+            (False, *([True] * (len(self.columns) + 1))),
+        )
+
+
+Node = Union[Heading, Paragraph, NumberedParagraph, BulletList, Table, Metadata, Annex, Chart]  # noqa: UP007
 
 
 @dataclass(frozen=True)
@@ -116,3 +151,9 @@ class Document:
     direction: str  # ltr or rtl
     children: tuple[Node, ...] = field(default_factory=tuple)
     marking: Inline = ()  # the TLP label and audience, printed first (issue 14)
+    # issue 23: printed on every page (HTML's @page margin boxes): the highest label's key
+    # (clear, green, amber, amber+strict, red), the document symbol, and "Page {page} of
+    # {pages}" in the document's language
+    tlp: str = ""
+    symbol: str = ""
+    page_words: str = ""

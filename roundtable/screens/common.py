@@ -31,7 +31,7 @@ class StatusLine(Horizontal):
     DEFAULT_CSS = """
     StatusLine { height: 1; background: $panel; }
     StatusLine > .status-session { width: 1fr; padding: 0 1; }
-    StatusLine > .status-clock { width: 7; }
+    StatusLine > .status-clock { width: auto; padding: 0 1; }  /* "09:30 CEST": the venue's */
     """
 
     def __init__(self, *, show_session: bool = True) -> None:
@@ -65,10 +65,9 @@ class StatusLine(Horizontal):
         self.query_one(".status-session", Static).update(" · ".join(parts))
         state, label = getattr(app, "sync_state", ("off", "not connected"))
         self.query_one(SyncBadge).set_state(state, label)
-        clock = getattr(app, "clock", time.time)
-        self.query_one(".status-clock", Static).update(
-            time.strftime("%H:%M", time.localtime(clock()))
-        )
+        venue_time = getattr(app, "venue_time", None)
+        shown = venue_time() if venue_time else time.strftime("%H:%M")
+        self.query_one(".status-clock", Static).update(shown)
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -244,7 +243,10 @@ class SessionScreen(AppScreen):
             self.notify(f"Undone: {label}")
 
     def today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.app.clock()).date()
+        """The venue's date (``due:+3d`` counts from it), not this laptop's."""
+        from roundtable.zones import zone
+
+        return dt.datetime.fromtimestamp(self.app.clock(), zone(self.app.venue_zone())).date()
 
     # -- capture: one parser and one way to store, for every screen with a capture bar ----
 

@@ -326,6 +326,12 @@ class NewSessionModal(AppModal[str | None]):
             with Horizontal(classes="row"):
                 yield Input("", placeholder="Room", id="new-room")
                 yield Input(dt.date.today().isoformat(), placeholder="YYYY-MM-DD", id="new-date")
+            yield Label("Venue time zone (every time is shown in it; default: this laptop's)")
+            yield Input(
+                self._event_zone(default_event) or self.laptop_zone,
+                placeholder="Europe/Paris",
+                id="new-tz",
+            )
             encrypt = app.settings.encrypt_new_sessions
             yield Checkbox(
                 "Encrypt at rest (asks for a passphrase every time the session opens)",
@@ -340,6 +346,23 @@ class NewSessionModal(AppModal[str | None]):
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Create", variant="primary", id="create")
                 yield Button("Cancel", id="cancel")
+
+    @property
+    def laptop_zone(self) -> str:
+        from roundtable.zones import laptop_zone
+
+        return laptop_zone()
+
+    def _event_zone(self, name: str) -> str:
+        """The zone of the event of that name on this laptop ("" if none or older)."""
+        event = self.app.local.find_event(name.strip()) if name.strip() else None
+        return event.tz if event is not None else ""
+
+    @on(Input.Changed, "#new-event")
+    def _event_changed(self, event: Input.Changed) -> None:
+        zone = self._event_zone(event.value)
+        if zone:  # an existing event: its venue's zone, shown
+            self.query_one("#new-tz", Input).value = zone
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -365,8 +388,16 @@ class NewSessionModal(AppModal[str | None]):
         title = self.query_one("#new-title", Input).value.strip()
         room = self.query_one("#new-room", Input).value.strip()
         date = self.query_one("#new-date", Input).value.strip()
+        tz = self.query_one("#new-tz", Input).value.strip()
         if not name:
             error.update("Event: give the conference's name")
+            return
+        from roundtable.zones import ZoneError, check_zone
+
+        try:
+            check_zone(tz, "Time zone")
+        except ZoneError as exc:
+            error.update(str(exc))
             return
         passphrase = None
         if self.query_one("#new-encrypt", Checkbox).value:
@@ -391,8 +422,10 @@ class NewSessionModal(AppModal[str | None]):
                 region = plan.region
             else:
                 plan = plans.plan_for_region(region)
+            if plan.tz and tz == self.laptop_zone:  # the field left as it was: the plan's
+                tz = plan.tz
             local = self.app.local
-            event = local.find_event(name) or local.create_event(name)
+            event = local.event_in_zone(name, tz, chosen=True, where="Time zone")
             session = local.create_session(
                 event.id,
                 region,
@@ -407,7 +440,7 @@ class NewSessionModal(AppModal[str | None]):
                 warning_percent=plan.warning_percent,
                 warning_seconds=plan.warning_seconds,
             )
-        except (plans.PlanError, StoreError, OSError) as exc:
+        except (plans.PlanError, StoreError, ZoneError, OSError) as exc:
             error.update(str(exc))
             return
         self.dismiss(session.id)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Label, Markdown, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import Button, Label, Markdown, Select
 
 from roundtable.screens.common import StatusLine
 from widgets import KeyBar
@@ -39,30 +39,89 @@ AUDIENCE_CHOICES = (
 )  # fmt: skip
 
 
-class AudienceModal(ModalScreen[str | None]):
-    """Who the document is for (issue 14): entries above the audience's label are withheld
-    and counted.  Enter chooses, Escape cancels."""
+LANGUAGE_CHOICES = (
+    ("en", "English"),
+    ("fr", "Français (French)"),
+    ("es", "Español (Spanish)"),
+    ("ar", "العربية (Arabic)"),
+)
+FORMAT_CHOICES = (("md", "Markdown (.md)"), ("html", "HTML (.html, prints with page marks)"))
+MINUTES = "minutes"
 
-    def __init__(self, what: str) -> None:
+
+@dataclass(frozen=True)
+class ExportChoice:
+    """What the export dialog was asked for: the minutes, or the brief of one delegation
+    (``document`` is its code), in a language, for an audience, in a format."""
+
+    document: str
+    lang: str
+    audience: str
+    fmt: str
+
+
+class ExportModal(ModalScreen[ExportChoice | None]):
+    """One export dialog (issue 23): the document (the minutes or a delegation's brief), the
+    language, the audience and the format.  The Export button has the focus: Enter takes what
+    is shown; Escape cancels."""
+
+    def __init__(
+        self,
+        *,
+        fmt: str = "md",
+        lang: str = "en",
+        document: str = MINUTES,
+        delegations: list[tuple[str, str]] | None = None,
+    ) -> None:
         super().__init__()
-        self.what = what
+        self.fmt = fmt
+        self.lang = lang
+        self.document = document
+        self.delegations = delegations or []  # (name, code), in the order to offer them
 
     def compose(self) -> ComposeResult:
+        documents = [("Minutes of the session", MINUTES)]
+        documents += [(f"Brief for {name} ({code})", code) for name, code in self.delegations]
+        known = {value for _, value in documents}
         with Vertical(classes="dialog wide"):
-            yield Label(f"{self.what}: for whom?", classes="dialog-title")
-            yield OptionList(
-                *(Option(text, id=key) for key, text in AUDIENCE_CHOICES), id="audience"
-            )
-            yield Label("Enter chooses · Esc cancels", classes="hint")
+            yield Label("Export", classes="dialog-title")
+            for label, widget_id, options, value in (
+                ("Document ", "export-document", documents,
+                 self.document if self.document in known else MINUTES),
+                ("Language ", "export-lang", [(t, k) for k, t in LANGUAGE_CHOICES], self.lang),
+                ("Audience ", "export-audience", [(t, k) for k, t in AUDIENCE_CHOICES],
+                 "participants"),
+                ("Format   ", "export-format", [(t, k) for k, t in FORMAT_CHOICES], self.fmt),
+            ):  # fmt: skip
+                with Horizontal(classes="row"):
+                    yield Label(label, classes="inline-label")
+                    yield Select(options, value=value, allow_blank=False, id=widget_id)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Cancel", id="export-cancel")
+                yield Button("Export", id="export-go", variant="primary")
+            yield Label("Enter exports · Tab moves · Esc cancels", classes="hint")
 
     def on_mount(self) -> None:
-        for options in self.query("#audience").results(OptionList):
-            options.highlighted = 0  # participants, the default: Enter takes it
-            options.focus()
+        self.query_one("#export-go", Button).focus()
 
-    @on(OptionList.OptionSelected, "#audience")
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+    def choice(self) -> ExportChoice:
+        def value(widget_id: str) -> str:
+            return str(self.query_one(f"#{widget_id}", Select).value)
+
+        return ExportChoice(
+            document=value("export-document"),
+            lang=value("export-lang"),
+            audience=value("export-audience"),
+            fmt=value("export-format"),
+        )
+
+    @on(Button.Pressed, "#export-go")
+    def _go(self) -> None:
+        self.dismiss(self.choice())
+
+    @on(Button.Pressed, "#export-cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
 
     def on_key(self, event: events.Key) -> None:
         if event.key == "escape":
@@ -70,8 +129,23 @@ class AudienceModal(ModalScreen[str | None]):
             self.dismiss(None)
 
 
+def present_delegations(app) -> list[tuple[str, str]]:
+    """(name, code) of the delegations whose attendance was taken, by name."""
+    names = app.country_names()
+    store = app.session_store
+    codes = {a.country for a in store.records("attendance") if a.status != "unknown"}
+    return sorted(((names.get(c, c), c) for c in codes), key=lambda pair: pair[0].casefold())
+
+
+def export_choice(app, choice: ExportChoice) -> Path | None:
+    """Write what the export dialog chose."""
+    if choice.document == MINUTES:
+        return export_minutes(app, choice.fmt, choice.audience, lang=choice.lang)
+    return export_brief(app, choice.document, choice.fmt, choice.audience, lang=choice.lang)
+
+
 def minutes_document(
-    app, fmt: str = "md", audience: str = "participants"
+    app, fmt: str = "md", audience: str = "participants", lang: str | None = None
 ) -> tuple[str, object, str]:
     """The minutes as the export would write them now: (text, version, fingerprint)."""
     from roundtable.documents import exports, minutes_text
@@ -83,7 +157,7 @@ def minutes_document(
     text = minutes_text(
         snap,
         fmt=fmt,
-        lang=document_language(app),
+        lang=lang or document_language(app),
         version=version,
         conflicts=conflicts,
         audience=audience,
@@ -114,19 +188,21 @@ def encrypted_export_refused(app) -> bool:
     return True
 
 
-def export_minutes(app, fmt: str, audience: str = "participants") -> Path | None:
-    """Save the minutes for ``audience`` under their numbered name in the exports directory."""
+def export_minutes(
+    app, fmt: str, audience: str = "participants", lang: str | None = None
+) -> Path | None:
+    """Save the minutes for ``audience`` (in ``lang``, else the session's language) under
+    their numbered name in the exports directory."""
     from roundtable.documents import exports
 
     if encrypted_export_refused(app):
         return None
-    text, version, print_ = minutes_document(app, fmt, audience)
+    lang = lang or document_language(app)
+    text, version, print_ = minutes_document(app, fmt, audience, lang)
     snap = app.session_store.snapshot(app.country_names())
     assert isinstance(version, exports.Version)  # minutes_document's is next_version's
     try:
-        path = exports.save(
-            export_dir(app), snap, version, print_, document_language(app), fmt, text, audience
-        )
+        path = exports.save(export_dir(app), snap, version, print_, lang, fmt, text, audience)
     except OSError as exc:
         app.notify(f"Export failed: {exc.strerror or exc}", severity="error", timeout=10)
         return None
@@ -135,7 +211,11 @@ def export_minutes(app, fmt: str, audience: str = "participants") -> Path | None
 
 
 def export_brief(
-    app, delegation: str, fmt: str = "md", audience: str = "participants"
+    app,
+    delegation: str,
+    fmt: str = "md",
+    audience: str = "participants",
+    lang: str | None = None,
 ) -> Path | None:
     """Save the brief of one delegation for this session (with the event's open actions)."""
     import datetime as dt
@@ -146,18 +226,19 @@ def export_brief(
         return None
     store = app.session_store
     snap = store.snapshot(app.country_names())
+    lang = lang or document_language(app)
     text = brief_text(
         delegation,
         [snap],
         focus=snap.session.id,
         fmt=fmt,
-        lang=document_language(app),
+        lang=lang,
         as_of=dt.datetime.fromtimestamp(app.clock(), dt.UTC),
         countries=app.country_names(),
         conflicts=session_conflicts(store),
         audience=audience,
     )
-    name = exports.brief_name(snap, delegation, document_language(app), fmt, audience)
+    name = exports.brief_name(snap, delegation, lang, fmt, audience)
     try:
         path = exports.write_new(export_dir(app), name, text)
     except OSError as exc:
@@ -194,21 +275,23 @@ class MinutesScreen(Screen):
     def on_roundtable_app_session_changed(self) -> None:
         self.action_refresh()
 
-    def action_export(self, fmt: str) -> None:
-        """Ask who the minutes are for, then write them."""
+    def action_export(self, fmt: str, document: str = MINUTES) -> None:
+        """The export dialog (issue 23): document, language, audience and format; then write."""
 
-        def chosen(audience: str | None) -> None:
-            if audience:
-                export_minutes(self.app, fmt, audience)
+        def chosen(choice: ExportChoice | None) -> None:
+            if choice is not None:
+                export_choice(self.app, choice)
 
-        self.app.push_screen(AudienceModal(f"Export the minutes as .{fmt}"), chosen)
+        modal = ExportModal(
+            fmt=fmt,
+            lang=document_language(self.app),
+            document=document,
+            delegations=present_delegations(self.app),
+        )
+        self.app.push_screen(modal, chosen)
 
     def action_brief(self, delegation: str) -> None:
-        def chosen(audience: str | None) -> None:
-            if audience:
-                export_brief(self.app, delegation, audience=audience)
-
-        self.app.push_screen(AudienceModal(f"Brief for {delegation}"), chosen)
+        self.action_export("md", delegation)
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(minutes_markdown(self.app))

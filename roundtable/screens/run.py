@@ -138,7 +138,12 @@ class RunScreen(SessionScreen):
                 yield CarriedActions(id="carried")  # issue 12: shown on the review item
                 yield Static("", id="entries-caption", classes="caption")
                 yield EntryTable(id="entries")
-                yield EntryDetail(self.app.country_names(), self._item_titles, id="entry-detail")
+                yield EntryDetail(
+                    self.app.country_names(),
+                    self._item_titles,
+                    zone=self.app.venue_zone,
+                    id="entry-detail",
+                )
         yield CaptureBar(
             parse=self.parse_capture,
             context=self.capture_context,

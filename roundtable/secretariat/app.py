@@ -26,7 +26,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from roundtable.secretariat.middleware import Guard
+from roundtable.secretariat.middleware import AccessLog, Forwarded, Guard, trusted_peers
 from roundtable.secretariat.repository import Database, Repository, open_database
 from roundtable.secretariat.routes import ROUTERS, console
 from roundtable.secretariat.service import Refusal
@@ -34,6 +34,7 @@ from roundtable.secretariat.service import Refusal
 API_VERSION = "v1"
 DEFAULT_IDEMPOTENCY_DAYS = 7.0
 TRIM_EVERY_S = 3600.0
+RETRY_AFTER_S = 2
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -64,7 +65,9 @@ class IdempotencyTrim:
             return True
 
     def run(self, repo: Repository, now: float) -> int:
+        """Also forgets the console's sign-ins that ended or expired as long ago (issue 19)."""
         with repo.write_transaction():
+            repo.trim_sign_ins(now - self.days * 86400)
             return repo.trim_idempotency(now - self.days * 86400)
 
 
@@ -93,14 +96,26 @@ def create_app(
     idempotency_days: float = DEFAULT_IDEMPOTENCY_DAYS,
     pool_size: int = 10,
     console_refresh: float = console.REFRESH_SECONDS,
+    forwarded_allow_ips: str = "127.0.0.1",
+    migrate: bool = True,
+    docs: bool = False,
 ) -> FastAPI:
     """The secretariat's ASGI app over ``target``: an SQLite file (created if missing), a
-    ``postgresql://`` URL, or an open Database.  The schema is migrated first."""
+    ``postgresql://`` URL, or an open Database.  The schema is migrated first, unless
+    ``migrate`` is false (the workers of ``serve --workers N``: the parent migrated, and a
+    worker restarted while PostgreSQL is away must start anyway and answer 503 until it is
+    back, not die at start).
+
+    ``docs``: serve the interactive API pages (``/docs``, ``/redoc``).  They load Swagger's
+    and ReDoc's scripts from a CDN, so they are off unless asked for (``serve --docs``): a
+    secretariat serves no third-party script by default (issue 19).  ``/openapi.json`` is
+    always served."""
     if isinstance(target, Database):
         database = target
     else:
         database = open_database(target, pool_size=pool_size)
-    database.migrate()
+    if migrate:
+        database.migrate()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -109,6 +124,8 @@ def create_app(
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
         title="roundtable secretariat",
         version="1.0",
         description="Central API of the regional round tables: push and pull ops, minutes, "
@@ -122,6 +139,20 @@ def create_app(
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _one_line(exc)}, status_code=422)
 
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # the database cannot be reached (PostgreSQL restarting, SQLite locked too long): 503
+        # with Retry-After, which a laptop retries; anything else is the server's fault
+        if not database.is_unavailable(exc):
+            raise exc
+        return JSONResponse(
+            {"detail": "the database cannot be reached just now; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for kind in database.unavailable:
+        app.add_exception_handler(kind, _unavailable)
+
     @app.exception_handler(Refusal)
     async def _refused(request: Request, exc: Refusal) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
@@ -134,4 +165,7 @@ def create_app(
     # the routers' own routes: newer FastAPI wraps an included router in one opaque route
     routes = [*app.router.routes, *(r for router in (*ROUTERS, web) for r in router.routes)]
     app.add_middleware(Guard, max_body_bytes=max_body_bytes, routes=lambda: routes)
+    app.add_middleware(AccessLog)
+    # outermost: the proxy's X-Forwarded-* are read first, and only from a trusted proxy
+    app.add_middleware(Forwarded, trusted=trusted_peers(forwarded_allow_ips))
     return app

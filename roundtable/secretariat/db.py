@@ -35,7 +35,10 @@ __all__ = [
     "hash_token",
     "issue_token",
     "list_events",
+    "list_tokens",
     "open_ready",
+    "parse_expiry",
+    "revoke_token",
 ]
 
 
@@ -47,13 +50,23 @@ def open_ready(target: Path | str) -> Database:
 
 
 def create_event(
-    target: Path | str, name: str, venue: str = "", starts: str = "", ends: str = ""
+    target: Path | str,
+    name: str,
+    venue: str = "",
+    starts: str = "",
+    ends: str = "",
+    tz: str = "",
 ) -> str:
-    """Create an event on the server, as ops from device "secretariat"; returns its id."""
+    """Create an event on the server, as ops from device "secretariat"; returns its id.
+    ``tz``: the venue's IANA time zone ("" = UTC), checked (``--tz: ...`` when unknown)."""
+    from roundtable.zones import check_zone
+
     name = name.strip()
     if not name:
         raise AdminError("an event needs a name")
-    event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends)
+    if tz:
+        check_zone(tz, "--tz")
+    event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends, tz=tz)
     clock = HlcClock(SECRETARIAT_DEVICE)
     ops = [
         Op(
@@ -78,16 +91,42 @@ def create_event(
     return event.id
 
 
+def parse_expiry(value: str, now: float) -> float:
+    """When a token stops working, from ``--expires``: a date (``2027-01-31``: the token
+    works through that day, UTC) or a number of days (``30d``) from ``now``."""
+    import datetime as dt
+    import re
+
+    text = value.strip()
+    days = re.fullmatch(r"(\d{1,4})d", text)
+    if days:
+        if int(days.group(1)) < 1:
+            raise AdminError(f"--expires {text}: at least 1d")
+        return now + int(days.group(1)) * 86400
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise AdminError(
+            f"--expires {text[:30]!r}: expected a date (2027-01-31) or a number of days (30d)"
+        ) from None
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC).timestamp()
+    if end <= now:
+        raise AdminError(f"--expires {text}: that day has passed")
+    return end
+
+
 def issue_token(
     target: Path | str,
     event: str,
     regions: Sequence[str],
     label: str = "",
     max_tlp: str = TOKEN_CEILING_DEFAULT,
+    expires: float | None = None,
 ) -> str:
     """Issue a bearer token for one event (by name or id) and some regions (``["*"]`` = all),
-    reading up to ``max_tlp`` (green, amber, amber+strict; TLP:RED never reaches a server).
-    The token is returned once; only its sha256 is stored."""
+    reading up to ``max_tlp`` (green, amber, amber+strict; TLP:RED never reaches a server),
+    working until ``expires`` (epoch seconds; None: until revoked).  The token is returned
+    once; only its sha256 is stored."""
     if max_tlp not in TOKEN_CEILINGS:
         raise AdminError(
             f"unknown ceiling {str(max_tlp)[:30]!r}: use one of {', '.join(TOKEN_CEILINGS)}"
@@ -107,8 +146,49 @@ def issue_token(
             raise AdminError(
                 f"no event {quote(event)} on this server; see `roundtable events list`"
             )
-        repo.add_token(hash_token(token), found[0], regions, label, time.time(), max_tlp)
+        repo.add_token(hash_token(token), found[0], regions, label, time.time(), max_tlp, expires)
     return token
+
+
+TOKEN_ID_LENGTH = 12
+"""How much of a token's stored hash names it in ``tokens list`` and ``tokens revoke`` (the
+hash of a random token: it tells nothing of the token itself)."""
+
+
+def list_tokens(target: Path | str) -> list[dict]:
+    """Every token of the server, oldest first: its id (the start of its hash), event, label,
+    regions, ceiling, created, last used, expiry and revocation — never the token."""
+    with open_ready(target) as database, database.repository() as repo:
+        rows = repo.list_tokens()
+    for row in rows:
+        row["id"] = row.pop("hash")[:TOKEN_ID_LENGTH]
+    return rows
+
+
+def revoke_token(target: Path | str, token_id: str, now: float | None = None) -> dict:
+    """Revoke the token whose id (from ``list_tokens``; at least 6 characters of it) is
+    ``token_id``: its API requests get 401 and its console sign-ins end at once, on every
+    worker.  Returns its row."""
+    wanted = token_id.strip().lower()
+    if len(wanted) < 6 or any(c not in "0123456789abcdef" for c in wanted):
+        raise AdminError(
+            f"token id {token_id[:40]!r}: expected the id `roundtable tokens list` shows "
+            "(at least 6 of its characters)"
+        )
+    now = time.time() if now is None else now
+    with open_ready(target) as database, database.repository() as repo:
+        with repo.write_transaction():
+            found = [t for t in repo.list_tokens() if t["hash"].startswith(wanted)]
+            if not found:
+                raise AdminError(f"no token {wanted} on this server; see `roundtable tokens list`")
+            if len(found) > 1:
+                raise AdminError(f"token id {wanted} names {len(found)} tokens: give more of it")
+            row = found[0]
+            row["already"] = row["revoked"] is not None
+            repo.revoke_token(row["hash"], now)
+    row["id"] = row.pop("hash")[:TOKEN_ID_LENGTH]
+    row["revoked"] = row["revoked"] or now
+    return row
 
 
 def list_events(target: Path | str) -> list[tuple[str, str]]:

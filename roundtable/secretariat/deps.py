@@ -3,6 +3,7 @@ closed or returned to the pool when the endpoint returns, and the bearer token's
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from roundtable.secretariat.middleware import note_token
 from roundtable.secretariat.repository import Repository, TokenScope
 
 
@@ -38,14 +40,20 @@ bearer = HTTPBearer(auto_error=False, description="a token issued by the secreta
 
 
 def authorize(
-    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)], repo: Repo
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    repo: Repo,
 ) -> TokenScope:
+    """The bearer token's scope; 401 when it is missing, unknown, revoked or expired."""
     unauthorized = {"WWW-Authenticate": "Bearer"}
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise HTTPException(401, "Authorization: a bearer token is required", unauthorized)
-    scope = repo.lookup_token(creds.credentials)
+    now = request.app.state.now()
+    scope = repo.lookup_token(creds.credentials, now)
     if scope is None:
         raise HTTPException(401, "Authorization: the token is not valid", unauthorized)
+    note_token(scope.label)
+    repo.used(scope, now)
     return scope
 
 
@@ -66,46 +74,30 @@ Clock = Annotated[Callable[[], float], Depends(get_clock)]
 
 # -- the web console's session -----------------------------------------------------------------
 #
-# Signing in with a token sets a cookie holding a signed value, never the token:
-# ``v1.<expires>.<token sha256>.<HMAC-SHA256 of the rest under the server's secret>``.  Each
-# request checks the signature and the expiry, then looks the token up by its hash, so a token
-# removed from the server signs its browsers out.  The secret is per process unless
-# ``ROUNDTABLE_CONSOLE_SECRET`` gives one (``serve`` sets it for its workers).
+# Signing in with a token stores a sign-in in the database and sets a cookie holding a random
+# value (never the token); the database keeps only its sha256.  Each request looks the sign-in
+# up: signing out ends it, and so do revoking its token and the token's expiry, at once and on
+# every worker (issue 19).
 
 SESSION_COOKIE = "roundtable_session"
 SESSION_SECONDS = 12 * 3600  # a conference day; then sign in again
+_COOKIE_PREFIX = "s1."
 
 
 class SignInRequired(Exception):
     """A console page asked for without a valid session: the browser goes to the sign-in."""
 
 
-def _mac(secret: bytes, payload: str) -> str:
-    import base64
-    import hmac
+def new_sign_in() -> tuple[str, str]:
+    """(cookie value, the sha256 stored for it)."""
+    import secrets
 
-    digest = hmac.new(secret, payload.encode(), "sha256").digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def sign_session(secret: bytes, token_hash: str, expires: int) -> str:
-    payload = f"v1.{expires}.{token_hash}"
-    return f"{payload}.{_mac(secret, payload)}"
+    value = _COOKIE_PREFIX + secrets.token_urlsafe(32)
+    return value, sign_in_hash(value)
 
 
-def read_session(secret: bytes, value: str, now: float) -> str | None:
-    """The token hash a session cookie names, or None (forged, malformed or expired)."""
-    import hmac
-
-    parts = value.split(".")
-    if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
-        return None
-    payload = ".".join(parts[:3])
-    if not hmac.compare_digest(_mac(secret, payload), parts[3]):
-        return None
-    if int(parts[1]) <= now:
-        return None
-    return parts[2]
+def sign_in_hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def console_authorize(
@@ -116,14 +108,15 @@ def console_authorize(
     """The scope of a console request: a bearer token (scripts) or the session cookie
     (browsers).  No valid one: ``SignInRequired`` (the console sends the browser to sign in)."""
     if creds is not None:
-        return authorize(creds, repo)
-    value = request.cookies.get(SESSION_COOKIE)
-    if value:
-        token_hash = read_session(request.app.state.console_secret, value, request.app.state.now())
-        if token_hash is not None:
-            scope = repo.token_by_hash(token_hash)
-            if scope is not None:
-                return scope
+        return authorize(request, creds, repo)
+    value = request.cookies.get(SESSION_COOKIE, "")
+    if value.startswith(_COOKIE_PREFIX) and len(value) < 200:
+        now = request.app.state.now()
+        scope = repo.sign_in_scope(sign_in_hash(value), now)
+        if scope is not None:
+            note_token(scope.label)
+            repo.used(scope, now)
+            return scope
     raise SignInRequired()
 
 

@@ -8,6 +8,7 @@ and the idempotency constraints hold under concurrent workers: see ``repository`
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -35,12 +36,22 @@ def _sql(sql: str) -> str:
     return out
 
 
+SEQ_POSITION_BITS = 20
+SEQ_ROWS_PER_TRANSACTION = 1 << SEQ_POSITION_BITS
+# Rows whose seq lies below this were written by transactions that have all ended: a pull
+# returns no other (the pull rule, ``repository``'s docstring).  Evaluated in the statement's
+# own snapshot (pg_current_snapshot() is the active snapshot).
+FINAL_ROWS = f"seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {SEQ_POSITION_BITS})"
+
+
 class PostgresRepository(Repository):
     dialect = "postgresql"
+    final_rows = FINAL_ROWS
 
     def __init__(self, conn: Any) -> None:
         self.conn = conn
-        self._last_seq: dict[str, int] = {}
+        self._xid: int | None = None  # this push transaction's id
+        self._pos = 0  # rows numbered in this transaction so far
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         return self.conn.execute(_sql(sql), tuple(args))
@@ -53,50 +64,85 @@ class PostgresRepository(Repository):
 
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
-        self._last_seq = {}
+        self._xid, self._pos = None, 0
         try:
             with self.conn.transaction():
                 yield
         finally:
-            self._last_seq = {}
+            self._xid, self._pos = None, 0
 
-    def lock_event(self, event_id: str) -> None:
-        """Lock the event's row until commit and read its counter.  A push of another event
-        goes on in parallel; a second push of this one waits here, before reading anything."""
-        if event_id in self._last_seq:
-            return
-        row = self.conn.execute(
-            "SELECT last_seq FROM events WHERE event_id = %s FOR UPDATE", (event_id,)
-        ).fetchone()
-        self._last_seq[event_id] = row[0] if row else 0
+    def lock_batch(self, key: str, token_hash: str) -> None:
+        """Two tries of one batch (same Idempotency-Key and token) wait for each other, so the
+        second replays the first's answer; other pushes, of any event, go on in parallel."""
+        self.conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{token_hash}:{key}",)
+        )
+
+    def _numbers(self, n: int) -> list[int]:
+        """``n`` seq values for rows of this transaction: its transaction id, shifted, plus the
+        row's position in it (the pull rule: ``repository``'s docstring)."""
+        if self._xid is None:
+            row = self.conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
+            self._xid = int(row[0])
+        if self._pos + n > SEQ_ROWS_PER_TRANSACTION:
+            raise RuntimeError(
+                f"one transaction may number {SEQ_ROWS_PER_TRANSACTION} ops; push smaller batches"
+            )
+        start = (self._xid << SEQ_POSITION_BITS) + self._pos
+        self._pos += n
+        return list(range(start, start + n))
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
-        inserted: set[str] = set()
-        by_event: dict[str, list[Op]] = {}
-        for op in ops:
-            by_event.setdefault(op.event_id, []).append(op)
-        for event_id, event_ops in by_event.items():
-            self.lock_event(event_id)
-            seq = self._last_seq[event_id]
-            rows: list[Any] = []
-            for op in event_ops:
-                seq += 1
-                row = op_row(op, received_at)  # op_id, event_id, session_id, ...
-                rows += (event_id, seq, row[0], *row[2:])
-            marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(event_ops))
-            cur = self.conn.execute(
-                "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
-                f" hlc, device, base, received_at) VALUES {marks} "
-                "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
-                rows,
-            )
-            inserted |= {r[0] for r in cur.fetchall()}
-            # gaps (an op id that lost a race) are harmless: the cursor skips no row, only numbers
-            self.conn.execute(
-                "UPDATE events SET last_seq = %s WHERE event_id = %s", (seq, event_id)
-            )
-            self._last_seq[event_id] = seq
-        return inserted
+        numbers = self._numbers(len(ops))
+        rows: list[Any] = []
+        for seq, op in zip(numbers, ops, strict=True):
+            row = op_row(op, received_at)  # op_id, event_id, session_id, ...
+            rows += (op.event_id, seq, row[0], *row[2:])
+        marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(ops))
+        cur = self.conn.execute(
+            "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
+            f" hlc, device, base, received_at) VALUES {marks} "
+            "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+            rows,
+        )
+        # numbers of rows that lost a race on op_id are gaps: the cursor skips no row, only
+        # numbers
+        return {r[0] for r in cur.fetchall()}
+
+
+def check_capacity(url: str, workers: int, pool_size: int) -> str:
+    """Whether ``workers`` processes of ``pool_size`` connections each (and one more each, for
+    ``/v1/ready``) fit in the server's ``max_connections`` less its reserved slots; AdminError
+    naming the numbers and what to change when they do not.  Returns the figures."""
+    import psycopg
+
+    from roundtable.secretariat.repository import AdminError
+
+    def one(conn: Any, sql: str) -> int:
+        row = conn.execute(sql).fetchone()
+        return int(row[0]) if row else 0
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        limit = one(conn, "SHOW max_connections")
+        reserved = one(conn, "SHOW superuser_reserved_connections")
+        others = one(
+            conn,
+            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()",
+        )
+    need = workers * (pool_size + 1)
+    room = limit - reserved - others
+    figures = (
+        f"{workers} worker{'s' if workers != 1 else ''} x ({pool_size} pooled + 1) = {need} "
+        f"connections; PostgreSQL's max_connections {limit} less {reserved} reserved and "
+        f"{others} in use leaves {room}"
+    )
+    if need > room:
+        raise AdminError(
+            f"--workers/--pool-size: {figures}; lower --pool-size or --workers, or raise "
+            "max_connections in postgresql.conf"
+        )
+    return figures
 
 
 class PostgresDatabase(Database):
@@ -107,6 +153,9 @@ class PostgresDatabase(Database):
         self.pool_size = self.max_connections = pool_size
         self.pooled = pooled
         self._pool: Any = None
+        self._purging = threading.Lock()
+        self._opening = threading.Lock()
+        self._purge_running = False
 
     def _connect(self) -> Any:
         import psycopg
@@ -114,20 +163,83 @@ class PostgresDatabase(Database):
         return psycopg.connect(self.target, autocommit=True, connect_timeout=10)
 
     @property
-    def pool(self) -> Any:
-        if self._pool is None:
-            from psycopg_pool import ConnectionPool
+    def unavailable(self) -> tuple[type[Exception], ...]:  # type: ignore[override]
+        import psycopg
+        from psycopg_pool import PoolTimeout
 
-            self._pool = ConnectionPool(
-                self.target,
-                min_size=1,
-                max_size=self.pool_size,
-                kwargs={"autocommit": True, "connect_timeout": 10},
-                timeout=30,
-                open=True,
-                name="secretariat",
-            )
+        return (psycopg.OperationalError, PoolTimeout)
+
+    @property
+    def pool(self) -> Any:
+        with self._opening:  # the first requests arrive together: one pool, not one each
+            if self._pool is None:
+                self._pool = self._open_pool()
         return self._pool
+
+    def _open_pool(self) -> Any:
+        from psycopg_pool import ConnectionPool
+
+        return ConnectionPool(
+            self.target,
+            min_size=1,
+            max_size=self.pool_size,
+            kwargs={"autocommit": True, "connect_timeout": 5},
+            # a pooled connection is checked before it is lent: after a restart of
+            # PostgreSQL the stale ones are dropped here, not in the middle of a request
+            check=self._check,
+            # a request never waits behind others for a slot (deps.get_repo), only for a
+            # connection being made: past this, 503 + Retry-After and the laptop retries
+            timeout=8,
+            # a refill that keeps failing gives up soon, so that the next request starts a
+            # new one at once instead of waiting out a long backoff once PostgreSQL is back
+            reconnect_timeout=5,
+            max_lifetime=3600,
+            open=True,
+            name="secretariat",
+        )
+
+    def _check(self, conn: Any) -> None:
+        """``ConnectionPool.check_connection``; on the first stale connection, every idle one
+        is checked at once (a restart leaves all of them stale; one by one, the pool would
+        pause between them and a request could time out)."""
+        from psycopg_pool import ConnectionPool
+
+        try:
+            ConnectionPool.check_connection(conn)
+        except Exception:
+            self._purge()
+            raise
+
+    def _purge(self) -> None:
+        with self._purging:
+            if self._purge_running:
+                return
+            self._purge_running = True
+
+        def run() -> None:
+            try:
+                pool = self._pool
+                if pool is not None:
+                    pool.check()
+            except Exception:  # the pool closed meanwhile, or the server is down: next time
+                pass
+            finally:
+                with self._purging:
+                    self._purge_running = False
+
+        threading.Thread(target=run, name="pool-check", daemon=True).start()
+
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        import psycopg
+
+        try:
+            # a connection of its own: readiness is not queued behind the requests' pool
+            wait = max(1, int(timeout))
+            with psycopg.connect(self.target, autocommit=True, connect_timeout=wait) as conn:
+                return self._readiness(PostgresRepository(conn))
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            return False, f"database: {first[:200]}", 0
 
     @contextmanager
     def repository(self) -> Iterator[PostgresRepository]:

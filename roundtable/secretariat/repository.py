@@ -7,12 +7,28 @@ Both engines share the SQL below (``?`` placeholders; the PostgreSQL repository 
 
 * SQLite: one writer.  A push runs in ``BEGIN IMMEDIATE``, which serializes every write, and the
   global ``seq`` (INTEGER PRIMARY KEY) is the pull cursor: rows become visible in seq order.
-* PostgreSQL: many writers (several uvicorn workers).  Sequence values commit out of order, so a
-  ``seq > cursor`` pull could skip a row that commits late.  Each event keeps its own counter
-  (``events.last_seq``); a push locks its event's row first (``SELECT ... FOR UPDATE``) and
-  numbers its ops from it, so within an event seq values commit in order.  The lock also
-  serializes pushes of one event as SQLite's writer lock does, and ``op_id UNIQUE`` /
-  the idempotency primary key with ``ON CONFLICT DO NOTHING`` hold under any interleaving.
+* PostgreSQL: many writers (several uvicorn workers), and pushes to one event run in parallel
+  (issue 25).  A counter taken in the transaction would commit out of order, so a ``seq >
+  cursor`` pull could skip a row that commits late.  The pull rule instead:
+
+  - a row's ``seq`` is ``(xid << 20) + position``: the 64-bit id of the transaction that wrote
+    it (``pg_current_xact_id()``), then the row's position within that transaction;
+  - a pull returns only rows with ``seq < pg_snapshot_xmin(pg_current_snapshot()) << 20``,
+    evaluated in the pull statement's own snapshot: rows of transactions older than every
+    transaction still running;
+  - why no cursor can skip: every transaction whose id is below the snapshot's ``xmin`` has
+    ended, so its committed rows are all visible to the pull, and no transaction will ever
+    again write a row numbered below the horizon (a new transaction gets an id above every
+    ended one).  A pull reads, in ``seq`` order, every row between its cursor and the horizon
+    (or the first ``limit`` of them); so everything up to the new cursor was returned, and
+    nothing can appear there later.  ``xmin`` never moves back, so neither can the horizon.
+  - the price: a row becomes pullable once every older transaction (in the whole cluster) has
+    ended: a push that runs long holds back what later pushes wrote until it ends, never
+    longer.
+  ``op_id UNIQUE`` with ``ON CONFLICT DO NOTHING`` has the last word on what is new, and two
+  tries of one batch (same Idempotency-Key and token) wait on an advisory lock, so the second
+  replays the first's answer.  Rows written before issue 25 kept their per-event numbers
+  (small, below every new one), so laptops' saved cursors stay valid.
 """
 
 from __future__ import annotations
@@ -35,6 +51,7 @@ from roundtable.model import (
     record_tlp,
     within,
 )
+from roundtable.protocol import is_withdrawal
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"
@@ -61,6 +78,9 @@ class TokenScope:
     max_tlp: str = TOKEN_CEILING_DEFAULT
     """The reader's ceiling (issue 14): no entry or speech labelled above it is ever in an
     answer to this token (pull, history, minutes, report, the console)."""
+    expires: float | None = None
+    """When the token stops working (epoch seconds), None for never (issue 19)."""
+    last_used: float | None = None
 
     def allows_region(self, region: str) -> bool:
         return ALL_REGIONS in self.regions or region in self.regions
@@ -161,11 +181,44 @@ CREATE TABLE IF NOT EXISTS devices (
 );
 """
 
+# issue 19: tokens that expire or are revoked, sign-ins of the web console held here (so that
+# signing out, a revocation or an expiry ends them at once on every worker), and the region
+# scope each laptop's device id belongs to within an event.
+_SIGN_INS = """
+ALTER TABLE tokens ADD COLUMN expires {real};
+ALTER TABLE tokens ADD COLUMN revoked {real};
+ALTER TABLE tokens ADD COLUMN last_used {real};
+CREATE TABLE IF NOT EXISTS sign_ins (
+    hash TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    created {real} NOT NULL,
+    expires {real} NOT NULL,
+    ended {real}
+);
+CREATE INDEX IF NOT EXISTS sign_ins_token ON sign_ins (token_hash);
+CREATE TABLE IF NOT EXISTS device_scopes (
+    event_id TEXT NOT NULL,
+    device TEXT NOT NULL,
+    regions TEXT NOT NULL,
+    token_hash TEXT NOT NULL,
+    PRIMARY KEY (event_id, device)
+)
+"""
+
+LAST_USED_EVERY_S = 60.0
+"""A token's ``last_used`` is written at most this often (one write a minute, not a request)."""
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
     (3, "each laptop's label, for conflicts named by people", _DEVICES, _DEVICES),
     (4, "a TLP ceiling per token; labels found by field", _TOKEN_CEILING, _TOKEN_CEILING),
+    (
+        5,
+        "token expiry and revocation, console sign-ins, each device's region scope",
+        _SIGN_INS.format(real="REAL"),
+        _SIGN_INS.format(real="DOUBLE PRECISION"),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -199,9 +252,13 @@ class Repository(ABC):
     def write_transaction(self) -> AbstractContextManager[None]:
         """All or nothing: committed when the block ends, rolled back if it raises."""
 
+    final_rows = "TRUE"
+    """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
+
     @abstractmethod
-    def lock_event(self, event_id: str) -> None:
-        """Serialize the pushes of one event until the transaction ends (see the module doc)."""
+    def lock_batch(self, key: str, token_hash: str) -> None:
+        """Until the transaction ends, make a second push of the same batch (Idempotency-Key
+        and token) wait, so that it replays this one's answer (see the module doc)."""
 
     @abstractmethod
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
@@ -227,33 +284,142 @@ class Repository(ABC):
 
     # tokens and events
 
-    def lookup_token(self, token: str) -> TokenScope | None:
-        """The token's scope, or None.  Every stored hash is compared in constant time, so the
-        answer time does not tell how much of a guess was right."""
+    _TOKEN_COLUMNS = "hash, event_id, regions, label, max_tlp, expires, revoked, last_used"
+
+    @staticmethod
+    def _scope(row: Sequence[Any], now: float) -> TokenScope | None:
+        """The scope of a token row, or None when it is revoked or expired at ``now``."""
+        h, event_id, regions, label, max_tlp, expires, revoked, last_used = row
+        if revoked is not None or (expires is not None and float(expires) <= now):
+            return None
+        return TokenScope(
+            h,
+            event_id,
+            tuple(json.loads(regions)),
+            label,
+            max_tlp,
+            None if expires is None else float(expires),
+            None if last_used is None else float(last_used),
+        )
+
+    def lookup_token(self, token: str, now: float | None = None) -> TokenScope | None:
+        """The token's scope, or None (unknown, revoked, or expired at ``now``).  Every stored
+        hash is compared in constant time, so the answer time does not tell how much of a
+        guess was right."""
+        import time
+
         wanted = hash_token(token)
         found = None
-        for h, event_id, regions, label, max_tlp in self._rows(
-            "SELECT hash, event_id, regions, label, max_tlp FROM tokens"
-        ):
-            if hmac.compare_digest(h, wanted):
-                found = TokenScope(h, event_id, tuple(json.loads(regions)), label, max_tlp)
-        return found
+        for row in self._rows(f"SELECT {self._TOKEN_COLUMNS} FROM tokens"):
+            if hmac.compare_digest(row[0], wanted):
+                found = row
+        if found is None:
+            return None
+        return self._scope(found, time.time() if now is None else now)
 
-    def token_by_hash(self, token_hash: str) -> TokenScope | None:
-        """The scope of a stored token hash (the web console's signed session names one), or
-        None once the token is gone."""
-        for h, event_id, regions, label in self._rows(
-            "SELECT hash, event_id, regions, label FROM tokens WHERE hash = ?", (token_hash,)
+    def token_by_hash(self, token_hash: str, now: float) -> TokenScope | None:
+        """The scope of a stored token hash, or None once it is gone, revoked or expired."""
+        for row in self._rows(
+            f"SELECT {self._TOKEN_COLUMNS} FROM tokens WHERE hash = ?", (token_hash,)
         ):
-            return TokenScope(h, event_id, tuple(json.loads(regions)), label)
+            return self._scope(row, now)
         return None
 
     def add_token(self, token_hash: str, event_id: str, regions: list[str], label: str,
-                  created: float, max_tlp: str = TOKEN_CEILING_DEFAULT) -> None:  # fmt: skip
+                  created: float, max_tlp: str = TOKEN_CEILING_DEFAULT,
+                  expires: float | None = None) -> None:  # fmt: skip
         self._execute(
-            "INSERT INTO tokens (hash, event_id, regions, label, created, max_tlp) "
-            "VALUES (?,?,?,?,?,?)",
-            (token_hash, event_id, json.dumps(regions), label, created, max_tlp),
+            "INSERT INTO tokens (hash, event_id, regions, label, created, max_tlp, expires) "
+            "VALUES (?,?,?,?,?,?,?)",
+            (token_hash, event_id, json.dumps(regions), label, created, max_tlp, expires),
+        )
+
+    def used(self, scope: TokenScope, now: float) -> None:
+        """Note that the token was used at ``now``: written at most once a minute."""
+        last = scope.last_used
+        if last is not None and now - last < LAST_USED_EVERY_S:
+            return
+        self._execute(
+            "UPDATE tokens SET last_used = ? WHERE hash = ? "
+            "AND (last_used IS NULL OR last_used <= ?)",
+            (now, scope.token_hash, now - LAST_USED_EVERY_S),
+        )
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Every token's row but the hash's secret part: oldest first (the admin's list)."""
+        rows = self._rows(
+            "SELECT t.hash, e.name, t.event_id, t.regions, t.label, t.max_tlp, t.created, "
+            "t.expires, t.revoked, t.last_used FROM tokens t LEFT JOIN events e "
+            "ON e.event_id = t.event_id ORDER BY t.created, t.hash"
+        )
+        keys = ("hash", "event", "event_id", "regions", "label", "max_tlp", "created",
+                "expires", "revoked", "last_used")  # fmt: skip
+        out = []
+        for row in rows:
+            d = dict(zip(keys, row, strict=True))
+            d["regions"] = json.loads(d["regions"])
+            out.append(d)
+        return out
+
+    def revoke_token(self, token_hash: str, now: float) -> None:
+        """Revoke a token: its bearer requests get 401 and its console sign-ins end."""
+        self._execute(
+            "UPDATE tokens SET revoked = ? WHERE hash = ? AND revoked IS NULL", (now, token_hash)
+        )
+        self._execute(
+            "UPDATE sign_ins SET ended = ? WHERE token_hash = ? AND ended IS NULL",
+            (now, token_hash),
+        )
+
+    # the web console's sign-ins (issue 19): the cookie holds a random value, this table its
+    # sha256; signing out, revoking the token or its expiry ends it for every worker at once
+
+    def add_sign_in(self, sign_in_hash: str, token_hash: str, now: float, expires: float) -> None:
+        self._execute(
+            "INSERT INTO sign_ins (hash, token_hash, created, expires) VALUES (?,?,?,?)",
+            (sign_in_hash, token_hash, now, expires),
+        )
+
+    def sign_in_scope(self, sign_in_hash: str, now: float) -> TokenScope | None:
+        """The token scope of a live sign-in (not ended, not expired, its token valid)."""
+        row = self._execute(
+            "SELECT token_hash FROM sign_ins WHERE hash = ? AND ended IS NULL AND expires > ?",
+            (sign_in_hash, now),
+        ).fetchone()
+        return self.token_by_hash(row[0], now) if row else None
+
+    def trim_sign_ins(self, before: float) -> int:
+        """Forget sign-ins that expired or ended before ``before``; returns how many."""
+        cur = self._execute(
+            "DELETE FROM sign_ins WHERE expires < ? OR (ended IS NOT NULL AND ended < ?)",
+            (before, before),
+        )
+        return max(0, cur.rowcount)
+
+    def end_sign_in(self, sign_in_hash: str, now: float) -> None:
+        self._execute(
+            "UPDATE sign_ins SET ended = ? WHERE hash = ? AND ended IS NULL", (now, sign_in_hash)
+        )
+
+    # each laptop's device id within an event belongs to the region scope of the first token
+    # that pushed under it (issue 19)
+
+    def device_scopes(self, event_id: str, devices: Sequence[str]) -> dict[str, str]:
+        """device -> the region scope (JSON list) it belongs to, for those already bound."""
+        rows = self._in_chunks(
+            "SELECT device, regions FROM device_scopes WHERE event_id = ? AND device IN ({marks})",
+            sorted(set(devices)),
+            (event_id,),
+        )
+        return {device: regions for device, regions in rows}
+
+    def bind_devices(
+        self, event_id: str, devices: Sequence[str], regions: str, token_hash: str
+    ) -> None:
+        self._executemany(
+            "INSERT INTO device_scopes (event_id, device, regions, token_hash) VALUES (?,?,?,?) "
+            "ON CONFLICT DO NOTHING",
+            [(event_id, d, regions, token_hash) for d in sorted(set(devices))],
         )
 
     def find_event(self, name_or_id: str) -> tuple[str, str] | None:
@@ -305,7 +471,7 @@ class Repository(ABC):
 
     def insert_ops(self, ops: Iterable[Op], received_at: float) -> list[str]:
         """Insert the ops not stored yet; returns their op_ids (the rest are duplicates, also
-        within the batch).  The caller holds the write transaction (and the event's lock)."""
+        within the batch).  The caller holds the write transaction."""
         ops = list(ops)
         existing = self.existing_op_ids([o.op_id for o in ops])
         fresh: dict[str, Op] = {}
@@ -329,12 +495,13 @@ class Repository(ABC):
         return [r[1:] for r in rows]
 
     def event_ops(self, event_id: str, where: str = "TRUE", args: Sequence[Any] = ()) -> list[Op]:
-        """The event's ops (``where`` narrows them, e.g. ``scope_clause``), oldest first."""
+        """The event's ops (``where`` narrows them, e.g. ``scope_clause``), oldest first, less
+        the versions of withdrawn records (``cut_withdrawn``)."""
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND {where} ORDER BY seq",
             (event_id, *args),
         )
-        return [row_to_op(r) for r in rows]
+        return cut_withdrawn([row_to_op(r) for r in rows])
 
     def last_received(
         self, event_id: str, where: str = "TRUE", args: Sequence[Any] = ()
@@ -371,7 +538,7 @@ class Repository(ABC):
         clause, args = scope_clause(scope)
         rows = self._rows(
             f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
-            "AND device <> ? ORDER BY seq LIMIT ?",
+            f"AND device <> ? AND {self.final_rows} ORDER BY seq LIMIT ?",
             (event_id, since, *args, exclude, limit + 1),
         )
         more = len(rows) > limit
@@ -396,7 +563,63 @@ class Repository(ABC):
                         out += self._current_fields(event_id, r, ceiling, found.prior(r[8]))
             if record_id not in hidden:
                 out.append(row_to_dict(r))
-        return out, cursor, more
+        return self._cut_page(event_id, out), cursor, more
+
+    def _withdrawals(self, event_id: str, record_ids: Iterable[str]) -> dict[str, Withdrawal]:
+        """record_id -> ``Withdrawal`` of those of these records ever withdrawn: one indexed
+        query for their ``deleted = true`` ops, and their ops only where one is a
+        withdrawal."""
+        ids = sorted(set(record_ids))
+        if not ids:
+            return {}
+        rows = self._in_chunks(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND field = 'deleted' "
+            "AND value = 'true' AND record_id IN ({marks})",
+            ids,
+            (event_id,),
+        )
+        hit = sorted({r[4] for r in rows if is_withdrawal(row_to_op(r))})
+        if not hit:
+            return {}
+        ops: dict[str, list[tuple]] = {}
+        for r in self._in_chunks(
+            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id IN ({{marks}})",
+            hit,
+            (event_id,),
+        ):
+            ops.setdefault(r[4], []).append(r)
+        out = {}
+        for rid, found in ops.items():
+            found.sort(key=lambda r: r[0])
+            gone = Withdrawal.of([row_to_op(r) for r in found])
+            if gone is not None:
+                out[rid] = gone
+                gone.rows.update({r[1]: r for r in found})
+        return out
+
+    def _cut_page(self, event_id: str, page: list[dict]) -> list[dict]:
+        """A pull page less the versions of withdrawn records no reader may have (issue 19):
+        a record withdrawn now leaves only as its withdrawal; one relabelled lower since
+        leaves as its current values, which the page also carries where it holds the label op
+        that brought the record back (a laptop that pulled only the withdrawal gets the
+        record whole again).  Ops the secretariat derives (ceilings) pass."""
+        gone = self._withdrawals(
+            event_id, (o["record_id"] for o in page if o["kind"] in LABELLED_KINDS)
+        )
+        if not gone:
+            return page
+        out: list[dict] = []
+        for op in page:
+            found = gone.get(op["record_id"])
+            if found is None:
+                out.append(op)
+                continue
+            if op["op_id"] in found.rows and op["op_id"] not in found.served:
+                continue
+            if op["field"] == "tlp" and op["hlc"] == found.back_at:
+                out += [row_to_dict(found.rows[i]) | {"seq": op["seq"]} for i in found.current]
+            out.append(op)
+        return out
 
     def _labels(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> dict:
         """(kind, record_id, session_id) -> ``_Labels`` of the labelled records
@@ -452,7 +675,9 @@ class Repository(ABC):
         """The event's highest stored seq (0 when none): where a pull that found nothing more
         (its own ops being left out) may move its cursor.  Read *before* the page, so a row
         committed in between lies above it and is pulled next time."""
-        row = self._execute("SELECT MAX(seq) FROM ops WHERE event_id = ?", (event_id,)).fetchone()
+        row = self._execute(
+            f"SELECT MAX(seq) FROM ops WHERE event_id = ? AND {self.final_rows}", (event_id,)
+        ).fetchone()
         return int(row[0] or 0) if row else 0
 
     def set_label(self, event_id: str, device: str, label: str) -> None:
@@ -462,19 +687,36 @@ class Repository(ABC):
             (event_id, device, label),
         )
 
-    def labels(self, event_id: str) -> dict[str, str]:
+    def labels(self, event_id: str, reader: TokenScope) -> dict[str, str]:
         """device -> the label its laptop gave (``roundtable connect --label``, else its
-        token's label)."""
-        rows = self._rows("SELECT device, label FROM devices WHERE event_id = ?", (event_id,))
-        return {device: label for device, label in rows}
+        token's label), of the devices whose region scope ``reader``'s regions cover (all of
+        them for a token of every region; a device of no known scope only for that one)."""
+        rows = self._rows(
+            "SELECT d.device, d.label, s.regions FROM devices d LEFT JOIN device_scopes s "
+            "ON s.event_id = d.event_id AND s.device = d.device WHERE d.event_id = ?",
+            (event_id,),
+        )
+        out = {}
+        for device, label, regions in rows:
+            if reader.all_regions or (
+                regions is not None
+                and all(reader.allows_region(r) for r in json.loads(regions))
+                and ALL_REGIONS not in json.loads(regions)
+            ):
+                out[device] = label
+        return out
 
     def history(self, event_id: str, record_id: str) -> list[dict]:
-        """Every stored op of a record, oldest first, with ``received_at``."""
+        """Every stored op of a record, oldest first, with ``received_at``; of a withdrawn
+        record only what ``Withdrawal`` serves (issue 19)."""
         rows = self._rows(
             f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE event_id = ? AND record_id = ? "
             "ORDER BY seq",
             (event_id, record_id),
         )
+        gone = Withdrawal.of([row_to_op(r) for r in rows])
+        if gone is not None:
+            rows = [r for r in rows if r[1] in gone.served]
         return [row_to_dict(r) | {"received_at": r[11]} for r in rows]
 
     def region_action_ops(self, region: str, up_to: str) -> list[Op]:
@@ -492,7 +734,7 @@ class Repository(ABC):
             f"AND a.session_id IN ({sessions})))))) ORDER BY event_id, seq",
             (up_to, region, up_to, json.dumps("action"), region, up_to),
         )
-        return [row_to_op(r) for r in rows]
+        return cut_withdrawn([row_to_op(r) for r in rows])
 
     # idempotency
 
@@ -513,6 +755,16 @@ class Repository(ABC):
         """Forget the answers saved before ``before`` (epoch seconds); returns how many."""
         cur = self._execute("DELETE FROM idempotency WHERE created < ?", (before,))
         return max(0, cur.rowcount)
+
+    def schema_version(self) -> int:
+        """The last migration recorded (0 when none ran)."""
+        try:
+            row = self._execute("SELECT MAX(version) FROM schema_version").fetchone()
+        except Exception as exc:  # no table yet: nothing ran
+            if "schema_version" not in str(exc):
+                raise
+            return 0
+        return int(row[0] or 0) if row else 0
 
 
 class Database(ABC):
@@ -543,6 +795,27 @@ class Database(ABC):
 
     def close(self) -> None:  # noqa: B027 - engines with nothing to release keep this
         """Release what the process holds (a pool's connections)."""
+
+    unavailable: tuple[type[Exception], ...] = ()
+    """The errors that mean "the database cannot be reached now" (answered 503 + Retry-After,
+    so that a laptop retries), as opposed to a fault of the server (500)."""
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        return isinstance(exc, self.unavailable)
+
+    @abstractmethod
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        """Whether requests can be served now: (ready, why not, schema version found).  Reaches
+        the database within ``timeout`` seconds, without waiting behind the requests."""
+
+    def _readiness(self, repo: Repository) -> tuple[bool, str, int]:
+        found = repo.schema_version()
+        if found < SCHEMA_VERSION:
+            why = f"schema {found} is older than {SCHEMA_VERSION}: run roundtable migrate"
+            return False, why, found
+        if found > SCHEMA_VERSION:
+            return False, f"schema {found} is newer than this server ({SCHEMA_VERSION})", found
+        return True, "", found
 
     def __enter__(self) -> Database:
         return self
@@ -601,6 +874,63 @@ def op_row(op: Op, received_at: float) -> tuple:
     return (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
             json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
             json.dumps(list(op.base)), received_at)  # fmt: skip
+
+
+@dataclass
+class Withdrawal:
+    """What the secretariat may serve of a record withdrawn at least once (issue 19): a
+    laptop withdraws a record it pushed by relabelling it TLP:RED (``protocol.is_withdrawal``),
+    and the op table keeps every version, so the cut is made when they are read.
+
+    * Withdrawn now (no label op newer than the latest withdrawal): only its withdrawals.
+    * Relabelled lower since: its withdrawals, what was written after the latest one, and of
+      older versions only each field's latest (its current value); never the versions in
+      between."""
+
+    at: str  # HLC of the latest withdrawal
+    now: bool  # still withdrawn
+    back_at: str  # HLC of the first label op after ``at`` ("" while withdrawn)
+    served: set[str]  # op ids that may leave
+    current: list[str]  # op ids of each field's latest version older than ``at``
+    rows: dict[str, Any]  # op id -> stored row (filled by the repository when it has them)
+
+    @classmethod
+    def of(cls, ops: Sequence[Op]) -> Withdrawal | None:
+        """From every stored op of one record; None if it was never withdrawn."""
+        marks = [op for op in ops if is_withdrawal(op)]
+        if not marks:
+            return None
+        at = max(op.hlc for op in marks)
+        later_labels = sorted(op.hlc for op in ops if op.field == "tlp" and op.hlc > at)
+        served = {op.op_id for op in marks}
+        current: list[str] = []
+        if later_labels:
+            latest: dict[str, Op] = {}
+            for op in ops:
+                if op.field not in latest or op.hlc > latest[op.field].hlc:
+                    latest[op.field] = op
+            served |= {op.op_id for op in ops if op.hlc > at}
+            current = [op.op_id for _f, op in sorted(latest.items()) if op.hlc < at]
+            served |= set(current)
+        back_at = later_labels[0] if later_labels else ""
+        return cls(at, not later_labels, back_at, served, current, {})
+
+
+def cut_withdrawn(ops: list[Op]) -> list[Op]:
+    """``ops`` (oldest first) less what ``Withdrawal`` keeps from leaving the secretariat."""
+    hit = {op.record_id for op in ops if is_withdrawal(op)}
+    if not hit:
+        return ops
+    by_record: dict[str, list[Op]] = {}
+    for op in ops:
+        if op.record_id in hit:
+            by_record.setdefault(op.record_id, []).append(op)
+    served: set[str] = set()
+    for found in by_record.values():
+        gone = Withdrawal.of(found)
+        if gone is not None:
+            served |= gone.served
+    return [op for op in ops if op.record_id not in hit or op.op_id in served]
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,12 @@ class Health(BaseModel):
     protocol: int
 
 
+class Ready(BaseModel):
+    status: Literal["ready", "unavailable"]
+    schema_version: int
+    detail: str = ""
+
+
 class WhoAmI(BaseModel):
     protocol: int = protocol.PROTOCOL_VERSION
     event_id: str
@@ -42,6 +48,9 @@ class WhoAmI(BaseModel):
     regions: list[str]
     label: str
     max_tlp: str = "amber+strict"  # the highest TLP label this token reads (issue 14)
+    expires_at: str | None = Field(
+        None, description="when the token stops working (ISO 8601, UTC); null: never"
+    )
 
 
 class EventOut(BaseModel):
@@ -50,6 +59,7 @@ class EventOut(BaseModel):
     venue: str
     starts: str
     ends: str
+    tz: str = Field("", description="the venue's IANA time zone; '' = UTC (issue 24)")
 
 
 class EventList(BaseModel):

@@ -4,6 +4,7 @@ raises ``Refusal`` (status + one line saying what and where), and nothing of it 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from roundtable import protocol
@@ -46,7 +47,7 @@ def push(
     """Store a batch all or nothing; replaying ``key`` returns the stored answer.  Returns
     ``{"protocol", "accepted", "duplicates"}``."""
     with repo.write_transaction():
-        repo.lock_event(event_id)
+        repo.lock_batch(key, scope.token_hash)
         digests = (digest,) if isinstance(digest, str) else tuple(digest)
         digest = digests[0]
         saved = repo.saved_answer(key, scope.token_hash)
@@ -60,12 +61,15 @@ def push(
             # the same answer, marked: a client that did not just send this batch counts its
             # ops as already on the server, not as new (issue 12)
             return saved | {"replayed": True}
+        data = neutralise_bidi(data)
         try:
             ops = protocol.parse_push_body(data, now_ms=int(now * 1000))
         except protocol.ProtocolError as exc:
             raise Refusal(422, str(exc)[:500]) from None
         label = device_label(data)
         new_sessions = check_batch(repo, scope, event_id, ops)
+        devices = {o.device for o in ops} | ({label[0]} if label is not None else set())
+        check_devices(repo, scope, event_id, devices)
         repo.add_sessions(event_id, new_sessions)
         if label is not None:
             repo.set_label(event_id, label[0], label[1])
@@ -73,12 +77,65 @@ def push(
         fresh = set(accepted)
         duplicates = list(dict.fromkeys(o.op_id for o in ops if o.op_id not in fresh))
         answer = {
-            "protocol": data["protocol"],  # an older client reads the answer of its version
+            "protocol": data["protocol"],  # the body's: checked by parse_push_body
             "accepted": accepted,
             "duplicates": duplicates,
         }
         repo.save_answer(key, scope.token_hash, answer | {"request_sha256": digest}, now)
         return answer
+
+
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+"""Embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): they can make
+"Invoice \u202egpj.exe\u202c" read "Invoice exe.jpg".  The marks (LRM, RLM, ALM) stay."""
+
+
+def _without_bidi(value: Any) -> Any:
+    if isinstance(value, str):
+        return BIDI_CONTROLS.sub("", value)
+    if isinstance(value, list):
+        return [_without_bidi(v) for v in value]
+    return value
+
+
+def neutralise_bidi(data: Any) -> Any:
+    """The push body with bidirectional controls removed from every op's value and from the
+    laptop's label (issue 19): a laptop that let one through (an older version, a script) gets
+    its batch stored without them rather than refused whole."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    if isinstance(out.get("label"), str):
+        out["label"] = _without_bidi(out["label"])
+    ops = out.get("ops")
+    if isinstance(ops, list):
+        out["ops"] = [
+            {**op, "value": _without_bidi(op["value"])}
+            if isinstance(op, dict) and "value" in op
+            else op
+            for op in ops
+        ]
+    return out
+
+
+def check_devices(repo: Repository, scope: TokenScope, event_id: str, devices: set[str]) -> None:
+    """Within an event a device id belongs to the region scope of the first token that pushed
+    under it (issue 19): a token reissued for the same regions keeps it, a token of other
+    regions is refused (403), so no laptop can write under another room's name."""
+    mine = json.dumps(sorted(scope.regions))
+    # bind first, then read: pushes to one event run in parallel on PostgreSQL (issue 25), so
+    # "read, then bind" could let two pushes of other scopes each see a device unbound.  The
+    # insert (ON CONFLICT DO NOTHING) waits for a concurrent push binding the same id to end,
+    # and the read that follows sees whichever binding came first; a refusal rolls ours back.
+    repo.bind_devices(event_id, sorted(devices), mine, scope.token_hash)
+    bound = repo.device_scopes(event_id, sorted(devices))
+    for device in sorted(devices):
+        if bound.get(device, mine) != mine:
+            raise Refusal(
+                403,
+                f"device {device[:64]}: this device id belongs to a laptop of other regions "
+                "in this event; a laptop pushes under its own id",
+            )
 
 
 def body_digests(data: Any, raw: bytes) -> tuple[str, str]:

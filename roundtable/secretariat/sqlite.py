@@ -55,7 +55,7 @@ class SqliteRepository(Repository):
             raise
         self.conn.execute("COMMIT")
 
-    def lock_event(self, event_id: str) -> None:
+    def lock_batch(self, key: str, token_hash: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the file's only writer lock."""
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
@@ -74,6 +74,29 @@ class SqliteDatabase(Database):
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
         self.target = str(self.path)
+        self.migration_backup: Path | None = None
+        """Where ``migrate`` copied the file before changing it (None: nothing to keep)."""
+
+    unavailable = (sqlite3.OperationalError,)
+
+    def is_unavailable(self, exc: BaseException) -> bool:
+        # a file locked past busy_timeout, or one that cannot be opened; not an SQL mistake
+        text = str(exc).lower()
+        return isinstance(exc, sqlite3.OperationalError) and (
+            "locked" in text or "unable to open" in text or "disk i/o" in text
+        )
+
+    def readiness(self, timeout: float = 3.0) -> tuple[bool, str, int]:
+        try:
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=timeout)
+        except sqlite3.Error as exc:
+            return False, f"database: {exc}", 0
+        try:
+            return self._readiness(SqliteRepository(conn))
+        except sqlite3.Error as exc:
+            return False, f"database: {exc}", 0
+        finally:
+            conn.close()
 
     @contextmanager
     def repository(self) -> Iterator[SqliteRepository]:
@@ -94,6 +117,10 @@ class SqliteDatabase(Database):
             found = found or 0
             if found >= SCHEMA_VERSION:
                 return found
+            # a file that holds data is copied aside before anything of it changes
+            from roundtable.secretariat.backup import backup_before_migration
+
+            self.migration_backup = backup_before_migration(self.path, found)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 # read again under the writer lock: another process may have just migrated

@@ -8,6 +8,7 @@ One concern a module (the map is in docs/architecture.md, "Store package"):
 * ``summary``: the sessions list's cache.          * ``migrate``: older store schemas.
 * ``unit``: one event's or session's directory.    * ``session``: SessionStore.
 * ``home``: LocalStore (the home directory).       * ``outbox``: what sync uses.
+* ``health``: a unit's files checked without opening it (``roundtable doctor``).
 
 Callers import from here: ``from roundtable.store import LocalStore, StoreError``.
 """
@@ -21,6 +22,7 @@ from roundtable.store.errors import (
     StoreError,
     UnknownSessionError,
 )
+from roundtable.store.health import JournalHealth, check_journal
 from roundtable.store.home import LocalStore
 from roundtable.store.outbox import Outbox
 from roundtable.store.session import SessionStore
@@ -31,6 +33,7 @@ __all__ = [
     "CHECKPOINT_EVERY",
     "CorruptFileError",
     "CorruptStoreError",
+    "JournalHealth",
     "LocalStore",
     "Outbox",
     "SessionLockedError",
@@ -39,5 +42,6 @@ __all__ = [
     "StoreError",
     "Unit",
     "UnknownSessionError",
+    "check_journal",
     "read_summary",
 ]

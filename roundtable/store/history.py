@@ -15,11 +15,12 @@ that, including when the history is read in slices after the open).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from roundtable.model import RECORD_TYPES, Hlc, Op, stable_id
-from roundtable.protocol import OP_REQUIRED
+from roundtable.model import LABELLED_KINDS, RECORD_TYPES, Hlc, Op, stable_id
+from roundtable.protocol import MAX_BASE, OP_REQUIRED, withdrawal_op_id
 
 
 def check_line(line: Mapping[str, Any]) -> None:
@@ -85,6 +86,10 @@ class Labels:
         self.events: dict[Key, tuple[str, str]] = {}  # (event_id, session_id) of the record
         self.unacked: dict[Key, int] = {}  # local ops not acknowledged, per record
         self.sealed: dict[str, Key] = {}  # local ops that never leave -> their record
+        self.seen: dict[tuple[Key, str], set[str]] = {}  # ever-RED records: versions the
+        # laptop's own writes replaced, per field (a restore replaces them too)
+        self.deleted_heads: dict[Key, set[str]] = {}  # labelled records: versions of
+        self.deleted_replaced: dict[Key, set[str]] = {}  # ``deleted`` not replaced / replaced
 
     def clear(self) -> None:
         self.__init__()  # type: ignore[misc]
@@ -134,7 +139,18 @@ class Labels:
             self.sealed[raw["op_id"]] = key
         if local:
             self.unacked[key] = self.unacked.get(key, 0) + 1
+        if field == "deleted" and key[0] in LABELLED_KINDS:
+            # every version of ``deleted`` this laptop knows and nothing replaced: what a
+            # withdrawal replaces, so no earlier delete, restore or conflict outlives it
+            replaced = self.deleted_replaced.setdefault(key, set())
+            replaced.update(raw.get("base", ()))
+            heads = self.deleted_heads.setdefault(key, set())
+            if hlc not in replaced:
+                heads.add(hlc)
+            heads -= replaced
         if key in self.ever_red:
+            if local and raw.get("base"):
+                self.seen.setdefault((key, field), set()).update(raw["base"])
             fields = self.latest.setdefault(key, {})
             old = fields.get(field)
             if old is None or hlc > old[0]:
@@ -181,6 +197,20 @@ class Labels:
         """Must this local op stay on the laptop now?"""
         return raw["op_id"] in self.sealed or (raw["kind"], raw["record_id"]) in self.red_keys
 
+    def outgoing(self, raw: Mapping[str, Any]) -> Op:
+        """A local op as it is pushed.  Of a record once RED, its base also lists what the
+        laptop's sealed writes of the field replaced: those never leave, so without this the
+        versions they replaced would stay heads elsewhere (a conflict bringing back what the
+        record said before it was withdrawn, issue 19)."""
+        op = Op.from_dict(raw)
+        key = (op.kind, op.record_id)
+        extra = self.seen.get((key, op.field)) if key in self.ever_red else None
+        if extra:
+            base = set(op.base) | {h for h in extra if h < op.hlc}
+            if len(base) > len(op.base):
+                op = dataclasses.replace(op, base=tuple(sorted(base)[-MAX_BASE:]))
+        return op
+
     def held_count(self) -> int:
         """Local unacknowledged ops that stay on the laptop now."""
         held = sum(self.unacked.get(key, 0) for key in self.red_keys)
@@ -221,6 +251,9 @@ class Labels:
         event_id, session_id = self.events[key]
         shared = self.shared_hlc.get((key, field))
         base = {h for h in (seen, shared) if h and h < hlc}
+        base.update(h for h in self.seen.get((key, field), ()) if h < hlc)
+        if field == "deleted":  # a withdrawal, or its undoing: replaces every version known
+            base.update(h for h in self.deleted_heads.get(key, ()) if h < hlc)
         return Op(
             op_id=op_id,
             event_id=event_id,
@@ -231,11 +264,13 @@ class Labels:
             value=value,
             hlc=hlc,
             device=Hlc.parse(hlc).device,
-            base=tuple(sorted(base)),
+            base=tuple(sorted(base)[-MAX_BASE:]),
         )
 
 
 def synthetic_id(what: str, key: Key, hlc: str, field: str = "deleted") -> str:
+    if what == "withdraw":  # the secretariat and other laptops recognise it (issue 19)
+        return withdrawal_op_id(key[0], key[1], hlc)
     return stable_id("tlp-" + what, key[0], key[1], hlc, field)
 
 
@@ -328,7 +363,7 @@ class History:
                 break
             op_id = raw["op_id"]
             if op_id not in self.acked and op_id not in skip and not held(raw):
-                out.append(Op.from_dict(raw))
+                out.append(self.labels.outgoing(raw))
         return out
 
     def unacked(self, op_ids: Iterable[str]) -> list[str]:
@@ -423,7 +458,7 @@ class OutboxHistory:
             if limit is not None and len(out) >= limit:
                 break
             if op_id not in skip and not held(raw):
-                out.append(Op.from_dict(raw))
+                out.append(self.labels.outgoing(raw))
         return out
 
     def unacked(self, op_ids: Iterable[str]) -> list[str]:

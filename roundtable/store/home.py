@@ -14,6 +14,7 @@ unlocked in this process (``unlock``), and asks ``ask_passphrase`` (the command 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import secrets
 import time
@@ -22,7 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from roundtable.model import REGIONS, AgendaItem, Event, HlcClock, Op, Session, new_id
-from roundtable.osfiles import atomic_write_bytes, flush_dir
+from roundtable.osfiles import (
+    atomic_write_bytes,
+    flush_dir,
+    not_private,
+    private_dirs,
+    tighten_tree,
+)
 from roundtable.store import crypto
 from roundtable.store.crypto import SessionCipher
 from roundtable.store.errors import SessionLockedError, StoreError, UnknownSessionError
@@ -79,6 +86,7 @@ class LocalStore:
         self.ask_passphrase: Callable[[str], str | None] | None = None
         """Asked for the passphrase of an encrypted session this process needs and has not
         unlocked (its argument names the session); None = no passphrase (it stays locked)."""
+        self._make_private()
 
     # -- encrypted sessions ----------------------------------------------------------------
 
@@ -124,6 +132,19 @@ class LocalStore:
 
     # -- set-up ----------------------------------------------------------------------------
 
+    def _make_private(self) -> None:
+        """A home made before its files were private (issue 19: 0755 directories, 0644
+        journals, so any account on the laptop could read a session's TLP:RED text) is
+        tightened on its first open, and the store says so once (``notices``).  A home made
+        since is private from the start, and the check costs two ``stat`` calls."""
+        loose = not_private(self.home, self.home / "device.json")
+        changed = tighten_tree(self.home) if loose else 0
+        if changed:
+            self.notices.append(
+                f"{self.home}: made readable by this account only (directories 0700, files "
+                f"0600; {changed} changed): other users of this computer could read it"
+            )
+
     def _device_id(self) -> str:
         path = self.home / "device.json"
         if path.exists():
@@ -137,7 +158,7 @@ class LocalStore:
             raise StoreError(f"{path}: not a device file; move it aside to get a new device id")
         device = f"lap-{secrets.token_hex(4)}"
         try:
-            self.home.mkdir(parents=True, exist_ok=True)
+            private_dirs(self.home)
             atomic_write_bytes(path, json.dumps({"device": device}).encode())
         except OSError as exc:
             raise StoreError(f"{self.home}: cannot create the store here: {exc.strerror}") from None
@@ -234,13 +255,15 @@ class LocalStore:
 
     # -- events ----------------------------------------------------------------------------
 
-    def create_event(self, name: str, venue: str = "", starts: str = "", ends: str = "") -> Event:
+    def create_event(
+        self, name: str, venue: str = "", starts: str = "", ends: str = "", tz: str = ""
+    ) -> Event:
         name = name.strip()
         if not name:
             raise StoreError("an event needs a name")
         if self.find_event(name) is not None:
             raise StoreError(f"an event named {name!r} already exists")
-        event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends)
+        event = Event(id=new_id(), name=name, venue=venue, starts=starts, ends=ends, tz=tz)
         unit = self._unit(self._event_path(event.id), create=True)
         try:
             unit.write("create event", [_creation(event)], event_id=event.id, session_id="")
@@ -248,6 +271,40 @@ class LocalStore:
             self._forget(unit)
             unit.close()
         return event
+
+    def event_in_zone(self, name: str, tz: str, *, chosen: bool, where: str = "--tz") -> Event:
+        """The event a new session goes in (issue 24), created in the venue's zone ``tz`` when
+        it is new.  An event keeps its zone: one older than zones takes ``tz``; a zone the user
+        ``chosen`` (``--tz``, a plan's ``tz``, the dialog) that differs from the event's is
+        refused in one line naming ``where``, and nothing is created."""
+        from roundtable.zones import check_zone
+
+        check_zone(tz, where)
+        event = self.find_event(name)
+        if event is None:
+            return self.create_event(name, tz=tz)
+        if not event.tz:
+            self.set_event_zone(event.id, tz)
+            return self.event(event.id)
+        if chosen and event.tz != tz:
+            raise StoreError(
+                f"{where}: event {event.name!r} is held in {event.tz}, not {tz}; leave the zone "
+                f"as it is or name another event"
+            )
+        return event
+
+    def set_event_zone(self, event_id: str, tz: str) -> None:
+        """Write the venue's zone of an event (an op on the event record: it syncs)."""
+        path = self._event_path(event_id)
+        held = self._open.get(path)
+        unit = self._unit(path)
+        try:
+            unit.write("set the venue's time zone", [("event", event_id, {"tz": tz})],
+                       event_id=event_id, session_id="")  # fmt: skip
+        finally:
+            if held is None or held.closed:  # opened here: closed here
+                self._forget(unit)
+                unit.close()
 
     def event(self, event_id: str) -> Event:
         path = self._event_path(event_id)
@@ -299,6 +356,8 @@ class LocalStore:
             raise StoreError(f"unknown region {region!r} (one of {', '.join(REGIONS)})")
         if not self._event_path(event_id).is_dir():
             raise StoreError(f"no event {event_id} on this laptop")
+        # the session's number in its event and region, for its document symbol (issue 23)
+        number = 1 + sum(s.region == region for s in self.sessions(event_id))
         session = Session(
             id=new_id(),
             event_id=event_id,
@@ -313,6 +372,7 @@ class LocalStore:
             speaking_seconds=speaking_seconds,
             warning_percent=warning_percent,
             warning_seconds=warning_seconds,
+            number=number,
         )
         changes = [_creation(session)]
         for n, item in enumerate(agenda):
@@ -344,7 +404,9 @@ class LocalStore:
         """The unit's directory and key file, durable before its first journal line."""
         base_existed = path.parent.is_dir()
         try:
-            path.mkdir(parents=True)
+            if path.exists():
+                raise FileExistsError(errno.EEXIST, "exists", str(path))
+            private_dirs(path)
             flush_dir(path.parent)
             if not base_existed:
                 flush_dir(path.parent.parent)
@@ -565,6 +627,17 @@ class LocalStore:
                 f"{reason}; its changes are not synced until it is opened with its passphrase"
             )
         return False
+
+    def held_back(self, event_id: str) -> list[str]:
+        """The sessions of the event whose changes wait because they are encrypted and this
+        process has not their key (see ``_can_sync``): what a sync could not send."""
+        held = []
+        for ev, sid, path in self.units():
+            if ev != event_id or not sid or not crypto.is_encrypted(path):
+                continue
+            if self._ciphers.get(path) is None and read_pending(path) != 0:
+                held.append(sid)
+        return held
 
     def puller(self) -> Puller:
         """Applies pulled ops to their units; close it when the pull is over."""

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from roundtable.model import STORE_SCHEMA
-from roundtable.osfiles import flush_dir, flush_file
+from roundtable.osfiles import PRIVATE_FILE, flush_dir, flush_file, private_dirs
 from roundtable.store.crypto import is_sealed
 from roundtable.store.errors import CorruptFileError
 
@@ -138,9 +138,11 @@ class Journal:
         if self._fd is not None:
             return
         created = not self.path.exists()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dirs(self.path.parent)
         fd = os.open(
-            self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o644
+            self.path,
+            os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0),
+            PRIVATE_FILE,
         )
         current = os.fstat(fd).st_size
         if current > self.size:

@@ -27,7 +27,7 @@ class UnitLock:
     def acquire(self) -> None:
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_BINARY", 0)
         try:
-            fd = os.open(self.path, flags, 0o644)
+            fd = os.open(self.path, flags, osfiles.PRIVATE_FILE)
         except OSError as exc:
             raise StoreError(f"{self.path}: cannot open lock file: {exc.strerror}") from None
         try:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 from roundtable.model import STORE_SCHEMA
-from roundtable.osfiles import atomic_write_bytes, flush_dir, flush_file
+from roundtable.osfiles import PRIVATE_DIR, PRIVATE_FILE, atomic_write_bytes, flush_dir, flush_file
 from roundtable.store.journal import decode_line, encode_line
 
 BACKUP_PREFIX = "backup-schema"
@@ -77,11 +78,13 @@ def upgrade_unit(unit: Path, journal: Path, view: Path) -> str | None:
     except (ValueError, UnicodeDecodeError):
         return None  # damaged: the store reports it, moves it aside and keeps the good lines
     backup = unit / f"{BACKUP_PREFIX}{version}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}"
-    backup.mkdir()
+    backup.mkdir(mode=PRIVATE_DIR)
     for source in (journal, view):
         if source.exists():
             target = backup / source.name
-            with open(target, "wb") as out:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            fd = os.open(target, flags, PRIVATE_FILE)
+            with open(fd, "wb") as out:
                 out.write(source.read_bytes())
                 out.flush()
                 flush_file(out.fileno())

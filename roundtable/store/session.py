@@ -209,6 +209,13 @@ class SessionStore:
         current = self.unit.get(kind, record_id)
         if current is None or not current.deleted:
             raise StoreError(f"no deleted {kind} {record_id} in session {self.session_id}")
+        from roundtable.protocol import withdrawn
+
+        if withdrawn(self.doc(kind, record_id)):
+            raise StoreError(
+                f"{kind} {record_id[:8]} was withdrawn: the laptop that labelled it TLP:RED "
+                "brings it back by labelling it lower"
+            )
         what = getattr(current, "entry_kind", kind.replace("_", " "))
         return self._write(f"restore {what}", [(kind, record_id, {"deleted": False})])
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from roundtable import protocol
 from roundtable.model import RECORD_TYPES, STORE_SCHEMA, Hlc, HlcClock, Op, Record, Session, new_id
-from roundtable.osfiles import flush_dir
+from roundtable.osfiles import flush_dir, private_dirs
 from roundtable.store import checkpoint as view_file
 from roundtable.store import crypto, migrate, recovery
 from roundtable.store.errors import (
@@ -105,7 +105,7 @@ class Unit:
             if not create:
                 raise UnknownSessionError(f"{path}: no such store")
             base_existed = path.parent.is_dir()
-            path.mkdir(parents=True, exist_ok=True)
+            private_dirs(path)
             # make the new directory's entry durable, or power loss could drop the whole unit
             flush_dir(path.parent)
             if not base_existed:

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from roundtable import protocol
+from roundtable.secretariat import gate
 from roundtable.secretariat.deps import Repo, Scope
-from roundtable.secretariat.repository import Repository, TokenScope
 from roundtable.secretariat.schemas import errors
 
 router = APIRouter(prefix="/v1", tags=["actions"])
@@ -90,7 +90,7 @@ def region_actions(
             raise HTTPException(404, f"query.before: event {before}: not on this server")
         if is_earlier(scope.event_id, before):
             raise HTTPException(403, f"query.before: event {before} is after this token's event")
-    actions = within_ceiling(carried_for(repo, region, before, only_open=open), scope)
+    actions = gate.carried_in_region(repo, scope, region, before, only_open=open)
     # already in the documented shape (to_json): skip validating thousands of rows again
     body = {
         "protocol": protocol.PROTOCOL_VERSION,
@@ -99,30 +99,3 @@ def region_actions(
         "actions": [a.to_json() for a in actions],
     }
     return JSONResponse(body)  # type: ignore[return-value]
-
-
-def carried_in_scope(repo: Repository, scope: TokenScope, event_id: str) -> list:
-    """The earlier conferences' actions of every region the token may see (the report's
-    section 7, the same for the API and the console)."""
-    from roundtable.model import REGIONS
-
-    found = [a for r in REGIONS if scope.allows_region(r) for a in carried_for(repo, r, event_id)]
-    return within_ceiling(found, scope)
-
-
-def within_ceiling(actions: list, scope: TokenScope) -> list:
-    """The actions the token may read (issue 14): none labelled above its ceiling."""
-    from roundtable.documents.audience import cut_carried
-
-    return cut_carried(actions, scope.max_tlp)
-
-
-def carried_for(repo: Repository, region: str, before: str, *, only_open: bool = False) -> list:
-    """The region's actions of events before ``before`` with their history (also the report's
-    "Actions from earlier conferences")."""
-    from roundtable.actions import carried_actions, sources_from_records
-    from roundtable.secretariat.records import record_from_doc
-
-    docs = protocol.merge_ops(repo.region_action_ops(region, before))
-    records = [record_from_doc(d) for d in docs.values()]
-    return carried_actions(sources_from_records(records), region, before, only_open=only_open)

@@ -1,10 +1,11 @@
 """The web console: the secretariat's pages for a browser, served at ``/``.
 
 Sign in with a token (a form; the answer sets an HttpOnly, SameSite=Strict cookie holding a
-signed value, see ``deps``), then: the conference overview, each region's sessions and
-delegations, each session's minutes, each delegation's brief and the consolidated report, in
-four languages, with downloads as Markdown and HTML.  The documents come from the laptops' own
-functions (the same calls as ``routes/documents.py``), embedded as they are.
+random value; the database holds the sign-in, see ``deps``), then: the conference overview,
+each region's sessions and delegations, each session's minutes, each delegation's brief and
+the consolidated report, in four languages, with downloads as Markdown and HTML.  The
+documents come from the laptops' own functions, through the one outward gate (``gate.py``:
+cut to the reader's regions and ceiling), embedded as they are.
 
 Pages refresh themselves while the conference runs: a few lines of script poll ``/changes``
 (a stamp of when each room last synced) and reload the page when it moves; without script a
@@ -14,12 +15,9 @@ Pages refresh themselves while the conference runs: a few lines of script poll `
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import os
 import re
-import secrets
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -29,22 +27,23 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
-from roundtable import protocol
 from roundtable.documents import LANGUAGES
-from roundtable.model import REGIONS, Event, SessionSnapshot
-from roundtable.secretariat import CONSOLE_SECRET_ENV
+from roundtable.model import REGIONS, SessionSnapshot
+from roundtable.secretariat import gate
 from roundtable.secretariat.deps import (
     SESSION_COOKIE,
     SESSION_SECONDS,
     ConsoleScope,
     Repo,
     SignInRequired,
-    sign_session,
+    new_sign_in,
+    sign_in_hash,
 )
-from roundtable.secretariat.records import snapshots_from_docs
-from roundtable.secretariat.repository import Repository, TokenScope, scope_clause
-from roundtable.secretariat.routes.documents import _countries, _entry_conflicts
+from roundtable.secretariat.middleware import same_origin
+from roundtable.secretariat.repository import Repository, TokenScope
+from roundtable.zones import VenueClock, abbreviation
 
 REFRESH_SECONDS = 30
 HERE = Path(__file__).resolve().parent.parent
@@ -59,6 +58,15 @@ templates = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
+
+
+def _bdi(value: object) -> Markup:
+    """A captured string (a session's title, a room, a label) isolated from the page's
+    direction: escaped, in ``<bdi>`` (issue 19)."""
+    return Markup("<bdi>%s</bdi>") % str(value)
+
+
+templates.env.filters["bdi"] = _bdi
 
 # Pages answer with these.  The documents embedded in a page (``srcdoc``) carry their own
 # <style>, hence 'unsafe-inline' for styles only; no inline script anywhere.
@@ -107,22 +115,9 @@ class SessionRow:
         return self.snap.session
 
 
-@dataclass
-class Conference:
-    """What a token may see of its event, read once per page."""
-
-    scope: TokenScope
-    event: Event
-    snaps: list[SessionSnapshot]
-    docs: dict[Any, dict[str, Any]]
-    last_sync: dict[str, dt.datetime]
-    countries: dict[str, Any]
-    now: dt.datetime
-    regions: list[str] = field(default_factory=list)
-
-    @property
-    def names(self) -> dict[str, str]:
-        return {code: c.name for code, c in self.countries.items()}
+class Conference(gate.View):
+    """What a token may see of its event, read once per page through the gate (cut to its
+    regions and its ceiling before any page can show it)."""
 
     def rows(self, region: str | None = None) -> list[SessionRow]:
         out = []
@@ -142,10 +137,29 @@ class Conference:
         out.sort(key=lambda r: (r.session.date, r.session.title.casefold(), r.session.id))
         return out
 
+    @property
+    def clock(self) -> VenueClock:
+        """The venue's clock (issue 24): every time the console shows is read in it."""
+        return VenueClock(self.event.tz, venue=self.event.venue)
+
+    def local_time(self, value: dt.datetime | None) -> str:
+        """A time as the venue reads it, with its abbreviation: ``2026-11-26 19:00 CET``."""
+        if value is None:
+            return ""
+        local = self.clock.local(value)
+        return f"{local:%Y-%m-%d %H:%M} {abbreviation(local)}"
+
+    def zone_words(self) -> str:
+        """The footer's name of the zone: ``Lyon time, Europe/Paris``."""
+        clock = self.clock
+        if clock.is_utc or not clock.place():
+            return "UTC"
+        return f"{clock.place()} time, {clock.name}"
+
     def running(self) -> bool:
         """The conference runs until its last day has passed and every session is closed."""
         ends = self.event.ends
-        today = self.now.date().isoformat()
+        today = self.clock.day(self.now)  # the venue's date
         if not ends or ends >= today:
             return True
         return any(s.session.status != "closed" for s in self.snaps)
@@ -156,39 +170,14 @@ class Conference:
                 return snap
         raise PageError(404, "No such session", f"Session {session_id[:40]} is not here.")
 
-    def conflicts(self):
-        return _entry_conflicts(self.docs)
-
 
 def load(repo: Repository, scope: TokenScope, now: float) -> Conference:
-    where = scope_clause(scope)
-    docs = protocol.merge_ops(repo.event_ops(scope.event_id, *where))
-    countries = _countries()
-    event, snaps = snapshots_from_docs(docs.values(), {c: k.name for c, k in countries.items()})
-    if event is None:
-        found = repo.find_event(scope.event_id)
-        event = Event(id=scope.event_id, name=found[1] if found else "")
-    last_sync = {
-        sid: dt.datetime.fromtimestamp(at, dt.UTC)
-        for sid, at in repo.last_received(scope.event_id, *where).items()
-    }
-    return Conference(
-        scope=scope,
-        event=event,
-        snaps=snaps,
-        docs=docs,
-        last_sync=last_sync,
-        countries=countries,
-        now=dt.datetime.fromtimestamp(now, dt.UTC),
-        regions=[r for r in REGIONS if scope.allows_region(r)],
-    )
+    return gate.read(repo, scope, now, into=Conference)
 
 
 def stamp(repo: Repository, scope: TokenScope) -> str:
     """Changes whenever ops arrive for a session the token sees (the pages poll it)."""
-    received = repo.last_received(scope.event_id, *scope_clause(scope))
-    text = ";".join(f"{sid}={at!r}" for sid, at in sorted(received.items()))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return gate.stamp(repo, scope)
 
 
 def _lang(value: str) -> str:
@@ -218,15 +207,22 @@ def _ago(now: dt.datetime, then: dt.datetime | None) -> str:
     return f"{seconds // 86400} d ago"
 
 
+def root_of(request: Request) -> str:
+    """The path prefix the site is served under (``serve --root-path``), "" at the root: every
+    link, form and redirect of the console starts with it."""
+    return str(request.scope.get("app_root_path", request.scope.get("root_path", ""))).rstrip("/")
+
+
 def _page(request: Request, template: str, conf: Conference | None, status: int = 200, **context):
     context.setdefault("lang", "en")
     values = {
+        "root": root_of(request),
         "conf": conf,
-        "scope": conf.scope if conf else None,
+        "scope": conf.reader if conf else None,
         "region_names": REGIONS,
         "languages": LANGUAGE_NAMES,
         "ago": (lambda t: _ago(conf.now, t)) if conf else None,
-        "utc": lambda t: t.strftime("%Y-%m-%d %H:%M UTC") if t else "",
+        "local_time": conf.local_time if conf else (lambda t: ""),
         "refresh": request.app.state.console_refresh if conf and conf.running() else 0,
         "stamp": context.pop("stamp", ""),
         **context,
@@ -281,8 +277,9 @@ DownloadArgs = Annotated[_DownloadArgs, Depends(_download_args)]
 # -- signing in and out -----------------------------------------------------------------------
 
 
-def _safe_next(value: str) -> str:
-    """Only a path of this site: never another site, never a scheme or host."""
+def _safe_next(value: str, root: str = "") -> str:
+    """Only a path of this site (under its root path): never another site, never a scheme or
+    host."""
     parts = urlsplit(value)
     if (
         not value.startswith("/")
@@ -290,25 +287,25 @@ def _safe_next(value: str) -> str:
         or "\\" in value
         or parts.scheme
         or parts.netloc
+        or (root and not value.startswith(f"{root}/"))
     ):
-        return "/"
+        return f"{root}/"
     return value
 
 
 def _same_origin(request: Request) -> None:
     """A form posted from another site is refused (with SameSite=Strict, the cookie would not
-    go with it anyway; this also stops signing a browser in with someone else's token)."""
+    go with it anyway; this also stops signing a browser in with someone else's token).  A
+    post without an Origin, or with ``Origin: null`` (a sandboxed frame, a file), is refused
+    too: every browser that can show the console sends one (issue 19)."""
     origin = request.headers.get("origin")
-    if origin is None or origin == "null":
-        return
-    host = request.headers.get("host", "")
-    if urlsplit(origin).netloc != host:
-        raise PageError(403, "Refused", "This form was sent from another site.")
+    if not origin or origin == "null" or not same_origin(origin, request.scope):
+        raise PageError(403, "Refused", "This form was not sent from this site.")
 
 
 @router.get("/sign-in")
 def sign_in_page(request: Request, next: str = "/") -> Response:
-    return _page(request, "sign_in.html", None, next=_safe_next(next), error="")
+    return _page(request, "sign_in.html", None, next=_safe_next(next, root_of(request)), error="")
 
 
 def _session_cookie_flags(request: Request) -> dict[str, Any]:
@@ -330,24 +327,40 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     _same_origin(request)
-    target = _safe_next(next)
-    scope = repo.lookup_token(token.strip()) if token.strip() else None
+    target = _safe_next(next, root_of(request))
+    now = _now(request)
+    scope = repo.lookup_token(token.strip(), now) if token.strip() else None
     if scope is None:
         error = "This token is not valid on this server." if token.strip() else "Enter a token."
         return _page(request, "sign_in.html", None, 401, next=target, error=error)
-    expires = int(_now(request)) + SESSION_SECONDS
-    value = sign_session(request.app.state.console_secret, scope.token_hash, expires)
+    # a sign-in lasts a conference day, and never past its token's expiry
+    expires = now + SESSION_SECONDS
+    if scope.expires is not None:
+        expires = min(expires, scope.expires)
+    value, stored = new_sign_in()
+    repo.add_sign_in(stored, scope.token_hash, now, expires)
+    repo.used(scope, now)
     answer = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     answer.set_cookie(
-        SESSION_COOKIE, value, max_age=SESSION_SECONDS, **_session_cookie_flags(request)
+        SESSION_COOKIE,
+        value,
+        max_age=max(1, int(expires - now)),
+        **_session_cookie_flags(request),
     )
     return answer
 
 
 @router.post("/sign-out")
-def sign_out(request: Request) -> Response:
+def sign_out(request: Request, repo: Repo) -> Response:
+    """Ends the sign-in in the database (a copy of the cookie stops working too), then clears
+    the cookie."""
     _same_origin(request)
-    answer = RedirectResponse("/sign-in", status_code=303, headers={"Cache-Control": "no-store"})
+    value = request.cookies.get(SESSION_COOKIE, "")
+    if value:
+        repo.end_sign_in(sign_in_hash(value), _now(request))
+    answer = RedirectResponse(
+        f"{root_of(request)}/sign-in", status_code=303, headers={"Cache-Control": "no-store"}
+    )
     answer.delete_cookie(SESSION_COOKIE, **_session_cookie_flags(request))
     return answer
 
@@ -437,17 +450,15 @@ def region_page(region: str, request: Request, scope: ConsoleScope, repo: Repo) 
 def _session_for(conf: Conference, repo: Repository, session_id: str) -> SessionSnapshot:
     """The session, or a 403 page when it is another region's (a 404 when unknown)."""
     known = repo.session(session_id)
-    if known is None or known[0] != conf.scope.event_id:
+    if known is None or known[0] != conf.reader.event_id:
         raise PageError(404, "No such session", f"Session {session_id[:40]} is not here.")
-    if not conf.scope.allows_region(known[1]):
+    if not conf.reader.allows_region(known[1]):
         raise PageError(403, "Outside your regions", "This session is another region's.")
     return conf.session(session_id)
 
 
 def _minutes(conf: Conference, snap: SessionSnapshot, fmt: str, lang: str) -> str:
-    from roundtable import minutes
-
-    return minutes.render(snap, fmt, lang=lang, conflicts=conf.conflicts())
+    return conf.minutes(snap, fmt, lang)
 
 
 @router.get("/sessions/{session_id}")
@@ -487,21 +498,7 @@ def session_download(session_id: str, args: DownloadArgs) -> Response:
 
 
 def _report(conf: Conference, repo: Repository, fmt: str, lang: str) -> str:
-    from roundtable import report
-    from roundtable.secretariat.routes.actions import carried_in_scope
-
-    last_sync = {sid: at.replace(microsecond=0).isoformat() for sid, at in conf.last_sync.items()}
-    rep = report.build_report(
-        conf.event,
-        conf.snaps,
-        conf.countries,
-        lang=lang,
-        last_sync=last_sync,
-        conflicts=conf.conflicts(),
-        regions=None if conf.scope.all_regions else sorted(conf.scope.regions),
-        carried=carried_in_scope(repo, conf.scope, conf.scope.event_id),
-    )
-    return report.render(rep, fmt)
+    return conf.report(repo, fmt, lang)
 
 
 @router.get("/report")
@@ -531,7 +528,7 @@ def _brief_subject(conf: Conference, code: str, session: str) -> tuple[str, str 
     if not mentioned:  # a delegation none of the token's sessions names: by its roster region
         if country is None:
             raise PageError(404, "No such delegation", f"Delegation {code[:10]!r} is not known.")
-        if not conf.scope.allows_region(country.region):
+        if not conf.reader.allows_region(country.region):
             raise PageError(
                 403, "Outside your regions", f"{country.name} belongs to a region outside yours."
             )
@@ -542,18 +539,7 @@ def _brief_subject(conf: Conference, code: str, session: str) -> tuple[str, str 
 
 
 def _brief(conf: Conference, code: str, focus: str | None, fmt: str, lang: str) -> str:
-    from roundtable.documents import brief_text
-
-    return brief_text(
-        code,
-        conf.snaps,
-        focus=focus,
-        fmt=fmt,
-        lang=lang,
-        as_of=conf.now.replace(microsecond=0),
-        countries=conf.names,
-        conflicts=conf.conflicts(),
-    )
+    return conf.brief(code, focus, fmt, lang)
 
 
 @router.get("/delegations/{code}")
@@ -597,25 +583,20 @@ def brief_download(code: str, args: DownloadArgs, session: str = "") -> Response
 # -- wiring ------------------------------------------------------------------------------------
 
 
-def _secret() -> bytes:
-    configured = os.environ.get(CONSOLE_SECRET_ENV, "")
-    if configured:
-        return hashlib.sha256(configured.encode()).digest()
-    return secrets.token_bytes(32)
-
-
 def install(app: FastAPI, *, refresh: float = REFRESH_SECONDS) -> APIRouter:
-    """Adds the console to the secretariat's app: its routes, static files, the secret that
-    signs its sessions and the pages for its errors.  ``refresh``: seconds between two polls
+    """Adds the console to the secretariat's app: its routes, static files and the pages for
+    its errors.  ``refresh``: seconds between two polls
     of a page while the conference runs.  Returns the router (for the guard)."""
-    app.state.console_secret = _secret()
     app.state.console_refresh = refresh
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, exc: SignInRequired) -> Response:
-        if request.method == "GET" and request.url.path != "/changes":
+        root = root_of(request)
+        if request.method == "GET" and request.url.path not in ("/changes", f"{root}/changes"):
             here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            location = "/sign-in" if here == "/" else f"/sign-in?next={quote(here, safe='')}"
+            location = f"{root}/sign-in"
+            if here not in (f"{root}/", root):
+                location += f"?next={quote(here, safe='')}"
             return RedirectResponse(
                 location, status_code=303, headers={"Cache-Control": "no-store"}
             )

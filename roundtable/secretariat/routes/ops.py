@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from roundtable import protocol
-from roundtable.secretariat import service
+from roundtable.secretariat import gate, service
 from roundtable.secretariat.deps import Clock, Repo, Scope, check_event
+from roundtable.secretariat.routes.meta import SpokenProtocol
 from roundtable.secretariat.schemas import (
     AUTH_ERRORS,
     History,
@@ -79,21 +80,17 @@ def pull(
             description="a device whose ops to leave out",
         ),
     ] = "",
+    asked: SpokenProtocol = 1,
 ) -> PullPage:
     """Ops after ``since`` in the token's scope, oldest first, one page; ``exclude`` leaves
-    out the asking laptop's own ops, and ``labels`` names the event's laptops."""
+    out the asking laptop's own ops, and ``labels`` names the laptops of the token's regions.
+    A laptop of an older protocol is not sent the ops of fields it does not know
+    (``protocol.FIELDS_SINCE``); the cursor still moves past them."""
     check_event(scope, event_id)
-    top = repo.last_seq(event_id) if exclude else 0
     # ops of entries and speeches labelled above the token's ceiling are left out; the cursor
-    # still moves past them (issue 14)
-    ops, next_, more = repo.pull_page(event_id, since, limit, scope, exclude)
-    if exclude and not more:
-        # every other op up to ``top`` is in this page: skip past our own ones for good
-        next_ = max(next_, top)
-    # already in the documented shape: skip re-validating up to 1,000 ops per page
-    page: dict = {"ops": ops, "next": next_, "more": more}
-    if exclude:  # a laptop asking: tell it who the event's laptops are
-        page["labels"] = repo.labels(event_id)
+    # still moves past them (issue 14).  Already in the documented shape: skip re-validating
+    # up to 1,000 ops per page
+    page = gate.pull_page(repo, scope, since, limit, exclude, protocol.spoken(asked))
     return JSONResponse(page)  # type: ignore[return-value]
 
 
@@ -105,15 +102,10 @@ def pull(
 def history(event_id: str, record_id: str, scope: Scope, repo: Repo) -> History:
     """Every version of every field of a record ever pushed, oldest first."""
     check_event(scope, event_id)
-    rows = repo.history(event_id, record_id)
-    first = rows[0] if rows else None
-    if first is None or repo.above_ceiling(
-        event_id, [(first["kind"], record_id, first["session_id"])], scope.max_tlp
-    ):  # a record above the token's ceiling is not there for it (issue 14)
+    try:
+        rows = gate.history(repo, scope, record_id)
+    except PermissionError as exc:
+        raise HTTPException(403, str(exc)) from None
+    if rows is None:
         raise HTTPException(404, f"record {record_id[:40]}: no versions in this event")
-    sids = {r["session_id"] for r in rows if r["session_id"]}
-    known = repo.sessions(sorted(sids))
-    for sid in sids:
-        if not scope.allows_region(known.get(sid, ("", ""))[1]):
-            raise HTTPException(403, f"record {record_id}: outside this token's regions")
     return History(record_id=record_id, versions=[Version(**r) for r in rows])

@@ -19,7 +19,7 @@
   var stamp = document.body.dataset.stamp;
   if (!every || !stamp) return;
   function poll() {
-    fetch("/changes", { credentials: "same-origin", cache: "no-store" })
+    fetch((document.body.dataset.root || "") + "/changes", { credentials: "same-origin", cache: "no-store" })
       .then(function (answer) {
         if (answer.redirected || answer.status === 401) { location.reload(); return null; }
         return answer.ok ? answer.json() : null;

@@ -1,0 +1,389 @@
+"""Production load (issue 25): 100 laptops on one event against `roundtable serve` on
+PostgreSQL, with 1, 2 and 4 workers.
+
+Run:  python bench/bench_prod_load.py [--laptops 100] [--seconds 60] [--every 2]
+            [--workers 1,2,4] [--db postgresql://...] [--json FILE]
+
+The load generator is one asyncio process (light: no local store, the wire protocol spoken
+directly): each laptop holds a token of its region (20 rooms in each of the five regions, one
+event, as at the conference) and, every ``--every`` seconds (each laptop starting at a random
+moment of the first period), runs a sync round as the laptop does: ``whoami``, a push of the ops
+of 5 new captures (one batch, an Idempotency-Key; a batch that failed is sent again next round),
+then pulls with ``exclude`` from its cursor until nothing more.  Every request is timed.  The
+server is the real command (``roundtable serve --workers N``) on a throwaway PostgreSQL cluster
+(started here unless ``--db`` names a database), and its CPU time (serve and its workers, and
+PostgreSQL's processes) is read from /proc beside the generator's own.
+
+After the load, each laptop pulls until drained and the check is exact: the server holds every
+op pushed (0 lost), no laptop received an op twice (0 duplicated), and every laptop received
+exactly the ops of its region's other rooms and the event's own.  Prints a Markdown table; exits
+1 if anything was lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+CAPTURES = 5
+REGION_KEYS = ("africa", "americas", "asia-pacific", "europe", "mena")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of ``root``, of its children that have exited (its
+    cutime/cstime) and of its live descendants, from /proc."""
+    hz = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in children(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if pid == root:
+            total += int(fields[13]) + int(fields[14])
+    return total / hz
+
+
+def children(root: int) -> list[int]:
+    """``root`` and every process below it."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        parents.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += parents.get(pid, [])
+    return out
+
+
+class Laptop:
+    def __init__(self, n: int, event_id: str, region: str, token: str, rng: random.Random):
+        from roundtable.model import HlcClock, Session, new_id
+
+        self.n = n
+        self.device = f"bench{n:03d}"
+        self.event_id = event_id
+        self.region = region
+        self.token = token
+        self.rng = rng
+        self.clock = HlcClock(self.device)
+        self.session = Session(id=new_id(), event_id=event_id, region=region, title=f"Room {n}")
+        self.pending = self._ops(self.session)  # the session first: its region scopes the rest
+        self.key = str(uuid.uuid4())
+        self.pushed: set[str] = set()
+        self.received: list[str] = []
+        self.cursor = 0
+
+    def _ops(self, rec) -> list:
+        from roundtable.model import Op
+
+        out = []
+        for name, value in rec.to_fields().items():
+            h = self.clock.now()
+            out.append(
+                Op(
+                    f"{uuid.uuid4()}",
+                    self.event_id,
+                    self.session.id,
+                    rec.id,
+                    rec.KIND,
+                    name,
+                    value,
+                    h.encode(),
+                    h.device,
+                )  # fmt: skip
+            )
+        return out
+
+    def capture(self) -> None:
+        from roundtable.model import Entry, new_id
+
+        for _ in range(CAPTURES):
+            text = f"Training need {self.rng.randrange(10**6)} raised by the delegation"
+            entry = Entry(
+                id=new_id(), session_id=self.session.id, entry_kind="need", text=text,
+                delegations=["GH"],
+            )  # fmt: skip
+            self.pending += self._ops(entry)
+
+
+async def laptop_loop(lap: Laptop, client, until: float, every: float, samples: dict) -> None:
+    from roundtable.protocol import push_body
+
+    headers = {"Authorization": f"Bearer {lap.token}"}
+    await asyncio.sleep(lap.rng.random() * every)
+    while time.monotonic() < until:
+        started_round = time.monotonic()
+        lap.capture()
+        await _timed(client, "GET", "/v1/whoami", "whoami", samples, headers=headers)
+        batch = lap.pending
+        resp = await _timed(
+            client, "POST", f"/v1/events/{lap.event_id}/ops", "push", samples,
+            content=json.dumps(push_body(batch, lap.device)).encode(),
+            headers={**headers, "Idempotency-Key": lap.key, "Content-Type": "application/json"},
+        )  # fmt: skip
+        if resp is not None and resp.status_code == 200:
+            lap.pushed |= {o.op_id for o in batch}
+            lap.pending = []
+            lap.key = str(uuid.uuid4())
+        await pull(lap, client, samples, headers)
+        await asyncio.sleep(max(0.0, every - (time.monotonic() - started_round)))
+
+
+async def pull(lap: Laptop, client, samples: dict | None, headers: dict) -> None:
+    while True:
+        path = f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit=1000&exclude={lap.device}"
+        resp = await _timed(client, "GET", path, "pull", samples, headers=headers)
+        if resp is None or resp.status_code != 200:
+            return
+        page = resp.json()
+        lap.received += [o["op_id"] for o in page["ops"]]
+        lap.cursor = page["next"]
+        if not page["more"]:
+            return
+
+
+async def _timed(client, method: str, path: str, kind: str, samples: dict | None, **kw):
+    started = time.perf_counter()
+    try:
+        resp = await client.request(method, path, **kw)
+    except Exception as exc:
+        if samples is not None:
+            samples.setdefault(kind, []).append((time.perf_counter() - started, type(exc).__name__))
+        return None
+    if samples is not None:
+        samples.setdefault(kind, []).append((time.perf_counter() - started, str(resp.status_code)))
+    return resp
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q / 100 * len(values)))] * 1000
+
+
+def run_once(url: str, workers: int, laptops: int, seconds: float, every: float,
+             pg_root: int, seed: int) -> dict:  # fmt: skip
+    import httpx
+
+    from roundtable.secretariat import create_event, issue_token
+
+    event_id = create_event(url, f"Bench {uuid.uuid4().hex[:6]}", ends="2999-12-31")
+    tokens = {r: issue_token(url, event_id, [r], label=f"{r} rooms") for r in REGION_KEYS}
+    rng = random.Random(seed)
+    regions = [REGION_KEYS[i % 5] for i in range(laptops)]
+    laps = [
+        Laptop(i, event_id, r, tokens[r], random.Random(rng.random()))
+        for i, r in enumerate(regions)
+    ]
+    port = free_port()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-prod-serve-{port}.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "roundtable", "serve", "--db", url, "--port", str(port),
+         "--workers", str(workers), "--log-level", "warning"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/v1/ready", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("serve did not start: " + log.read_text(errors="replace")[-2000:])
+        time.sleep(0.1)
+    time.sleep(1.0)  # every worker up
+    samples: dict[str, list[tuple[float, str]]] = {}
+
+    async def load() -> tuple[float, float]:
+        limits = httpx.Limits(max_connections=laptops + 10, max_keepalive_connections=laptops + 10)
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+            cpu0 = (tree_cpu(server.pid), tree_cpu(pg_root) if pg_root else 0.0,
+                    resource.getrusage(resource.RUSAGE_SELF))  # fmt: skip
+            wall0 = time.monotonic()
+            until = wall0 + seconds
+            await asyncio.gather(*(laptop_loop(lap, client, until, every, samples) for lap in laps))
+            wall = time.monotonic() - wall0
+            me = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (
+                tree_cpu(server.pid) - cpu0[0],
+                (tree_cpu(pg_root) if pg_root else 0.0) - cpu0[1],
+                (me.ru_utime + me.ru_stime) - (cpu0[2].ru_utime + cpu0[2].ru_stime),
+            )
+            # the last round: whatever failed goes again, then everyone drains
+            for lap in laps:
+                if lap.pending:
+                    from roundtable.protocol import push_body
+
+                    resp = await client.post(
+                        f"/v1/events/{event_id}/ops",
+                        content=json.dumps(push_body(lap.pending, lap.device)).encode(),
+                        headers={"Authorization": f"Bearer {lap.token}",
+                                 "Idempotency-Key": lap.key, "Content-Type": "application/json"},
+                    )  # fmt: skip
+                    if resp.status_code == 200:
+                        lap.pushed |= {o.op_id for o in lap.pending}
+                        lap.pending = []
+            for lap in laps:
+                await pull(lap, client, None, {"Authorization": f"Bearer {lap.token}"})
+            return wall, cpu  # type: ignore[return-value]
+
+    wall, cpu = asyncio.run(load())
+    server.terminate()
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT o.op_id, o.device, COALESCE(s.region, '') FROM ops o "
+            "LEFT JOIN sessions s ON s.session_id = o.session_id WHERE o.event_id = %s",
+            (event_id,),
+        ).fetchall()
+    stored = {r[0] for r in rows}
+    pushed = set().union(*(lap.pushed for lap in laps))
+    lost = len(pushed - stored)
+    duplicated = sum(len(lap.received) - len(set(lap.received)) for lap in laps)
+    wrong = 0
+    for lap in laps:
+        expected = {r[0] for r in rows if r[1] != lap.device and r[2] in ("", lap.region)}
+        wrong += len(expected ^ set(lap.received))
+    left = sum(len(lap.pending) for lap in laps)
+
+    def ok(kind: str) -> list[float]:
+        return [t for t, status in samples.get(kind, []) if status == "200"]
+
+    failed: dict[str, dict[str, int]] = {}
+    for kind, values in samples.items():
+        for _, status in values:
+            if status != "200":
+                failed.setdefault(kind, {})[status] = failed.get(kind, {}).get(status, 0) + 1
+    return {
+        "workers": workers,
+        "laptops": laptops,
+        "seconds": round(wall, 1),
+        "rounds": len(samples.get("push", [])),
+        "ops_pushed": len(pushed),
+        "push_per_s": round(len(ok("push")) / wall, 1),
+        "ops_per_s": round(len(pushed) / wall, 1),
+        "requests_per_s": round(sum(len(v) for v in samples.values()) / wall, 1),
+        "push_p50": round(pct(ok("push"), 50), 1),
+        "push_p99": round(pct(ok("push"), 99), 1),
+        "pull_p50": round(pct(ok("pull"), 50), 1),
+        "pull_p99": round(pct(ok("pull"), 99), 1),
+        "whoami_p50": round(pct(ok("whoami"), 50), 1),
+        "whoami_p99": round(pct(ok("whoami"), 99), 1),
+        "failed": failed,
+        "lost": lost,
+        "duplicated": duplicated,
+        "mismatched": wrong,
+        "left_unsent": left,
+        "cpu_serve_s": round(cpu[0], 1),
+        "cpu_postgres_s": round(cpu[1], 1),
+        "cpu_generator_s": round(cpu[2], 1),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--laptops", type=int, default=100)
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--every", type=float, default=2.0, help="seconds between a laptop's rounds")
+    ap.add_argument("--workers", default="1,2,4", help="worker counts to run, comma-separated")
+    ap.add_argument("--db", default="", help="a postgresql:// database (default: a new cluster)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--seed", type=int, default=25)
+    args = ap.parse_args()
+
+    cluster = None
+    pg_root = 0
+    if args.db:
+        url_for = lambda: args.db  # noqa: E731
+    else:
+        from fixtures_pg import PgCluster, pg_bindir
+
+        bindir = pg_bindir()
+        if bindir is None:
+            raise SystemExit("PostgreSQL binaries (initdb, pg_ctl) not found")
+        cluster = PgCluster(bindir).start()
+        url_for = cluster.new_database
+        pg_root = int((cluster.data / "postmaster.pid").read_text().splitlines()[0])
+    results = []
+    try:
+        for workers in [int(w) for w in args.workers.split(",")]:
+            results.append(
+                run_once(
+                    url_for(), workers, args.laptops, args.seconds, args.every, pg_root, args.seed
+                )  # fmt: skip
+            )
+            print(json.dumps(results[-1]), file=sys.stderr)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    print(f"{args.laptops} laptops, one event, a round every {args.every:g} s "
+          f"(whoami, push of {CAPTURES} captures' ops, pull) for {args.seconds:g} s; "
+          f"ms at the client; CPU seconds over the load window\n")  # fmt: skip
+    print("| workers | pushes/s | ops/s | req/s | push p50/p99 | pull p50/p99 | whoami p50/p99 "
+          "| failed | lost | dup | serve CPU s | PostgreSQL CPU s | generator CPU s |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    bad = False
+    for r in results:
+        failed = sum(sum(by.values()) for by in r["failed"].values())
+        print(f"| {r['workers']} | {r['push_per_s']} | {r['ops_per_s']} | {r['requests_per_s']} "
+              f"| {r['push_p50']:.0f} / {r['push_p99']:.0f} | {r['pull_p50']:.0f} / "
+              f"{r['pull_p99']:.0f} | {r['whoami_p50']:.0f} / {r['whoami_p99']:.0f} | {failed} "
+              f"| {r['lost']} | {r['duplicated']} | {r['cpu_serve_s']} | {r['cpu_postgres_s']} "
+              f"| {r['cpu_generator_s']} |")  # fmt: skip
+        bad |= bool(r["lost"] or r["duplicated"] or r["mismatched"] or r["left_unsent"])
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    from _figures import record
+
+    for r in results:
+        record(
+            "prod_load",
+            **{f"w{r['workers']}_{k}": v for k, v in r.items() if isinstance(v, int | float)},
+            laptops=args.laptops,
+            seconds=args.seconds,
+        )
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

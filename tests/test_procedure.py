@@ -235,3 +235,54 @@ def test_the_procedure_ops_pass_the_servers_validation_under_protocol_5(demo) ->
     for older in (1, 2, 3, 4):
         with pytest.raises(protocol.ProtocolError, match=r"ops\[0\]: unknown field"):
             protocol.parse_push_body(dict(body, protocol=older))
+
+
+def test_a_secretariat_of_protocol_4_gets_all_but_the_procedure_which_stays_here(
+    live_server, tmp_path: Path, monkeypatch
+) -> None:
+    """A server of issue 23's version (4), emulated in front of the real one as test_archive
+    does: the projected message, the right of reply and the speaking time (protocol 5) stay
+    on the laptop, said once; everything else goes."""
+    import asyncio
+
+    from roundtable import sync
+    from roundtable.sync import SyncClient
+
+    event_id = live_server.create_event("Conference 2026")
+    token = live_server.token(event_id, ["*"])
+    store = LocalStore(tmp_path / "laptop")
+
+    def round_():
+        client = SyncClient(store, live_server.url, token, backoff_base=0.01, read_timeout=5.0)
+        return asyncio.run(client.sync_once())
+
+    assert round_().ok  # the event, from the secretariat
+    session = store.create_session(event_id, "africa", "Africa round table", [])
+    with store.open_session(session.id) as ss:
+        ss.add_entry("need", "Training on cyber forensics")
+        ss.add_speaker("GH")
+        ss.add_speaker("KE", reply=True)
+        ss.set_speaking_time(75)
+        ss.project("Coffee break until 11:00")
+        newer = {o.op_id for o in ss.outbox() if not protocol.fits(o, 4)}
+    # KE's reply, the session's speaking_seconds and its projected message
+    assert len(newer) == 3
+    current = protocol.parse_push_body
+    monkeypatch.setattr(sync, "_check_protocol", lambda data, where: 4)
+    monkeypatch.setattr(
+        protocol,
+        "parse_push_body",
+        lambda data, *, now_ms=None: current(data, now_ms=now_ms, speaks=4),
+    )
+    result = round_()
+    assert result.ok and result.rejected == 0, result
+    assert result.kept_local == len(newer) and result.notice is not None
+    assert result.notice.startswith(f"{len(newer)} changes kept on this laptop: the secretariat ")
+    assert "session.projected" in result.notice and "speaker.reply" in result.notice
+    again = round_()  # said once
+    assert again.ok and again.kept_local == len(newer) and again.notice is None, again
+    with store.open_session(session.id) as ss:
+        assert {o.op_id for o in ss.outbox()} == newer
+    fields = {f for (f,) in live_server.query("SELECT field FROM ops")}
+    assert "text" in fields and "country" in fields
+    assert not fields & {"projected", "reply", "speaking_seconds"}

@@ -402,6 +402,38 @@ def sync_main(args: argparse.Namespace) -> None:
     )
 
 
+def _start_projector(home: Path, session_id: str) -> str:
+    """`roundtable projector SESSION` in a detached tmux session of 120x40 (a second terminal
+    window, as in the room); returns the tmux session's name once the projector shows."""
+    import shlex
+    import subprocess
+
+    name = f"rt-bench-projector-{os.getpid()}"
+    root = Path(__file__).resolve().parent.parent
+    command = (
+        f"cd {shlex.quote(str(root))} && ROUNDTABLE_HOME={shlex.quote(str(home))} "
+        f"PYTHONPATH={shlex.quote(str(root))} {shlex.quote(sys.executable)} -m roundtable "
+        f"projector {session_id}"
+    )
+    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", command],
+                   check=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shown = subprocess.run(["tmux", "capture-pane", "-p", "-t", name],
+                               capture_output=True, text=True).stdout  # fmt: skip
+        if "Item " in shown or "Agenda" in shown:
+            return name
+        time.sleep(0.1)
+    _stop_projector(name)
+    raise SystemExit("the projector did not show within 30 s")
+
+
+def _stop_projector(name: str) -> None:
+    import subprocess
+
+    subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--captures", type=int, default=40)
@@ -411,12 +443,19 @@ def main() -> None:
     )
     parser.add_argument("--sync-interval", type=int, default=2, help="seconds between rounds")
     parser.add_argument("--other-entries", type=int, default=2000)
+    parser.add_argument(
+        "--projector",
+        action="store_true",
+        help="with `roundtable projector` following the session in a second terminal (tmux), "
+        "as in the room (issue 26)",
+    )
     args = parser.parse_args()
     if args.sync:
         sync_main(args)
         return
     with tempfile.TemporaryDirectory() as tmp:
         home, sid = _make_home(Path(tmp), args.entries)
+        projector = _start_projector(home, sid) if args.projector else None
         rows = []
         cases = (
             ("capture (Enter), current item", False, False),
@@ -427,6 +466,10 @@ def main() -> None:
             times = sorted(asyncio.run(measure(home, sid, args.captures, whole, keystroke)))
             p95 = times[max(0, int(len(times) * 0.95) - 1)]
             rows.append((label, statistics.median(times), p95, times[-1]))
+        if projector is not None:
+            _stop_projector(projector)
+    if args.projector:
+        print("with `roundtable projector` following the session in a tmux window (0.5 s polls)")
     print(
         f"typing-to-screen (key event to the frame that shows it), {args.entries:,} entries in "
         f"the session, {args.captures} keys each\n"

@@ -46,6 +46,7 @@ BENCHES = [
      ["--entries", "200", "--runs", "3"]),
     ("report", "The report with its chart: 5,000 entries", "bench/bench_report.py", [],
      ["--entries", "500", "--runs", "2"]),
+    ("projector", "Projector lag", "bench/bench_projector.py", [], ["--rounds", "5"]),
 ]  # fmt: skip
 
 
@@ -169,6 +170,14 @@ def ratios(figures: dict) -> list[str]:
             f"| longest frame gap during a sync round (1 ms heartbeat on the app's loop) | "
             f"{ts['frame_gap_ms']:.1f} ms | {ts['frame_gap_ms'] / 50:.2f}x the target | "
             f"≤ 50 ms: {'met' if ts['frame_gap_ms'] <= 50 else 'NOT met'} |"
+        )
+    p = figures.get("projector")
+    if p:  # issue 26: from the writer's journal write to the projector's screen
+        rows.append(
+            f"| projector lag, journal write to screen (median / worst) | "
+            f"{p['lag_median_ms']} / {p['lag_worst_ms']} ms | "
+            f"{p['lag_worst_ms'] / 1000:.2f}x the target (worst) | ≤ 1000 ms: "
+            f"{'met' if p['lag_worst_ms'] <= 1000 else 'NOT met'} |"
         )
     y = figures.get("sync")
     if y:

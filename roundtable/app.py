@@ -436,6 +436,24 @@ class RoundtableApp(App[int]):
 
     # -- command palette -------------------------------------------------------------------
 
+    def projector_command(self) -> str:
+        """The command that opens the projector on the open session (or on the one open)."""
+        store = self.session_store
+        if store is None or store.closed:
+            return "roundtable projector"
+        return f"roundtable projector {store.session_id[:13]}"
+
+    def action_projector_help(self) -> None:
+        """How to open the projector: a second, read-only window (issue 26)."""
+        self.notify(
+            f"In a second terminal window on the projector's screen, run: "
+            f"{self.projector_command()} — it follows this session read-only and shows the "
+            "agenda, the times and the list of speakers, never an entry; /project TEXT puts a "
+            "TLP:CLEAR message up.",
+            title="Projector",
+            timeout=20,
+        )
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         yield SystemCommand("app: help", "Every key and the capture grammar", self.action_help)
@@ -443,6 +461,11 @@ class RoundtableApp(App[int]):
             "app: toggle theme", "Light or dark, remembered", self.action_toggle_theme
         )
         yield SystemCommand("sync: now", "Push and pull with the secretariat", self.action_sync_now)
+        yield SystemCommand(
+            "projector: how to open",
+            "Show this session on the room's projector, read-only, from a second window",
+            self.action_projector_help,
+        )
         commands = getattr(screen, "palette_commands", None)
         if commands is not None:
             for title, help_text, callback in commands():

@@ -184,6 +184,10 @@ def cmd_new(args: argparse.Namespace) -> int:
         rapporteur=args.rapporteur or "",
         plan=plan.name,
         passphrase=passphrase,
+        quorum=plan.quorum,
+        speaking_seconds=plan.speaking_seconds,
+        warning_percent=plan.warning_percent,
+        warning_seconds=plan.warning_seconds,
     )
     label = args.tlp or plan.tlp
     if label:
@@ -223,6 +227,35 @@ def cmd_sessions(args: argparse.Namespace) -> int:
             )
         )
     return 0
+
+
+def cmd_projector(args: argparse.Namespace) -> int:
+    """The room's projector: a read-only window following the session (issue 26)."""
+    from roundtable.config import home_dir
+
+    home = home_dir()
+    if not (home / "device.json").is_file() or not (home / "sessions").is_dir():
+        raise CliError(f"no sessions in {home}; create one with roundtable new")
+    store = _store()
+    session_id = store.resolve_session(args.session) if args.session else None
+    if session_id is not None and store.is_locked(session_id) and os.environ.get(PASSPHRASE_ENV):
+        store.cipher_for(store.home / "sessions" / session_id)  # a wrong one: one line, exit 1
+    store.ask_passphrase = None  # else asked in the window, as the app does
+    from roundtable.screens.projector import ProjectorApp
+
+    app = ProjectorApp(local=store, session_id=session_id, poll_seconds=args.poll)
+    app.run()
+    return app.return_code or 0
+
+
+def _poll_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0.05 <= value <= 0.5:
+        raise argparse.ArgumentTypeError(f"between 0.05 and 0.5 seconds, got {text}")
+    return value
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -775,6 +808,22 @@ def build_parser() -> argparse.ArgumentParser:
         "line",
         help='e.g. "/need Training on cyber forensics @ZM !high #cybercrime"; '
         "- reads one line per capture from standard input",
+    )
+
+    p = command(
+        "projector",
+        cmd_projector,
+        "show a session on the room's projector: read-only, live, procedure only (no entries)",
+    )
+    p.add_argument(
+        "session", nargs="?", help="session id or unique id prefix (default: the open session)"
+    )
+    p.add_argument(
+        "--poll",
+        type=_poll_seconds,
+        default=0.5,
+        metavar="SECONDS",
+        help="how often the session's files are looked at (default 0.5)",
     )
 
     p = command("edit", cmd_edit, "rewrite an entry from one quick-capture line")

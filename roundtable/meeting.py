@@ -186,14 +186,15 @@ def waiting(
     balanced: bool = False,
     heard: Iterable[str] = (),
 ) -> list[Speaker]:
-    """Who waits for the floor on ``item``, in speaking order: points of order first; with
-    ``balanced``, then delegations not yet ``heard`` on this item; then the stored order."""
+    """Who waits for the floor on ``item``, in speaking order: points of order first, then
+    rights of reply (right after the current speaker, issue 26); with ``balanced``, then
+    delegations not yet ``heard`` on this item; then the stored order."""
     heard_set = set(heard)
     rows = [s for s in speakers_of(speakers, item, mode) if s.status == "waiting"]
 
     def key(s: Speaker) -> tuple[int, int, int, str]:
         return (
-            0 if s.point_of_order else 1,
+            0 if s.point_of_order else 1 if getattr(s, "reply", False) else 2,
             1 if balanced and s.country in heard_set else 0,
             s.order,
             s.id,

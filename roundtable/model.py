@@ -373,6 +373,11 @@ class Session(Record):
     observers: list[str] = field(default_factory=list)  # codes from other regions, confirmed
     reopened_at: str = ""  # ISO datetime of the last reopening after a close
     default_tlp: str = ""  # label of new entries and speeches; "" = TLP_DEFAULT (issue 14)
+    speaking_seconds: int = 0  # the list of speakers' time limit; 0 = the plan's tour time
+    warning_percent: int = 0  # countdowns warn in the last N % ... (0 = 20; issue 26)
+    warning_seconds: int = 0  # ... or the last N s, whichever is shorter (0 = 30)
+    quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
+    projected: str = ""  # the TLP:CLEAR message on the room's projector; "" = none (issue 26)
     number: int = 0  # issue 23: n of the symbol RT/<REGION>/<YEAR>/<n>, fixed at creation
     # (0: a session made before symbols; documents.symbol gives it a fallback)
 
@@ -458,6 +463,7 @@ class Speaker(Record):
     status: str = "waiting"  # one of SPEAKER_STATUSES
     limit_seconds: int = 0  # speaking-time limit, 0 = none
     skips: int = 0  # tour: times skipped (once: moved to the end; twice: out)
+    reply: bool = False  # right of reply: right after the current speaker, marked (issue 26)
 
 
 @dataclass
@@ -533,3 +539,4 @@ class SessionSnapshot:
     withheld_speeches: list[Speech] = field(default_factory=list)
     withheld_reviews: list[ActionReview] = field(default_factory=list)
     ceiling: str = "red"  # the highest label the snapshot may hold (red: not cut)
+    speakers: list[Speaker] = field(default_factory=list)  # lists and tours: procedure (issue 26)

@@ -28,7 +28,7 @@ from roundtable.model import (
     stable_id,
 )
 
-PROTOCOL_VERSION = 4
+PROTOCOL_VERSION = 5
 """Version of the sync wire format (push and pull bodies carry it); independent of the local
 store's schema.  A body of a newer version is refused with a 4xx naming both versions; every
 older version is accepted (DESIGN.md's wire rule), its ops checked against what that version
@@ -36,8 +36,19 @@ knew (``FIELDS_SINCE`` and ``VALUES_SINCE``).
 
 1: the first.  2: an event's venue time zone, ``event.tz`` (issue 24).  3: the session status
 ``archived`` (issue 22).  4: a session's number in its event and region, ``session.number``, of
-its document symbol (issue 23)."""
-FIELDS_SINCE: dict[tuple[str, str], int] = {("event", "tz"): 2, ("session", "number"): 4}
+its document symbol (issue 23).  5: the room's procedure (issue 26): the session's
+``projected`` message, ``quorum``, ``speaking_seconds``, ``warning_percent`` and
+``warning_seconds``, and a speaker's right of ``reply``."""
+FIELDS_SINCE: dict[tuple[str, str], int] = {
+    ("event", "tz"): 2,
+    ("session", "number"): 4,
+    ("session", "projected"): 5,
+    ("session", "quorum"): 5,
+    ("session", "speaking_seconds"): 5,
+    ("session", "warning_percent"): 5,
+    ("session", "warning_seconds"): 5,
+    ("speaker", "reply"): 5,
+}
 """``(record kind, field)`` -> the protocol version that added it; a field not listed is of
 version 1.  A laptop talking to an older secretariat keeps the ops of newer fields local."""
 VALUES_SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived"): 3}

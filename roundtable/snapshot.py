@@ -23,6 +23,7 @@ from roundtable.model import (
     Record,
     Session,
     SessionSnapshot,
+    Speaker,
     Speech,
 )
 from roundtable.protocol import delete_conflict
@@ -76,6 +77,7 @@ def build(
     speeches: list[Speech] = kind("speech")
     clocks: list[ClockEvent] = kind("clock_event")
     reviews: list[ActionReview] = kind("action_review")
+    speakers: list[Speaker] = kind("speaker")
     codes: set[str] = {a.country for a in attendance} | {s.country for s in speeches}
     for e in entries:
         codes.update(e.delegations)
@@ -91,6 +93,7 @@ def build(
         countries={c: countries[c] for c in sorted(codes) if c in countries},
         clock_events=clocks,
         action_reviews=reviews,
+        speakers=speakers,
     )
 
 

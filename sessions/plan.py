@@ -26,8 +26,17 @@ DEFAULT_TOUR_SECONDS = 120
 MAX_TITLE = 200
 MAX_PROMPT = 500
 
+_TOP_KEYS = {
+    "name", "region", "title", "titles", "tour", "items", "language", "tlp", "tz", "quorum",
+    "speaking_seconds", "warning_percent", "warning_seconds",
+}  # fmt: skip
+_PROCEDURE_KEYS = {  # issue 26: key -> (low, high, what)
+    "quorum": (0, 200, "delegations"),
+    "speaking_seconds": (0, 1800, "seconds"),
+    "warning_percent": (0, 100, "percent"),
+    "warning_seconds": (0, 600, "seconds"),
+}
 LANGUAGES = ("en", "fr", "es", "ar")  # the documents' languages (roundtable.documents.i18n)
-_TOP_KEYS = {"name", "region", "title", "titles", "tour", "items", "language", "tlp", "tz"}
 _REQUIRED_TOP = ("name", "region", "title", "items")
 _ITEM_KEYS = {"title", "minutes", "kind", "prompts", *LANGUAGES}
 _TRANSLATION_KEYS = {"title", "prompts"}
@@ -77,6 +86,10 @@ class Plan:
     source: str = BUILTIN_SOURCE  # "built-in" or the file it was read from
     language: str = ""  # default language of the session's documents ("" = the setting's)
     tlp: str = ""  # default TLP label of the session's entries ("" = TLP:AMBER; issue 14)
+    quorum: int = 0  # delegations present for a quorum; 0 = a majority of the members (issue 26)
+    speaking_seconds: int = 0  # the list of speakers' time limit; 0 = tour_seconds
+    warning_percent: int = 0  # every countdown warns in the last N % (0 = 20) ...
+    warning_seconds: int = 0  # ... or the last N s (0 = 30), whichever is shorter
     tz: str = ""  # the venue's IANA time zone of a new event ("" = the laptop's; issue 24)
     titles: tuple[tuple[str, str], ...] = ()  # issue 23: (language, title) in other languages
 
@@ -103,6 +116,15 @@ class Plan:
     def total_minutes(self) -> int:
         """The planned length of the session, for the set-up screen."""
         return sum(i.minutes for i in self.items)
+
+    def procedure(self) -> dict[str, int]:
+        """The session fields a new session takes from the plan (issue 26)."""
+        return {
+            "quorum": self.quorum,
+            "speaking_seconds": self.speaking_seconds,
+            "warning_percent": self.warning_percent,
+            "warning_seconds": self.warning_seconds,
+        }
 
     def to_agenda(self) -> list[dict[str, Any]]:
         """The agenda rows ``LocalStore.create_session`` takes."""
@@ -268,6 +290,14 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         raise fail(where.top("tlp"), "tlp",
                    f"expected one of {', '.join(TLP_LABELS)}, got {quote(tlp)}")  # fmt: skip
 
+    procedure: dict[str, int] = {}
+    for key, (low, high, what) in _PROCEDURE_KEYS.items():
+        value = data.get(key, 0)
+        if type(value) is not int or not low <= value <= high:
+            raise fail(where.top(key), key,
+                       f"expected whole {what} {low}-{high}, got {quote(value)}")  # fmt: skip
+        procedure[key] = value
+
     tz = data.get("tz", "")
     if tz != "":
         from roundtable.zones import ZoneError, check_zone
@@ -416,6 +446,7 @@ def parse_plan(text: str, source: str, *, builtin: bool = False) -> Plan:
         tlp=tlp,
         tz=tz,
         titles=tuple(titles),
+        **procedure,
     )
 
 

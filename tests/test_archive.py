@@ -96,7 +96,7 @@ def test_the_server_takes_older_bodies_and_refuses_archived_in_them(home: Path, 
     store = LocalStore(home)
     op = _archived_op(store, americas)
     current = protocol.push_body([op], "lap-a")
-    assert current["protocol"] == 4 and protocol.parse_push_body(current) == [op]
+    assert current["protocol"] == 5 and protocol.parse_push_body(current) == [op]
     v3 = protocol.push_body([op], "lap-a", version=3)  # the version that added "archived"
     assert v3["protocol"] == 3 and protocol.parse_push_body(v3) == [op]
     for older_version in (1, 2):
@@ -223,5 +223,5 @@ def test_archived_status_is_in_the_session_statuses() -> None:
 
     assert "archived" in SESSION_STATUSES
     assert protocol.VALUES_SINCE[("session", "status", "archived")] == 3
-    assert protocol.PROTOCOL_VERSION == 4 and protocol.FIELDS_SINCE[("event", "tz")] == 2
+    assert protocol.PROTOCOL_VERSION == 5 and protocol.FIELDS_SINCE[("event", "tz")] == 2
     assert protocol.FIELDS_SINCE[("session", "number")] == 4  # issue 23, after "archived"

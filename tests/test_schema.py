@@ -206,9 +206,9 @@ FUTURE = V + 1
 
 def test_protocol_version_is_its_own_and_a_newer_one_is_refused() -> None:
     # 2: event.tz (issue 24); 3: the session status "archived" (issue 22);
-    # 4: session.number (issue 23)
-    assert protocol.PROTOCOL_VERSION == 4
-    assert protocol.push_json_schema()["properties"]["protocol"]["enum"] == [1, 2, 3, 4]
+    # 4: session.number (issue 23); 5: the room's procedure and projector (issue 26)
+    assert protocol.PROTOCOL_VERSION == 5
+    assert protocol.push_json_schema()["properties"]["protocol"]["enum"] == [1, 2, 3, 4, 5]
     body = {"protocol": FUTURE, "device": "lap-a", "ops": []}
     with pytest.raises(
         protocol.ProtocolError, match=f"protocol {FUTURE} is not supported.*speaks 1-{V}"

@@ -422,7 +422,8 @@ def test_a_first_version_laptop_is_answered_in_its_version(live_server) -> None:
         assert client.get("/v1/whoami", params={"protocol": 2}).json()["protocol"] == 2
         assert client.get("/v1/whoami", params={"protocol": 3}).json()["protocol"] == 3
         assert client.get("/v1/whoami", params={"protocol": 4}).json()["protocol"] == 4
-        assert client.get("/v1/whoami", params={"protocol": 9}).json()["protocol"] == 4
+        assert client.get("/v1/whoami", params={"protocol": 5}).json()["protocol"] == 5
+        assert client.get("/v1/whoami", params={"protocol": 9}).json()["protocol"] == 5
         old = client.get(f"/v1/events/{event_id}/ops").json()
         new = client.get(f"/v1/events/{event_id}/ops", params={"protocol": 2}).json()
         assert "protocol" not in old and new["protocol"] == 2

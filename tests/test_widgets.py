@@ -93,11 +93,11 @@ async def test_timer_counts_down_warns_and_goes_overtime() -> None:
         timer.show("a", 300, 0, "idle")
         assert "05:00 left (s starts)" in str(timer.render()) and timer.has_class("-paused")
         timer.show("a", 300, 0, "running")
-        clock.now += 250
+        clock.now += 275
         timer.refresh_time()
-        assert "00:50 left" in str(timer.render())
+        assert "00:25 left" in str(timer.render())
         assert timer.has_class("-warning") and not timer.has_class("-overtime")
-        clock.now += 80
+        clock.now += 55
         timer.refresh_time()
         assert "+00:30 over" in str(timer.render()) and timer.has_class("-overtime")
         timer.show("a", 300, 330, "paused")  # the clock's records say: paused at 330 s
@@ -280,24 +280,31 @@ async def test_sync_badge_states() -> None:
         assert badge.has_class("-synced") and not badge.has_class("-offline")
 
 
-async def test_timer_warning_threshold_is_the_smaller_of_two_minutes_and_a_fifth() -> None:
+async def test_timer_warning_threshold_is_the_smaller_of_30_seconds_and_a_fifth() -> None:
+    """One warning threshold for every countdown (issue 26): the last 20 % or 30 s, whichever is
+    shorter; the session's plan may change both."""
     clock = Clock()
     timer = TimeBoxTimer(clock=clock)
     async with Host(timer).run_test(size=(80, 24)):
-        timer.show("long", 1800, 0, "running")  # 30 min: warn at 2:00
-        clock.now += 1800 - 121
+        timer.show("long", 1800, 0, "running")  # 30 min: warn at 0:30
+        clock.now += 1800 - 31
         timer.refresh_time()
         assert not timer.has_class("-warning")
         clock.now += 1
         timer.refresh_time()
-        assert timer.has_class("-warning") and "02:00 left" in str(timer.render())
-        timer.show("short", 300, 0, "running")  # 5 min: warn at 1:00
-        clock.now += 239
+        assert timer.has_class("-warning") and "00:30 left" in str(timer.render())
+        timer.show("short", 100, 0, "running")  # 100 s: warn at 0:20
+        clock.now += 79
         timer.refresh_time()
-        assert not timer.has_class("-warning") and "01:01 left" in str(timer.render())
+        assert not timer.has_class("-warning") and "00:21 left" in str(timer.render())
         clock.now += 1
         timer.refresh_time()
         assert timer.has_class("-warning")
+        timer.warning_percent, timer.warning_cap = 10, 120  # a plan's: 10 % or 2 min
+        timer.show("plan", 1800, 0, "running")  # warn at 2:00
+        clock.now += 1800 - 120
+        timer.refresh_time()
+        assert timer.has_class("-warning") and "02:00 left" in str(timer.render())
         try:
             timer.show("bad", -5, 0, "idle")
         except ValueError as exc:

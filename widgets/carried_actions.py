@@ -42,6 +42,7 @@ class CarriedActions(Vertical):
     CarriedActions { height: auto; max-height: 45%; border-top: solid $primary; }
     CarriedActions > #carried-caption { color: $text-muted; height: 1; }
     CarriedActions > DataTable { height: auto; max-height: 12; overflow-x: hidden; }
+    CarriedActions > #own-actions { height: auto; max-height: 10; color: $text; }
     """
 
     BINDINGS = [
@@ -80,6 +81,7 @@ class CarriedActions(Vertical):
         yield Static("", id="carried-caption")
         table: DataTable = DataTable(id="carried-table", cursor_type="row", zebra_stripes=True)
         yield table
+        yield Static("", id="own-actions", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
@@ -117,6 +119,20 @@ class CarriedActions(Vertical):
             if self.actions
             else f"No open actions from earlier conferences · {source}"
         )
+
+    def show_own(self, lines: Sequence[tuple[str, str, str]]) -> None:
+        """This session's own actions ``(text, owner, due)``, listed for the read-back beside
+        the earlier conferences' ones (issue 26)."""
+        own = self.query_one("#own-actions", Static)
+        if not lines:
+            own.update("This session's actions for the read-back: none captured yet")
+            return
+        rows = [f"This session's actions for the read-back ({len(lines)}):"]
+        for n, (text, owner, due) in enumerate(lines, 1):
+            who = f" — owner {owner}" if owner else " — no owner"
+            when = f", due {due}" if due else ", no due date"
+            rows.append(f"{n}. {_clip(text, TEXT_WIDTH * 2)}{who}{when}")
+        own.update("\n".join(rows))
 
     @property
     def selected(self) -> CarriedAction | None:

@@ -29,6 +29,7 @@ class WaitingSpeaker:
     limit: int = 0
     interventions: int = 0
     seconds: int = 0
+    reply: bool = False  # a right of reply (issue 26)
 
 
 class SpeakerQueue(Vertical, can_focus=True):
@@ -172,7 +173,7 @@ class SpeakerQueue(Vertical, can_focus=True):
         lines = []
         for n, w in enumerate(self.waiting, start=1):
             pointer = "›" if n - 1 == self.cursor and self.has_focus else " "
-            mark = " (point of order)" if w.point_of_order else ""
+            mark = " (point of order)" if w.point_of_order else " (reply)" if w.reply else ""
             said = (
                 f" · {w.interventions} intervention{'s' if w.interventions > 1 else ''}, "
                 f"{mmss(w.seconds)}"

@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 from textual.widgets import Static
 
+from roundtable.projection import warning_seconds
+
 
 def format_box(remaining: float) -> str:
     """ "12:05 left" while inside the box, "+01:30 over" past it."""
@@ -56,6 +58,11 @@ class TimeBoxTimer(Static):
         self.read_at = self.clock()
         self.refresh_time()
 
+    warning_percent = 0
+    """The session's warning threshold (``Session.warning_percent``, ``warning_seconds``; 0 =
+    the defaults, the last 20 % or 30 s), set by the screen; one rule for every countdown."""
+    warning_cap = 0
+
     @property
     def paused(self) -> bool:
         """The clock does not run: the display stands still."""
@@ -69,7 +76,7 @@ class TimeBoxTimer(Static):
     def refresh_time(self) -> None:
         """Redraw text and classes from the clock (called every second, and by tests)."""
         remaining = self.remaining()
-        warn_at = min(120, self.box * 0.2)
+        warn_at = warning_seconds(self.box, self.warning_percent, self.warning_cap)
         text = format_box(remaining) + self.STATE_HINTS.get(self.state, "")
         if self.state == "closed":
             text = format_box(remaining) + " (closed)"

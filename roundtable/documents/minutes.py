@@ -148,6 +148,28 @@ def build_minutes(
             "{status} ({count}):", status=c.attendance_word(L, status), count=L.number(len(items))
         )
         body.append(Paragraph(text(strong(head), " ", L.semicolon.join(listed) + ".")))
+    if any(groups.values()):  # issue 26: the quorum of the region's members
+        from roundtable.procedure import quorum
+
+        members = _roster_codes(s.region)
+        if members:
+            q = quorum(snap.attendance, members, s.quorum)
+            said = (
+                L.t(
+                    "Present {present} of {members}: the quorum of {needed} was reached.",
+                    present=L.number(q.present),
+                    members=L.number(q.members),
+                    needed=L.number(q.needed),
+                )
+                if q.reached
+                else L.t(
+                    "Present {present} of {members}: the quorum of {needed} was not reached.",
+                    present=L.number(q.present),
+                    members=L.number(q.members),
+                    needed=L.number(q.needed),
+                )
+            )
+            body.append(Paragraph(text(strong(L.t("Quorum:")), " ", said)))
     observers = sorted(
         (L.country(code, countries) for code in attended_observers(snap)), key=L.sort_key
     )
@@ -363,6 +385,9 @@ def build_minutes(
 
     body.append(_participants(L, snap))
     body.append(_capture_times(L, snap, numbering, _note_paragraphs(snap, numbering), clock))
+    procedure = _procedure(L, snap)
+    if procedure is not None:
+        body.append(procedure)
     return Document(title=title(L, snap), lang=L.code, direction=L.direction, children=tuple(body))
 
 
@@ -485,6 +510,48 @@ def _participants(L: Lang, snap: SessionSnapshot) -> Annex:
             ),
         )
     return Annex(text(L.t("Annex A: participants")), children)
+
+
+def _procedure(L: Lang, snap: SessionSnapshot) -> Annex | None:
+    """Annex C (issue 26): points of order, rights of reply and the tour's record (spoke,
+    passed, out), by agenda item; none when the session kept no list."""
+    from roundtable.procedure import procedure_record
+
+    # a withheld speech still tells that its delegation spoke (what it said stays withheld)
+    lines = procedure_record(snap.speakers, [*snap.speeches, *snap.withheld_speeches])
+    if not lines:
+        return None
+    position = {a.id: n for n, a in enumerate(snap.agenda, start=1)}
+    titles = {a.id: a.title for a in snap.agenda}
+    words = {
+        "point of order": L.t("point of order"),
+        "right of reply": L.t("right of reply"),
+        "spoke": L.t("spoke (tour)"),
+        "passed": L.t("passed (tour)"),
+        "out": L.t("out of the room (tour)"),
+    }
+    ordered = sorted(lines, key=lambda p: position.get(p.agenda_item, 0))
+    rows = tuple(
+        (
+            text(
+                f"{L.number(position.get(p.agenda_item, 0))}. ",
+                user(c.plan_text(L, titles.get(p.agenda_item, ""))),
+            ),
+            text(L.country(p.country, snap.countries)),
+            text(words[p.what]),
+        )
+        for p in ordered
+    )
+    return Annex(
+        text(L.t("Annex C: procedure")),
+        (
+            Table(
+                (text(L.t("Agenda item")), text(L.t("Delegation")), text(L.t("Procedure"))),
+                rows,
+                (False, False, False),
+            ),
+        ),
+    )
 
 
 def _capture_times(

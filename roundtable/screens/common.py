@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from textual import on
@@ -134,6 +135,33 @@ class PromptModal(ModalScreen[str | None]):
 
 UNDO = "undo"
 """What the capture parser returns for the line "undo"."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """What the capture parser returns for ``/project TEXT`` (issue 26): a TLP:CLEAR message
+    for the room's projector; an empty ``text`` takes the message down."""
+
+    text: str
+
+
+def parse_project(line: str) -> Project:
+    """``/project TEXT [~clear]``: a label above TLP:CLEAR is refused (ValueError, one line);
+    ``/project`` alone takes the message down."""
+    from roundtable.projection import check_projectable
+
+    words = line.strip().split()[1:]
+    labels = [w for w in words if w.startswith("~") and len(w) > 1 and w[1].isalpha()]
+    text = " ".join(w for w in words if w not in labels).replace("\\~", "~")
+    if not words:
+        return Project("")
+    tlp = labels[-1][1:].lower() if labels else "clear"
+    try:
+        return Project(check_projectable(text, tlp))
+    except ValueError as exc:
+        raise ValueError(f"not projected: {exc}") from None
+
+
 FLOOR_KINDS = ("issue", "need", "note")
 """Kinds of a capture without @XX that are attributed to the delegation with the floor."""
 
@@ -248,6 +276,8 @@ class SessionScreen(AppScreen):
 
         if line.strip().lower() in ("undo", "/undo"):
             return UNDO
+        if line.strip().lower().split(" ", 1)[0] == "/project":
+            return parse_project(line)
         try:
             self.store.check_open()
             return parse_line(line, self.capture_roster(), today=self.today())

@@ -217,7 +217,12 @@ PALETTE_NOTE = (
     "`↑` from the first row goes back to the filter.  In the tour, `p` passes for a delegation "
     "that has not spoken on the item (it is refused for one that has); `ctrl+n` and `ctrl+b` "
     "end the floor with its item; `ctrl+z` (also on the roll call and the tour) undoes the last "
-    "change, and never crosses a close or a reopening."
+    "change, and never crosses a close or a reopening.\n\n"
+    "The room's projector: `roundtable projector` in a second window shows the session "
+    "read-only (agenda, times, the floor, the list; never an entry).  `/project TEXT` in the "
+    "capture bar, or `P` on a TLP:CLEAR entry, puts a message up; `/project` alone takes it "
+    "down.  In the list of speakers, `^GH` asks a right of reply; the palette's \"roll call: "
+    'mark the rest absent" marks every delegation not yet recorded absent and says the quorum.'
 )
 
 

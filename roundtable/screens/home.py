@@ -435,6 +435,10 @@ class NewSessionModal(AppModal[str | None]):
                 date=date,
                 plan=plan.name,
                 passphrase=passphrase,
+                quorum=plan.quorum,
+                speaking_seconds=plan.speaking_seconds,
+                warning_percent=plan.warning_percent,
+                warning_seconds=plan.warning_seconds,
             )
         except (plans.PlanError, StoreError, ZoneError, OSError) as exc:
             error.update(str(exc))

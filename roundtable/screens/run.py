@@ -11,7 +11,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from roundtable.model import ENTRY_KINDS, Entry
-from roundtable.screens.common import UNDO, ChoiceModal, ConfirmModal, SessionScreen, StatusLine
+from roundtable.screens.common import (
+    UNDO,
+    ChoiceModal,
+    ConfirmModal,
+    Project,
+    SessionScreen,
+    StatusLine,
+)
 from widgets import AgendaList, CaptureBar, EntryDetail, EntryTable, KeyBar, TimeBoxTimer
 from widgets.carried_actions import CarriedActions
 
@@ -81,6 +88,14 @@ class RunScreen(SessionScreen):
             priority=True,
             id="run.observer",
             tooltip="Confirm the other region's delegation in the capture line as an observer",
+        ),
+        Binding(
+            "P",
+            "project_entry",
+            "Project",
+            show=False,
+            id="run.project",
+            tooltip="Put the selected TLP:CLEAR entry on the room's projector",
         ),
         Binding("t", "tour", "Tour", id="run.tour", tooltip="Tour de table and speaker queue"),
         Binding("a", "attendance", "Roll call", id="run.attendance", tooltip="Set-up, roll call"),
@@ -221,6 +236,8 @@ class RunScreen(SessionScreen):
         self._show_carried(item)
         state = "closed" if self.store.session_closed else self.store.clock_state(item.id)
         used = self.store.item_elapsed(item.id, int(self.app.clock() * 1000))
+        session = self.store.session
+        timer.warning_percent, timer.warning_cap = session.warning_percent, session.warning_seconds
         timer.show(item.id, item.minutes * 60, used, state)
 
     def _set_text(self, selector: str, text: str, layout: bool = True) -> None:
@@ -285,6 +302,9 @@ class RunScreen(SessionScreen):
         if event.captured == UNDO:
             self.action_undo()
             return
+        if isinstance(event.captured, Project):
+            self._project(event.captured.text)
+            return
         try:
             entry = self.store_capture(event.captured, event.context)
         except StoreError as exc:
@@ -295,6 +315,37 @@ class RunScreen(SessionScreen):
         bar.show_saved(f"Saved {label}: {_clip(entry.text, 60)}")
         self._show_captured(entry)
         self.query_one(EntryTable).select_entry(entry.id)
+
+    def _project(self, text: str) -> None:
+        """Put a TLP:CLEAR message up on the projector (``roundtable projector``), or take it
+        down (an empty ``text``)."""
+        from roundtable.store import StoreError
+
+        bar = self.query_one(CaptureBar)
+        try:
+            shown = self.store.project(text) if text else ""
+            if not text:
+                self.store.clear_projection()
+        except StoreError as exc:
+            bar.show_error(f"Not projected: {exc}")
+            return
+        bar.show_saved(f"Projected: {_clip(shown, 60)}" if text else "Projector message taken down")
+
+    def action_project_entry(self) -> None:
+        """Put the selected entry's text on the projector: TLP:CLEAR entries only."""
+        entry_id = self.query_one(EntryTable).selected_entry_id()
+        entry = self.store.get("entry", entry_id) if entry_id else None
+        if not isinstance(entry, Entry):
+            self.notify("Select an entry to project", severity="warning")
+            return
+        label = self.store.label_of(entry)
+        if label != "TLP:CLEAR":
+            self.notify(
+                f"Not projected: only TLP:CLEAR may be projected; this entry is {label}",
+                severity="error",
+            )
+            return
+        self._project(entry.text)
 
     def action_focus_capture(self, prefix: str = "") -> None:
         self.query_one(CaptureBar).focus_input(prefix)
@@ -525,6 +576,12 @@ class RunScreen(SessionScreen):
             sources, session.region, session.event_id, known=self._carried_remote
         )
         widget.show(merged, session.id, self._carried_source)
+        own = [
+            (e.text, e.owner, e.due)
+            for e in self.store.records("entry")
+            if e.entry_kind == "action" and not e.parked
+        ]
+        widget.show_own(own)
 
     @work(exclusive=True, group="carried", exit_on_error=False)
     async def _fetch_carried(self) -> None:

@@ -167,5 +167,30 @@ class SetupScreen(SessionScreen):
         self.app.session_changed()
         return True
 
+    def action_rest_absent(self) -> None:
+        """Mark every member delegation not yet recorded absent, and say the quorum."""
+        from roundtable.procedure import quorum
+        from roundtable.store import StoreError
+        from sessions import countries_in
+
+        store = self.store
+        members = [c.code for c in countries_in(store.session.region)]
+        try:
+            marked = store.mark_rest_absent(members)
+        except StoreError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        roll = self.query_one(RollCall)
+        for att in store.records("attendance"):
+            if att.country in marked:
+                roll.set_attendance(att)
+        q = quorum(store.records("attendance"), members, store.session.quorum)
+        self.notify(f"{len(marked)} marked absent (ctrl+z undoes) · {q.line}", title="Roll call")
+
     def palette_commands(self):
         yield ("session: confirm attendance", "Confirm the roll call and start", self.action_start)
+        yield (
+            "roll call: mark the rest absent",
+            "Every delegation not yet recorded is absent; says the quorum",
+            self.action_rest_absent,
+        )

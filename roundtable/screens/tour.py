@@ -94,6 +94,38 @@ class TourScreen(SessionScreen):
         codes = [a.country for a in self.store.records("attendance") if a.status == "present"]
         return sorted(codes, key=lambda c: roster[c].name if c in roster else c)
 
+    def _list_time(self) -> int:
+        """The list of speakers' time limit: the session's (issue 26), else the tour's."""
+        return self.store.session.speaking_seconds or self._budget()
+
+    def action_speaking_time(self) -> None:
+        """Change the list-wide speaking time: new speakers and everyone waiting."""
+        from roundtable.screens.common import PromptModal
+        from roundtable.store import StoreError
+
+        def done(value: str | None) -> None:
+            if value is None:
+                return
+            text = value.strip().lower().removesuffix("s").strip()
+            try:
+                minutes, _, seconds = text.rpartition(":")
+                total = int(minutes or 0) * 60 + int(seconds)
+                changed = self.store.set_speaking_time(total)
+            except ValueError:
+                self.notify(f"Speaking time: give seconds or m:ss, not {value[:20]!r}",
+                            severity="error")  # fmt: skip
+                return
+            except StoreError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            self.notify(f"Speaking time {total} s for the list ({changed} waiting changed)")
+            self.app.session_changed()
+
+        self.app.push_screen(
+            PromptModal("Speaking time for the list (seconds or m:ss)", str(self._list_time())),
+            done,
+        )
+
     def _budget(self) -> int:
         import sessions as plans
 
@@ -172,6 +204,7 @@ class TourScreen(SessionScreen):
                 s.limit_seconds,
                 said.get(s.country, meeting.DelegationTime()).interventions,
                 said.get(s.country, meeting.DelegationTime()).seconds,
+                s.reply,
             )
             for s in store.waiting_speakers(item_id)
         ]
@@ -227,7 +260,8 @@ class TourScreen(SessionScreen):
     def _queue_add(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         point_of_order = text.startswith("!")
-        text = text.lstrip("!@ ").strip()
+        reply = text.startswith("^")  # right of reply (issue 26)
+        text = text.lstrip("!^@ ").strip()
         if not text:
             return
         roster = self.capture_roster()
@@ -249,7 +283,10 @@ class TourScreen(SessionScreen):
 
         def add() -> None:
             self.store.add_speaker(
-                country.code, point_of_order=point_of_order, limit_seconds=self._budget()
+                country.code,
+                point_of_order=point_of_order,
+                reply=reply,
+                limit_seconds=self._list_time(),
             )
             event.input.value = ""
 
@@ -264,6 +301,9 @@ class TourScreen(SessionScreen):
 
     def action_point_of_order(self) -> None:
         self.action_queue_focus("!")
+
+    def action_reply(self) -> None:
+        self.action_queue_focus("^")
 
     def action_queue_next(self) -> None:
         self.after_typed_keys(lambda: self._act(self.store.next_speaker))
@@ -353,6 +393,12 @@ class TourScreen(SessionScreen):
         yield ("tour: rotate start", "Start one delegation later", self.action_rotate)
         yield ("speakers: add delegation", "Add to the list of speakers", self.action_queue_focus)
         yield ("speakers: point of order", "At the top of the list", self.action_point_of_order)
+        yield (
+            "speakers: speaking time",
+            "For the whole list: new speakers and everyone waiting",
+            self.action_speaking_time,
+        )
+        yield ("speakers: right of reply", "Right after the current speaker", self.action_reply)
         yield ("speakers: next speaker", "Give the floor to the next", self.action_queue_next)
         yield ("speakers: end turn", "Nobody has the floor", self.action_end_turn)
         yield ("speakers: balanced order", "Not yet heard first", self.action_balanced)

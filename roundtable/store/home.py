@@ -343,6 +343,10 @@ class LocalStore:
         rapporteur: str = "",
         plan: str = "",
         passphrase: str | None = None,
+        quorum: int = 0,
+        speaking_seconds: int = 0,
+        warning_percent: int = 0,
+        warning_seconds: int = 0,
     ) -> Session:
         """A new session; with a ``passphrase``, encrypted at rest (``roundtable.store.crypto``)
         from its first line, and unlocked in this process."""
@@ -364,6 +368,10 @@ class LocalStore:
             facilitator=facilitator,
             rapporteur=rapporteur,
             plan=plan,
+            quorum=quorum,
+            speaking_seconds=speaking_seconds,
+            warning_percent=warning_percent,
+            warning_seconds=warning_seconds,
             number=number,
         )
         changes = [_creation(session)]

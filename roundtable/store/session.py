@@ -286,6 +286,27 @@ class SessionStore:
             self._write(f"attendance {country}", [("attendance", record_id, fields)])
         return self.unit.get("attendance", record_id)  # type: ignore[return-value]
 
+    def mark_rest_absent(self, members: Sequence[str]) -> list[str]:
+        """The roll call's "mark the rest absent" (issue 26): every member delegation not yet
+        recorded is marked absent, in one change (one ctrl+z).  Returns the codes marked."""
+        from roundtable.procedure import rest_absent
+
+        self.check_open()
+        codes = rest_absent(self.records("attendance", include_deleted=False), members)
+        changes = []
+        for code in codes:
+            record_id = stable_id(self.session_id, code)
+            current = cast("Attendance | None", self.unit.get("attendance", record_id))
+            fields: dict[str, Any] = {"status": "absent"}
+            if current is None or current.deleted:
+                fields |= {"session_id": self.session_id, "country": code}
+                if current is not None:
+                    fields["deleted"] = False
+            changes.append(("attendance", record_id, fields))
+        if changes:
+            self._write(f"mark the rest absent ({len(codes)})", changes)
+        return codes
+
     def add_speech(
         self,
         country: str,
@@ -554,8 +575,11 @@ class SessionStore:
         point_of_order: bool = False,
         limit_seconds: int = 0,
         mode: str = "queue",
+        reply: bool = False,
     ) -> Any:
-        """Put a delegation on an item's list of speakers (a point of order goes to the top)."""
+        """Put a delegation on an item's list of speakers (a point of order goes to the top; a
+        right of ``reply`` right after the current speaker: before everyone waiting but points
+        of order and earlier replies, issue 26)."""
         from roundtable import meeting
         from roundtable.model import Speaker
 
@@ -577,8 +601,19 @@ class SessionStore:
             )
         if limit_seconds < 0:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
+        if reply and point_of_order:
+            raise StoreError("a right of reply is not a point of order: give one or the other")
+        if reply and mode != "queue":
+            raise StoreError("a right of reply goes on the list of speakers, not the tour")
         waiting = [s for s in rows if s.status == "waiting"]
-        order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
+        if reply:  # after the replies already waiting, before everyone else
+            replies = [s for s in waiting if s.reply and not s.point_of_order]
+            rest = [s for s in waiting if not s.reply and not s.point_of_order]
+            order = (
+                meeting.order_after(replies) if replies else meeting.order_before(rest or waiting)
+            )
+        else:
+            order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
         speaker = Speaker(
             id=new_id(),
             session_id=self.session_id,
@@ -588,8 +623,9 @@ class SessionStore:
             order=order,
             point_of_order=point_of_order,
             limit_seconds=limit_seconds,
+            reply=reply,
         )
-        label = "point of order" if point_of_order else "add speaker"
+        label = "point of order" if point_of_order else "right of reply" if reply else "add speaker"
         self._write(f"{label} {country}", [_creation(speaker)])
         return self._record("speaker", speaker.id)
 
@@ -626,6 +662,24 @@ class SessionStore:
         if seconds < 0:
             raise StoreError(f"speaking-time limit must be 0 or more seconds, got {seconds}")
         self.update("speaker", speaker_id, limit_seconds=int(seconds))
+
+    def set_speaking_time(self, seconds: int, item_id: str | None = None) -> int:
+        """The list-wide speaking time (issue 26): the session's ``speaking_seconds`` (new
+        speakers get it) and the limit of everyone waiting on the item's list of speakers, in
+        one change.  Returns how many waiting speakers it changed."""
+        if not 0 <= int(seconds) <= 1800:
+            raise StoreError(f"speaking time must be 0-1800 seconds, got {seconds}")
+        self.check_open()
+        seconds = int(seconds)
+        changes: list[tuple[str, str, dict[str, Any]]] = []
+        if self.session.speaking_seconds != seconds:
+            changes.append(("session", self.session_id, {"speaking_seconds": seconds}))
+        waiting = [s for s in self.speakers(item_id, "queue") if s.status == "waiting"]
+        changed = [s for s in waiting if s.limit_seconds != seconds]
+        changes += [("speaker", s.id, {"limit_seconds": seconds}) for s in changed]
+        if changes:
+            self._write(f"speaking time {seconds} s", changes)
+        return len(changed)
 
     def set_balanced_order(self, on: bool) -> None:
         self.update("session", self.session_id, balanced_order=bool(on))
@@ -804,6 +858,26 @@ class SessionStore:
         changes.append(("session", self.session_id, fields))
         self._write(CLOSE, changes)
 
+    def project(self, text: str, tlp: str = "clear") -> str:
+        """Put a message up on the room's projector (issue 26): only TLP:CLEAR, at most
+        ``projection.PROJECT_MAX`` characters; an empty ``text`` with ``tlp`` "clear" is refused,
+        use ``clear_projection``.  Returns the text as projected."""
+        from roundtable.projection import check_projectable
+
+        try:
+            shown = check_projectable(text, tlp)
+        except ValueError as exc:
+            raise StoreError(str(exc)) from None
+        self._write("project", [("session", self.session_id, {"projected": shown})])
+        return shown
+
+    def clear_projection(self) -> bool:
+        """Take the projected message down; False when none was up."""
+        if not self.session.projected:
+            return False
+        self._write("clear projection", [("session", self.session_id, {"projected": ""})])
+        return True
+
     def reopen(self) -> None:
         """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
         if not self.session_closed:
@@ -971,7 +1045,15 @@ class SessionStore:
         """The session's snapshot, built by ``roundtable.snapshot.build`` as the server's is."""
         from roundtable import snapshot
 
-        kinds = ("agenda_item", "attendance", "entry", "speech", "clock_event", "action_review")
+        kinds = (
+            "agenda_item",
+            "attendance",
+            "entry",
+            "speech",
+            "clock_event",
+            "action_review",
+            "speaker",
+        )
         records = {kind: list(self.unit.iter_records(kind)) for kind in kinds}
         return snapshot.build(self.event, self.session, records, countries)
 

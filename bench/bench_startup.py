@@ -200,12 +200,20 @@ def terminal(
         ("`roundtable --session`: run screen, 5,000 entries",
          [*app, "--session", big_sid], "Captured —", home_env(big_home)),
     ]  # fmt: skip
-    for _name, command, marker, env in cases:  # warm the caches, as on a laptop
-        _terminal_once(command, marker, env)
-    times: dict[str, list[float]] = {name: [] for name, *_ in cases}
-    for _ in range(runs):
-        for name, command, marker, env in cases:
-            times[name].append(_terminal_once(command, marker, env))
+    # One idle session keeps the tmux server up between the timed ones: when the last session
+    # is killed the server exits, and a session started at that moment fails ("server exited
+    # unexpectedly").
+    keeper = f"rt-bench-keep-{os.getpid()}"
+    subprocess.run(["tmux", "new-session", "-d", "-s", keeper, "sleep 3600"], check=True)
+    try:
+        for _name, command, marker, env in cases:  # warm the caches, as on a laptop
+            _terminal_once(command, marker, env)
+        times: dict[str, list[float]] = {name: [] for name, *_ in cases}
+        for _ in range(runs):
+            for name, command, marker, env in cases:
+                times[name].append(_terminal_once(command, marker, env))
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
     return [(n, statistics.median(t), min(t), max(t)) for n, t in times.items()]
 
 

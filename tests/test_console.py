@@ -40,6 +40,24 @@ def _ops(rec: Record, event_id: str, session_id: str, clock: HlcClock) -> list[O
     return out
 
 
+def console_session(
+    event_id: str, region: str, title: str, clock: HlcClock
+) -> tuple[Session, AgendaItem, list[Op]]:
+    """A running session with one agenda item, and the ops a laptop would push for them."""
+    s = Session(
+        id=new_id(),
+        event_id=event_id,
+        region=region,
+        title=title,
+        room="B2",
+        date="2026-11-29",
+        facilitator="A. Facilitator",
+        status="running",
+    )
+    item = AgendaItem(id=new_id(), session_id=s.id, position=0, title="Regional challenges")
+    return s, item, _ops(s, event_id, s.id, clock) + _ops(item, event_id, s.id, clock)
+
+
 def push(server: LiveServer, event_id: str, token: str, ops: list[Op]) -> None:
     answer = httpx.post(
         f"{server.url}/v1/events/{event_id}/ops",
@@ -70,18 +88,7 @@ def add_session(
     present: list[str],
 ) -> str:
     clock = HlcClock("lap-test")
-    s = Session(
-        id=new_id(),
-        event_id=event_id,
-        region=region,
-        title=title,
-        room="B2",
-        date="2026-11-29",
-        facilitator="A. Facilitator",
-        status="running",
-    )
-    item = AgendaItem(id=new_id(), session_id=s.id, position=0, title="Regional challenges")
-    ops = _ops(s, event_id, s.id, clock) + _ops(item, event_id, s.id, clock)
+    s, item, ops = console_session(event_id, region, title, clock)
     for code in present:
         a = Attendance(id=new_id(), session_id=s.id, country=code, status="present")
         ops += _ops(a, event_id, s.id, clock)

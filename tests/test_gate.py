@@ -20,16 +20,14 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from starlette.routing import Mount, Route
+from test_console import _ops, console_session
 
 from roundtable.model import (
     REGIONS,
     ActionReview,
-    AgendaItem,
     Entry,
     HlcClock,
     Op,
-    Record,
-    Session,
     new_id,
 )
 from roundtable.protocol import push_body
@@ -44,16 +42,6 @@ MOUNTS = {"/static"}  # the console's CSS, script and icon: files of the package
 
 def marker(what: str, label: str, region: str) -> str:
     return f"ZZ{what}{LABELS[label]}{SEEDED[region][0]}ZZ"
-
-
-def _ops(rec: Record, event_id: str, session_id: str, clock: HlcClock) -> list[Op]:
-    out = []
-    for name, value in rec.to_fields().items():
-        h = clock.now()
-        out.append(
-            Op(new_id(), event_id, session_id, rec.id, rec.KIND, name, value, h.encode(), h.device)
-        )
-    return out
 
 
 @dataclass
@@ -76,21 +64,6 @@ def _push(client: TestClient, event_id: str, token: str, ops: list[Op], device: 
     assert answer.status_code == 200, answer.text
 
 
-def _session(event_id: str, region: str, title: str, clock: HlcClock) -> tuple[Session, list]:
-    s = Session(
-        id=new_id(),
-        event_id=event_id,
-        region=region,
-        title=title,
-        room="B2",
-        date="2026-11-29",
-        facilitator="A. Facilitator",
-        status="running",
-    )
-    item = AgendaItem(id=new_id(), session_id=s.id, position=0, title="Regional challenges")
-    return s, _ops(s, event_id, s.id, clock) + _ops(item, event_id, s.id, clock)
-
-
 def seed(db: str | Path) -> World:
     from roundtable.secretariat import create_app, create_event, issue_token
 
@@ -104,7 +77,7 @@ def seed(db: str | Path) -> World:
         # the earlier conference: one action per label, carried to this one
         token = issue_token(db, earlier, [region], label=f"{region} 2025")
         clock = HlcClock(f"lap-{region}-2025")
-        s, ops = _session(earlier, region, f"ZZOLDTITLE{name}ZZ", clock)
+        s, _item, ops = console_session(earlier, region, f"ZZOLDTITLE{name}ZZ", clock)
         world.earlier_sessions[region] = s.id
         actions = []
         for label in LABELS:
@@ -127,7 +100,7 @@ def seed(db: str | Path) -> World:
         # this conference: the room's session, entries of every kind and label, reviews
         token = issue_token(db, event_id, [region], label=f"{region} room")
         clock = HlcClock(f"lap-{region}")
-        s, ops = _session(event_id, region, f"ZZTITLE{name}ZZ", clock)
+        s, _item, ops = console_session(event_id, region, f"ZZTITLE{name}ZZ", clock)
         world.sessions[region] = s.id
         for n, (label, kind) in enumerate(
             itertools.product(LABELS, ("issue", "need", "action", "decision", "note"))

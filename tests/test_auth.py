@@ -329,3 +329,16 @@ def test_whoami_tells_the_token_ceiling(labelled):
         token = _ceiling_token(server, event_id, ceiling)
         who = httpx.get(f"{server.url}/v1/whoami", headers={"Authorization": f"Bearer {token}"})
         assert who.status_code == 200 and who.json()["max_tlp"] == ceiling
+
+
+def test_a_token_never_starts_with_a_dash(tmp_path, monkeypatch):
+    """A token is typed after `--token`: one starting with "-" (1 in 64 of urlsafe base64)
+    was read by argparse as an option, and `roundtable connect URL --token -abc…` failed."""
+    import secrets
+
+    db = str(tmp_path / "secretariat.db")
+    create_event(db, "Conference")
+    drawn = iter(["-" + "a" * 42, "-" + "b" * 42, "c" * 43])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda n: next(drawn))
+    token = issue_token(db, "Conference", ["europe"])
+    assert token == "c" * 43  # the two drawn with a leading dash were drawn again

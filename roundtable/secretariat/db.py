@@ -140,6 +140,8 @@ def issue_token(
     if ALL_REGIONS in regions:
         regions = [ALL_REGIONS]
     token = secrets.token_urlsafe(32)
+    while token.startswith("-"):  # given as `--token VALUE`, it must never read as an option
+        token = secrets.token_urlsafe(32)
     with open_ready(target) as database, database.repository() as repo:
         found = repo.find_event(event)
         if found is None:

@@ -225,3 +225,32 @@ def test_archived_status_is_in_the_session_statuses() -> None:
     assert protocol.VALUES_SINCE[("session", "status", "archived")] == 3
     assert protocol.PROTOCOL_VERSION == 5 and protocol.FIELDS_SINCE[("event", "tz")] == 2
     assert protocol.FIELDS_SINCE[("session", "number")] == 4  # issue 23, after "archived"
+
+
+def test_the_console_lists_no_archived_session_as_the_laptop_and_the_report(
+    live_server, home: Path, capsys
+) -> None:
+    """One rule on every face: the laptop's list, the report and the console's overview and
+    region pages leave an archived session out; its own page stays reachable by id."""
+    import httpx
+
+    event_id = live_server.create_event("Conference 2026")
+    token = live_server.token(event_id, ["*"])
+    store = LocalStore(home)
+    americas, europe = server_sessions(store, live_server.url, token, event_id)
+    _archived_op(store, americas)
+    assert _sync(store, live_server.url, token).ok
+    assert americas not in {s.id for s in store.sessions()}
+    with httpx.Client(base_url=live_server.url, timeout=10) as web:
+        signed = web.post(
+            "/sign-in", data={"token": token, "next": "/"}, headers={"Origin": live_server.url}
+        )
+        assert signed.status_code == 303, signed.text
+        overview = web.get("/")
+        region = web.get("/regions/americas")
+        page = web.get(f"/sessions/{americas}")
+    assert overview.status_code == 200 and region.status_code == 200
+    assert "americas round table" not in overview.text
+    assert "europe round table" in overview.text
+    assert f"/sessions/{americas}" not in region.text
+    assert page.status_code == 200 and "americas round table" in page.text

@@ -120,22 +120,24 @@ class Conference(gate.View):
     regions and its ceiling before any page can show it)."""
 
     def rows(self, region: str | None = None) -> list[SessionRow]:
-        out = []
-        for snap in self.snaps:
-            if region is not None and snap.session.region != region:
-                continue
-            actions = [e for e in snap.entries if e.entry_kind == "action"]
-            out.append(
-                SessionRow(
-                    snap=snap,
-                    counts=Counter(e.entry_kind for e in snap.entries),
-                    open_actions=sum(1 for a in actions if a.status not in ("done", "dropped")),
-                    present=sum(1 for a in snap.attendance if a.status == "present"),
-                    last_sync=self.last_sync.get(snap.session.id),
-                )
-            )
+        out = [
+            self.row(snap)
+            for snap in self.reported()  # an archived session is in no list (issue 22)
+            if region is None or snap.session.region == region
+        ]
         out.sort(key=lambda r: (r.session.date, r.session.title.casefold(), r.session.id))
         return out
+
+    def row(self, snap: SessionSnapshot) -> SessionRow:
+        """One session's line: its counts, open actions, delegations present, last sync."""
+        actions = [e for e in snap.entries if e.entry_kind == "action"]
+        return SessionRow(
+            snap=snap,
+            counts=Counter(e.entry_kind for e in snap.entries),
+            open_actions=sum(1 for a in actions if a.status not in ("done", "dropped")),
+            present=sum(1 for a in snap.attendance if a.status == "present"),
+            last_sync=self.last_sync.get(snap.session.id),
+        )
 
     @property
     def clock(self) -> VenueClock:
@@ -162,7 +164,7 @@ class Conference(gate.View):
         today = self.clock.day(self.now)  # the venue's date
         if not ends or ends >= today:
             return True
-        return any(s.session.status != "closed" for s in self.snaps)
+        return any(s.session.status != "closed" for s in self.reported())
 
     def session(self, session_id: str) -> SessionSnapshot:
         for snap in self.snaps:
@@ -468,7 +470,7 @@ def session_page(
     lang = _lang(lang)
     conf = load(repo, scope, _now(request))
     snap = _session_for(conf, repo, session_id)
-    row = next(r for r in conf.rows() if r.session.id == session_id)
+    row = conf.row(snap)
     present = [
         (a.country, conf.names.get(a.country, a.country))
         for a in snap.attendance
@@ -523,7 +525,7 @@ def report_download(args: DownloadArgs) -> Response:
 def _brief_subject(conf: Conference, code: str, session: str) -> tuple[str, str | None]:
     code = code.upper()
     country = conf.countries.get(code)
-    mentioned = any(code in s.countries for s in conf.snaps)
+    mentioned = any(code in s.countries for s in conf.reported())
     if not mentioned:  # a delegation none of the token's sessions names: by its roster region
         if country is None:
             raise PageError(404, "No such delegation", f"Delegation {code[:10]!r} is not known.")

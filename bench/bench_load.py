@@ -265,7 +265,16 @@ def main() -> int:
                     *(_final_round(Path(j["home"]), url, j["token"]) for j in jobs)
                 )
 
-            final = asyncio.run(finals())
+            # Two passes: the first pushes what each laptop still holds, but a laptop's pull in
+            # it may come before another's push (they run together); the second, begun once
+            # every first pass has ended, pulls those.
+            first = asyncio.run(finals())
+            second = asyncio.run(finals())
+            final = [
+                {"ok": a["ok"] and b["ok"], "error": a["error"] or b["error"],
+                 "pending": b["pending"], "pushed": a["pushed"] + b["pushed"]}
+                for a, b in zip(first, second, strict=True)
+            ]  # fmt: skip
         finally:
             proc.terminate()
             try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from roundtable.model import (
     ACTION_STATUSES,
@@ -36,6 +36,7 @@ from roundtable.store.history import default_of
 from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
+    from roundtable.model import ActionReview, ClockEvent, Speaker
     from roundtable.store.home import LocalStore
 
 SPOKEN_AFTER = 10
@@ -244,7 +245,7 @@ class SessionStore:
         """Undo this laptop's last change; None when there is nothing to undo.  Undo never
         crosses a close or a reopening (issue 22, finding 8): each is its own recorded
         command, so StoreError says how to go the other way."""
-        self.unit._ensure_history()
+        self.unit.ensure_history()
         plan = self.unit.history.undo_plan()
         if plan is not None and plan[0]["label"] in UNDO_BARRIERS:
             raise StoreError(UNDO_BARRIERS[plan[0]["label"]])
@@ -999,6 +1000,35 @@ class SessionStore:
     def records(self, kind: type[R], include_deleted: bool = False) -> list[R]: ...
 
     @overload
+    def records(self, kind: Literal["entry"], include_deleted: bool = False) -> list[Entry]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["agenda_item"], include_deleted: bool = False
+    ) -> list[AgendaItem]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["attendance"], include_deleted: bool = False
+    ) -> list[Attendance]: ...
+
+    @overload
+    def records(self, kind: Literal["speech"], include_deleted: bool = False) -> list[Speech]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["clock_event"], include_deleted: bool = False
+    ) -> list[ClockEvent]: ...
+
+    @overload
+    def records(self, kind: Literal["speaker"], include_deleted: bool = False) -> list[Speaker]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["action_review"], include_deleted: bool = False
+    ) -> list[ActionReview]: ...
+
+    @overload
     def records(self, kind: str, include_deleted: bool = False) -> list[Any]: ...
 
     def records(self, kind: type[Record] | str, include_deleted: bool = False) -> list[Any]:
@@ -1093,7 +1123,7 @@ class SessionStore:
     def close(self) -> None:
         if not self.unit.closed:
             if not self.unit.read_only:
-                self.local._forget(self.unit)
+                self.local.forget(self.unit)
             self.unit.close()
 
 

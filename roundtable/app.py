@@ -88,6 +88,7 @@ class RoundtableApp(App[int]):
         )
         self.roster = load_roster()
         self.session_store: SessionStore | None = None
+        self._opening: str | None = None  # the session a worker is opening (``open_session_soon``)
         self._changed_keys: set[tuple[str, str]] | None = set()
         self._change_posted = False
         self.initial_session = session_id
@@ -186,7 +187,9 @@ class RoundtableApp(App[int]):
     # -- the open session ------------------------------------------------------------------
 
     def open_session(self, session_id: str) -> bool:
-        """Open a session (taking its lock) and show the screen where its facilitator left off."""
+        """Open a session (taking its lock) and show the screen where its facilitator left off.
+        On the event loop: for start-up (the first screen waits for it anyway) and a session
+        just created; the sessions list opens one with ``open_session_soon``."""
         try:
             session_id = self.local.resolve_session(session_id)
             if self.session_store is not None and self.session_store.session_id == session_id:
@@ -200,6 +203,57 @@ class RoundtableApp(App[int]):
         except RoundtableError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
+        self._show_session(store)
+        return True
+
+    def open_session_soon(self, session_id: str) -> None:
+        """Open a session off the event loop: its view read and its journal replayed (and
+        decrypted) in a worker thread, so the list stays responsive, then shown (issue 21).
+        An encrypted session asks its passphrase first; the open one is shown at once."""
+        try:
+            session_id = self.local.resolve_session(session_id)
+        except RoundtableError as exc:
+            self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
+            return
+        current = self.session_store
+        if (current is not None and current.session_id == session_id) or self.local.is_locked(
+            session_id
+        ):
+            self.open_session(session_id)
+            return
+        self.close_session()
+        self._opening = session_id
+        self._open_in_thread(session_id)
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open_in_thread(self, session_id: str) -> None:
+        """The blocking part of opening (``LocalStore.open_session``); the store is handed to
+        the event loop, which alone uses it from then on."""
+        try:
+            store = self.local.open_session(session_id, lazy_history=True)
+        except RoundtableError as exc:
+            self.call_from_thread(self._open_failed, session_id, exc)
+            return
+        try:
+            self.call_from_thread(self._opened, store)
+        except BaseException:  # the app is gone (quit while opening): let the session go
+            store.close()
+            raise
+
+    def _opened(self, store: SessionStore) -> None:
+        if self._opening != store.session_id or self.session_store is not None:
+            store.close()  # another session was asked for meanwhile
+            return
+        self._opening = None
+        self._show_session(store)
+
+    def _open_failed(self, session_id: str, exc: RoundtableError) -> None:
+        if self._opening == session_id:
+            self._opening = None
+        self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
+        self.show_home()
+
+    def _show_session(self, store: SessionStore) -> None:
         if store is not self.session_store:
             store.subscribe(partial(self._store_changed, store))
         self.session_store = store
@@ -216,7 +270,6 @@ class RoundtableApp(App[int]):
             from roundtable.screens.run import RunScreen
 
             self.push_screen(RunScreen())
-        return True
 
     def _ask_passphrase(self, session_id: str) -> None:
         """An encrypted session: its passphrase first (a modal over whatever is shown)."""
@@ -224,7 +277,7 @@ class RoundtableApp(App[int]):
 
         def unlocked(ok: bool | None) -> None:
             if ok:
-                self.open_session(session_id)
+                self.open_session_soon(session_id)
 
         self.call_later(self.push_screen, PassphraseModal(session_id), unlocked)
 

@@ -447,6 +447,7 @@ async def test_app_asks_the_passphrase_and_refuses_a_wrong_one(tmp_path: Path) -
         assert checksums(home) == before  # nothing read past crypto.json, nothing written
         modal.query_one("#passphrase").value = PASS
         await pilot.press("enter")
+        await app.workers.wait_for_complete()  # opened off the event loop (issue 21)
         await pilot.pause()
         assert isinstance(app.screen, SetupScreen | RunScreen)
         assert app.session_store is not None and app.session_store.session.title == TITLE

@@ -98,6 +98,7 @@ class HomeScreen(AppScreen):
         return [("Session", max(12, room)), *FIXED.items()]
 
     def action_reload(self) -> None:
+        self.query_one("#sessions", DataTable).loading = False
         rows = self.app.local.sessions(include_archived=self.show_archived)
         if self.show_archived:
             rows = [s for s in rows if s.status == "archived"]
@@ -203,14 +204,20 @@ class HomeScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#sessions")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_session(str(event.row_key.value))
+        self._open(str(event.row_key.value))
 
     def action_open(self) -> None:
         sid = self.selected_session_id()
         if sid is None:
             self.notify("No session to open: press ctrl+n to create one.", severity="warning")
             return
-        self.app.open_session(sid)
+        self._open(sid)
+
+    def _open(self, session_id: str) -> None:
+        """Open off the event loop (``open_session_soon``): the list shows it is loading and
+        stays responsive; ``action_reload`` (back here, or the open failed) ends that."""
+        self.query_one("#sessions", DataTable).loading = True
+        self.app.open_session_soon(session_id)
 
     def action_new(self) -> None:
         def created(session_id: str | None) -> None:

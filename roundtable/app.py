@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from roundtable import config
@@ -55,14 +56,9 @@ class RoundtableApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Save and quit", priority=True),
     ]
 
-    class SessionChanged(Message):
-        """Records of the open session changed (a capture, a key, a sync pull): the one signal
-        screens take their state from.  ``keys`` lists the ``(kind, record id)`` pairs changed,
-        or is None when anything may have changed (undo, a pull, another session)."""
-
-        def __init__(self, keys: frozenset[tuple[str, str]] | None = None) -> None:
-            super().__init__()
-            self.keys = keys
+    sync_state: var[tuple[str, str]] = var(("off", "not connected"))
+    """Where sync stands, (state, label): set by the sync worker only; the status lines watch
+    it (``StatusLine``), nobody asks."""
 
     def __init__(
         self,
@@ -93,7 +89,13 @@ class RoundtableApp(App[int]):
         self._change_posted = False
         self.initial_session = session_id
         self.sync_enabled = sync_enabled
-        self.sync_state: tuple[str, str] = ("off", "not connected")
+        self.session_signal: Signal[frozenset[tuple[str, str]] | None] = Signal(
+            self, "session-changed"
+        )
+        """Records of the open session changed (a capture, a key, a sync pull): the one signal
+        screens take their state from (``screens.common.follow_session``).  Its data lists the
+        ``(kind, record id)`` pairs changed, or is None when anything may have changed (undo, a
+        pull, another session).  Published once after the handler that wrote."""
         self._last_sync_ok: float | None = None
         self._offline_since: float | None = None
         self._started = time.perf_counter()
@@ -352,9 +354,7 @@ class RoundtableApp(App[int]):
     def _post_session_changed(self) -> None:
         keys, self._changed_keys = self._changed_keys, set()
         self._change_posted = False
-        message_keys = None if keys is None else frozenset(keys)
-        for screen in self.screen_stack:
-            screen.post_message(self.SessionChanged(message_keys))
+        self.session_signal.publish(None if keys is None else frozenset(keys))
 
     def venue_zone(self) -> str:
         """The open session's venue time zone (its event's ``tz``, issue 24): the app's clock
@@ -481,11 +481,6 @@ class RoundtableApp(App[int]):
 
     def set_sync_state(self, state: str, label: str) -> None:
         self.sync_state = (state, label)
-        from roundtable.screens.common import StatusLine
-
-        for screen in self.screen_stack:
-            for bar in screen.query(StatusLine):
-                bar.refresh_status()
 
     # -- command palette -------------------------------------------------------------------
 

@@ -48,3 +48,54 @@ async def test_a_session_opens_off_the_event_loop_and_the_list_stays_responsive(
         assert store is not None and store.session_id == sid
         assert isinstance(app.screen, RunScreen)  # the demo session is under way
         assert app.screen.query_one(EntryTable).row_count > 0  # its entries are shown
+
+
+async def test_the_status_lines_show_the_sync_state_they_are_told(tmp_path: Path) -> None:
+    """The sync state is the app's reactive; every status line watches it, the one on a
+    screen under another too (the app no longer walks the screen stack to refresh them)."""
+    from roundtable.screens.common import StatusLine
+    from roundtable.screens.run import RunScreen
+    from roundtable.screens.tour import TourScreen
+    from widgets import SyncBadge
+
+    home, sid = demo_home(tmp_path)
+    app = make_app(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        run = app.screen
+        assert isinstance(run, RunScreen)
+        assert "sync: not connected" in str(run.query_one(SyncBadge).render())
+        await pilot.press("escape", "t")  # the tour screen, over the run screen
+        await pilot.pause()
+        assert isinstance(app.screen, TourScreen)
+        app.set_sync_state("offline", "offline since 09:20 CET · 3 pending")
+        await pilot.pause()
+        for screen in (app.screen, run):
+            badge = screen.query_one(StatusLine).query_one(SyncBadge)
+            assert str(badge.render()) == "sync: offline since 09:20 CET · 3 pending"
+            assert badge.has_class("-offline") and not badge.has_class("-off")
+
+
+async def test_the_status_line_shows_a_change_of_the_session_when_it_is_made(
+    tmp_path: Path,
+) -> None:
+    """A change of the session's fields reaches the status line through the session signal:
+    on the tour screen (whose own refresh never redrew the status line) the new room shows
+    after the change, not at the next poll a second later."""
+    from roundtable.screens.common import StatusLine
+    from roundtable.screens.tour import TourScreen
+
+    home, sid = demo_home(tmp_path)
+    app = make_app(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("escape", "t")
+        await pilot.pause()
+        assert isinstance(app.screen, TourScreen)
+        line = app.screen.query_one(StatusLine).query_one(".status-session")
+        assert "Salle Rhône B" not in str(line.render())
+        store = app.session_store
+        assert store is not None
+        store.update("session", sid, room="Salle Rhône B")
+        await pilot.pause()
+        assert "Salle Rhône B" in str(line.render())

@@ -13,7 +13,13 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, S
 
 from roundtable.errors import RoundtableError
 from roundtable.model import REGIONS
-from roundtable.screens.common import AppModal, AppScreen, ConfirmModal, StatusLine
+from roundtable.screens.common import (
+    AppModal,
+    AppScreen,
+    ConfirmModal,
+    StatusLine,
+    follow_session,
+)
 from widgets import KeyBar
 
 WIDE = 110
@@ -79,6 +85,7 @@ class HomeScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.action_reload()
+        follow_session(self, lambda _keys: self.action_reload())
 
     def on_resize(self) -> None:
         if self.size.width != self._width:
@@ -172,9 +179,6 @@ class HomeScreen(AppScreen):
     def selected_summary(self):
         sid = self.selected_session_id()
         return next((s for s in self._rows if s.id == sid), None)
-
-    def on_roundtable_app_session_changed(self) -> None:
-        self.action_reload()
 
     @on(Input.Changed, "#sessions-filter")
     def _filter(self) -> None:

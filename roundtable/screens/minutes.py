@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, Markdown, Select
 
-from roundtable.screens.common import StatusLine
+from roundtable.screens.common import StatusLine, follow_session
 from widgets import KeyBar
 
 
@@ -279,13 +279,11 @@ class MinutesScreen(Screen):
 
     def on_mount(self) -> None:
         self.action_refresh()
+        follow_session(self, lambda _keys: self.action_refresh())
         self.query_one("#minutes-scroll").focus()
 
     def action_refresh(self) -> None:
         self.query_one("#minutes", Markdown).update(minutes_markdown(self.app))
-
-    def on_roundtable_app_session_changed(self) -> None:
-        self.action_refresh()
 
     def action_export(self, fmt: str, document: str = MINUTES) -> None:
         """The export dialog (issue 23): document, language, audience and format; then write."""

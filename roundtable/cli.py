@@ -298,12 +298,14 @@ def cmd_add(args: argparse.Namespace) -> int:
             code = getattr(exc, "observer", None)
             hint = f" (--observer {code} confirms it)" if code else ""
             raise CliError(f"{exc}{hint}") from None
+    from roundtable import commands
+
     with store.open_session(session_id) as ss:
         ss.check_open()
         for code in observers:
             ss.add_observer(code)
-        for c in captured:
-            print(ss.add_entry(**c.entry_fields()).id)
+        for c in captured:  # the app's capture rule (``commands.capture``), one change each
+            print(ss.perform(commands.capture, **c.entry_fields()).created)
     return 0
 
 
@@ -345,6 +347,7 @@ def _edit_target(args: argparse.Namespace):
 
 def cmd_edit(args: argparse.Namespace) -> int:
     """Rewrite an entry from one capture line (the grammar of `add`): durable on return."""
+    from roundtable import commands
     from roundtable.capture import parse_line, regional_roster
 
     store, session, entry_id = _edit_target(args)
@@ -362,14 +365,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 f"while edited: `roundtable restore {session.id[:8]} {entry_id[:8]}` first, "
                 f"or confirm with `roundtable delete {session.id[:8]} {entry_id[:8]}`"
             )
-        fields = captured.entry_fields()
-        if fields["entry_kind"] == "action" and not entry.status:
-            fields["status"] = "open"
-        changed = {k: v for k, v in fields.items() if getattr(entry, k) != v}
-        if changed:
-            ss.update("entry", entry_id, **changed)
+        # the app's edit rule (``commands.edit``): what differs is written, an action is open
+        changes = ss.perform(commands.edit, entry, captured.entry_fields())
         print(entry_id)
-        print(f"edited: {', '.join(sorted(changed))}" if changed else "unchanged", file=sys.stderr)
+        changed = changes.fields()
+        print(f"edited: {', '.join(changed)}" if changed else "unchanged", file=sys.stderr)
     return 0
 
 

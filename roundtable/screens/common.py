@@ -190,10 +190,6 @@ def parse_project(line: str) -> Project:
         raise ValueError(f"not projected: {exc}") from None
 
 
-FLOOR_KINDS = ("issue", "need", "note")
-"""Kinds of a capture without @XX that are attributed to the delegation with the floor."""
-
-
 ResultT = TypeVar("ResultT")
 
 
@@ -326,11 +322,18 @@ class SessionScreen(AppScreen):
     def store_capture(self, captured: Any, context: CaptureContext) -> Entry:
         """Store a parsed capture under the item of its Enter; an issue, need or note naming no
         delegation is attributed to the delegation that had the floor.  StoreError if not."""
-        fields = captured.entry_fields()
-        if context.floor and not fields["delegations"] and fields["entry_kind"] in FLOOR_KINDS:
-            fields["delegations"] = [context.floor]
-        self.store.check_open()
-        return self.store.add_entry(**fields, agenda_item=context.agenda_item)
+        from roundtable import commands
+
+        store = self.store
+        store.check_open()
+        changes = store.perform(
+            commands.capture,
+            **captured.entry_fields(),
+            agenda_item=context.agenda_item,
+            by_floor=True,
+            floor=context.floor or "",
+        )
+        return cast(Entry, store.get("entry", changes.created))
 
     def action_confirm_observer(self) -> None:
         """Confirm once the other region's delegation named in the capture line as an observer

@@ -10,10 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from roundtable.model import (
-    ACTION_STATUSES,
-    ENTRY_KINDS,
     LABELLED_KINDS,
-    PRIORITIES,
     TLP_LABELS,
     AgendaItem,
     Attendance,
@@ -36,6 +33,7 @@ from roundtable.store.history import default_of
 from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
+    from roundtable.commands import Changes, SessionState
     from roundtable.model import ActionReview, ClockEvent, Speaker
     from roundtable.store.home import LocalStore
 
@@ -102,6 +100,47 @@ class SessionStore:
 
     # -- writes ----------------------------------------------------------------------------
 
+    # -- commands: the unit of work (issue 21) ----------------------------------------------
+
+    def state(self, *, floor: str = "") -> SessionState:
+        """What the pure commands (``roundtable.commands``) need of this session, now."""
+        from roundtable.commands import SessionState
+
+        session = self.session
+        return SessionState(
+            session_id=self.session_id,
+            current_item=session.current_item,
+            default_tlp=session.default_tlp,
+            now=self._now(),
+            floor=floor,
+        )
+
+    def apply(self, changes: Changes) -> list[Op]:
+        """Journal a command's changes as one undoable change: durable when it returns."""
+        if not changes:
+            return []
+        ops = self._write(changes.label, [c.as_write() for c in changes.changes])
+        for c in changes.changes:
+            if c.fields.get("tlp") == "red" and c.record_id != changes.created:
+                self._withdrawal_notice(c.kind, c.record_id)
+        return ops
+
+    def perform(
+        self, command: Callable[..., Changes], *args: Any, floor: str = "", **kwargs: Any
+    ) -> Changes:
+        """Run a pure command on this session's state and apply its changes; StoreError (one
+        line) when the command refuses, and nothing is written."""
+        from roundtable.commands import CommandError
+
+        try:
+            changes = command(self.state(floor=floor), *args, **kwargs)
+        except CommandError as exc:
+            raise StoreError(str(exc)) from None
+        self.apply(changes)
+        return changes
+
+    # -- writes ----------------------------------------------------------------------------
+
     def add_entry(
         self,
         entry_kind: str,
@@ -116,37 +155,24 @@ class SessionStore:
         parked: bool = False,
         tlp: str = "",
     ) -> Entry:
-        if entry_kind not in ENTRY_KINDS:
-            raise StoreError(f"unknown entry kind {entry_kind!r} (one of {', '.join(ENTRY_KINDS)})")
-        if not text.strip():
-            raise StoreError("an entry needs some text")
-        if agenda_item is None:
-            agenda_item = self.session.current_item
-        if entry_kind == "action" and not status:
-            status = "open"
-        if priority not in ("", *PRIORITIES):
-            raise StoreError(f"unknown priority {priority!r} (one of {', '.join(PRIORITIES)})")
-        if status not in ("", *ACTION_STATUSES):
-            raise StoreError(f"unknown status {status!r} (one of {', '.join(ACTION_STATUSES)})")
-        tlp = self._label(tlp)
-        entry = Entry(
-            id=new_id(),
-            session_id=self.session_id,
-            entry_kind=entry_kind,
-            text=text,
-            delegations=list(delegations),
-            crime_areas=list(crime_areas),
+        """A new entry (``commands.capture``: its rules), journalled at once."""
+        from roundtable import commands
+
+        changes = self.perform(
+            commands.capture,
+            entry_kind,
+            text,
+            delegations=delegations,
+            crime_areas=crime_areas,
             priority=priority,
             owner=owner,
             due=due,
             status=status,
             agenda_item=agenda_item,
             parked=parked,
-            created_at=self._now(),
             tlp=tlp,
         )
-        self._write(f"add {'parked note' if parked else entry_kind}", [_creation(entry)])
-        return self.unit.get("entry", entry.id)  # type: ignore[return-value]
+        return self.unit.get("entry", changes.created)  # type: ignore[return-value]
 
     def update(self, kind: str, record_id: str, **fields: Any) -> list[Op]:
         current = self.unit.get(kind, record_id)

@@ -439,6 +439,7 @@ async def test_app_asks_the_passphrase_and_refuses_a_wrong_one(tmp_path: Path) -
         assert isinstance(modal, PassphraseModal)
         modal.query_one("#passphrase").value = "not it"
         await pilot.press("enter")
+        await app.workers.wait_for_complete()  # the key is derived off the event loop
         await pilot.pause()
         assert app.screen is modal
         error = str(modal.query_one("#passphrase-error").render())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -489,14 +489,29 @@ class PassphraseModal(AppModal[bool]):
     @on(Input.Submitted, "#passphrase")
     @on(Button.Pressed, "#unlock")
     def _unlock(self) -> None:
+        field = self.query_one("#passphrase", Input)
+        if field.loading:
+            return  # the key of the passphrase typed before is being derived
+        field.loading = True
+        self.query_one("#passphrase-error", Label).update("")
+        self._derive(field.value)
+
+    @work(thread=True, exclusive=True, group="passphrase", exit_on_error=False)
+    def _derive(self, passphrase: str) -> None:
+        """Derive and check the key (scrypt: a deliberate ~0.1-1 s) off the event loop, so the
+        dialog and the app keep drawing; the answer comes back to the event loop (issue 21)."""
         from roundtable.store import StoreError
 
-        field = self.query_one("#passphrase", Input)
         try:
-            self.app.local.unlock(self.session_id, field.value)
+            self.app.local.unlock(self.session_id, passphrase)
         except StoreError as exc:
-            self.query_one("#passphrase-error", Label).update(str(exc))
-            field.value = ""
-            field.focus()
+            self.app.call_from_thread(self._refused, str(exc))
             return
-        self.dismiss(True)
+        self.app.call_from_thread(self.dismiss, True)
+
+    def _refused(self, why: str) -> None:
+        field = self.query_one("#passphrase", Input)
+        field.loading = False
+        self.query_one("#passphrase-error", Label).update(why)
+        field.value = ""
+        field.focus()

@@ -205,6 +205,7 @@ class RoundtableApp(App[int]):
         except RoundtableError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
+        self._opening = None  # a session still opening in a worker is let go when it comes
         self._show_session(store)
         return True
 
@@ -217,6 +218,8 @@ class RoundtableApp(App[int]):
         except RoundtableError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return
+        if self._opening == session_id:
+            return  # asked again while it opens
         current = self.session_store
         if (current is not None and current.session_id == session_id) or self.local.is_locked(
             session_id
@@ -250,8 +253,9 @@ class RoundtableApp(App[int]):
         self._show_session(store)
 
     def _open_failed(self, session_id: str, exc: RoundtableError) -> None:
-        if self._opening == session_id:
-            self._opening = None
+        if self._opening != session_id:
+            return  # another session was asked for, or opened, meanwhile
+        self._opening = None
         self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
         self.show_home()
 

@@ -99,3 +99,27 @@ async def test_the_status_line_shows_a_change_of_the_session_when_it_is_made(
         store.update("session", sid, room="Salle Rhône B")
         await pilot.pause()
         assert "Salle Rhône B" in str(line.render())
+
+
+async def test_a_session_asked_for_twice_while_it_opens_opens_once(tmp_path: Path) -> None:
+    """A second Enter on the session that is still opening is not a second open (which found
+    the session already open in this roundtable, said so and went back to the list)."""
+    from roundtable.screens.run import RunScreen
+
+    home, sid = demo_home(tmp_path)
+    (summary,) = LocalStore(home).sessions()
+    app = make_app(home, None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        (outbox,) = [o for o in app.local.outboxes(summary.event_id) if o.session_id == sid]
+        try:
+            assert outbox.pending()
+            app.open_session_soon(sid)
+            app.open_session_soon(sid)
+            await pilot.pause()
+        finally:
+            outbox.close()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen) and app.session_store is not None
+        assert not [n for n in app._notifications if "Cannot open" in (n.title or "")]

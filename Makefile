@@ -84,7 +84,7 @@ bench: $(STAMP_DEV)
 #        At most 25 minutes.
 SOAK_TESTS = tests/test_crash.py tests/test_crash_encrypted.py tests/test_fault_sync.py \
 	$(wildcard tests/test_crash_matrix.py)
-FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.py \
+FUZZ_TESTS = tests/test_capture.py tests/test_convergence.py tests/test_minutes.py tests/test_one_core.py \
 	tests/test_schemathesis.py $(wildcard tests/test_bad_input.py tests/test_store_files.py \
 	tests/test_server_bad_input.py)
 

@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
+from textual.reactive import var
 from textual.screen import Screen
+from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from roundtable import config
@@ -55,14 +56,9 @@ class RoundtableApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", id="app.quit", tooltip="Save and quit", priority=True),
     ]
 
-    class SessionChanged(Message):
-        """Records of the open session changed (a capture, a key, a sync pull): the one signal
-        screens take their state from.  ``keys`` lists the ``(kind, record id)`` pairs changed,
-        or is None when anything may have changed (undo, a pull, another session)."""
-
-        def __init__(self, keys: frozenset[tuple[str, str]] | None = None) -> None:
-            super().__init__()
-            self.keys = keys
+    sync_state: var[tuple[str, str]] = var(("off", "not connected"))
+    """Where sync stands, (state, label): set by the sync worker only; the status lines watch
+    it (``StatusLine``), nobody asks."""
 
     def __init__(
         self,
@@ -88,11 +84,18 @@ class RoundtableApp(App[int]):
         )
         self.roster = load_roster()
         self.session_store: SessionStore | None = None
+        self._opening: str | None = None  # the session a worker is opening (``open_session_soon``)
         self._changed_keys: set[tuple[str, str]] | None = set()
         self._change_posted = False
         self.initial_session = session_id
         self.sync_enabled = sync_enabled
-        self.sync_state: tuple[str, str] = ("off", "not connected")
+        self.session_signal: Signal[frozenset[tuple[str, str]] | None] = Signal(
+            self, "session-changed"
+        )
+        """Records of the open session changed (a capture, a key, a sync pull): the one signal
+        screens take their state from (``screens.common.follow_session``).  Its data lists the
+        ``(kind, record id)`` pairs changed, or is None when anything may have changed (undo, a
+        pull, another session).  Published once after the handler that wrote."""
         self._last_sync_ok: float | None = None
         self._offline_since: float | None = None
         self._started = time.perf_counter()
@@ -186,7 +189,9 @@ class RoundtableApp(App[int]):
     # -- the open session ------------------------------------------------------------------
 
     def open_session(self, session_id: str) -> bool:
-        """Open a session (taking its lock) and show the screen where its facilitator left off."""
+        """Open a session (taking its lock) and show the screen where its facilitator left off.
+        On the event loop: for start-up (the first screen waits for it anyway) and a session
+        just created; the sessions list opens one with ``open_session_soon``."""
         try:
             session_id = self.local.resolve_session(session_id)
             if self.session_store is not None and self.session_store.session_id == session_id:
@@ -200,6 +205,61 @@ class RoundtableApp(App[int]):
         except RoundtableError as exc:
             self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
             return False
+        self._opening = None  # a session still opening in a worker is let go when it comes
+        self._show_session(store)
+        return True
+
+    def open_session_soon(self, session_id: str) -> None:
+        """Open a session off the event loop: its view read and its journal replayed (and
+        decrypted) in a worker thread, so the list stays responsive, then shown (issue 21).
+        An encrypted session asks its passphrase first; the open one is shown at once."""
+        try:
+            session_id = self.local.resolve_session(session_id)
+        except RoundtableError as exc:
+            self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
+            return
+        if self._opening == session_id:
+            return  # asked again while it opens
+        current = self.session_store
+        if (current is not None and current.session_id == session_id) or self.local.is_locked(
+            session_id
+        ):
+            self.open_session(session_id)
+            return
+        self.close_session()
+        self._opening = session_id
+        self._open_in_thread(session_id)
+
+    @work(thread=True, exclusive=True, group="open", exit_on_error=False)
+    def _open_in_thread(self, session_id: str) -> None:
+        """The blocking part of opening (``LocalStore.open_session``); the store is handed to
+        the event loop, which alone uses it from then on."""
+        try:
+            store = self.local.open_session(session_id, lazy_history=True)
+        except RoundtableError as exc:
+            self.call_from_thread(self._open_failed, session_id, exc)
+            return
+        try:
+            self.call_from_thread(self._opened, store)
+        except BaseException:  # the app is gone (quit while opening): let the session go
+            store.close()
+            raise
+
+    def _opened(self, store: SessionStore) -> None:
+        if self._opening != store.session_id or self.session_store is not None:
+            store.close()  # another session was asked for meanwhile
+            return
+        self._opening = None
+        self._show_session(store)
+
+    def _open_failed(self, session_id: str, exc: RoundtableError) -> None:
+        if self._opening != session_id:
+            return  # another session was asked for, or opened, meanwhile
+        self._opening = None
+        self.notify(str(exc), title="Cannot open session", severity="error", timeout=10)
+        self.show_home()
+
+    def _show_session(self, store: SessionStore) -> None:
         if store is not self.session_store:
             store.subscribe(partial(self._store_changed, store))
         self.session_store = store
@@ -216,7 +276,6 @@ class RoundtableApp(App[int]):
             from roundtable.screens.run import RunScreen
 
             self.push_screen(RunScreen())
-        return True
 
     def _ask_passphrase(self, session_id: str) -> None:
         """An encrypted session: its passphrase first (a modal over whatever is shown)."""
@@ -224,7 +283,7 @@ class RoundtableApp(App[int]):
 
         def unlocked(ok: bool | None) -> None:
             if ok:
-                self.open_session(session_id)
+                self.open_session_soon(session_id)
 
         self.call_later(self.push_screen, PassphraseModal(session_id), unlocked)
 
@@ -299,9 +358,7 @@ class RoundtableApp(App[int]):
     def _post_session_changed(self) -> None:
         keys, self._changed_keys = self._changed_keys, set()
         self._change_posted = False
-        message_keys = None if keys is None else frozenset(keys)
-        for screen in self.screen_stack:
-            screen.post_message(self.SessionChanged(message_keys))
+        self.session_signal.publish(None if keys is None else frozenset(keys))
 
     def venue_zone(self) -> str:
         """The open session's venue time zone (its event's ``tz``, issue 24): the app's clock
@@ -428,11 +485,6 @@ class RoundtableApp(App[int]):
 
     def set_sync_state(self, state: str, label: str) -> None:
         self.sync_state = (state, label)
-        from roundtable.screens.common import StatusLine
-
-        for screen in self.screen_stack:
-            for bar in screen.query(StatusLine):
-                bar.refresh_status()
 
     # -- command palette -------------------------------------------------------------------
 

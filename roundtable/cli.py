@@ -298,12 +298,14 @@ def cmd_add(args: argparse.Namespace) -> int:
             code = getattr(exc, "observer", None)
             hint = f" (--observer {code} confirms it)" if code else ""
             raise CliError(f"{exc}{hint}") from None
+    from roundtable import commands
+
     with store.open_session(session_id) as ss:
         ss.check_open()
         for code in observers:
             ss.add_observer(code)
-        for c in captured:
-            print(ss.add_entry(**c.entry_fields()).id)
+        for c in captured:  # the app's capture rule (``commands.capture``), one change each
+            print(ss.perform(commands.capture, **c.entry_fields()).created)
     return 0
 
 
@@ -345,6 +347,7 @@ def _edit_target(args: argparse.Namespace):
 
 def cmd_edit(args: argparse.Namespace) -> int:
     """Rewrite an entry from one capture line (the grammar of `add`): durable on return."""
+    from roundtable import commands
     from roundtable.capture import parse_line, regional_roster
 
     store, session, entry_id = _edit_target(args)
@@ -362,14 +365,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 f"while edited: `roundtable restore {session.id[:8]} {entry_id[:8]}` first, "
                 f"or confirm with `roundtable delete {session.id[:8]} {entry_id[:8]}`"
             )
-        fields = captured.entry_fields()
-        if fields["entry_kind"] == "action" and not entry.status:
-            fields["status"] = "open"
-        changed = {k: v for k, v in fields.items() if getattr(entry, k) != v}
-        if changed:
-            ss.update("entry", entry_id, **changed)
+        # the app's edit rule (``commands.edit``): what differs is written, an action is open
+        changes = ss.perform(commands.edit, entry, captured.entry_fields())
         print(entry_id)
-        print(f"edited: {', '.join(sorted(changed))}" if changed else "unchanged", file=sys.stderr)
+        changed = changes.fields()
+        print(f"edited: {', '.join(changed)}" if changed else "unchanged", file=sys.stderr)
     return 0
 
 
@@ -493,15 +493,12 @@ def _language(args: argparse.Namespace, plan_name: str = "") -> str:
 
 
 def _session_docs(store, session_id: str, roster):
-    """The snapshot and its entries' unresolved conflicts, read at one moment."""
-    from roundtable import conflicts
+    """The session read at one moment: its snapshot and its entries' unresolved conflicts
+    (``roundtable.usecases``, as the app's)."""
+    from roundtable import usecases
 
     with store.open_session(session_id, read_only=True) as ss:
-        snap = ss.snapshot(_country_names(roster))
-        docs = [ss.doc("entry", e.id) for e in snap.entries]
-    return snap, conflicts.gather(
-        (d for d in docs if d is not None), conflicts.on_laptop(store.device_labels(), store.device)
-    )
+        return usecases.read_session(ss, _country_names(roster))
 
 
 def _write_new(text: str, output: str | None, force: bool) -> None:
@@ -534,33 +531,28 @@ def _now() -> dt.datetime:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from roundtable import exports
+    from roundtable import exports, usecases
     from roundtable.config import home_dir
-    from roundtable.documents import brief_text
 
     store = _store()
     roster = _roster()
     session_id = store.resolve_session(args.session)
     _refuse_plain_copy_in_home(store, session_id, args.save, args.output)
-    snap, conflicts = _session_docs(store, session_id, roster)
+    read = _session_docs(store, session_id, roster)
+    snap = read.snap
     lang = _language(args, snap.session.plan)
     if args.for_:
         code = _delegation(args.for_, roster)
-        event_snaps = [snap] + [
-            _session_docs(store, s.id, roster)[0]
-            for s in store.sessions(snap.session.event_id)
-            if s.id != session_id
-        ]
-        text = brief_text(
+        names = _country_names(roster)
+        text = usecases.brief(
             code,
-            event_snaps,
+            usecases.read_event(store, snap.session.event_id, names, focus=read),
             focus=session_id,
             fmt=args.format,
             lang=lang,
-            as_of=_now(),
-            countries=_country_names(roster),
-            conflicts=conflicts,
             audience=args.audience,
+            as_of=_now(),
+            countries=names,
         )
         if args.save:
             directory = home_dir() / "exports"
@@ -575,7 +567,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
     directory = home_dir() / "exports"
     export = exports.minutes_export(
-        directory, snap, conflicts, fmt=args.format, lang=lang, audience=args.audience
+        directory, snap, read.conflicts, fmt=args.format, lang=lang, audience=args.audience
     )
     if args.save:
         try:
@@ -601,7 +593,7 @@ def _last_sync() -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from roundtable.documents import brief_text, report_text
+    from roundtable import usecases
 
     store = _store()
     roster = _roster()
@@ -614,12 +606,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         if not events:
             raise CliError("no event yet: create a session first (`roundtable new`)")
         if len(events) > 1:
-            names = ", ".join(repr(e.name) for e in events)
-            raise CliError(f"several events ({names}); choose one with --event")
+            listed = ", ".join(repr(e.name) for e in events)
+            raise CliError(f"several events ({listed}); choose one with --event")
         event = events[0]
-    read = [_session_docs(store, s.id, roster) for s in store.sessions(event.id)]
-    snaps = [snap for snap, _ in read]
-    conflicts = {k: v for _, found in read for k, v in found.items()}
+    names = _country_names(roster)
+    reads = usecases.read_event(store, event.id, names)
     if args.as_of:
         as_of = dt.datetime.combine(dt.date.fromisoformat(args.as_of), dt.time(23, 59), dt.UTC)
     else:
@@ -631,38 +622,37 @@ def cmd_report(args: argparse.Namespace) -> int:
         if args.for_:
             raise CliError("--format csv is the report's rows (needs, actions, decisions); "
                            "a brief (--for) is md or html")  # fmt: skip
-        text = report_csv(snaps, roster, lang=lang, audience=args.audience)
+        text = report_csv([r.snap for r in reads], roster, lang=lang, audience=args.audience)
         _write_new(text, args.output, args.force)
         return 0
     if args.for_:
         code = _delegation(args.for_, roster)
-        text = brief_text(
+        text = usecases.brief(
             code,
-            snaps,
+            reads,
+            focus=None,
             fmt=args.format,
             lang=lang,
-            as_of=as_of,
-            countries=_country_names(roster),
-            conflicts=conflicts,
             audience=args.audience,
+            as_of=as_of,
+            countries=names,
         )
     else:
         from roundtable import carry
 
         synced = _last_sync()
-        last_sync = {s.session.id: synced for s in snaps} if synced else {}
-        regions = sorted({s.session.region for s in snaps})
-        text = report_text(
+        last_sync = {r.snap.session.id: synced for r in reads} if synced else {}
+        regions = sorted({r.snap.session.region for r in reads})
+        text = usecases.report(
             event,
-            snaps,
+            reads,
             roster,
             fmt=args.format,
             lang=lang,
+            audience=args.audience,
             as_of=as_of,
             last_sync=last_sync,
-            conflicts=conflicts,
             carried=carry.offline(store, regions, event.id),  # issue 12
-            audience=args.audience,
         )
     _write_new(text, args.output, args.force)
     return 0

@@ -165,10 +165,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "front of it",
             file=sys.stderr,
         )
-    from roundtable.secretariat.middleware import trusted_peers
-
     try:
-        trusted_peers(args.forwarded_allow_ips)
+        secretariat.check_proxies(args.forwarded_allow_ips)
     except ValueError as exc:
         _fail(f"--{exc}")
     root_path = args.root_path.rstrip("/")
@@ -204,14 +202,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    _server()
-    from roundtable.secretariat.backup import backup
-    from roundtable.secretariat.repository import AdminError
-
+    secretariat = _server()
     db = _db(args.db)
     try:
-        print(backup(db, Path(args.output), force=args.force), file=sys.stderr)
-    except AdminError as exc:
+        print(secretariat.backup_database(db, Path(args.output), force=args.force), file=sys.stderr)
+    except secretariat.AdminError as exc:
         _fail(str(exc))
     return 0
 
@@ -219,54 +214,45 @@ def cmd_backup(args: argparse.Namespace) -> int:
 def cmd_restore_db(args: argparse.Namespace) -> int:
     """``roundtable restore --db DB BACKUP_FILE`` (the command is shared with restoring a
     deleted entry: cli.cmd_restore sends the ``--db`` form here)."""
-    _server()
-    from roundtable.secretariat.backup import restore
-    from roundtable.secretariat.repository import AdminError
-
+    secretariat = _server()
     db = _db(args.db)
     try:
-        print(restore(Path(args.session), db, force=args.force), file=sys.stderr)
-    except AdminError as exc:
+        done = secretariat.restore_database(Path(args.session), db, force=args.force)
+        print(done, file=sys.stderr)
+    except secretariat.AdminError as exc:
         _fail(str(exc))
     return 0
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     secretariat = _server()
-    from roundtable.secretariat.backup import pending_migrations, schema_found
-    from roundtable.secretariat.repository import SCHEMA_VERSION, AdminError, open_database
-
+    schema = secretariat.SCHEMA_VERSION
     db = _db(args.db)
     try:
-        found = schema_found(db)
-    except AdminError as exc:
+        found, todo = secretariat.migration_plan(db)
+    except secretariat.AdminError as exc:
         _fail(str(exc))
-    if found is not None and found > SCHEMA_VERSION:
-        _fail(f"--db: schema {found} is newer than this roundtable ({SCHEMA_VERSION}); upgrade it")
-    todo = pending_migrations(found or 0)
+    if found is not None and found > schema:
+        _fail(f"--db: schema {found} is newer than this roundtable ({schema}); upgrade it")
     where = "new database" if found is None else f"schema {found}"
     if not todo:
-        print(f"{where}: up to date (schema {SCHEMA_VERSION})", file=sys.stderr)
+        print(f"{where}: up to date (schema {schema})", file=sys.stderr)
         return 0
     steps = "; ".join(f"{v}: {what}" for v, what in todo)
     if args.dry_run:
-        print(f"{where}: would migrate to {SCHEMA_VERSION} ({steps}); nothing changed",
+        print(f"{where}: would migrate to {schema} ({steps}); nothing changed",
               file=sys.stderr)  # fmt: skip
         return 0
     if secretariat.is_url(db):
         print("PostgreSQL: take a backup first (roundtable backup --db ... -o FILE)",
               file=sys.stderr)  # fmt: skip
-    database = open_database(db, pooled=False)
     try:
-        database.migrate()
+        kept = secretariat.migrate(db)
     except Exception as exc:
         if type(exc).__module__.split(".")[0] not in ("psycopg", "psycopg_pool", "sqlite3"):
             raise
         _fail(f"--db: migration failed, nothing changed: {str(exc).strip().splitlines()[0][:300]}")
-    finally:
-        database.close()
-    kept = getattr(database, "migration_backup", None)
-    print(f"{where}: migrated to {SCHEMA_VERSION} ({steps})"
+    print(f"{where}: migrated to {schema} ({steps})"
           + (f"; the file before is kept as {kept}" if kept else ""), file=sys.stderr)  # fmt: skip
     return 0
 

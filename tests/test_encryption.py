@@ -439,6 +439,7 @@ async def test_app_asks_the_passphrase_and_refuses_a_wrong_one(tmp_path: Path) -
         assert isinstance(modal, PassphraseModal)
         modal.query_one("#passphrase").value = "not it"
         await pilot.press("enter")
+        await app.workers.wait_for_complete()  # the key is derived off the event loop
         await pilot.pause()
         assert app.screen is modal
         error = str(modal.query_one("#passphrase-error").render())
@@ -447,6 +448,7 @@ async def test_app_asks_the_passphrase_and_refuses_a_wrong_one(tmp_path: Path) -
         assert checksums(home) == before  # nothing read past crypto.json, nothing written
         modal.query_one("#passphrase").value = PASS
         await pilot.press("enter")
+        await app.workers.wait_for_complete()  # opened off the event loop (issue 21)
         await pilot.pause()
         assert isinstance(app.screen, SetupScreen | RunScreen)
         assert app.session_store is not None and app.session_store.session.title == TITLE

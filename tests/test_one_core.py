@@ -22,6 +22,7 @@ AGENDA = [
 ]
 ROOM_A, ROOM_B = "Room A rapporteur", "Room A assistant"
 T0 = 1_795_000_000.0  # 2026-11-18, a fixed wall clock for the laptops
+AS_OF = __import__("datetime").datetime(2026, 11, 20, 17, 0, tzinfo=__import__("datetime").UTC)
 
 
 class Wall:
@@ -217,75 +218,220 @@ def test_records_by_class_are_typed_reads(rich: Rich) -> None:
         assert len(ss.records(ClockEvent)) == len(ss.clock_events()) >= 4
 
 
-# -- property: the laptop's snapshot is the server's, whatever the session ---------------------
+# -- property: one document per (reader, language, format), whatever the sessions -----------------
 
+from budget import count  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-STEPS = st.lists(
-    st.one_of(
-        st.tuples(st.just("entry"), st.sampled_from(("issue", "need", "action", "note")),
-                  st.sampled_from(("FR", "DE", "IT")),
-                  st.sampled_from(("", "clear", "green", "amber"))),
-        st.tuples(st.just("clock"), st.sampled_from(("start", "pause", "resume", "stop")),
-                  st.integers(0, 1), st.integers(1, 900)),
-        st.tuples(st.just("floor"), st.sampled_from(("FR", "DE", "IT")), st.integers(5, 300)),
-        st.tuples(st.just("attend"), st.sampled_from(("FR", "DE", "IT")),
-                  st.sampled_from(("present", "absent"))),
-    ),
-    max_size=12,
+CODES = ("FR", "DE", "IT")
+STEP = st.one_of(
+    st.tuples(st.just("entry"), st.sampled_from(("issue", "need", "action", "note", "decision")),
+              st.sampled_from(CODES), st.sampled_from(("", "clear", "green", "amber"))),
+    st.tuples(st.just("clock"), st.sampled_from(("start", "pause", "resume", "stop")),
+              st.integers(0, 1), st.integers(1, 900)),
+    st.tuples(st.just("floor"), st.sampled_from(CODES), st.integers(5, 300)),
+    st.tuples(st.just("attend"), st.sampled_from(CODES), st.sampled_from(("present", "absent"))),
+    st.tuples(st.just("label"), st.integers(0, 20), st.sampled_from(("clear", "green", "amber"))),
+    st.tuples(st.just("review"), st.integers(0, 1),
+              st.sampled_from(("done", "in_progress", "dropped", "carried"))),
 )  # fmt: skip
+SESSION = st.tuples(
+    st.lists(STEP, max_size=10),
+    st.booleans(),  # closed
+    st.sampled_from(("", "owner", "text", "delete")),  # what two laptops edit at once
+)
+READER = st.tuples(
+    st.sampled_from(("participants", "community", "public")),
+    st.sampled_from(("en", "fr", "es", "ar")),
+    st.sampled_from(("md", "html")),
+)
+NAMES = {"FR": "France", "DE": "Germany", "IT": "Italy"}
+LABELS = {"room-a": "Room A rapporteur", "room-b": "Room A assistant"}
+
+
+def _ops(store: LocalStore, event_id: str) -> list:
+    """Every op of the event's units this laptop made (nothing was pushed: all pending)."""
+    out = []
+    for outbox in store.outboxes(event_id):
+        with outbox:
+            out += outbox.pending()
+    return out
+
+
+def _apply(store: LocalStore, ops: list) -> None:
+    with store.puller() as puller:
+        puller.apply(ops)
+
+
+def _play(ss, steps, wall: Wall, carried: list) -> None:
+    """One generated session's life on the laptop: captures, clocks, the floor, attendance,
+    relabels, reviews of an earlier event's actions."""
+    items = [i.id for i in ss.records("agenda_item")]
+    for n, step in enumerate(steps):
+        wall.at += 7
+        if step[0] == "entry":
+            _, kind, code, tlp = step
+            owner = code if kind == "action" else ""
+            ss.add_entry(kind, f"Entry {n}", delegations=[code], owner=owner, tlp=tlp)
+        elif step[0] == "clock":
+            _, action, item, seconds = step
+            ss.clock(action, items[item])
+            wall.at += seconds
+        elif step[0] == "floor":
+            _, code, seconds = step
+            ss.give_floor(ss.add_speaker(code, item_id=items[1]).id)
+            wall.at += seconds
+            ss.end_floor()
+        elif step[0] == "attend":
+            ss.set_attendance(step[1], step[2])
+        elif step[0] == "label":
+            entries = ss.records("entry")
+            if entries:
+                ss.update("entry", entries[step[1] % len(entries)].id, tlp=step[2])
+        else:
+            _, which, status = step
+            ss.review_action(carried[which], status, f"Reviewed {n}", agenda_item=items[1])
+
+
+def _concurrent_edit(a: LocalStore, b: LocalStore, event_id: str, sid: str, what: str,
+                     wall: Wall) -> None:  # fmt: skip
+    """Two laptops of the room change the same entry before either hears of the other's."""
+    with a.open_session(sid) as ss:
+        target = ss.add_entry("action", "Shared action", owner="FR", tlp="green")
+    _apply(b, _ops(a, event_id))
+    with b.open_session(sid) as theirs:
+        if what == "delete":
+            theirs.update("entry", target.id, text="Shared action, reworded")
+        else:
+            theirs.update("entry", target.id, **{what: "DE" if what == "owner" else "Theirs"})
+    with a.open_session(sid) as ss:
+        wall.at += 1
+        if what == "delete":
+            ss.delete("entry", target.id)
+        else:
+            ss.update("entry", target.id, **{what: "IT" if what == "owner" else "Ours"})
+    _apply(a, _ops(b, event_id))
 
 
 @settings(
-    max_examples=12,
+    max_examples=count(10, "ROUNDTABLE_HYPOTHESIS_EXAMPLES"),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(steps=STEPS, closed=st.booleans())
-def test_generated_sessions_give_one_document_on_the_laptop_and_the_server(
-    tmp_path_factory: pytest.TempPathFactory, steps: list, closed: bool
+@given(sessions=st.lists(SESSION, min_size=1, max_size=3), reader=READER, who=st.integers(0, 2))
+def test_generated_events_give_one_document_per_reader_on_the_laptop_and_the_server(
+    tmp_path_factory: pytest.TempPathFactory, sessions: list, reader: tuple, who: int
 ) -> None:
-    """Sessions with clocks, speeches, the floor, labels and attendance: the laptop's store
-    and the secretariat (merged ops -> ``snapshot.snapshots_from_docs``) give the same
-    snapshot, so the same minutes per audience and language.  (TLP:RED never leaves the
-    laptop, so the server cannot count it withheld: labels up to AMBER here.)"""
-    from roundtable.documents import minutes_text
+    """Events of one to three sessions (clocks, speeches, the floor, attendance, labels,
+    reviews of an earlier event's actions, two laptops editing or deleting the same entry):
+    the laptop's use cases over its store (``roundtable.usecases``) and the secretariat's
+    reading of the merged ops (``snapshot.snapshots_from_docs``, ``conflicts.gather`` with the
+    laptops' labels, as ``secretariat.gate`` reads them) give the same minutes of each session,
+    the same brief of a delegation (on one session and on the event) and the same report, for
+    the drawn audience, language and format.  (TLP:RED never leaves the laptop, so the server
+    cannot count it withheld: labels up to AMBER here.)"""
+    from roundtable import conflicts as conflict_rules
+    from roundtable import usecases
     from roundtable.protocol import merge_ops
     from roundtable.snapshot import snapshots_from_docs
+    from sessions.roster import load_roster
 
-    names = {"FR": "France", "DE": "Germany", "IT": "Italy"}
+    audience, lang, fmt = reader
+    root = tmp_path_factory.mktemp("gen")
     wall = Wall(T0)
-    store = LocalStore(tmp_path_factory.mktemp("gen") / "home", wall=wall)
-    event = store.create_event("Conference 2026", starts="2026-11-18", tz="Europe/Paris")
-    session = store.create_session(event.id, "europe", "Europe RT", AGENDA, date="2026-11-18")
-    with store.open_session(session.id) as ss:
-        items = [i.id for i in ss.records("agenda_item")]
-        for n, step in enumerate(steps):
-            wall.at += 7
-            if step[0] == "entry":
-                _, kind, code, tlp = step
-                owner = code if kind == "action" else ""
-                ss.add_entry(kind, f"Entry {n}", delegations=[code], owner=owner, tlp=tlp)
-            elif step[0] == "clock":
-                _, action, item, seconds = step
-                ss.clock(action, items[item])
-                wall.at += seconds
-            elif step[0] == "floor":
-                _, code, seconds = step
-                ss.give_floor(ss.add_speaker(code, item_id=items[1]).id)
-                wall.at += seconds
-                ss.end_floor()
-            else:
-                ss.set_attendance(step[1], step[2])
+    a = LocalStore(root / "a", wall=wall)
+    b = LocalStore(root / "b", wall=Wall(T0 + 5))
+    labels = {a.device: LABELS["room-a"], b.device: LABELS["room-b"]}
+    a.save_device_labels(labels)
+    # an earlier event's actions, to review
+    old = a.create_event("Conference 2025", starts="2025-10-01")
+    first = a.create_session(old.id, "europe", "Europe 2025", AGENDA, date="2025-10-01")
+    with a.open_session(first.id) as ss:
+        ss.add_entry("action", "Share the watch list", owner="FR", tlp="green")
+        ss.add_entry("action", "Map the firearms routes", owner="DE")
+    event = a.create_event("Conference 2026", starts="2026-11-18", tz="Europe/Paris")
+    carried = carry.local_actions(a, "europe", event.id)
+    assert len(carried) == 2
+    ids = []
+    for n, (steps, closed, edit) in enumerate(sessions):
+        sid = a.create_session(event.id, "europe", f"Europe RT {n}", AGENDA,
+                               date="2026-11-18").id  # fmt: skip
+        ids.append(sid)
+        with a.open_session(sid) as ss:
+            _play(ss, steps, wall, carried)
+        if edit:
+            _concurrent_edit(a, b, event.id, sid, edit, wall)
         if closed:
-            ss.close_session(accept=["all"])
-        laptop = ss.snapshot(names)
-        docs = merge_ops(ss.outbox())
-    _, snaps = snapshots_from_docs(docs.values(), names)
-    server = snaps[0]
-    server.event = laptop.event  # the event record travels in its own unit's ops
-    for lang, audience in (("en", "participants"), ("ar", "public"), ("fr", "community")):
-        assert minutes_text(server, lang=lang, audience=audience) == minutes_text(
-            laptop, lang=lang, audience=audience
+            with a.open_session(sid) as ss:
+                ss.close_session(accept=["all"])
+    # the laptop: its use cases over its store
+    laptop = {r.snap.session.id: r for r in usecases.read_event(a, event.id, NAMES)}
+    # the secretariat: every laptop's ops merged, read as its gate reads them
+    docs = merge_ops(_ops(a, event.id) + _ops(b, event.id))
+    entries = [d for d in docs.values() if d["kind"] == "entry"]
+    _, snaps = snapshots_from_docs(docs.values(), NAMES)
+    found = conflict_rules.gather(entries, conflict_rules.labelled(labels))
+    server = {
+        s.session.id: usecases.SessionRead(
+            s, {k: v for k, v in found.items() if any(e.id == k for e in s.entries)}
         )
+        for s in snaps
+    }
+    assert sorted(server) == sorted(laptop) == sorted(ids)
+    if any(edit and edit != "delete" for _, _, edit in sessions):
+        assert any(r.conflicts for r in laptop.values())  # a conflict was generated
+    as_of = AS_OF
+    code = CODES[who]
+
+    def documents(reads: dict) -> list[str]:
+        ordered = [reads[sid] for sid in ids]
+        out = [usecases.minutes(r, fmt=fmt, lang=lang, audience=audience) for r in ordered]
+        for focus in (ids[0], None):
+            out.append(usecases.brief(code, ordered, focus=focus, fmt=fmt, lang=lang,
+                                      audience=audience, as_of=as_of, countries=NAMES))  # fmt: skip
+        out.append(usecases.report(event, ordered, load_roster(), fmt=fmt, lang=lang,
+                                   audience=audience, as_of=as_of))  # fmt: skip
+        return out
+
+    from_laptop, from_server = documents(laptop), documents(server)
+    for mine, theirs in zip(from_laptop, from_server, strict=True):
+        assert mine == theirs
+
+
+async def test_the_app_and_the_command_line_give_one_brief_of_an_event_of_several_sessions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The app's brief covered its own session only ([snap]), the command line's the event's
+    sessions: another session's open action for the delegation was missing from the app's.
+    Both now call ``usecases.brief`` over ``usecases.read_event``."""
+    import datetime as dt
+
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.screens.minutes import export_brief
+
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    event = store.create_event("Conference 2026", starts="2026-11-18")
+    first = store.create_session(event.id, "europe", "Europe RT", AGENDA, date="2026-11-18").id
+    second = store.create_session(event.id, "europe", "Europe RT 2", AGENDA, date="2026-11-19").id
+    with store.open_session(first) as ss:
+        ss.set_attendance("FR", "present")
+        ss.add_entry("issue", "Firearms on the Balkan route", delegations=["FR"])
+    with store.open_session(second) as ss:
+        ss.add_entry("action", "Share the watch list", owner="FR", due="2026-12-15")
+    at = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+    app = RoundtableApp(home=home, session_id=first, settings=Settings(language="en"),
+                        sync_enabled=False, clock=at.timestamp)  # fmt: skip
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        path = export_brief(app, "FR", "md")
+    assert path is not None
+    from_app = path.read_text(encoding="utf-8")
+    assert "Share the watch list" in from_app  # the other session's open action
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    monkeypatch.setattr(cli, "_now", lambda: at)
+    capsys.readouterr()
+    assert cli.main(["export", first, "--for", "FR", "--lang", "en"]) == 0
+    assert capsys.readouterr().out == from_app

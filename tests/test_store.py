@@ -701,7 +701,7 @@ def test_opening_a_session_sync_holds_for_a_moment_waits_for_it(home: Path) -> N
             assert ss.pending_count() == 0
     finally:
         pushed.join()
-    assert not store._sync_held
+    assert not store.is_held(store.home / "sessions" / sid)
     with pytest.raises(SessionLockedError, match="another roundtable"):
         other = LocalStore(home)
         held = other.open_session(sid)
@@ -709,3 +709,22 @@ def test_opening_a_session_sync_holds_for_a_moment_waits_for_it(home: Path) -> N
             store.open_session(sid)  # held by a writer that is not this store's sync: refused
         finally:
             held.close()
+
+
+def test_a_unit_held_twice_stays_held_until_both_let_go(home: Path) -> None:
+    """The store's public hold API (issue 21): holds are counted, so a push that ends while a
+    pull still holds the same unit does not make ``open_session`` refuse (a set of held paths
+    forgot the second holder), and a hold is released once however often it is asked."""
+    store, sid = new_session(home)
+    path = store.home / "sessions" / sid
+    with store.hold(path) as first:
+        second = store.hold(path)
+        first.release()
+        first.release()  # once only
+        assert store.is_held(path)
+        second.release()
+    assert not store.is_held(path)
+    assert store.held(path) is None  # no writer in this process
+    with store.open_session(sid) as ss:
+        assert store.held(path) is ss.unit
+    assert store.held(path) is None

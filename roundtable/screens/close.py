@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from roundtable.model import AgendaItem
-from roundtable.screens.common import UNDO, ConfirmModal, SessionScreen, StatusLine
+from roundtable.screens.common import UNDO, ConfirmModal, SessionScreen, StatusLine, follow_session
 from widgets import KeyBar
 
 
@@ -50,6 +50,7 @@ class CloseScreen(SessionScreen):
     def on_mount(self) -> None:
         table = self.query_one("#findings", DataTable)
         self.refresh_findings()
+        follow_session(self, self._session_changed)
         table.focus()
 
     def on_resize(self) -> None:
@@ -94,7 +95,7 @@ class CloseScreen(SessionScreen):
             )
         self.query_one("#close-summary", Static).update(text)
 
-    def on_roundtable_app_session_changed(self) -> None:
+    def _session_changed(self, _keys: object) -> None:
         self.refresh_findings()
 
     def _selected(self):

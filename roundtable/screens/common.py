@@ -44,13 +44,24 @@ class StatusLine(Horizontal):
         yield Static("", classes="status-clock")
 
     def on_mount(self) -> None:
-        self.refresh_status()
-        self.set_interval(1.0, self.refresh_status)
+        # one way (issue 21): the app tells this line of a change, the line never asks
+        app = self.app
+        if hasattr(app, "sync_state"):
+            self.watch(app, "sync_state", self._show_sync)  # shown at once, then on change
+        follow_session(self, lambda _keys: self._show_session())
+        self._show_session()
+        self._show_clock()
+        self.set_interval(CLOCK_EVERY, self._show_clock)  # time is the one thing not told
 
     def refresh_status(self) -> None:
-        app = self.app
+        """Draw everything again (the session's fields, sync, the clock)."""
+        self._show_session()
+        self._show_sync(getattr(self.app, "sync_state", ("off", "not connected")))
+        self._show_clock()
+
+    def _show_session(self) -> None:
         parts = []
-        store = getattr(app, "session_store", None)
+        store = getattr(self.app, "session_store", None)
         if not self.show_session:
             parts.append("roundtable · sessions on this laptop")
         elif store is not None and not store.closed:
@@ -63,11 +74,28 @@ class StatusLine(Horizontal):
         else:
             parts.append("No session open")
         self.query_one(".status-session", Static).update(" · ".join(parts))
-        state, label = getattr(app, "sync_state", ("off", "not connected"))
-        self.query_one(SyncBadge).set_state(state, label)
-        venue_time = getattr(app, "venue_time", None)
+
+    def _show_sync(self, state: tuple[str, str]) -> None:
+        self.query_one(SyncBadge).set_state(*state)
+
+    def _show_clock(self) -> None:
+        venue_time = getattr(self.app, "venue_time", None)
         shown = venue_time() if venue_time else time.strftime("%H:%M")
         self.query_one(".status-clock", Static).update(shown)
+
+
+CLOCK_EVERY = 1.0
+"""Seconds between redraws of the status line's clock (HH:MM at the venue)."""
+
+
+def follow_session(node: Any, callback: Callable[[frozenset[tuple[str, str]] | None], Any]) -> None:
+    """Call ``callback`` (on ``node``'s own message loop) after every change of the open
+    session's records, with the changed ``(kind, id)`` pairs or None (anything may have
+    changed): ``RoundtableApp.session_signal``.  Ends when ``node`` is removed.  A node of
+    another app (the projector's) follows nothing."""
+    signal = getattr(node.app, "session_signal", None)
+    if signal is not None:
+        signal.subscribe(node, callback)
 
 
 class ConfirmModal(ModalScreen[bool]):
@@ -162,10 +190,6 @@ def parse_project(line: str) -> Project:
         raise ValueError(f"not projected: {exc}") from None
 
 
-FLOOR_KINDS = ("issue", "need", "note")
-"""Kinds of a capture without @XX that are attributed to the delegation with the floor."""
-
-
 ResultT = TypeVar("ResultT")
 
 
@@ -216,8 +240,9 @@ class SessionModal(AppModal[ResultT]):
 
 class SessionScreen(AppScreen):
     """A screen of the open session, typed to the app.  Its state comes from the store through
-    the app's one signal (``RoundtableApp.SessionChanged``, posted after every change the store
-    makes), never from refreshes the screen calls by hand after its own writes."""
+    the app's one signal (``RoundtableApp.session_signal``, published after every change the
+    store makes; ``follow_session``), never from refreshes the screen calls by hand after its
+    own writes."""
 
     @property
     def store(self) -> SessionStore:
@@ -297,11 +322,18 @@ class SessionScreen(AppScreen):
     def store_capture(self, captured: Any, context: CaptureContext) -> Entry:
         """Store a parsed capture under the item of its Enter; an issue, need or note naming no
         delegation is attributed to the delegation that had the floor.  StoreError if not."""
-        fields = captured.entry_fields()
-        if context.floor and not fields["delegations"] and fields["entry_kind"] in FLOOR_KINDS:
-            fields["delegations"] = [context.floor]
-        self.store.check_open()
-        return self.store.add_entry(**fields, agenda_item=context.agenda_item)
+        from roundtable import commands
+
+        store = self.store
+        store.check_open()
+        changes = store.perform(
+            commands.capture,
+            **captured.entry_fields(),
+            agenda_item=context.agenda_item,
+            by_floor=True,
+            floor=context.floor or "",
+        )
+        return cast(Entry, store.get("entry", changes.created))
 
     def action_confirm_observer(self) -> None:
         """Confirm once the other region's delegation named in the capture line as an observer

@@ -140,22 +140,22 @@ class EditEntryModal(SessionModal[bool]):
         except CaptureError as exc:
             self.query_one("#edit-error", Label).update(str(exc))
             return
+        from roundtable import commands
+
         new = c.entry_fields()
         if not c.tlp:  # no ~label typed: the label list's
             new["tlp"] = str(self.query_one("#edit-tlp", Select).value)
         statuses = self.query("#edit-status")
         if statuses:
             new["status"] = str(statuses.first(Select).value)
-        elif c.entry_kind == "action" and not entry.status:
-            new["status"] = "open"
-        changed = {k: v for k, v in new.items() if getattr(entry, k) != v}
+        try:  # the command line's rule (``commands.edit``): what differs, an action open
+            changes = store.perform(commands.edit, entry, new)
+        except StoreError as exc:
+            self.query_one("#edit-error", Label).update(f"Not saved: {exc}")
+            return
+        changed = changes.fields()
         if changed:
-            try:
-                store.update("entry", self.entry_id, **changed)
-            except StoreError as exc:
-                self.query_one("#edit-error", Label).update(f"Not saved: {exc}")
-                return
-            self.notify(f"Saved: {', '.join(sorted(changed))} changed (ctrl+z undoes)")
+            self.notify(f"Saved: {', '.join(changed)} changed (ctrl+z undoes)")
             notices = store.local.notices
             while notices:  # e.g. TLP:RED now: the secretariat is asked to withdraw it
                 self.notify(notices.pop(0), severity="warning", timeout=8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from textual import events, on
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -13,7 +13,13 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, S
 
 from roundtable.errors import RoundtableError
 from roundtable.model import REGIONS
-from roundtable.screens.common import AppModal, AppScreen, ConfirmModal, StatusLine
+from roundtable.screens.common import (
+    AppModal,
+    AppScreen,
+    ConfirmModal,
+    StatusLine,
+    follow_session,
+)
 from widgets import KeyBar
 
 WIDE = 110
@@ -79,6 +85,7 @@ class HomeScreen(AppScreen):
 
     def on_mount(self) -> None:
         self.action_reload()
+        follow_session(self, lambda _keys: self.action_reload())
 
     def on_resize(self) -> None:
         if self.size.width != self._width:
@@ -98,6 +105,7 @@ class HomeScreen(AppScreen):
         return [("Session", max(12, room)), *FIXED.items()]
 
     def action_reload(self) -> None:
+        self.query_one("#sessions", DataTable).loading = False
         rows = self.app.local.sessions(include_archived=self.show_archived)
         if self.show_archived:
             rows = [s for s in rows if s.status == "archived"]
@@ -172,9 +180,6 @@ class HomeScreen(AppScreen):
         sid = self.selected_session_id()
         return next((s for s in self._rows if s.id == sid), None)
 
-    def on_roundtable_app_session_changed(self) -> None:
-        self.action_reload()
-
     @on(Input.Changed, "#sessions-filter")
     def _filter(self) -> None:
         self._fill()
@@ -203,14 +208,20 @@ class HomeScreen(AppScreen):
 
     @on(DataTable.RowSelected, "#sessions")
     def _selected(self, event: DataTable.RowSelected) -> None:
-        self.app.open_session(str(event.row_key.value))
+        self._open(str(event.row_key.value))
 
     def action_open(self) -> None:
         sid = self.selected_session_id()
         if sid is None:
             self.notify("No session to open: press ctrl+n to create one.", severity="warning")
             return
-        self.app.open_session(sid)
+        self._open(sid)
+
+    def _open(self, session_id: str) -> None:
+        """Open off the event loop (``open_session_soon``): the list shows it is loading and
+        stays responsive; ``action_reload`` (back here, or the open failed) ends that."""
+        self.query_one("#sessions", DataTable).loading = True
+        self.app.open_session_soon(session_id)
 
     def action_new(self) -> None:
         def created(session_id: str | None) -> None:
@@ -478,14 +489,29 @@ class PassphraseModal(AppModal[bool]):
     @on(Input.Submitted, "#passphrase")
     @on(Button.Pressed, "#unlock")
     def _unlock(self) -> None:
+        field = self.query_one("#passphrase", Input)
+        if field.loading:
+            return  # the key of the passphrase typed before is being derived
+        field.loading = True
+        self.query_one("#passphrase-error", Label).update("")
+        self._derive(field.value)
+
+    @work(thread=True, exclusive=True, group="passphrase", exit_on_error=False)
+    def _derive(self, passphrase: str) -> None:
+        """Derive and check the key (scrypt: a deliberate ~0.1-1 s) off the event loop, so the
+        dialog and the app keep drawing; the answer comes back to the event loop (issue 21)."""
         from roundtable.store import StoreError
 
-        field = self.query_one("#passphrase", Input)
         try:
-            self.app.local.unlock(self.session_id, field.value)
+            self.app.local.unlock(self.session_id, passphrase)
         except StoreError as exc:
-            self.query_one("#passphrase-error", Label).update(str(exc))
-            field.value = ""
-            field.focus()
+            self.app.call_from_thread(self._refused, str(exc))
             return
-        self.dismiss(True)
+        self.app.call_from_thread(self.dismiss, True)
+
+    def _refused(self, why: str) -> None:
+        field = self.query_one("#passphrase", Input)
+        field.loading = False
+        self.query_one("#passphrase-error", Label).update(why)
+        field.value = ""
+        field.focus()

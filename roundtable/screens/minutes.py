@@ -12,19 +12,23 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Label, Markdown, Select
 
-from roundtable.screens.common import StatusLine
+from roundtable.screens.common import StatusLine, follow_session
 from widgets import KeyBar
+
+
+def session_read(app):
+    """The open session read at one moment (``roundtable.usecases``, as the command line's)."""
+    from roundtable import usecases
+
+    return usecases.read_session(app.session_store, app.country_names())
 
 
 def session_conflicts(store) -> dict:
     """Unresolved conflicts of the session's entries, for the documents: the use case every
-    face calls (``roundtable.conflicts``), people named by their laptops' labels."""
-    from roundtable import conflicts
-    from roundtable.model import Entry
+    face calls (``roundtable.usecases``), people named by their laptops' labels."""
+    from roundtable import usecases
 
-    docs = (store.doc("entry", e.id) for e in store.records(Entry))
-    name = conflicts.on_laptop(store.local.device_labels(), store.local.device)
-    return conflicts.gather((d for d in docs if d is not None), name)
+    return usecases.session_conflicts(store)
 
 
 def document_language(app) -> str:
@@ -152,12 +156,11 @@ def minutes_export(app, fmt: str = "md", audience: str = "participants", lang: s
     (``roundtable.exports.minutes_export``, as the command line's)."""
     from roundtable import exports
 
-    store = app.session_store
-    snap = store.snapshot(app.country_names())
+    read = session_read(app)
     return exports.minutes_export(
         export_dir(app),
-        snap,
-        session_conflicts(store),
+        read.snap,
+        read.conflicts,
         fmt=fmt,
         lang=lang or document_language(app),
         audience=audience,
@@ -221,27 +224,31 @@ def export_brief(
     audience: str = "participants",
     lang: str | None = None,
 ) -> Path | None:
-    """Save the brief of one delegation for this session (with the event's open actions)."""
+    """Save the brief of one delegation for this session, with the event's other sessions
+    (their open actions): the command line's use case, ``roundtable.usecases.brief``."""
     import datetime as dt
 
-    from roundtable import exports
-    from roundtable.documents import brief_text
+    from roundtable import exports, usecases
 
     if encrypted_export_refused(app):
         return None
     store = app.session_store
-    snap = store.snapshot(app.country_names())
+    read = session_read(app)
+    snap = read.snap
     lang = lang or document_language(app)
-    text = brief_text(
+    names = app.country_names()
+    reads = usecases.read_event(
+        app.local, snap.session.event_id, names, focus=read, open_session=store
+    )
+    text = usecases.brief(
         delegation,
-        [snap],
+        reads,
         focus=snap.session.id,
         fmt=fmt,
         lang=lang,
-        as_of=dt.datetime.fromtimestamp(app.clock(), dt.UTC),
-        countries=app.country_names(),
-        conflicts=session_conflicts(store),
         audience=audience,
+        as_of=dt.datetime.fromtimestamp(app.clock(), dt.UTC),
+        countries=names,
     )
     name = exports.brief_name(snap, delegation, lang, fmt, audience)
     try:
@@ -272,13 +279,11 @@ class MinutesScreen(Screen):
 
     def on_mount(self) -> None:
         self.action_refresh()
+        follow_session(self, lambda _keys: self.action_refresh())
         self.query_one("#minutes-scroll").focus()
 
     def action_refresh(self) -> None:
         self.query_one("#minutes", Markdown).update(minutes_markdown(self.app))
-
-    def on_roundtable_app_session_changed(self) -> None:
-        self.action_refresh()
 
     def action_export(self, fmt: str, document: str = MINUTES) -> None:
         """The export dialog (issue 23): document, language, audience and format; then write."""

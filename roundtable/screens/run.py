@@ -18,6 +18,7 @@ from roundtable.screens.common import (
     Project,
     SessionScreen,
     StatusLine,
+    follow_session,
 )
 from widgets import AgendaList, CaptureBar, EntryDetail, EntryTable, KeyBar, TimeBoxTimer
 from widgets.carried_actions import CarriedActions
@@ -158,6 +159,7 @@ class RunScreen(SessionScreen):
 
     def on_mount(self) -> None:
         self.refresh_all()
+        follow_session(self, self._session_changed)
         self.set_interval(AGENDA_EVERY, self._refresh_agenda)
 
     # -- state -----------------------------------------------------------------------------
@@ -199,7 +201,6 @@ class RunScreen(SessionScreen):
         self._refresh_agenda(agenda)
         self._refresh_item(item)
         self._refresh_entries(item)
-        self.query_one(StatusLine).refresh_status()
 
     def _show_captured(self, entry: Entry) -> None:
         """A capture changes one row, one agenda count and the caption: update just those
@@ -285,8 +286,7 @@ class RunScreen(SessionScreen):
             layout=False,
         )
 
-    def on_roundtable_app_session_changed(self, message) -> None:
-        keys = message.keys
+    def _session_changed(self, keys: frozenset[tuple[str, str]] | None) -> None:
         if keys is not None and keys <= {("entry", eid) for eid in self._appended}:
             self._appended -= {rid for _kind, rid in keys}
             return  # the creation of this screen's own captures: their rows are shown

@@ -95,7 +95,6 @@ class SetupScreen(SessionScreen):
         value = value.strip()
         if getattr(store.session, name) != value:
             store.update("session", store.session_id, **{name: value})
-            self.query_one(StatusLine).refresh_status()
 
     @on(Input.Submitted)
     @on(Input.Blurred)

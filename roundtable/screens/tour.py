@@ -11,7 +11,13 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
 from roundtable.model import AgendaItem, Speaker
-from roundtable.screens.common import UNDO, PromptModal, SessionScreen, StatusLine
+from roundtable.screens.common import (
+    UNDO,
+    PromptModal,
+    SessionScreen,
+    StatusLine,
+    follow_session,
+)
 from widgets import CaptureBar, KeyBar, SpeakerQueue, TourDeTable
 from widgets.speaker_queue import WaitingSpeaker
 from widgets.tour import FloorView
@@ -165,9 +171,10 @@ class TourScreen(SessionScreen):
                 severity="warning",
             )
         self.refresh_view()
+        follow_session(self, self._session_changed)
         self.query_one(TourDeTable).focus()
 
-    def on_roundtable_app_session_changed(self) -> None:
+    def _session_changed(self, _keys: object) -> None:
         self.refresh_view()
 
     # -- state, from the records ---------------------------------------------------------------

@@ -22,20 +22,26 @@ from roundtable.secretariat.db import (
     revoke_token,
     trim_idempotency,
 )
-from roundtable.secretariat.repository import is_url
+from roundtable.secretariat.repository import SCHEMA_VERSION, is_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
 __all__ = [
+    "SCHEMA_VERSION",
     "AdminError",
+    "backup_database",
+    "check_proxies",
     "create_app",
     "create_event",
     "is_url",
     "issue_token",
     "list_events",
     "list_tokens",
+    "migrate",
+    "migration_plan",
     "parse_expiry",
+    "restore_database",
     "revoke_token",
     "serve",
     "trim_idempotency",
@@ -51,6 +57,55 @@ def create_app(target: Path | str, **kwargs) -> FastAPI:
     from roundtable.secretariat.app import create_app as _create
 
     return _create(target, **kwargs)
+
+
+# -- the administration commands' entry points (issue 21): the command line imports this package
+# only, never its internals (an import-linter contract); each imports its module when called.
+# (Not named after a submodule: importing ``secretariat.backup`` sets the package's ``backup``.)
+
+
+def check_proxies(value: str) -> None:
+    """``--forwarded-allow-ips`` checked as ``serve`` will read it (ValueError: why not)."""
+    from roundtable.secretariat.middleware import trusted_peers
+
+    trusted_peers(value)
+
+
+def backup_database(target: Path | str, out: Path, *, force: bool = False) -> str:
+    """Write a backup of the database ``target`` to ``out``; returns what was written."""
+    from roundtable.secretariat.backup import backup as _backup
+
+    return _backup(target, out, force=force)
+
+
+def restore_database(backup_file: Path, target: Path | str, *, force: bool = False) -> str:
+    """Put a backup in place as the database ``target`` (see ``secretariat.backup``)."""
+    from roundtable.secretariat.backup import restore as _restore
+
+    return _restore(backup_file, target, force=force)
+
+
+def migration_plan(target: Path | str) -> tuple[int | None, list[tuple[int, str]]]:
+    """The database's schema version (None: an SQLite file not there yet) and the migrations
+    it still needs, (version, what) each."""
+    from roundtable.secretariat.backup import pending_migrations, schema_found
+
+    found = schema_found(target)
+    return found, pending_migrations(found or 0)
+
+
+def migrate(target: Path | str) -> Path | None:
+    """Migrate the database to ``SCHEMA_VERSION``; returns the copy of an SQLite file kept
+    from before, if one was made.  The database's own errors are raised as they are."""
+    from roundtable.secretariat.repository import open_database
+
+    database = open_database(target, pooled=False)
+    try:
+        database.migrate()
+    finally:
+        database.close()
+    kept = getattr(database, "migration_backup", None)
+    return Path(kept) if kept else None
 
 
 FORWARDED_ENV = "ROUNDTABLE_FORWARDED_ALLOW_IPS"

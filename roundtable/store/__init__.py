@@ -23,7 +23,7 @@ from roundtable.store.errors import (
     UnknownSessionError,
 )
 from roundtable.store.health import JournalHealth, check_journal
-from roundtable.store.home import LocalStore
+from roundtable.store.home import LocalStore, UnitHold
 from roundtable.store.outbox import Outbox
 from roundtable.store.session import SessionStore
 from roundtable.store.summary import SessionSummary, read_summary
@@ -41,6 +41,7 @@ __all__ = [
     "SessionSummary",
     "StoreError",
     "Unit",
+    "UnitHold",
     "UnknownSessionError",
     "check_journal",
     "read_summary",

@@ -17,7 +17,9 @@ import dataclasses
 import errno
 import json
 import secrets
+import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -72,9 +74,11 @@ class LocalStore:
         self.clock = clock or HlcClock(self.device, self.wall)
         self._open: dict[Path, Unit] = {}
         self._unit_events: dict[Path, str] = {}  # session unit -> its event (never changes)
-        self._sync_held: set[Path] = set()
-        """Units sync's outboxes and puller hold open right now (maybe in a worker thread): an
-        ``open_session`` of one waits for it instead of refusing."""
+        self._holds: Counter[Path] = Counter()
+        """Units sync's outboxes and puller hold open right now (maybe in a worker thread), by
+        how many holders (``hold``): an ``open_session`` of one waits for it instead of
+        refusing."""
+        self._holds_lock = threading.Lock()
         self.notices: list[str] = []
         """One-line messages for the user from the units opened so far (e.g. a unit brought
         forward from an older store schema, with where its backup is)."""
@@ -243,9 +247,37 @@ class LocalStore:
             self._open[path] = unit
         return unit
 
-    def _forget(self, unit: Unit) -> None:
+    def forget(self, unit: Unit) -> None:
+        """``unit`` is no longer this process's writer of its path (it is being closed)."""
         if self._open.get(unit.path) is unit:
             del self._open[unit.path]
+
+    # -- holding units: the public API sync (and any worker thread) uses --------------------
+
+    def held(self, path: Path) -> Unit | None:
+        """The unit of ``path`` this process holds open for writing (the app's session), or
+        None.  A held unit belongs to its owner's thread (the app's event loop): call it there
+        only (``roundtable.store.outbox``)."""
+        unit = self._open.get(path)
+        return unit if unit is not None and not unit.closed else None
+
+    def hold(self, path: Path) -> UnitHold:
+        """Say that this process holds ``path``'s unit for a moment, maybe from a worker thread
+        (a push of its outbox, a pull into it): ``open_session`` of it waits up to
+        ``SYNC_HOLD_WAIT`` instead of refusing.  A context manager; or ``release`` it."""
+        with self._holds_lock:
+            self._holds[path] += 1
+        return UnitHold(self, path)
+
+    def is_held(self, path: Path) -> bool:
+        with self._holds_lock:
+            return self._holds[path] > 0
+
+    def _let_go(self, path: Path) -> None:
+        with self._holds_lock:
+            self._holds[path] -= 1
+            if self._holds[path] <= 0:
+                del self._holds[path]
 
     def _event_path(self, event_id: str) -> Path:
         return self.home / "events" / event_id
@@ -268,7 +300,7 @@ class LocalStore:
         try:
             unit.write("create event", [_creation(event)], event_id=event.id, session_id="")
         finally:
-            self._forget(unit)
+            self.forget(unit)
             unit.close()
         return event
 
@@ -303,7 +335,7 @@ class LocalStore:
                        event_id=event_id, session_id="")  # fmt: skip
         finally:
             if held is None or held.closed:  # opened here: closed here
-                self._forget(unit)
+                self.forget(unit)
                 unit.close()
 
     def event(self, event_id: str) -> Event:
@@ -396,7 +428,7 @@ class LocalStore:
         try:
             unit.write("create session", changes, event_id=event_id, session_id=session.id)
         finally:
-            self._forget(unit)
+            self.forget(unit)
             unit.close()
         return session
 
@@ -462,7 +494,7 @@ class LocalStore:
                 break
             except SessionLockedError:
                 # this process's sync holds the unit for a moment (``roundtable.store.outbox``)
-                if path not in self._sync_held or time.monotonic() > deadline:
+                if not self.is_held(path) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
         return SessionStore(self, unit, session_id)
@@ -653,7 +685,7 @@ class LocalStore:
 
     def release(self, unit: Unit, opened: bool) -> None:
         if opened:
-            self._forget(unit)
+            self.forget(unit)
             unit.close()
 
     def unit_path_for(self, op: Op) -> Path:
@@ -675,3 +707,23 @@ class LocalStore:
         for unit in list(self._open.values()):
             unit.close()
         self._open.clear()
+
+
+class UnitHold:
+    """One hold of a unit (``LocalStore.hold``): released once, by ``release`` or on leaving
+    its ``with`` block."""
+
+    def __init__(self, local: LocalStore, path: Path) -> None:
+        self.path = path
+        self._local: LocalStore | None = local
+
+    def release(self) -> None:
+        local, self._local = self._local, None
+        if local is not None:
+            local._let_go(self.path)
+
+    def __enter__(self) -> UnitHold:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -23,7 +23,7 @@ from roundtable.model import Op
 from roundtable.store.unit import JournalHandle, NeedsFullOpen, Unit
 
 if TYPE_CHECKING:
-    from roundtable.store.home import LocalStore
+    from roundtable.store.home import LocalStore, UnitHold
 
 
 class Outbox:
@@ -38,27 +38,24 @@ class Outbox:
         self.session_id = session_id  # "" for the event's own unit
         self.count = pending
         """Pending ops when the outbox was listed (without opening the unit)."""
-        held = store._open.get(path)
-        self._unit: Unit | JournalHandle | None = (
-            held if held is not None and not held.closed else None
-        )
+        self._unit: Unit | JournalHandle | None = store.held(path)
         self.shared = self._unit is not None
         """The unit is the one this process holds open (the app's session): call this outbox
         on the owner's thread only."""
-        self._opened = False
+        self._hold: UnitHold | None = None
 
     def __repr__(self) -> str:
         return f"Outbox({self.session_id or self.event_id}, {self.count} pending)"
 
     def _open(self) -> Unit | JournalHandle:
         if self._unit is None:
-            self.store._sync_held.add(self.path)
+            hold = self.store.hold(self.path)
             try:
                 self._unit = _journal_or_unit(self.store, self.path)
             except BaseException:
-                self.store._sync_held.discard(self.path)
+                hold.release()
                 raise
-            self._opened = True
+            self._hold = hold
         return self._unit
 
     def pending(
@@ -74,14 +71,14 @@ class Outbox:
 
     def close(self) -> None:
         """Let go of a unit this outbox opened (checkpointed); the shared one stays open."""
+        hold, self._hold = self._hold, None
         try:
-            if self._opened and self._unit is not None:
+            if hold is not None and self._unit is not None:
                 self._unit.close()
         finally:
-            if self._opened:
-                self.store._sync_held.discard(self.path)
+            if hold is not None:
+                hold.release()
             self._unit = None
-            self._opened = False
 
     def __enter__(self) -> Outbox:
         return self
@@ -116,6 +113,7 @@ class Puller:
     def __init__(self, store: LocalStore) -> None:
         self.store = store
         self._held: dict[Path, Unit | JournalHandle] = {}
+        self._holds: dict[Path, UnitHold] = {}
 
     def apply(self, ops: Iterable[Op], *, shared: bool | None = None) -> int:
         """Apply ops (idempotent by op id) to their units, creating units for sessions new to
@@ -126,23 +124,23 @@ class Puller:
             by_unit.setdefault(self.store.unit_path_for(op), []).append(op)
         applied = 0
         for path, unit_ops in by_unit.items():
-            held = self.store._open.get(path)
-            is_shared = held is not None and not held.closed
-            if shared is not None and shared != is_shared:
+            held = self.store.held(path)
+            if shared is not None and shared != (held is not None):
                 continue
-            if held is not None and is_shared:
+            if held is not None:
                 applied += held.apply_remote(unit_ops)
                 continue
             unit = self._held.get(path)
             if unit is None:
                 # most pulled ops are known here (our own, pushed earlier): the journal alone
                 # tells, and the view is read only for ops that are new
-                self.store._sync_held.add(path)
+                hold = self.store.hold(path)
                 try:
                     unit = self._held[path] = _journal_or_unit(self.store, path, create=True)
                 except BaseException:
-                    self.store._sync_held.discard(path)
+                    hold.release()
                     raise
+                self._holds[path] = hold
             if isinstance(unit, JournalHandle):
                 if all(o.op_id in unit.history.known_ops for o in unit_ops):
                     continue
@@ -151,18 +149,20 @@ class Puller:
                 try:
                     unit = self._held[path] = _open_unit(self.store, path, create=True)
                 except BaseException:
-                    self.store._sync_held.discard(path)
+                    self._holds.pop(path).release()
                     raise
             applied += unit.apply_remote(unit_ops)
         return applied
 
     def close(self) -> None:
         held, self._held = self._held, {}
+        holds, self._holds = self._holds, {}
         try:
             for unit in held.values():
                 unit.close()
         finally:
-            self.store._sync_held.difference_update(held)
+            for hold in holds.values():
+                hold.release()
 
     def __enter__(self) -> Puller:
         return self

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
 from roundtable.model import (
-    ACTION_STATUSES,
-    ENTRY_KINDS,
     LABELLED_KINDS,
-    PRIORITIES,
     TLP_LABELS,
     AgendaItem,
     Attendance,
@@ -36,6 +33,8 @@ from roundtable.store.history import default_of
 from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
+    from roundtable.commands import Changes, SessionState
+    from roundtable.model import ActionReview, ClockEvent, Speaker
     from roundtable.store.home import LocalStore
 
 SPOKEN_AFTER = 10
@@ -101,6 +100,47 @@ class SessionStore:
 
     # -- writes ----------------------------------------------------------------------------
 
+    # -- commands: the unit of work (issue 21) ----------------------------------------------
+
+    def state(self, *, floor: str = "") -> SessionState:
+        """What the pure commands (``roundtable.commands``) need of this session, now."""
+        from roundtable.commands import SessionState
+
+        session = self.session
+        return SessionState(
+            session_id=self.session_id,
+            current_item=session.current_item,
+            default_tlp=session.default_tlp,
+            now=self._now(),
+            floor=floor,
+        )
+
+    def apply(self, changes: Changes) -> list[Op]:
+        """Journal a command's changes as one undoable change: durable when it returns."""
+        if not changes:
+            return []
+        ops = self._write(changes.label, [c.as_write() for c in changes.changes])
+        for c in changes.changes:
+            if c.fields.get("tlp") == "red" and c.record_id != changes.created:
+                self._withdrawal_notice(c.kind, c.record_id)
+        return ops
+
+    def perform(
+        self, command: Callable[..., Changes], *args: Any, floor: str = "", **kwargs: Any
+    ) -> Changes:
+        """Run a pure command on this session's state and apply its changes; StoreError (one
+        line) when the command refuses, and nothing is written."""
+        from roundtable.commands import CommandError
+
+        try:
+            changes = command(self.state(floor=floor), *args, **kwargs)
+        except CommandError as exc:
+            raise StoreError(str(exc)) from None
+        self.apply(changes)
+        return changes
+
+    # -- writes ----------------------------------------------------------------------------
+
     def add_entry(
         self,
         entry_kind: str,
@@ -115,37 +155,24 @@ class SessionStore:
         parked: bool = False,
         tlp: str = "",
     ) -> Entry:
-        if entry_kind not in ENTRY_KINDS:
-            raise StoreError(f"unknown entry kind {entry_kind!r} (one of {', '.join(ENTRY_KINDS)})")
-        if not text.strip():
-            raise StoreError("an entry needs some text")
-        if agenda_item is None:
-            agenda_item = self.session.current_item
-        if entry_kind == "action" and not status:
-            status = "open"
-        if priority not in ("", *PRIORITIES):
-            raise StoreError(f"unknown priority {priority!r} (one of {', '.join(PRIORITIES)})")
-        if status not in ("", *ACTION_STATUSES):
-            raise StoreError(f"unknown status {status!r} (one of {', '.join(ACTION_STATUSES)})")
-        tlp = self._label(tlp)
-        entry = Entry(
-            id=new_id(),
-            session_id=self.session_id,
-            entry_kind=entry_kind,
-            text=text,
-            delegations=list(delegations),
-            crime_areas=list(crime_areas),
+        """A new entry (``commands.capture``: its rules), journalled at once."""
+        from roundtable import commands
+
+        changes = self.perform(
+            commands.capture,
+            entry_kind,
+            text,
+            delegations=delegations,
+            crime_areas=crime_areas,
             priority=priority,
             owner=owner,
             due=due,
             status=status,
             agenda_item=agenda_item,
             parked=parked,
-            created_at=self._now(),
             tlp=tlp,
         )
-        self._write(f"add {'parked note' if parked else entry_kind}", [_creation(entry)])
-        return self.unit.get("entry", entry.id)  # type: ignore[return-value]
+        return self.unit.get("entry", changes.created)  # type: ignore[return-value]
 
     def update(self, kind: str, record_id: str, **fields: Any) -> list[Op]:
         current = self.unit.get(kind, record_id)
@@ -244,7 +271,7 @@ class SessionStore:
         """Undo this laptop's last change; None when there is nothing to undo.  Undo never
         crosses a close or a reopening (issue 22, finding 8): each is its own recorded
         command, so StoreError says how to go the other way."""
-        self.unit._ensure_history()
+        self.unit.ensure_history()
         plan = self.unit.history.undo_plan()
         if plan is not None and plan[0]["label"] in UNDO_BARRIERS:
             raise StoreError(UNDO_BARRIERS[plan[0]["label"]])
@@ -999,6 +1026,35 @@ class SessionStore:
     def records(self, kind: type[R], include_deleted: bool = False) -> list[R]: ...
 
     @overload
+    def records(self, kind: Literal["entry"], include_deleted: bool = False) -> list[Entry]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["agenda_item"], include_deleted: bool = False
+    ) -> list[AgendaItem]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["attendance"], include_deleted: bool = False
+    ) -> list[Attendance]: ...
+
+    @overload
+    def records(self, kind: Literal["speech"], include_deleted: bool = False) -> list[Speech]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["clock_event"], include_deleted: bool = False
+    ) -> list[ClockEvent]: ...
+
+    @overload
+    def records(self, kind: Literal["speaker"], include_deleted: bool = False) -> list[Speaker]: ...
+
+    @overload
+    def records(
+        self, kind: Literal["action_review"], include_deleted: bool = False
+    ) -> list[ActionReview]: ...
+
+    @overload
     def records(self, kind: str, include_deleted: bool = False) -> list[Any]: ...
 
     def records(self, kind: type[Record] | str, include_deleted: bool = False) -> list[Any]:
@@ -1093,7 +1149,7 @@ class SessionStore:
     def close(self) -> None:
         if not self.unit.closed:
             if not self.unit.read_only:
-                self.local._forget(self.unit)
+                self.local.forget(self.unit)
             self.unit.close()
 
 

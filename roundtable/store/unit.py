@@ -205,7 +205,7 @@ class Unit:
                     self._read_history(replay_from=offset)
                 else:
                     # a reader, or a lazy writer with a usable view: only the lines past it now;
-                    # the history is read later (``load_history_step``, ``_ensure_history``)
+                    # the history is read later (``load_history_step``, ``ensure_history``)
                     for _, line in self.journal.read(offset):
                         if not self.read_only:
                             check_line(line)  # as the eager open does for these lines
@@ -289,7 +289,7 @@ class Unit:
         self._meta_pending = self.history.pending
         self._pending_delta = 0
 
-    def _ensure_history(self) -> None:
+    def ensure_history(self) -> None:
         """The whole history, before a write or a look at the outbox or undo stack.  A load in
         progress (``load_history_step``) is continued from where it is, never restarted."""
         if self._history_loaded:
@@ -335,7 +335,7 @@ class Unit:
 
         The lines are those of the journal as it was when the load began (``journal.size``):
         nothing is appended before the history is loaded, since every append path calls
-        ``_ensure_history`` first.  ``_note_history`` counts, so a line is noted exactly once:
+        ``ensure_history`` first.  ``_note_history`` counts, so a line is noted exactly once:
         a load is continued, and one that fails is forgotten entirely before anything else.
         A writer recovers damage in place (the good lines kept, the file moved aside, a notice);
         a reader raises CorruptStoreError as before."""
@@ -481,7 +481,7 @@ class Unit:
             raise StoreError(f"{self.path}: opened read-only")
         if self.closed:
             raise StoreError(f"{self.path}: store is closed")
-        self._ensure_history()
+        self.ensure_history()
         ops: list[Op] = []
         before: list[list[Any]] = []
         for kind, record_id, fields in changes:
@@ -544,7 +544,7 @@ class Unit:
             self.checkpoint()
 
     def undo(self, *, event_id: str, session_id: str) -> str | None:
-        self._ensure_history()
+        self.ensure_history()
         plan = self.history.undo_plan()
         if plan is None:
             return None
@@ -569,11 +569,11 @@ class Unit:
         self, limit: int | None = None, skip: frozenset[str] | set[str] = frozenset()
     ) -> list[Op]:
         """The local ops not acknowledged (nor in ``skip``), oldest first."""
-        self._ensure_history()
+        self.ensure_history()
         return self.history.outbox(limit, skip)
 
     def mark_acked(self, op_ids: Iterable[str]) -> int:
-        self._ensure_history()
+        self.ensure_history()
         new = self.history.unacked(op_ids)
         if not new:
             return 0
@@ -586,7 +586,7 @@ class Unit:
     def apply_remote(self, ops: Iterable[Op]) -> int:
         if self.read_only:
             raise StoreError(f"{self.path}: opened read-only")
-        self._ensure_history()
+        self.ensure_history()
         fresh = [o for o in ops if o.op_id not in self.history.known_ops]
         fresh = list({o.op_id: o for o in fresh}.values())
         if not fresh:

@@ -81,6 +81,30 @@ def _pilot_idle_poll():
     textual.app.wait_for_idle, textual.pilot.wait_for_idle = real  # type: ignore[assignment]
 
 
+TEST_SCRYPT_N = 2**10
+"""The scrypt cost of a session a test creates in its own process (production: 2**15)."""
+
+
+@pytest.fixture(autouse=True)
+def _test_scrypt_cost(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Test-only: a session created in a test's own process derives its key at 2**10 instead of
+    2**15 (~5 ms instead of ~150 ms; an encrypted test opens its session several times).  The
+    tests prove the journal, the seals and the screens, not scrypt's cost.  Nothing an installed
+    laptop reads can set it (`test_an_installed_laptop_creates_sessions_at_the_production_cost`,
+    marked ``production_scrypt``, runs without it); a session's cost is in its crypto.json, so a
+    `roundtable` subprocess opens it at the cost it was made with and creates its own at
+    production's.  `make soak` and `make fuzz` (RT_SCALE > 1) run at production's cost."""
+    from budget import scale
+
+    if scale() > 1 or request.node.get_closest_marker("production_scrypt"):
+        return
+    try:
+        from roundtable.store import crypto
+    except ImportError:
+        return
+    monkeypatch.setattr(crypto, "SCRYPT_N", TEST_SCRYPT_N)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
     """No test may read or write the real home or settings of whoever runs the suite."""

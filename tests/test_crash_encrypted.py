@@ -4,9 +4,9 @@ entry, and a crash leaves nothing readable.  Two ways, as in test_crash.py: a cr
 disk step in turn, and a small set of real kill -9 at random moments (RT_CRASH_ENC_TRIALS).
 
 The key's cost: these tests re-prove the journal's crash logic, not scrypt, so in `make test`
-the sessions here are created with a cheap scrypt cost (``cheap_scrypt``: 2**10 instead of
-2**15).  That is a test-only parameter: the test sets ``crypto.SCRYPT_N`` in its own process,
-there is no setting, variable or option an installed laptop reads for it (see
+the sessions here are created with a cheap scrypt cost (conftest's ``_test_scrypt_cost``: 2**10
+instead of 2**15).  That is a test-only parameter: the test sets ``crypto.SCRYPT_N`` in its own
+process, there is no setting, variable or option an installed laptop reads for it (see
 ``test_an_installed_laptop_creates_sessions_at_the_production_cost``), and unlocking reads the
 cost a session was created with from its ``crypto.json``.  `make soak` (RT_SCALE > 1) runs the
 trials at the production cost."""
@@ -20,22 +20,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from budget import count, scale
+from budget import count
 from test_crash import _run_and_kill, kill_point_trials, writer_server
 
 from roundtable.store import LocalStore, crypto
 
 TRIALS = count(12, "RT_CRASH_ENC_TRIALS", soak=40)  # in all, split between the two modes
 PASS = "kill -9 passphrase"
-CHEAP_N = 2**10
 
 
 @pytest.fixture
-def cheap_scrypt(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Sessions created by this test derive their key at a cheap scrypt cost (production's at
-    `make soak`); returns the cost."""
-    if scale() == 1:
-        monkeypatch.setattr(crypto, "SCRYPT_N", CHEAP_N)
+def cheap_scrypt() -> int:
+    """The cost at which this test's sessions derive their key (conftest's test-only cost in
+    `make test`, production's at `make soak`)."""
     return crypto.SCRYPT_N
 
 
@@ -44,6 +41,7 @@ def created_cost(home: Path, session_id: str) -> int:
     return header["n"]
 
 
+@pytest.mark.production_scrypt
 def test_an_installed_laptop_creates_sessions_at_the_production_cost(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.slow
+@pytest.mark.e2e  # two real benchmarks: a server and the app in tmux (~8 s of 2 cores)
 def test_run_all_quick_writes_machine_ratios_and_figures(tmp_path: Path) -> None:
     out = tmp_path / "performance.md"
     out.write_text("# Performance\n\nHand-written analysis.\n", encoding="utf-8")

@@ -303,7 +303,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     with store.open_session(session_id) as ss:
         ss.check_open()
         for code in observers:
-            ss.add_observer(code)
+            ss.perform(commands.add_observer, code)
         for c in captured:  # the app's capture rule (``commands.capture``), one change each
             print(ss.perform(commands.capture, **c.entry_fields()).created)
     return 0

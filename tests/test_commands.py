@@ -11,7 +11,7 @@ from _app import demo_home, make_app
 
 from roundtable import cli, commands
 from roundtable.commands import Change, CommandError, SessionState
-from roundtable.model import Entry
+from roundtable.model import Attendance, Entry, Session, stable_id
 from roundtable.store import LocalStore, StoreError
 
 STATE = SessionState(
@@ -134,3 +134,105 @@ async def test_the_app_and_the_command_line_capture_and_edit_with_the_same_comma
     assert {k: getattr(first, k) for k in keep} == {k: getattr(from_cli, k) for k in keep}
     assert edited_in_app.status == from_cli.status == "open"
     assert edited_in_app.owner == from_cli.owner == "GH"
+
+
+# -- the meeting's other commands: state in, changes out (pure) -------------------------------
+
+T0 = 1_795_600_800_000  # 2026-11-25 09:20:00 UTC, in ms
+
+
+def state_of(*records, session: Session | None = None, now_ms: int = T0) -> SessionState:
+    """A session's state over the given records, as a store gives it to the commands."""
+    session = session or Session(id="s1", event_id="ev1", status="running")
+    return SessionState(
+        session_id=session.id,
+        current_item=session.current_item,
+        default_tlp=session.default_tlp,
+        now=commands.iso_at(now_ms),
+        now_ms=now_ms,
+        event_id=session.event_id,
+        session=session,
+        view=commands.InMemory([session, *records]),
+    )
+
+
+def journal(home: Path, sid: str, kinds: tuple[str, ...]) -> list[tuple[str, str, object]]:
+    """The session's journalled writes of some kinds, as (kind, field, value), in order."""
+    with LocalStore(home).open_session(sid, read_only=True) as ss:
+        return [(op.kind, op.field, op.value) for op in ss.outbox() if op.kind in kinds]
+
+
+def test_attendance_writes_what_differs_on_the_delegations_one_record() -> None:
+    rid = stable_id("s1", "GH")
+    first = commands.set_attendance(state_of(), "GH", "present", ["A. Mensah"])
+    assert first.label == "attendance GH" and first.created == rid
+    assert first.changes == (
+        Change(
+            "attendance",
+            rid,
+            {"session_id": "s1", "country": "GH", "status": "present", "delegates": ["A. Mensah"]},
+        ),
+    )
+    present = Attendance(id=rid, session_id="s1", country="GH", status="present")
+    assert not commands.set_attendance(state_of(present), "GH", "present")
+    back = Attendance(id=rid, session_id="s1", country="GH", status="present", deleted=True)
+    assert commands.set_attendance(state_of(back), "GH", "present").changes[0].fields == {
+        "session_id": "s1",
+        "country": "GH",
+        "deleted": False,
+    }
+    with pytest.raises(CommandError, match="unknown attendance status 'late'"):
+        commands.set_attendance(state_of(), "GH", "late")
+
+
+def test_the_rest_absent_is_one_change_and_a_closed_session_refuses_it() -> None:
+    gh = Attendance(id=stable_id("s1", "GH"), session_id="s1", country="GH", status="present")
+    ke = Attendance(id=stable_id("s1", "KE"), session_id="s1", country="KE", status="unknown")
+    changes = commands.mark_rest_absent(state_of(gh, ke), ["GH", "KE", "NG"])
+    assert changes.value == ["KE", "NG"] and changes.label == "mark the rest absent (2)"
+    assert [c.fields for c in changes.changes] == [
+        {"status": "absent"},
+        {"status": "absent", "session_id": "s1", "country": "NG"},
+    ]
+    closed = Session(id="s1", status="closed")
+    with pytest.raises(CommandError, match="session s1 is closed: reopen it with"):
+        commands.mark_rest_absent(state_of(session=closed), ["GH"])
+
+
+def test_an_observer_is_added_once() -> None:
+    changes = commands.add_observer(state_of(session=Session(id="s1", observers=["FR"])), "JO")
+    assert changes.changes == (Change("session", "s1", {"observers": ["FR", "JO"]}),)
+    assert changes.label == "edit session observers"
+    assert not commands.add_observer(state_of(session=Session(id="s1", observers=["JO"])), "JO")
+
+
+async def test_the_app_and_the_command_line_confirm_an_observer_with_the_same_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from roundtable.screens.common import ConfirmModal
+    from widgets import CaptureBar
+
+    homes = {}
+    for face in ("app", "cli"):
+        home, sid = demo_home(tmp_path / face)
+        homes[face] = (home, sid)
+    home, sid = homes["app"]
+    app = make_app(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        bar = app.screen.query_one(CaptureBar)
+        bar.focus_input()
+        bar.query_one("Input").value = "/issue Ports @FR"
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal)
+        await pilot.click("#yes")
+        await pilot.pause()
+    home, sid = homes["cli"]
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    assert cli.main(["add", sid, "/issue Ports @FR", "--observer", "FR"]) == 0
+    capsys.readouterr()
+    in_app = journal(*homes["app"], ("session",))
+    from_cli = journal(*homes["cli"], ("session",))
+    assert in_app[-1] == from_cli[-1] == ("session", "observers", ["FR"])
+    assert in_app.count(in_app[-1]) == from_cli.count(from_cli[-1]) == 1

@@ -133,7 +133,9 @@ class CloseScreen(SessionScreen):
 
             self.app.push_screen(SetupScreen())  # its Esc and ctrl+s come back here
         elif finding.record_kind == "attendance":  # a delegation named but not present
-            self.store.set_attendance(finding.record_id, "present")
+            from roundtable import commands
+
+            self.store.perform(commands.set_attendance, finding.record_id, "present")
             self.notify(f"{finding.record_id} marked present.")
             self.refresh_findings()
         elif finding.record_kind == "agenda_item":

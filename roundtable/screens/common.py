@@ -357,7 +357,9 @@ class SessionScreen(AppScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self.store.add_observer(code)
+                from roundtable import commands
+
+                self.store.perform(commands.add_observer, code)
                 self.notify(f"{name} is an observer of this session: Enter saves the line.")
 
         self.app.push_screen(

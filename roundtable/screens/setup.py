@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -10,6 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Select, Static
 
+from roundtable.model import Attendance
 from roundtable.screens.common import PromptModal, SessionScreen, StatusLine
 from widgets import KeyBar, RollCall
 
@@ -111,11 +113,15 @@ class SetupScreen(SessionScreen):
 
     @on(RollCall.StatusChanged)
     def _status(self, event: RollCall.StatusChanged) -> None:
-        att = self.store.set_attendance(event.code, event.status)
-        self.query_one(RollCall).set_attendance(att)
+        from roundtable import commands
+
+        changes = self.store.perform(commands.set_attendance, event.code, event.status)
+        self.query_one(RollCall).set_attendance(_stored(self.store, changes))
 
     @on(RollCall.DelegatesRequested)
     def _delegates(self, event: RollCall.DelegatesRequested) -> None:
+        from roundtable import commands
+
         store = self.store
         current = next((a for a in store.records("attendance") if a.country == event.code), None)
         names = ", ".join(current.delegates) if current else ""
@@ -126,8 +132,8 @@ class SetupScreen(SessionScreen):
                 return
             delegates = [n.strip() for n in value.split(",") if n.strip()]
             status = current.status if current and current.status != "unknown" else "present"
-            att = store.set_attendance(event.code, status, delegates)
-            self.query_one(RollCall).set_attendance(att)
+            changes = store.perform(commands.set_attendance, event.code, status, delegates)
+            self.query_one(RollCall).set_attendance(_stored(store, changes))
 
         self.app.push_screen(PromptModal(f"Delegates of {country} (comma-separated)", names), done)
 
@@ -168,6 +174,7 @@ class SetupScreen(SessionScreen):
 
     def action_rest_absent(self) -> None:
         """Mark every member delegation not yet recorded absent, and say the quorum."""
+        from roundtable import commands
         from roundtable.procedure import quorum
         from roundtable.store import StoreError
         from sessions import countries_in
@@ -175,7 +182,7 @@ class SetupScreen(SessionScreen):
         store = self.store
         members = [c.code for c in countries_in(store.session.region)]
         try:
-            marked = store.mark_rest_absent(members)
+            marked = store.perform(commands.mark_rest_absent, members).value
         except StoreError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -193,3 +200,8 @@ class SetupScreen(SessionScreen):
             "Every delegation not yet recorded is absent; says the quorum",
             self.action_rest_absent,
         )
+
+
+def _stored(store: Any, changes: Any) -> Attendance:
+    """The attendance record a ``commands.set_attendance`` just wrote (or found unchanged)."""
+    return cast(Attendance, store.get("attendance", changes.created))

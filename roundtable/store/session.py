@@ -103,16 +103,22 @@ class SessionStore:
     # -- commands: the unit of work (issue 21) ----------------------------------------------
 
     def state(self, *, floor: str = "") -> SessionState:
-        """What the pure commands (``roundtable.commands``) need of this session, now."""
+        """What the pure commands (``roundtable.commands``) need of this session, now: its
+        record, the time, and this store as their ``Records``."""
         from roundtable.commands import SessionState
 
         session = self.session
+        wall = self.local.wall()
         return SessionState(
             session_id=self.session_id,
             current_item=session.current_item,
             default_tlp=session.default_tlp,
-            now=self._now(),
+            now=_utc_now_iso(wall),
             floor=floor,
+            now_ms=int(wall * 1000),
+            event_id=self.event_id,
+            session=session,
+            view=self,
         )
 
     def apply(self, changes: Changes) -> list[Op]:
@@ -294,44 +300,17 @@ class SessionStore:
     def set_attendance(
         self, country: str, status: str | None = None, delegates: Sequence[str] | None = None
     ) -> Attendance:
-        from roundtable.model import ATTENDANCE_STATUSES
+        """``commands.set_attendance``, applied; the delegation's attendance record."""
+        from roundtable import commands
 
-        if status is not None and status not in ATTENDANCE_STATUSES:
-            raise StoreError(f"unknown attendance status {status!r}")
-        record_id = stable_id(self.session_id, country)
-        current = cast("Attendance | None", self.unit.get("attendance", record_id))
-        fields: dict[str, Any] = {}
-        if current is None or current.deleted:
-            fields = {"session_id": self.session_id, "country": country, "deleted": False}
-            if current is None:
-                fields.pop("deleted")
-        if status is not None and (current is None or current.status != status):
-            fields["status"] = status
-        if delegates is not None and (current is None or current.delegates != list(delegates)):
-            fields["delegates"] = list(delegates)
-        if fields:
-            self._write(f"attendance {country}", [("attendance", record_id, fields)])
-        return self.unit.get("attendance", record_id)  # type: ignore[return-value]
+        changes = self.perform(commands.set_attendance, country, status, delegates)
+        return self.unit.get("attendance", changes.created)  # type: ignore[return-value]
 
     def mark_rest_absent(self, members: Sequence[str]) -> list[str]:
-        """The roll call's "mark the rest absent" (issue 26): every member delegation not yet
-        recorded is marked absent, in one change (one ctrl+z).  Returns the codes marked."""
-        from roundtable.procedure import rest_absent
+        """``commands.mark_rest_absent``, applied: returns the codes marked."""
+        from roundtable import commands
 
-        self.check_open()
-        codes = rest_absent(self.records("attendance", include_deleted=False), members)
-        changes = []
-        for code in codes:
-            record_id = stable_id(self.session_id, code)
-            current = cast("Attendance | None", self.unit.get("attendance", record_id))
-            fields: dict[str, Any] = {"status": "absent"}
-            if current is None or current.deleted:
-                fields |= {"session_id": self.session_id, "country": code}
-                if current is not None:
-                    fields["deleted"] = False
-            changes.append(("attendance", record_id, fields))
-        if changes:
-            self._write(f"mark the rest absent ({len(codes)})", changes)
+        codes: list[str] = self.perform(commands.mark_rest_absent, members).value
         return codes
 
     def add_speech(
@@ -939,10 +918,10 @@ class SessionStore:
         return status
 
     def add_observer(self, country: str) -> None:
-        """Confirm a delegation from another region as an observer of this session."""
-        observers = list(self.session.observers)
-        if country not in observers:
-            self.update("session", self.session_id, observers=[*observers, country])
+        """``commands.add_observer``, applied."""
+        from roundtable import commands
+
+        self.perform(commands.add_observer, country)
 
     def move_entry(self, entry_id: str, item_id: str) -> bool:
         """File an entry under another agenda item; False when it is already there."""

@@ -1,5 +1,10 @@
 """Meeting commands as pure functions (issue 21): the session's state in, the changes out.
 
+This module holds what every command shares (``SessionState``, ``Change``, ``Changes``, the
+record reads ``Records``) and the entry commands; the others live beside it
+(``roundtable.commands.attendance``, ``.session``, ``.clocks``, ``.floor``, ``.tour``,
+``.reviews``) and ``roundtable.commands`` offers them all.
+
 A face (the app's capture bar and edit dialog, `roundtable add` and `roundtable edit`) parses
 its input, calls a command here and hands the ``Changes`` to ``SessionStore.apply``, which
 journals them as one undoable change.  The rules — what a capture fills in, which delegation an
@@ -10,9 +15,10 @@ the time and, if it wants, the new record's id).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from roundtable.errors import RoundtableError
 from roundtable.model import (
@@ -20,23 +26,33 @@ from roundtable.model import (
     ENTRY_KINDS,
     PRIORITIES,
     TLP_LABELS,
+    AgendaItem,
     Entry,
     Record,
+    Session,
     effective_tlp,
     new_id,
 )
+from roundtable.snapshot import display_order
 
 __all__ = [
     "FLOOR_KINDS",
     "Change",
     "Changes",
     "CommandError",
+    "InMemory",
+    "Records",
     "SessionState",
     "capture",
+    "check_open",
     "creation",
+    "current_item_id",
     "edit",
+    "iso_at",
     "relabel",
 ]
+
+R = TypeVar("R", bound=Record)
 
 FLOOR_KINDS = ("issue", "need", "note")
 """Kinds that, naming no delegation, are credited to the delegation that has the floor."""
@@ -66,12 +82,43 @@ class Changes:
     changes: tuple[Change, ...] = ()
     created: str = ""
     """The id of the record the command created, if it created one."""
+    value: Any = None
+    """What the command answers besides its changes (the delegation that passed, the codes
+    marked absent): the store's methods return it."""
 
     def __bool__(self) -> bool:
         return bool(self.changes)
 
     def fields(self) -> list[str]:
         return sorted({f for c in self.changes for f in c.fields})
+
+
+class Records(Protocol):
+    """The session's records as the commands read them (the store gives its own; tests and
+    the pure callers give ``InMemory``)."""
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        """One record of the session, deleted or not (None if unknown)."""
+        ...
+
+    def records(self, kind: str) -> Sequence[Any]:
+        """The shown records of one kind, in display order."""
+        ...
+
+
+class InMemory:
+    """``Records`` over a list of records (pure: tests, a state built from a snapshot)."""
+
+    def __init__(self, records: Iterable[Record] = ()) -> None:
+        self._by_key = {(r.KIND, r.id): r for r in records}
+
+    def get(self, kind: str, record_id: str) -> Record | None:
+        return self._by_key.get((kind, record_id))
+
+    def records(self, kind: str) -> list[Any]:
+        return display_order(
+            kind, [r for (k, _id), r in self._by_key.items() if k == kind and not r.deleted]
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +129,65 @@ class SessionState:
     current_item: str = ""
     default_tlp: str = ""  # the session's default label ("" = TLP:AMBER)
     now: str = ""  # ISO time at the venue's clock of this laptop, for ``created_at``
-    floor: str = ""  # the delegation that has the floor, if any
+    floor: str = ""  # the delegation that has the floor, if any (the capture bar's rule)
+    now_ms: int = 0  # the same moment in ms since the epoch (clocks, turns)
+    event_id: str = ""
+    session: Session | None = None  # the session record (None: one built of the fields above)
+    view: Records = field(default_factory=InMemory)  # the session's other records
+
+    @property
+    def record(self) -> Session:
+        """The session record (built from ``session_id`` etc. when none was given)."""
+        if self.session is not None:
+            return self.session
+        return Session(
+            id=self.session_id, current_item=self.current_item, default_tlp=self.default_tlp
+        )
+
+    def get(self, kind: type[R], record_id: str) -> R | None:
+        """One record of the given class (None if unknown or of another kind)."""
+        record = self.view.get(kind.KIND, record_id)
+        return record if isinstance(record, kind) else None
+
+    def records(self, kind: type[R]) -> list[R]:
+        return [r for r in self.view.records(kind.KIND) if isinstance(r, kind)]
+
+    @property
+    def tlp(self) -> str:
+        """The label of new entries and speeches: the session's, else TLP:AMBER."""
+        return effective_tlp("", self.record.default_tlp)
+
+
+def iso_at(ms: int) -> str:
+    """An ISO time (UTC, whole seconds) of a time in ms, as the journal writes them."""
+    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).isoformat(timespec="seconds")
+
+
+def check_open(state: SessionState) -> None:
+    """Refuse, naming how to reopen, when the session is closed or archived (a capture or a
+    new turn must not land silently in closed minutes)."""
+    session = state.record
+    short = state.session_id[:8]
+    if session.status == "archived":
+        raise CommandError(
+            f"session {short} is archived: restore it with "
+            f"`roundtable unarchive {short}` or delete on the archived list"
+        )
+    if session.status == "closed":
+        raise CommandError(
+            f"session {short} is closed: reopen it with "
+            f'`roundtable reopen {short}` or the palette\'s "session: reopen"'
+        )
+
+
+def current_item_id(state: SessionState) -> str:
+    """The agenda item being discussed: the session's ``current_item``, else the first item."""
+    current = state.record.current_item
+    item = state.get(AgendaItem, current) if current else None
+    if item is not None and not item.deleted:
+        return current
+    agenda = state.records(AgendaItem)
+    return agenda[0].id if agenda else ""
 
 
 def creation(record: Record) -> Change:

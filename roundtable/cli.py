@@ -450,10 +450,12 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 def cmd_reopen(args: argparse.Namespace) -> int:
     """Reopen a closed session: recorded, so the minutes can say it was reopened."""
+    from roundtable import commands
+
     store = _store()
     session_id = store.resolve_session(args.session)
     with store.open_session(session_id) as ss:
-        ss.reopen()
+        ss.perform(commands.reopen)
         print(f"reopened {ss.session.title or session_id}: captures are accepted again")
     return 0
 
@@ -461,10 +463,12 @@ def cmd_reopen(args: argparse.Namespace) -> int:
 def cmd_archive(args: argparse.Namespace) -> int:
     """Archive a session: hidden from lists, briefs and reports, kept on disk, synced as its
     status; `roundtable unarchive` restores it."""
+    from roundtable import commands
+
     store = _store()
     session_id = store.resolve_session(args.session)
     with store.open_session(session_id) as ss:
-        ss.archive()
+        ss.perform(commands.archive)
         title = ss.session.title or session_id
     print(f"archived {title}: hidden from lists, briefs and reports (`roundtable unarchive "
           f"{session_id[:8]}` restores it)")  # fmt: skip
@@ -473,10 +477,12 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 def cmd_unarchive(args: argparse.Namespace) -> int:
     """Restore an archived session, with the status it had."""
+    from roundtable import commands
+
     store = _store()
     session_id = store.resolve_session(args.session)
     with store.open_session(session_id) as ss:
-        status = ss.unarchive()
+        status = ss.perform(commands.unarchive).value
         title = ss.session.title or session_id
     print(f"unarchived {title}: {status} again")
     return 0

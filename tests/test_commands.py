@@ -4,6 +4,7 @@ the app and the command line call the same ones."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,15 @@ from _app import demo_home, make_app
 
 from roundtable import cli, commands
 from roundtable.commands import Change, CommandError, SessionState
-from roundtable.model import Attendance, Entry, Session, stable_id
+from roundtable.model import (
+    AgendaItem,
+    Attendance,
+    ClockEvent,
+    Entry,
+    Session,
+    Speech,
+    stable_id,
+)
 from roundtable.store import LocalStore, StoreError
 
 STATE = SessionState(
@@ -138,7 +147,7 @@ async def test_the_app_and_the_command_line_capture_and_edit_with_the_same_comma
 
 # -- the meeting's other commands: state in, changes out (pure) -------------------------------
 
-T0 = 1_795_600_800_000  # 2026-11-25 09:20:00 UTC, in ms
+T0 = int(dt.datetime(2026, 11, 25, 9, 20, tzinfo=dt.UTC).timestamp() * 1000)  # in ms
 
 
 def state_of(*records, session: Session | None = None, now_ms: int = T0) -> SessionState:
@@ -236,3 +245,80 @@ async def test_the_app_and_the_command_line_confirm_an_observer_with_the_same_wr
     from_cli = journal(*homes["cli"], ("session",))
     assert in_app[-1] == from_cli[-1] == ("session", "observers", ["FR"])
     assert in_app.count(in_app[-1]) == from_cli.count(from_cli[-1]) == 1
+
+
+def test_closing_stops_the_clock_ends_the_turn_and_joins_the_accepted_findings() -> None:
+    item = AgendaItem(id="i1", session_id="s1", started_at="2026-11-25T09:00:00+00:00")
+    started = ClockEvent(id="c1", session_id="s1", agenda_item="i1", action="start", at=T0 - 60_000)
+    speech = Speech(id="sp1", session_id="s1", country="GH", started_at="2026-11-25T09:19:30+00:00")
+    session = Session(id="s1", status="running", floor="sp1", accepted_gaps=["quorum"])
+    changes = commands.close(state_of(item, started, speech, session=session), ["quorum", "late"])
+    assert changes.label == "close session"
+    stop, ended, floor, closed = changes.changes
+    assert (stop.kind, stop.fields["agenda_item"], stop.fields["action"]) == (
+        "clock_event", "i1", "stop",
+    )  # fmt: skip
+    assert stop.fields["at"] == T0
+    assert ended == Change(
+        "speech", "sp1", {"ended_at": "2026-11-25T09:20:00+00:00", "seconds": 30}
+    )  # the turn had no speaker record: nobody is marked done
+    assert floor == Change("session", "s1", {"floor": ""})
+    assert closed == Change(
+        "session",
+        "s1",
+        {
+            "status": "closed",
+            "closed_at": "2026-11-25T09:20:00+00:00",
+            "accepted_gaps": ["quorum", "late"],
+        },
+    )
+
+
+def test_reopening_is_recorded_and_only_a_closed_session_reopens() -> None:
+    closed = Session(id="s1", status="closed", closed_at="2026-11-25T09:00:00+00:00")
+    changes = commands.reopen(state_of(session=closed))
+    assert changes.label == "reopen session"
+    assert changes.changes == (
+        Change("session", "s1", {"status": "running", "reopened_at": "2026-11-25T09:20:00+00:00"}),
+    )
+    with pytest.raises(CommandError, match="session s1 is not closed"):
+        commands.reopen(state_of())
+    archived = Session(id="s1", status="archived", closed_at="2026-11-25T09:00:00+00:00")
+    assert commands.unarchive(state_of(session=archived)).value == "closed"
+    with pytest.raises(CommandError, match="session s1 is already archived"):
+        commands.archive(state_of(session=archived))
+
+
+def test_undo_never_crosses_a_close_made_by_the_command(tmp_path: Path) -> None:
+    home, sid = demo_home(tmp_path)
+    with LocalStore(home).open_session(sid) as ss:
+        ss.perform(commands.close)
+        with pytest.raises(StoreError, match="undo stops at the close"):
+            ss.undo()
+        ss.perform(commands.reopen)
+        with pytest.raises(StoreError, match="undo stops there"):
+            ss.undo()
+        assert ss.session.status == "running"
+
+
+async def test_the_app_and_the_command_line_reopen_with_the_same_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    homes = [demo_home(tmp_path / face) for face in ("app", "cli")]
+    for home, sid in homes:
+        with LocalStore(home).open_session(sid) as ss:
+            ss.perform(commands.close)
+    home, sid = homes[0]
+    app = make_app(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.screen.action_reopen()  # the palette's "session: reopen"
+        await pilot.pause()
+    home, sid = homes[1]
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    assert cli.main(["reopen", sid]) == 0
+    assert "captures are accepted again" in capsys.readouterr().out
+    in_app, from_cli = (journal(h, s, ("session",))[-2:] for h, s in homes)
+    assert [(k, f) for k, f, _v in in_app] == [(k, f) for k, f, _v in from_cli]
+    assert [(k, f) for k, f, _v in in_app] == [("session", "status"), ("session", "reopened_at")]
+    assert in_app[0] == from_cli[0] == ("session", "status", "running")

@@ -8,6 +8,9 @@ own (the state carries the time).
 
 - entries (``core``): ``capture``, ``edit``, ``relabel``
 - attendance: ``set_attendance``, ``mark_rest_absent``, ``add_observer``
+- the session's life cycle (``session``): ``close``, ``reopen``, ``archive``, ``unarchive``
+- item clocks (``clocks``): ``clock``, ``go_to_item``
+- the floor (``floor``): ``floor_speech``, ``floor_speaker`` (reads), ...
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from roundtable.commands.attendance import (
     mark_rest_absent,
     set_attendance,
 )
+from roundtable.commands.clocks import clock, clock_writes, go_to_item
 from roundtable.commands.core import (
     FLOOR_KINDS,
     Change,
@@ -34,8 +38,33 @@ from roundtable.commands.core import (
     iso_at,
     relabel,
 )
+from roundtable.commands.floor import end_floor_writes, floor_speaker, floor_speech
+from roundtable.commands.session import (
+    ARCHIVE,
+    CLOSE,
+    REOPEN,
+    UNARCHIVE,
+    archive,
+    close,
+    reopen,
+    unarchive,
+)
 
 __all__ = [
+    "ARCHIVE",
+    "CLOSE",
+    "REOPEN",
+    "UNARCHIVE",
+    "archive",
+    "clock",
+    "clock_writes",
+    "close",
+    "end_floor_writes",
+    "floor_speaker",
+    "floor_speech",
+    "go_to_item",
+    "reopen",
+    "unarchive",
     "FLOOR_KINDS",
     "Change",
     "Changes",

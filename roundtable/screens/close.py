@@ -209,7 +209,9 @@ class CloseScreen(SessionScreen):
             if not yes:
                 return
             # one change: every item clock stops, the turn in progress ends (issue 16)
-            self.store.close_session(accept=[f.code for f in remaining])
+            from roundtable import commands
+
+            self.store.perform(commands.close, [f.code for f in remaining])
             self.store.checkpoint()
             self.notify("Session closed. Minutes can be exported at any time (m).")
             self.refresh_findings()

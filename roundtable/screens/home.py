@@ -264,16 +264,18 @@ class HomeScreen(AppScreen):
         self.app.push_screen(ConfirmModal(question, "Restore" if restoring else "Archive"), done)
 
     def _archive(self, session_id: str, restoring: bool) -> None:
+        from roundtable import commands
         from roundtable.store import StoreError
 
         app = self.app
         held = app.session_store
+        command = commands.unarchive if restoring else commands.archive
         try:
             if held is not None and held.session_id == session_id:
-                held.unarchive() if restoring else held.archive()
+                held.perform(command)
             else:
                 with app.local.open_session(session_id) as ss:
-                    ss.unarchive() if restoring else ss.archive()
+                    ss.perform(command)
         except (StoreError, RoundtableError) as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return

@@ -448,10 +448,11 @@ class RunScreen(SessionScreen):
 
     def _select(self, item_id: str) -> None:
         """Make ``item_id`` current: its clock starts and the previous one stops (records)."""
+        from roundtable import commands
         from roundtable.store import StoreError
 
         try:
-            self.store.go_to_item(item_id)
+            self.store.perform(commands.go_to_item, item_id)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
 
@@ -468,6 +469,7 @@ class RunScreen(SessionScreen):
 
     def action_timer(self) -> None:
         """Start the current item's clock, or pause or resume it."""
+        from roundtable import commands
         from roundtable.store import StoreError
 
         item = self.current_item()
@@ -477,9 +479,9 @@ class RunScreen(SessionScreen):
         action = {"running": "pause", "paused": "resume"}.get(state, "start")
         try:
             if action == "start":
-                self.store.go_to_item(item.id)
+                self.store.perform(commands.go_to_item, item.id)
             else:
-                self.store.clock(action, item.id)
+                self.store.perform(commands.clock, action, item.id)
         except StoreError as exc:
             self.notify(str(exc), severity="error")
 
@@ -509,10 +511,11 @@ class RunScreen(SessionScreen):
         )
 
     def action_reopen(self) -> None:
+        from roundtable import commands
         from roundtable.store import StoreError
 
         try:
-            self.store.reopen()
+            self.store.perform(commands.reopen)
         except StoreError as exc:
             self.notify(str(exc), severity="warning")
             return

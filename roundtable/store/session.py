@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast, overload
 
+from roundtable import commands
+from roundtable.commands.session import ARCHIVE, CLOSE, REOPEN, UNARCHIVE
 from roundtable.model import (
     LABELLED_KINDS,
     TLP_LABELS,
@@ -41,14 +43,12 @@ SPOKEN_AFTER = 10
 """Seconds on the floor after which a delegation has spoken (it can no longer pass), even
 before a note is captured for it."""
 
-CLOSE, REOPEN = "close session", "reopen session"
 UNDO_BARRIERS = {
     CLOSE: "the session is closed: undo stops at the close (reopen it with "
     '"session: reopen" or `roundtable reopen`)',
     REOPEN: "the session was reopened: undo stops there (close it again with x)",
-    "archive session": "the session is archived: undo stops there "
-    "(`roundtable unarchive` brings it back)",
-    "unarchive session": "the session was unarchived: undo stops there",
+    ARCHIVE: "the session is archived: undo stops there (`roundtable unarchive` brings it back)",
+    UNARCHIVE: "the session was unarchived: undo stops there",
 }
 """Changes undo never goes past, and why: closing, reopening, archiving and unarchiving are
 each their own recorded command."""
@@ -388,45 +388,23 @@ class SessionStore:
 
     def check_open(self) -> None:
         """Raise StoreError, naming how to reopen, when the session is closed (a capture or a
-        new turn must not land silently in closed minutes)."""
-        if self.session.status == "archived":
-            raise StoreError(
-                f"session {self.session_id[:8]} is archived: restore it with "
-                f"`roundtable unarchive {self.session_id[:8]}` or delete on the archived list"
-            )
-        if self.session_closed:
-            raise StoreError(
-                f"session {self.session_id[:8]} is closed: reopen it with "
-                f'`roundtable reopen {self.session_id[:8]}` or the palette\'s "session: reopen"'
-            )
+        new turn must not land silently in closed minutes): ``commands.check_open``."""
+        try:
+            commands.check_open(self.state())
+        except commands.CommandError as exc:
+            raise StoreError(str(exc)) from None
 
     def current_item_id(self) -> str:
         """The agenda item being discussed: ``Session.current_item``, else the first item."""
-        current = self.session.current_item
-        item = self._record("agenda_item", current) if current else None
-        if item is not None and not item.deleted:  # the common case: no scan of the records
-            return current
-        agenda = self.records("agenda_item")
-        return agenda[0].id if agenda else ""
+        return commands.current_item_id(self.state())
 
     def clock_events(self) -> list[Any]:
         return self.records("clock_event")
 
     def _clock_writes(self, item_id: str, action: str, at: int) -> list[tuple[str, str, dict]]:
-        from roundtable import meeting
-        from roundtable.model import ClockEvent
+        from roundtable.commands.clocks import clock_writes
 
-        changes = []
-        for item, act in meeting.clock_changes(self.clock_events(), item_id, action):
-            event = ClockEvent(
-                id=new_id(), session_id=self.session_id, agenda_item=item, action=act, at=at
-            )
-            changes.append(_creation(event))
-            if act == "start":
-                agenda_item = self._record("agenda_item", item)
-                if agenda_item is not None and not agenda_item.started_at:
-                    changes.append(("agenda_item", item, {"started_at": _utc_now_iso(at / 1000)}))
-        return changes
+        return [c.as_write() for c in clock_writes(self.state(), item_id, action, at)]
 
     def item_elapsed(self, item_id: str, now_ms: int | None = None) -> float:
         """Seconds the item's clock has run (``meeting.elapsed`` of its clock events)."""
@@ -436,40 +414,12 @@ class SessionStore:
         return meeting.elapsed(self.clock_events(), item_id, now)
 
     def go_to_item(self, item_id: str) -> None:
-        """Make ``item_id`` the current item: the previous item's clock stops and this one's
-        starts (on a closed session only the current item moves), in one change."""
-        item = self._record("agenda_item", item_id)
-        if item is None or item.deleted or getattr(item, "session_id", "") != self.session_id:
-            raise StoreError(f"no agenda item {item_id} in session {self.session_id}")
-        at = self._now_ms()
-        changes = [] if self.session_closed else self._clock_writes(item_id, "start", at)
-        if self.session.current_item != item_id:
-            # the turn in progress ends with its item (issue 22, finding 4): the next item's
-            # first note is never the previous speaker's, and no turn spans two items
-            floor = self.floor()
-            if floor is not None and floor.agenda_item != item_id:
-                changes += self._end_floor_writes(at)
-            changes.append(("session", self.session_id, {"current_item": item_id}))
-        if changes:
-            self._write(f"go to item {item.position + 1}", changes)
+        """``commands.go_to_item``, applied."""
+        self.perform(commands.go_to_item, item_id)
 
     def clock(self, action: str, item_id: str | None = None) -> bool:
-        """Start, pause, resume or stop an item's clock (the current item by default); starting
-        one stops any other.  False when it changed nothing."""
-        from roundtable.model import CLOCK_ACTIONS
-
-        if action not in CLOCK_ACTIONS:
-            raise StoreError(f"unknown clock action {action!r} (one of {', '.join(CLOCK_ACTIONS)})")
-        item = item_id if item_id is not None else self.current_item_id()
-        if not item:
-            return False
-        if action in ("start", "resume"):
-            self.check_open()
-        changes = self._clock_writes(item, action, self._now_ms())
-        if not changes:
-            return False
-        self._write(f"{action} clock", changes)
-        return True
+        """``commands.clock``, applied: False when it changed nothing."""
+        return bool(self.perform(commands.clock, action, item_id))
 
     def clock_state(self, item_id: str) -> str:
         from roundtable import meeting
@@ -483,41 +433,15 @@ class SessionStore:
 
     def floor(self) -> Speech | None:
         """The speech in progress, or None when nobody has the floor."""
-        from roundtable import meeting
-
-        floor = self.session.floor
-        if not floor:
-            return None
-        speech = self._record("speech", floor)
-        return meeting.floor_speech(floor, [speech] if speech is not None else [])
+        return commands.floor_speech(self.state())
 
     def floor_speaker(self) -> Any:
-        speech = self.floor()
-        if speech is None or not speech.speaker:
-            return None
-        return self._record("speaker", speech.speaker)
+        return commands.floor_speaker(self.state())
 
     def _end_floor_writes(self, at: int, *, keep: bool = True) -> list[tuple[str, str, dict]]:
-        """End the turn in progress: the speech gets its end and length and its speaker is done
-        (``keep=False``: the turn is withdrawn, as when a delegation is skipped)."""
-        from roundtable import meeting
+        from roundtable.commands.floor import end_floor_writes
 
-        speech = self.floor()
-        changes: list[tuple[str, str, dict]] = []
-        if speech is not None:
-            if keep:
-                started = meeting.iso_ms(speech.started_at) or at
-                seconds = max(0, (at - started) // 1000)
-                fields = {"ended_at": _utc_now_iso(at / 1000), "seconds": seconds}
-                changes.append(("speech", speech.id, fields))
-            else:
-                changes.append(("speech", speech.id, {"deleted": True}))
-            speaker = self._record("speaker", speech.speaker) if speech.speaker else None
-            if speaker is not None and speaker.status == "speaking" and keep:
-                changes.append(("speaker", speaker.id, {"status": "done"}))
-        if self.session.floor:
-            changes.append(("session", self.session_id, {"floor": ""}))
-        return changes
+        return [c.as_write() for c in end_floor_writes(self.state(), at, keep=keep)]
 
     def end_floor(self) -> Speech | None:
         """End the turn in progress; returns the ended speech (None if nobody had the floor)."""
@@ -852,17 +776,8 @@ class SessionStore:
     # close, reopen, observers, moving entries
 
     def close_session(self, accept: Sequence[str] = ()) -> None:
-        """Close: every item clock stops, the turn in progress ends, ``accept`` joins the
-        accepted findings; one change."""
-        at = self._now_ms()
-        session = self.session
-        accepted = list(dict.fromkeys([*session.accepted_gaps, *accept]))
-        changes = self._clock_writes("", "stop", at) + self._end_floor_writes(at)
-        fields: dict[str, Any] = {"status": "closed", "closed_at": _utc_now_iso(at / 1000)}
-        if accepted != session.accepted_gaps:
-            fields["accepted_gaps"] = accepted
-        changes.append(("session", self.session_id, fields))
-        self._write(CLOSE, changes)
+        """``commands.close``, applied."""
+        self.perform(commands.close, accept)
 
     def project(self, text: str, tlp: str = "clear") -> str:
         """Put a message up on the room's projector (issue 26): only TLP:CLEAR, at most
@@ -885,36 +800,16 @@ class SessionStore:
         return True
 
     def reopen(self) -> None:
-        """Reopen a closed session (recorded, so the minutes can say it was reopened)."""
-        if not self.session_closed:
-            raise StoreError(f"session {self.session_id[:8]} is not closed")
-        fields = {"status": "running", "reopened_at": self._now()}
-        self._write(REOPEN, [("session", self.session_id, fields)])
+        """``commands.reopen``, applied."""
+        self.perform(commands.reopen)
 
     def archive(self) -> None:
-        """Archive the session (issue 22): its status becomes ``archived``, so the sessions
-        list, the briefs and the reports leave it out; nothing is deleted, the turn in
-        progress and the clocks stop as at a close, and ``unarchive`` restores it."""
-        if self.session.status == "archived":
-            raise StoreError(f"session {self.session_id[:8]} is already archived")
-        at = self._now_ms()
-        changes = self._clock_writes("", "stop", at) + self._end_floor_writes(at)
-        changes.append(("session", self.session_id, {"status": "archived"}))
-        self._write("archive session", changes)
+        """``commands.archive``, applied."""
+        self.perform(commands.archive)
 
     def unarchive(self) -> str:
-        """Bring an archived session back, with the status its dates say; returns it."""
-        session = self.session
-        if session.status != "archived":
-            raise StoreError(f"session {self.session_id[:8]} is not archived")
-        reopened = bool(session.reopened_at) and session.reopened_at >= session.closed_at
-        if session.closed_at and not reopened:
-            status = "closed"
-        elif session.opened_at or session.closed_at or session.attendance_confirmed:
-            status = "running"
-        else:
-            status = "planned"
-        self._write("unarchive session", [("session", self.session_id, {"status": status})])
+        """``commands.unarchive``, applied: returns the status it has again."""
+        status: str = self.perform(commands.unarchive).value
         return status
 
     def add_observer(self, country: str) -> None:

@@ -322,3 +322,51 @@ async def test_the_app_and_the_command_line_reopen_with_the_same_writes(
     assert [(k, f) for k, f, _v in in_app] == [(k, f) for k, f, _v in from_cli]
     assert [(k, f) for k, f, _v in in_app] == [("session", "status"), ("session", "reopened_at")]
     assert in_app[0] == from_cli[0] == ("session", "status", "running")
+
+
+def test_a_clock_starts_one_item_stopping_the_other_and_dates_its_first_start() -> None:
+    one = AgendaItem(id="i1", session_id="s1", position=0, started_at="2026-11-25T09:00:00+00:00")
+    two = AgendaItem(id="i2", session_id="s1", position=1)
+    running = ClockEvent(id="c1", session_id="s1", agenda_item="i1", action="start", at=T0 - 1)
+    session = Session(id="s1", status="running", current_item="i1")
+    state = state_of(one, two, running, session=session)
+    changes = commands.clock(state, "start", "i2")
+    assert changes.label == "start clock"
+    assert [(c.kind, {k: c.fields.get(k) for k in ("agenda_item", "action", "at")})
+            for c in changes.changes[:2]] == [
+        ("clock_event", {"agenda_item": "i1", "action": "stop", "at": T0}),
+        ("clock_event", {"agenda_item": "i2", "action": None, "at": T0}),  # start: the default
+    ]  # fmt: skip
+    assert changes.changes[2] == Change("agenda_item", "i2", {"started_at": commands.iso_at(T0)})
+    assert not commands.clock(state, "pause", "i2")  # not running: nothing to pause
+    assert [c.fields["action"] for c in commands.clock(state, "pause").changes] == ["pause"]
+    with pytest.raises(CommandError, match="unknown clock action 'halt'"):
+        commands.clock(state, "halt")
+    closed = state_of(one, two, session=Session(id="s1", status="closed"))
+    with pytest.raises(CommandError, match="is closed: reopen it"):
+        commands.clock(closed, "start", "i2")
+    assert not commands.clock(closed, "stop", "i2")  # stopping stays possible, changes nothing
+
+
+def test_moving_on_ends_the_turn_of_the_previous_item_and_moves_the_clock() -> None:
+    one = AgendaItem(id="i1", session_id="s1", position=0)
+    two = AgendaItem(id="i2", session_id="s1", position=1)
+    running = ClockEvent(id="c1", session_id="s1", agenda_item="i1", action="start", at=T0 - 1)
+    speech = Speech(id="sp1", session_id="s1", country="GH", agenda_item="i1",
+                    started_at=commands.iso_at(T0 - 5000))  # fmt: skip
+    session = Session(id="s1", status="running", current_item="i1", floor="sp1")
+    changes = commands.go_to_item(state_of(one, two, running, speech, session=session), "i2")
+    assert changes.label == "go to item 2"
+    assert [(c.kind, sorted(c.fields)) for c in changes.changes] == [
+        ("clock_event", ["action", "agenda_item", "at", "session_id"]),  # i1 stops
+        ("clock_event", ["agenda_item", "at", "session_id"]),  # i2 starts (the default action)
+        ("agenda_item", ["started_at"]),
+        ("speech", ["ended_at", "seconds"]),
+        ("session", ["floor"]),
+        ("session", ["current_item"]),
+    ]
+    closed = Session(id="s1", status="closed", current_item="i1")
+    moved = commands.go_to_item(state_of(one, two, running, session=closed), "i2")
+    assert moved.changes == (Change("session", "s1", {"current_item": "i2"}),)
+    with pytest.raises(CommandError, match="no agenda item i9 in session s1"):
+        commands.go_to_item(state_of(one), "i9")

@@ -18,6 +18,7 @@ from roundtable.model import (
     ClockEvent,
     Entry,
     Session,
+    Speaker,
     Speech,
     stable_id,
 )
@@ -370,3 +371,94 @@ def test_moving_on_ends_the_turn_of_the_previous_item_and_moves_the_clock() -> N
     assert moved.changes == (Change("session", "s1", {"current_item": "i2"}),)
     with pytest.raises(CommandError, match="no agenda item i9 in session s1"):
         commands.go_to_item(state_of(one), "i9")
+
+
+def speaker(sid: str, country: str, order: int, **kw) -> Speaker:
+    return Speaker(id=sid, session_id="s1", agenda_item="i1", country=country, order=order, **kw)
+
+
+ITEM = AgendaItem(id="i1", session_id="s1", position=0)
+RUNNING = Session(id="s1", status="running", current_item="i1", default_tlp="green")
+
+
+def test_giving_the_floor_ends_the_turn_in_progress_in_the_same_change() -> None:
+    gh = speaker("a", "GH", 1024, status="speaking")
+    ng = speaker("b", "NG", 2048)
+    speech = Speech(id="sp1", session_id="s1", country="GH", agenda_item="i1", speaker="a",
+                    mode="queue", started_at=commands.iso_at(T0 - 65_000))  # fmt: skip
+    session = Session(id="s1", status="running", current_item="i1", floor="sp1")
+    changes = commands.give_floor(state_of(ITEM, gh, ng, speech, session=session), "b")
+    assert changes.label == "floor to NG"
+    end, done, cleared, created, speaking, floor = changes.changes
+    assert end == Change("speech", "sp1", {"ended_at": commands.iso_at(T0), "seconds": 65})
+    assert done == Change("speaker", "a", {"status": "done"})
+    assert cleared == Change("session", "s1", {"floor": ""})
+    assert created.kind == "speech" and created.record_id == changes.created
+    assert {k: created.fields[k] for k in ("country", "mode", "speaker", "started_at")} == {
+        "country": "NG", "mode": "queue", "speaker": "b", "started_at": commands.iso_at(T0),
+    }  # fmt: skip
+    assert speaking == Change("speaker", "b", {"status": "speaking"})
+    assert floor == Change("session", "s1", {"floor": changes.created})
+    with pytest.raises(CommandError, match="no waiting speaker a in session s1"):
+        commands.give_floor(state_of(ITEM, speaker("a", "GH", 1, status="done")), "a")
+
+
+def test_next_speaker_takes_the_point_of_order_first_and_ends_the_turn_on_an_empty_list() -> None:
+    gh = speaker("a", "GH", 1024)
+    ke = speaker("b", "KE", -1024, point_of_order=True)
+    changes = commands.next_speaker(state_of(ITEM, gh, ke, session=RUNNING))
+    assert changes.label == "floor to KE"
+    ended = commands.next_speaker(state_of(ITEM, session=RUNNING))
+    assert ended.label == "end turn" and not ended and ended.created == ""
+
+
+def test_a_point_of_order_takes_precedence_and_a_reply_comes_right_after() -> None:
+    gh = speaker("a", "GH", 1024)
+    ng = speaker("b", "NG", 2048)
+    state = state_of(ITEM, gh, ng, session=RUNNING)
+    with pytest.raises(CommandError, match="^GH is already on the list of speakers$"):
+        commands.add_speaker(state, "GH")
+    order = commands.add_speaker(state, "GH", point_of_order=True, limit_seconds=90)
+    assert order.label == "point of order GH"
+    fields = order.changes[0].fields
+    assert (fields.get("order", 0), fields["point_of_order"], fields["limit_seconds"]) == (
+        0,
+        True,
+        90,
+    )  # fmt: skip  (before everyone waiting; 0 is the default, so not written)
+    waiting_order = speaker("c", "GH", 0, point_of_order=True)
+    with pytest.raises(CommandError, match="^GH is already waiting with a point of order$"):
+        commands.add_speaker(state_of(ITEM, gh, waiting_order, session=RUNNING), "GH",
+                             point_of_order=True)  # fmt: skip
+    reply = commands.add_speaker(state, "KE", reply=True)
+    assert reply.label == "right of reply KE" and reply.changes[0].fields.get("order", 0) == 0
+    added = commands.add_speaker(state, "KE")
+    assert added.label == "add speaker KE" and added.changes[0].fields["order"] == 3072
+    with pytest.raises(CommandError, match="a right of reply is not a point of order"):
+        commands.add_speaker(state, "KE", reply=True, point_of_order=True)
+    closed = state_of(ITEM, session=Session(id="s1", status="closed"))
+    with pytest.raises(CommandError, match="is closed: reopen it"):
+        commands.add_speaker(closed, "KE")
+
+
+def test_removing_and_moving_a_waiting_speaker() -> None:
+    gh = speaker("a", "GH", 1024)
+    ng = speaker("b", "NG", 2048)
+    ke = speaker("c", "KE", 3072, status="speaking")
+    state = state_of(ITEM, gh, ng, ke, session=RUNNING)
+    assert commands.remove_speaker(state, "b").changes == (
+        Change("speaker", "b", {"status": "removed"}),
+    )
+    with pytest.raises(CommandError, match="only a waiting speaker can be removed"):
+        commands.remove_speaker(state, "c")
+    moved = commands.move_speaker(state, "b", -1)
+    assert moved.label == "move speaker NG"
+    assert moved.changes == (
+        Change("speaker", "b", {"order": 1024}),
+        Change("speaker", "a", {"order": 2048}),
+    )
+    assert not commands.move_speaker(state, "a", -1)  # already first
+    timed = commands.set_speaking_time(state, 120)
+    assert timed.value == 2 and [c.record_id for c in timed.changes] == ["s1", "a", "b"]
+    with pytest.raises(CommandError, match="speaking time must be 0-1800 seconds, got 2000"):
+        commands.set_speaking_time(state, 2000)

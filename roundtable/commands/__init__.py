@@ -10,7 +10,10 @@ own (the state carries the time).
 - attendance: ``set_attendance``, ``mark_rest_absent``, ``add_observer``
 - the session's life cycle (``session``): ``close``, ``reopen``, ``archive``, ``unarchive``
 - item clocks (``clocks``): ``clock``, ``go_to_item``
-- the floor (``floor``): ``floor_speech``, ``floor_speaker`` (reads), ...
+- the floor and the list of speakers (``floor``): ``give_floor``, ``end_floor``,
+  ``next_speaker``, ``add_speaker`` (a point of order, a right of reply), ``remove_speaker``,
+  ``move_speaker``, ``set_speaking_time``; reads ``floor_speech``, ``floor_speaker``,
+  ``speakers``, ``waiting_speakers``
 """
 
 from __future__ import annotations
@@ -38,7 +41,20 @@ from roundtable.commands.core import (
     iso_at,
     relabel,
 )
-from roundtable.commands.floor import end_floor_writes, floor_speaker, floor_speech
+from roundtable.commands.floor import (
+    add_speaker,
+    end_floor,
+    end_floor_writes,
+    floor_speaker,
+    floor_speech,
+    give_floor,
+    move_speaker,
+    next_speaker,
+    remove_speaker,
+    set_speaking_time,
+    speakers,
+    waiting_speakers,
+)
 from roundtable.commands.session import (
     ARCHIVE,
     CLOSE,
@@ -59,7 +75,16 @@ __all__ = [
     "clock",
     "clock_writes",
     "close",
+    "add_speaker",
+    "end_floor",
     "end_floor_writes",
+    "give_floor",
+    "move_speaker",
+    "next_speaker",
+    "remove_speaker",
+    "set_speaking_time",
+    "speakers",
+    "waiting_speakers",
     "floor_speaker",
     "floor_speech",
     "go_to_item",

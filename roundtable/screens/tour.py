@@ -10,6 +10,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static
 
+from roundtable import commands
 from roundtable.model import AgendaItem, Speaker
 from roundtable.screens.common import (
     UNDO,
@@ -116,7 +117,7 @@ class TourScreen(SessionScreen):
             try:
                 minutes, _, seconds = text.rpartition(":")
                 total = int(minutes or 0) * 60 + int(seconds)
-                changed = self.store.set_speaking_time(total)
+                changed = self.store.perform(commands.set_speaking_time, total).value
             except ValueError:
                 self.notify(f"Speaking time: give seconds or m:ss, not {value[:20]!r}",
                             severity="error")  # fmt: skip
@@ -226,6 +227,11 @@ class TourScreen(SessionScreen):
         except StoreError as exc:
             self.notify(str(exc), severity="error", timeout=8)
 
+    def _do(self, command, *args, **kwargs) -> None:
+        """Perform a command (``roundtable.commands``) on the session; its one-line refusal
+        is a notification."""
+        self._act(lambda: self.store.perform(command, *args, **kwargs))
+
     # -- the tour ----------------------------------------------------------------------------
 
     def _ensure_tour(self) -> None:
@@ -289,7 +295,8 @@ class TourScreen(SessionScreen):
             return
 
         def add() -> None:
-            self.store.add_speaker(
+            self.store.perform(
+                commands.add_speaker,
                 country.code,
                 point_of_order=point_of_order,
                 reply=reply,
@@ -313,10 +320,10 @@ class TourScreen(SessionScreen):
         self.action_queue_focus("^")
 
     def action_queue_next(self) -> None:
-        self.after_typed_keys(lambda: self._act(self.store.next_speaker))
+        self.after_typed_keys(lambda: self._do(commands.next_speaker))
 
     def action_end_turn(self) -> None:
-        self.after_typed_keys(lambda: self._act(self.store.end_floor))
+        self.after_typed_keys(lambda: self._do(commands.end_floor))
 
     def action_balanced(self) -> None:
         on = not self.store.session.balanced_order
@@ -325,11 +332,11 @@ class TourScreen(SessionScreen):
 
     @on(SpeakerQueue.MoveRequested)
     def _move(self, event: SpeakerQueue.MoveRequested) -> None:
-        self._act(self.store.move_speaker, event.speaker_id, event.step)
+        self._do(commands.move_speaker, event.speaker_id, event.step)
 
     @on(SpeakerQueue.RemoveRequested)
     def _remove(self, event: SpeakerQueue.RemoveRequested) -> None:
-        self._act(self.store.remove_speaker, event.speaker_id)
+        self._do(commands.remove_speaker, event.speaker_id)
 
     @on(SpeakerQueue.LimitRequested)
     def _limit(self, event: SpeakerQueue.LimitRequested) -> None:

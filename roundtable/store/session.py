@@ -444,58 +444,22 @@ class SessionStore:
         return [c.as_write() for c in end_floor_writes(self.state(), at, keep=keep)]
 
     def end_floor(self) -> Speech | None:
-        """End the turn in progress; returns the ended speech (None if nobody had the floor)."""
-        speech = self.floor()
-        changes = self._end_floor_writes(self._now_ms())
-        if changes:
-            self._write("end turn", changes)
-        return self._record("speech", speech.id) if speech is not None else None  # type: ignore[return-value]
+        """``commands.end_floor``, applied: the ended speech (None if nobody had the floor)."""
+        ended: str = self.perform(commands.end_floor).value
+        return self._record("speech", ended) if ended else None
 
     def give_floor(self, speaker_id: str) -> Speech:
-        """Give the floor to a waiting speaker: the previous turn ends in the same change (one
-        floor for the tour and the list of speakers)."""
-        self.check_open()
-        speaker = self._record("speaker", speaker_id)
-        if speaker is None or speaker.deleted or speaker.status in ("removed", "done"):
-            raise StoreError(f"no waiting speaker {speaker_id} in session {self.session_id}")
-        at = self._now_ms()
-        changes = self._end_floor_writes(at)
-        speech = Speech(
-            id=new_id(),
-            session_id=self.session_id,
-            country=speaker.country,
-            mode=speaker.mode,
-            agenda_item=speaker.agenda_item,
-            started_at=_utc_now_iso(at / 1000),
-            speaker=speaker.id,
-            tlp=self.default_tlp,
-        )
-        changes.append(_creation(speech))
-        changes.append(("speaker", speaker.id, {"status": "speaking"}))
-        changes.append(("session", self.session_id, {"floor": speech.id}))
-        self._write(f"floor to {speaker.country}", changes)
-        return self._record("speech", speech.id)  # type: ignore[return-value]
+        """``commands.give_floor``, applied: the new speech."""
+        changes = self.perform(commands.give_floor, speaker_id)
+        return self._record("speech", changes.created)  # type: ignore[return-value]
 
     def speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
         """An item's speakers of one list, in stored order (removed ones left out)."""
-        from roundtable import meeting
-
-        item = self.current_item_id() if item_id is None else item_id
-        return meeting.speakers_of(self.records("speaker"), item, mode)
+        return commands.speakers(self.state(), item_id, mode)
 
     def waiting_speakers(self, item_id: str | None = None, mode: str = "queue") -> list[Any]:
-        """Who waits on the list, in speaking order (points of order, then the balanced order
-        when the session uses it)."""
-        from roundtable import meeting
-
-        item = self.current_item_id() if item_id is None else item_id
-        return meeting.waiting(
-            self.records("speaker"),
-            item,
-            mode=mode,
-            balanced=self.session.balanced_order and mode == "queue",
-            heard=meeting.heard_on(self.speeches(), item),
-        )
+        """Who waits on the list, in speaking order (``commands.waiting_speakers``)."""
+        return commands.waiting_speakers(self.state(), item_id, mode)
 
     def add_speaker(
         self,
@@ -507,86 +471,25 @@ class SessionStore:
         mode: str = "queue",
         reply: bool = False,
     ) -> Any:
-        """Put a delegation on an item's list of speakers (a point of order goes to the top; a
-        right of ``reply`` right after the current speaker: before everyone waiting but points
-        of order and earlier replies, issue 26)."""
-        from roundtable import meeting
-        from roundtable.model import Speaker
-
-        self.check_open()
-        item = self.current_item_id() if item_id is None else item_id
-        rows = self.speakers(item, mode)
-        # a point of order takes precedence whatever the list holds (issue 22, finding 6): the
-        # delegation keeps its place on the list too; only a second point of order waiting
-        # from it is refused
-        if any(
-            s.country == country
-            and s.status in ("waiting", "speaking")
-            and (not point_of_order or (s.point_of_order and s.status == "waiting"))
-            for s in rows
-        ):
-            what = "a point of order" if point_of_order else "on the list of speakers"
-            raise StoreError(
-                f"{country} is already {'waiting with ' if point_of_order else ''}{what}"
-            )
-        if limit_seconds < 0:
-            raise StoreError(f"speaking-time limit must be 0 or more seconds, got {limit_seconds}")
-        if reply and point_of_order:
-            raise StoreError("a right of reply is not a point of order: give one or the other")
-        if reply and mode != "queue":
-            raise StoreError("a right of reply goes on the list of speakers, not the tour")
-        waiting = [s for s in rows if s.status == "waiting"]
-        if reply:  # after the replies already waiting, before everyone else
-            replies = [s for s in waiting if s.reply and not s.point_of_order]
-            rest = [s for s in waiting if not s.reply and not s.point_of_order]
-            order = (
-                meeting.order_after(replies) if replies else meeting.order_before(rest or waiting)
-            )
-        else:
-            order = meeting.order_before(waiting) if point_of_order else meeting.order_after(rows)
-        speaker = Speaker(
-            id=new_id(),
-            session_id=self.session_id,
-            agenda_item=item,
-            country=country,
-            mode=mode,
-            order=order,
+        """``commands.add_speaker``, applied: the speaker record."""
+        changes = self.perform(
+            commands.add_speaker,
+            country,
+            item_id=item_id,
             point_of_order=point_of_order,
             limit_seconds=limit_seconds,
+            mode=mode,
             reply=reply,
         )
-        label = "point of order" if point_of_order else "right of reply" if reply else "add speaker"
-        self._write(f"{label} {country}", [_creation(speaker)])
-        return self._record("speaker", speaker.id)
+        return self._record("speaker", changes.created)
 
     def remove_speaker(self, speaker_id: str) -> None:
-        speaker = self._record("speaker", speaker_id)
-        if speaker is None or speaker.status != "waiting":
-            raise StoreError("only a waiting speaker can be removed from the list")
-        self._write(
-            f"remove speaker {speaker.country}", [("speaker", speaker_id, {"status": "removed"})]
-        )
+        """``commands.remove_speaker``, applied."""
+        self.perform(commands.remove_speaker, speaker_id)
 
     def move_speaker(self, speaker_id: str, step: int) -> bool:
-        """Move a waiting speaker one place up (-1) or down (+1) in the list as shown."""
-        from roundtable import meeting
-
-        speaker = self._record("speaker", speaker_id)
-        if speaker is None:
-            raise StoreError(f"no speaker {speaker_id} in session {self.session_id}")
-        rows = [
-            s
-            for s in self.waiting_speakers(speaker.agenda_item, speaker.mode)
-            if s.point_of_order == speaker.point_of_order
-        ]
-        writes = meeting.swap_orders(rows, speaker_id, step)
-        if not writes:
-            return False
-        self._write(
-            f"move speaker {speaker.country}",
-            [("speaker", sid, {"order": order}) for sid, order in writes],
-        )
-        return True
+        """``commands.move_speaker``, applied: False at either end of the list."""
+        return bool(self.perform(commands.move_speaker, speaker_id, step))
 
     def set_speaker_limit(self, speaker_id: str, seconds: int) -> None:
         if seconds < 0:
@@ -594,33 +497,17 @@ class SessionStore:
         self.update("speaker", speaker_id, limit_seconds=int(seconds))
 
     def set_speaking_time(self, seconds: int, item_id: str | None = None) -> int:
-        """The list-wide speaking time (issue 26): the session's ``speaking_seconds`` (new
-        speakers get it) and the limit of everyone waiting on the item's list of speakers, in
-        one change.  Returns how many waiting speakers it changed."""
-        if not 0 <= int(seconds) <= 1800:
-            raise StoreError(f"speaking time must be 0-1800 seconds, got {seconds}")
-        self.check_open()
-        seconds = int(seconds)
-        changes: list[tuple[str, str, dict[str, Any]]] = []
-        if self.session.speaking_seconds != seconds:
-            changes.append(("session", self.session_id, {"speaking_seconds": seconds}))
-        waiting = [s for s in self.speakers(item_id, "queue") if s.status == "waiting"]
-        changed = [s for s in waiting if s.limit_seconds != seconds]
-        changes += [("speaker", s.id, {"limit_seconds": seconds}) for s in changed]
-        if changes:
-            self._write(f"speaking time {seconds} s", changes)
-        return len(changed)
+        """``commands.set_speaking_time``, applied: how many waiting speakers it changed."""
+        changed: int = self.perform(commands.set_speaking_time, seconds, item_id).value
+        return changed
 
     def set_balanced_order(self, on: bool) -> None:
         self.update("session", self.session_id, balanced_order=bool(on))
 
     def next_speaker(self, item_id: str | None = None, mode: str = "queue") -> Speech | None:
-        """Give the floor to the first waiting speaker; with nobody waiting, end the turn."""
-        waiting = self.waiting_speakers(item_id, mode)
-        if not waiting:
-            self.end_floor()
-            return None
-        return self.give_floor(waiting[0].id)
+        """``commands.next_speaker``, applied: the new speech (None: the turn just ended)."""
+        changes = self.perform(commands.next_speaker, item_id, mode)
+        return self._record("speech", changes.created) if changes.created else None
 
     # the tour de table (speakers of mode "tour")
 

@@ -462,3 +462,75 @@ def test_removing_and_moving_a_waiting_speaker() -> None:
     assert timed.value == 2 and [c.record_id for c in timed.changes] == ["s1", "a", "b"]
     with pytest.raises(CommandError, match="speaking time must be 0-1800 seconds, got 2000"):
         commands.set_speaking_time(state, 2000)
+
+
+def tour(sid: str, country: str, order: int, **kw) -> Speaker:
+    return speaker(sid, country, order, mode="tour", **kw)
+
+
+def test_a_tour_starts_with_the_delegations_not_on_it_and_rotates_before_anyone_spoke() -> None:
+    gh = tour("a", "GH", 1024)
+    started = commands.tour_start(state_of(ITEM, gh, session=RUNNING), ["GH", "NG", "KE"], 120)
+    assert started.label == "tour de table" and started.value == 2
+    assert [(c.fields["country"], c.fields["order"], c.fields["limit_seconds"])
+            for c in started.changes] == [("NG", 2048, 120), ("KE", 3072, 120)]  # fmt: skip
+    ng = tour("b", "NG", 2048)
+    rotated = commands.tour_rotate(state_of(ITEM, gh, ng, session=RUNNING))
+    assert rotated.label == "rotate tour GH"
+    assert rotated.changes == (Change("speaker", "a", {"order": 3072}),)
+    heard = tour("a", "GH", 1024, status="done")
+    assert not commands.tour_rotate(state_of(ITEM, heard, ng, session=RUNNING))
+
+
+def test_a_delegation_that_spoke_cannot_pass_and_one_that_did_not_passes() -> None:
+    gh = tour("a", "GH", 1024, status="speaking")
+    ng = tour("b", "NG", 2048)
+    at = commands.iso_at(T0 - 5_000)
+    speech = Speech(id="sp1", session_id="s1", country="GH", agenda_item="i1", speaker="a",
+                    started_at=at)  # fmt: skip
+    session = Session(id="s1", status="running", current_item="i1", floor="sp1")
+    state = state_of(ITEM, gh, ng, speech, session=session)
+    passed = commands.tour_pass(state)
+    assert passed.label == "GH passes" and passed.value == "GH"
+    withdrawn, cleared, record, marked = passed.changes
+    assert withdrawn == Change("speech", "sp1", {"deleted": True})  # the turn is withdrawn
+    assert cleared == Change("session", "s1", {"floor": ""})
+    assert {k: record.fields[k] for k in ("country", "passed", "speaker")} == {
+        "country": "GH", "passed": True, "speaker": "a",
+    }  # fmt: skip
+    assert marked == Change("speaker", "a", {"status": "passed"})
+    noted = Entry(id="e1", session_id="s1", entry_kind="issue", text="Ports",
+                  delegations=["GH"], agenda_item="i1", created_at=commands.iso_at(T0))  # fmt: skip
+    spoke = state_of(ITEM, gh, ng, speech, noted, session=session)
+    assert commands.has_spoken(spoke, "GH", "i1")
+    with pytest.raises(CommandError, match=r"^GH has already spoken on this item: it cannot pass"):
+        commands.tour_pass(spoke)
+    long_turn = state_of(ITEM, gh, ng, speech, session=session, now_ms=T0 + 6_000)
+    with pytest.raises(CommandError, match="GH has already spoken"):
+        commands.tour_pass(long_turn)  # 11 s on the floor: it has spoken
+
+
+def test_a_delegation_skipped_once_goes_to_the_end_and_twice_is_out() -> None:
+    gh = tour("a", "GH", 1024)
+    ng = tour("b", "NG", 2048)
+    once = commands.tour_skip(state_of(ITEM, gh, ng, session=RUNNING))
+    assert once.label == "skip GH" and once.value == "GH"
+    assert once.changes == (
+        Change("speaker", "a", {"status": "waiting", "skips": 1, "order": 3072}),
+    )
+    again = commands.tour_skip(state_of(ITEM, tour("a", "GH", 3072, skips=1), session=RUNNING))
+    assert again.changes == (Change("speaker", "a", {"status": "skipped", "skips": 2}),)
+    assert not commands.tour_skip(state_of(ITEM, session=RUNNING))  # nobody left
+
+
+def test_a_pass_and_the_move_on_are_two_undoable_changes(tmp_path: Path) -> None:
+    home, sid = demo_home(tmp_path)
+    with LocalStore(home).open_session(sid) as ss:
+        ss.perform(commands.tour_start, ["GH", "NG"], 60)
+        ss.perform(commands.tour_next)
+        assert ss.floor().country == "GH"
+        assert ss.tour_pass() == "GH"
+        assert ss.floor().country == "NG"
+        assert ss.undo() == "floor to NG"
+        assert ss.undo() == "GH passes"
+        assert ss.floor().country == "GH"

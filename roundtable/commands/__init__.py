@@ -14,6 +14,8 @@ own (the state carries the time).
   ``next_speaker``, ``add_speaker`` (a point of order, a right of reply), ``remove_speaker``,
   ``move_speaker``, ``set_speaking_time``; reads ``floor_speech``, ``floor_speaker``,
   ``speakers``, ``waiting_speakers``
+- the tour de table (``tour``): ``tour_start``, ``tour_rotate``, ``tour_next``, ``tour_pass``
+  and ``tour_skip`` (each followed by ``tour_next`` as its own change); ``has_spoken``
 """
 
 from __future__ import annotations
@@ -65,12 +67,30 @@ from roundtable.commands.session import (
     reopen,
     unarchive,
 )
+from roundtable.commands.tour import (
+    SPOKEN_AFTER,
+    has_spoken,
+    tour_next,
+    tour_pass,
+    tour_rotate,
+    tour_skip,
+    tour_start,
+    tour_target,
+)
 
 __all__ = [
     "ARCHIVE",
     "CLOSE",
     "REOPEN",
+    "SPOKEN_AFTER",
     "UNARCHIVE",
+    "has_spoken",
+    "tour_next",
+    "tour_pass",
+    "tour_rotate",
+    "tour_skip",
+    "tour_start",
+    "tour_target",
     "archive",
     "clock",
     "clock_writes",

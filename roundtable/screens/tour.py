@@ -238,12 +238,20 @@ class TourScreen(SessionScreen):
         """The tour of this item starts with the delegations present; one marked present later
         joins at the end."""
         if not self.store.session_closed:
-            self.store.tour_start(self._present(), self._budget())
+            self.store.perform(commands.tour_start, self._present(), self._budget())
 
     def _tour(self, step: str) -> None:
+        """A tour key: next, or a pass or a skip and then the next delegation (two changes,
+        as ``commands.tour_pass`` says)."""
+        command = {"next": commands.tour_next, "pass": commands.tour_pass,
+                   "skip": commands.tour_skip}[step]  # fmt: skip
+
         def act() -> None:
             self._ensure_tour()
-            getattr(self.store, f"tour_{step}")()
+            item = self.store.current_item_id()
+            changes = self.store.perform(command, item)
+            if step != "next" and changes:
+                self.store.perform(commands.tour_next, item)
 
         self._act(act)
 
@@ -262,7 +270,7 @@ class TourScreen(SessionScreen):
     def action_rotate(self) -> None:
         def rotate() -> None:
             self._ensure_tour()
-            if not self.store.tour_rotate():
+            if not self.store.perform(commands.tour_rotate):
                 self.notify("The tour has started: its order only changes by skipping.")
 
         self._act(rotate)

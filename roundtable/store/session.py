@@ -39,10 +39,6 @@ if TYPE_CHECKING:
     from roundtable.model import ActionReview, ClockEvent, Speaker
     from roundtable.store.home import LocalStore
 
-SPOKEN_AFTER = 10
-"""Seconds on the floor after which a delegation has spoken (it can no longer pass), even
-before a note is captured for it."""
-
 UNDO_BARRIERS = {
     CLOSE: "the session is closed: undo stops at the close (reopen it with "
     '"session: reopen" or `roundtable reopen`)',
@@ -514,151 +510,39 @@ class SessionStore:
     def tour_start(
         self, codes: Sequence[str], limit_seconds: int, item_id: str | None = None
     ) -> int:
-        """Put on the item's tour every delegation of ``codes`` (in that order) not already on
-        it; returns how many were added."""
-        from roundtable import meeting
-        from roundtable.model import Speaker
-
-        self.check_open()
-        item = self.current_item_id() if item_id is None else item_id
-        rows = self.speakers(item, "tour")
-        known = {s.country for s in rows}
-        order = meeting.order_after(rows)
-        changes = []
-        for code in dict.fromkeys(codes):
-            if code in known:
-                continue
-            speaker = Speaker(
-                id=new_id(),
-                session_id=self.session_id,
-                agenda_item=item,
-                country=code,
-                mode="tour",
-                order=order,
-                limit_seconds=limit_seconds,
-            )
-            changes.append(_creation(speaker))
-            order += meeting.ORDER_STEP
-        if changes:
-            self._write("tour de table", changes)
-        return len(changes)
+        """``commands.tour_start``, applied: how many delegations were added."""
+        added: int = self.perform(commands.tour_start, codes, limit_seconds, item_id).value
+        return added
 
     def tour_rotate(self, item_id: str | None = None) -> bool:
-        """Start the tour one delegation later (the first waiting one goes to the end); only
-        before anyone on it has spoken."""
-        from roundtable import meeting
-
-        item = self.current_item_id() if item_id is None else item_id
-        rows = self.speakers(item, "tour")
-        if not rows or any(s.status != "waiting" for s in rows):
-            return False
-        first = rows[0]
-        self._write(
-            f"rotate tour {first.country}",
-            [("speaker", first.id, {"order": meeting.order_after(rows)})],
-        )
-        return True
-
-    def _tour_target(self, item: str) -> Any:
-        """The delegation a tour key acts on: the one speaking, else the next waiting one."""
-        from roundtable import meeting
-
-        speaker = self.floor_speaker()
-        if speaker is not None and speaker.mode == "tour" and speaker.agenda_item == item:
-            return speaker
-        pending = meeting.not_yet_heard(self.records("speaker"), item)
-        return pending[0] if pending else None
+        """``commands.tour_rotate``, applied: False once anyone on the tour has spoken."""
+        return bool(self.perform(commands.tour_rotate, item_id))
 
     def tour_next(self, item_id: str | None = None) -> Speech | None:
-        """End the turn in progress and give the floor to the next delegation of the tour."""
-        from roundtable import meeting
-
-        item = self.current_item_id() if item_id is None else item_id
-        pending = meeting.not_yet_heard(self.records("speaker"), item)
-        if not pending:
-            self.end_floor()
-            return None
-        return self.give_floor(pending[0].id)
+        """``commands.tour_next``, applied: the new speech (None: the turn just ended)."""
+        changes = self.perform(commands.tour_next, item_id)
+        return self._record("speech", changes.created) if changes.created else None
 
     def has_spoken(self, country: str, item_id: str) -> bool:
-        """Whether ``country`` has spoken on ``item_id``: a finished turn (a pass is not one),
-        or, on the floor now, a capture attributed to it on this item or a turn longer than
-        ``SPOKEN_AFTER`` seconds."""
-        from roundtable import meeting
-
-        floor = self.floor()
-        speeches = [s for s in self.speeches() if floor is None or s.id != floor.id]
-        if country in meeting.heard_on(speeches, item_id):
-            return True
-        if floor is None or floor.country != country or floor.agenda_item != item_id:
-            return False
-        started = meeting.iso_ms(floor.started_at) or self._now_ms()
-        if self._now_ms() - started > SPOKEN_AFTER * 1000:
-            return True
-        return any(
-            country in e.delegations
-            and e.agenda_item == item_id
-            and e.created_at >= floor.started_at
-            for e in self.records("entry")
-        )
+        """``commands.has_spoken`` on this session now."""
+        return commands.has_spoken(self.state(), country, item_id)
 
     def tour_pass(self, item_id: str | None = None) -> str | None:
-        """The delegation with the floor, if it has not spoken yet, else the next of the tour
-        that has not spoken on this item, passes: marked passed, recorded as a passed turn, and
-        the floor goes to the next one.  Returns the code that passed.  StoreError, in one line,
-        when the delegation with the floor has already spoken (issue 22, finding 3)."""
+        """``commands.tour_pass``, then ``tour_next`` as its own change: the code that
+        passed (None when the tour had nobody left)."""
         item = self.current_item_id() if item_id is None else item_id
-        speaker = self._tour_target(item)
-        if speaker is None:
-            return None
-        self.check_open()
-        if self.has_spoken(speaker.country, item):
-            raise StoreError(
-                f"{speaker.country} has already spoken on this item: it cannot pass "
-                "(Enter ends its turn)"
-            )
-        at = self._now_ms()
-        changes = self._end_floor_writes(at, keep=False)
-        passed = Speech(
-            id=new_id(),
-            session_id=self.session_id,
-            country=speaker.country,
-            mode="tour",
-            agenda_item=item,
-            started_at=_utc_now_iso(at / 1000),
-            ended_at=_utc_now_iso(at / 1000),
-            passed=True,
-            speaker=speaker.id,
-            tlp=self.default_tlp,
-        )
-        changes.append(_creation(passed))
-        changes.append(("speaker", speaker.id, {"status": "passed"}))
-        self._write(f"{speaker.country} passes", changes)
-        self.tour_next(item)
-        return speaker.country
+        passed: str | None = self.perform(commands.tour_pass, item).value
+        if passed is not None:
+            self.perform(commands.tour_next, item)
+        return passed
 
     def tour_skip(self, item_id: str | None = None) -> str | None:
-        """The speaking (or next) delegation is not in the room: the first time it moves to the
-        end of the tour, marked; the second time it is out ("skipped").  The floor goes on."""
-        from roundtable import meeting
-
+        """``commands.tour_skip``, then ``tour_next`` as its own change: the code skipped."""
         item = self.current_item_id() if item_id is None else item_id
-        speaker = self._tour_target(item)
-        if speaker is None:
-            return None
-        self.check_open()
-        changes = []
-        if self.floor_speaker() is not None and self.floor_speaker().id == speaker.id:
-            changes += self._end_floor_writes(self._now_ms(), keep=False)
-        if speaker.skips:
-            fields: dict[str, Any] = {"status": "skipped", "skips": speaker.skips + 1}
-        else:
-            rows = self.speakers(item, "tour")
-            fields = {"status": "waiting", "skips": 1, "order": meeting.order_after(rows)}
-        changes.append(("speaker", speaker.id, fields))
-        self._write(f"skip {speaker.country}", changes)
-        self.tour_next(item)
-        return speaker.country
+        skipped: str | None = self.perform(commands.tour_skip, item).value
+        if skipped is not None:
+            self.perform(commands.tour_next, item)
+        return skipped
 
     # close, reopen, observers, moving entries
 

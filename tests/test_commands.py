@@ -11,8 +11,10 @@ import pytest
 from _app import demo_home, make_app
 
 from roundtable import cli, commands
+from roundtable.actions import CarriedAction
 from roundtable.commands import Change, CommandError, SessionState
 from roundtable.model import (
+    ActionReview,
     AgendaItem,
     Attendance,
     ClockEvent,
@@ -378,7 +380,7 @@ def speaker(sid: str, country: str, order: int, **kw) -> Speaker:
 
 
 ITEM = AgendaItem(id="i1", session_id="s1", position=0)
-RUNNING = Session(id="s1", status="running", current_item="i1", default_tlp="green")
+RUNNING = Session(id="s1", event_id="ev1", status="running", current_item="i1", default_tlp="green")
 
 
 def test_giving_the_floor_ends_the_turn_in_progress_in_the_same_change() -> None:
@@ -534,3 +536,48 @@ def test_a_pass_and_the_move_on_are_two_undoable_changes(tmp_path: Path) -> None
         assert ss.undo() == "floor to NG"
         assert ss.undo() == "GH passes"
         assert ss.floor().country == "GH"
+
+
+def carried(**kw) -> CarriedAction:
+    fields = dict(
+        id="act-0001-2222", region="africa", event_id="ev0", event_name="Conference 2025",
+        session_id="s0", session_title="Round table", date="2025-11-20", agenda_item="Drugs",
+        text="Share the watch list", owner="GH", due="2026-03-01", tlp="green",
+    )  # fmt: skip
+    return CarriedAction(**(fields | kw))  # type: ignore[arg-type]
+
+
+def test_reviewing_an_earlier_action_records_one_review_per_session() -> None:
+    state = state_of(ITEM, session=RUNNING)
+    changes = commands.review_action(state, carried(), "in_progress", "  List   drafted ")
+    rid = commands.review_id(state, "act-0001-2222")
+    assert changes.label == "review action act-0001 in_progress" and changes.created == rid
+    assert changes.changes == (
+        Change(
+            "action_review",
+            rid,
+            {
+                "session_id": "s1", "action": "act-0001-2222", "action_event": "ev0",
+                "action_session": "s0", "status": "in_progress", "note": "List drafted",
+                "agenda_item": "i1", "reviewed_at": commands.iso_at(T0),
+                "text": "Share the watch list", "owner": "GH", "due": "2026-03-01",
+                "origin": "Conference 2025", "origin_date": "2025-11-20", "tlp": "green",
+            },
+        ),
+    )  # fmt: skip
+    earlier = ActionReview(id=rid, **changes.changes[0].fields)
+    again = commands.review_action(state_of(ITEM, earlier, session=RUNNING), carried(), "done")
+    assert again.changes == (Change("action_review", rid, {"status": "done", "note": ""}),)
+
+
+@pytest.mark.parametrize(
+    ("action", "status", "message"),
+    [
+        (carried(tlp="red"), "done", "action act-0001 is TLP:RED: it stays in its own room"),
+        (carried(), "finished", "unknown review status 'finished'"),
+        (carried(event_id="ev1"), "done", "action act-0001 belongs to this event"),
+    ],
+)
+def test_a_review_refuses_in_one_line(action: CarriedAction, status: str, message: str) -> None:
+    with pytest.raises(CommandError, match=message):
+        commands.review_action(state_of(ITEM, session=RUNNING), action, status)

@@ -16,6 +16,7 @@ own (the state carries the time).
   ``speakers``, ``waiting_speakers``
 - the tour de table (``tour``): ``tour_start``, ``tour_rotate``, ``tour_next``, ``tour_pass``
   and ``tour_skip`` (each followed by ``tour_next`` as its own change); ``has_spoken``
+- reviews of earlier actions (``reviews``): ``review_action``
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from roundtable.commands.floor import (
     speakers,
     waiting_speakers,
 )
+from roundtable.commands.reviews import review_action, review_id
 from roundtable.commands.session import (
     ARCHIVE,
     CLOSE,
@@ -85,6 +87,8 @@ __all__ = [
     "SPOKEN_AFTER",
     "UNARCHIVE",
     "has_spoken",
+    "review_action",
+    "review_id",
     "tour_next",
     "tour_pass",
     "tour_rotate",

@@ -613,12 +613,13 @@ class RunScreen(SessionScreen):
         review = action.review_in(self.store.session_id)
 
         def done(note: str | None) -> None:
+            from roundtable import commands
             from roundtable.store import StoreError
 
             if note is None:
                 return
             try:
-                self.store.review_action(action, status, note)
+                self.store.perform(commands.review_action, action, status, note)
             except StoreError as exc:
                 self.notify(str(exc), severity="error")
 

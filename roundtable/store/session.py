@@ -26,7 +26,6 @@ from roundtable.model import (
     effective_tlp,
     new_id,
     record_tlp,
-    stable_id,
     tlp_name,
 )
 from roundtable.snapshot import shown
@@ -612,50 +611,10 @@ class SessionStore:
     def review_action(
         self, action: Any, status: str, note: str = "", agenda_item: str | None = None
     ) -> Any:
-        """Mark an earlier conference's action (an ``actions.CarriedAction``) done, in
-        progress, dropped or carried, with a note; marking it again in this session changes
-        the same review.  Durable when it returns, like any capture."""
-        from roundtable.model import REVIEW_STATUSES, ActionReview
-
-        label = effective_tlp(getattr(action, "tlp", ""))
-        if label == "red":  # never carried (``actions.carried_actions``): never reviewed either
-            raise StoreError(f"action {action.id[:8]} is TLP:RED: it stays in its own room")
-        if status not in REVIEW_STATUSES:
-            raise StoreError(
-                f"unknown review status {status!r} (one of {', '.join(REVIEW_STATUSES)})"
-            )
-        if action.session_id == self.session_id or action.event_id == self.event_id:
-            raise StoreError(
-                f"action {action.id[:8]} belongs to this event: edit it in the entry list"
-            )
-        self.check_open()
-        note = " ".join(note.split())
-        review_id = stable_id(self.session_id, "action_review", action.id)
-        current = self._record("action_review", review_id)
-        review = ActionReview(
-            id=review_id,
-            session_id=self.session_id,
-            action=action.id,
-            action_event=action.event_id,
-            action_session=action.session_id,
-            status=status,
-            note=note,
-            agenda_item=self.current_item_id() if agenda_item is None else agenda_item,
-            reviewed_at=self._now(),
-            text=action.text,
-            owner=action.owner,
-            due=action.due,
-            origin=action.event_name,
-            origin_date=action.date,
-            tlp=label,  # its copy of the action's text is as sensitive as the action (issue 14)
-        )
-        kind, rid, fields = _creation(review)
-        if current is not None:
-            old = current.to_fields()
-            fields = {k: v for k, v in review.to_fields().items() if old.get(k) != v}
-        if fields:
-            self._write(f"review action {action.id[:8]} {status}", [(kind, rid, fields)])
-        return self._record("action_review", review_id)
+        """``commands.review_action``, applied: the review.  Durable when it returns, like any
+        capture."""
+        changes = self.perform(commands.review_action, action, status, note, agenda_item)
+        return self._record("action_review", changes.created)
 
     # --- end of actions carried forward ---
 

@@ -252,6 +252,10 @@ class Repository(ABC):
     def write_transaction(self) -> AbstractContextManager[None]:
         """All or nothing: committed when the block ends, rolled back if it raises."""
 
+    event_is = "event_id = ?"
+    """An SQL condition naming one event, in the queries that look records up by id within
+    it (labels, withdrawals, a record's versions): see ``PostgresRepository.event_is``."""
+
     final_rows = "TRUE"
     """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
 
@@ -583,7 +587,7 @@ class Repository(ABC):
         if not ids:
             return {}
         rows = self._in_chunks(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND field = 'deleted' "
+            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND field = 'deleted' "
             "AND value = 'true' AND record_id IN ({marks})",
             ids,
             (event_id,),
@@ -593,7 +597,7 @@ class Repository(ABC):
             return {}
         ops: dict[str, list[tuple]] = {}
         for r in self._in_chunks(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id IN ({{marks}})",
+            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND record_id IN ({{marks}})",
             hit,
             (event_id,),
         ):
@@ -642,7 +646,7 @@ class Repository(ABC):
         ids = sorted({rid for _, rid, _ in labelled} | {sid for _, _, sid in labelled if sid})
         found: dict[str, list[tuple[str, str]]] = {}
         for record_id, _field, value, hlc in self._in_chunks(
-            "SELECT record_id, field, value, hlc FROM ops WHERE event_id = ? "
+            f"SELECT record_id, field, value, hlc FROM ops WHERE {self.event_is} "
             "AND field IN ('tlp', 'default_tlp') AND record_id IN ({marks})",
             ids,
             (event_id,),
@@ -670,7 +674,7 @@ class Repository(ABC):
         """The record's latest stored op of every field (as rows), and ``deleted`` as stored,
         stamped with the relabelling op's HLC (which undoes the tombstone a reader got)."""
         ops = self._rows(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id = ? ORDER BY seq",
+            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND record_id = ? ORDER BY seq",
             (event_id, row[4]),
         )
         latest: dict[str, Sequence[Any]] = {}
@@ -722,7 +726,7 @@ class Repository(ABC):
         """Every stored op of a record, oldest first, with ``received_at``; of a withdrawn
         record only what ``Withdrawal`` serves (issue 19)."""
         rows = self._rows(
-            f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE event_id = ? AND record_id = ? "
+            f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE {self.event_is} AND record_id = ? "
             "ORDER BY seq",
             (event_id, record_id),
         )

@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from roundtable.protocol import PROTOCOL_VERSION as PROTOCOL  # noqa: E402  the laptops' own
+
 CAPTURES = 5
 REGION_KEYS = ("africa", "americas", "asia-pacific", "europe", "mena")
 
@@ -225,7 +227,7 @@ async def laptop_loop(lap: Laptop, until: float, every: float, samples: dict) ->
     while time.monotonic() < until:
         started_round = time.monotonic()
         lap.capture()
-        await _timed(lap, "GET", "/v1/whoami", "whoami", samples, headers)
+        await _timed(lap, "GET", f"/v1/whoami?protocol={PROTOCOL}", "whoami", samples, headers)
         batch = lap.pending
         status = await _timed(
             lap, "POST", f"/v1/events/{lap.event_id}/ops", "push", samples,
@@ -242,7 +244,10 @@ async def laptop_loop(lap: Laptop, until: float, every: float, samples: dict) ->
 
 async def pull(lap: Laptop, samples: dict | None, headers: dict) -> None:
     while True:
-        path = f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit=1000&exclude={lap.device}"
+        path = (
+            f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit=1000&exclude={lap.device}"
+            f"&protocol={PROTOCOL}"
+        )  # as a laptop asks: in its protocol version (without, version 1's fields only)
         resp = await _timed(lap, "GET", path, "pull", samples, headers)
         if resp is None or resp[0] != 200:
             return

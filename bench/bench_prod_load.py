@@ -430,6 +430,10 @@ def run_once(url: str, workers: int, laptops: int, seconds: float, every: float,
         "cpu_serve_s": round(cpu[0], 1),
         "cpu_postgres_s": round(cpu[1], 1),
         "cpu_generator_s": round(cpu[2], 1),
+        # what a round costs the server and PostgreSQL: comparable between runs on a shared
+        # machine, where the throughput depends on what the others run
+        "cpu_ms_per_round": round((cpu[0] + cpu[1]) * 1000 / max(1, len(ok("push"))), 1),
+        "loadavg": Path("/proc/loadavg").read_text().split()[0],
     }
 
 
@@ -473,8 +477,9 @@ def main() -> int:
           f"(whoami, push of {CAPTURES} captures' ops, pull) for {args.seconds:g} s; "
           f"ms at the client; CPU seconds over the load window\n")  # fmt: skip
     print("| workers | pushes/s | ops/s | req/s | push p50/p99 | pull p50/p99 | whoami p50/p99 "
-          "| failed | lost | dup | serve CPU s | PostgreSQL CPU s | generator CPU s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| failed | lost | dup | serve CPU s | PostgreSQL CPU s | generator CPU s "
+          "| serve+PostgreSQL CPU ms a round | load average |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     bad = False
     for r in results:
         failed = sum(sum(by.values()) for by in r["failed"].values())
@@ -482,7 +487,7 @@ def main() -> int:
               f"| {r['push_p50']:.0f} / {r['push_p99']:.0f} | {r['pull_p50']:.0f} / "
               f"{r['pull_p99']:.0f} | {r['whoami_p50']:.0f} / {r['whoami_p99']:.0f} | {failed} "
               f"| {r['lost']} | {r['duplicated']} | {r['cpu_serve_s']} | {r['cpu_postgres_s']} "
-              f"| {r['cpu_generator_s']} |")  # fmt: skip
+              f"| {r['cpu_generator_s']} | {r['cpu_ms_per_round']} | {r['loadavg']} |")  # fmt: skip
         bad |= bool(r["lost"] or r["duplicated"] or r["mismatched"] or r["left_unsent"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

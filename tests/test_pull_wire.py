@@ -209,3 +209,48 @@ def test_a_stored_value_is_written_as_the_page_encoder_writes_it(value) -> None:
         assert rawjson.stored_value(stored) == expected, stored
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         assert rawjson.stored_base(json.dumps(value)) == expected
+
+
+def test_a_new_events_label_lookup_is_indexed_by_record_on_stale_statistics(pg_cluster) -> None:
+    """Issue 25: a new event is in no column statistics until autovacuum analyses ``ops``
+    again; with ``event_id = '<new event>'`` the planner took the event for one row and read
+    every op of it through an index on the event alone, for each pull page's label lookup.
+    Naming the event as a sub-select (``PostgresRepository.event_is``) keeps the record ids in
+    the index condition.  The plan is read with EXPLAIN (no timing)."""
+    import psycopg
+
+    from roundtable.secretariat.repository import TokenScope
+
+    url = pg_cluster.new_database()
+    database = open_database(url, pooled=False)
+    database.migrate()
+    insert = (
+        "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value, hlc,"
+        " device, base, received_at) SELECT %s, n, %s || n, 's', %s || (n / 15), 'entry',"
+        " CASE WHEN n %% 15 = 0 THEN 'tlp' ELSE 'f' || (n %% 15) END, '\"green\"',"
+        " lpad(n::text, 15, '0') || '-000000-d', 'd', '[]', 0 FROM generate_series(%s::int, %s::int) n"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE ops SET (autovacuum_enabled = false)")
+        conn.execute(insert, ("old-event", "old-op-", "old-rec-", 1, 300))
+        conn.execute("ANALYZE ops")  # the statistics know the old event only
+        conn.execute(insert, ("new-event", "new-op-", "new-rec-", 1000, 40_000))
+    seen: list[tuple[str, tuple]] = []
+    with database.repository() as repo:
+        real = repo._rows
+
+        def spying(sql, args=()):
+            seen.append((sql, tuple(args)))
+            return real(sql, args)
+
+        repo._rows = spying  # type: ignore[method-assign]
+        scope = TokenScope("h", "new-event", ("*",), "all")
+        items, _cursor, _more = repo.pull_rows("new-event", 0, 200, scope)
+        assert len(items) == 200
+        (sql, args), *_ = [(s, a) for s, a in seen if "field IN ('tlp', 'default_tlp')" in s]
+        plan = "\n".join(
+            r[0] for r in repo.conn.execute("EXPLAIN " + sql.replace("?", "%s"), args)
+        )
+    database.close()
+    index_conds = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert any("record_id" in line for line in index_conds), plan

@@ -228,7 +228,8 @@ def test_a_new_events_label_lookup_is_indexed_by_record_on_stale_statistics(pg_c
         "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value, hlc,"
         " device, base, received_at) SELECT %s, n, %s || n, 's', %s || (n / 15), 'entry',"
         " CASE WHEN n %% 15 = 0 THEN 'tlp' ELSE 'f' || (n %% 15) END, '\"green\"',"
-        " lpad(n::text, 15, '0') || '-000000-d', 'd', '[]', 0 FROM generate_series(%s::int, %s::int) n"
+        " lpad(n::text, 15, '0') || '-000000-d', 'd', '[]', 0"
+        " FROM generate_series(%s::int, %s::int) n"
     )
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ALTER TABLE ops SET (autovacuum_enabled = false)")
@@ -248,9 +249,7 @@ def test_a_new_events_label_lookup_is_indexed_by_record_on_stale_statistics(pg_c
         items, _cursor, _more = repo.pull_rows("new-event", 0, 200, scope)
         assert len(items) == 200
         (sql, args), *_ = [(s, a) for s, a in seen if "field IN ('tlp', 'default_tlp')" in s]
-        plan = "\n".join(
-            r[0] for r in repo.conn.execute("EXPLAIN " + sql.replace("?", "%s"), args)
-        )
+        plan = "\n".join(r[0] for r in repo.conn.execute("EXPLAIN " + sql.replace("?", "%s"), args))
     database.close()
     index_conds = [line for line in plan.splitlines() if "Index Cond" in line]
     assert any("record_id" in line for line in index_conds), plan

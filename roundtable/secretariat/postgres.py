@@ -57,10 +57,42 @@ class PostgresRepository(Repository):
     # takes well under a millisecond.
     event_is = "event_id = (SELECT ?::text)"
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    def __init__(self, conn: Any, lender: PostgresDatabase | None = None) -> None:
+        self._conn = conn
+        self._lender = lender  # lends the connection at the first statement (``repository``)
         self._xid: int | None = None  # this push transaction's id
         self._pos = 0  # rows numbered in this transaction so far
+
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            assert self._lender is not None
+            self._conn = self._lender.pool.getconn()
+        return self._conn
+
+    def give_back(self) -> None:
+        """Return a lent connection to its pool (committing or rolling back first, as the
+        pool's own ``connection()`` block does)."""
+        conn, self._conn = self._conn, None
+        if conn is None or self._lender is None:
+            return
+        try:
+            with conn:  # an open transaction is rolled back (never one here: autocommit)
+                pass
+        finally:
+            self._lender.pool.putconn(conn)
+
+    def returns_without_io(self) -> bool:
+        """Giving back holds no I/O: no connection was taken, or it is idle (no transaction
+        to end; the pool then only files it)."""
+        if self._conn is None:
+            return True
+        from psycopg import pq
+
+        return bool(
+            not self._conn.closed
+            and self._conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        )
 
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         return self.conn.execute(_sql(sql), tuple(args))
@@ -176,6 +208,8 @@ def check_capacity(url: str, workers: int, pool_size: int) -> str:
 class PostgresDatabase(Database):
     """A PostgreSQL database named by a ``postgresql://`` URL, behind a connection pool."""
 
+    lends_lazily = True
+
     def __init__(self, url: str, *, pool_size: int = 10, pooled: bool = True) -> None:
         self.target = url
         self.pool_size = self.max_connections = pool_size
@@ -275,8 +309,14 @@ class PostgresDatabase(Database):
             with self._connect() as conn:
                 yield PostgresRepository(conn)
             return
-        with self.pool.connection() as conn:
-            yield PostgresRepository(conn)
+        # the connection is taken at the first statement, in the thread that runs it, so that
+        # a request's dependency on its repository costs no hop to the thread pool
+        # (deps.get_repo); given back at the block's end
+        repo = PostgresRepository(None, lender=self)
+        try:
+            yield repo
+        finally:
+            repo.give_back()
 
     def migrate(self) -> int:
         with self._connect() as conn:

@@ -256,6 +256,10 @@ class Repository(ABC):
     """An SQL condition naming one event, in the queries that look records up by id within
     it (labels, withdrawals, a record's versions): see ``PostgresRepository.event_is``."""
 
+    def returns_without_io(self) -> bool:
+        """Can the block's end give the connection back without I/O (``lends_lazily``)?"""
+        return False
+
     final_rows = "TRUE"
     """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
 
@@ -787,6 +791,9 @@ class Database(ABC):
     """One per process: where the data lives, and how a request gets its connection."""
 
     target: str
+    lends_lazily: bool = False
+    """Entering ``repository()`` holds no I/O (the connection is taken at the first
+    statement): ``deps.get_repo`` then enters it on the event loop, with no thread-pool hop."""
     max_connections: int = 40
     """How many requests may hold a connection at once (the pool's size for PostgreSQL)."""
     _slots: Any = None

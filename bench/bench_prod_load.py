@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import random
+import re
 import resource
 import socket
 import subprocess
@@ -39,6 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from roundtable.protocol import PROTOCOL_VERSION as PROTOCOL  # noqa: E402  the laptops' own
 
 CAPTURES = 5
 REGION_KEYS = ("africa", "americas", "asia-pacific", "europe", "mena")
@@ -102,6 +105,7 @@ class Laptop:
         self.pushed: set[str] = set()
         self.received: list[str] = []
         self.cursor = 0
+        self.conn: Connection
 
     def _ops(self, rec) -> list:
         from roundtable.model import Op
@@ -136,7 +140,86 @@ class Laptop:
             self.pending += self._ops(entry)
 
 
-async def laptop_loop(lap: Laptop, client, until: float, every: float, samples: dict) -> None:
+class Connection:
+    """One laptop's keep-alive HTTP/1.1 connection to the server, spoken directly over asyncio
+    streams.  The generator shares the machine with the server, so it must be lean: httpx's
+    pool scans every connection at each request (O(laptops) per request: ~40 % of the
+    generator's CPU at 100 laptops) and probes for an async library on every call."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.reconnects = 0
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes = b""
+    ) -> tuple[int, bytes]:
+        """(status, body).  A reused connection that the server closed meanwhile (its
+        keep-alive timeout) is reopened once and the request sent again, as HTTP clients do;
+        any other failure raises."""
+        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+        head += "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+        data = (head + f"Content-Length: {len(body)}\r\n\r\n").encode("latin-1") + body
+        for attempt in (0, 1):
+            reused = self.writer is not None
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            assert self.reader is not None and self.writer is not None
+            try:
+                self.writer.write(data)
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionResetError("the server closed the connection")
+            except (ConnectionError, OSError):
+                self.close()
+                if reused and attempt == 0:
+                    self.reconnects += 1
+                    continue
+                raise
+            return await self._response(status_line)
+        raise AssertionError("unreachable")
+
+    async def _response(self, status_line: bytes) -> tuple[int, bytes]:
+        assert self.reader is not None
+        try:
+            status = int(status_line.split()[1])
+            length, chunked, close = 0, False, False
+            while True:
+                line = await self.reader.readline()
+                if line in (b"\r\n", b""):
+                    break
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"transfer-encoding":
+                    chunked = b"chunked" in value.lower()
+                elif name == b"connection":
+                    close = b"close" in value.lower()
+            if chunked:
+                parts = []
+                while size := int((await self.reader.readline()).split(b";")[0], 16):
+                    parts.append(await self.reader.readexactly(size))
+                    await self.reader.readline()
+                await self.reader.readline()
+                body = b"".join(parts)
+            else:
+                body = await self.reader.readexactly(length)
+        except BaseException:
+            self.close()
+            raise
+        if close:
+            self.close()
+        return status, body
+
+
+async def laptop_loop(lap: Laptop, until: float, every: float, samples: dict) -> None:
     from roundtable.protocol import push_body
 
     headers = {"Authorization": f"Bearer {lap.token}"}
@@ -144,45 +227,72 @@ async def laptop_loop(lap: Laptop, client, until: float, every: float, samples: 
     while time.monotonic() < until:
         started_round = time.monotonic()
         lap.capture()
-        await _timed(client, "GET", "/v1/whoami", "whoami", samples, headers=headers)
+        await _timed(lap, "GET", f"/v1/whoami?protocol={PROTOCOL}", "whoami", samples, headers)
         batch = lap.pending
-        resp = await _timed(
-            client, "POST", f"/v1/events/{lap.event_id}/ops", "push", samples,
-            content=json.dumps(push_body(batch, lap.device)).encode(),
-            headers={**headers, "Idempotency-Key": lap.key, "Content-Type": "application/json"},
+        status = await _timed(
+            lap, "POST", f"/v1/events/{lap.event_id}/ops", "push", samples,
+            {**headers, "Idempotency-Key": lap.key, "Content-Type": "application/json"},
+            json.dumps(push_body(batch, lap.device)).encode(),
         )  # fmt: skip
-        if resp is not None and resp.status_code == 200:
+        if status is not None and status[0] == 200:
             lap.pushed |= {o.op_id for o in batch}
             lap.pending = []
             lap.key = str(uuid.uuid4())
-        await pull(lap, client, samples, headers)
+        await pull(lap, samples, headers)
         await asyncio.sleep(max(0.0, every - (time.monotonic() - started_round)))
 
 
-async def pull(lap: Laptop, client, samples: dict | None, headers: dict) -> None:
+async def pull(lap: Laptop, samples: dict | None, headers: dict) -> None:
     while True:
-        path = f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit=1000&exclude={lap.device}"
-        resp = await _timed(client, "GET", path, "pull", samples, headers=headers)
-        if resp is None or resp.status_code != 200:
+        path = (
+            f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit=1000&exclude={lap.device}"
+            f"&protocol={PROTOCOL}"
+        )  # as a laptop asks: in its protocol version (without, version 1's fields only)
+        resp = await _timed(lap, "GET", path, "pull", samples, headers)
+        if resp is None or resp[0] != 200:
             return
-        page = resp.json()
-        lap.received += [o["op_id"] for o in page["ops"]]
-        lap.cursor = page["next"]
-        if not page["more"]:
+        ids, cursor, more = read_page(resp[1])
+        lap.received += ids
+        lap.cursor = cursor
+        if not more:
             return
 
 
-async def _timed(client, method: str, path: str, kind: str, samples: dict | None, **kw):
-    started = time.perf_counter()
-    try:
-        resp = await client.request(method, path, **kw)
-    except Exception as exc:
+OP_ID = re.compile(rb'"op_id":"([^"]*)"')
+
+
+def read_page(body: bytes) -> tuple[list[str], int, bool]:
+    """A pull page's op ids, ``next`` and ``more``, without decoding every op (a full
+    ``json.loads`` of ~70,000 ops/s would cost the generator a third of a core).  ``"op_id":"``
+    can only be a key: inside a value a quote is escaped."""
+    tail = body.rfind(b'],"next":')
+    rest = json.loads(b"{" + body[tail + 2 :])
+    return [m.decode() for m in OP_ID.findall(body, 0, tail)], rest["next"], rest["more"]
+
+
+async def _timed(
+    lap: Laptop, method: str, path: str, kind: str, samples: dict | None,
+    headers: dict[str, str], body: bytes = b"",
+) -> tuple[int, bytes] | None:  # fmt: skip
+    """One request on the laptop's connection, timed (30 s at most); a failure is recorded and
+    the request sent again, up to 3 tries (a laptop's client retries transport errors)."""
+    for attempt in range(3):
+        started = time.perf_counter()
+        try:
+            resp = await asyncio.wait_for(lap.conn.request(method, path, headers, body), 30)
+        except Exception as exc:
+            lap.conn.close()
+            if samples is not None:
+                took = time.perf_counter() - started
+                samples.setdefault(kind, []).append((took, type(exc).__name__))
+            if attempt == 2:
+                return None
+            continue
         if samples is not None:
-            samples.setdefault(kind, []).append((time.perf_counter() - started, type(exc).__name__))
-        return None
-    if samples is not None:
-        samples.setdefault(kind, []).append((time.perf_counter() - started, str(resp.status_code)))
-    return resp
+            took = time.perf_counter() - started
+            samples.setdefault(kind, []).append((took, str(resp[0])))
+        return resp
+    return None
 
 
 def pct(values: list[float], q: float) -> float:
@@ -229,37 +339,39 @@ def run_once(url: str, workers: int, laptops: int, seconds: float, every: float,
     samples: dict[str, list[tuple[float, str]]] = {}
 
     async def load() -> tuple[float, float]:
-        limits = httpx.Limits(max_connections=laptops + 10, max_keepalive_connections=laptops + 10)
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
-            cpu0 = (tree_cpu(server.pid), tree_cpu(pg_root) if pg_root else 0.0,
-                    resource.getrusage(resource.RUSAGE_SELF))  # fmt: skip
-            wall0 = time.monotonic()
-            until = wall0 + seconds
-            await asyncio.gather(*(laptop_loop(lap, client, until, every, samples) for lap in laps))
-            wall = time.monotonic() - wall0
-            me = resource.getrusage(resource.RUSAGE_SELF)
-            cpu = (
-                tree_cpu(server.pid) - cpu0[0],
-                (tree_cpu(pg_root) if pg_root else 0.0) - cpu0[1],
-                (me.ru_utime + me.ru_stime) - (cpu0[2].ru_utime + cpu0[2].ru_stime),
-            )
-            # the last round: whatever failed goes again, then everyone drains
-            for lap in laps:
-                if lap.pending:
-                    from roundtable.protocol import push_body
+        for lap in laps:
+            lap.conn = Connection("127.0.0.1", port)
+        cpu0 = (tree_cpu(server.pid), tree_cpu(pg_root) if pg_root else 0.0,
+                resource.getrusage(resource.RUSAGE_SELF))  # fmt: skip
+        wall0 = time.monotonic()
+        until = wall0 + seconds
+        await asyncio.gather(*(laptop_loop(lap, until, every, samples) for lap in laps))
+        wall = time.monotonic() - wall0
+        me = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (
+            tree_cpu(server.pid) - cpu0[0],
+            (tree_cpu(pg_root) if pg_root else 0.0) - cpu0[1],
+            (me.ru_utime + me.ru_stime) - (cpu0[2].ru_utime + cpu0[2].ru_stime),
+        )
+        # the last round: whatever failed goes again, then everyone drains
+        from roundtable.protocol import push_body
 
-                    resp = await client.post(
-                        f"/v1/events/{event_id}/ops",
-                        content=json.dumps(push_body(lap.pending, lap.device)).encode(),
-                        headers={"Authorization": f"Bearer {lap.token}",
-                                 "Idempotency-Key": lap.key, "Content-Type": "application/json"},
-                    )  # fmt: skip
-                    if resp.status_code == 200:
-                        lap.pushed |= {o.op_id for o in lap.pending}
-                        lap.pending = []
-            for lap in laps:
-                await pull(lap, client, None, {"Authorization": f"Bearer {lap.token}"})
-            return wall, cpu  # type: ignore[return-value]
+        for lap in laps:
+            if lap.pending:
+                resp = await _timed(
+                    lap, "POST", f"/v1/events/{event_id}/ops", "push", None,
+                    {"Authorization": f"Bearer {lap.token}", "Idempotency-Key": lap.key,
+                     "Content-Type": "application/json"},
+                    json.dumps(push_body(lap.pending, lap.device)).encode(),
+                )  # fmt: skip
+                if resp is not None and resp[0] == 200:
+                    lap.pushed |= {o.op_id for o in lap.pending}
+                    lap.pending = []
+        for lap in laps:
+            await pull(lap, None, {"Authorization": f"Bearer {lap.token}"})
+        for lap in laps:
+            lap.conn.close()
+        return wall, cpu  # type: ignore[return-value]
 
     wall, cpu = asyncio.run(load())
     server.terminate()
@@ -314,9 +426,14 @@ def run_once(url: str, workers: int, laptops: int, seconds: float, every: float,
         "duplicated": duplicated,
         "mismatched": wrong,
         "left_unsent": left,
+        "reconnects": sum(lap.conn.reconnects for lap in laps),
         "cpu_serve_s": round(cpu[0], 1),
         "cpu_postgres_s": round(cpu[1], 1),
         "cpu_generator_s": round(cpu[2], 1),
+        # what a round costs the server and PostgreSQL: comparable between runs on a shared
+        # machine, where the throughput depends on what the others run
+        "cpu_ms_per_round": round((cpu[0] + cpu[1]) * 1000 / max(1, len(ok("push"))), 1),
+        "loadavg": Path("/proc/loadavg").read_text().split()[0],
     }
 
 
@@ -360,8 +477,9 @@ def main() -> int:
           f"(whoami, push of {CAPTURES} captures' ops, pull) for {args.seconds:g} s; "
           f"ms at the client; CPU seconds over the load window\n")  # fmt: skip
     print("| workers | pushes/s | ops/s | req/s | push p50/p99 | pull p50/p99 | whoami p50/p99 "
-          "| failed | lost | dup | serve CPU s | PostgreSQL CPU s | generator CPU s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| failed | lost | dup | serve CPU s | PostgreSQL CPU s | generator CPU s "
+          "| serve+PostgreSQL CPU ms a round | load average |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     bad = False
     for r in results:
         failed = sum(sum(by.values()) for by in r["failed"].values())
@@ -369,7 +487,7 @@ def main() -> int:
               f"| {r['push_p50']:.0f} / {r['push_p99']:.0f} | {r['pull_p50']:.0f} / "
               f"{r['pull_p99']:.0f} | {r['whoami_p50']:.0f} / {r['whoami_p99']:.0f} | {failed} "
               f"| {r['lost']} | {r['duplicated']} | {r['cpu_serve_s']} | {r['cpu_postgres_s']} "
-              f"| {r['cpu_generator_s']} |")  # fmt: skip
+              f"| {r['cpu_generator_s']} | {r['cpu_ms_per_round']} | {r['loadavg']} |")  # fmt: skip
         bad |= bool(r["lost"] or r["duplicated"] or r["mismatched"] or r["left_unsent"])
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -56,6 +56,8 @@ VALUES_SINCE: dict[tuple[str, str, str], int] = {("session", "status", "archived
 the wire already carried; a value not listed is as old as its field.  Same rule as
 ``FIELDS_SINCE``: a body of an older version naming it is refused, and a laptop talking to an
 older secretariat keeps such ops local."""
+VALUED_FIELDS: frozenset[tuple[str, str]] = frozenset((k, f) for k, f, _v in VALUES_SINCE)
+"""``(record kind, field)`` pairs some of whose values are newer than the field."""
 PROTOCOL_PARAM = "protocol"
 """The query parameter by which a laptop names the version it speaks (``/v1/whoami``, a pull);
 without it the secretariat answers in version 1, as the first laptops expect."""

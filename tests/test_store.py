@@ -728,3 +728,47 @@ def test_a_unit_held_twice_stays_held_until_both_let_go(home: Path) -> None:
     with store.open_session(sid) as ss:
         assert store.held(path) is ss.unit
     assert store.held(path) is None
+
+
+def test_the_outbox_read_from_the_journal_keeps_no_pending_op_but_hands_out_the_same(
+    home: Path,
+) -> None:
+    """Issue 25: sync's outbox of a unit it does not hold open (``JournalHandle``) keeps where
+    each pending op's journal line starts, not the op (a laptop pushing 10,000 captures held
+    70,000 op dicts), and reads the lines again for each batch: it hands out exactly the ops,
+    in the order, that a history keeping every op's dict does, with ops held back (TLP:RED),
+    acknowledged ones, skipped ones and batch limits."""
+    from roundtable.store.history import OutboxHistory
+    from roundtable.store.journal import Journal
+    from roundtable.store.unit import JournalHandle
+
+    store, sid = new_session(home)
+    with store.open_session(sid) as ss:
+        ids = [ss.add_entry("need", f"Need {n} \u00e9 \"q\"", delegations=["FR"]).id
+               for n in range(12)]  # fmt: skip
+        ss.update("entry", ids[3], tlp="red")  # held on the laptop from now on
+        ss.update("entry", ids[5], text="edited")
+    path = unit_dir(home, sid)
+    first = JournalHandle(path)
+    acked = [o.op_id for o in first.outbox(40)]
+    assert first.mark_acked(acked[:25]) == 25
+    first.close()
+    with store.open_session(sid) as ss:
+        ss.add_entry("action", "Share the list", owner="FR")
+
+    reference = OutboxHistory()  # keeps every pending op's dict
+    for _end, line in Journal(path / "journal.jsonl").read(0):
+        reference.note(line)
+    handle = JournalHandle(path)
+    try:
+        kept = handle.history._pending
+        assert kept and all(isinstance(entry, tuple) for entry in kept.values())
+        assert handle.history.pending == reference.pending
+        everything = reference.outbox()
+        assert handle.outbox() == everything and len(everything) > 40
+        assert all(o.record_id != ids[3] or o.field == "deleted" for o in everything)
+        skip = {o.op_id for o in everything[::3]}
+        for limit in (1, 7, 50, None):
+            assert handle.outbox(limit, skip) == reference.outbox(limit, skip)
+    finally:
+        handle.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -28,10 +29,13 @@ from roundtable.model import (
     record_tlp,
     within,
 )
+from roundtable.secretariat import rawjson
 from roundtable.secretariat.repository import (
+    PageItem,
     Repository,
     TokenScope,
     in_session,
+    op_dict,
     scope_clause,
 )
 from roundtable.snapshot import snapshots_from_docs
@@ -245,24 +249,54 @@ def pull_page(
     """A page of ops for the reader (its regions, its ceiling: ``Repository.pull_page``),
     in the protocol ``version`` the laptop speaks (ops of fields or values it does not know
     are left out, the cursor still moves past them), and, for a laptop asking (``exclude`` = its
-    device), the labels of the devices in its scope."""
+    device), the labels of the devices in its scope.  ``pull_json`` gives its bytes."""
+    items, next_, more, names = _pull_items(repo, reader, since, limit, exclude, version)
+    page: dict[str, Any] = {"ops": [op_dict(item) for item in items], "next": next_, "more": more}
+    if version > 1:  # a first-version page named none: the same bytes for those laptops
+        page = {"protocol": version, **page}
+    if names is not None:
+        page["labels"] = names
+    return page
+
+
+def pull_json(
+    repo: Repository,
+    reader: Reader,
+    since: int,
+    limit: int,
+    exclude: str = "",
+    version: int = protocol.PROTOCOL_VERSION,
+) -> bytes:
+    """``pull_page`` as the bytes the API sends (the same bytes as ``JSONResponse`` of it),
+    written from the stored ops' JSON text without decoding them (``rawjson``)."""
+    items, next_, more, names = _pull_items(repo, reader, since, limit, exclude, version)
+    ops = [rawjson.row_json(i) if isinstance(i, tuple) else rawjson.compact(i) for i in items]
+    return rawjson.page_json(ops, next_, more, version, names)
+
+
+def _pull_items(
+    repo: Repository, reader: Reader, since: int, limit: int, exclude: str, version: int
+) -> tuple[list[PageItem], int, bool, dict[str, str] | None]:
     event_id = reader.event_id
     top = repo.last_seq(event_id) if exclude else 0
-    ops, next_, more = repo.pull_page(event_id, since, limit, reader, exclude)
+    items, next_, more = repo.pull_rows(event_id, since, limit, reader, exclude)
     if exclude and not more:
         # every other op up to ``top`` is in this page: skip past our own ones for good
         next_ = max(next_, top)
     if version < protocol.PROTOCOL_VERSION:
         # ops of fields, or of values (``session.status`` "archived"), it does not know
-        ops = [
-            o for o in ops if protocol.value_version(o["kind"], o["field"], o["value"]) <= version
-        ]
-    page: dict[str, Any] = {"ops": ops, "next": next_, "more": more}
-    if version > 1:  # a first-version page named none: the same bytes for those laptops
-        page = {"protocol": version, **page}
-    if exclude:
-        page["labels"] = labels(repo, reader)
-    return page
+        items = [item for item in items if _fits(item, version)]
+    return items, next_, more, labels(repo, reader) if exclude else None
+
+
+def _fits(item: PageItem, version: int) -> bool:
+    """Can this page op travel to a laptop of ``version``?  A stored value is decoded only
+    for the fields some of whose values came later (``protocol.VALUES_SINCE``)."""
+    if not isinstance(item, tuple):
+        return protocol.value_version(item["kind"], item["field"], item["value"]) <= version
+    kind, field = item[5], item[6]
+    value = json.loads(item[7]) if (kind, field) in protocol.VALUED_FIELDS else None
+    return protocol.value_version(kind, field, value) <= version
 
 
 def labels(repo: Repository, reader: Reader) -> dict[str, str]:

@@ -47,14 +47,69 @@ FINAL_ROWS = f"seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {
 class PostgresRepository(Repository):
     dialect = "postgresql"
     final_rows = FINAL_ROWS
+    # The event as a sub-select, whose value the planner cannot see: it then estimates the
+    # event's rows from the column's statistics (all of them for the first event), not from
+    # the event id's own.  A new event is in no statistics until autovacuum analyses the table
+    # again (after 10 % more rows: late on a large table), and it is then taken for a single
+    # row, so an index on the event alone looked best for a lookup of record ids: each pull
+    # page's label lookup read every op of the event through it (70-80 ms at 70,000 ops, the
+    # largest cost of the issue 25 load), where the (event, field, record) or record index
+    # takes well under a millisecond.
+    event_is = "event_id = (SELECT ?::text)"
 
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    def __init__(self, conn: Any, lender: PostgresDatabase | None = None) -> None:
+        self._conn = conn
+        self._lender = lender  # lends the connection at the first statement (``repository``)
         self._xid: int | None = None  # this push transaction's id
         self._pos = 0  # rows numbered in this transaction so far
 
+    @property
+    def conn(self) -> Any:
+        if self._conn is None:
+            assert self._lender is not None
+            self._conn = self._lender.pool.getconn()
+        return self._conn
+
+    def give_back(self) -> None:
+        """Return a lent connection to its pool (committing or rolling back first, as the
+        pool's own ``connection()`` block does)."""
+        conn, self._conn = self._conn, None
+        if conn is None or self._lender is None:
+            return
+        try:
+            with conn:  # an open transaction is rolled back (never one here: autocommit)
+                pass
+        finally:
+            self._lender.pool.putconn(conn)
+
+    def returns_without_io(self) -> bool:
+        """Giving back holds no I/O: no connection was taken, or it is idle (no transaction
+        to end; the pool then only files it)."""
+        if self._conn is None:
+            return True
+        from psycopg import pq
+
+        return bool(
+            not self._conn.closed
+            and self._conn.pgconn.transaction_status == pq.TransactionStatus.IDLE
+        )
+
     def _execute(self, sql: str, args: Sequence[Any] = ()) -> Any:
         return self.conn.execute(_sql(sql), tuple(args))
+
+    def _rows(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        # rows are tuples already; fetchall loads them in one call (not row by row)
+        return self.conn.execute(_sql(sql), tuple(args)).fetchall()
+
+    def _in_chunks(self, sql: str, ids: Sequence[str], extra: Sequence[Any] = ()) -> list[tuple]:
+        """``IN ({marks})`` as ``= ANY(?)`` with the ids as one array: one statement text
+        whatever the number of ids, so psycopg converts it once and PostgreSQL prepares it
+        after a few runs instead of parsing and planning a new text each time (a pull page's
+        label lookup names ~90 ids, a push's checks 74)."""
+        if not ids:
+            return []
+        assert sql.count("IN ({marks})") == 1, sql
+        return self._rows(sql.replace("IN ({marks})", "= ANY(?)"), (*extra, list(ids)))
 
     def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
@@ -94,16 +149,21 @@ class PostgresRepository(Repository):
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
         numbers = self._numbers(len(ops))
-        rows: list[Any] = []
+        columns: list[list[Any]] = [[] for _ in range(12)]
         for seq, op in zip(numbers, ops, strict=True):
             row = op_row(op, received_at)  # op_id, event_id, session_id, ...
-            rows += (op.event_id, seq, row[0], *row[2:])
-        marks = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(ops))
+            for column, value in zip(columns, (op.event_id, seq, row[0], *row[2:]), strict=True):
+                column.append(value)
+        # one statement text whatever the batch's size (each column an array): psycopg
+        # converts it once and the server prepares it, where a VALUES list of 12 x 500
+        # placeholders was parsed again by psycopg at every push (a sixth of a worker's CPU)
         cur = self.conn.execute(
             "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
-            f" hlc, device, base, received_at) VALUES {marks} "
+            " hlc, device, base, received_at) SELECT * FROM unnest(%s::text[], %s::bigint[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::float8[]) "
             "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
-            rows,
+            columns,
         )
         # numbers of rows that lost a race on op_id are gaps: the cursor skips no row, only
         # numbers
@@ -147,6 +207,8 @@ def check_capacity(url: str, workers: int, pool_size: int) -> str:
 
 class PostgresDatabase(Database):
     """A PostgreSQL database named by a ``postgresql://`` URL, behind a connection pool."""
+
+    lends_lazily = True
 
     def __init__(self, url: str, *, pool_size: int = 10, pooled: bool = True) -> None:
         self.target = url
@@ -247,8 +309,14 @@ class PostgresDatabase(Database):
             with self._connect() as conn:
                 yield PostgresRepository(conn)
             return
-        with self.pool.connection() as conn:
-            yield PostgresRepository(conn)
+        # the connection is taken at the first statement, in the thread that runs it, so that
+        # a request's dependency on its repository costs no hop to the thread pool
+        # (deps.get_repo); given back at the block's end
+        repo = PostgresRepository(None, lender=self)
+        try:
+            yield repo
+        finally:
+            repo.give_back()
 
     def migrate(self) -> int:
         with self._connect() as conn:

@@ -252,6 +252,14 @@ class Repository(ABC):
     def write_transaction(self) -> AbstractContextManager[None]:
         """All or nothing: committed when the block ends, rolled back if it raises."""
 
+    event_is = "event_id = ?"
+    """An SQL condition naming one event, in the queries that look records up by id within
+    it (labels, withdrawals, a record's versions): see ``PostgresRepository.event_is``."""
+
+    def returns_without_io(self) -> bool:
+        """Can the block's end give the connection back without I/O (``lends_lazily``)?"""
+        return False
+
     final_rows = "TRUE"
     """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
 
@@ -527,6 +535,16 @@ class Repository(ABC):
     ) -> tuple[list[dict], int, bool]:
         """A page of ``pull``: the ops shown, the cursor (the seq of the last row read,
         withheld or not, so the next page moves past them) and whether more rows follow.
+        ``pull_rows`` decides what the page holds; here each op is a decoded wire dict."""
+        items, cursor, more = self.pull_rows(event_id, since, limit, scope, exclude)
+        return [op_dict(item) for item in items], cursor, more
+
+    def pull_rows(
+        self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str = ""
+    ) -> tuple[list[PageItem], int, bool]:
+        """``pull_page``'s page with each op as it is kept: a stored op as its row
+        (``OP_COLUMNS``, the value still JSON text: ``rawjson`` writes it out as stored), an op
+        the secretariat derives as a wire dict.
 
         Labels moving across the token's ceiling (issue 14): where the page holds an op that
         labels a record (``model.LABELLED_KINDS``) above it while its previous label was
@@ -547,7 +565,7 @@ class Repository(ABC):
         ceiling = scope.max_tlp
         labels = self._labels(event_id, [(r[5], r[4], r[3]) for r in rows])
         hidden = {rid for rid, found in labels.items() if not within(found.now, ceiling)}
-        out: list[dict] = []
+        out: list[PageItem] = []
         for r in rows:
             record_id, kind, field = r[4], r[5], r[6]
             if field == "tlp" and kind in LABELLED_KINDS:
@@ -562,7 +580,7 @@ class Repository(ABC):
                     if record_id not in hidden:
                         out += self._current_fields(event_id, r, ceiling, found.prior(r[8]))
             if record_id not in hidden:
-                out.append(row_to_dict(r))
+                out.append(r)
         return self._cut_page(event_id, out), cursor, more
 
     def _withdrawals(self, event_id: str, record_ids: Iterable[str]) -> dict[str, Withdrawal]:
@@ -573,7 +591,7 @@ class Repository(ABC):
         if not ids:
             return {}
         rows = self._in_chunks(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND field = 'deleted' "
+            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND field = 'deleted' "
             "AND value = 'true' AND record_id IN ({marks})",
             ids,
             (event_id,),
@@ -583,7 +601,7 @@ class Repository(ABC):
             return {}
         ops: dict[str, list[tuple]] = {}
         for r in self._in_chunks(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id IN ({{marks}})",
+            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND record_id IN ({{marks}})",
             hit,
             (event_id,),
         ):
@@ -597,28 +615,30 @@ class Repository(ABC):
                 gone.rows.update({r[1]: r for r in found})
         return out
 
-    def _cut_page(self, event_id: str, page: list[dict]) -> list[dict]:
+    def _cut_page(self, event_id: str, page: list[PageItem]) -> list[PageItem]:
         """A pull page less the versions of withdrawn records no reader may have (issue 19):
         a record withdrawn now leaves only as its withdrawal; one relabelled lower since
         leaves as its current values, which the page also carries where it holds the label op
         that brought the record back (a laptop that pulled only the withdrawal gets the
         record whole again).  Ops the secretariat derives (ceilings) pass."""
-        gone = self._withdrawals(
-            event_id, (o["record_id"] for o in page if o["kind"] in LABELLED_KINDS)
-        )
+        labelled = (i[4] for i in page if isinstance(i, tuple) and i[5] in LABELLED_KINDS)
+        gone = self._withdrawals(event_id, labelled)
         if not gone:
             return page
-        out: list[dict] = []
-        for op in page:
-            found = gone.get(op["record_id"])
+        out: list[PageItem] = []
+        for item in page:
+            if not isinstance(item, tuple):
+                out.append(item)
+                continue
+            found = gone.get(item[4])
             if found is None:
-                out.append(op)
+                out.append(item)
                 continue
-            if op["op_id"] in found.rows and op["op_id"] not in found.served:
+            if item[1] in found.rows and item[1] not in found.served:
                 continue
-            if op["field"] == "tlp" and op["hlc"] == found.back_at:
-                out += [row_to_dict(found.rows[i]) | {"seq": op["seq"]} for i in found.current]
-            out.append(op)
+            if item[6] == "tlp" and item[8] == found.back_at:
+                out += [(item[0], *found.rows[i][1:11]) for i in found.current]
+            out.append(item)
         return out
 
     def _labels(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> dict:
@@ -630,7 +650,7 @@ class Repository(ABC):
         ids = sorted({rid for _, rid, _ in labelled} | {sid for _, _, sid in labelled if sid})
         found: dict[str, list[tuple[str, str]]] = {}
         for record_id, _field, value, hlc in self._in_chunks(
-            "SELECT record_id, field, value, hlc FROM ops WHERE event_id = ? "
+            f"SELECT record_id, field, value, hlc FROM ops WHERE {self.event_is} "
             "AND field IN ('tlp', 'default_tlp') AND record_id IN ({marks})",
             ids,
             (event_id,),
@@ -654,18 +674,18 @@ class Repository(ABC):
 
     def _current_fields(
         self, event_id: str, row: Sequence[Any], ceiling: str, withdrawn_at: str
-    ) -> list[dict]:
-        """The record's latest stored op of every field, and ``deleted`` as stored, stamped
-        with the relabelling op's HLC (which undoes the tombstone a reader got)."""
+    ) -> list[PageItem]:
+        """The record's latest stored op of every field (as rows), and ``deleted`` as stored,
+        stamped with the relabelling op's HLC (which undoes the tombstone a reader got)."""
         ops = self._rows(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND record_id = ? ORDER BY seq",
+            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND record_id = ? ORDER BY seq",
             (event_id, row[4]),
         )
         latest: dict[str, Sequence[Any]] = {}
         for op in ops:
             if op[6] not in latest or op[8] > latest[op[6]][8]:
                 latest[op[6]] = op
-        out = [row_to_dict(op) for name, op in sorted(latest.items()) if name != "tlp"]
+        out: list[PageItem] = [tuple(op) for name, op in sorted(latest.items()) if name != "tlp"]
         deleted = json.loads(latest["deleted"][7]) if "deleted" in latest else False
         base = tuple(h for h in (withdrawn_at,) if h and h < row[8])
         out.append(_ceiling_op("restore", ceiling, row, "deleted", deleted, base))
@@ -710,7 +730,7 @@ class Repository(ABC):
         """Every stored op of a record, oldest first, with ``received_at``; of a withdrawn
         record only what ``Withdrawal`` serves (issue 19)."""
         rows = self._rows(
-            f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE event_id = ? AND record_id = ? "
+            f"SELECT {OP_COLUMNS}, received_at FROM ops WHERE {self.event_is} AND record_id = ? "
             "ORDER BY seq",
             (event_id, record_id),
         )
@@ -771,6 +791,9 @@ class Database(ABC):
     """One per process: where the data lives, and how a request gets its connection."""
 
     target: str
+    lends_lazily: bool = False
+    """Entering ``repository()`` holds no I/O (the connection is taken at the first
+    statement): ``deps.get_repo`` then enters it on the event loop, with no thread-pool hop."""
     max_connections: int = 40
     """How many requests may hold a connection at once (the pool's size for PostgreSQL)."""
     _slots: Any = None
@@ -861,6 +884,16 @@ def row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
         "device": device,
         "base": json.loads(base),
     }
+
+
+PageItem = tuple | dict[str, Any]
+"""An op of a pull page: a stored op's row (``OP_COLUMNS``) or an op the secretariat derives,
+already a wire dict (``_ceiling_op``)."""
+
+
+def op_dict(item: PageItem) -> dict[str, Any]:
+    """A page's op as a wire dict with its seq."""
+    return row_to_dict(item) if isinstance(item, tuple) else item
 
 
 def row_to_op(row: Sequence[Any]) -> Op:

@@ -30,7 +30,7 @@ from roundtable.store.errors import (
     UnknownSessionError,
 )
 from roundtable.store.history import History, OutboxHistory, check_line, default_of, line_ops
-from roundtable.store.journal import JOURNAL_VERSION, Journal
+from roundtable.store.journal import JOURNAL_VERSION, Journal, decode_line
 from roundtable.store.lock import UnitLock
 from roundtable.store.summary import SUMMARY_NAME, write_summary
 
@@ -708,7 +708,7 @@ class JournalHandle:
         self.path = path
         noun = "event" if path.parent.name == "events" else "session"
         self.lock = UnitLock(path, f"{noun} {path.name}")
-        self.history = OutboxHistory()
+        self.history = OutboxHistory(self._read_lines)
         if not path.is_dir():
             raise NeedsFullOpen(f"{path}: no such unit")
         cipher = check_cipher(path, cipher, f"{noun} {path.name}")
@@ -717,11 +717,13 @@ class JournalHandle:
             raise NeedsFullOpen(f"{self.journal.path}: another store schema")
         self.lock.acquire()
         try:
-            for _end, line in self.journal.read(0):
+            start = 0
+            for end, line in self.journal.read(0):
                 version = line.get("v", JOURNAL_VERSION)
                 if not isinstance(version, int) or version > JOURNAL_VERSION:
                     raise NeedsFullOpen(f"{self.journal.path}: a line of a newer version")
-                self.history.note(line)
+                self.history.note(line, at=start)
+                start = end
         except (CorruptFileError, KeyError, TypeError, AttributeError) as exc:
             self.lock.release()
             raise NeedsFullOpen(str(exc)) from None
@@ -733,6 +735,20 @@ class JournalHandle:
         self, limit: int | None = None, skip: frozenset[str] | set[str] = frozenset()
     ) -> list[Op]:
         return self.history.outbox(limit, skip)
+
+    def _read_lines(self, offsets: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The journal lines that start at these offsets (the history keeps where a pending
+        op's line is, not the op: ``OutboxHistory``).  The lock is held: the journal only grows
+        past them."""
+        out: dict[int, dict[str, Any]] = {}
+        try:
+            with self.journal.path.open("rb") as f:
+                for at in offsets:
+                    f.seek(at)
+                    out[at] = decode_line(f.readline().rstrip(b"\n"), self.journal.cipher)
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise CorruptFileError(self.journal.path, f"cannot read a line again: {exc}") from None
+        return out
 
     def mark_acked(self, op_ids: Iterable[str]) -> int:
         new = self.history.unacked(op_ids)

@@ -1,0 +1,255 @@
+"""Pull pages written from the stored JSON text (issue 25's load target,
+``roundtable/secretariat/rawjson.py``) are the same bytes as the decoded page encoded by
+``JSONResponse`` was: for every protocol version a laptop may speak, every page size, with and
+without ``exclude``, for readers of different ceilings and regions, over values of every JSON
+shape (non-ASCII, quotes, backslashes, control characters, lists, numbers, booleans), edits
+with a ``base``, labels moving across ceilings, a withdrawn and restored entry, fields and
+values of later protocol versions, and rows stored by older code (values escaped as ASCII,
+lists with spaces).  On both engines, through the real route."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from fastapi.responses import JSONResponse
+from fastapi.testclient import TestClient
+
+from roundtable import protocol
+from roundtable.model import Entry, Event, HlcClock, Op, Session, new_id
+from roundtable.protocol import push_body, withdrawal_op_id
+from roundtable.secretariat import create_app, create_event, issue_token, rawjson
+from roundtable.secretariat.gate import pull_json, pull_page
+from roundtable.secretariat.repository import open_database
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    if request.param == "sqlite":
+        return tmp_path / "secretariat.db"
+    return request.getfixturevalue("pg_cluster").new_database()
+
+
+class Laptop:
+    def __init__(self, event_id: str, device: str) -> None:
+        self.event_id = event_id
+        self.clock = HlcClock(device)
+        self.device = device
+
+    def op(self, rec_kind: str, record_id: str, session_id: str, field: str, value,
+           base: tuple[str, ...] = (), op_id: str | None = None) -> Op:  # fmt: skip
+        h = self.clock.now()
+        return Op(op_id or new_id(), self.event_id, session_id, record_id, rec_kind, field,
+                  value, h.encode(), h.device, base)  # fmt: skip
+
+    def record(self, rec) -> list[Op]:
+        sid = "" if rec.KIND == "event" else getattr(rec, "session_id", "") or rec.id
+        return [self.op(rec.KIND, rec.id, sid, k, v) for k, v in rec.to_fields().items()]
+
+
+def _world(target) -> tuple[TestClient, str, dict[str, str], str]:
+    """An event with every kind of value and label history the pull path treats apart."""
+    event_id = create_event(target, "Wire 2026")
+    tokens = {
+        "all": issue_token(target, event_id, ["*"], label="secretariat"),
+        "green": issue_token(target, event_id, ["*"], label="press", max_tlp="green"),
+        "europe": issue_token(target, event_id, ["europe"], label="Europe room"),
+    }
+    client = TestClient(create_app(target))
+
+    def push(ops: list[Op], device: str, token: str = tokens["all"], label: str | None = None):
+        r = client.post(
+            f"/v1/events/{event_id}/ops",
+            json=push_body(ops, device, label),
+            headers={"Authorization": f"Bearer {tokens[token] if token in tokens else token}",
+                     "Idempotency-Key": str(uuid.uuid4())},
+        )  # fmt: skip
+        assert r.status_code == 200, r.text
+
+    sec = Laptop(event_id, "sec")
+    event = Event(id=event_id, name="Wire 2026", tz="Europe/Vienna")  # tz: protocol 2
+    push(sec.record(event), "sec", label="Secretariat \u0627\u0644\u0623\u0645\u0627\u0646\u0629")
+    lap = Laptop(event_id, "lap1")
+    europe = Session(id=new_id(), event_id=event_id, region="europe", title="Europe \u00e9t\u00e9",
+                     number=3, quorum=5)  # fmt: skip
+    africa = Session(id=new_id(), event_id=event_id, region="africa", title="Africa")
+    texts = [
+        'Quote " and backslash \\ end',
+        "Arabic \u062a\u062f\u0631\u064a\u0628 and emoji \U0001f600",
+        "third",
+        "plain text",
+    ]
+    entries = [
+        Entry(id=new_id(), session_id=europe.id, entry_kind="need", text=t,
+              delegations=["FR", "DE"], crime_areas=["drugs"], parked=i % 2 == 0)
+        for i, t in enumerate(texts)
+    ]  # fmt: skip
+    ops = lap.record(europe) + [o for e in entries for o in lap.record(e)]
+    ops += lap.record(africa)
+    push(ops, "lap1", label="Room \u00c9")
+    # an edit over two versions (a base of two HLCs), an archived session (protocol 3)
+    first = [o for o in ops if o.record_id == entries[3].id and o.field == "text"][0]
+    other = Laptop(event_id, "lap2")
+    second = other.op("entry", entries[3].id, europe.id, "text", "edited on lap2")
+    push([second], "lap2", token="europe")
+    merged = lap.op("entry", entries[3].id, europe.id, "text", "merged", (first.hlc, second.hlc))
+    archived = lap.op("session", europe.id, europe.id, "status", "archived")
+    push([merged, archived], "lap1")
+    # labels across the green ceiling: amber then green (restored), green then amber (gone)
+    amber_first = entries[0]
+    push([lap.op("entry", amber_first.id, europe.id, "tlp", "amber")], "lap1")
+    push([lap.op("entry", amber_first.id, europe.id, "tlp", "green")], "lap1")
+    push([lap.op("entry", entries[1].id, europe.id, "tlp", "green")], "lap1")
+    push([lap.op("entry", entries[1].id, europe.id, "tlp", "amber")], "lap1")
+    # a withdrawal (the tombstone of a TLP:RED label, which stays on the laptop), then the
+    # entry relabelled lower again
+    red = lap.op("entry", entries[2].id, europe.id, "tlp", "red")
+    gone = Op(withdrawal_op_id("entry", entries[2].id, red.hlc), event_id, europe.id,
+              entries[2].id, "entry", "deleted", True, red.hlc, red.device)  # fmt: skip
+    push([gone], "lap1")
+    push([lap.op("entry", entries[2].id, europe.id, "tlp", "green")], "lap1")
+    # rows as older code stored them: non-ASCII escaped, lists with spaces, a float
+    with open_database(target, pooled=False) as database, database.repository() as repo:
+        legacy = {
+            entries[1].id + ":text": json.dumps(texts[1]),  # ensure_ascii: \u escapes
+            entries[0].id + ":delegations": json.dumps(["FR", "DE", "\u00c5L"]),
+            entries[3].id + ":priority": "1.5",
+            entries[2].id + ":text": json.dumps("tab \t newline \n \x01", ensure_ascii=False),
+        }
+        for key, text in legacy.items():
+            rid, field = key.split(":")
+            repo._execute("UPDATE ops SET value = ? WHERE record_id = ? AND field = ?",
+                          (text, rid, field))  # fmt: skip
+        repo._execute("UPDATE ops SET base = ? WHERE op_id = ?",
+                      (json.dumps([first.hlc, second.hlc]), merged.op_id))  # fmt: skip
+    return client, event_id, tokens, europe.id
+
+
+def test_pull_bytes_are_the_decoded_pages_bytes(target) -> None:
+    client, event_id, tokens, _ = _world(target)
+    database = open_database(target, pooled=False)
+    compared = 0
+    with database.repository() as repo:
+        for name, token in tokens.items():
+            scope = repo.lookup_token(token)
+            assert scope is not None, name
+            for version in range(1, protocol.PROTOCOL_VERSION + 1):
+                for limit in (5, 1000):
+                    for exclude in ("", "lap1"):
+                        since, more, pages = 0, True, 0
+                        while more:
+                            body = pull_json(repo, scope, since, limit, exclude, version)
+                            page = pull_page(repo, scope, since, limit, exclude, version)
+                            assert body == JSONResponse(page).body, (name, version, since)
+                            # and the route sends exactly these bytes
+                            r = client.get(
+                                f"/v1/events/{event_id}/ops",
+                                params={"since": since, "limit": limit, "exclude": exclude,
+                                        "protocol": version},
+                                headers={"Authorization": f"Bearer {token}"},
+                            )  # fmt: skip
+                            assert r.status_code == 200, r.text
+                            assert r.content == body
+                            assert r.headers["content-type"] == "application/json"
+                            since, more = page["next"], page["more"]
+                            pages += 1
+                            compared += 1
+                        assert pages >= (1 if limit == 1000 else 2)
+    database.close()
+    assert compared > 100
+
+
+def test_the_world_covers_what_the_raw_path_treats_apart(target) -> None:
+    """The pages compared above hold each case: derived ops (a ceiling's tombstone and
+    restore), values re-encoded (escapes, lists, a float, a base), values left out for older
+    laptops, and values written as stored."""
+    _client, _event_id, tokens, sid = _world(target)
+    database = open_database(target, pooled=False)
+    with database.repository() as repo:
+        green = repo.lookup_token(tokens["green"])
+        full = repo.lookup_token(tokens["all"])
+        assert green is not None and full is not None
+        green_ops = pull_page(repo, green, 0, 1000)["ops"]
+        all_ops = pull_page(repo, full, 0, 1000)["ops"]
+        old_ops = pull_page(repo, full, 0, 1000, version=1)["ops"]
+        rows = repo.rows("SELECT value, base, op_id FROM ops")
+    database.close()
+    stored = {r[2] for r in rows}
+    derived = [o for o in green_ops if o["op_id"] not in stored]
+    assert {o["value"] for o in derived} >= {True, False}  # withdrawn for green, restored
+    texts = [r[0] for r in rows]
+    assert any(t.startswith("[") for t in texts) and "1.5" in texts
+    assert any("\\u" in t for t in texts) and any(", " in r[1] for r in rows)
+    assert any(rawjson.stored_value(t) == t for t in texts)  # the fast path is taken
+    newer = {("event", "tz"), ("session", "number"), ("session", "quorum")}
+    assert newer <= {(o["kind"], o["field"]) for o in all_ops}
+    assert not newer & {(o["kind"], o["field"]) for o in old_ops}
+    assert any(o["field"] == "status" and o["value"] == "archived" for o in all_ops)
+    assert not any(o["field"] == "status" and o["value"] == "archived" for o in old_ops)
+    assert sid
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "", 'a"b', "a\\b", "line\nbreak", "\x00\x1f\x7f", "\u00e9\u062a\U0001f600",
+     "\u2028", 0, -12, 10**20, True, False, None, 1.5, -0.0, 1e300, [], ["a", "b"],
+     {"k": [1, "\u00e9"]}],
+)  # fmt: skip
+def test_a_stored_value_is_written_as_the_page_encoder_writes_it(value) -> None:
+    """Whatever encoding stored it (this code's, or older code's ASCII escapes and spaced
+    separators), a value goes out as the page's encoder writes the decoded value."""
+    expected = rawjson.compact(value)
+    for stored in (
+        json.dumps(value, ensure_ascii=False),
+        json.dumps(value),
+        json.dumps(value, indent=1),
+    ):
+        assert rawjson.stored_value(stored) == expected, stored
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        assert rawjson.stored_base(json.dumps(value)) == expected
+
+
+def test_a_new_events_label_lookup_is_indexed_by_record_on_stale_statistics(pg_cluster) -> None:
+    """Issue 25: a new event is in no column statistics until autovacuum analyses ``ops``
+    again; with ``event_id = '<new event>'`` the planner took the event for one row and read
+    every op of it through an index on the event alone, for each pull page's label lookup.
+    Naming the event as a sub-select (``PostgresRepository.event_is``) keeps the record ids in
+    the index condition.  The plan is read with EXPLAIN (no timing)."""
+    import psycopg
+
+    from roundtable.secretariat.repository import TokenScope
+
+    url = pg_cluster.new_database()
+    database = open_database(url, pooled=False)
+    database.migrate()
+    insert = (
+        "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value, hlc,"
+        " device, base, received_at) SELECT %s, n, %s || n, 's', %s || (n / 15), 'entry',"
+        " CASE WHEN n %% 15 = 0 THEN 'tlp' ELSE 'f' || (n %% 15) END, '\"green\"',"
+        " lpad(n::text, 15, '0') || '-000000-d', 'd', '[]', 0"
+        " FROM generate_series(%s::int, %s::int) n"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ALTER TABLE ops SET (autovacuum_enabled = false)")
+        conn.execute(insert, ("old-event", "old-op-", "old-rec-", 1, 300))
+        conn.execute("ANALYZE ops")  # the statistics know the old event only
+        conn.execute(insert, ("new-event", "new-op-", "new-rec-", 1000, 40_000))
+    seen: list[tuple[str, tuple]] = []
+    with database.repository() as repo:
+        real = repo._rows
+
+        def spying(sql, args=()):
+            seen.append((sql, tuple(args)))
+            return real(sql, args)
+
+        repo._rows = spying  # type: ignore[method-assign]
+        scope = TokenScope("h", "new-event", ("*",), "all")
+        items, _cursor, _more = repo.pull_rows("new-event", 0, 200, scope)
+        assert len(items) == 200
+        (sql, args), *_ = [(s, a) for s, a in seen if "field IN ('tlp', 'default_tlp')" in s]
+        plan = "\n".join(r[0] for r in repo.conn.execute("EXPLAIN " + sql.replace("?", "%s"), args))
+    database.close()
+    index_conds = [line for line in plan.splitlines() if "Index Cond" in line]
+    assert any("record_id" in line for line in index_conds), plan

@@ -147,8 +147,15 @@ def _terminal_once(command: list[str], marker: str, env: dict[str, str]) -> floa
     import shlex
 
     name = f"rt-bench-{os.getpid()}-{time.monotonic_ns()}"
+    # `env -u`: the tmux server passes on the environment it was started in, and some sandboxes
+    # set PYTHONDONTWRITEBYTECODE there; with it, every start compiled every module of the app
+    # again (~0.1 s), which a laptop does once (pip compiles them at install)
     line = " ".join(
-        [*(f"{k}={shlex.quote(v)}" for k, v in env.items()), *map(shlex.quote, command)]
+        [
+            "-u PYTHONDONTWRITEBYTECODE",
+            *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+            *map(shlex.quote, command),
+        ]
     )
     t0 = time.perf_counter()
     subprocess.run(
@@ -177,7 +184,6 @@ def terminal(
     shared machine then falls on every case alike); medians, minimum, maximum."""
     python = sys.executable
     base = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
-    base.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def home_env(home: Path) -> dict[str, str]:
         return base | {

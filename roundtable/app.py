@@ -25,6 +25,7 @@ from roundtable.errors import RoundtableError
 
 if TYPE_CHECKING:
     from roundtable.store import SessionStore
+    from sessions.roster import Roster
 
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
@@ -75,7 +76,6 @@ class RoundtableApp(App[int]):
     ) -> None:
         super().__init__()
         from roundtable.store import LocalStore
-        from sessions import load_roster
 
         self.home = home or config.home_dir()
         self.settings = settings or config.load_settings()
@@ -86,7 +86,6 @@ class RoundtableApp(App[int]):
         self.local = LocalStore(
             self.home, checkpoint_every=self.settings.checkpoint_every, wall=self.clock
         )
-        self.roster = load_roster()
         self.session_store: SessionStore | None = None
         self._changed_keys: set[tuple[str, str]] | None = set()
         self._change_posted = False
@@ -100,6 +99,14 @@ class RoundtableApp(App[int]):
         self._sync_after_history = False
         self._first_screen_shown = False
         self._history_chain = 0  # which reading of a history is current (see _read_history_soon)
+
+    @property
+    def roster(self) -> Roster:
+        """The member-country roster, read when first asked for: the sessions list never needs
+        it (start-up, issue 22); read once a process (``load_roster`` caches it)."""
+        from sessions import load_roster
+
+        return load_roster()
 
     # -- life cycle ------------------------------------------------------------------------
 

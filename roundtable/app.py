@@ -148,12 +148,23 @@ class RoundtableApp(App[int]):
             chain = self._history_chain
         self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store, chain))
 
+    def get_default_screen(self) -> Screen:
+        """Started without a session, the session list is the first screen itself, not a
+        screen pushed over Textual's blank one: the blank one is never built, styled or laid
+        out again on every resize (start-up, issue 22)."""
+        if self.initial_session:
+            return super().get_default_screen()
+        from roundtable.screens.home import HomeScreen
+
+        return HomeScreen()
+
     def on_mount(self) -> None:
         self.theme = self.settings.theme
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
-        # Opened on a session, the session list is built only when first asked for (start-up).
-        if not (self.initial_session and self.open_session(self.initial_session)):
+        # Opened on a session, the session list is built only when first asked for (start-up);
+        # opened on none, the list is the default screen (``get_default_screen``).
+        if self.initial_session and not self.open_session(self.initial_session):
             self.show_home()
         if self.sync_enabled and self._sync_configured():
             self.sync_state = ("pending", "waiting for first sync")

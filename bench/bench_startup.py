@@ -18,6 +18,10 @@ facilitator waits for them -- each started in a tmux session of 120x40 and timed
 run screen's "Captured —" heading; the bare app's one table row), polled every 10 ms, median of
 ``--runs``, beside a bare Textual app (Header, a one-row DataTable, Footer) measured the same way
 in the same run.  ``--terminal-only`` runs just that.
+
+``--instructions`` counts instead the instructions each of those cases executes, headless, from
+process start to its first screen (valgrind's callgrind): on a shared machine the times move
+with the load by tens of percent, the counts by well under 1 %.
 """
 
 from __future__ import annotations
@@ -147,8 +151,15 @@ def _terminal_once(command: list[str], marker: str, env: dict[str, str]) -> floa
     import shlex
 
     name = f"rt-bench-{os.getpid()}-{time.monotonic_ns()}"
+    # `env -u`: the tmux server passes on the environment it was started in, and some sandboxes
+    # set PYTHONDONTWRITEBYTECODE there; with it, every start compiled every module of the app
+    # again (~0.1 s), which a laptop does once (pip compiles them at install)
     line = " ".join(
-        [*(f"{k}={shlex.quote(v)}" for k, v in env.items()), *map(shlex.quote, command)]
+        [
+            "-u PYTHONDONTWRITEBYTECODE",
+            *(f"{k}={shlex.quote(v)}" for k, v in env.items()),
+            *map(shlex.quote, command),
+        ]
     )
     t0 = time.perf_counter()
     subprocess.run(
@@ -177,7 +188,6 @@ def terminal(
     shared machine then falls on every case alike); medians, minimum, maximum."""
     python = sys.executable
     base = {"PYTHONPATH": str(ROOT), "TERM": "xterm-256color"}
-    base.pop("PYTHONDONTWRITEBYTECODE", None)
 
     def home_env(home: Path) -> dict[str, str]:
         return base | {
@@ -217,6 +227,77 @@ def terminal(
     return [(n, statistics.median(t), min(t), max(t)) for n, t in times.items()]
 
 
+# -- instructions (a figure the machine's load does not move) -----------------------------------
+
+HEADLESS_CLI = textwrap.dedent(
+    """
+    import sys
+    import textual.app
+
+    run = textual.app.App.run
+
+    def headless(self, **kwargs):
+        async def first_screen(pilot):
+            await pilot.pause()
+            pilot.app.exit()
+
+        return run(self, headless=True, size=(120, 40), auto_pilot=first_screen)
+
+    textual.app.App.run = headless
+    if sys.argv[1] == "bare":
+        exec(sys.argv[2])
+    else:
+        from roundtable.cli import main
+
+        sys.exit(main(sys.argv[2:]))
+    """
+)
+
+
+def _instructions(args: list[str], env: dict[str, str]) -> int:
+    """Instructions executed by a whole process (valgrind's callgrind), from its start until
+    its first screen is up (headless 120x40) and it quits."""
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         sys.executable, "-c", HEADLESS_CLI, *args],
+        capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    for line in out.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1])
+    raise RuntimeError(f"valgrind reported no count:\n{out.stderr[-2000:]}")
+
+
+def instructions(homes: dict[str, tuple[Path, str]]) -> list[tuple[str, int]]:
+    """The cases of the terminal harness, each counted once (after a run that compiles the
+    bytecode); the bare app is the same Header, one-row DataTable and Footer."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env |= {"PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"}
+
+    def home_env(home: Path) -> dict[str, str]:
+        return env | {
+            "ROUNDTABLE_HOME": str(home),
+            "ROUNDTABLE_CONFIG": str(home / "settings.toml"),
+        }
+
+    bare = BARE_TABLE.replace("Bare().run()", "Bare().run(headless=True)")
+    (demo_home, demo_sid), (big_home, big_sid) = homes["demo"], homes["big"]
+    cases = [
+        ("bare Textual app (Header, one-row DataTable, Footer)", ["bare", bare], env),
+        ("`roundtable`: the session list, demo event", ["app"], home_env(demo_home)),
+        ("`roundtable`: the session list, 5,000-entry event", ["app"], home_env(big_home)),
+        ("`roundtable --session`: run screen, demo",
+         ["app", "--session", demo_sid], home_env(demo_home)),
+        ("`roundtable --session`: run screen, 5,000 entries",
+         ["app", "--session", big_sid], home_env(big_home)),
+    ]  # fmt: skip
+    found = []
+    for name, argv, case_env in cases:
+        subprocess.run([sys.executable, "-c", HEADLESS_CLI, *argv], env=case_env, check=True)
+        found.append((name, _instructions(argv, case_env)))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=7)
@@ -225,9 +306,25 @@ def main() -> None:
         action="store_true",
         help="only the tmux harness (start-up until the screen shows in a real terminal)",
     )
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="only the instructions each case executes to its first screen (valgrind), a "
+        "figure that a shared machine's load does not move",
+    )
     args = parser.parse_args()
     import shutil
 
+    if args.instructions:
+        with tempfile.TemporaryDirectory() as tmp:
+            homes = {"demo": _make_home(Path(tmp), 0), "big": _make_home(Path(tmp), 5000)}
+            counted = instructions(homes)
+        print("instructions to the first screen (valgrind --tool=callgrind, headless 120x40)\n")
+        print("| case | instructions | ratio to bare |")
+        print("|---|---:|---:|")
+        for name, count in counted:
+            print(f"| {name} | {count / 1e6:,.0f} M | {count / counted[0][1]:.2f}x |")
+        return
     if args.terminal_only or shutil.which("tmux"):
         with tempfile.TemporaryDirectory() as tmp:
             homes = {

@@ -26,6 +26,7 @@ from roundtable.errors import RoundtableError
 
 if TYPE_CHECKING:
     from roundtable.store import SessionStore
+    from sessions.roster import Roster
 
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
@@ -71,7 +72,6 @@ class RoundtableApp(App[int]):
     ) -> None:
         super().__init__()
         from roundtable.store import LocalStore
-        from sessions import load_roster
 
         self.home = home or config.home_dir()
         self.settings = settings or config.load_settings()
@@ -82,7 +82,6 @@ class RoundtableApp(App[int]):
         self.local = LocalStore(
             self.home, checkpoint_every=self.settings.checkpoint_every, wall=self.clock
         )
-        self.roster = load_roster()
         self.session_store: SessionStore | None = None
         self._opening: str | None = None  # the session a worker is opening (``open_session_soon``)
         self._changed_keys: set[tuple[str, str]] | None = set()
@@ -103,6 +102,14 @@ class RoundtableApp(App[int]):
         self._sync_after_history = False
         self._first_screen_shown = False
         self._history_chain = 0  # which reading of a history is current (see _read_history_soon)
+
+    @property
+    def roster(self) -> Roster:
+        """The member-country roster, read when first asked for: the sessions list never needs
+        it (start-up, issue 22); read once a process (``load_roster`` caches it)."""
+        from sessions import load_roster
+
+        return load_roster()
 
     # -- life cycle ------------------------------------------------------------------------
 
@@ -144,12 +151,23 @@ class RoundtableApp(App[int]):
             chain = self._history_chain
         self.set_timer(HISTORY_STEP[1], partial(self._load_history_step, store, chain))
 
+    def get_default_screen(self) -> Screen:
+        """Started without a session, the session list is the first screen itself, not a
+        screen pushed over Textual's blank one: the blank one is never built, styled or laid
+        out again on every resize (start-up, issue 22)."""
+        if self.initial_session:
+            return super().get_default_screen()
+        from roundtable.screens.home import HomeScreen
+
+        return HomeScreen()
+
     def on_mount(self) -> None:
         self.theme = self.settings.theme
         if self.settings.keymap:
             self.set_keymap(self.settings.keymap)
-        # Opened on a session, the session list is built only when first asked for (start-up).
-        if not (self.initial_session and self.open_session(self.initial_session)):
+        # Opened on a session, the session list is built only when first asked for (start-up);
+        # opened on none, the list is the default screen (``get_default_screen``).
+        if self.initial_session and not self.open_session(self.initial_session):
             self.show_home()
         if self.sync_enabled and self._sync_configured():
             self.sync_state = ("pending", "waiting for first sync")

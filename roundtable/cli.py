@@ -961,9 +961,20 @@ def _log_crash(exc: BaseException) -> Path | None:
         return None
 
 
+def _app_only(argv: Sequence[str]) -> argparse.Namespace | None:
+    """``roundtable`` and ``roundtable --session ID`` open the app: they need not build the
+    parser of every command, nor import what it describes (start-up, issue 22).  Anything
+    else, help and errors included, goes through the parser."""
+    if not argv:
+        return argparse.Namespace(session=None, func=cmd_app)
+    if len(argv) == 2 and argv[0] == "--session" and argv[1] and not argv[1].startswith("-"):
+        return argparse.Namespace(session=argv[1], func=cmd_app)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = _app_only(argv) or build_parser().parse_args(argv)
     try:
         try:
             return args.func(args)

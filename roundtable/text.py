@@ -43,8 +43,11 @@ def fold(text: str) -> str:
 
     "Côte d'Ivoire", "cote_d_ivoire" and "COTE D'IVOIRE" all fold to "cote d ivoire".
     """
-    decomposed = unicodedata.normalize("NFKD", text)
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if text.isascii():  # NFKD leaves ASCII as it is, and no ASCII character is combining
+        bare = text
+    else:
+        decomposed = unicodedata.normalize("NFKD", text)
+        bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NON_ALNUM.sub(" ", bare.casefold()).strip()
 
 

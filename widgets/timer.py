@@ -44,6 +44,9 @@ class TimeBoxTimer(Static):
         self.state = "idle"  # idle | running | paused | stopped | closed
         self.used = 0.0  # seconds the clock had run at ``read_at``
         self.read_at = 0.0
+        # the classes of this state from the start: mounting then changes none, and the
+        # timer is not styled again before the screen shows its item (start-up, issue 22)
+        self.update_classes(self._classes_now(self.remaining()), update=False)
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.refresh_time)
@@ -81,7 +84,15 @@ class TimeBoxTimer(Static):
         if self.state == "closed":
             text = format_box(remaining) + " (closed)"
         self.update(text)
+        self.update_classes(self._classes_now(remaining, warn_at))
+
+    def _classes_now(self, remaining: float, warn_at: float | None = None) -> dict[str, bool]:
+        """The state classes for ``remaining`` seconds (set in one batch: one restyle)."""
+        if warn_at is None:
+            warn_at = warning_seconds(self.box, self.warning_percent, self.warning_cap)
         started = self.state != "idle"
-        self.set_class(remaining <= 0, "-overtime")
-        self.set_class(0 < remaining <= warn_at and started, "-warning")
-        self.set_class(self.paused, "-paused")
+        return {
+            "-overtime": remaining <= 0,
+            "-warning": 0 < remaining <= warn_at and started,
+            "-paused": self.paused,
+        }

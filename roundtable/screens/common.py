@@ -193,8 +193,36 @@ def parse_project(line: str) -> Project:
 ResultT = TypeVar("ResultT")
 
 
+def breakpoint_classes(screen: Screen) -> list[str]:
+    """The breakpoint classes (``App.HORIZONTAL_BREAKPOINTS``...) that Textual gives ``screen``
+    at its first layout, for the terminal's size now.  Given from the start, that first Resize
+    changes no class, and Textual does not style every widget of the screen a second time
+    (~14 ms of the run screen's start-up, issue 22); a later resize is Textual's as before."""
+    try:
+        app = screen.app
+        width, height = app.size
+    except RuntimeError:  # built outside a running app (NoActiveAppError): Textual sets them
+        return []
+    found = []
+    for dimension, own, default in (
+        (width, screen.HORIZONTAL_BREAKPOINTS, app.HORIZONTAL_BREAKPOINTS),
+        (height, screen.VERTICAL_BREAKPOINTS, app.VERTICAL_BREAKPOINTS),
+    ):
+        for threshold, name in sorted((default if own is None else own) or [], reverse=True):
+            if dimension >= threshold:
+                found.append(name)
+                break
+    return found
+
+
 class AppScreen(Screen):
     """A screen typed to the app (Textual types ``self.app`` as any ``App``)."""
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name, id, classes)
+        self.add_class(*breakpoint_classes(self), update=False)
 
     # Textual declares ``app`` to type checkers as a writable ``getters.app(App)`` (at run time
     # a read-only property); its ``getters.app(RoundtableApp)`` would import the app, a cycle.
@@ -205,6 +233,12 @@ class AppScreen(Screen):
 
 class AppModal(ModalScreen[ResultT]):
     """A dialog typed to the app, like ``AppScreen``."""
+
+    def __init__(
+        self, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(name, id, classes)
+        self.add_class(*breakpoint_classes(self), update=False)
 
     @property
     def app(self) -> RoundtableApp:  # type: ignore[override]  # as AppScreen.app

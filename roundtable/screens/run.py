@@ -629,7 +629,7 @@ class RunScreen(SessionScreen):
     def action_review_actions(self) -> None:
         widget = self.query_one(CarriedActions)
         if widget.display:
-            widget.query_one("#carried-table").focus()
+            widget.focus_table()
         else:
             self.notify("The earlier conferences' actions are on the review item", timeout=3)
 

@@ -1,0 +1,69 @@
+"""Start-up (issue 22): the first screen is built once, with nothing it does not show.
+
+Each of these was a second pass of Textual's styling or layout before the first frame, or
+widgets built for nothing; the times are in docs/performance.md, these tests hold the shape.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from roundtable.screens.home import HomeScreen
+from roundtable.screens.run import RunScreen
+from tests._app import demo_home, make_app
+
+
+@pytest.mark.parametrize(
+    ("size", "classes"),
+    [((80, 24), {"-narrow", "-short"}), ((120, 40), {"-wide", "-tall"})],
+)
+async def test_a_screen_is_built_with_the_size_classes_of_the_terminal(
+    tmp_path: Path, size: tuple[int, int], classes: set[str]
+) -> None:
+    """Built with them, its first layout changes no class, and Textual does not style every
+    widget of the screen a second time."""
+    home, _session_id = demo_home(tmp_path)
+    app = make_app(home, None)
+    async with app.run_test(size=size):
+        built = HomeScreen()  # not mounted yet
+        assert classes <= set(built.classes)
+        assert classes <= set(app.screen.classes)
+
+
+async def test_the_session_list_is_the_first_screen_itself(tmp_path: Path) -> None:
+    """No blank screen under it: one screen to build, style and lay out at start."""
+    home, session_id = demo_home(tmp_path)
+    app = make_app(home, None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert [type(s) for s in app.screen_stack] == [HomeScreen]
+        # opening a session and coming back keeps the list at the bottom
+        app.open_session(session_id)
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+        app.show_home()
+        await pilot.pause()
+        assert [type(s) for s in app.screen_stack] == [HomeScreen]
+
+
+async def test_the_carried_actions_table_is_built_on_the_review_item_only(tmp_path: Path) -> None:
+    home, session_id = demo_home(tmp_path)
+    app = make_app(home, session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        assert screen.current_item().item_kind != "actions"
+        assert not screen.query("#carried-table")  # not built while not shown
+        agenda = screen._agenda()
+        review = next(i for i in agenda if i.item_kind == "actions")
+        for _ in agenda:
+            if screen.current_item().id == review.id:
+                break
+            await pilot.press("ctrl+n")
+            await pilot.pause()
+        assert screen.current_item().id == review.id
+        assert screen.query_one("#carried").display
+        assert screen.query("#carried-table")

@@ -319,3 +319,16 @@ def test_the_command_refuses_bad_input_in_one_line(demo, tmp_path, monkeypatch, 
     assert exit_.value.code == 2
     assert "--poll: between 0.05 and 0.5 seconds, got 2" in capsys.readouterr().err
     assert _files(home) == before
+
+
+async def test_a_poll_after_the_screens_are_gone_is_quiet(demo) -> None:
+    """The poll's timer can tick once more while the app closes, after its screens are gone: it
+    was a ScreenStackError (seen as a flaky test_an_encrypted_session_asks_its_passphrase)."""
+    home, sid = demo
+    app = _projector(home, sid)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.view is not None
+    assert not app.screen_stack
+    app.poll(force=True)  # nothing to draw on: no exception
+    assert app.view is not None

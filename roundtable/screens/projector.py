@@ -213,13 +213,14 @@ class ProjectorApp(App[int]):
     # -- drawing ---------------------------------------------------------------------------
 
     def render_view(self) -> None:
+        from textual.app import ScreenStackError
         from textual.css.query import NoMatches
 
         view = self.view = self.current_view()
         try:
             status = self.screen.query_one("#status", Static)
-        except NoMatches:  # the passphrase dialog is up, or the app is closing
-            return
+        except (NoMatches, ScreenStackError):  # the passphrase dialog is up, or the app is
+            return  # closing (its screens gone before the last tick of the poll's timer)
         if view is None:
             status.update(self.problem or "opening the session…")
             status.display = True

@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 MYPY_PLATFORMS := win32 darwin
 
-.PHONY: run test e2e quick lint typecheck mypy-host $(MYPY_PLATFORMS:%=mypy-%) format bench soak fuzz bundle clean
+.PHONY: run test fast-suite e2e quick lint typecheck mypy-host $(MYPY_PLATFORMS:%=mypy-%) format bench soak fuzz bundle clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,18 +23,25 @@ $(STAMP_DEV): $(BIN)/python pyproject.toml
 run: $(STAMP_RUN)
 	$(BIN)/roundtable
 
-# Every change: lint, import contracts, mypy for the host, Windows and macOS, then the fast
-# suite (everything not marked `e2e`), spread over one worker per core (pytest-xdist).  The long
-# trials (marked `slow`) are handed out first (tests/conftest.py) and run here at their small
-# default scale; `make soak` and `make fuzz` run them larger.  Bound: 150 s on 2 cores.
+# Every change: lint and import contracts, then mypy for the host, Windows and macOS side by side
+# with the fast suite (everything not marked `e2e`).  The suite runs two pytest-xdist workers per
+# core: half of a test's time is waiting (on a server, a subprocess, fsync, the Pilot), so one
+# worker per core leaves the cores idle a third of the time (docs/performance.md, issue 20).
+# The long trials (marked `slow`) are handed out first (tests/conftest.py) and run here at their
+# small default scale; `make soak` and `make fuzz` run them larger.  Bound: 150 s on 2 cores.
+# Output is kept whole per line (-Oline): mypy's lines never cut pytest's.
+CORES := $(shell nproc 2>/dev/null || echo 2)
 PYTEST_XDIST = -n auto
+PYTEST_FAST_XDIST = -n $(shell echo $$(( $(CORES) * 2 )))
 
 test: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(MAKE) --no-print-directory typecheck
-	$(BIN)/python -m pytest -q $(PYTEST_XDIST) -m "not e2e"
+	$(MAKE) --no-print-directory -Oline -j 4 mypy-host $(MYPY_PLATFORMS:%=mypy-%) fast-suite
+
+fast-suite: $(STAMP_DEV)
+	$(BIN)/python -m pytest -q $(PYTEST_FAST_XDIST) -m "not e2e"
 
 # The tests whose point is a real external process (marked `e2e`): Chromium, nginx, PostgreSQL
 # restarts, tmux walkthroughs, wheel and bundle builds.  Bounded: at most 15 minutes.

@@ -33,12 +33,13 @@ run: $(STAMP_RUN)
 # with the fast suite (everything not marked `e2e`).  The suite runs two pytest-xdist workers per
 # core: half of a test's time is waiting (on a server, a subprocess, fsync, the Pilot), so one
 # worker per core leaves the cores idle a third of the time (docs/performance.md, issue 20).
+# At most 8: each worker starts its own servers and PostgreSQL cluster.
 # The long trials (marked `slow`) are handed out first (tests/conftest.py) and run here at their
 # small default scale; `make soak` and `make fuzz` run them larger.  Bound: 150 s on 2 cores.
 # Output is kept whole per line (-Oline): mypy's lines never cut pytest's.
 CORES := $(shell nproc 2>/dev/null || echo 2)
 PYTEST_XDIST = -n auto
-PYTEST_FAST_XDIST = -n $(shell echo $$(( $(CORES) * 2 )))
+PYTEST_FAST_XDIST = -n $(shell n=$$(( $(CORES) * 2 )); [ $$n -gt 8 ] && n=8; echo $$n)
 
 test: $(STAMP_DEV)
 	$(BIN)/ruff check .

@@ -92,3 +92,13 @@ def one_line_error(result: subprocess.CompletedProcess, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    """``cli.main(argv)`` in this process, in the test's environment, with what it printed
+    (pytest's ``capsys``): exit status, standard output, standard error."""
+    from roundtable import cli
+
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err

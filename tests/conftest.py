@@ -116,6 +116,16 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home of its own for commands run in process, with its settings in it (a module that
+    needs another kind of home defines its own ``home``)."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
+    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
+    return home
+
+
 E2E_ENGINES = {"postgresql-2-workers"}
 """Engines whose point is a real external process: ``roundtable serve --workers 2`` (two uvicorn
 processes over PostgreSQL).  A test run on one of them is an ``e2e`` test (`make e2e`) wherever

@@ -10,23 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+from _cli import run
 
-from roundtable import cli, protocol
+from roundtable import protocol
 from roundtable.store import LocalStore
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
-    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
-    return home
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def two_sessions(capsys) -> tuple[str, str]:

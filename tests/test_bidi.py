@@ -38,14 +38,6 @@ def test_direction_marks_stay_allowed(mark: str) -> None:
     assert bidi_control(mark) is None
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
-    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
-    return home
-
-
 def test_add_and_edit_refuse_a_bidi_control_changing_nothing(home: Path, capsys) -> None:
     assert cli.main(["new", "--region", "europe", "--event", "Conf"]) == 0
     sid = capsys.readouterr().out.strip()

@@ -10,25 +10,12 @@ import re
 from pathlib import Path
 
 import pytest
+from _cli import run
 
 from roundtable import cli
 from roundtable.store import LocalStore
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch) -> Path:
-    home = tmp_path / "home"
-    monkeypatch.setenv("ROUNDTABLE_HOME", str(home))
-    monkeypatch.delenv("ROUNDTABLE_CONFIG", raising=False)
-    return home
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _cli import run
 
-from roundtable import cli, config, osfiles
+from roundtable import config, osfiles
 from roundtable.store import LocalStore
 from roundtable.sync import SyncClient
 
@@ -43,12 +44,6 @@ def loose(home: Path) -> list[str]:
         if mode & 0o077 or mode & want != want:
             out.append(f"{path.relative_to(home)} {mode:o}")
     return out
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    code = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def fill(home: Path, capsys, live_server) -> str:

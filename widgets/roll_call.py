@@ -15,6 +15,7 @@ from textual.widgets.data_table import ColumnKey
 
 from roundtable.model import Attendance, Country
 from roundtable.text import fold
+from widgets.filter_keys import filter_list_key
 
 STATUS_LABELS = {
     "present": "present",
@@ -186,25 +187,9 @@ class RollCall(Vertical):
         self.query_one(RosterTable).focus()
 
     def on_key(self, event: events.Key) -> None:
-        """↓ from the filter goes to the list, ↑ from the list's first row back to it; a
-        character the list has no key for is typing: it goes to the filter (issue 22, finding
-        2: "bra" typed on the list finds Brazil, it never fires a status key)."""
-        field = self.query_one("#roll-filter", Input)
+        """The filter above the list (``filter_list_key``): "bra" typed on the list finds
+        Brazil, it never fires a status key (issue 22, finding 2)."""
         table = self.query_one(RosterTable)
-        if event.key == "down" and field.has_focus:
-            table.focus()
-            event.stop()
-        elif event.key == "up" and table.has_focus and table.cursor_row <= 0:
-            field.focus()
-            event.stop()
-        elif (
-            table.has_focus
-            and event.is_printable
-            and event.character
-            and event.key not in table._bindings.key_to_bindings  # p a x u: the status keys
-        ):
-            event.stop()
-            event.prevent_default()
-            field.focus()
-            field.insert_text_at_cursor(event.character)
-            field.cursor_position = len(field.value)
+        filter_list_key(  # p a x u: the status keys stay the list's
+            event, self.query_one("#roll-filter", Input), table, table._bindings.key_to_bindings
+        )

@@ -21,6 +21,7 @@ from roundtable.screens.common import (
     follow_session,
 )
 from widgets import KeyBar
+from widgets.filter_keys import filter_list_key
 
 WIDE = 110
 """From this many columns the sessions list shows the event's name too (one event a laptop is
@@ -189,22 +190,11 @@ class HomeScreen(AppScreen):
         self.query_one("#sessions", DataTable).focus()
 
     def on_key(self, event: events.Key) -> None:
-        """↓ from the filter to the list, ↑ from the list's first row back; a character on the
-        list is typing: it goes to the filter, it never fires a key."""
-        field = self.query_one("#sessions-filter", Input)
-        table = self.query_one("#sessions", DataTable)
-        if event.key == "down" and field.has_focus:
-            table.focus()
-            event.stop()
-        elif event.key == "up" and table.has_focus and table.cursor_row <= 0:
-            field.focus()
-            event.stop()
-        elif table.has_focus and event.is_printable and event.character:
-            event.stop()
-            event.prevent_default()
-            field.focus()
-            field.insert_text_at_cursor(event.character)
-            field.cursor_position = len(field.value)
+        """The filter above the list (``filter_list_key``): typing on the list filters it, it
+        never fires a key."""
+        filter_list_key(
+            event, self.query_one("#sessions-filter", Input), self.query_one("#sessions", DataTable)
+        )
 
     @on(DataTable.RowSelected, "#sessions")
     def _selected(self, event: DataTable.RowSelected) -> None:

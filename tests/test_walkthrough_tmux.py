@@ -105,6 +105,12 @@ def test_a_short_round_table_in_a_real_terminal(home: Path, tmp_path: Path, caps
         assert "New round-table session" not in shown
         term.keys(*["BSpace"] * 4)
         term.wait_for("Americas")
+        # typed on the list itself, the characters go to the filter, and so does Backspace
+        # (the filter's refill took the focus back to the list: Backspace did nothing)
+        term.keys("Down")
+        term.type("a")  # still matches: the refill of the list ran with the list shown
+        term.keys("BSpace")
+        term.wait_for("Type to filter by event", timeout=5)  # the filter is empty again
         term.keys("Down", "Enter")
         # the set-up: the roll call's filter has the focus; typing on the list filters
         term.wait_for("Set-up and roll call")

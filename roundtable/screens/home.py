@@ -123,7 +123,10 @@ class HomeScreen(AppScreen):
         hay = fold(" ".join((s.event_name, REGIONS.get(s.region, s.region), s.title, s.date)))
         return all(word in hay for word in needle.split())
 
-    def _fill(self) -> None:
+    def _fill(self, focus_list: bool = True) -> None:
+        """The list's rows; the list takes the focus unless the filter has it, or ``focus_list``
+        is false (a refill for the filter: the filter may be about to take the focus, from a
+        character typed on the list)."""
         table = self.query_one("#sessions", DataTable)
         selected = self.selected_session_id()
         self._width = self.size.width
@@ -159,7 +162,7 @@ class HomeScreen(AppScreen):
                 if self.show_archived
                 else "Enter opens a session · ctrl+n creates one · delete archives (asks) · F1 help"
             )
-            if not self.query_one("#sessions-filter", Input).has_focus:
+            if focus_list and not self.query_one("#sessions-filter", Input).has_focus:
                 table.focus()
         elif self._rows:
             hint.update("No session matches the filter.")
@@ -183,7 +186,7 @@ class HomeScreen(AppScreen):
 
     @on(Input.Changed, "#sessions-filter")
     def _filter(self) -> None:
-        self._fill()
+        self._fill(focus_list=False)
 
     @on(Input.Submitted, "#sessions-filter")
     def _to_table(self) -> None:

@@ -51,12 +51,14 @@ from roundtable.model import (
     record_tlp,
     within,
 )
-from roundtable.protocol import is_withdrawal
+from roundtable.protocol import is_withdrawal, withdrawal_op_id
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"
 OP_COLUMNS = "seq, op_id, event_id, session_id, record_id, kind, field, value, hlc, device, base"
 _CHUNK = 500  # ids per IN (...) list
+_MARK_COLUMNS = "op_id, record_id, kind, field, value, hlc"
+"""The columns of ``Repository._marks``: what a label or a withdrawal is decided by."""
 
 
 class AdminError(RoundtableError, ValueError):
@@ -563,7 +565,9 @@ class Repository(ABC):
         rows = rows[:limit]
         cursor = rows[-1][0] if rows else since
         ceiling = scope.max_tlp
-        labels = self._labels(event_id, [(r[5], r[4], r[3]) for r in rows])
+        records = [(r[5], r[4], r[3]) for r in rows]
+        marks = self._marks(event_id, records)
+        labels = self._labels(event_id, records, marks)
         hidden = {rid for rid, found in labels.items() if not within(found.now, ceiling)}
         out: list[PageItem] = []
         for r in rows:
@@ -581,22 +585,35 @@ class Repository(ABC):
                         out += self._current_fields(event_id, r, ceiling, found.prior(r[8]))
             if record_id not in hidden:
                 out.append(r)
-        return self._cut_page(event_id, out), cursor, more
+        return self._cut_page(event_id, out, marks), cursor, more
 
-    def _withdrawals(self, event_id: str, record_ids: Iterable[str]) -> dict[str, Withdrawal]:
-        """record_id -> ``Withdrawal`` of those of these records ever withdrawn: one indexed
-        query for their ``deleted = true`` ops, and their ops only where one is a
-        withdrawal."""
+    def _withdrawals(
+        self, event_id: str, record_ids: Iterable[str], marks: list[tuple] | None = None
+    ) -> dict[str, Withdrawal]:
+        """record_id -> ``Withdrawal`` of those of these records ever withdrawn: their
+        ``deleted = true`` ops (from ``marks`` when the caller read them, else one indexed
+        query), and their ops only where one is a withdrawal."""
         ids = sorted(set(record_ids))
         if not ids:
             return {}
-        rows = self._in_chunks(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE {self.event_is} AND field = 'deleted' "
-            "AND value = 'true' AND record_id IN ({marks})",
-            ids,
-            (event_id,),
+        if marks is None:
+            marks = self._in_chunks(
+                f"SELECT {_MARK_COLUMNS} FROM ops WHERE {self.event_is} AND field = 'deleted' "
+                "AND value = 'true' AND record_id IN ({marks})",
+                ids,
+                (event_id,),
+            )
+        wanted = set(ids)
+        hit = sorted(
+            {
+                rid
+                for op_id, rid, kind, field, value, hlc in marks
+                if field == "deleted"
+                and value == "true"
+                and rid in wanted
+                and op_id == withdrawal_op_id(kind, rid, hlc)
+            }
         )
-        hit = sorted({r[4] for r in rows if is_withdrawal(row_to_op(r))})
         if not hit:
             return {}
         ops: dict[str, list[tuple]] = {}
@@ -615,14 +632,16 @@ class Repository(ABC):
                 gone.rows.update({r[1]: r for r in found})
         return out
 
-    def _cut_page(self, event_id: str, page: list[PageItem]) -> list[PageItem]:
+    def _cut_page(
+        self, event_id: str, page: list[PageItem], marks: list[tuple] | None = None
+    ) -> list[PageItem]:
         """A pull page less the versions of withdrawn records no reader may have (issue 19):
         a record withdrawn now leaves only as its withdrawal; one relabelled lower since
         leaves as its current values, which the page also carries where it holds the label op
         that brought the record back (a laptop that pulled only the withdrawal gets the
         record whole again).  Ops the secretariat derives (ceilings) pass."""
         labelled = (i[4] for i in page if isinstance(i, tuple) and i[5] in LABELLED_KINDS)
-        gone = self._withdrawals(event_id, labelled)
+        gone = self._withdrawals(event_id, labelled, marks)
         if not gone:
             return page
         out: list[PageItem] = []
@@ -641,21 +660,43 @@ class Repository(ABC):
             out.append(item)
         return out
 
-    def _labels(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> dict:
+    def _marks(self, event_id: str, records: Iterable[tuple[str, str, str]]) -> list[tuple]:
+        """What a pull page's labels and withdrawals are decided by, in one indexed query:
+        ``_MARK_COLUMNS`` of the label ops (``tlp``, ``default_tlp``) and the ``deleted =
+        true`` ops of these (kind, record_id, session_id)'s labelled records and their
+        sessions.  (Two queries before: the withdrawals' one, ``field = 'deleted'`` alone,
+        was planned on PostgreSQL as a scan of every ``deleted`` op of the event, ~6,000 at
+        90,000 ops, for each pull page: issue 25.)"""
+        labelled = {(kind, rid, sid) for kind, rid, sid in records if kind in LABELLED_KINDS}
+        if not labelled:
+            return []
+        ids = sorted({rid for _, rid, _ in labelled} | {sid for _, _, sid in labelled if sid})
+        return self._in_chunks(
+            f"SELECT {_MARK_COLUMNS} FROM ops WHERE {self.event_is} "
+            "AND field IN ('tlp', 'default_tlp', 'deleted') "
+            "AND (field <> 'deleted' OR value = 'true') AND record_id IN ({marks})",
+            ids,
+            (event_id,),
+        )
+
+    def _labels(
+        self,
+        event_id: str,
+        records: Iterable[tuple[str, str, str]],
+        marks: list[tuple] | None = None,
+    ) -> dict:
         """(kind, record_id, session_id) -> ``_Labels`` of the labelled records
-        (``model.LABELLED_KINDS``: entries, speeches, action reviews)."""
+        (``model.LABELLED_KINDS``: entries, speeches, action reviews); ``marks``: the
+        ``_marks`` of these records when the caller read them."""
         labelled = {(kind, rid, sid) for kind, rid, sid in records if kind in LABELLED_KINDS}
         if not labelled:
             return {}
-        ids = sorted({rid for _, rid, _ in labelled} | {sid for _, _, sid in labelled if sid})
+        if marks is None:
+            marks = self._marks(event_id, labelled)
         found: dict[str, list[tuple[str, str]]] = {}
-        for record_id, _field, value, hlc in self._in_chunks(
-            f"SELECT record_id, field, value, hlc FROM ops WHERE {self.event_is} "
-            "AND field IN ('tlp', 'default_tlp') AND record_id IN ({marks})",
-            ids,
-            (event_id,),
-        ):
-            found.setdefault(record_id, []).append((hlc, json.loads(value)))
+        for _op_id, record_id, _kind, field, value, hlc in marks:
+            if field != "deleted":
+                found.setdefault(record_id, []).append((hlc, json.loads(value)))
         out = {}
         for kind, rid, sid in labelled:
             defaults = sorted(found.get(sid, []))

@@ -265,3 +265,64 @@ def test_a_new_events_label_lookup_is_indexed_by_record_on_stale_statistics(pg_c
     for plan in plans:
         index_conds = [line for line in plan.splitlines() if "Index Cond" in line]
         assert any("record_id" in line for line in index_conds), plan
+
+
+def test_a_push_stores_every_value_as_sent_and_numbers_the_batch_in_order(target) -> None:
+    """The push's insert on PostgreSQL sends each column as an array literal built by the
+    server (``postgres.text_array``), and numbers the rows in the statement: every value
+    (quotes, backslashes, braces, commas, ``NULL``, empty, non-ASCII) is stored as
+    ``json.dumps`` wrote it, the batch's rows are numbered in its order, an op sent twice in
+    a batch goes in once, a stored op is answered as a duplicate, and a pull gives the ops
+    back as sent."""
+    event_id = create_event(target, "Values 2026")
+    token = issue_token(target, event_id, ["*"], label="secretariat")
+    client = TestClient(create_app(target))
+    lap = Laptop(event_id, "lap1")
+    session = Session(id=new_id(), event_id=event_id, region="europe", title='{"a",b}\\ NULL')
+    values = ['a"b', "a\\b", '\\"', "{x,y}", "NULL", "", " lead", "\u00e9\U0001f600"]
+    ops = lap.record(session)
+    entry = Entry(id=new_id(), session_id=session.id, entry_kind="note", text="x")
+    ops += lap.record(entry)
+    ops += [lap.op("entry", entry.id, session.id, "text", v) for v in values]
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def push(batch: list[Op]) -> dict:
+        r = client.post(
+            f"/v1/events/{event_id}/ops",
+            json=push_body(batch, "lap1"),
+            headers={**headers, "Idempotency-Key": str(uuid.uuid4())},
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = push(ops[:-3] + [ops[0]])  # one op twice in the batch
+    assert first["accepted"] == [o.op_id for o in ops[:-3]]
+    assert first["duplicates"] == []  # its first copy went in
+    second = push(ops[-4:])  # one stored op again, three new
+    assert second["accepted"] == [o.op_id for o in ops[-3:]]
+    assert second["duplicates"] == [ops[-4].op_id]
+    with open_database(target, pooled=False) as database, database.repository() as repo:
+        rows = repo.rows("SELECT op_id, value, base, seq FROM ops ORDER BY seq")
+    sent = {o.op_id for o in ops}
+    rows = [r for r in rows if r[0] in sent]  # less the event's own, made by create_event
+    assert [r[0] for r in rows] == [o.op_id for o in ops]  # numbered in the batches' order
+    assert [r[1] for r in rows] == [json.dumps(o.value, ensure_ascii=False) for o in ops]
+    assert all(r[2] == "[]" for r in rows)
+    params = {"limit": 1000, "protocol": protocol.PROTOCOL_VERSION}
+    r = client.get(f"/v1/events/{event_id}/ops", params=params, headers=headers)
+    pulled = [Op.from_dict({k: v for k, v in o.items() if k != "seq"}) for o in r.json()["ops"]]
+    assert [o for o in pulled if o.op_id in sent] == ops
+    client.close()
+
+
+def test_text_array_reads_back_as_the_strings(pg_cluster) -> None:
+    import psycopg
+
+    from roundtable.secretariat.postgres import text_array
+
+    strings = ['a"b', "a\\b", '\\"', "{x,y}", "NULL", "", " lead ", "\u00e9\U0001f600", "t\tn\n"]
+    with psycopg.connect(pg_cluster.new_database(), autocommit=True) as conn:
+        row = conn.execute("SELECT %s::text[]", (text_array(strings),)).fetchone()
+        assert row is not None and row[0] == strings
+        row = conn.execute("SELECT %s::text[]", (text_array([]),)).fetchone()
+        assert row is not None and row[0] == []

@@ -36,6 +36,19 @@ def _sql(sql: str) -> str:
     return out
 
 
+def text_array(values: Iterable[str]) -> str:
+    """A PostgreSQL array literal of these strings, for a ``?::text[]`` parameter: each
+    element double-quoted, its backslashes and double quotes escaped (inside quotes every
+    other character stands for itself).  psycopg's list dumper, in Python, cost ~2 ms of a
+    worker's CPU for a push's ten text columns of 74 ops (issue 25); this is one pass, and
+    PostgreSQL parses the literal in C."""
+    return (
+        "{"
+        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        + "}"
+    )
+
+
 SEQ_POSITION_BITS = 20
 SEQ_ROWS_PER_TRANSACTION = 1 << SEQ_POSITION_BITS
 # Rows whose seq lies below this were written by transactions that have all ended: a pull
@@ -60,8 +73,7 @@ class PostgresRepository(Repository):
     def __init__(self, conn: Any, lender: PostgresDatabase | None = None) -> None:
         self._conn = conn
         self._lender = lender  # lends the connection at the first statement (``repository``)
-        self._xid: int | None = None  # this push transaction's id
-        self._pos = 0  # rows numbered in this transaction so far
+        self._pos = 0  # rows numbered in this (push) transaction so far
 
     @property
     def conn(self) -> Any:
@@ -109,7 +121,9 @@ class PostgresRepository(Repository):
         if not ids:
             return []
         assert sql.count("IN ({marks})") == 1, sql
-        return self._rows(sql.replace("IN ({marks})", "= ANY(?)"), (*extra, list(ids)))
+        return self._rows(
+            sql.replace("IN ({marks})", "= ANY(?::text[])"), (*extra, text_array(ids))
+        )
 
     def _executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
@@ -119,12 +133,12 @@ class PostgresRepository(Repository):
 
     @contextmanager
     def write_transaction(self) -> Iterator[None]:
-        self._xid, self._pos = None, 0
+        self._pos = 0
         try:
             with self.conn.transaction():
                 yield
         finally:
-            self._xid, self._pos = None, 0
+            self._pos = 0
 
     def lock_batch(self, key: str, token_hash: str) -> None:
         """Two tries of one batch (same Idempotency-Key and token) wait for each other, so the
@@ -133,37 +147,51 @@ class PostgresRepository(Repository):
             "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{token_hash}:{key}",)
         )
 
-    def _numbers(self, n: int) -> list[int]:
-        """``n`` seq values for rows of this transaction: its transaction id, shifted, plus the
-        row's position in it (the pull rule: ``repository``'s docstring)."""
-        if self._xid is None:
-            row = self.conn.execute("SELECT pg_current_xact_id()::text::bigint").fetchone()
-            self._xid = int(row[0])
+    def _positions(self, n: int) -> int:
+        """The position in this transaction of the first of ``n`` new rows (the rows' seq is
+        the transaction's id, shifted, plus the position: the pull rule, ``repository``'s
+        docstring)."""
         if self._pos + n > SEQ_ROWS_PER_TRANSACTION:
             raise RuntimeError(
                 f"one transaction may number {SEQ_ROWS_PER_TRANSACTION} ops; push smaller batches"
             )
-        start = (self._xid << SEQ_POSITION_BITS) + self._pos
-        self._pos += n
-        return list(range(start, start + n))
+        start, self._pos = self._pos, self._pos + n
+        return start
+
+    def insert_ops(self, ops: Iterable[Op], received_at: float) -> list[str]:
+        """As ``Repository.insert_ops``, without reading which ops are stored first: the
+        insert's ``ON CONFLICT (op_id) DO NOTHING RETURNING op_id`` says which went in (one
+        statement fewer a push; a stored op's number is a gap, as for a lost race)."""
+        fresh: dict[str, Op] = {}
+        for op in ops:
+            fresh.setdefault(op.op_id, op)  # the first of an op sent twice in the batch
+        if not fresh:
+            return []
+        inserted = self._insert_fresh_ops(list(fresh.values()), received_at)
+        return [op_id for op_id in fresh if op_id in inserted]
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
-        numbers = self._numbers(len(ops))
-        columns: list[list[Any]] = [[] for _ in range(12)]
-        for seq, op in zip(numbers, ops, strict=True):
-            row = op_row(op, received_at)  # op_id, event_id, session_id, ...
-            for column, value in zip(columns, (op.event_id, seq, row[0], *row[2:]), strict=True):
+        start = self._positions(len(ops))
+        columns: list[list[Any]] = [[] for _ in range(10)]
+        for op in ops:
+            row = op_row(op, received_at)  # op_id, event_id, session_id, ..., base, received_at
+            for column, value in zip(columns, (op.event_id, row[0], *row[2:10]), strict=True):
                 column.append(value)
-        # one statement text whatever the batch's size (each column an array): psycopg
-        # converts it once and the server prepares it, where a VALUES list of 12 x 500
-        # placeholders was parsed again by psycopg at every push (a sixth of a worker's CPU)
+        # one statement text whatever the batch's size (each column an array literal, built by
+        # ``text_array``): psycopg converts it once and the server prepares it, where a VALUES
+        # list of 12 x 500 placeholders was parsed again by psycopg at every push.  The seq is
+        # numbered in the statement (the transaction's id, shifted, plus the row's position),
+        # not read first.
         cur = self.conn.execute(
             "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
-            " hlc, device, base, received_at) SELECT * FROM unnest(%s::text[], %s::bigint[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[], %s::text[], %s::float8[]) "
-            "ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
-            columns,
+            " hlc, device, base, received_at) SELECT r.event_id,"
+            f" (pg_current_xact_id()::text::bigint << {SEQ_POSITION_BITS}) + %s + r.n - 1,"
+            " r.op_id, r.session_id, r.record_id, r.kind, r.field, r.value, r.hlc, r.device,"
+            " r.base, %s::float8 FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+            " WITH ORDINALITY AS r (event_id, op_id, session_id, record_id, kind, field, value,"
+            " hlc, device, base, n) ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+            (start, received_at, *(text_array(column) for column in columns)),
         )
         # numbers of rows that lost a race on op_id are gaps: the cursor skips no row, only
         # numbers

@@ -5,7 +5,8 @@ without ``exclude``, for readers of different ceilings and regions, over values 
 shape (non-ASCII, quotes, backslashes, control characters, lists, numbers, booleans), edits
 with a ``base``, labels moving across ceilings, a withdrawn and restored entry, fields and
 values of later protocol versions, and rows stored by older code (values escaped as ASCII,
-lists with spaces).  On both engines, through the real route."""
+lists with spaces, no ``wire`` text).  On both engines, through the real route; and a
+database of the schema before the ``wire`` column, migrated, gives the same pages."""
 
 from __future__ import annotations
 
@@ -118,11 +119,12 @@ def _world(target) -> tuple[TestClient, str, dict[str, str], str]:
             entries[3].id + ":priority": "1.5",
             entries[2].id + ":text": json.dumps("tab \t newline \n \x01", ensure_ascii=False),
         }
+        # (older code stored no wire text: those rows are written from their columns)
         for key, text in legacy.items():
             rid, field = key.split(":")
-            repo._execute("UPDATE ops SET value = ? WHERE record_id = ? AND field = ?",
-                          (text, rid, field))  # fmt: skip
-        repo._execute("UPDATE ops SET base = ? WHERE op_id = ?",
+            repo._execute("UPDATE ops SET value = ?, wire = NULL WHERE record_id = ? "
+                          "AND field = ?", (text, rid, field))  # fmt: skip
+        repo._execute("UPDATE ops SET base = ?, wire = NULL WHERE op_id = ?",
                       (json.dumps([first.hlc, second.hlc]), merged.op_id))  # fmt: skip
     return client, event_id, tokens, europe.id
 
@@ -174,8 +176,9 @@ def test_the_world_covers_what_the_raw_path_treats_apart(target) -> None:
         green_ops = pull_page(repo, green, 0, 1000)["ops"]
         all_ops = pull_page(repo, full, 0, 1000)["ops"]
         old_ops = pull_page(repo, full, 0, 1000, version=1)["ops"]
-        rows = repo.rows("SELECT value, base, op_id FROM ops")
+        rows = repo.rows("SELECT value, base, op_id, wire FROM ops")
     database.close()
+    assert any(r[3] is None for r in rows) and any(r[3] is not None for r in rows)
     stored = {r[2] for r in rows}
     derived = [o for o in green_ops if o["op_id"] not in stored]
     assert {o["value"] for o in derived} >= {True, False}  # withdrawn for green, restored
@@ -326,3 +329,68 @@ def test_text_array_reads_back_as_the_strings(pg_cluster) -> None:
         assert row is not None and row[0] == strings
         row = conn.execute("SELECT %s::text[]", (text_array([]),)).fetchone()
         assert row is not None and row[0] == []
+
+
+def _pages(client: TestClient, event_id: str, tokens: dict[str, str]) -> list[bytes]:
+    """Every page of every reader, protocol version, page size and ``exclude``, as sent."""
+    out = []
+    for token in tokens.values():
+        for version in range(1, protocol.PROTOCOL_VERSION + 1):
+            for limit in (5, 1000):
+                for exclude in ("", "lap1"):
+                    since, more = 0, True
+                    while more:
+                        r = client.get(
+                            f"/v1/events/{event_id}/ops",
+                            params={"since": since, "limit": limit, "exclude": exclude,
+                                    "protocol": version},
+                            headers={"Authorization": f"Bearer {token}"},
+                        )  # fmt: skip
+                        assert r.status_code == 200, r.text
+                        out.append(r.content)
+                        since, more = r.json()["next"], r.json()["more"]
+    return out
+
+
+def test_a_database_of_the_schema_before_wire_text_is_migrated_and_pulls_the_same(
+    target,
+) -> None:
+    """Schema 6 adds ``ops.wire``.  A database of schema 5 (the world stored, then the column
+    dropped and its version forgotten: what the previous code left) is brought forward when
+    the server opens it, its rows keep a NULL ``wire`` and are written from their columns,
+    and every page is the same bytes as before; ops pushed after the migration store their
+    wire text, and their pages are the decoded pages' bytes."""
+    from roundtable.secretariat.repository import SCHEMA_VERSION
+
+    assert SCHEMA_VERSION == 6
+    client, event_id, tokens, sid = _world(target)
+    before = _pages(client, event_id, tokens)
+    client.close()
+    with open_database(target, pooled=False) as database, database.repository() as repo:
+        repo._execute("ALTER TABLE ops DROP COLUMN wire")
+        repo._execute("DELETE FROM schema_version WHERE version = 6")
+        assert repo.schema_version() == 5
+    client = TestClient(create_app(target))  # migrates at start
+    with open_database(target, pooled=False) as database, database.repository() as repo:
+        assert repo.schema_version() == 6
+        assert repo.rows("SELECT COUNT(*) FROM ops WHERE wire IS NOT NULL") == [(0,)]
+    assert _pages(client, event_id, tokens) == before
+    # new ops after the migration carry their wire text; old and new pages agree
+    lap = Laptop(event_id, "lap3")
+    entry = Entry(id=new_id(), session_id=sid, entry_kind="issue", text='after "6" \\ \u00e9')
+    r = client.post(
+        f"/v1/events/{event_id}/ops",
+        json=push_body(lap.record(entry), "lap3"),
+        headers={"Authorization": f"Bearer {tokens['all']}",
+                 "Idempotency-Key": str(uuid.uuid4())},
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    with open_database(target, pooled=False) as database, database.repository() as repo:
+        assert repo.rows("SELECT COUNT(*) FROM ops WHERE wire IS NOT NULL")[0][0] > 0
+        for name, token in tokens.items():
+            scope = repo.lookup_token(token)
+            assert scope is not None, name
+            for version in range(1, protocol.PROTOCOL_VERSION + 1):
+                page = pull_page(repo, scope, 0, 1000, "lap1", version)
+                assert pull_json(repo, scope, 0, 1000, "lap1", version) == JSONResponse(page).body
+    client.close()

@@ -172,10 +172,12 @@ class PostgresRepository(Repository):
 
     def _insert_fresh_ops(self, ops: list[Op], received_at: float) -> set[str]:
         start = self._positions(len(ops))
-        columns: list[list[Any]] = [[] for _ in range(10)]
+        columns: list[list[Any]] = [[] for _ in range(11)]
         for op in ops:
-            row = op_row(op, received_at)  # op_id, event_id, session_id, ..., base, received_at
-            for column, value in zip(columns, (op.event_id, row[0], *row[2:10]), strict=True):
+            row = op_row(op, received_at)  # op_id, event_id, ..., base, received_at, wire
+            for column, value in zip(
+                columns, (op.event_id, row[0], *row[2:10], row[11]), strict=True
+            ):
                 column.append(value)
         # one statement text whatever the batch's size (each column an array literal, built by
         # ``text_array``): psycopg converts it once and the server prepares it, where a VALUES
@@ -184,13 +186,14 @@ class PostgresRepository(Repository):
         # not read first.
         cur = self.conn.execute(
             "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
-            " hlc, device, base, received_at) SELECT r.event_id,"
+            " hlc, device, base, received_at, wire) SELECT r.event_id,"
             f" (pg_current_xact_id()::text::bigint << {SEQ_POSITION_BITS}) + %s + r.n - 1,"
             " r.op_id, r.session_id, r.record_id, r.kind, r.field, r.value, r.hlc, r.device,"
-            " r.base, %s::float8 FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
-            " WITH ORDINALITY AS r (event_id, op_id, session_id, record_id, kind, field, value,"
-            " hlc, device, base, n) ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
+            " r.base, %s::float8, r.wire FROM unnest(%s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[]) WITH ORDINALITY AS r (event_id, op_id, session_id,"
+            " record_id, kind, field, value, hlc, device, base, wire, n)"
+            " ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
             (start, received_at, *(text_array(column) for column in columns)),
         )
         # numbers of rows that lost a race on op_id are gaps: the cursor skips no row, only

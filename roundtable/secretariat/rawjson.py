@@ -25,8 +25,8 @@ _COMPACT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 _INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)")
 _LITERALS = frozenset({"true", "false", "null"})
 
-_OP = (
-    '{"seq":%d,"op_id":%s,"event_id":%s,"session_id":%s,"record_id":%s,"kind":%s,"field":%s,'
+_WIRE = (
+    '"op_id":%s,"event_id":%s,"session_id":%s,"record_id":%s,"kind":%s,"field":%s,'
     '"value":%s,"hlc":%s,"device":%s,"base":%s}'
 )
 
@@ -52,12 +52,15 @@ def stored_base(text: str) -> str:
     return "[]" if text == "[]" else _COMPACT.encode(json.loads(text))
 
 
-def row_json(row: Sequence[Any]) -> str:
-    """One stored op row (``repository.OP_COLUMNS``) as the page's JSON object: the bytes of
-    ``compact(repository.row_to_dict(row))``."""
-    seq, op_id, event_id, session_id, record_id, kind, field, value, hlc, device, base = row[:11]
-    return _OP % (
-        seq,
+def wire_text(
+    op_id: str, event_id: str, session_id: str, record_id: str, kind: str, field: str,
+    value: str, hlc: str, device: str, base: str,
+) -> str:  # fmt: skip
+    """A stored op's JSON object as a page writes it, from its stored columns (``value`` and
+    ``base`` as their stored JSON text), less the leading ``{"seq":N,``: what the push
+    stores in the op's ``wire`` column, so that a page joins it instead of writing every op
+    again for each of the ~20 laptops that pull it (issue 25)."""
+    return _WIRE % (
         encode_basestring(op_id),
         encode_basestring(event_id),
         encode_basestring(session_id),
@@ -69,6 +72,18 @@ def row_json(row: Sequence[Any]) -> str:
         encode_basestring(device),
         stored_base(base),
     )
+
+
+def row_json(row: Sequence[Any]) -> str:
+    """One stored op row (``repository.OP_COLUMNS``, and its ``wire`` text as a twelfth
+    column when the page read it) as the page's JSON object: the bytes of
+    ``compact(repository.row_to_dict(row))``.  A row stored before the ``wire`` column
+    (NULL there), or read without it, is written from its columns: the same text, as
+    ``wire_text`` is what the push stored."""
+    wire = row[11] if len(row) > 11 else None
+    if wire is None:
+        wire = wire_text(*row[1:11])
+    return f'{{"seq":{row[0]:d},' + wire
 
 
 def page_json(

@@ -210,6 +210,10 @@ CREATE TABLE IF NOT EXISTS device_scopes (
 LAST_USED_EVERY_S = 60.0
 """A token's ``last_used`` is written at most this often (one write a minute, not a request)."""
 
+# issue 25: each op's JSON object as a pull page writes it (``rawjson.wire_text``), stored once
+# at push.  NULL for the rows stored before: a page writes those from their columns.
+_WIRE = "ALTER TABLE ops ADD COLUMN wire TEXT"
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
@@ -221,6 +225,7 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
         _SIGN_INS.format(real="REAL"),
         _SIGN_INS.format(real="DOUBLE PRECISION"),
     ),
+    (6, "each op's wire text, written at push for the pull pages", _WIRE, _WIRE),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -545,8 +550,8 @@ class Repository(ABC):
         self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str = ""
     ) -> tuple[list[PageItem], int, bool]:
         """``pull_page``'s page with each op as it is kept: a stored op as its row
-        (``OP_COLUMNS``, the value still JSON text: ``rawjson`` writes it out as stored), an op
-        the secretariat derives as a wire dict.
+        (``OP_COLUMNS``, the value still JSON text, and mostly its ``wire`` text: ``rawjson``
+        writes it out as stored), an op the secretariat derives as a wire dict.
 
         Labels moving across the token's ceiling (issue 14): where the page holds an op that
         labels a record (``model.LABELLED_KINDS``) above it while its previous label was
@@ -557,7 +562,7 @@ class Repository(ABC):
         the versions between."""
         clause, args = scope_clause(scope)
         rows = self._rows(
-            f"SELECT {OP_COLUMNS} FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
+            f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
             f"AND device <> ? AND {self.final_rows} ORDER BY seq LIMIT ?",
             (event_id, since, *args, exclude, limit + 1),
         )
@@ -944,10 +949,14 @@ def row_to_op(row: Sequence[Any]) -> Op:
 
 
 def op_row(op: Op, received_at: float) -> tuple:
-    """The stored columns after ``seq``: op_id, event_id, ..., received_at."""
-    return (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
-            json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
-            json.dumps(list(op.base)), received_at)  # fmt: skip
+    """The stored columns after ``seq``: op_id, event_id, ..., received_at, wire (the op as
+    a pull page writes it, ``rawjson.wire_text`` of the columns before)."""
+    from roundtable.secretariat.rawjson import wire_text
+
+    row = (op.op_id, op.event_id, op.session_id, op.record_id, op.kind, op.field,
+           json.dumps(op.value, ensure_ascii=False), op.hlc, op.device,
+           json.dumps(list(op.base)))  # fmt: skip
+    return (*row, received_at, wire_text(*row))
 
 
 @dataclass

@@ -37,7 +37,8 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
 def _ops(event_id: str, device: str, rng: random.Random) -> list[list[Op]]:
     """One session's ops in batches: the session first (its region with it), then entries."""
     clock = HlcClock(device)
-    session = Session(id=new_id(), event_id=event_id, region="africa", title=f"Room {device}")
+    region = "africa" if int(device.removeprefix("lap")) % 2 else "europe"
+    session = Session(id=new_id(), event_id=event_id, region=region, title=f"Room {device}")
 
     def ops_of(rec) -> list[Op]:
         out = []
@@ -89,9 +90,14 @@ def test_every_puller_receives_every_op_exactly_once(target, seed: int) -> None:
     database.migrate()
     rng = random.Random(seed)
     rng_lock = threading.Lock()
+    africa_token = issue_token(target, event_id, ["africa"])
     with database.repository() as repo:
         scope = repo.lookup_token(token)
-    assert scope is not None
+        africa = repo.lookup_token(africa_token)
+    assert scope is not None and africa is not None
+    # the first two pullers read with a token of one region: its pages merge that region's rows
+    # and the event's own (``Repository._page_rows``)
+    scopes = [africa if j < 2 else scope for j in range(PULLERS)]
     plans = [_ops(event_id, f"lap{i}", random.Random(seed * 100 + i)) for i in range(PUSHERS)]
     pushed: set[str] = {o.op_id for batches in plans for b in batches for o in b}
     errors: list[str] = []
@@ -127,7 +133,7 @@ def test_every_puller_receives_every_op_exactly_once(target, seed: int) -> None:
                 still_pushing = pushing.is_set()
                 with database.repository() as repo:
                     ops, cursor, more = repo.pull_page(
-                        event_id, cursor, local.randint(1, 40), scope
+                        event_id, cursor, local.randint(1, 40), scopes[j]
                     )
                 received[j] += [o["op_id"] for o in ops]
                 if not still_pushing and not more and not ops:
@@ -150,14 +156,21 @@ def test_every_puller_receives_every_op_exactly_once(target, seed: int) -> None:
     assert not errors, f"seed {seed}: {errors[:3]}"
 
     with open_database(target, pooled=False) as check, check.repository() as repo:
-        stored = {r[0] for r in repo._rows("SELECT op_id FROM ops WHERE event_id = ?", (event_id,))}
-    assert pushed <= stored
+        rows = repo._rows(
+            "SELECT o.op_id, s.region FROM ops o LEFT JOIN sessions s "
+            "ON s.session_id = o.session_id WHERE o.event_id = ?",
+            (event_id,),
+        )
+    stored = {r[0] for r in rows}
+    in_africa = {r[0] for r in rows if r[1] in (None, "africa")}  # None: the event's own
+    assert pushed <= stored and in_africa and in_africa != stored
     for j, got in enumerate(received):
+        wanted = in_africa if j < 2 else stored
         dupes = len(got) - len(set(got))
-        missing = stored - set(got)
+        missing = wanted - set(got)
         assert dupes == 0, f"seed {seed}: puller {j} received {dupes} ops twice"
         assert not missing, f"seed {seed}: puller {j} never received {len(missing)} ops"
-        assert set(got) == stored
+        assert set(got) == wanted
 
 
 def test_pushes_to_one_event_proceed_in_parallel_on_postgresql(pg_cluster) -> None:

@@ -355,25 +355,34 @@ def _pages(client: TestClient, event_id: str, tokens: dict[str, str]) -> list[by
 def test_a_database_of_the_schema_before_wire_text_is_migrated_and_pulls_the_same(
     target,
 ) -> None:
-    """Schema 6 adds ``ops.wire``.  A database of schema 5 (the world stored, then the column
-    dropped and its version forgotten: what the previous code left) is brought forward when
-    the server opens it, its rows keep a NULL ``wire`` and are written from their columns,
-    and every page is the same bytes as before; ops pushed after the migration store their
-    wire text, and their pages are the decoded pages' bytes."""
+    """Schema 6 adds ``ops.wire``, schema 7 ``ops.region`` and its index.  A database of
+    schema 5 (the world stored, then those dropped and their versions forgotten: what the
+    previous code left) is brought forward when the server opens it: its rows keep a NULL
+    ``wire`` and are written from their columns, each gets its session's region, and every
+    page is the same bytes as before; ops pushed after the migration store their wire text
+    and region, and their pages are the decoded pages' bytes."""
     from roundtable.secretariat.repository import SCHEMA_VERSION
 
-    assert SCHEMA_VERSION == 6
+    assert SCHEMA_VERSION == 7
     client, event_id, tokens, sid = _world(target)
     before = _pages(client, event_id, tokens)
     client.close()
     with open_database(target, pooled=False) as database, database.repository() as repo:
+        repo._execute("DROP INDEX ops_region")
+        repo._execute("ALTER TABLE ops DROP COLUMN region")
         repo._execute("ALTER TABLE ops DROP COLUMN wire")
-        repo._execute("DELETE FROM schema_version WHERE version = 6")
+        repo._execute("DELETE FROM schema_version WHERE version > 5")
         assert repo.schema_version() == 5
     client = TestClient(create_app(target))  # migrates at start
     with open_database(target, pooled=False) as database, database.repository() as repo:
-        assert repo.schema_version() == 6
+        assert repo.schema_version() == 7
         assert repo.rows("SELECT COUNT(*) FROM ops WHERE wire IS NOT NULL") == [(0,)]
+        regions = repo.rows(
+            "SELECT o.region, s.region, o.session_id FROM ops o LEFT JOIN sessions s "
+            "ON s.session_id = o.session_id"
+        )
+    assert {r[0] for r in regions} == {"", "europe", "africa"}
+    assert all(r[0] == (r[1] if r[2] else "") for r in regions)
     assert _pages(client, event_id, tokens) == before
     # new ops after the migration carry their wire text; old and new pages agree
     lap = Laptop(event_id, "lap3")
@@ -387,6 +396,7 @@ def test_a_database_of_the_schema_before_wire_text_is_migrated_and_pulls_the_sam
     assert r.status_code == 200, r.text
     with open_database(target, pooled=False) as database, database.repository() as repo:
         assert repo.rows("SELECT COUNT(*) FROM ops WHERE wire IS NOT NULL")[0][0] > 0
+        assert repo.rows("SELECT DISTINCT region FROM ops WHERE wire IS NOT NULL") == [("europe",)]
         for name, token in tokens.items():
             scope = repo.lookup_token(token)
             assert scope is not None, name
@@ -394,3 +404,32 @@ def test_a_database_of_the_schema_before_wire_text_is_migrated_and_pulls_the_sam
                 page = pull_page(repo, scope, 0, 1000, "lap1", version)
                 assert pull_json(repo, scope, 0, 1000, "lap1", version) == JSONResponse(page).body
     client.close()
+
+
+def test_a_regions_page_reads_the_rows_the_events_scan_with_its_scope_reads(target) -> None:
+    """A page for a token of some regions merges one ordered scan per region and one for the
+    event's own records (schema 7, ``Repository._page_rows``): at every cursor and page size
+    it holds exactly the rows of the event's scan with the scope's condition
+    (``scope_clause``, what the page read before), with and without ``exclude``."""
+    from roundtable.secretariat.repository import OP_COLUMNS, TokenScope, scope_clause
+
+    _client, event_id, _tokens, _sid = _world(target)
+    with open_database(target, pooled=False) as database, database.repository() as repo:
+        seqs = [r[0] for r in repo.rows("SELECT seq FROM ops ORDER BY seq")]
+        compared = 0
+        for regions in (("europe",), ("africa",), ("africa", "europe"), ("americas",)):
+            scope = TokenScope("h", event_id, regions, "x")
+            clause, args = scope_clause(scope)
+            for exclude in ("", "lap1"):
+                for limit in (1, 7, 1000):
+                    for since in [0, *seqs[::3]]:
+                        old = repo.rows(
+                            f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND seq > ?"
+                            f" AND {clause} AND device <> ? AND {repo.final_rows}"
+                            " ORDER BY seq LIMIT ?",
+                            (event_id, since, *args, exclude, limit),
+                        )
+                        new = repo._page_rows(event_id, since, limit, scope, exclude)
+                        assert [tuple(r) for r in new] == [tuple(r) for r in old]
+                        compared += bool(old)
+    assert compared > 100

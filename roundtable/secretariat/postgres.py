@@ -186,13 +186,15 @@ class PostgresRepository(Repository):
         # not read first.
         cur = self.conn.execute(
             "INSERT INTO ops (event_id, seq, op_id, session_id, record_id, kind, field, value,"
-            " hlc, device, base, received_at, wire) SELECT r.event_id,"
+            " hlc, device, base, received_at, wire, region) SELECT r.event_id,"
             f" (pg_current_xact_id()::text::bigint << {SEQ_POSITION_BITS}) + %s + r.n - 1,"
             " r.op_id, r.session_id, r.record_id, r.kind, r.field, r.value, r.hlc, r.device,"
-            " r.base, %s::float8, r.wire FROM unnest(%s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
-            " %s::text[], %s::text[]) WITH ORDINALITY AS r (event_id, op_id, session_id,"
-            " record_id, kind, field, value, hlc, device, base, wire, n)"
+            " r.base, %s::float8, r.wire, CASE WHEN r.session_id = '' THEN '' ELSE (SELECT"
+            " s.region FROM sessions s WHERE s.session_id = r.session_id) END FROM"
+            " unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[],"
+            " %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) WITH ORDINALITY"
+            " AS r (event_id, op_id, session_id, record_id, kind, field, value, hlc, device,"
+            " base, wire, n)"
             " ON CONFLICT (op_id) DO NOTHING RETURNING op_id",
             (start, received_at, *(text_array(column) for column in columns)),
         )

@@ -214,6 +214,17 @@ LAST_USED_EVERY_S = 60.0
 # at push.  NULL for the rows stored before: a page writes those from their columns.
 _WIRE = "ALTER TABLE ops ADD COLUMN wire TEXT"
 
+# issue 25: each op's region (its session's; '' for the event's own records; NULL for an op of
+# a session the server does not know, which no region's page holds), so that a page for one
+# region's token reads that region's rows only (``Repository.pull_rows``): the page read the
+# event's rows in seq order and dropped the other regions' (~5 read for 1 sent).
+_REGION = """
+ALTER TABLE ops ADD COLUMN region TEXT;
+UPDATE ops SET region = CASE WHEN session_id = '' THEN '' ELSE
+    (SELECT s.region FROM sessions s WHERE s.session_id = ops.session_id) END;
+CREATE INDEX IF NOT EXISTS ops_region ON ops (event_id, region, seq)
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
@@ -226,6 +237,7 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
         _SIGN_INS.format(real="DOUBLE PRECISION"),
     ),
     (6, "each op's wire text, written at push for the pull pages", _WIRE, _WIRE),
+    (7, "each op's region, indexed for a region's pull pages", _REGION, _REGION),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -560,12 +572,7 @@ class Repository(ABC):
         labelling a record within the ceiling again, and the record is within it now, the
         record's current value of every field follows (and ``deleted`` back as stored), never
         the versions between."""
-        clause, args = scope_clause(scope)
-        rows = self._rows(
-            f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND seq > ? AND {clause} "
-            f"AND device <> ? AND {self.final_rows} ORDER BY seq LIMIT ?",
-            (event_id, since, *args, exclude, limit + 1),
-        )
+        rows = self._page_rows(event_id, since, limit + 1, scope, exclude)
         more = len(rows) > limit
         rows = rows[:limit]
         cursor = rows[-1][0] if rows else since
@@ -591,6 +598,35 @@ class Repository(ABC):
             if record_id not in hidden:
                 out.append(r)
         return self._cut_page(event_id, out, marks), cursor, more
+
+    def _page_rows(
+        self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str
+    ) -> list[tuple]:
+        """The first ``limit`` rows (``OP_COLUMNS``, wire) after ``since`` in the scope, in
+        seq order, less ``exclude``'s and those not final yet (the pull rule).  For a token of
+        some regions: one ordered scan of the ``(event_id, region, seq)`` index per region and
+        one for the event's own records (region ''), merged, each stopping at ``limit``, so
+        that the page reads the rows it sends, not the whole event's (issue 25).  The same rows
+        as the event's scan with the scope's condition (``scope_clause``): an op's region is
+        its session's, which never changes; in one statement, so one snapshot and one horizon
+        for every branch."""
+        if scope.all_regions:
+            return self._rows(
+                f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND seq > ? "
+                f"AND device <> ? AND {self.final_rows} ORDER BY seq LIMIT ?",
+                (event_id, since, exclude, limit),
+            )
+        regions = ["", *sorted(set(scope.regions))]
+        branch = (
+            f"SELECT * FROM (SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? "
+            f"AND region = ? AND seq > ? AND device <> ? AND {self.final_rows} "
+            "ORDER BY seq LIMIT ?) AS r{n}"
+        )
+        sql = " UNION ALL ".join(branch.format(n=n) for n in range(len(regions)))
+        args: list[Any] = []
+        for region in regions:
+            args += [event_id, region, since, exclude, limit]
+        return self._rows(f"{sql} ORDER BY seq LIMIT ?", (*args, limit))
 
     def _withdrawals(
         self, event_id: str, record_ids: Iterable[str], marks: list[tuple] | None = None

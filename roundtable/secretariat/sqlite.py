@@ -62,8 +62,10 @@ class SqliteRepository(Repository):
         # the writer lock is held since the existence check: every one of them goes in
         self.conn.executemany(
             "INSERT OR IGNORE INTO ops (op_id, event_id, session_id, record_id, kind, field,"
-            " value, hlc, device, base, received_at, wire) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-            [op_row(op, received_at) for op in ops],
+            " value, hlc, device, base, received_at, wire, region) VALUES"
+            " (?,?,?,?,?,?,?,?,?,?,?,?, CASE WHEN ? = '' THEN '' ELSE"
+            " (SELECT region FROM sessions WHERE session_id = ?) END)",
+            [(*op_row(op, received_at), op.session_id, op.session_id) for op in ops],
         )
         return {op.op_id for op in ops}
 

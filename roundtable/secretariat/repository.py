@@ -33,6 +33,7 @@ Both engines share the SQL below (``?`` placeholders; the PostgreSQL repository 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -83,6 +84,8 @@ class TokenScope:
     expires: float | None = None
     """When the token stops working (epoch seconds), None for never (issue 19)."""
     last_used: float | None = None
+    event_name: str = dataclasses.field(default="", compare=False)
+    """The event's name, read with the token (``whoami`` answers it without a query)."""
 
     def allows_region(self, region: str) -> bool:
         return ALL_REGIONS in self.regions or region in self.regions
@@ -311,12 +314,16 @@ class Repository(ABC):
 
     # tokens and events
 
-    _TOKEN_COLUMNS = "hash, event_id, regions, label, max_tlp, expires, revoked, last_used"
+    _TOKENS = (
+        "SELECT t.hash, t.event_id, t.regions, t.label, t.max_tlp, t.expires, t.revoked, "
+        "t.last_used, e.name FROM tokens t LEFT JOIN events e ON e.event_id = t.event_id"
+    )
 
     @staticmethod
     def _scope(row: Sequence[Any], now: float) -> TokenScope | None:
-        """The scope of a token row, or None when it is revoked or expired at ``now``."""
-        h, event_id, regions, label, max_tlp, expires, revoked, last_used = row
+        """The scope of a token row (``_TOKENS``), or None when it is revoked or expired at
+        ``now``."""
+        h, event_id, regions, label, max_tlp, expires, revoked, last_used, name = row
         if revoked is not None or (expires is not None and float(expires) <= now):
             return None
         return TokenScope(
@@ -327,6 +334,7 @@ class Repository(ABC):
             max_tlp,
             None if expires is None else float(expires),
             None if last_used is None else float(last_used),
+            name or "",
         )
 
     def lookup_token(self, token: str, now: float | None = None) -> TokenScope | None:
@@ -337,7 +345,7 @@ class Repository(ABC):
 
         wanted = hash_token(token)
         found = None
-        for row in self._rows(f"SELECT {self._TOKEN_COLUMNS} FROM tokens"):
+        for row in self._rows(self._TOKENS):
             if hmac.compare_digest(row[0], wanted):
                 found = row
         if found is None:
@@ -346,9 +354,7 @@ class Repository(ABC):
 
     def token_by_hash(self, token_hash: str, now: float) -> TokenScope | None:
         """The scope of a stored token hash, or None once it is gone, revoked or expired."""
-        for row in self._rows(
-            f"SELECT {self._TOKEN_COLUMNS} FROM tokens WHERE hash = ?", (token_hash,)
-        ):
+        for row in self._rows(f"{self._TOKENS} WHERE t.hash = ?", (token_hash,)):
             return self._scope(row, now)
         return None
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 
 from roundtable import protocol
-from roundtable.secretariat.deps import Repo, Scope
+from roundtable.secretariat.deps import Scope
 from roundtable.secretariat.schemas import Health, Ready, WhoAmI, errors
 
 router = APIRouter(prefix="/v1", tags=["meta"])
@@ -44,14 +44,15 @@ def ready(request: Request) -> Response:
 
 
 @router.get("/whoami", response_model=WhoAmI, responses=errors(401, 422))
-def whoami(scope: Scope, repo: Repo, asked: SpokenProtocol = 1) -> WhoAmI:
+async def whoami(scope: Scope, asked: SpokenProtocol = 1) -> WhoAmI:
     """The token's event and scope, in the protocol the laptop names (at most ours; 1 when
-    it names none, as the first laptops expect)."""
-    found = repo.find_event(scope.event_id)
+    it names none, as the first laptops expect).  The event's name was read with the token
+    (``TokenScope.event_name``): answered on the event loop, with no statement and no hop to
+    the thread pool of its own (a laptop asks at every sync round, issue 25)."""
     return WhoAmI(
         protocol=protocol.spoken(asked),
         event_id=scope.event_id,
-        event_name=found[1] if found else "",
+        event_name=scope.event_name,
         regions=list(scope.regions),
         label=scope.label,
         max_tlp=scope.max_tlp,

@@ -448,3 +448,28 @@ def test_every_answer_tells_the_time_spent_in_the_server(setup):
     for r in answers:
         name, _, dur = r.headers["server-timing"].partition(";dur=")
         assert name == "app" and float(dur) >= 0, r.headers
+
+
+def test_the_guard_keeps_each_paths_methods(tmp_path) -> None:
+    """``middleware.Guard`` keeps the methods of each path it matched (issue 25: matching every
+    route at every request was a few percent of a worker's CPU): the answers are the same the
+    second time, for paths with ids too, and the kept paths are bounded."""
+    from fastapi.testclient import TestClient
+
+    from roundtable.secretariat import create_app
+    from roundtable.secretariat.middleware import Guard
+
+    app = create_app(tmp_path / "s.db")
+    with TestClient(app) as client:
+        for _ in range(2):
+            r = client.options("/v1/events/e1/ops")
+            assert r.status_code == 204 and r.headers["allow"] == "GET, OPTIONS, POST"
+            r = client.delete("/v1/events/e2/ops")
+            assert r.status_code == 405 and r.headers["allow"] == "GET, OPTIONS, POST"
+            assert client.options("/v1/nowhere").status_code == 404
+        guard = app.middleware_stack
+        while not isinstance(guard, Guard):
+            guard = guard.app
+        for n in range(Guard.CACHED_PATHS + 10):
+            client.options(f"/v1/events/e{n}/ops")
+        assert len(guard._allowed) <= Guard.CACHED_PATHS

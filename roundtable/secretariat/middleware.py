@@ -299,10 +299,38 @@ class Guard:
     unsupported methods itself, listing every method the path takes (FastAPI alone would list
     only the first route matching the path).  Adds Server-Timing to every answer."""
 
+    CACHED_PATHS = 1024
+    """How many paths' allowed methods are kept (then forgotten at once and found again)."""
+
     def __init__(self, app: Any, *, max_body_bytes: int, routes: Callable[[], list]) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.routes = routes
+        self._allowed: dict[tuple[str, str, str], frozenset[str]] = {}
+        self._table: tuple[int, int] = (0, 0)
+
+    def allowed(self, scope: dict) -> frozenset[str]:
+        """The methods the path takes (empty: no route has it).  Matching the path against
+        every route at every request was a few percent of a worker's CPU under the sync load
+        (issue 25): the answer depends on the path and the route table only, so it is kept
+        per path (forgotten if the table given is another or changed length)."""
+        routes = self.routes()
+        table = (id(routes), len(routes))
+        if table != self._table or len(self._allowed) >= self.CACHED_PATHS:
+            self._allowed, self._table = {}, table
+        key = (scope["type"], scope.get("root_path", ""), scope.get("path", ""))
+        found = self._allowed.get(key)
+        if found is None:
+            methods_of: set[str] = set()
+            for route in routes:
+                methods = getattr(route, "methods", None)
+                if not methods:
+                    continue
+                match, _ = route.matches({**scope, "method": next(iter(methods))})
+                if match == Match.FULL:
+                    methods_of |= set(methods)
+            found = self._allowed[key] = frozenset(methods_of)
+        return found
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -323,19 +351,9 @@ class Guard:
                 await _send(send, 400, TOKEN_PAGE, {"content-type": "text/html; charset=utf-8"})
             return
         method = scope["method"]
-        allowed: set[str] = set()
-        matched = False
-        for route in self.routes():
-            methods = getattr(route, "methods", None)
-            if not methods:
-                continue
-            match, _ = route.matches({**scope, "method": next(iter(methods))})
-            if match == Match.FULL:
-                matched = True
-                allowed |= set(methods)
-        if matched:
-            allowed.add("OPTIONS")
-            allow = ", ".join(sorted(allowed))
+        allowed = self.allowed(scope)
+        if allowed:
+            allow = ", ".join(sorted(allowed | {"OPTIONS"}))
             if method == "OPTIONS":
                 await _send(send, 204, b"", {"allow": allow})
                 return

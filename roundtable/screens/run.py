@@ -263,6 +263,8 @@ class RunScreen(SessionScreen):
         from roundtable.protocol import conflicts as field_conflicts
 
         for e in shown:
+            if self.store.conflict_free("entry", e.id):
+                continue
             doc = self.store.doc("entry", e.id)
             if doc is not None:
                 if field_conflicts(doc):  # named by people's labels, never this laptop

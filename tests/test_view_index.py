@@ -113,8 +113,13 @@ def test_a_view_of_schema_2_is_read_and_written_forward(tmp_path: Path) -> None:
 
 
 def test_only_a_record_without_conflict_is_packed() -> None:
-    doc = {"id": "e1", "kind": "entry", "fields": {"text": "A", "delegations": ["GH"]},
-           "heads": {"text": [["A", "h1"]], "delegations": [[["GH"], "h2"]]}, "replaced": {}}  # fmt: skip
+    doc = {
+        "id": "e1",
+        "kind": "entry",
+        "fields": {"text": "A", "delegations": ["GH"]},
+        "heads": {"text": [["A", "h1"]], "delegations": [[["GH"], "h2"]]},
+        "replaced": {},
+    }
     packed = pack(doc)
     assert packed["heads"] == "text h1 delegations h2"
     assert unpack(dict(packed), Path("view.json"))["heads"] == doc["heads"]

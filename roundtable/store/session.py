@@ -689,6 +689,13 @@ class SessionStore:
         total, ids = self.unit.latest_entry_ids(agenda_item, entry_kind, limit)
         return total, [cast(Entry, self.unit.get("entry", rid)) for rid in ids]
 
+    def entry_overview(
+        self, *, agenda_item: str | None = None, entry_kind: str | None = None, limit: int
+    ) -> tuple[dict[str, int], int, list[str]]:
+        """``entry_counts`` and ``latest_entries`` (as ids, none of them read: a list builds
+        the rows it draws) in one pass over the view's index."""
+        return self.unit.entry_overview(agenda_item, entry_kind, limit)
+
     def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
         """The session's snapshot, built by ``roundtable.snapshot.build`` as the server's is."""
         from roundtable import snapshot
@@ -716,6 +723,11 @@ class SessionStore:
     def load_history_step(self, max_lines: int = 500) -> bool:
         """Read the next slice of the history; True once it is all loaded (``Unit``)."""
         return self.unit.load_history_step(max_lines)
+
+    def read_records(self, max_records: int) -> bool:
+        """Read the next ``max_records`` records the view left unread (the app, between frames,
+        after the history); True once none is left."""
+        return self.unit.read_records(max_records)
 
     def mark_acked(self, op_ids: Iterable[str]) -> int:
         return self.unit.mark_acked(op_ids)

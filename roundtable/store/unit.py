@@ -545,7 +545,7 @@ class Unit:
     def read_records(self, max_records: int | None = 500) -> bool:
         """Read the next ``max_records`` records the view left unread (all when None); True
         once none is left.  The app calls it between frames, after the history."""
-        if not self._unread:
+        if not self._unread or self.closed:
             return True
         count = 0
         for key, doc in list(self._docs.items()):
@@ -561,28 +561,47 @@ class Unit:
         self._unread = 0
         self._view = None
 
+    def entry_overview(
+        self, agenda_item: str | None, entry_kind: str | None, limit: int
+    ) -> tuple[dict[str, int], int, list[str]]:
+        """In one pass over the index (the run screen's first frame): the entries shown per
+        agenda item id; how many are shown of ``agenda_item`` and ``entry_kind`` (any when
+        None); and the ids of the latest ``limit`` of those by ``(created_at, id)``."""
+        no_item = default_of("entry", "agenda_item")
+        default_kind = default_of("entry", "entry_kind")
+        counts: dict[str, int] = {}
+        keys = []
+        for (kind, rid), doc in self._docs.items():
+            if kind != "entry":
+                continue
+            if type(doc) is list:
+                if not doc[7]:
+                    continue
+                created, item, of_kind = doc[4], doc[5], doc[6]
+            else:
+                created, item, of_kind, is_shown = _entry_light(doc, no_item, default_kind)
+                if not is_shown:
+                    continue
+            counts[item] = counts.get(item, 0) + 1
+            if (agenda_item is None or item == agenda_item) and (
+                entry_kind is None or of_kind == entry_kind
+            ):
+                keys.append((created, rid))
+        keys.sort()  # the view's index is in this order already: a sort of a sorted list
+        latest = keys[-limit:] if limit > 0 else []
+        return counts, len(keys), [rid for _created, rid in latest]
+
     def entry_counts(self) -> dict[str, int]:
         """Entries shown per agenda item id (the run screen's agenda), from the index."""
-        counts: dict[str, int] = {}
-        for _rid, _created, item, _kind, is_shown in self.entry_keys():
-            if is_shown:
-                counts[item] = counts.get(item, 0) + 1
-        return counts
+        return self.entry_overview(None, None, 0)[0]
 
     def latest_entry_ids(
         self, agenda_item: str | None, entry_kind: str | None, limit: int
     ) -> tuple[int, list[str]]:
         """How many entries are shown (of ``agenda_item``, of ``entry_kind``: any when None),
         and the ids of the latest ``limit`` of them by ``(created_at, id)``."""
-        keys = [
-            (created, rid)
-            for rid, created, item, kind, is_shown in self.entry_keys()
-            if is_shown
-            and (agenda_item is None or item == agenda_item)
-            and (entry_kind is None or kind == entry_kind)
-        ]
-        keys.sort()  # the view's index is in this order already: a sort of a sorted list
-        return len(keys), [rid for _created, rid in (keys[-limit:] if limit > 0 else ())]
+        _counts, total, ids = self.entry_overview(agenda_item, entry_kind, limit)
+        return total, ids
 
     def entry_keys(self) -> Iterator[tuple[str, str, str, str, bool]]:
         """``(id, created_at, agenda_item, entry_kind, shown)`` of every entry (deleted ones

@@ -29,9 +29,9 @@ COUNTS_DELAY = 0.05
 """Seconds between a capture reaching the screen and the agenda's entry count following it."""
 MAX_ROWS = 400
 """The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
-FIRST_ROWS = 60
-"""When the screen opens, the first frame holds the list's first rows (at least a screen's
-height: the ones on screen) and the rest of its rows follow just after it, so a 5,000-entry
+FIRST_ROWS = 24
+"""When the screen opens, the first frame holds the list's first rows (as many as the terminal
+has lines, so every row on screen) and the rest of its rows follow just after it: a 5,000-entry
 session opens as fast as a small one (start-up, issue 22)."""
 AGENDA_EVERY = 15.0
 """Seconds between redraws of the agenda's minutes used (they change once a minute)."""

@@ -13,7 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +93,8 @@ class Unit:
         needed (``docs`` reads them all)."""
         self._unread = 0
         self._view: view_file.ViewText | None = None
+        self._entry_count = 0
+        """How many entries ``_docs`` holds (unread or not)."""
         self._objects: dict[tuple[str, str], Record] = {}
         # each record's JSON as last written to the view: a checkpoint re-encodes only the
         # records changed since (encoding 5,000 records costs ~100 ms, joining them ~2 ms)
@@ -188,9 +193,12 @@ class Unit:
                         self._check_doc(doc)
                     docs[(doc["kind"], doc["id"])] = doc
                 rows = view.entry_rows
-                docs.update({("entry", row[0]): row for row in rows})
+                # (C iterators: 5,000 entries in ~1 ms, a comprehension took 1.7 ms)
+                keys = zip(repeat("entry"), map(itemgetter(0), rows), strict=False)
+                docs.update(zip(keys, rows, strict=True))
                 self._unread = len(rows)
                 self._view = view if rows else None
+                self._entry_count = len(rows) + sum(1 for d in view.records if d["kind"] == "entry")
                 offset = int(meta.get("journal_offset", 0))
                 latest = meta.get("latest_hlc")
                 self._max_hlc = latest if isinstance(latest, str) and schema >= 3 else None
@@ -455,6 +463,7 @@ class Unit:
             doc = self._docs.get(key)
             if doc is None:
                 doc = self._docs[key] = protocol.new_record_doc(op)
+                self._entry_count += op.kind == "entry"
             else:
                 if type(doc) is list:
                     doc = self._read(key, doc)
@@ -559,6 +568,7 @@ class Unit:
     def _forget_docs(self) -> None:
         self._docs.clear()
         self._unread = 0
+        self._entry_count = 0
         self._view = None
 
     def entry_overview(
@@ -567,9 +577,22 @@ class Unit:
         """In one pass over the index (the run screen's first frame): the entries shown per
         agenda item id; how many are shown of ``agenda_item`` and ``entry_kind`` (any when
         None); and the ids of the latest ``limit`` of those by ``(created_at, id)``."""
+        view = self._view
+        if view is not None and self._unread == len(view.entry_rows) == self._entry_count:
+            # every entry is still its row of the index, which is in (created_at, id) order
+            shown = [row for row in view.entry_rows if row[7]]
+            counts = dict(Counter(map(itemgetter(5), shown)))
+            if agenda_item is not None or entry_kind is not None:
+                shown = [
+                    row
+                    for row in shown
+                    if (agenda_item is None or row[5] == agenda_item)
+                    and (entry_kind is None or row[6] == entry_kind)
+                ]
+            return counts, len(shown), [row[0] for row in shown[-limit:]] if limit > 0 else []
         no_item = default_of("entry", "agenda_item")
         default_kind = default_of("entry", "entry_kind")
-        counts: dict[str, int] = {}
+        counts = {}
         keys = []
         for (kind, rid), doc in self._docs.items():
             if kind != "entry":

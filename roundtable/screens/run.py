@@ -33,6 +33,8 @@ FIRST_ROWS = 24
 """When the screen opens, the first frame holds the list's first rows (as many as the terminal
 has lines, so every row on screen) and the rest of its rows follow just after it: a 5,000-entry
 session opens as fast as a small one (start-up, issue 22)."""
+REST_OF_ROWS_AFTER = 0.05
+"""Seconds after the first frame that the rest of the list's rows are added."""
 AGENDA_EVERY = 15.0
 """Seconds between redraws of the agenda's minutes used (they change once a minute)."""
 
@@ -267,7 +269,8 @@ class RunScreen(SessionScreen):
         first = max(FIRST_ROWS, self.app.size.height)
         if first_frame and rows > first:
             ids = ids[:first]  # the rows on screen now (the list opens at its top), the rest next
-            self.call_after_refresh(self._refresh_entries)
+            # after the frame has gone to the terminal (its writer thread needs the GIL too)
+            self.set_timer(REST_OF_ROWS_AFTER, self._refresh_entries)
         shown = [cast(Entry, self.store.get("entry", rid)) for rid in ids]
         conflicts = {}
         from roundtable.protocol import conflicts as field_conflicts

@@ -315,7 +315,8 @@ class RoundtableApp(App[int]):
             self._collector_back_on()
             return  # closed before it was all read
         try:
-            done = store.load_history_step(HISTORY_STEP[0])
+            # the history first (a capture needs it), then the entries the view left unread
+            done = store.load_history_step(HISTORY_STEP[0]) and store.read_records(HISTORY_STEP[0])
         except RoundtableError as exc:
             self._collector_back_on()
             self.notify(str(exc), title="Store", severity="error", timeout=10)

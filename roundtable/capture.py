@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from roundtable.errors import RoundtableError
 from roundtable.model import REGIONS, TLP_LABELS, Country, Entry, tlp_name
-from roundtable.text import bidi_control, fold
+from roundtable.rosters import RegionalRoster, example_delegation, resolve
+from roundtable.text import bidi_control
 
 MAX_LINE = 8_000
 """Longest line looked at; longer input is refused before any other work (pasted documents)."""
@@ -140,37 +141,6 @@ class CaptureError(RoundtableError, ValueError):
 class _Word:
     start: int
     raw: str
-
-
-def _resolve(roster: Mapping[str, Country], text: str) -> str | None:
-    """ISO code (any case), name or alias -> the roster's code, or None."""
-    text = text.replace("_", " ").strip()
-    if not text:
-        return None
-    finder = getattr(roster, "find", None)
-    if callable(finder):
-        found = finder(text)
-        return found.code if found is not None and found.code in roster else None
-    if len(text) == 2 and text.upper() in roster:
-        return text.upper()
-    key = fold(text)
-    for code, country in roster.items():
-        if fold(country.name) == key:
-            return code
-    return None
-
-
-def _example(roster: Mapping[str, Country]) -> tuple[str, str]:
-    if "GH" in roster:
-        return "GH", roster["GH"].name
-    for code, country in roster.items():
-        return code, country.name
-    return "GH", "Ghana"
-
-
-def example_delegation(roster: Mapping[str, Country]) -> tuple[str, str]:
-    """A code and name of ``roster`` to show in hints (Ghana when it is there)."""
-    return _example(roster)
 
 
 def _unquote(line: str, quote: int) -> tuple[str, int]:
@@ -310,7 +280,7 @@ def parse_line(
             )
         lead = raw[0]
         if lead == "@" and quoted_value is not None:
-            code = _resolve(roster, quoted_value)
+            code = resolve(roster, quoted_value)
             if code is None:
                 raise _unknown_delegation(roster, raw, start, quoted_value)
             if code not in delegations:
@@ -318,7 +288,7 @@ def parse_line(
             continue
         if lead == "@" and len(raw) > 1 and raw[1].isalpha():
             name = raw[1:].rstrip(_TRAILING)
-            code = _resolve(roster, name)
+            code = resolve(roster, name)
             if code is None:
                 raise _unknown_delegation(roster, "@" + name, start, name)
             if code not in delegations:
@@ -448,7 +418,7 @@ def parse_line(
 def _unknown_delegation(
     roster: Mapping[str, Country], shown: str, start: int, name: str = ""
 ) -> CaptureError:
-    code, example = _example(roster)
+    code, example = example_delegation(roster)
     hint = f'@"{example}"' if " " in example else f"@{example}"
     outsider = roster.outsider(name) if isinstance(roster, RegionalRoster) and name else None
     if outsider is not None and isinstance(roster, RegionalRoster):
@@ -470,43 +440,6 @@ def _unknown_delegation(
     )
 
 
-class RegionalRoster(dict[str, Country]):
-    """The delegations a round table's lines may name: its region's members plus the observers
-    the facilitator confirmed.  Names resolve as in the full roster (codes, names, aliases,
-    accents ignored), but only to these delegations; ``outsider`` names a member country of
-    another region, for a precise error."""
-
-    def __init__(
-        self, full: Mapping[str, Country], region: str, observers: Iterable[str] = ()
-    ) -> None:
-        extra = set(observers)
-        super().__init__((c, v) for c, v in full.items() if v.region == region or c in extra)
-        self.full = full
-        self.region = region
-
-    def _lookup(self, text: str) -> Country | None:
-        finder = getattr(self.full, "find", None)
-        if callable(finder):
-            return finder(text)
-        code = _resolve(self.full, text)
-        return self.full.get(code) if code else None
-
-    def find(self, text: str) -> Country | None:
-        found = self._lookup(text)
-        return found if found is not None and found.code in self else None
-
-    def outsider(self, text: str) -> Country | None:
-        found = self._lookup(text.replace("_", " ").strip())
-        return found if found is not None and found.code not in self else None
-
-
-def regional_roster(
-    roster: Mapping[str, Country], region: str, observers: Iterable[str] = ()
-) -> RegionalRoster:
-    """The roster a session of ``region`` captures with (see ``RegionalRoster``)."""
-    return RegionalRoster(roster, region, observers)
-
-
 def _owner(roster: Mapping[str, Country], raw: str, quoted: str | None, start: int) -> str:
     value = raw[len("owner:") :]
     if quoted is not None and not value.startswith("@"):
@@ -523,12 +456,12 @@ def _owner(roster: Mapping[str, Country], raw: str, quoted: str | None, start: i
         if value.casefold() == "region":
             return "region"
         name = value[1:] if value.startswith("@") else value
-    code = _resolve(roster, name)
+    code = resolve(roster, name)
     if code is None and isinstance(roster, RegionalRoster) and roster.outsider(name) is not None:
         # another region's delegation: the same precise error as @XX (issue 22)
         raise _unknown_delegation(roster, value, start, name)
     if code is None:
-        example, _ = _example(roster)
+        example, _ = example_delegation(roster)
         raise CaptureError(
             f"unknown owner {value[:40]}: use owner:@{example} for a delegation, owner:region, "
             'or quote a unit: owner:"Drugs unit"',

@@ -261,7 +261,8 @@ def _poll_seconds(text: str) -> float:
 def cmd_add(args: argparse.Namespace) -> int:
     """One line from the argument, or with ``-`` one capture per line of standard input: each
     is checked before any is stored, so a bad line stores nothing."""
-    from roundtable.capture import CaptureError, parse_line, regional_roster
+    from roundtable.capture import CaptureError, parse_line
+    from roundtable.rosters import regional_roster
 
     store = _store()
     session_id = store.resolve_session(args.session)
@@ -348,7 +349,8 @@ def _edit_target(args: argparse.Namespace):
 def cmd_edit(args: argparse.Namespace) -> int:
     """Rewrite an entry from one capture line (the grammar of `add`): durable on return."""
     from roundtable import commands
-    from roundtable.capture import parse_line, regional_roster
+    from roundtable.capture import parse_line
+    from roundtable.rosters import regional_roster
 
     store, session, entry_id = _edit_target(args)
     captured = parse_line(args.line, regional_roster(_roster(), session.region, session.observers))

@@ -58,7 +58,8 @@ def session_conflicts(ss: SessionStore, entry_ids: Iterable[str] | None = None) 
     from roundtable.model import Entry
 
     ids = [e.id for e in ss.records(Entry)] if entry_ids is None else entry_ids
-    docs = (ss.doc("entry", rid) for rid in ids)
+    # a record the view packed has no conflict: its heads need not be read
+    docs = (ss.doc("entry", rid) for rid in ids if not ss.conflict_free("entry", rid))
     local = ss.local
     name = conflict_rules.on_laptop(local.device_labels(), local.device)
     return conflict_rules.gather((d for d in docs if d is not None), name)

@@ -450,7 +450,8 @@ async def test_the_detail_pane_says_the_label_in_words(home: Path) -> None:
 
 
 async def test_help_examples_use_the_session_region(home: Path) -> None:
-    from roundtable.capture import parse_line, regional_roster
+    from roundtable.capture import parse_line
+    from roundtable.rosters import regional_roster
     from sessions import load_roster
 
     sid = new_session(home, region="americas", present=("AR",))

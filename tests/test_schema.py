@@ -18,6 +18,7 @@ import pytest
 from roundtable import protocol
 from roundtable.model import STORE_SCHEMA
 from roundtable.store import CorruptStoreError, LocalStore, StoreError, migrate
+from roundtable.store.checkpoint import VIEW_SCHEMA
 from roundtable.store.journal import decode_line, encode_line, is_legacy
 
 FIXTURE = Path(__file__).parent / "data" / "store-v1"
@@ -82,7 +83,7 @@ def test_old_store_is_brought_forward_with_a_backup(old_home: Path) -> None:
     lines = (unit / "journal.jsonl").read_bytes().splitlines()
     assert all(not is_legacy(raw) and decode_line(raw)["v"] == STORE_SCHEMA for raw in lines)
     view = json.loads((unit / "view.json").read_text(encoding="utf-8"))
-    assert view["meta"]["1"]["schema"] == STORE_SCHEMA
+    assert view["meta"]["1"]["schema"] == VIEW_SCHEMA
 
     again = LocalStore(old_home)  # opening again does nothing more
     after = digest(old_home)
@@ -112,7 +113,7 @@ def test_interrupted_migration_finishes_on_the_next_open(
     assert state(LocalStore(old_home), read_only=True) == expected  # a reader copes
     assert state(LocalStore(old_home), read_only=False) == expected
     view = json.loads((unit / "view.json").read_text(encoding="utf-8"))
-    assert view["meta"]["1"]["schema"] == STORE_SCHEMA
+    assert view["meta"]["1"]["schema"] == VIEW_SCHEMA
     backups = list(unit.glob("backup-schema1-*"))
     assert backups and all(
         (b / "view.json").read_bytes()
@@ -156,11 +157,12 @@ def test_newer_store_is_refused_and_left_untouched(old_home: Path, where: str) -
     else:
         view = unit / "view.json"
         data = json.loads(view.read_text(encoding="utf-8"))
-        data["meta"]["1"]["schema"] = STORE_SCHEMA + 1
+        data["meta"]["1"]["schema"] = VIEW_SCHEMA + 1
         view.write_text(json.dumps(data), encoding="utf-8")
     before = digest(old_home)
+    newer = STORE_SCHEMA + 1 if where == "first line" else VIEW_SCHEMA + 1
     for read_only in (False, True):
-        with pytest.raises(StoreError, match=f"newer roundtable.*{STORE_SCHEMA + 1}") as info:
+        with pytest.raises(StoreError, match=f"newer roundtable.*{newer}") as info:
             LocalStore(old_home).open_session(SESSION, read_only=read_only)
         assert "\n" not in str(info.value)
     env = dict(os.environ, ROUNDTABLE_HOME=str(old_home))
@@ -369,7 +371,7 @@ def test_a_session_of_a_newer_schema_is_named_by_the_list_not_hidden(old_home: P
     store.open_session(SESSION).close()
     view = session_dir(old_home) / "view.json"
     data = json.loads(view.read_text(encoding="utf-8"))
-    data["meta"]["1"]["schema"] = STORE_SCHEMA + 1
+    data["meta"]["1"]["schema"] = VIEW_SCHEMA + 1
     view.write_text(json.dumps(data), encoding="utf-8")
     listing = LocalStore(old_home)
     assert listing.sessions() == []

@@ -67,3 +67,38 @@ async def test_the_carried_actions_table_is_built_on_the_review_item_only(tmp_pa
         assert screen.current_item().id == review.id
         assert screen.query_one("#carried").display
         assert screen.query("#carried-table")
+
+
+async def test_a_large_session_opens_on_the_rows_on_screen_and_fills_the_list_after(
+    tmp_path: Path,
+) -> None:
+    """The first frame reads only the entries it draws (the view's index gives the counts and
+    which ones); the list's other rows, up to MAX_ROWS, follow just after, the same rows in
+    the same order as a list built at once."""
+    from roundtable.demo import create_demo
+    from roundtable.screens.run import MAX_ROWS
+    from roundtable.store import LocalStore
+    from sessions import load_roster
+    from widgets import EntryTable
+
+    home = tmp_path / "home"
+    store = LocalStore(home)
+    session_id = create_demo(store, load_roster())
+    with store.open_session(session_id) as ss:
+        for n in range(600):
+            ss.add_entry(entry_kind="issue", text=f"Backlog issue {n}", delegations=["GH"])
+        item = ss.current_item_id()
+        total, expected = ss.latest_entries(agenda_item=item, limit=MAX_ROWS)
+    app = make_app(home, session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunScreen)
+        table = screen.query_one(EntryTable)
+        assert 0 < table.row_count <= 40  # the first frame: what the terminal can show
+        unread = app.session_store.unit.unread_records
+        assert unread >= total - 40
+        await pilot.pause(0.2)
+        assert table.row_count == MAX_ROWS
+        assert [table._by_id[rid].text for rid in table._order] == [e.text for e in expected]
+        caption = str(screen.query_one("#entries-caption").render())
+        assert f"({total}, latest {MAX_ROWS} shown)" in caption

@@ -45,7 +45,8 @@ def replica_state(store: LocalStore) -> dict:
     for event_id, session_id, path in store.units():
         unit, opened = store.with_unit(path)
         try:
-            for key, doc in unit.docs.items():
+            for key in list(unit.docs):
+                doc = unit.doc(*key)
                 out[(session_id or event_id, *key)] = (
                     json.dumps(doc["fields"], sort_keys=True),
                     json.dumps(doc["heads"], sort_keys=True),

@@ -256,7 +256,7 @@ def open_store(app: RoundtableApp, who: object) -> SessionStore:
 def session_roster(app: RoundtableApp, store: SessionStore) -> Any:
     """The roster a line of this session is parsed with: its region's delegations and its
     confirmed observers (the whole roster for a session of no known region)."""
-    from roundtable.capture import regional_roster
+    from roundtable.rosters import regional_roster
 
     session = store.session
     if session.region not in REGIONS:
@@ -321,7 +321,7 @@ class SessionScreen(AppScreen):
         return cached[1]
 
     def capture_placeholder(self) -> str:
-        from roundtable.capture import example_delegation
+        from roundtable.rosters import example_delegation
         from widgets.capture_bar import PLACEHOLDER
 
         code, _name = example_delegation(self.capture_roster())

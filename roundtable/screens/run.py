@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,6 +29,12 @@ COUNTS_DELAY = 0.05
 """Seconds between a capture reaching the screen and the agenda's entry count following it."""
 MAX_ROWS = 400
 """The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
+FIRST_ROWS = 24
+"""When the screen opens, the first frame holds the list's first rows (as many as the terminal
+has lines, so every row on screen) and the rest of its rows follow just after it: a 5,000-entry
+session opens as fast as a small one (start-up, issue 22)."""
+REST_OF_ROWS_AFTER = 0.05
+"""Seconds after the first frame that the rest of the list's rows are added."""
 AGENDA_EVERY = 15.0
 """Seconds between redraws of the agenda's minutes used (they change once a minute)."""
 
@@ -158,7 +165,7 @@ class RunScreen(SessionScreen):
     footer is composed once)."""
 
     def on_mount(self) -> None:
-        self.refresh_all()
+        self.refresh_all(first_frame=True)
         follow_session(self, self._session_changed)
         self.set_interval(AGENDA_EVERY, self._refresh_agenda)
 
@@ -190,17 +197,16 @@ class RunScreen(SessionScreen):
             agenda, item.id if item else "", self._counts, self._used(agenda)
         )
 
-    def refresh_all(self) -> None:
+    def refresh_all(self, first_frame: bool = False) -> None:
         label = self.store.default_tlp
         self.query_one(EntryTable).default_tlp = label
         self.query_one(EntryDetail).default_tlp = label
         agenda = self._agenda()
-        self._counts = self.store.entry_counts()
         self._appended.clear()
         item = self.current_item(agenda)
+        self._refresh_entries(item, first_frame=first_frame)  # counts the entries per item too
         self._refresh_agenda(agenda)
         self._refresh_item(item)
-        self._refresh_entries(item)
 
     def _show_captured(self, entry: Entry) -> None:
         """A capture changes one row, one agenda count and the caption: update just those
@@ -248,31 +254,40 @@ class RunScreen(SessionScreen):
             self._texts[selector] = text
             self.query_one(selector, Static).update(text, layout=layout)
 
-    def _refresh_entries(self, item=None) -> None:
+    def _refresh_entries(self, item=None, first_frame: bool = False) -> None:
         item = self.current_item() if item is None else item
         kind = FILTERS[self.filter_index]
         table = self.query_one(EntryTable)
         # the cap applies when the list is (re)built; captures then only append rows, because
         # dropping the oldest row makes the table re-measure and re-render every row
-        total, shown = self.store.latest_entries(
+        self._counts, total, ids = self.store.entry_overview(
             agenda_item=None if self.whole_session or item is None else item.id,
             entry_kind=kind,
             limit=max(MAX_ROWS, table.row_count + 1),
         )
+        rows = len(ids)
+        first = max(FIRST_ROWS, self.app.size.height)
+        if first_frame and rows > first:
+            ids = ids[:first]  # the rows on screen now (the list opens at its top), the rest next
+            # after the frame has gone to the terminal (its writer thread needs the GIL too)
+            self.set_timer(REST_OF_ROWS_AFTER, self._refresh_entries)
+        shown = [cast(Entry, self.store.get("entry", rid)) for rid in ids]
         conflicts = {}
         from roundtable.protocol import conflicts as field_conflicts
 
         for e in shown:
+            if self.store.conflict_free("entry", e.id):
+                continue
             doc = self.store.doc("entry", e.id)
             if doc is not None:
                 if field_conflicts(doc):  # named by people's labels, never this laptop
                     conflicts[e.id] = self.store.local.conflict_names(doc)
         table.set_entries(shown, conflicts)
         self._shown_total = total
-        self._set_caption(kind)
+        self._set_caption(kind, rows)
 
-    def _set_caption(self, kind: str | None) -> None:
-        rows = self.query_one(EntryTable).row_count
+    def _set_caption(self, kind: str | None, rows: int | None = None) -> None:
+        rows = self.query_one(EntryTable).row_count if rows is None else rows
         total = self._shown_total
         scope = "whole session" if self.whole_session else "this item"
         what = f"{kind}s" if kind else "all kinds"

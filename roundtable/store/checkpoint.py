@@ -10,6 +10,17 @@ under kill -9).  A file that does not parse is never overwritten: reading it rai
 An encrypted session's view is sealed whole (``roundtable.store.crypto``): the file is
 ``{"v":2,"x":"<base64 nonce+ciphertext>"}``, opened here before tinydb sees the document.
 
+A record's per-field merge history (``heads``) is two thirds of a view's parse, and drawing a
+session never needs it: a record with no conflict, neither deleted nor withdrawn, is written with
+its heads as one line of text (``pack``), read the first time the record is merged into, written
+or looked at for conflicts (``unpack``).  The view's ``meta`` says ``"schema": VIEW_SCHEMA``.
+
+Opening a session should not cost in proportion to its entries either: the view ends with an
+``index`` table (where each record's text is in the file; for an entry, also whether it is
+packed and what the lists sort, filter and count it by: ``ENTRY_ROW``), and ``meta`` says where
+that index starts.  The unit parses the index and the few records that are not entries, and an
+entry only when it is first needed (``ViewText.record``); lists are drawn from the index.
+
 This is the only module of roundtable that imports tinydb.
 """
 
@@ -17,6 +28,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +42,108 @@ from roundtable.store.errors import CorruptFileError
 
 if TYPE_CHECKING:
     from roundtable.store.crypto import SessionCipher
+
+VIEW_SCHEMA = 3
+"""The view's format: 2 = every record's heads an object; 3 = a conflict-free record's heads as
+one line of text (``pack``) and the ``index`` table (``encode_view``).  A newer view is refused by
+the unit (an older roundtable refuses 3)."""
+
+INDEX_AT_WIDTH = 12
+_DECODER = json.JSONDecoder()
+_LAZY_START = '{"meta":{"1":'
+
+
+ENTRY_ROW = 8
+"""An unread entry is its row of the index: ``[id, start, end, packed, created_at,
+agenda_item, entry_kind, shown]`` (``start:end``, where its text is in ``ViewText.text``;
+``packed``, the writer packed it, so it has no conflict; the rest, what the entry lists sort,
+filter and count it by).  A record in memory is a dict, so ``type(doc) is list`` says unread."""
+
+
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal as JSON values (``1``, ``1.0`` and ``True`` are three different values)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    return bool(a == b)
+
+
+def pack(doc: dict[str, Any]) -> dict[str, Any]:
+    """The record as the view writes it.  A record whose every field has one version, the
+    value it shows, and that is neither deleted nor withdrawn, has its ``heads`` written as
+    ``"field hlc field hlc ..."`` (field names and HLCs hold no space): no value twice, nothing
+    for the parser to nest.  Any other record is written as it is, so a packed record has no
+    conflict of any kind (``protocol.conflicts`` of it is empty)."""
+    heads = doc["heads"]
+    fields = doc["fields"]
+    if type(heads) is str or doc.get("withdrawn") or fields.get("deleted") is True:
+        return doc
+    words: list[str] = []
+    for field, versions in heads.items():
+        if (
+            len(versions) != 1
+            or field not in fields
+            or not _FIELD_NAME.fullmatch(field)
+            or not _same(versions[0][0], fields[field])
+        ):
+            return doc
+        words += (field, versions[0][1])
+    return {**doc, "heads": " ".join(words)}
+
+
+def unpack(doc: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The record with its ``heads`` an object again (``{field: [[value, hlc]]}``), in place."""
+    heads = doc["heads"]
+    if type(heads) is str:
+        words = heads.split()
+        fields = doc["fields"]
+        if len(words) % 2 or not all(f in fields for f in words[::2]):
+            raise CorruptFileError(path, f"record {doc.get('id')!r}: its heads do not read")
+        pairs = zip(words[::2], words[1::2], strict=True)
+        doc["heads"] = {f: [[fields[f], hlc]] for f, hlc in pairs}
+    return doc
+
+
+def is_packed(doc: dict[str, Any]) -> bool:
+    """Whether the record's heads are still the view's text (then it has no conflict)."""
+    return type(doc["heads"]) is str
+
+
+class ViewText:
+    """A view as read: its meta, the records that are not entries (parsed), and the entries
+    as parsed documents (a view without an index) or as their rows of the index."""
+
+    def __init__(
+        self,
+        path: Path,
+        meta: dict[str, Any],
+        text: str,
+        records: list[Any],
+        entry_rows: list[list[Any]],
+    ) -> None:
+        self.path = path
+        self.meta = meta
+        self.text = text
+        self.records = records
+        self.entry_rows = entry_rows
+        """Sorted by ``(created_at, id)``: the latest entries are at the end."""
+
+    def record(self, row: list[Any]) -> tuple[dict[str, Any], str]:
+        """Parse one entry from its row: its document and its text (its encoding in a view)."""
+        start, end = row[1], row[2]
+        try:
+            doc, stop = _DECODER.raw_decode(self.text, start)
+        except (ValueError, TypeError) as exc:
+            raise CorruptFileError(self.path, f"a record does not read ({exc})") from None
+        if stop != end or type(doc) is not dict:
+            raise CorruptFileError(self.path, "a record does not end where its index says")
+        return doc, self.text[start:end]
 
 
 class CheckpointStorage(Storage):
@@ -49,18 +163,34 @@ class CheckpointStorage(Storage):
     def load(self) -> dict[str, Any]:
         if not self.path.exists():
             return {}
+        return self.parse(self.plain_text())
+
+    def plain_text(self) -> str:
+        """The view's JSON text, opened first when the session is encrypted."""
         try:
             raw = self.path.read_bytes()
         except OSError as exc:
             raise CorruptFileError(self.path, f"cannot read: {exc.strerror}") from None
         if not raw.strip():
             raise CorruptFileError(self.path, "empty file")
+        if self.cipher is None and raw.startswith(_LAZY_START.encode()):
+            try:
+                return raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CorruptFileError(self.path, f"not valid JSON ({exc})") from None
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptFileError(self.path, f"not valid JSON ({exc})") from None
         if is_sealed(data) or self.cipher is not None:
-            data = self._open_sealed(data)
+            return self._open_sealed(data)
+        return raw.decode("utf-8")
+
+    def parse(self, text: str) -> dict[str, Any]:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise CorruptFileError(self.path, f"not valid JSON ({exc})") from None
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise CorruptFileError(self.path, "not a tinydb document (expected tables of records)")
         return data
@@ -71,10 +201,10 @@ class CheckpointStorage(Storage):
         if not is_sealed(envelope):
             raise CorruptFileError(self.path, "not encrypted, in an encrypted session")
         try:
-            return json.loads(self.cipher.open_view(envelope))
+            return self.cipher.open_view(envelope).decode("utf-8")
         except SealError as exc:
             raise CorruptFileError(self.path, str(exc)) from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
             raise CorruptFileError(self.path, f"not valid JSON once decrypted ({exc})") from None
 
     def read(self) -> dict[str, Any] | None:
@@ -94,6 +224,81 @@ def read_view(path: Path, cipher: SessionCipher | None = None) -> dict[str, Any]
     API would copy each of 5,000 records twice more, ~20 ms of a session's open)."""
     db = TinyDB(path, storage=CheckpointStorage, cipher=cipher)
     return db.storage.read() or {}
+
+
+def read_view_text(path: Path, cipher: SessionCipher | None = None) -> ViewText:
+    """The view as ``ViewText``: one with an index (``encode_view``) has only its index and its
+    records that are not entries parsed; an older one (or one written by hand) is parsed whole,
+    as tinydb reads it.  Raises ``CorruptFileError`` for a file that does not read."""
+    storage = CheckpointStorage(path, cipher=cipher)
+    text = storage.plain_text()
+    lazy = _read_indexed(path, text) if text.startswith(_LAZY_START) else None
+    if lazy is not None:
+        return lazy
+    tables = storage.parse(text)
+    meta_rows = list(tables.get("meta", {}).values())
+    meta = dict(meta_rows[0]) if meta_rows else {}
+    return ViewText(path, meta, "", list(tables.get("records", {}).values()), [])
+
+
+def _read_indexed(path: Path, text: str) -> ViewText | None:
+    """The view through its index, or None when it has none (a schema 2 view)."""
+    try:
+        meta, _end = _DECODER.raw_decode(text, len(_LAZY_START))
+    except ValueError as exc:
+        raise CorruptFileError(path, f"not valid JSON ({exc})") from None
+    at = meta.get("index_at") if type(meta) is dict else None
+    if not isinstance(at, str):
+        return None
+    try:
+        index, end = _DECODER.raw_decode(text, int(at))
+        others, entries = index["others"], index["entries"]
+        if text[end:] != "}}" or type(others) is not list or type(entries) is not list:
+            raise ValueError("the index is not where the meta says")
+        if entries and set(map(len, entries)) != {ENTRY_ROW}:
+            raise ValueError("an entry's row is not of 8 values")
+        view = ViewText(path, meta, text, [], entries)
+        for _kind, rid, start, stop in others:
+            view.records.append(view.record([rid, start, stop])[0])
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CorruptFileError(path, f"its index does not read ({exc})") from None
+    return view
+
+
+def encode_view(meta: dict[str, Any], records: list[tuple[str, str, str, list[Any]]]) -> str:
+    """The view document: ``{"meta": {"1": meta}, "records": {"1": record, ...}, "index":
+    {"1": {"others": [...], "entries": [...]}}}`` (a tinydb document: tables of records).
+    ``records`` are ``(kind, id, text, tail)``, the tail ``[packed, created_at, agenda_item,
+    entry_kind, shown]`` for an entry (``ENTRY_ROW``).  ``meta["index_at"]`` is where the
+    index's value starts, a fixed-width number so that writing it moves nothing."""
+    head = _LAZY_START + _dumps({**meta, "index_at": "0" * INDEX_AT_WIDTH}) + '},"records":{'
+    parts = [head]
+    others: list[list[Any]] = []
+    entries: list[list[Any]] = []
+    pos = len(head)
+    for n, (kind, rid, text, tail) in enumerate(records, start=1):
+        key = f'"{n}":' if n == 1 else f',"{n}":'
+        start = pos + len(key)
+        parts.append(key)
+        parts.append(text)
+        pos = start + len(text)
+        if kind == "entry":
+            entries.append([rid, start, pos, *tail])
+        else:
+            others.append([kind, rid, start, pos])
+    entries.sort(key=lambda row: (row[4], row[0]))
+    middle = '},"index":{"1":'
+    index_at = pos + len(middle)
+    parts.append(middle)
+    parts.append(_dumps({"others": others, "entries": entries}))
+    parts.append("}}")
+    payload = "".join(parts)
+    at = str(index_at).rjust(INDEX_AT_WIDTH, "0")
+    return payload.replace('"index_at":"' + "0" * INDEX_AT_WIDTH + '"', f'"index_at":"{at}"', 1)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def write_view(path: Path, payload: str, cipher: SessionCipher | None = None) -> None:

@@ -30,7 +30,6 @@ from roundtable.model import (
 )
 from roundtable.snapshot import shown
 from roundtable.store.errors import StoreError, UnknownSessionError
-from roundtable.store.history import default_of
 from roundtable.store.unit import Unit, _utc_now_iso
 
 if TYPE_CHECKING:
@@ -261,7 +260,9 @@ class SessionStore:
         from roundtable.protocol import conflicts
 
         out = {}
-        for rid, _fields in self.unit.fields_of("entry"):
+        for rid, *_light in self.unit.entry_keys():
+            if self.unit.conflict_free("entry", rid):
+                continue
             doc = self.doc("entry", rid)
             found = conflicts(doc) if doc is not None and shown("entry", doc) else {}
             if found:
@@ -624,7 +625,12 @@ class SessionStore:
         return self.unit.get(kind, record_id)
 
     def doc(self, kind: str, record_id: str) -> dict[str, Any] | None:
-        return self.unit.docs.get((kind, record_id))
+        """The merged document (fields and heads) of one record."""
+        return self.unit.doc(kind, record_id)
+
+    def conflict_free(self, kind: str, record_id: str) -> bool:
+        """True when the record surely has no conflict, found without reading its heads."""
+        return self.unit.conflict_free(kind, record_id)
 
     @overload
     def records(self, kind: type[R], include_deleted: bool = False) -> list[R]: ...
@@ -670,36 +676,25 @@ class SessionStore:
         return display_order(name, self.unit.iter_records(name, include_deleted))
 
     def entry_counts(self) -> dict[str, int]:
-        """Entries (not deleted) per agenda item id, counted on the view: building 5,000
-        records only to count them took ~45 ms of the run screen's start."""
-        counts: dict[str, int] = {}
-        no_item = default_of("entry", "agenda_item")
-        for rid, fields in self.unit.fields_of("entry"):
-            if not fields.get("deleted", False) or shown("entry", self.doc("entry", rid)):
-                item = fields.get("agenda_item", no_item)
-                counts[item] = counts.get(item, 0) + 1
-        return counts
+        """Entries (not deleted) per agenda item id, counted on the view's index: building
+        5,000 records only to count them took ~45 ms of the run screen's start."""
+        return self.unit.entry_counts()
 
     def latest_entries(
         self, *, agenda_item: str | None = None, entry_kind: str | None = None, limit: int
     ) -> tuple[int, list[Entry]]:
         """How many entries (not deleted) belong to ``agenda_item`` (any when None) and are of
         ``entry_kind`` (any when None), and the latest ``limit`` of them in the order of
-        ``records("entry")``; only those are built as records."""
-        no_item = default_of("entry", "agenda_item")
-        default_kind = default_of("entry", "entry_kind")
-        keys: list[tuple[str, str]] = []
-        for rid, fields in self.unit.fields_of("entry"):
-            if fields.get("deleted", False) and not shown("entry", self.doc("entry", rid)):
-                continue
-            if agenda_item is not None and fields.get("agenda_item", no_item) != agenda_item:
-                continue
-            if entry_kind is not None and fields.get("entry_kind", default_kind) != entry_kind:
-                continue
-            keys.append((fields.get("created_at", ""), rid))
-        keys.sort()
-        latest = keys[-limit:] if limit > 0 else []
-        return len(keys), [cast(Entry, self.unit.get("entry", rid)) for _created, rid in latest]
+        ``records("entry")``; only those are read and built as records."""
+        total, ids = self.unit.latest_entry_ids(agenda_item, entry_kind, limit)
+        return total, [cast(Entry, self.unit.get("entry", rid)) for rid in ids]
+
+    def entry_overview(
+        self, *, agenda_item: str | None = None, entry_kind: str | None = None, limit: int
+    ) -> tuple[dict[str, int], int, list[str]]:
+        """``entry_counts`` and ``latest_entries`` (as ids, none of them read: a list builds
+        the rows it draws) in one pass over the view's index."""
+        return self.unit.entry_overview(agenda_item, entry_kind, limit)
 
     def snapshot(self, countries: Mapping[str, str]) -> SessionSnapshot:
         """The session's snapshot, built by ``roundtable.snapshot.build`` as the server's is."""
@@ -728,6 +723,11 @@ class SessionStore:
     def load_history_step(self, max_lines: int = 500) -> bool:
         """Read the next slice of the history; True once it is all loaded (``Unit``)."""
         return self.unit.load_history_step(max_lines)
+
+    def read_records(self, max_records: int) -> bool:
+        """Read the next ``max_records`` records the view left unread (the app, between frames,
+        after the history); True once none is left."""
+        return self.unit.read_records(max_records)
 
     def mark_acked(self, op_ids: Iterable[str]) -> int:
         return self.unit.mark_acked(op_ids)
@@ -767,7 +767,7 @@ def _creation(record: Record) -> tuple[str, str, dict[str, Any]]:
 
 
 def _conflicted(unit: Unit, kind: str, record_id: str) -> set[str]:
-    doc = unit.docs.get((kind, record_id))
+    doc = unit.doc(kind, record_id)
     if doc is None:
         return set()
     from roundtable.protocol import conflicts

@@ -70,7 +70,7 @@ async def test_the_carried_actions_table_is_built_on_the_review_item_only(tmp_pa
 
 
 async def test_a_large_session_opens_on_the_rows_on_screen_and_fills_the_list_after(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first frame reads only the entries it draws (the view's index gives the counts and
     which ones); the list's other rows, up to MAX_ROWS, follow just after, the same rows in
@@ -89,16 +89,27 @@ async def test_a_large_session_opens_on_the_rows_on_screen_and_fills_the_list_af
             ss.add_entry(entry_kind="issue", text=f"Backlog issue {n}", delegations=["GH"])
         item = ss.current_item_id()
         total, expected = ss.latest_entries(agenda_item=item, limit=MAX_ROWS)
+    fills: list[tuple[int, int]] = []  # (rows in the list, entries still unread) after each
+    refresh_entries = RunScreen._refresh_entries
+
+    def recorded(screen: RunScreen, *args, **kwargs) -> None:
+        refresh_entries(screen, *args, **kwargs)
+        unit = screen.app.session_store.unit
+        fills.append((screen.query_one(EntryTable).row_count, unit.unread_records))
+
+    monkeypatch.setattr(RunScreen, "_refresh_entries", recorded)
     app = make_app(home, session_id)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = app.screen
         assert isinstance(screen, RunScreen)
         table = screen.query_one(EntryTable)
-        assert 0 < table.row_count <= 40  # the first frame: what the terminal can show
-        unread = app.session_store.unit.unread_records
-        assert unread >= total - 40
-        await pilot.pause(0.2)
-        assert table.row_count == MAX_ROWS
+        for _ in range(50):
+            if len(fills) >= 2:
+                break
+            await pilot.pause(0.05)
+        (first_rows, first_unread), (rows, _unread) = fills[:2]
+        assert 0 < first_rows <= 40 and first_unread >= total - 40  # the first frame
+        assert rows == table.row_count == MAX_ROWS
         assert [table._by_id[rid].text for rid in table._order] == [e.text for e in expected]
         caption = str(screen.query_one("#entries-caption").render())
         assert f"({total}, latest {MAX_ROWS} shown)" in caption

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 IDLE_CHECKPOINT = (5.0, 2.0)
 """Every 5 s, write the open session's view if nothing was typed for 2 s."""
+AFTER_FIRST_SCREEN = 0.02
+"""Seconds between the first screen and what a screen adds after it (``after_first_screen``)."""
 HISTORY_STEP = (100, 0.01)
 """After a session opens, its journal's history (the outbox, the undo stack) is read 100
 lines at a time, 10 ms apart: the first screen does not wait for it, and no slice holds a key
@@ -101,6 +103,7 @@ class RoundtableApp(App[int]):
         self._last_input = time.monotonic()
         self._sync_after_history = False
         self._first_screen_shown = False
+        self._after_first_screen: list[Callable[[], object]] = []
         self._history_chain = 0  # which reading of a history is current (see _read_history_soon)
 
     @property
@@ -139,10 +142,24 @@ class RoundtableApp(App[int]):
         on (at once when no session is open)."""
         if not self._first_screen_shown:
             self._first_screen_shown = True
+            waiting, self._after_first_screen = self._after_first_screen, []
+            for callback in waiting:
+                # a moment idle first: Textual's writer thread needs the GIL to put the frame
+                # on the terminal, and a busy event loop held it back ~15 ms (traced in tmux)
+                self.set_timer(AFTER_FIRST_SCREEN, callback)
             if self.session_store is not None:
                 self._read_history_soon(self.session_store)
                 return
         self._collector_back_on()
+
+    def after_first_screen(self, callback: Callable[[], object]) -> None:
+        """Run ``callback`` once the first screen has gone to the terminal (at once, after the
+        next refresh, when it has): what a screen adds after its first frame must not delay
+        that frame (Textual may discard a frame drawn inside a batch and draw it again later)."""
+        if self._first_screen_shown:
+            self.call_after_refresh(callback)
+        else:
+            self._after_first_screen.append(callback)
 
     def _read_history_soon(self, store, chain: int | None = None) -> None:
         """Schedule the next slice; a new ``chain`` (a session just opened) ends any other."""

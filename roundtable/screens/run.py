@@ -31,10 +31,9 @@ MAX_ROWS = 400
 """The entry list shows the latest rows of the view; the minutes and filters reach the rest."""
 FIRST_ROWS = 24
 """When the screen opens, the first frame holds the list's first rows (as many as the terminal
-has lines, so every row on screen) and the rest of its rows follow just after it: a 5,000-entry
-session opens as fast as a small one (start-up, issue 22)."""
-REST_OF_ROWS_AFTER = 0.05
-"""Seconds after the first frame that the rest of the list's rows are added."""
+has lines, so every row on screen) and the rest of its rows follow once that frame is on the
+terminal (``RoundtableApp.after_first_screen``): a 5,000-entry session opens about as fast as a
+small one (start-up, issue 22)."""
 AGENDA_EVERY = 15.0
 """Seconds between redraws of the agenda's minutes used (they change once a minute)."""
 
@@ -269,8 +268,7 @@ class RunScreen(SessionScreen):
         first = max(FIRST_ROWS, self.app.size.height)
         if first_frame and rows > first:
             ids = ids[:first]  # the rows on screen now (the list opens at its top), the rest next
-            # after the frame has gone to the terminal (its writer thread needs the GIL too)
-            self.set_timer(REST_OF_ROWS_AFTER, self._refresh_entries)
+            self.app.after_first_screen(self._rest_of_rows)
         shown = [cast(Entry, self.store.get("entry", rid)) for rid in ids]
         conflicts = {}
         from roundtable.protocol import conflicts as field_conflicts
@@ -285,6 +283,11 @@ class RunScreen(SessionScreen):
         table.set_entries(shown, conflicts)
         self._shown_total = total
         self._set_caption(kind, rows)
+
+    def _rest_of_rows(self) -> None:
+        """The list's rows after the first frame's (unless the screen is gone by then)."""
+        if self.is_attached and self.app.session_store is not None:
+            self._refresh_entries()
 
     def _set_caption(self, kind: str | None, rows: int | None = None) -> None:
         rows = self.query_one(EntryTable).row_count if rows is None else rows

@@ -51,6 +51,8 @@ the unit (an older roundtable refuses 3)."""
 INDEX_AT_WIDTH = 12
 _DECODER = json.JSONDecoder()
 _LAZY_START = '{"meta":{"1":'
+META_BYTES = 4096
+"""The view's meta is read from its first bytes (it is a few hundred)."""
 
 
 ENTRY_ROW = 8
@@ -123,27 +125,28 @@ class ViewText:
         self,
         path: Path,
         meta: dict[str, Any],
-        text: str,
+        data: bytes,
         records: list[Any],
         entry_rows: list[list[Any]],
     ) -> None:
         self.path = path
         self.meta = meta
-        self.text = text
+        self.data = data
+        """The file's bytes (decrypted): the index's offsets are offsets in them."""
         self.records = records
         self.entry_rows = entry_rows
         """Sorted by ``(created_at, id)``: the latest entries are at the end."""
 
-    def record(self, row: list[Any]) -> tuple[dict[str, Any], str]:
-        """Parse one entry from its row: its document and its text (its encoding in a view)."""
-        start, end = row[1], row[2]
+    def record(self, row: list[Any]) -> tuple[dict[str, Any], bytes]:
+        """Parse one record from its row: its document and its bytes (its encoding in a view)."""
+        text = self.data[row[1] : row[2]]
         try:
-            doc, stop = _DECODER.raw_decode(self.text, start)
-        except (ValueError, TypeError) as exc:
+            doc = json.loads(text)
+        except (ValueError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
             raise CorruptFileError(self.path, f"a record does not read ({exc})") from None
-        if stop != end or type(doc) is not dict:
-            raise CorruptFileError(self.path, "a record does not end where its index says")
-        return doc, self.text[start:end]
+        if type(doc) is not dict:
+            raise CorruptFileError(self.path, "a record is not where its index says")
+        return doc, text
 
 
 class CheckpointStorage(Storage):
@@ -163,10 +166,10 @@ class CheckpointStorage(Storage):
     def load(self) -> dict[str, Any]:
         if not self.path.exists():
             return {}
-        return self.parse(self.plain_text())
+        return self.parse(self.plain_bytes())
 
-    def plain_text(self) -> str:
-        """The view's JSON text, opened first when the session is encrypted."""
+    def plain_bytes(self) -> bytes:
+        """The view's JSON, opened first when the session is encrypted."""
         try:
             raw = self.path.read_bytes()
         except OSError as exc:
@@ -174,22 +177,19 @@ class CheckpointStorage(Storage):
         if not raw.strip():
             raise CorruptFileError(self.path, "empty file")
         if self.cipher is None and raw.startswith(_LAZY_START.encode()):
-            try:
-                return raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise CorruptFileError(self.path, f"not valid JSON ({exc})") from None
+            return raw
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptFileError(self.path, f"not valid JSON ({exc})") from None
         if is_sealed(data) or self.cipher is not None:
             return self._open_sealed(data)
-        return raw.decode("utf-8")
+        return raw
 
-    def parse(self, text: str) -> dict[str, Any]:
+    def parse(self, text: bytes) -> dict[str, Any]:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise CorruptFileError(self.path, f"not valid JSON ({exc})") from None
         if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
             raise CorruptFileError(self.path, "not a tinydb document (expected tables of records)")
@@ -201,11 +201,9 @@ class CheckpointStorage(Storage):
         if not is_sealed(envelope):
             raise CorruptFileError(self.path, "not encrypted, in an encrypted session")
         try:
-            return self.cipher.open_view(envelope).decode("utf-8")
+            return self.cipher.open_view(envelope)
         except SealError as exc:
             raise CorruptFileError(self.path, str(exc)) from None
-        except UnicodeDecodeError as exc:
-            raise CorruptFileError(self.path, f"not valid JSON once decrypted ({exc})") from None
 
     def read(self) -> dict[str, Any] | None:
         if self._data is None:
@@ -231,33 +229,38 @@ def read_view_text(path: Path, cipher: SessionCipher | None = None) -> ViewText:
     records that are not entries parsed; an older one (or one written by hand) is parsed whole,
     as tinydb reads it.  Raises ``CorruptFileError`` for a file that does not read."""
     storage = CheckpointStorage(path, cipher=cipher)
-    text = storage.plain_text()
-    lazy = _read_indexed(path, text) if text.startswith(_LAZY_START) else None
+    data = storage.plain_bytes()
+    lazy = _read_indexed(path, data) if data.startswith(_LAZY_START.encode()) else None
     if lazy is not None:
         return lazy
-    tables = storage.parse(text)
+    tables = storage.parse(data)
     meta_rows = list(tables.get("meta", {}).values())
     meta = dict(meta_rows[0]) if meta_rows else {}
-    return ViewText(path, meta, "", list(tables.get("records", {}).values()), [])
+    return ViewText(path, meta, b"", list(tables.get("records", {}).values()), [])
 
 
-def _read_indexed(path: Path, text: str) -> ViewText | None:
-    """The view through its index, or None when it has none (a schema 2 view)."""
+def _read_indexed(path: Path, data: bytes) -> ViewText | None:
+    """The view through its index, or None when it has none (a schema 2 view).  Only the
+    meta, the index and the records that are not entries are decoded: not the whole file."""
     try:
-        meta, _end = _DECODER.raw_decode(text, len(_LAZY_START))
-    except ValueError as exc:
-        raise CorruptFileError(path, f"not valid JSON ({exc})") from None
+        # the meta is a few hundred bytes of ASCII at the start
+        head = data[:META_BYTES].decode("utf-8", "replace")
+        meta, _end = _DECODER.raw_decode(head, len(_LAZY_START))
+    except ValueError:
+        return None  # read whole, as tinydb reads it: that names what is wrong
     at = meta.get("index_at") if type(meta) is dict else None
     if not isinstance(at, str):
         return None
     try:
-        index, end = _DECODER.raw_decode(text, int(at))
+        if not data.endswith(b"}}"):
+            raise ValueError("the file does not end after the index")
+        index = json.loads(data[int(at) : len(data) - 2])
         others, entries = index["others"], index["entries"]
-        if text[end:] != "}}" or type(others) is not list or type(entries) is not list:
+        if type(others) is not list or type(entries) is not list:
             raise ValueError("the index is not where the meta says")
         if entries and set(map(len, entries)) != {ENTRY_ROW}:
             raise ValueError("an entry's row is not of 8 values")
-        view = ViewText(path, meta, text, [], entries)
+        view = ViewText(path, meta, data, [], entries)
         for _kind, rid, start, stop in others:
             view.records.append(view.record([rid, start, stop])[0])
     except (ValueError, TypeError, KeyError) as exc:
@@ -265,19 +268,23 @@ def _read_indexed(path: Path, text: str) -> ViewText | None:
     return view
 
 
-def encode_view(meta: dict[str, Any], records: list[tuple[str, str, str, list[Any]]]) -> str:
+def encode_view(meta: dict[str, Any], records: list[tuple[str, str, bytes, list[Any]]]) -> bytes:
     """The view document: ``{"meta": {"1": meta}, "records": {"1": record, ...}, "index":
     {"1": {"others": [...], "entries": [...]}}}`` (a tinydb document: tables of records).
-    ``records`` are ``(kind, id, text, tail)``, the tail ``[packed, created_at, agenda_item,
-    entry_kind, shown]`` for an entry (``ENTRY_ROW``).  ``meta["index_at"]`` is where the
-    index's value starts, a fixed-width number so that writing it moves nothing."""
-    head = _LAZY_START + _dumps({**meta, "index_at": "0" * INDEX_AT_WIDTH}) + '},"records":{'
+    ``records`` are ``(kind, id, UTF-8 text, tail)``, the tail ``[packed, created_at,
+    agenda_item, entry_kind, shown]`` for an entry (``ENTRY_ROW``).  Offsets are in bytes;
+    ``meta["index_at"]`` is where the index's value starts, a fixed-width number so that writing
+    it moves nothing."""
+    placeholder = "0" * INDEX_AT_WIDTH
+    head = (_LAZY_START + _dumps({**meta, "index_at": placeholder}) + '},"records":{').encode(
+        "utf-8"
+    )
     parts = [head]
     others: list[list[Any]] = []
     entries: list[list[Any]] = []
     pos = len(head)
     for n, (kind, rid, text, tail) in enumerate(records, start=1):
-        key = f'"{n}":' if n == 1 else f',"{n}":'
+        key = (f'"{n}":' if n == 1 else f',"{n}":').encode()
         start = pos + len(key)
         parts.append(key)
         parts.append(text)
@@ -287,25 +294,24 @@ def encode_view(meta: dict[str, Any], records: list[tuple[str, str, str, list[An
         else:
             others.append([kind, rid, start, pos])
     entries.sort(key=lambda row: (row[4], row[0]))
-    middle = '},"index":{"1":'
+    middle = b'},"index":{"1":'
     index_at = pos + len(middle)
     parts.append(middle)
-    parts.append(_dumps({"others": others, "entries": entries}))
-    parts.append("}}")
-    payload = "".join(parts)
+    parts.append(_dumps({"others": others, "entries": entries}).encode("utf-8"))
+    parts.append(b"}}")
     at = str(index_at).rjust(INDEX_AT_WIDTH, "0")
-    return payload.replace('"index_at":"' + "0" * INDEX_AT_WIDTH + '"', f'"index_at":"{at}"', 1)
+    parts[0] = head.replace(f'"index_at":"{placeholder}"'.encode(), f'"index_at":"{at}"'.encode())
+    return b"".join(parts)
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def write_view(path: Path, payload: str, cipher: SessionCipher | None = None) -> None:
+def write_view(path: Path, data: bytes, cipher: SessionCipher | None = None) -> None:
     """Write an already-encoded view document atomically: the unit keeps each record's JSON,
     so a checkpoint re-encodes only what changed.  The payload is the same
     ``{table: {doc_id: doc}}`` document tinydb would write."""
-    data = payload.encode("utf-8")
     if cipher is not None:
         data = cipher.seal_view(data, STORE_SCHEMA)
     atomic_write_bytes(path, data)

@@ -98,7 +98,7 @@ class Unit:
         self._objects: dict[tuple[str, str], Record] = {}
         # each record's JSON as last written to the view: a checkpoint re-encodes only the
         # records changed since (encoding 5,000 records costs ~100 ms, joining them ~2 ms)
-        self._encoded: dict[tuple[str, str], tuple[str, list[Any]]] = {}
+        self._encoded: dict[tuple[str, str], tuple[bytes, list[Any]]] = {}
         """... with its row of the view's index (``checkpoint.encode_view``)."""
         self.lock = UnitLock(path, self.what)
         self.notices: list[str] = notices if notices is not None else []
@@ -826,7 +826,7 @@ class Unit:
         for (kind, rid), doc in self._docs.items():
             if type(doc) is list:
                 assert view is not None
-                text = view.text[doc[1] : doc[2]]
+                text = view.data[doc[1] : doc[2]]
                 tail = doc[3:]
             else:
                 cached = encoded.get((kind, rid))
@@ -835,7 +835,7 @@ class Unit:
                     tail = [written is not doc]
                     if kind == "entry":
                         tail += _entry_light(doc, no_item, default_kind)
-                    cached = encoded[(kind, rid)] = (_dumps(written), tail)
+                    cached = encoded[(kind, rid)] = (_dumps(written).encode("utf-8"), tail)
                 text, tail = cached
             records.append((kind, rid, text, tail))
         # the same kind of document tinydb's own write would produce: {table: {doc_id: doc}}

@@ -184,8 +184,10 @@ class RoundtableApp(App[int]):
             self.set_keymap(self.settings.keymap)
         # Opened on a session, the session list is built only when first asked for (start-up);
         # opened on none, the list is the default screen (``get_default_screen``).
-        if self.initial_session and not self.open_session(self.initial_session):
-            self.show_home()
+        if self.initial_session:
+            # after Textual's start-up batch: a screen pushed inside it is drawn, the frame
+            # dropped, and drawn again once the batch ends (~20 ms of the first frame)
+            self.call_later(self._open_initial_session)
         if self.sync_enabled and self._sync_configured():
             self.sync_state = ("pending", "waiting for first sync")
             self.set_interval(self.settings.sync_interval, self.action_sync_now)
@@ -193,6 +195,10 @@ class RoundtableApp(App[int]):
                 self.call_after_refresh(self.action_sync_now)
             else:  # a round needs the outbox: it starts when the history has been read
                 self._sync_after_history = True
+
+    def _open_initial_session(self) -> None:
+        if self.initial_session is None or not self.open_session(self.initial_session):
+            self.show_home()
 
     def on_ready(self) -> None:
         if "debug" in self.features:

@@ -113,3 +113,28 @@ async def test_a_large_session_opens_on_the_rows_on_screen_and_fills_the_list_af
         assert [table._by_id[rid].text for rid in table._order] == [e.text for e in expected]
         caption = str(screen.query_one("#entries-caption").render())
         assert f"({total}, latest {MAX_ROWS} shown)" in caption
+
+
+async def test_a_session_opened_at_start_is_drawn_once_outside_textuals_start_up_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pushed inside Textual's start-up batch, the run screen was drawn, the frame dropped,
+    and drawn again once the batch ended (~20 ms of `roundtable --session`'s first frame)."""
+    from textual.app import App
+
+    home, session_id = demo_home(tmp_path)
+    drawn: list[tuple[str, int]] = []
+    display = App._display
+
+    def recorded(app: App, screen, renderable) -> None:
+        if renderable is not None:
+            drawn.append((type(screen).__name__, app._batch_count))
+        display(app, screen, renderable)
+
+    monkeypatch.setattr(App, "_display", recorded)
+    app = make_app(home, session_id)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, RunScreen)
+    run_frames = [batch for name, batch in drawn if name == "RunScreen"]
+    assert run_frames and all(batch == 0 for batch in run_frames), drawn[:5]

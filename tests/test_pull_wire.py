@@ -129,6 +129,18 @@ def _world(target) -> tuple[TestClient, str, dict[str, str], str]:
     return client, event_id, tokens, europe.id
 
 
+def _get_page(client: TestClient, event_id: str, token: str, since: int, limit: int,
+              exclude: str, version: int):  # fmt: skip
+    """One pull page as the route sends it (200 asserted)."""
+    r = client.get(
+        f"/v1/events/{event_id}/ops",
+        params={"since": since, "limit": limit, "exclude": exclude, "protocol": version},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+    return r
+
+
 def test_pull_bytes_are_the_decoded_pages_bytes(target) -> None:
     client, event_id, tokens, _ = _world(target)
     database = open_database(target, pooled=False)
@@ -146,13 +158,7 @@ def test_pull_bytes_are_the_decoded_pages_bytes(target) -> None:
                             page = pull_page(repo, scope, since, limit, exclude, version)
                             assert body == JSONResponse(page).body, (name, version, since)
                             # and the route sends exactly these bytes
-                            r = client.get(
-                                f"/v1/events/{event_id}/ops",
-                                params={"since": since, "limit": limit, "exclude": exclude,
-                                        "protocol": version},
-                                headers={"Authorization": f"Bearer {token}"},
-                            )  # fmt: skip
-                            assert r.status_code == 200, r.text
+                            r = _get_page(client, event_id, token, since, limit, exclude, version)
                             assert r.content == body
                             assert r.headers["content-type"] == "application/json"
                             since, more = page["next"], page["more"]
@@ -340,13 +346,7 @@ def _pages(client: TestClient, event_id: str, tokens: dict[str, str]) -> list[by
                 for exclude in ("", "lap1"):
                     since, more = 0, True
                     while more:
-                        r = client.get(
-                            f"/v1/events/{event_id}/ops",
-                            params={"since": since, "limit": limit, "exclude": exclude,
-                                    "protocol": version},
-                            headers={"Authorization": f"Bearer {token}"},
-                        )  # fmt: skip
-                        assert r.status_code == 200, r.text
+                        r = _get_page(client, event_id, token, since, limit, exclude, version)
                         out.append(r.content)
                         since, more = r.json()["next"], r.json()["more"]
     return out

@@ -425,7 +425,10 @@ async def test_entry_table_keys_mouse_and_what_reaches_the_screen() -> None:
         # a capture: the new row is drawn at the end; the cursor follows when asked
         table.append_entry(entry(41, "need"))
         table.select_entry("e0041")
-        await pilot.pause()
+        for _ in range(20):  # the frame after the scroll (one pause was short under load)
+            await pilot.pause(0.02)
+            if "Entry 41" in app.export_screenshot().replace("&#160;", " "):
+                break
         assert "Entry 41" in app.export_screenshot().replace("&#160;", " ")
         await pilot.click(EntryTable, offset=(5, 2))  # header is line 0: line 2 is a row
         assert table.selected_entry_id() != "e0041"

@@ -152,3 +152,20 @@ def test_a_damaged_view_is_named_and_the_journal_rebuilds_it(tmp_path: Path, dam
     with LocalStore(tmp_path).open_session(sid) as ss:
         assert [e.text for e in ss.records("entry")][-1] == "Entry 29"
         assert len(ss.records("entry")) == 30
+
+
+def test_the_view_with_its_index_is_still_a_tinydb_document(tmp_path: Path) -> None:
+    from tinydb import TinyDB
+
+    sid, ids = session_with_entries(tmp_path, 12)
+    path = tmp_path / "sessions" / sid / "view.json"
+    with LocalStore(tmp_path).open_session(sid) as ss:
+        records = len(ss.unit.docs)
+    db = TinyDB(path, access_mode="r")  # tinydb's own storage, read-only
+    try:
+        assert db.tables() == {"meta", "records", "index"}
+        assert len(db.table("records")) == records
+        entries = [d for d in db.table("records") if d["kind"] == "entry"]
+        assert sorted(d["id"] for d in entries) == sorted(ids)
+    finally:
+        db.close()

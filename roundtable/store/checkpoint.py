@@ -32,7 +32,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from roundtable.model import STORE_SCHEMA
@@ -215,13 +214,6 @@ class CheckpointStorage(Storage):
 
     def close(self) -> None:
         """Closing does not write: the store decides when a checkpoint is due."""
-
-
-def read_view(path: Path, cipher: SessionCipher | None = None) -> dict[str, Any]:
-    """The view's tables ``{table: {doc_id: doc}}`` as tinydb's storage reads them (its Table
-    API would copy each of 5,000 records twice more, ~20 ms of a session's open)."""
-    db = TinyDB(path, storage=CheckpointStorage, cipher=cipher)
-    return db.storage.read() or {}
 
 
 def read_view_text(path: Path, cipher: SessionCipher | None = None) -> ViewText:

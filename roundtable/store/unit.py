@@ -590,21 +590,11 @@ class Unit:
                     and (entry_kind is None or row[6] == entry_kind)
                 ]
             return counts, len(shown), [row[0] for row in shown[-limit:]] if limit > 0 else []
-        no_item = default_of("entry", "agenda_item")
-        default_kind = default_of("entry", "entry_kind")
         counts = {}
         keys = []
-        for (kind, rid), doc in self._docs.items():
-            if kind != "entry":
+        for rid, created, item, of_kind, is_shown in self.entry_keys():
+            if not is_shown:
                 continue
-            if type(doc) is list:
-                if not doc[7]:
-                    continue
-                created, item, of_kind = doc[4], doc[5], doc[6]
-            else:
-                created, item, of_kind, is_shown = _entry_light(doc, no_item, default_kind)
-                if not is_shown:
-                    continue
             counts[item] = counts.get(item, 0) + 1
             if (agenda_item is None or item == agenda_item) and (
                 entry_kind is None or of_kind == entry_kind

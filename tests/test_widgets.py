@@ -121,6 +121,33 @@ def _parse_or_fail(line: str) -> str:
     return line.upper()
 
 
+async def test_lines_typed_before_the_last_is_stored_are_each_posted_alone() -> None:
+    """A facilitator typing fast: Enter, the next line and Enter again before the screen has
+    stored the first.  The input then holds both lines; the second Enter posts only the second
+    (it posted both run together and failed to parse, so its Enter was lost and the lines
+    merged).  A line the screen could not store stays at the front of the input."""
+    bar = CaptureBar(parse=_parse_or_fail)
+    app = Host(bar)
+    async with app.run_test(size=(80, 24)) as pilot:
+        bar.focus_input()
+        for line in ("/issue one", "/need two", "/note three"):
+            bar.input.value += line
+            bar.input.cursor_position = len(bar.input.value)
+            await pilot.press("enter")
+        await pilot.pause()
+        assert [m.line for m in app.messages] == ["/issue one", "/need two", "/note three"]
+        assert bar.input.value == "/issue one/need two/note three"  # none answered yet
+        bar.show_saved("Saved issue")
+        assert bar.input.value == "/need two/note three"
+        bar.show_error("Not saved: the session is closed")
+        assert bar.input.value == "/need two/note three"  # kept for fixing
+        bar.show_saved("Saved note")
+        assert bar.input.value == "/need two"
+        await pilot.press("enter")  # sent again, alone
+        await pilot.pause()
+        assert app.messages[-1].line == "/need two"
+
+
 async def test_capture_bar_keeps_text_on_error_and_recalls_history() -> None:
     bar = CaptureBar(parse=_parse_or_fail)
     app = Host(bar)

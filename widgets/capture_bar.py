@@ -110,7 +110,12 @@ class CaptureBar(Vertical):
         self.history: list[str] = []
         self._error_line = ""
         self._history_index = 0
-        self._pending = ""
+        self._pending: list[str] = []
+        """Lines posted and not answered yet (``show_saved``, ``show_error``), in order: their
+        text stays at the front of the input until then, so an Enter typed meanwhile posts only
+        what follows them."""
+        self._held = ""
+        """A line the screen could not store, kept at the front of the input for fixing."""
 
     def compose(self) -> ComposeResult:
         yield _CaptureInput(placeholder=self.placeholder, id="capture-input")
@@ -135,17 +140,22 @@ class CaptureBar(Vertical):
         status.set_class(kind == "error", "-error")
         status.set_class(kind == "saved", "-saved")
 
-    def show_error(self, message: str) -> None:
-        """Show why the line was not saved (the text stays in the input) until it is edited."""
+    def show_error(self, message: str, answer: bool = True) -> None:
+        """Show why the line was not saved (the text stays in the input) until it is edited.
+        With ``answer``, the screen's reply to the oldest line posted: it is no longer waiting,
+        and stays in the input for fixing."""
+        if answer and self._pending:
+            self._held += self._pending.pop(0)
         self._error_line = self.input.value
         self._status(f"✗ {message}", "error")
 
-    def show_saved(self, message: str) -> None:
+    def show_saved(self, message: str, answer: bool = True) -> None:
         """Confirm the last save, e.g. "Saved issue #12: Synthetic drug routes…", and empty the
         input.  The line stays in the input until then, so a line the screen could not store is
         never lost; anything typed after Enter is kept."""
         self._status(f"✓ {message}", "saved")
-        self.clear_submitted()
+        if answer:
+            self.clear_submitted()
 
     def show_info(self, message: str) -> None:
         """Say what just happened elsewhere (an entry deleted), leaving the input as it is:
@@ -153,15 +163,23 @@ class CaptureBar(Vertical):
         self._status(message, "info")
 
     def clear_submitted(self) -> None:
-        """Remove the last submitted line from the input (it was handled)."""
-        line, self._pending = self._pending, ""
-        value = self.input.value
-        if line and value.startswith(line):
-            self.input.value = value[len(line) :]
+        """Remove the oldest line posted from the input (it was handled)."""
+        if not self._pending:
+            return
+        line = self._pending.pop(0)
+        value, at = self.input.value, len(self._held)
+        if value.startswith(self._held) and value[at:].startswith(line):
+            self.input.value = value[:at] + value[at + len(line) :]
 
     def submit(self) -> None:
         """Parse the line and post it with the context of this moment (Enter)."""
-        line = self.input.value
+        value = self.input.value
+        waiting = self._held + "".join(self._pending)
+        if self._pending and value.startswith(waiting):
+            line = value[len(waiting) :]  # typed after lines still being stored
+        else:
+            line, self._held = value, ""  # the whole input (a held line fixed and sent again)
+            self._pending.clear()
         if not line.strip():
             return
         captured = None
@@ -169,11 +187,11 @@ class CaptureBar(Vertical):
             try:
                 captured = self.parse(line)
             except ValueError as exc:
-                self.show_error(str(exc))
+                self.show_error(str(exc), answer=False)
                 return
         self.history.append(line)
         self._history_index = len(self.history)
-        self._pending = line
+        self._pending.append(line)
         self.post_message(self.Submitted(line, captured, self.context()))
 
     @on(Input.Changed, "#capture-input")

@@ -318,7 +318,7 @@ class RunScreen(SessionScreen):
 
         bar = self.query_one(CaptureBar)
         if event.captured == UNDO:
-            self.action_undo()
+            self._undo(answer=True)  # the line "undo": the bar's reply to it
             return
         if isinstance(event.captured, Project):
             self._project(event.captured.text)
@@ -400,20 +400,25 @@ class RunScreen(SessionScreen):
         )
 
     def action_undo(self) -> None:
+        self._undo(answer=False)  # ctrl+z: no line of the bar waits for this reply
+
+    def _undo(self, answer: bool) -> None:
         from roundtable.store import StoreError
 
+        bar = self.query_one(CaptureBar)
         try:
             label = self.store.undo()
         except StoreError as exc:
-            self.query_one(CaptureBar).show_error(f"Not undone: {exc}")
+            bar.show_error(f"Not undone: {exc}", answer=answer)
             self.notify(str(exc), title="Not undone", severity="warning", timeout=8)
             return
         if label is None:
-            self.query_one(CaptureBar).clear_submitted()
+            if answer:
+                bar.clear_submitted()
             self.notify("Nothing to undo.", severity="warning")
         else:
             self.notify(f"Undone: {label}")
-            self.query_one(CaptureBar).show_saved(f"Undone: {label}")
+            bar.show_saved(f"Undone: {label}", answer=answer)
 
     def action_cycle_filter(self) -> None:
         self.filter_index = (self.filter_index + 1) % len(FILTERS)

@@ -489,12 +489,14 @@ class LocalStore:
             )
         deadline = time.monotonic() + SYNC_HOLD_WAIT
         while True:
+            was_held = self.is_held(path)
             try:
                 unit = self._unit(path, lazy_history=lazy_history)
                 break
             except SessionLockedError:
-                # this process's sync holds the unit for a moment (``roundtable.store.outbox``)
-                if not self.is_held(path) or time.monotonic() > deadline:
+                # this process's sync holds the unit for a moment (``roundtable.store.outbox``);
+                # held at the attempt and let go since, the lock is free now: try again
+                if not (was_held or self.is_held(path)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.01)
         return SessionStore(self, unit, session_id)

@@ -278,11 +278,11 @@ def _pull_items(
     repo: Repository, reader: Reader, since: int, limit: int, exclude: str, version: int
 ) -> tuple[list[PageItem], int, bool, dict[str, str] | None]:
     event_id = reader.event_id
-    top = repo.last_seq(event_id) if exclude else 0
     items, next_, more = repo.pull_rows(event_id, since, limit, reader, exclude)
     if exclude and not more:
-        # every other op up to ``top`` is in this page: skip past our own ones for good
-        next_ = max(next_, top)
+        # every other op up to the event's last final one is in this page: skip past our own
+        # ones for good
+        next_ = max(next_, repo.page_top)
     if version < protocol.PROTOCOL_VERSION:
         # ops of fields, or of values (``session.status`` "archived"), it does not know
         items = [item for item in items if _fits(item, version)]

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from roundtable.model import Op
+from roundtable.secretariat.pages import PageCache
 from roundtable.secretariat.repository import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -54,12 +55,14 @@ SEQ_ROWS_PER_TRANSACTION = 1 << SEQ_POSITION_BITS
 # Rows whose seq lies below this were written by transactions that have all ended: a pull
 # returns no other (the pull rule, ``repository``'s docstring).  Evaluated in the statement's
 # own snapshot (pg_current_snapshot() is the active snapshot).
-FINAL_ROWS = f"seq < (pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {SEQ_POSITION_BITS})"
+HORIZON = f"(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {SEQ_POSITION_BITS})"
+FINAL_ROWS = f"seq < {HORIZON}"
 
 
 class PostgresRepository(Repository):
     dialect = "postgresql"
     final_rows = FINAL_ROWS
+    horizon = HORIZON
     # The event as a sub-select, whose value the planner cannot see: it then estimates the
     # event's rows from the column's statistics (all of them for the first event), not from
     # the event id's own.  A new event is in no statistics until autovacuum analyses the table
@@ -251,6 +254,7 @@ class PostgresDatabase(Database):
         self._purging = threading.Lock()
         self._opening = threading.Lock()
         self._purge_running = False
+        self.page_cache = PageCache() if pooled else None
 
     def _connect(self) -> Any:
         import psycopg
@@ -346,6 +350,7 @@ class PostgresDatabase(Database):
         # a request's dependency on its repository costs no hop to the thread pool
         # (deps.get_repo); given back at the block's end
         repo = PostgresRepository(None, lender=self)
+        repo.page_cache = self.page_cache
         try:
             yield repo
         finally:

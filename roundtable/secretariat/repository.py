@@ -53,6 +53,7 @@ from roundtable.model import (
     within,
 )
 from roundtable.protocol import is_withdrawal, withdrawal_op_id
+from roundtable.secretariat import pages
 
 ALL_REGIONS = "*"
 SECRETARIAT_DEVICE = "secretariat"
@@ -228,6 +229,18 @@ UPDATE ops SET region = CASE WHEN session_id = '' THEN '' ELSE
 CREATE INDEX IF NOT EXISTS ops_region ON ops (event_id, region, seq)
 """
 
+# issue 25: the label and withdrawal lookup of every pull page (``Repository._marks``) reads the
+# ops of three fields only; an index of every op by (event, field, record) cost each insert a
+# wide index entry for the other eleven fields of an entry.  The partial index holds those
+# three fields' ops alone, by record id only (``Repository._mark_rows``).  On PostgreSQL the
+# table's primary key is (event_id, seq): ``ops_event_seq`` repeated it, one more index entry
+# per op stored (SQLite's key is seq alone, so there it stays).
+_MARKS = """
+DROP INDEX IF EXISTS ops_labels;
+CREATE INDEX IF NOT EXISTS ops_marks ON ops (record_id)
+    WHERE field IN ('tlp', 'default_tlp', 'deleted')
+"""
+
 MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     (1, "ops, events, sessions, tokens, idempotency", _SQLITE_V1, _POSTGRES_V1),
     (2, "index the idempotency keys by age, for trimming", _IDEMPOTENCY_AGE, _IDEMPOTENCY_AGE),
@@ -241,6 +254,12 @@ MIGRATIONS: tuple[tuple[int, str, str, str], ...] = (
     ),
     (6, "each op's wire text, written at push for the pull pages", _WIRE, _WIRE),
     (7, "each op's region, indexed for a region's pull pages", _REGION, _REGION),
+    (
+        8,
+        "labels and withdrawals indexed alone; no second index of the primary key",
+        _MARKS,
+        _MARKS + ";\nDROP INDEX IF EXISTS ops_event_seq",
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -284,6 +303,20 @@ class Repository(ABC):
 
     final_rows = "TRUE"
     """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
+
+    horizon = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops)"
+    """An SQL expression: a seq below which every row is final, no row below it being added
+    later (``final_rows`` is ``seq <`` it).  SQLite has one writer at a time, and a new row's
+    seq is past every stored one."""
+
+    page_cache: pages.PageCache | None = None
+    """The process's kept pull-page rows (``Database.page_cache``); None: a page reads its
+    own."""
+
+    page_top = 0
+    """The event's highest seq below the horizon the last page (``pull_rows``) was read under:
+    where a pull that found nothing more (its own ops being left out) may move its cursor, as
+    every row up to it is final.  Read in the page's first statement."""
 
     @abstractmethod
     def lock_batch(self, key: str, token_hash: str) -> None:
@@ -609,30 +642,44 @@ class Repository(ABC):
         self, event_id: str, since: int, limit: int, scope: TokenScope, exclude: str
     ) -> list[tuple]:
         """The first ``limit`` rows (``OP_COLUMNS``, wire) after ``since`` in the scope, in
-        seq order, less ``exclude``'s and those not final yet (the pull rule).  For a token of
-        some regions: one ordered scan of the ``(event_id, region, seq)`` index per region and
-        one for the event's own records (region ''), merged, each stopping at ``limit``, so
-        that the page reads the rows it sends, not the whole event's (issue 25).  The same rows
-        as the event's scan with the scope's condition (``scope_clause``): an op's region is
-        its session's, which never changes; in one statement, so one snapshot and one horizon
-        for every branch."""
-        if scope.all_regions:
+        seq order, less ``exclude``'s and those not final yet (the pull rule).  A token of
+        every region reads the event's rows; a token of some regions reads each of its regions'
+        rows and the event's own (region ''), merged: an op's region is its session's, which
+        never changes, so that is the event's rows in the scope, read through the
+        ``(event_id, region, seq)`` index (issue 25).  Read through the process's
+        ``pages.PageCache`` when it has one: every row below the horizon read first is final,
+        so the page is the same rows whoever read them from the database."""
+        branches = [pages.ALL] if scope.all_regions else ["", *sorted(set(scope.regions))]
+        horizon, top = self._execute(
+            f"SELECT h, (SELECT MAX(seq) FROM ops WHERE event_id = ? AND seq < h) "
+            f"FROM (SELECT {self.horizon} AS h) AS x",
+            (event_id,),
+        ).fetchone()
+        horizon = int(horizon)
+        self.page_top = int(top or 0)
+        return pages.page_rows(
+            self.page_cache, event_id, branches, since, limit, exclude, horizon,
+            lambda branch, start, below, n, without: self._branch_rows(
+                event_id, branch, start, below, n, without
+            ),
+        )  # fmt: skip
+
+    def _branch_rows(
+        self, event_id: str, branch: str, start: int, below: int, n: int, without: str
+    ) -> list:
+        """Up to ``n`` rows of one branch of a page (a region, '' for the event's own, ``*``
+        for all) with ``start <= seq < below``, less device ``without``'s, in seq order."""
+        if branch == pages.ALL:
             return self._rows(
-                f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND seq > ? "
-                f"AND device <> ? AND {self.final_rows} ORDER BY seq LIMIT ?",
-                (event_id, since, exclude, limit),
+                f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND seq >= ? "
+                "AND seq < ? AND device <> ? ORDER BY seq LIMIT ?",
+                (event_id, start, below, without, n),
             )
-        regions = ["", *sorted(set(scope.regions))]
-        branch = (
-            f"SELECT * FROM (SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? "
-            f"AND region = ? AND seq > ? AND device <> ? AND {self.final_rows} "
-            "ORDER BY seq LIMIT ?) AS r{n}"
+        return self._rows(
+            f"SELECT {OP_COLUMNS}, wire FROM ops WHERE event_id = ? AND region = ? "
+            "AND seq >= ? AND seq < ? AND device <> ? ORDER BY seq LIMIT ?",
+            (event_id, branch, start, below, without, n),
         )
-        sql = " UNION ALL ".join(branch.format(n=n) for n in range(len(regions)))
-        args: list[Any] = []
-        for region in regions:
-            args += [event_id, region, since, exclude, limit]
-        return self._rows(f"{sql} ORDER BY seq LIMIT ?", (*args, limit))
 
     def _withdrawals(
         self, event_id: str, record_ids: Iterable[str], marks: list[tuple] | None = None
@@ -644,11 +691,8 @@ class Repository(ABC):
         if not ids:
             return {}
         if marks is None:
-            marks = self._in_chunks(
-                f"SELECT {_MARK_COLUMNS} FROM ops WHERE {self.event_is} AND field = 'deleted' "
-                "AND value = 'true' AND record_id IN ({marks})",
-                ids,
-                (event_id,),
+            marks = self._mark_rows(
+                event_id, ids, "field = 'deleted' AND value = 'true' AND record_id IN ({marks})"
             )
         wanted = set(ids)
         hit = sorted(
@@ -718,13 +762,21 @@ class Repository(ABC):
         if not labelled:
             return []
         ids = sorted({rid for _, rid, _ in labelled} | {sid for _, _, sid in labelled if sid})
-        return self._in_chunks(
-            f"SELECT {_MARK_COLUMNS} FROM ops WHERE {self.event_is} "
-            "AND field IN ('tlp', 'default_tlp', 'deleted') "
-            "AND (field <> 'deleted' OR value = 'true') AND record_id IN ({marks})",
+        return self._mark_rows(
+            event_id,
             ids,
-            (event_id,),
+            "field IN ('tlp', 'default_tlp', 'deleted') AND (field <> 'deleted' OR value = 'true') "
+            "AND record_id IN ({marks})",
         )
+
+    def _mark_rows(self, event_id: str, ids: Sequence[str], where: str) -> list[tuple]:
+        """``_MARK_COLUMNS`` of the ops of these record ids meeting ``where``, of this event.
+        Looked up by record id alone (the ``ops_marks`` index: ids are unique to an event, as
+        ``service.check_records`` holds) and the event checked here: with the event in the
+        statement, PostgreSQL planned a table not analysed yet (a new database's first
+        minutes) as a scan of the event's whole primary key beside the ids (issue 25)."""
+        rows = self._in_chunks(f"SELECT {_MARK_COLUMNS}, event_id FROM ops WHERE {where}", ids)
+        return [r[:-1] for r in rows if r[-1] == event_id]
 
     def _labels(
         self,
@@ -778,15 +830,6 @@ class Repository(ABC):
         base = tuple(h for h in (withdrawn_at,) if h and h < row[8])
         out.append(_ceiling_op("restore", ceiling, row, "deleted", deleted, base))
         return out
-
-    def last_seq(self, event_id: str) -> int:
-        """The event's highest stored seq (0 when none): where a pull that found nothing more
-        (its own ops being left out) may move its cursor.  Read *before* the page, so a row
-        committed in between lies above it and is pulled next time."""
-        row = self._execute(
-            f"SELECT MAX(seq) FROM ops WHERE event_id = ? AND {self.final_rows}", (event_id,)
-        ).fetchone()
-        return int(row[0] or 0) if row else 0
 
     def set_label(self, event_id: str, device: str, label: str) -> None:
         self._execute(
@@ -885,6 +928,9 @@ class Database(ABC):
     max_connections: int = 40
     """How many requests may hold a connection at once (the pool's size for PostgreSQL)."""
     _slots: Any = None
+    page_cache: pages.PageCache | None = None
+    """The pull pages' rows this process keeps (``pages``), lent to each repository; None for
+    a command's one-off database."""
 
     @property
     def slots(self) -> Any:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from roundtable.model import Op
+from roundtable.secretariat.pages import PageCache
 from roundtable.secretariat.repository import (
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -78,6 +79,7 @@ class SqliteDatabase(Database):
         self.target = str(self.path)
         self.migration_backup: Path | None = None
         """Where ``migrate`` copied the file before changing it (None: nothing to keep)."""
+        self.page_cache = PageCache()
 
     unavailable = (sqlite3.OperationalError,)
 
@@ -104,7 +106,9 @@ class SqliteDatabase(Database):
     def repository(self) -> Iterator[SqliteRepository]:
         conn = connect(self.path)
         try:
-            yield SqliteRepository(conn)
+            repo = SqliteRepository(conn)
+            repo.page_cache = self.page_cache
+            yield repo
         finally:
             conn.close()
 

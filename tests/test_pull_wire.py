@@ -342,6 +342,9 @@ def test_text_array_reads_back_as_the_strings(pg_cluster) -> None:
         assert row is not None and row[0] == strings
         row = conn.execute("SELECT %s::text[]", (text_array([]),)).fetchone()
         assert row is not None and row[0] == []
+        plain = ["NULL", "", "{x,y}", " lead ", "\u00e9", "a,b"]  # nothing to escape: one join
+        row = conn.execute("SELECT %s::text[]", (text_array(iter(plain)),)).fetchone()
+        assert row is not None and row[0] == plain
 
 
 def _pages(client: TestClient, event_id: str, tokens: dict[str, str]) -> list[bytes]:

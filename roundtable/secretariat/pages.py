@@ -180,6 +180,8 @@ def _branch(
     ``exclude``'s: from the kept span where it starts at or before ``since`` (checked under
     its lock: another request may have moved its start since), else through a span of the
     request's own, not kept (a laptop far behind does not move the kept one back)."""
+    if since + 1 >= horizon:
+        return []  # no row lies between: nothing to read, and no span to move
     if cache is not None:
         span = cache.span(event_id, branch, since)
         with span.lock:

@@ -43,11 +43,13 @@ def text_array(values: Iterable[str]) -> str:
     other character stands for itself).  psycopg's list dumper, in Python, cost ~2 ms of a
     worker's CPU for a push's ten text columns of 74 ops (issue 25); this is one pass, and
     PostgreSQL parses the literal in C."""
-    return (
-        "{"
-        + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-        + "}"
-    )
+    values = list(values)
+    if not values:
+        return "{}"
+    probe = "".join(values)
+    if "\\" in probe or '"' in probe:  # only then element by element (a JSON value, a wire)
+        values = [v.replace("\\", "\\\\").replace('"', '\\"') for v in values]
+    return '{"' + '","'.join(values) + '"}'
 
 
 SEQ_POSITION_BITS = 20

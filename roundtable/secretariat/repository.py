@@ -616,7 +616,7 @@ class Repository(ABC):
         rows = rows[:limit]
         cursor = rows[-1][0] if rows else since
         ceiling = scope.max_tlp
-        records = [(r[5], r[4], r[3]) for r in rows]
+        records = {(r[5], r[4], r[3]) for r in rows if r[5] in LABELLED_KINDS}
         marks = self._marks(event_id, records)
         labels = self._labels(event_id, records, marks)
         hidden = {rid for rid, found in labels.items() if not within(found.now, ceiling)}

@@ -27,6 +27,7 @@ import bisect
 import heapq
 import threading
 from collections.abc import Callable, Sequence
+from sys import intern
 from typing import Any
 
 ALL = "*"
@@ -47,6 +48,15 @@ all of them for a token of every region), so the events read lately."""
 Fetch = Callable[[str, int, int, int, str], list[tuple]]
 """(branch, from seq inclusive, horizon exclusive, at most n, less this device's) -> the
 branch's rows, in seq order."""
+
+
+def _shared(row: tuple) -> tuple:
+    """A kept row with its repeated texts shared (event, session, kind, field, device, base:
+    one string each, not one a row): ~1.2 KB a row becomes ~0.8 KB."""
+    return (
+        row[0], row[1], intern(row[2]), intern(row[3]), row[4], intern(row[5]),
+        intern(row[6]), row[7], row[8], intern(row[9]), intern(row[10]), *row[11:],
+    )  # fmt: skip
 
 
 class Span:
@@ -73,7 +83,10 @@ class Span:
             return
         rows = fetch(branch, self.hi, horizon, self.chunk, self.without)
         self.seqs += [r[0] for r in rows]
-        self.rows += rows
+        if self.without:  # a request's own span: gone with the request
+            self.rows += rows
+        else:
+            self.rows += [_shared(r) for r in rows]
         # a full chunk ends at its last row; a short one reached the horizon
         self.hi = rows[-1][0] + 1 if len(rows) == self.chunk else horizon
 

@@ -6,7 +6,8 @@ Both engines share the SQL below (``?`` placeholders; the PostgreSQL repository 
 ``%s``) and one list of migrations, recorded in a ``schema_version`` table.  What differs:
 
 * SQLite: one writer.  A push runs in ``BEGIN IMMEDIATE``, which serializes every write, and the
-  global ``seq`` (INTEGER PRIMARY KEY) is the pull cursor: rows become visible in seq order.
+  global ``seq`` (INTEGER PRIMARY KEY) is the pull cursor: rows become visible in seq order, so
+  the horizon is just past the highest stored seq.
 * PostgreSQL: many writers (several uvicorn workers), and pushes to one event run in parallel
   (issue 25).  A counter taken in the transaction would commit out of order, so a ``seq >
   cursor`` pull could skip a row that commits late.  The pull rule instead:
@@ -25,6 +26,12 @@ Both engines share the SQL below (``?`` placeholders; the PostgreSQL repository 
   - the price: a row becomes pullable once every older transaction (in the whole cluster) has
     ended: a push that runs long holds back what later pushes wrote until it ends, never
     longer.
+  - the rows below a horizon never change again (ops are immutable and never deleted), so a
+    server process keeps the rows it read below one and serves later pages from them
+    (``pages``, issue 25): a page's rows are read below the horizon of its first statement,
+    from the kept rows where they reach that far and from the database above them, every
+    branch of the page cut at that one horizon: the same rows as the page query.
+
   ``op_id UNIQUE`` with ``ON CONFLICT DO NOTHING`` has the last word on what is new, and two
   tries of one batch (same Idempotency-Key and token) wait on an advisory lock, so the second
   replays the first's answer.  Rows written before issue 25 kept their per-event numbers

@@ -65,9 +65,9 @@ class Span:
 
     __slots__ = ("lo", "hi", "seqs", "rows", "lock", "chunk", "without")
 
-    def __init__(self, lo: int, chunk: int = CHUNK, without: str = "") -> None:
+    def __init__(self, lo: int, chunk: int = 0, without: str = "") -> None:
         self.lo = lo
-        self.chunk = chunk
+        self.chunk = chunk or CHUNK
         """Rows read at a time: ``CHUNK`` for a kept span, a page's for a request's own."""
         self.without = without
         """A device whose rows the span leaves out: '' (none) for a kept span; a request's own

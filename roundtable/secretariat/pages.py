@@ -110,20 +110,19 @@ class Span:
         start = bisect.bisect_right(self.seqs, since)
         out: list[tuple] = []
         while True:
-            rows = self.rows
-            for i in range(start, len(rows)):
-                row = rows[i]
-                if row[0] >= horizon:
-                    # grown past it by a request of a newer horizon: every branch of a page
-                    # stops at the page's own, or a row of one branch could be sent before a
-                    # row of another branch that the page does not hold yet
-                    return out
-                if row[9] != exclude:
-                    out.append(row)
-                    if len(out) == n:
-                        return out
-            start = len(rows)
-            if self.hi >= horizon:
+            # rows past the horizon were read by a request of a newer one: every branch of a
+            # page stops at the page's own, or a row of one branch could be sent before a row
+            # of another branch that the page does not hold yet
+            end = bisect.bisect_left(self.seqs, horizon, start)
+            while start < end:
+                # a slice at a time, a little more than the rows still wanted (some may be
+                # the excluded device's)
+                stop = min(end, start + 2 * (n - len(out)) + 16)
+                out += [row for row in self.rows[start:stop] if row[9] != exclude]
+                start = stop
+                if len(out) >= n:
+                    return out[:n]
+            if end < len(self.rows) or self.hi >= horizon:
                 return out
             self.grow(fetch, branch, horizon)
 
@@ -175,8 +174,9 @@ def page_rows(
         _branch(cache, event_id, branch, since, limit, exclude, horizon, fetch)
         for branch in branches
     ]
-    if len(parts) == 1:
-        return parts[0][:limit]
+    parts = [part for part in parts if part]
+    if len(parts) <= 1:  # the usual page: no row of the event's own records among the new
+        return parts[0][:limit] if parts else []
     merged: list[Any] = []
     for row in heapq.merge(*parts, key=lambda r: r[0]):
         merged.append(row)

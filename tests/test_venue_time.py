@@ -529,3 +529,38 @@ def test_a_relative_due_date_counts_from_the_venues_day(tz: str, capsys) -> None
         (entry,) = ss.records("entry")
     venue_today = dt.datetime.now(ZoneInfo(tz)).date()
     assert entry.due == (venue_today + dt.timedelta(days=1)).isoformat()
+
+
+def test_a_laptop_joining_the_secretariats_event_never_writes_its_zone(
+    live_server, home: Path, capsys
+) -> None:
+    """Found in use: a facilitator connected with a region's token ran ``roundtable new
+    --event`` on the secretariat's event, created without ``--tz`` (its zone "" is UTC).  The
+    laptop took that for an event older than zones and wrote its own zone into the event's
+    record, which a region's token may not change: the change was refused at every sync and
+    sat in the rejected list.  The event keeps the secretariat's zone; a zone given that
+    differs is refused in one line, naming it as UTC."""
+    event_id = live_server.create_event("Lyon 2026")  # no --tz: UTC
+    token = live_server.token(event_id, ["europe"])
+    assert cli.main(["connect", live_server.url, "--token", token]) == 0
+    capsys.readouterr()
+    assert cli.main(["new", "--region", "europe", "--event", "Lyon 2026", "--title", "E"]) == 0
+    assert cli.main(["new", "--region", "europe", "--event", "Lyon 2026", "--tz", "UTC"]) == 0
+    capsys.readouterr()
+    assert cli.main(["new", "--region", "europe", "--event", "Lyon 2026", "--tz",
+                     "Europe/Paris"]) != 0  # fmt: skip
+    assert capsys.readouterr().err == (
+        "roundtable: --tz: event 'Lyon 2026' is held in UTC, not Europe/Paris; leave the zone "
+        "as it is or name another event\n"
+    )
+    store = LocalStore(home)
+    assert [e.tz for e in store.events()] == [""] and len(store.sessions()) == 2
+    store.close()
+    assert cli.main(["sync"]) == 0
+    out = capsys.readouterr()
+    assert "rejected" not in out.out + out.err
+    assert not (home / "sync-rejected.json").exists()
+    zones = live_server.query(
+        "SELECT value FROM ops WHERE record_id = ? AND field = 'tz'", (event_id,)
+    )
+    assert zones == [('""',)]  # the secretariat's, alone

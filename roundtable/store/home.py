@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from roundtable.model import REGIONS, AgendaItem, Event, HlcClock, Op, Session, new_id
+from roundtable.model import REGIONS, AgendaItem, Event, Hlc, HlcClock, Op, Session, new_id
 from roundtable.osfiles import (
     atomic_write_bytes,
     flush_dir,
@@ -309,21 +309,41 @@ class LocalStore:
         it is new.  An event keeps its zone: one older than zones takes ``tz``; a zone the user
         ``chosen`` (``--tz``, a plan's ``tz``, the dialog) that differs from the event's is
         refused in one line naming ``where``, and nothing is created."""
-        from roundtable.zones import check_zone
+        from roundtable.zones import UTC_NAME, check_zone
 
         check_zone(tz, where)
         event = self.find_event(name)
         if event is None:
             return self.create_event(name, tz=tz)
-        if not event.tz:
+        if not event.tz and self._zone_is_ours_to_set(event.id):
             self.set_event_zone(event.id, tz)
             return self.event(event.id)
-        if chosen and event.tz != tz:
+        held = event.tz or UTC_NAME  # "" is UTC: an event older than zones, or the secretariat's
+        if chosen and held != tz:
             raise StoreError(
-                f"{where}: event {event.name!r} is held in {event.tz}, not {tz}; leave the zone "
+                f"{where}: event {event.name!r} is held in {held}, not {tz}; leave the zone "
                 f"as it is or name another event"
             )
         return event
+
+    def _zone_is_ours_to_set(self, event_id: str) -> bool:
+        """May this laptop write the zone of an event that has none?  Only of an event it
+        created itself before zones existed (no ``tz`` ever written).  An event from the
+        secretariat carries its zone, "" meaning UTC (``roundtable events create`` without
+        ``--tz``), and its record is the secretariat's: a laptop of a region's token writing it
+        had the change refused at every sync (found in use: ``roundtable new --event`` on a
+        connected laptop)."""
+        path = self._event_path(event_id)
+        unit = self._open.get(path)
+        if unit is None:
+            if not path.is_dir():
+                return False
+            unit = Unit(path, self.clock, read_only=True)
+        doc = unit.doc("event", event_id) or {}
+        heads = doc.get("heads", {})
+        if "tz" in heads or not heads.get("name"):
+            return False
+        return all(Hlc.parse(hlc).device == self.device for _value, hlc in heads["name"])
 
     def set_event_zone(self, event_id: str, tz: str) -> None:
         """Write the venue's zone of an event (an op on the event record: it syncs)."""

@@ -854,13 +854,19 @@ class Repository(ABC):
             "ON s.event_id = d.event_id AND s.device = d.device WHERE d.event_id = ?",
             (event_id,),
         )
+        if reader.all_regions:
+            return {device: label for device, label, _regions in rows}
+        shown: dict[str, bool] = {}  # per scope text: the devices of a region share one
         out = {}
         for device, label, regions in rows:
-            if reader.all_regions or (
-                regions is not None
-                and all(reader.allows_region(r) for r in json.loads(regions))
-                and ALL_REGIONS not in json.loads(regions)
-            ):
+            if regions is None:
+                continue
+            if regions not in shown:
+                scope = json.loads(regions)
+                shown[regions] = ALL_REGIONS not in scope and all(
+                    reader.allows_region(r) for r in scope
+                )
+            if shown[regions]:
                 out[device] = label
         return out
 

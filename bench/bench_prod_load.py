@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from roundtable.protocol import PROTOCOL_VERSION as PROTOCOL  # noqa: E402  the laptops' own
+from roundtable.protocol import PULL_PAGE_BEFORE, pull_page_size  # noqa: E402
 
 CAPTURES = 5
 REGION_KEYS = ("africa", "americas", "asia-pacific", "europe", "mena")
@@ -105,6 +106,7 @@ class Laptop:
         self.pushed: set[str] = set()
         self.received: list[str] = []
         self.cursor = 0
+        self.page = PULL_PAGE_BEFORE
         self.conn: Connection
 
     def _ops(self, rec) -> list:
@@ -227,7 +229,10 @@ async def laptop_loop(lap: Laptop, until: float, every: float, samples: dict) ->
     while time.monotonic() < until:
         started_round = time.monotonic()
         lap.capture()
-        await _timed(lap, "GET", f"/v1/whoami?protocol={PROTOCOL}", "whoami", samples, headers)
+        who = await _timed(lap, "GET", f"/v1/whoami?protocol={PROTOCOL}", "whoami", samples,
+                           headers)  # fmt: skip
+        if who is not None and who[0] == 200:  # the page the secretariat serves, as the app asks
+            lap.page = pull_page_size(json.loads(who[1]))
         batch = lap.pending
         status = await _timed(
             lap, "POST", f"/v1/events/{lap.event_id}/ops", "push", samples,
@@ -245,7 +250,7 @@ async def laptop_loop(lap: Laptop, until: float, every: float, samples: dict) ->
 async def pull(lap: Laptop, samples: dict | None, headers: dict) -> None:
     while True:
         path = (
-            f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit=1000&exclude={lap.device}"
+            f"/v1/events/{lap.event_id}/ops?since={lap.cursor}&limit={lap.page}&exclude={lap.device}"
             f"&protocol={PROTOCOL}"
         )  # as a laptop asks: in its protocol version (without, version 1's fields only)
         resp = await _timed(lap, "GET", path, "pull", samples, headers)

@@ -59,6 +59,25 @@ older secretariat keeps such ops local."""
 VALUED_FIELDS: frozenset[tuple[str, str]] = frozenset((k, f) for k, f, _v in VALUES_SINCE)
 """``(record kind, field)`` pairs some of whose values are newer than the field."""
 PROTOCOL_PARAM = "protocol"
+
+PULL_PAGE_BEFORE = 1000
+"""The most ops a pull page held before issue 25: what a laptop asks of a secretariat whose
+``whoami`` names no ``max_page`` (a server of before)."""
+PULL_PAGE_MAX = 2000
+"""The most ops a pull page holds (issue 25).  A secretariat says it in ``whoami``'s
+``max_page``, and a laptop asks for pages of it: a room's round at the conference (the other
+rooms of its region, ~1,400 ops every 2 s at 100 laptops) is then one page, not two."""
+
+
+def pull_page_size(whoami: Mapping[str, Any]) -> int:
+    """The page a laptop asks for of the secretariat that gave this ``whoami`` answer: its
+    ``max_page`` (at most ours), or ``PULL_PAGE_BEFORE`` when it names none or a bad one."""
+    offered = whoami.get("max_page")
+    if not isinstance(offered, int) or isinstance(offered, bool) or offered < 1:
+        return PULL_PAGE_BEFORE
+    return min(offered, PULL_PAGE_MAX)
+
+
 """The query parameter by which a laptop names the version it speaks (``/v1/whoami``, a pull);
 without it the secretariat answers in version 1, as the first laptops expect."""
 

@@ -53,7 +53,6 @@ def _plain_errors() -> tuple[type[Exception], ...]:
     return (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
-PULL_PAGE = 1000
 REGION_WINDOW = 64  # ops read past a push batch, so that a session's region op goes first
 SYNC_FILE = "sync.json"
 REJECTED_FILE = "sync-rejected.json"
@@ -311,6 +310,7 @@ class SyncClient:
         self.detect_tls_port = detect_tls_port
         self._label_sent = ""
         self.server_protocol = protocol.PROTOCOL_VERSION  # what the secretariat answered in
+        self.pull_page = protocol.PULL_PAGE_BEFORE  # what it serves, from its whoami
 
     def __repr__(self) -> str:  # never show the token
         return f"SyncClient({self.base_url!r})"
@@ -397,6 +397,7 @@ class SyncClient:
         if not isinstance(data, dict) or not isinstance(data.get("event_id"), str):
             raise SyncError(f"{self.base_url}/v1/whoami: not a secretariat answer")
         self.server_protocol = _check_protocol(data, f"{self.base_url}/v1/whoami")
+        self.pull_page = protocol.pull_page_size(data)
         if not self.label and isinstance(data.get("label"), str) and data["label"].strip():
             self.label = data["label"][: protocol.MAX_LABEL]
         return data
@@ -562,7 +563,7 @@ class SyncClient:
                 # the server leaves out our own ops: they are in our journals already
                 params={
                     "since": cursor,
-                    "limit": PULL_PAGE,
+                    "limit": self.pull_page,
                     "exclude": self.store.device,
                     protocol.PROTOCOL_PARAM: protocol.PROTOCOL_VERSION,
                 },

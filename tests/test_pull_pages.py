@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -169,3 +170,59 @@ def test_a_region_s_laptops_after_the_first_read_their_rows_from_the_process(
     plain.app.state.database.page_cache = None
     assert pulls(plain) == kept
     assert stored > 1000 and sum(read) >= 20 * 1000  # a page's 1,000 rows for each laptop
+
+
+@pytest.mark.parametrize(
+    ("answer", "page"),
+    [
+        ({}, 1000),  # a secretariat of before: the pages it served
+        ({"max_page": 2000}, 2000),
+        ({"max_page": 500}, 500),
+        ({"max_page": 10**6}, 2000),  # never more than this laptop asks
+        ({"max_page": 0}, 1000),
+        ({"max_page": True}, 1000),
+        ({"max_page": "2000"}, 1000),
+    ],
+)
+def test_a_laptop_asks_for_the_pages_its_secretariat_serves(answer: dict, page: int) -> None:
+    from roundtable.protocol import pull_page_size
+
+    assert pull_page_size({"event_id": "e", **answer}) == page
+
+
+def test_a_rooms_round_of_its_regions_new_ops_is_one_page(
+    live_server, home: Path, monkeypatch
+) -> None:
+    """Issue 25: the other rooms of a region push ~1,400 ops between two of a laptop's rounds
+    at the conference.  The secretariat says it serves pages of 2,000 (``whoami``'s
+    ``max_page``) and the laptop asks for them: one pull request a round, not two."""
+    import asyncio
+
+    from roundtable.secretariat.repository import Repository
+    from roundtable.store import LocalStore
+    from roundtable.sync import SyncClient
+
+    event_id = live_server.create_event("Conference")
+    token = live_server.token(event_id, ["europe"])
+    writer = LocalStore(home / "a")
+    asyncio.run(SyncClient(writer, live_server.url, token).sync_once())
+    sid = writer.create_session(event_id, "europe", "Room A", [{"title": "Needs"}]).id
+    with writer.open_session(sid) as ss:
+        for n in range(200):
+            ss.add_entry("need", f"Need {n}", delegations=["FR"])
+    result = asyncio.run(SyncClient(writer, live_server.url, token).sync_once())
+    assert result.error is None and 1000 < result.pushed < 2000
+    limits: list[int] = []
+    pull_rows = Repository.pull_rows
+
+    def counted(self, event_id, since, limit, *args, **kw):
+        limits.append(limit)
+        return pull_rows(self, event_id, since, limit, *args, **kw)
+
+    monkeypatch.setattr(Repository, "pull_rows", counted)
+    reader = LocalStore(home / "b")
+    result = asyncio.run(SyncClient(reader, live_server.url, token).sync_once())
+    assert result.error is None and result.pulled > 1000
+    assert limits == [2000]  # every op of the round in one page
+    with reader.open_session(sid) as ss:
+        assert len(ss.records("entry")) == 200

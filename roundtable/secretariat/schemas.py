@@ -41,6 +41,9 @@ class Ready(BaseModel):
     detail: str = ""
 
 
+_PULL_PAGE_MAX = protocol.PULL_PAGE_MAX  # the field ``protocol`` hides the module in the class
+
+
 class WhoAmI(BaseModel):
     protocol: int = protocol.PROTOCOL_VERSION
     event_id: str
@@ -50,6 +53,10 @@ class WhoAmI(BaseModel):
     max_tlp: str = "amber+strict"  # the highest TLP label this token reads (issue 14)
     expires_at: str | None = Field(
         None, description="when the token stops working (ISO 8601, UTC); null: never"
+    )
+    max_page: int = Field(
+        _PULL_PAGE_MAX,
+        description="the most ops a pull page holds here (`limit`); a laptop asks for this",
     )
 
 

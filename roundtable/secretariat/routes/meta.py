@@ -56,6 +56,7 @@ async def whoami(scope: Scope, asked: SpokenProtocol = 1) -> WhoAmI:
         regions=list(scope.regions),
         label=scope.label,
         max_tlp=scope.max_tlp,
+        max_page=protocol.PULL_PAGE_MAX,
         expires_at=(
             None
             if scope.expires is None

@@ -71,7 +71,7 @@ def pull(
     scope: Scope,
     repo: Repo,
     since: Annotated[int, Query(ge=0, le=2**62, description="last seq already seen")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    limit: Annotated[int, Query(ge=1, le=protocol.PULL_PAGE_MAX)] = 500,
     exclude: Annotated[
         str,
         Query(

@@ -27,8 +27,8 @@ import bisect
 import heapq
 import threading
 from collections.abc import Callable, Sequence
+from itertools import islice
 from sys import intern
-from typing import Any
 
 ALL = "*"
 """The branch of a token of every region: the event's rows, whatever their region."""
@@ -177,12 +177,7 @@ def page_rows(
     parts = [part for part in parts if part]
     if len(parts) <= 1:  # the usual page: no row of the event's own records among the new
         return parts[0][:limit] if parts else []
-    merged: list[Any] = []
-    for row in heapq.merge(*parts, key=lambda r: r[0]):
-        merged.append(row)
-        if len(merged) == limit:
-            break
-    return merged
+    return list(islice(heapq.merge(*parts, key=lambda r: r[0]), limit))
 
 
 def _branch(
@@ -205,5 +200,5 @@ def _branch(
                 if len(span.rows) > cache.max_rows:
                     span.forget_oldest(cache.max_rows // 2)
                 return rows
-    own = Span(since, limit + 1, exclude)
+    own = Span(since, limit, exclude)
     return own.after(since, exclude, limit, fetch, branch, horizon)

@@ -58,12 +58,10 @@ SEQ_ROWS_PER_TRANSACTION = 1 << SEQ_POSITION_BITS
 # returns no other (the pull rule, ``repository``'s docstring).  Evaluated in the statement's
 # own snapshot (pg_current_snapshot() is the active snapshot).
 HORIZON = f"(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << {SEQ_POSITION_BITS})"
-FINAL_ROWS = f"seq < {HORIZON}"
 
 
 class PostgresRepository(Repository):
     dialect = "postgresql"
-    final_rows = FINAL_ROWS
     horizon = HORIZON
     # The event as a sub-select, whose value the planner cannot see: it then estimates the
     # event's rows from the column's statistics (all of them for the first event), not from

@@ -308,13 +308,10 @@ class Repository(ABC):
         """Can the block's end give the connection back without I/O (``lends_lazily``)?"""
         return False
 
-    final_rows = "TRUE"
-    """An SQL condition on ``seq``: the rows a pull may return now (the pull rule, above)."""
-
     horizon = "(SELECT COALESCE(MAX(seq), 0) + 1 FROM ops)"
     """An SQL expression: a seq below which every row is final, no row below it being added
-    later (``final_rows`` is ``seq <`` it).  SQLite has one writer at a time, and a new row's
-    seq is past every stored one."""
+    later: a pull returns only rows below it (the pull rule, above).  SQLite has one writer at
+    a time, and a new row's seq is past every stored one."""
 
     page_cache: pages.PageCache | None = None
     """The process's kept pull-page rows (``Database.page_cache``); None: a page reads its
@@ -658,7 +655,7 @@ class Repository(ABC):
         so the page is the same rows whoever read them from the database."""
         branches = [pages.ALL] if scope.all_regions else ["", *sorted(set(scope.regions))]
         horizon, top = self._execute(
-            f"SELECT h, (SELECT MAX(seq) FROM ops WHERE event_id = ? AND seq < h) "
+            "SELECT h, (SELECT MAX(seq) FROM ops WHERE event_id = ? AND seq < h) "
             f"FROM (SELECT {self.horizon} AS h) AS x",
             (event_id,),
         ).fetchone()
@@ -943,7 +940,7 @@ class Database(ABC):
     _slots: Any = None
     page_cache: pages.PageCache | None = None
     """The pull pages' rows this process keeps (``pages``), lent to each repository; None for
-    a command's one-off database."""
+    a command's one-off PostgreSQL connection (``pooled=False``)."""
 
     @property
     def slots(self) -> Any:

@@ -333,13 +333,8 @@ class LocalStore:
         ``--tz``), and its record is the secretariat's: a laptop of a region's token writing it
         had the change refused at every sync (found in use: ``roundtable new --event`` on a
         connected laptop)."""
-        path = self._event_path(event_id)
-        unit = self._open.get(path)
-        if unit is None:
-            if not path.is_dir():
-                return False
-            unit = Unit(path, self.clock, read_only=True)
-        doc = unit.doc("event", event_id) or {}
+        unit = self._event_unit(event_id)
+        doc = (unit.doc("event", event_id) if unit is not None else None) or {}
         heads = doc.get("heads", {})
         if "tz" in heads or not heads.get("name"):
             return False
@@ -358,13 +353,19 @@ class LocalStore:
                 self.forget(unit)
                 unit.close()
 
-    def event(self, event_id: str) -> Event:
+    def _event_unit(self, event_id: str) -> Unit | None:
+        """The event's unit: the open one, else read-only from its files; None when the
+        event is not on this laptop."""
         path = self._event_path(event_id)
         unit = self._open.get(path)
-        if unit is None:
-            if not path.is_dir():
-                return Event(id=event_id, name="(event not on this laptop yet)")
+        if unit is None and path.is_dir():
             unit = Unit(path, self.clock, read_only=True)
+        return unit
+
+    def event(self, event_id: str) -> Event:
+        unit = self._event_unit(event_id)
+        if unit is None:
+            return Event(id=event_id, name="(event not on this laptop yet)")
         found = unit.get("event", event_id)
         return found if isinstance(found, Event) else Event(id=event_id)
 

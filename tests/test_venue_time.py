@@ -564,3 +564,39 @@ def test_a_laptop_joining_the_secretariats_event_never_writes_its_zone(
         "SELECT value FROM ops WHERE record_id = ? AND field = 'tz'", (event_id,)
     )
     assert zones == [('""',)]  # the secretariat's, alone
+
+
+async def test_the_new_session_dialog_on_the_secretariats_event_shows_utc_and_creates(
+    live_server, home: Path
+) -> None:
+    """The same event in the app: the dialog shows the zone the secretariat's event is held
+    in (UTC, its "" read as every face reads it), not this laptop's, so Create neither
+    refuses nor writes the event's record; the sync that follows rejects nothing."""
+    from roundtable.app import RoundtableApp
+    from roundtable.config import Settings
+    from roundtable.screens.home import NewSessionModal
+
+    event_id = live_server.create_event("Lyon 2026")  # no --tz: UTC
+    token = live_server.token(event_id, ["europe"])
+    # the commands run their own event loop: in a thread, beside the test's
+    assert await asyncio.to_thread(cli.main, ["connect", live_server.url, "--token", token]) == 0
+    app = RoundtableApp(home=home, settings=Settings(), sync_enabled=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, NewSessionModal)
+        modal.query_one("#new-event").value = "Lyon 2026"
+        await pilot.pause()
+        assert modal.query_one("#new-tz").value == "UTC"
+        modal.query_one("#new-region").value = "europe"
+        await pilot.click("#create")
+        await pilot.pause()
+        assert app.session_store is not None, str(modal.query_one("#new-error").render())
+        assert [e.tz for e in app.local.events()] == [""]
+    assert await asyncio.to_thread(cli.main, ["sync"]) == 0
+    assert not (home / "sync-rejected.json").exists()
+    zones = live_server.query(
+        "SELECT value FROM ops WHERE record_id = ? AND field = 'tz'", (event_id,)
+    )
+    assert zones == [('""',)]

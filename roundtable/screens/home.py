@@ -360,9 +360,10 @@ class NewSessionModal(AppModal[str | None]):
         return laptop_zone()
 
     def _event_zone(self, name: str) -> str:
-        """The zone of the event of that name on this laptop ("" if none or older)."""
+        """The zone the event of that name is held in on this laptop ("" if none, or one of
+        its own older than zones): the secretariat's event created without one shows UTC."""
         event = self.app.local.find_event(name.strip()) if name.strip() else None
-        return event.tz if event is not None else ""
+        return self.app.local.held_zone(event) if event is not None else ""
 
     @on(Input.Changed, "#new-event")
     def _event_changed(self, event: Input.Changed) -> None:

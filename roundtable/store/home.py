@@ -309,22 +309,33 @@ class LocalStore:
         it is new.  An event keeps its zone: one older than zones takes ``tz``; a zone the user
         ``chosen`` (``--tz``, a plan's ``tz``, the dialog) that differs from the event's is
         refused in one line naming ``where``, and nothing is created."""
-        from roundtable.zones import UTC_NAME, check_zone
+        from roundtable.zones import check_zone
 
         check_zone(tz, where)
         event = self.find_event(name)
         if event is None:
             return self.create_event(name, tz=tz)
-        if not event.tz and self._zone_is_ours_to_set(event.id):
+        held = self.held_zone(event)
+        if not held:
             self.set_event_zone(event.id, tz)
             return self.event(event.id)
-        held = event.tz or UTC_NAME  # "" is UTC: an event older than zones, or the secretariat's
         if chosen and held != tz:
             raise StoreError(
                 f"{where}: event {event.name!r} is held in {held}, not {tz}; leave the zone "
                 f"as it is or name another event"
             )
         return event
+
+    def held_zone(self, event: Event) -> str:
+        """The zone an existing event is held in, as every face shows and checks it: its own;
+        UTC for the "" of an event this laptop may not set (the secretariat's, created without
+        ``--tz``); "" for an event of this laptop's own older than zones, which takes the zone
+        of its next session."""
+        from roundtable.zones import UTC_NAME
+
+        if event.tz:
+            return event.tz
+        return "" if self._zone_is_ours_to_set(event.id) else UTC_NAME
 
     def _zone_is_ours_to_set(self, event_id: str) -> bool:
         """May this laptop write the zone of an event that has none?  Only of an event it

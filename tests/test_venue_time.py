@@ -176,18 +176,27 @@ def test_events_create_takes_the_zone_and_says_when_there_is_none(tmp_path: Path
     assert {v for _, v in zones} == {"Europe/Paris", ""}
 
 
-async def test_the_new_session_dialog_shows_the_zone_and_refuses_a_bad_one(tmp_path: Path) -> None:
+def app_on(home: Path):
     from roundtable.app import RoundtableApp
     from roundtable.config import Settings
+
+    return RoundtableApp(home=home, settings=Settings(), sync_enabled=False)
+
+
+async def new_session_dialog(app, pilot):
+    """ctrl+n on the session list: the new-session dialog."""
     from roundtable.screens.home import NewSessionModal
 
-    home = tmp_path / "home"
-    app = RoundtableApp(home=home, settings=Settings(), sync_enabled=False)
+    await pilot.press("ctrl+n")
+    await pilot.pause()
+    assert isinstance(app.screen, NewSessionModal)
+    return app.screen
+
+
+async def test_the_new_session_dialog_shows_the_zone_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    app = app_on(tmp_path / "home")
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+n")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, NewSessionModal)
+        modal = await new_session_dialog(app, pilot)
         tz = modal.query_one("#new-tz")
         assert tz.value == laptop_zone()  # shown, changeable
         modal.query_one("#new-event").value = "Conference 2026"
@@ -572,20 +581,13 @@ async def test_the_new_session_dialog_on_the_secretariats_event_shows_utc_and_cr
     """The same event in the app: the dialog shows the zone the secretariat's event is held
     in (UTC, its "" read as every face reads it), not this laptop's, so Create neither
     refuses nor writes the event's record; the sync that follows rejects nothing."""
-    from roundtable.app import RoundtableApp
-    from roundtable.config import Settings
-    from roundtable.screens.home import NewSessionModal
-
     event_id = live_server.create_event("Lyon 2026")  # no --tz: UTC
     token = live_server.token(event_id, ["europe"])
     # the commands run their own event loop: in a thread, beside the test's
     assert await asyncio.to_thread(cli.main, ["connect", live_server.url, "--token", token]) == 0
-    app = RoundtableApp(home=home, settings=Settings(), sync_enabled=False)
+    app = app_on(home)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.press("ctrl+n")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, NewSessionModal)
+        modal = await new_session_dialog(app, pilot)
         modal.query_one("#new-event").value = "Lyon 2026"
         await pilot.pause()
         assert modal.query_one("#new-tz").value == "UTC"
